@@ -1,0 +1,24 @@
+"""Reads JSON lines from ANPRBench and the peers (stdin) and prints a Markdown table:
+one row per (suite, bench, size, implementation) with the median, the throughput and the ratio
+of ANPRKit's throughput to each peer's. Usage: ... | python3 Benchmarks/compare.py "label" """
+import json, sys
+label = sys.argv[1] if len(sys.argv) > 1 else ""
+rows = [json.loads(l) for l in sys.stdin if l.strip().startswith("{")]
+keyf = lambda r: (r["suite"], r["bench"], r.get("n"))
+groups = {}
+for r in rows:
+    groups.setdefault(keyf(r), []).append(r)
+rate_field = lambda r: next((f for f in ("gflops", "rows_per_s", "reads_per_s", "per_s") if f in r), None)
+print(f"\n#### {label}\n")
+print("| benchmark | size | implementation | median (s) | throughput | ANPRKit ÷ this |")
+print("|---|---|---|---|---|---|")
+for key, rs in groups.items():
+    ours = next((r for r in rs if r["impl"] == "ANPRKit"), None)
+    for r in rs:
+        f = rate_field(r)
+        ratio = ""
+        if ours and f and r is not ours and r.get(f):
+            ratio = f"{ours[f] / r[f]:.2f}×"
+        thr = f"{r[f]:.4g} {f.replace('_', ' ')}" if f else ""
+        extra = f" (peak {r['peak_mb']:.0f} MB)" if "peak_mb" in r else ""
+        print(f"| {key[1]} | {key[2]} | {r['impl']} | {r['median_s']:.4g} | {thr}{extra} | {ratio} |")

@@ -1,0 +1,53 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+  name: "ANPRKit",
+  platforms: [.macOS(.v13)],
+  products: [
+    .executable(name: "anpr", targets: ["anpr"]),
+    .library(name: "Linalg", targets: ["Linalg"]),
+    .library(name: "Reads", targets: ["Reads"]),
+    .library(name: "Modelling", targets: ["Modelling"]),
+    .library(name: "Simulation", targets: ["Simulation"]),
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    .package(url: "https://github.com/apple/swift-numerics", from: "1.0.0"),
+    .package(url: "https://github.com/apple/swift-crypto", "3.0.0"..<"5.0.0"),
+  ],
+  targets: [
+    // C boundary: one systemLibrary per pkg-config file; nothing but a modulemap and a shim header.
+    .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+    .systemLibrary(name: "CLAPACKE", pkgConfig: "lapacke", providers: [.apt(["liblapacke-dev"])]),
+    .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+
+    .target(name: "Linalg", dependencies: ["CBLAS", "CLAPACKE"]),
+    .target(
+      name: "Reads",
+      dependencies: ["CZlib", .product(name: "Crypto", package: "swift-crypto")]),
+    .target(name: "Modelling", dependencies: ["Linalg"]),
+    .target(name: "Simulation", dependencies: ["Reads", "Modelling"]),
+    .executableTarget(
+      name: "anpr",
+      dependencies: [
+        "Linalg", "Reads", "Modelling", "Simulation",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ]),
+    .executableTarget(name: "ANPRBench", dependencies: ["Linalg", "Reads", "Simulation"]),
+    .target(
+      name: "TestSupport",
+      dependencies: ["Linalg", .product(name: "Numerics", package: "swift-numerics")]),
+
+    .testTarget(
+      name: "LinalgTests", dependencies: ["Linalg", "TestSupport"],
+      resources: [.copy("Fixtures")]),
+    .testTarget(
+      name: "ReadsTests", dependencies: ["Reads", "TestSupport"]),
+    .testTarget(
+      name: "SimulationTests", dependencies: ["Simulation", "Reads", "TestSupport"]),
+    .testTarget(
+      name: "CLITests",
+      dependencies: ["anpr"]),
+  ]
+)

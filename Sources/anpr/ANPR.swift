@@ -1,0 +1,47 @@
+import ArgumentParser
+import Linalg
+import Reads
+
+/// The `anpr` command: a thin tree over the library modules. Each subcommand parses, calls one
+/// library API and prints; no modelling logic lives here.
+///
+/// Exit codes: 0 success (even with rejected rows), 1 run-time failure (bad file, corrupt store),
+/// 64 usage error (from swift-argument-parser's `ValidationError`).
+@main
+struct ANPR: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "anpr",
+    abstract: "Learn from ANPR camera reads; forecast where and when vehicles of interest will appear.",
+    discussion: """
+      Typical flow: simulate (or bring your own CSV) → ingest → inspect → train/forecast → compare → report.
+      Raw plates are pseudonymised with a keyed HMAC at ingest unless you pass --keep-raw-plates.
+      """,
+    version: ToolkitInfo.version,
+    subcommands: [SelfCheck.self]
+  )
+}
+
+/// A run-time failure with a message that says what to do next; exits with code 1.
+struct CLIError: Error, CustomStringConvertible {
+  var description: String
+  init(_ description: String) { self.description = description }
+}
+
+extension ANPR {
+  struct SelfCheck: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      commandName: "selfcheck", abstract: "Check that OpenBLAS and LAPACKE are linked and give known answers.")
+
+    @Option(help: "BLAS threads to use (default: OpenBLAS's choice).") var threads: Int?
+
+    func run() throws {
+      if let threads { BLAS.setThreadCount(threads) }
+      var failed = false
+      for check in LinalgSelfCheck.run() {
+        print("\(check.passed ? "ok  " : "FAIL") \(check.name): \(check.detail)")
+        failed = failed || !check.passed
+      }
+      if failed { throw CLIError("linear-algebra self-check failed; is libopenblas-dev installed? Run scripts/install-deps.sh") }
+    }
+  }
+}

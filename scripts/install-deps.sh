@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Installs the Debian packages ANPRKit needs, only when they are missing.
+# Usage: scripts/install-deps.sh [build|bench|report]...
+#   build  (always)  OpenBLAS, LAPACKE, pkg-config, zlib
+#   bench            + Python peers (numpy, scipy, polars, ...) from PyPI
+#   report           + chromium, for the report screenshot
+set -euo pipefail
+
+need=(libopenblas-dev liblapacke-dev pkg-config zlib1g-dev)
+for extra in "$@"; do
+  case "$extra" in
+    build) ;;
+    report) need+=(chromium) ;;
+    bench) ;;
+    *) echo "install-deps: unknown group '$extra' (use build, bench or report)" >&2; exit 2 ;;
+  esac
+done
+
+missing=()
+for pkg in "${need[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$pkg")
+  fi
+done
+
+if ((${#missing[@]})); then
+  echo "install-deps: installing ${missing[*]}"
+  SUDO=""
+  if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+for extra in "$@"; do
+  if [ "$extra" = bench ]; then
+    python3 - <<'PY' || python3 -m pip install -q -r Benchmarks/peers/requirements.txt
+import importlib, sys
+for m in ("numpy", "scipy", "polars", "sklearn", "statsmodels", "glum", "pandas", "threadpoolctl"):
+    importlib.import_module(m)
+PY
+  fi
+done
