@@ -1,0 +1,148 @@
+import Crypto
+import Foundation
+
+/// Number-plate text handling: normalisation, GB format recognition and OCR confusions.
+public enum Plate {
+  /// Upper case, ASCII letters and digits only ("ab12 cde" → "AB12CDE"). Returns `nil` if nothing is left.
+  @inlinable
+  public static func normalise(_ b: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
+    var out = [UInt8]()
+    out.reserveCapacity(b.count)
+    for c in b {
+      if c >= 0x61 && c <= 0x7A { out.append(c - 32) }
+      else if (c >= 0x41 && c <= 0x5A) || (c >= 0x30 && c <= 0x39) { out.append(c) }
+    }
+    return out.isEmpty ? nil : out
+  }
+
+  /// Normalises a `String` plate.
+  public static func normalise(_ s: String) -> String? {
+    var s = s
+    return s.withUTF8 { normalise($0) }.map { String(decoding: $0, as: UTF8.self) }
+  }
+
+  /// The GB registration formats a normalised plate matches, if any.
+  public enum Format: String, Sendable, Codable, CaseIterable {
+    /// 2001–: two letters, two digits, three letters (AB12CDE).
+    case current
+    /// 1983–2001 prefix: a letter, 1–3 digits, three letters (A123BCD).
+    case prefix
+    /// 1963–1983 suffix: three letters, 1–3 digits, a letter (ABC123D).
+    case suffix
+    /// Dateless: 1–3 letters then 1–4 digits, or 1–4 digits then 1–3 letters (also Northern Ireland).
+    case dateless
+  }
+
+  /// Which GB format `plate` (normalised) follows; `nil` means "matches no known format" and is
+  /// flagged at ingest, never dropped (foreign plates and misreads both land here).
+  public static func gbFormat(_ plate: [UInt8]) -> Format? {
+    // Run-length shape: letters (L) and digits (D) groups.
+    var groups: [(isLetter: Bool, count: Int)] = []
+    for c in plate {
+      let isLetter = c >= 0x41 && c <= 0x5A
+      if let last = groups.last, last.isLetter == isLetter { groups[groups.count - 1].count += 1 }
+      else { groups.append((isLetter, 1)) }
+    }
+    let shape = groups.map { ($0.isLetter, $0.count) }
+    switch shape.count {
+    case 3:
+      let (a, b, c) = (shape[0], shape[1], shape[2])
+      if a.0, a.1 == 2, !b.0, b.1 == 2, c.0, c.1 == 3 { return .current }
+      if a.0, a.1 == 1, !b.0, (1...3).contains(b.1), c.0, c.1 == 3 { return .prefix }
+      if a.0, a.1 == 3, !b.0, (1...3).contains(b.1), c.0, c.1 == 1 { return .suffix }
+      return nil
+    case 2:
+      let (a, b) = (shape[0], shape[1])
+      if a.0, (1...3).contains(a.1), !b.0, (1...4).contains(b.1) { return .dateless }
+      if !a.0, (1...4).contains(a.1), b.0, (1...3).contains(b.1) { return .dateless }
+      return nil
+    default: return nil
+    }
+  }
+
+  /// Pairs of characters that ANPR OCR commonly confuses.
+  public static let confusablePairs: [(UInt8, UInt8)] = [
+    (0x4F, 0x30), (0x44, 0x30), (0x51, 0x30), (0x49, 0x31), (0x4C, 0x31), (0x42, 0x38),
+    (0x53, 0x35), (0x5A, 0x32), (0x47, 0x36), (0x54, 0x37),
+  ]  // O/0 D/0 Q/0 I/1 L/1 B/8 S/5 Z/2 G/6 T/7
+
+  @usableFromInline static let confusable: Set<UInt16> = {
+    var s = Set<UInt16>()
+    for (a, b) in confusablePairs { s.insert(UInt16(a) << 8 | UInt16(b)); s.insert(UInt16(b) << 8 | UInt16(a)) }
+    return s
+  }()
+
+  /// `true` when the two plates have equal length and differ in exactly one position by a commonly
+  /// confused pair (O/0, I/1, B/8, S/5, ...): the signature of an OCR misread.
+  public static func isLikelyMisread(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+    guard a.count == b.count, a != b else { return false }
+    var diffs = 0
+    for i in a.indices where a[i] != b[i] {
+      diffs += 1
+      if diffs > 1 || !confusable.contains(UInt16(a[i]) << 8 | UInt16(b[i])) { return false }
+    }
+    return diffs == 1
+  }
+}
+
+/// Keyed pseudonyms for plates: `HMAC-SHA256(key, normalised plate)`, truncated to 64 bits and
+/// written as `V` + 16 hex digits. The same key gives the same pseudonym in every run and every
+/// shard, so pseudonymised stores merge; without the key a pseudonym cannot be reversed or
+/// recomputed from a guessed plate. The key is never written to a store, model or report: only a
+/// fingerprint (an HMAC of a fixed label) that lets `append` check the same key is in use.
+public struct Pseudonymiser: Sendable {
+  private let key: SymmetricKey
+  /// Identifies the key without revealing it (`HMAC(key, "anprkit:key-fingerprint")`, 64 bits hex).
+  public let fingerprint: String
+
+  /// Minimum key length in bytes (128 bits).
+  public static let minimumKeyBytes = 16
+
+  /// A pseudonymiser over raw key bytes.
+  /// - Throws: `IngestError.noKey` when the key is shorter than 16 bytes.
+  public init(keyBytes: [UInt8]) throws(IngestError) {
+    guard keyBytes.count >= Self.minimumKeyBytes else {
+      throw .noKey("the pseudonymisation key is \(keyBytes.count) bytes; use at least \(Self.minimumKeyBytes) (anpr keygen makes one)")
+    }
+    key = SymmetricKey(data: keyBytes)
+    let mac = HMAC<SHA256>.authenticationCode(for: Array("anprkit:key-fingerprint".utf8), using: key)
+    fingerprint = Array(mac).prefix(8).map { String(format: "%02x", $0) }.joined()
+  }
+
+  /// Loads the key from a file (its bytes, surrounding whitespace trimmed) or, when `file` is nil,
+  /// from the environment variable `ANPR_KEY`. Returns `nil` when neither is given.
+  public static func load(file: String?, environment: [String: String] = ProcessInfo.processInfo.environment)
+    throws(IngestError) -> Pseudonymiser?
+  {
+    if let file {
+      guard let data = FileManager.default.contents(atPath: file) else {
+        throw .noKey("\(file): cannot read the key file; make one with 'anpr keygen --out \(file)'")
+      }
+      var bytes = [UInt8](data)
+      while let l = bytes.last, l == 0x0A || l == 0x0D || l == 0x20 { bytes.removeLast() }
+      return try Pseudonymiser(keyBytes: bytes)
+    }
+    if let env = environment["ANPR_KEY"], !env.isEmpty { return try Pseudonymiser(keyBytes: Array(env.utf8)) }
+    return nil
+  }
+
+  /// The pseudonym of a normalised plate.
+  public func pseudonym(_ plate: [UInt8]) -> String {
+    let mac = HMAC<SHA256>.authenticationCode(for: plate, using: key)
+    var s = "V"
+    let hex: [Character] = Array("0123456789abcdef")
+    for b in Array(mac).prefix(8) { s.append(hex[Int(b >> 4)]); s.append(hex[Int(b & 15)]) }
+    return s
+  }
+
+  /// The pseudonym of a plate given as text (normalised first).
+  public func pseudonym(plate: String) -> String? {
+    Plate.normalise(plate).map { pseudonym(Array($0.utf8)) }
+  }
+
+  /// A new random key: 32 bytes as 64 hex characters (text, so it survives copy and paste).
+  public static func generateKeyText() -> String {
+    var g = SystemRandomNumberGenerator()  // a secret, not a modelling choice: must not be seeded
+    return (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &g)) }.joined()
+  }
+}

@@ -1,0 +1,292 @@
+import CZlib
+import Foundation
+
+/// The columnar read store (`*.anpr`): immutable once written, sorted by time, memory-mapped for reading.
+///
+/// Layout (little-endian):
+/// ```
+/// 0   "ANPRSTOR"            magic (8 bytes)
+/// 8   UInt32 formatVersion  (currently 1)
+/// 12  UInt32 headerLength
+/// 16  header JSON           counts, time span, plate mode, key fingerprint, ingest history,
+///                           and for each section: offset, length, CRC-32
+/// …   sections, 8-byte aligned: cameras (JSON), vehicles (JSON), merges (JSON),
+///     time (Int32 seconds after baseTime), camera (UInt16), vehicle (UInt32), confidence (UInt8)
+/// ```
+/// 11 bytes per read on disk. The per-vehicle index (reads of one vehicle, in time order) is derived
+/// when the store is opened, in one counting pass, so it costs no disk and can never disagree
+/// with the columns. A truncated, corrupt (CRC mismatch) or newer-version file is refused.
+public final class ReadStore: @unchecked Sendable {
+  public static let magic: [UInt8] = Array("ANPRSTOR".utf8)
+  public static let currentFormatVersion: UInt32 = 1
+
+  /// What the header JSON holds.
+  public struct Header: Codable, Sendable {
+    public var format = "anprkit-store"
+    public var formatVersion = Int(ReadStore.currentFormatVersion)
+    public var toolkitVersion = ToolkitInfo.version
+    public var readCount: Int
+    public var vehicleCount: Int
+    public var cameraCount: Int
+    public var baseTime: Int64
+    public var timeStart: Int64?
+    public var timeEnd: Int64?
+    /// "pseudonymised" (HMAC-SHA256 keyed pseudonyms) or "raw" (the user passed --keep-raw-plates).
+    public var plates: String
+    public var keyFingerprint: String?
+    public var ingests: [IngestReport]
+    public var sections: [Section]
+  }
+
+  public struct Section: Codable, Sendable {
+    public var name: String
+    public var offset: Int
+    public var length: Int
+    public var crc32: UInt32
+  }
+
+  public let path: String
+  public let header: Header
+  public let cameras: [Camera]
+  public let vehicles: [VehicleRecord]
+  public let merges: [MisreadMerge]
+  /// Site names, dense; `cameraSite[c]` is camera c's site index.
+  public let sites: [String]
+  public let cameraSite: [Int]
+  private let mapping: MappedFile
+  private let timeColumn: UnsafeBufferPointer<Int32>
+  private let cameraColumn: UnsafeBufferPointer<UInt16>
+  private let vehicleColumn: UnsafeBufferPointer<UInt32>
+  private let confidenceColumn: UnsafeBufferPointer<UInt8>
+  private let vehicleIndex: (offsets: [Int], reads: [UInt32])
+
+  /// Number of reads.
+  public var count: Int { header.readCount }
+  /// `true` when plates are stored as keyed pseudonyms.
+  public var isPseudonymised: Bool { header.plates == "pseudonymised" }
+
+  /// Opens and validates a store.
+  /// - Throws: `IngestError.badStore` naming the file and the problem (not a store, newer format,
+  ///   truncated, checksum mismatch).
+  public init(path: String) throws(IngestError) {
+    self.path = path
+    let m: MappedFile
+    do { m = try MappedFile(path: path) } catch { throw .badStore(file: path, reason: "cannot open: \(error)") }
+    mapping = m
+    let bytes = m.bytes
+    guard bytes.count >= 16, Array(bytes[0..<8]) == Self.magic else {
+      throw .badStore(file: path, reason: "not an ANPRKit store (bad magic bytes); make one with 'anpr ingest'")
+    }
+    let version = bytes.loadLE(UInt32.self, at: 8)
+    guard version <= Self.currentFormatVersion else {
+      throw .badStore(file: path, reason: "format version \(version) is newer than this ANPRKit reads (\(Self.currentFormatVersion)); upgrade ANPRKit")
+    }
+    let hlen = Int(bytes.loadLE(UInt32.self, at: 12))
+    guard 16 + hlen <= bytes.count else { throw .badStore(file: path, reason: "truncated (header cut short)") }
+    let h: Header
+    do { h = try JSONDecoder().decode(Header.self, from: Data(bytes[16..<(16 + hlen)])) } catch {
+      throw .badStore(file: path, reason: "header is corrupt (\(error))")
+    }
+    header = h
+    var sec: [String: UnsafeRawBufferPointer] = [:]
+    for s in h.sections {
+      guard s.offset >= 16 + hlen, s.length >= 0, s.offset + s.length <= bytes.count else {
+        throw .badStore(file: path, reason: "truncated (section '\(s.name)' ends past the end of the file)")
+      }
+      let slice = UnsafeRawBufferPointer(rebasing: bytes[s.offset..<(s.offset + s.length)])
+      let crc = slice.isEmpty ? UInt32(crc32(0, nil, 0))
+        : UInt32(crc32(0, slice.baseAddress!.assumingMemoryBound(to: UInt8.self), uInt(slice.count)))
+      guard crc == s.crc32 else { throw .badStore(file: path, reason: "corrupt (checksum mismatch in section '\(s.name)')") }
+      sec[s.name] = slice
+    }
+    for name in ["cameras", "vehicles", "merges", "time", "camera", "vehicle", "confidence"] where sec[name] == nil {
+      throw .badStore(file: path, reason: "section '\(name)' missing")
+    }
+    func json<T: Decodable>(_ name: String, _ t: T.Type) throws(IngestError) -> T {
+      do { return try JSONDecoder().decode(T.self, from: Data(sec[name]!)) } catch {
+        throw .badStore(file: path, reason: "section '\(name)' is corrupt (\(error))")
+      }
+    }
+    cameras = try json("cameras", [Camera].self)
+    vehicles = try json("vehicles", [VehicleRecord].self)
+    merges = try json("merges", [MisreadMerge].self)
+    let n = h.readCount
+    guard sec["time"]!.count == 4 * n, sec["camera"]!.count == 2 * n, sec["vehicle"]!.count == 4 * n,
+      sec["confidence"]!.count == n, cameras.count == h.cameraCount, vehicles.count == h.vehicleCount
+    else { throw .badStore(file: path, reason: "column lengths disagree with the header's counts") }
+    timeColumn = sec["time"]!.bindMemory(to: Int32.self)
+    cameraColumn = sec["camera"]!.bindMemory(to: UInt16.self)
+    vehicleColumn = sec["vehicle"]!.bindMemory(to: UInt32.self)
+    confidenceColumn = sec["confidence"]!.bindMemory(to: UInt8.self)
+    var siteIdx: [String: Int] = [:]
+    var siteNames: [String] = []
+    cameraSite = cameras.map { c in
+      if let s = siteIdx[c.site] { return s }
+      siteIdx[c.site] = siteNames.count
+      siteNames.append(c.site)
+      return siteNames.count - 1
+    }
+    sites = siteNames
+    // Validate ids, then build the per-vehicle index by counting sort.
+    var counts = [Int](repeating: 0, count: vehicles.count + 1)
+    for i in 0..<n {
+      let v = Int(vehicleColumn[i])
+      guard v < vehicles.count, Int(cameraColumn[i]) < cameras.count else {
+        throw .badStore(file: path, reason: "read \(i) refers to a vehicle or camera that does not exist")
+      }
+      counts[v + 1] += 1
+      if i > 0 && timeColumn[i] < timeColumn[i - 1] { throw .badStore(file: path, reason: "reads are not sorted by time") }
+    }
+    for v in 0..<vehicles.count { counts[v + 1] += counts[v] }
+    var fill = counts
+    var reads = [UInt32](repeating: 0, count: n)
+    for i in 0..<n {
+      let v = Int(vehicleColumn[i])
+      reads[fill[v]] = UInt32(i)
+      fill[v] += 1
+    }
+    vehicleIndex = (counts, reads)
+  }
+
+  /// Epoch seconds of read `i`.
+  @inlinable public func time(_ i: Int) -> Int64 { header.baseTime + Int64(timeColumnValue(i)) }
+  @usableFromInline func timeColumnValue(_ i: Int) -> Int32 { timeColumn[i] }
+  /// Camera index of read `i`.
+  public func camera(_ i: Int) -> Int { Int(cameraColumn[i]) }
+  /// Site index of read `i`.
+  public func site(_ i: Int) -> Int { cameraSite[Int(cameraColumn[i])] }
+  /// Vehicle index of read `i`.
+  public func vehicle(_ i: Int) -> Int { Int(vehicleColumn[i]) }
+  /// Confidence 0–100 of read `i`, or nil when the export had none.
+  public func confidence(_ i: Int) -> Int? { confidenceColumn[i] == 255 ? nil : Int(confidenceColumn[i]) }
+
+  /// Indices of the reads in `[start, end)` (epoch seconds), by binary search on the time column.
+  public func reads(from start: Int64, to end: Int64) -> Range<Int> {
+    func lowerBound(_ t: Int64) -> Int {
+      var lo = 0, hi = count
+      while lo < hi { let mid = (lo + hi) / 2; if time(mid) < t { lo = mid + 1 } else { hi = mid } }
+      return lo
+    }
+    let a = lowerBound(start), b = lowerBound(end)
+    return a..<max(a, b)
+  }
+
+  /// Read indices of `vehicle`, in time order.
+  public func reads(ofVehicle vehicle: Int) -> ArraySlice<UInt32> {
+    vehicleIndex.reads[vehicleIndex.offsets[vehicle]..<vehicleIndex.offsets[vehicle + 1]]
+  }
+
+  /// Copies everything back into `StoreContents` (for append and purge).
+  public func contents() -> StoreContents {
+    var c = StoreContents(cameras: cameras, vehicles: vehicles, keyFingerprint: header.keyFingerprint)
+    c.times = (0..<count).map(time)
+    c.cameraIndex = Array(cameraColumn)
+    c.vehicleIndex = Array(vehicleColumn)
+    c.confidence = Array(confidenceColumn)
+    c.merges = merges
+    c.ingests = header.ingests
+    return c
+  }
+}
+
+extension UnsafeRawBufferPointer {
+  func loadLE<T: FixedWidthInteger>(_: T.Type, at offset: Int) -> T {
+    T(littleEndian: loadUnaligned(fromByteOffset: offset, as: T.self))
+  }
+}
+
+/// A read-only memory mapping of a whole file.
+final class MappedFile: @unchecked Sendable {
+  let bytes: UnsafeRawBufferPointer
+  private let length: Int
+
+  init(path: String) throws {
+    let fd = open(path, O_RDONLY)
+    guard fd >= 0 else { throw IngestError.cannotOpen(file: path, reason: String(cString: strerror(errno))) }
+    defer { close(fd) }
+    var st = stat()
+    fstat(fd, &st)
+    length = Int(st.st_size)
+    if length == 0 { bytes = UnsafeRawBufferPointer(start: nil, count: 0); return }
+    guard let p = mmap(nil, length, PROT_READ, MAP_PRIVATE, fd, 0), p != MAP_FAILED else {
+      throw IngestError.cannotOpen(file: path, reason: "mmap failed: \(String(cString: strerror(errno)))")
+    }
+    bytes = UnsafeRawBufferPointer(start: p, count: length)
+  }
+
+  deinit { if length > 0 { munmap(UnsafeMutableRawPointer(mutating: bytes.baseAddress), length) } }
+}
+
+/// Writes store contents to a `.anpr` file atomically (temporary file in the same folder, then rename).
+public enum StoreWriter {
+  /// Sorts the reads by (time, camera, vehicle) and writes the store.
+  /// - Throws: `IngestError.cannotWrite`; `badStore` when the time span exceeds the 32-bit offset range (68 years).
+  public static func write(_ c: StoreContents, to path: String) throws(IngestError) {
+    let n = c.times.count
+    var order = Array(0..<n)
+    order.sort { a, b in
+      if c.times[a] != c.times[b] { return c.times[a] < c.times[b] }
+      if c.cameraIndex[a] != c.cameraIndex[b] { return c.cameraIndex[a] < c.cameraIndex[b] }
+      return c.vehicleIndex[a] < c.vehicleIndex[b]
+    }
+    let base = c.times.min() ?? 0
+    let end = c.times.max() ?? 0
+    guard end - base < Int64(Int32.max) else { throw .badStore(file: path, reason: "time span over 68 years") }
+    func bytesOf<T>(_ a: [T]) -> [UInt8] { a.withUnsafeBytes { Array($0) } }
+    let enc = JSONEncoder()
+    enc.outputFormatting = [.sortedKeys]
+    var sections: [(String, [UInt8])] = []
+    do {
+      sections.append(("cameras", Array(try enc.encode(c.cameras))))
+      sections.append(("vehicles", Array(try enc.encode(c.vehicles))))
+      sections.append(("merges", Array(try enc.encode(c.merges))))
+    } catch { throw .cannotWrite(file: path, reason: "\(error)") }
+    sections.append(("time", bytesOf(order.map { Int32(c.times[$0] - base).littleEndian })))
+    sections.append(("camera", bytesOf(order.map { c.cameraIndex[$0].littleEndian })))
+    sections.append(("vehicle", bytesOf(order.map { c.vehicleIndex[$0].littleEndian })))
+    sections.append(("confidence", order.map { c.confidence[$0] }))
+
+    // The header records section offsets, which depend on the header's own length: iterate to a fixed point.
+    var headerBytes: [UInt8] = []
+    var table: [ReadStore.Section] = []
+    var guessLen = 4096
+    for _ in 0..<8 {
+      var offset = align8(16 + guessLen)
+      table = sections.map { name, data in
+        defer { offset = align8(offset + data.count) }
+        let crc = data.withUnsafeBufferPointer { UInt32(crc32(0, $0.baseAddress, uInt($0.count))) }
+        return ReadStore.Section(name: name, offset: offset, length: data.count, crc32: crc)
+      }
+      let h = ReadStore.Header(
+        readCount: n, vehicleCount: c.vehicles.count, cameraCount: c.cameras.count, baseTime: base,
+        timeStart: n > 0 ? base : nil, timeEnd: n > 0 ? end : nil,
+        plates: c.keyFingerprint == nil ? "raw" : "pseudonymised", keyFingerprint: c.keyFingerprint,
+        ingests: c.ingests, sections: table)
+      do { headerBytes = Array(try enc.encode(h)) } catch { throw .cannotWrite(file: path, reason: "\(error)") }
+      if headerBytes.count <= guessLen { break }
+      guessLen = headerBytes.count * 2
+    }
+    headerBytes += [UInt8](repeating: 0x20, count: guessLen - headerBytes.count)  // pad with spaces (valid JSON)
+    var out = Data()
+    out.append(contentsOf: ReadStore.magic)
+    withUnsafeBytes(of: ReadStore.currentFormatVersion.littleEndian) { out.append(contentsOf: $0) }
+    withUnsafeBytes(of: UInt32(guessLen).littleEndian) { out.append(contentsOf: $0) }
+    out.append(contentsOf: headerBytes)
+    for (s, (_, data)) in zip(table, sections) {
+      if out.count < s.offset { out.append(contentsOf: [UInt8](repeating: 0, count: s.offset - out.count)) }
+      out.append(contentsOf: data)
+    }
+    try atomicWrite(out, to: path)
+  }
+
+  private static func align8(_ x: Int) -> Int { (x + 7) & ~7 }
+}
+
+/// Writes `data` to a temporary file beside `path`, flushes it, then renames it over `path`:
+/// readers see the old file or the new one, never half of one.
+public func atomicWrite(_ data: Data, to path: String) throws(IngestError) {
+  let url = URL(fileURLWithPath: path)
+  do { try data.write(to: url, options: .atomic) } catch {
+    throw .cannotWrite(file: path, reason: error.localizedDescription)
+  }
+}

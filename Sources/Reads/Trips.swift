@@ -1,0 +1,62 @@
+/// A vehicle's consecutive reads with no gap longer than the trip gap: one journey.
+public struct Trip: Sendable, Hashable {
+  public var vehicle: Int
+  /// Read indices into the store, in time order.
+  public var reads: [UInt32]
+  /// Time of the first and last read (epoch seconds).
+  public var start: Int64
+  public var end: Int64
+  /// Site index of each read.
+  public var sites: [Int]
+  /// Time of each read.
+  public var times: [Int64]
+
+  /// Site where the trip was first seen (its entry).
+  public var entrySite: Int { sites[0] }
+  /// Site where the trip was last seen (its exit).
+  public var exitSite: Int { sites[sites.count - 1] }
+  /// Seconds from the first to the last read.
+  public var duration: Int64 { end - start }
+
+  /// Seconds between read k and the next read of the trip (the dwell or travel time after k).
+  public func secondsAfter(_ k: Int) -> Int64? { k + 1 < times.count ? times[k + 1] - times[k] : nil }
+
+  /// Stops inferred from gaps: after read k the vehicle went unseen for at least `minimum` seconds
+  /// (but less than the trip gap), so it most likely stopped near site k or the next site.
+  public func stops(minimum: Int64 = 300) -> [(site: Int, nextSite: Int, arrival: Int64, seconds: Int64)] {
+    var out: [(Int, Int, Int64, Int64)] = []
+    for k in 0..<(times.count - 1) where times[k + 1] - times[k] >= minimum {
+      out.append((sites[k], sites[k + 1], times[k], times[k + 1] - times[k]))
+    }
+    return out
+  }
+}
+
+extension ReadStore {
+  /// The default trip gap: 30 minutes without a read ends a trip.
+  public static let defaultTripGap: Int64 = 1800
+
+  /// Splits one vehicle's reads into trips at gaps longer than `gap` seconds.
+  public func trips(ofVehicle v: Int, gap: Int64 = ReadStore.defaultTripGap) -> [Trip] {
+    var out: [Trip] = []
+    var cur: Trip?
+    for r in reads(ofVehicle: v) {
+      let i = Int(r)
+      let t = time(i), s = site(i)
+      if var c = cur, t - c.end <= gap {
+        c.reads.append(r); c.sites.append(s); c.times.append(t); c.end = t
+        cur = c
+      } else {
+        if let c = cur { out.append(c) }
+        cur = Trip(vehicle: v, reads: [r], start: t, end: t, sites: [s], times: [t])
+      }
+    }
+    if let c = cur { out.append(c) }
+    return out
+  }
+
+  /// Calls `body` for every trip of every vehicle (vehicles in index order, trips in time order).
+  public func forEachTrip(gap: Int64 = ReadStore.defaultTripGap, _ body: (Trip) throws -> Void) rethrows {
+    for v in 0..<vehicles.count { for t in trips(ofVehicle: v, gap: gap) { try body(t) } }
+  }
+}

@@ -1,0 +1,157 @@
+import ArgumentParser
+import Foundation
+import Reads
+
+extension ANPR {
+  struct Ingest: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Validate, de-duplicate and pseudonymise a reads CSV into a columnar store.",
+      discussion: """
+        Every row is accounted for: read N = accepted + rejected + duplicates. Rejected rows go to the
+        rejects file with file, line, field and reason. If the store exists, the new reads are merged in
+        (append). Plates are pseudonymised with HMAC-SHA256 under your key (--key-file or ANPR_KEY);
+        without a key you must say --keep-raw-plates. Keep the key away from the store.
+        """)
+
+    @Argument(help: "Reads CSV (plain or gzip), or - for standard input.") var reads: String
+    @Option(help: "Camera registry CSV.") var cameras: String
+    @Option(help: "Optional vehicles CSV (plate,keeper_type,make,colour).") var vehicles: String?
+    @Option(help: "Store to write (created, or appended to if it exists).") var store: String
+    @Option(help: "File holding the pseudonymisation key (or set ANPR_KEY).") var keyFile: String?
+    @Flag(help: "Store raw plates instead of pseudonyms (personal data: only if you must).") var keepRawPlates = false
+    @Option(help: "Where rejected rows go (CSV: file,line,field,reason,raw).") var rejects: String?
+    @Option(help: "Column names in your export, e.g. plate=VRM,camera_id=CameraID,timestamp=ReadTime.") var columns: String?
+    @Flag(help: "Stop at the first bad row with file:line: field: reason.") var strict = false
+    @Option(help: "Seconds within which a repeat at one site counts once.") var dedupeWindow: Int = 10
+    @Flag(help: "De-duplicate per camera rather than per site.") var dedupePerCamera = false
+    @Flag(help: "Do not merge one-character OCR confusions (O/0, I/1, B/8, S/5).") var noMisreadMerge = false
+    @Option(help: "Drop reads older than this many days (UK practice keeps ANPR reads 12 months).") var retainDays: Int?
+    @Option(help: "Reference time for --retain-days (ISO 8601; default now).") var asOf: String?
+    @Flag(help: "Print the report as one JSON object on the last line.") var json = false
+
+    func validate() throws {
+      if keepRawPlates && keyFile != nil { throw ValidationError("Use --key-file or --keep-raw-plates, not both.") }
+      if dedupeWindow < 0 { throw ValidationError("--dedupe-window must be ≥ 0 seconds.") }
+      if let r = retainDays, r <= 0 { throw ValidationError("--retain-days must be positive.") }
+    }
+
+    func run() throws {
+      var o = IngestOptions(readsPath: reads, camerasPath: cameras)
+      o.vehiclesPath = vehicles
+      if let columns { o.columns = try ColumnMapping(parsing: columns) }
+      o.strict = strict
+      o.rejectsPath = rejects
+      o.dedupeWindow = Int64(dedupeWindow)
+      o.dedupeBySite = !dedupePerCamera
+      o.mergeMisreads = !noMisreadMerge
+      o.retainDays = retainDays
+      if let asOf { o.asOf = try parseTime(asOf, option: "--as-of") }
+      if !keepRawPlates {
+        guard let p = try Pseudonymiser.load(file: keyFile) else {
+          throw CLIError("""
+            no pseudonymisation key: pass --key-file FILE (make one with 'anpr keygen --out FILE', kept away \
+            from the data) or set ANPR_KEY; to store raw plates instead, pass --keep-raw-plates
+            """)
+        }
+        o.pseudonymiser = p
+      }
+      let progress = ProgressLine("ingest \(reads)")
+      var (contents, report) = try Reads.Ingest.run(o) { bytes, total, rows in
+        progress.update(done: Double(bytes), total: total.map(Double.init), unit: "bytes", count: rows)
+      }
+      progress.finish()
+      if FileManager.default.fileExists(atPath: store) {
+        var existing = try ReadStore(path: store).contents()
+        try existing.append(contents, window: Int64(dedupeWindow), bySite: !dedupePerCamera, storePath: store)
+        report = existing.ingests.last!
+        contents = existing
+      }
+      try StoreWriter.write(contents, to: store)
+      if json {
+        try printJSONLine(report)
+      } else {
+        print(report.summaryLine)
+        if report.duplicates > 0 {
+          print("  duplicates: \(report.exactDuplicates) repeats, \(report.misreadMerges) misreads merged, \(report.alreadyInStore) already in store")
+        }
+        for (reason, n) in report.rejectedByReason.sorted(by: { $0.key < $1.key }) { print("  rejected \(reason): \(n)") }
+        if report.nonstandardPlateReads > 0 { print("  flagged: \(report.nonstandardPlateReads) reads of plates in no GB format (kept)") }
+        if report.rejected > 0, let rejects { print("  rejected rows written to \(rejects)") }
+        else if report.rejected > 0 { print("  (pass --rejects FILE to keep the rejected rows)") }
+        print("store: \(store)")
+      }
+    }
+  }
+
+  struct Inspect: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Summarise a store: counts, time span, activity, repeat vehicles, rejects, data quality.")
+    @Argument(help: "Store written by 'anpr ingest'.") var store: String
+    @Option(help: "Time zone for days and hours (IANA name).") var timezone = "Europe/London"
+    @Option(help: "A repeat vehicle is seen on at least this many distinct days.") var repeatDays = 3
+    @Flag(help: "Print the summary as JSON.") var json = false
+
+    func run() throws {
+      let s = try ReadStore(path: store).summary(clock: try LocalClock(identifier: timezone), repeatDays: repeatDays)
+      if json { try printJSONLine(s); return }
+      print("store \(store) (format v\(s.formatVersion), plates \(s.plates))")
+      print("reads \(s.reads), vehicles \(s.vehicles), cameras \(s.cameras), sites \(s.sites)")
+      print("time span \(s.timeStart ?? "-") to \(s.timeEnd ?? "-") (\(s.readsPerDay.count) days, \(s.timeZone))")
+      print("repeat vehicles (≥\(s.repeatDays) days): \(s.repeatVehicles); rental: \(s.rentalVehicles); plates in no GB format: \(s.nonstandardPlateVehicles)")
+      print("reads per hour: " + s.readsPerHour.enumerated().map { "\($0.offset):\($0.element)" }.joined(separator: " "))
+      print("top cameras: " + s.topCameras.map { "\($0.camera) \($0.reads)" }.joined(separator: ", "))
+      for ing in s.ingests {
+        print("ingest \(ing.file): \(ing.summaryLine)"
+          + (ing.rejectedByReason.isEmpty ? "" : " [" + ing.rejectedByReason.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ") + "]"))
+      }
+      print("misreads merged: \(s.misreadMerges)")
+      let q = s.quality
+      print("quality: \(q.impossibleTravelCount) impossible-travel pairs, \(q.silentCameras.count) silent cameras, \(q.clockDrift.count) cameras with clock drift")
+      for x in q.impossibleTravel.prefix(5) {
+        print("  impossible travel: \(x.vehicle) \(x.fromSite)→\(x.toSite) \(Int(x.metres)) m in \(x.seconds) s at \(Timestamp.iso8601(x.time))")
+      }
+      for c in q.silentCameras { print("  silent: \(c.camera) for \(String(format: "%.1f", c.longestSilenceHours)) h from \(Timestamp.iso8601(c.silentFrom))") }
+      for c in q.clockDrift { print("  clock drift: \(c.camera) ≈ \(String(format: "%+.0f", c.estimatedOffsetSeconds)) s (from \(c.neighbours) neighbours); check the camera's clock") }
+    }
+  }
+
+  struct Purge: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Drop reads older than the retention period from a store.")
+    @Argument(help: "Store to purge (rewritten atomically).") var store: String
+    @Option(help: "Keep this many days of reads.") var retainDays: Int
+    @Option(help: "Reference time (ISO 8601; default now).") var asOf: String?
+    @Flag(help: "Print the result as JSON.") var json = false
+
+    func run() throws {
+      let ref = try asOf.map { try parseTime($0, option: "--as-of") } ?? Int64(Date().timeIntervalSince1970)
+      var c = try ReadStore(path: store).contents()
+      let before = c.times.count
+      let removed = c.purge(before: ref - Int64(retainDays) * 86400)
+      try StoreWriter.write(c, to: store)
+      struct Out: Encodable { var before: Int; var purged: Int; var remaining: Int }
+      if json { try printJSONLine(Out(before: before, purged: removed, remaining: before - removed)) }
+      else { print("purged \(removed) of \(before) reads older than \(retainDays) days; \(before - removed) remain") }
+    }
+  }
+
+  struct Keygen: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Make a new random pseudonymisation key (keep it away from the data; lose it and pseudonyms can't be recomputed).")
+    @Option(help: "Where to write the key (created with permissions 0600; never overwritten).") var out: String
+    func run() throws {
+      if FileManager.default.fileExists(atPath: out) { throw CLIError("\(out) exists; refusing to overwrite a key") }
+      let ok = FileManager.default.createFile(
+        atPath: out, contents: Data((Pseudonymiser.generateKeyText() + "\n").utf8), attributes: [.posixPermissions: 0o600])
+      if !ok { throw CLIError("\(out): cannot write the key file") }
+      print("key written to \(out)")
+    }
+  }
+}
+
+/// Parses an ISO 8601 time or epoch seconds for an option, with an error that names the option.
+func parseTime(_ s: String, option: String) throws -> Int64 {
+  switch Timestamp.parse(s) {
+  case .success(let v): return Int64(v)
+  case .failure(let p): throw ValidationError("\(option) '\(s)': \(p.reason)")
+  }
+}

@@ -1,0 +1,304 @@
+import Foundation
+import Testing
+@testable import Reads
+
+let faultyReads = """
+  read_id,plate,camera_id,timestamp,confidence
+  1,AB12CDE,C1,2026-03-05T17:00:00Z,0.9
+  2,AB12CDE,C2,2026-03-05T17:00:05Z,95
+  3,,C1,2026-03-05T17:00:00Z,1
+  4,XY12ZZZ,C9,2026-03-05T17:00:00Z,1
+  5,XY12ZZZ,C3,2026-03-05 17:00:00,1
+  6,XY12ZZZ,C3,not-a-time,1
+  7,XY12ZZZ,C3,2026-03-05T17:00:00Z,250
+  8,short
+  9,XY12ZZZ,,2026-03-05T17:00:00Z,1
+
+  10,XY12ZZZ,C3,2026-03-05T16:00:00Z,
+  11,AB12CDE,C3,2026-03-05T17:05:00Z,
+  12,A812CDE,C3,2026-03-05T17:05:04Z,
+  13,AB12CDE,C1,2026-03-05T17:00:30Z,
+  14,QQ99QQQQQQQQQQQQQQQQ,C1,2026-03-05T17:00:30Z,
+  15,A123BCD,C4,2026-03-05T17:06:00Z,
+
+  """
+
+@Suite("Ingest accounting")
+struct IngestTests {
+  @Test func everyRejectionReasonAndTheIdentity() throws {
+    let (c, r, d) = try ingest(faultyReads)
+    #expect(r.read == 16)
+    #expect(r.balances, "\(r.summaryLine)")
+    #expect(r.rejectedByReason == [
+      "empty_plate": 1, "unknown_camera": 1, "timestamp_without_zone": 1, "bad_timestamp": 1, "bad_confidence": 1,
+      "wrong_column_count": 1, "missing_camera": 1, "empty_line": 1, "plate_too_long": 1,
+    ])
+    #expect(r.exactDuplicates == 1)  // row 2: same plate, same site S1, 5 s later
+    #expect(r.misreadMerges == 1)  // row 12: A812CDE 4 s after AB12CDE at S3
+    #expect(r.accepted == 5)
+    #expect(r.outOfOrderRows >= 1)
+    #expect(c.times == c.times.sorted())
+    // Rejects file: header + one line per rejected row, naming line, field and reason.
+    let rejects = try String(contentsOfFile: d.appendingPathComponent("rejects.csv").path, encoding: .utf8)
+    let lines = rejects.split(separator: "\n")
+    #expect(lines.count == 1 + r.rejected)
+    #expect(rejects.contains("reads.csv,4,plate,empty plate"))
+    #expect(rejects.contains("reads.csv,5,camera_id,unknown camera 'C9'"))
+    #expect(rejects.contains("reads.csv,11,-,empty line"))
+    // The merge kept the commoner spelling and recorded both (as pseudonyms).
+    #expect(c.merges.count == 1)
+    #expect(c.merges[0].kept == key.pseudonym(plate: "AB12CDE"))
+    #expect(c.merges[0].merged == key.pseudonym(plate: "A812CDE"))
+  }
+
+  @Test func strictStopsAtFirstBadRowNamingFileLineField() throws {
+    do {
+      _ = try ingest(faultyReads) { $0.strict = true }
+      Issue.record("expected strict failure")
+    } catch let e as IngestError {
+      guard case let .strictRejection(file, line, field, _) = e else { Issue.record("\(e)"); return }
+      #expect(file.hasSuffix("reads.csv") && line == 4 && field == "plate")
+      #expect("\(e)".contains("reads.csv:4: plate: empty plate"))
+    }
+  }
+
+  @Test func dedupeWindowIsConfigurable() throws {
+    let rows = """
+      plate,camera_id,timestamp
+      AB12CDE,C1,2026-03-05T17:00:00Z
+      AB12CDE,C1,2026-03-05T17:00:08Z
+      AB12CDE,C1,2026-03-05T17:00:20Z
+      AB12CDE,C2,2026-03-05T17:00:21Z
+
+      """
+    let (_, r10, _) = try ingest(rows)
+    #expect(r10.accepted == 2 && r10.duplicates == 2)  // 17:00:08 within 10 s; C2 is the same site
+    let (_, r5, _) = try ingest(rows) { $0.dedupeWindow = 5 }
+    #expect(r5.accepted == 3)
+    let (_, rc, _) = try ingest(rows) { $0.dedupeBySite = false }
+    #expect(rc.accepted == 3)  // C2 is a different camera
+    let (_, r0, _) = try ingest(rows) { $0.dedupeWindow = 0 }
+    #expect(r0.accepted == 4)
+  }
+
+  @Test func outOfOrderRowsAreSortedNotLost() throws {
+    let rows = """
+      plate,camera_id,timestamp
+      AB12CDE,C3,2026-03-05T18:00:00Z
+      AB12CDE,C1,2026-03-05T17:00:00Z
+      XY12ZZZ,C1,2026-03-05T17:30:00Z
+
+      """
+    let (c, r, _) = try ingest(rows)
+    #expect(r.accepted == 3 && r.outOfOrderRows == 2)
+    #expect(c.times == c.times.sorted())
+  }
+
+  @Test func columnMappingAndErrors() throws {
+    let rows = "VRM,CameraID,ReadTime\nAB12CDE,C1,2026-03-05T17:00:00Z\n"
+    let (_, r, _) = try ingest(rows) {
+      $0.columns = try! ColumnMapping(parsing: "plate=VRM,camera_id=CameraID,timestamp=ReadTime")
+    }
+    #expect(r.accepted == 1)
+    let e = #expect(throws: IngestError.self) { try ingest(rows) }
+    #expect("\(e!)".contains("reads.csv:1: required column 'plate' not in header [VRM,CameraID,ReadTime]; map it with --columns plate="))
+    #expect(throws: IngestError.self) { try ColumnMapping(parsing: "plate") }
+    #expect(throws: IngestError.self) { try ColumnMapping(parsing: "nonsense=X") }
+  }
+
+  @Test func gzipInput() throws {
+    let d = tempDir()
+    let plain = write("plate,camera_id,timestamp\nAB12CDE,C1,2026-03-05T17:00:00Z\nXY12ZZZ,C3,1772730000\n", d, "r.csv")
+    let gz = Process()
+    gz.executableURL = URL(fileURLWithPath: "/bin/gzip")
+    gz.arguments = ["-k", plain]
+    try gz.run(); gz.waitUntilExit()
+    var o = IngestOptions(readsPath: plain + ".gz", camerasPath: write(camerasCSV, d, "c.csv"))
+    o.pseudonymiser = key
+    let (_, r) = try Ingest.run(o)
+    #expect(r.read == 2 && r.accepted == 2)
+  }
+
+  @Test func retentionDropsOldReadsAndCountsThem() throws {
+    let rows = """
+      plate,camera_id,timestamp
+      AB12CDE,C1,2026-01-01T00:00:00Z
+      AB12CDE,C1,2026-03-01T00:00:00Z
+
+      """
+    let (_, r, d) = try ingest(rows) {
+      $0.retainDays = 30
+      $0.asOf = 1_772_323_200 + 86400  // 2026-03-02
+    }
+    #expect(r.accepted == 1 && r.rejectedByReason["outside_retention"] == 1 && r.balances)
+    // The expired row's content is not copied into the rejects file.
+    let rejects = try String(contentsOfFile: d.appendingPathComponent("rejects.csv").path, encoding: .utf8)
+    #expect(!rejects.contains("AB12CDE"))
+  }
+
+  @Test func badCameraRegistryIsFatalAndNamesLineAndField() throws {
+    let d = tempDir()
+    let p = write("camera_id,latitude,longitude\nC1,51.5,0.7\nC2,north,0.7\n", d, "c.csv")
+    #expect(throws: IngestError.badRegistry(file: p, line: 3, field: "latitude", reason: "'north' is not a number in -90.0...90.0")) {
+      try loadCameras(path: p)
+    }
+  }
+
+  @Test func vehiclesKeeperTypes() throws {
+    let d = tempDir()
+    var o = IngestOptions(
+      readsPath: write("plate,camera_id,timestamp\nAB12CDE,C1,2026-03-05T17:00:00Z\n", d, "r.csv"),
+      camerasPath: write(camerasCSV, d, "c.csv"))
+    o.vehiclesPath = write("plate,keeper_type,make,colour\nab12 cde,rental,Ford,blue\n", d, "v.csv")
+    o.pseudonymiser = key
+    let (c, _) = try Ingest.run(o)
+    #expect(c.vehicles.map(\.keeper) == [.rental])
+    let bad = write("plate,keeper_type\nAB12CDE,stolen\n", d, "v2.csv")
+    #expect(throws: IngestError.self) { try loadVehicles(path: bad) }
+  }
+}
+
+@Suite("Store")
+struct StoreTests {
+  @Test func roundTripAndNoRawPlates() throws {
+    let (c, _, d) = try ingest(faultyReads)
+    let path = d.appendingPathComponent("s.anpr").path
+    try StoreWriter.write(c, to: path)
+    let s = try ReadStore(path: path)
+    #expect(s.count == c.times.count)
+    #expect((0..<s.count).map(s.time) == c.times)
+    #expect((0..<s.count).map(s.vehicle).map { s.vehicles[$0].id } == c.vehicleIndex.map { c.vehicles[Int($0)].id })
+    #expect(s.isPseudonymised && s.header.keyFingerprint == key.fingerprint)
+    let bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+    for plate in ["AB12CDE", "A812CDE", "XY12ZZZ", "A123BCD"] {
+      #expect(bytes.range(of: Data(plate.utf8)) == nil, "raw plate \(plate) found in the store")
+    }
+    // 11 bytes per read in the columns.
+    let columns = s.header.sections.filter { ["time", "camera", "vehicle", "confidence"].contains($0.name) }
+    #expect(columns.map(\.length).reduce(0, +) == 11 * s.count)
+    // Per-vehicle index and time-range lookups.
+    for v in 0..<s.vehicles.count {
+      let rs = s.reads(ofVehicle: v).map(Int.init)
+      #expect(rs.allSatisfy { s.vehicle($0) == v })
+      #expect(rs == rs.sorted())
+    }
+    #expect(s.reads(ofVehicle: 0).count + (1..<s.vehicles.count).map { s.reads(ofVehicle: $0).count }.reduce(0, +) == s.count)
+    let range = s.reads(from: c.times[1], to: c.times[3])
+    #expect(range.allSatisfy { s.time($0) >= c.times[1] && s.time($0) < c.times[3] })
+  }
+
+  @Test func rawPlatesOnlyWhenAsked() throws {
+    let (c, _, d) = try ingest("plate,camera_id,timestamp\nab12cde,C1,2026-03-05T17:00:00Z\n") { $0.pseudonymiser = nil }
+    let path = d.appendingPathComponent("raw.anpr").path
+    try StoreWriter.write(c, to: path)
+    let s = try ReadStore(path: path)
+    #expect(!s.isPseudonymised && s.vehicles[0].id == "AB12CDE")
+  }
+
+  @Test func corruptTruncatedAndFutureStoresAreRefused() throws {
+    let (c, _, d) = try ingest(faultyReads)
+    let path = d.appendingPathComponent("s.anpr").path
+    try StoreWriter.write(c, to: path)
+    let good = try Data(contentsOf: URL(fileURLWithPath: path))
+    func refused(_ data: Data, _ needle: String) {
+      let p = d.appendingPathComponent("bad-\(UUID()).anpr").path
+      FileManager.default.createFile(atPath: p, contents: data)
+      do { _ = try ReadStore(path: p); Issue.record("accepted a bad store (\(needle))") } catch {
+        #expect("\(error)".contains(needle), "\(error)")
+        #expect("\(error)".contains(p))
+      }
+    }
+    refused(good.prefix(good.count - 3), "truncated")
+    var flipped = good
+    flipped[flipped.count - 2] ^= 0xFF
+    refused(flipped, "checksum")
+    var future = good
+    future[8] = 9
+    refused(future, "newer")
+    refused(Data("plate,camera\n".utf8), "not an ANPRKit store")
+    refused(Data(), "not an ANPRKit store")
+  }
+
+  @Test func appendMergesAndKeepsAccounting() throws {
+    let first = """
+      plate,camera_id,timestamp
+      AB12CDE,C1,2026-03-05T17:00:00Z
+      XY12ZZZ,C3,2026-03-05T17:10:00Z
+
+      """
+    let second = """
+      plate,camera_id,timestamp
+      AB12CDE,C1,2026-03-05T17:00:04Z
+      AB12CDE,C3,2026-03-06T09:00:00Z
+      NEW1ABC,C1,2026-03-06T09:00:00Z
+
+      """
+    var (a, _, d) = try ingest(first)
+    let (b, rb, _) = try ingest(second)
+    #expect(rb.accepted == 3)
+    try a.append(b, window: 10, bySite: true, storePath: "s.anpr")
+    let last = a.ingests.last!
+    #expect(last.accepted == 2 && last.alreadyInStore == 1 && last.balances)
+    #expect(a.times.count == 4 && a.vehicles.count == 3)
+    let path = d.appendingPathComponent("s.anpr").path
+    try StoreWriter.write(a, to: path)
+    let s = try ReadStore(path: path)
+    #expect(s.header.ingests.count == 2)
+    #expect(s.reads(ofVehicle: 0).count == 2)
+    // A different key cannot be appended.
+    var other = b
+    other.keyFingerprint = "0000000000000000"
+    #expect(throws: IngestError.keyMismatch(store: "s.anpr")) { try a.append(other, window: 10, bySite: true, storePath: "s.anpr") }
+  }
+
+  @Test func purgeDropsOldReadsAndOrphanVehicles() throws {
+    var (c, _, _) = try ingest("""
+      plate,camera_id,timestamp
+      AB12CDE,C1,2026-01-01T00:00:00Z
+      XY12ZZZ,C1,2026-03-01T00:00:00Z
+
+      """)
+    let removed = c.purge(before: 1_770_000_000)
+    #expect(removed == 1 && c.vehicles.count == 1 && c.vehicleIndex == [0])
+  }
+}
+
+@Suite("Trips and quality")
+struct TripQualityTests {
+  @Test func tripsSplitAtTheGapWithStops() throws {
+    let (c, _, d) = try ingest("""
+      plate,camera_id,timestamp
+      AB12CDE,C1,2026-03-05T17:00:00Z
+      AB12CDE,C3,2026-03-05T17:05:00Z
+      AB12CDE,C1,2026-03-05T17:25:00Z
+      AB12CDE,C3,2026-03-05T19:00:00Z
+
+      """)
+    let path = d.appendingPathComponent("s.anpr").path
+    try StoreWriter.write(c, to: path)
+    let s = try ReadStore(path: path)
+    let trips = s.trips(ofVehicle: 0)
+    #expect(trips.count == 2)
+    #expect(trips[0].reads.count == 3 && trips[0].duration == 1500)
+    #expect(trips[0].entrySite == s.cameraSite[0] && trips[0].exitSite == s.cameraSite[0])
+    #expect(trips[0].stops(minimum: 600).map(\.seconds) == [1200])
+    #expect(s.trips(ofVehicle: 0, gap: 7200).count == 1)
+  }
+
+  @Test func impossibleTravelAndSilentCameraAreFlagged() throws {
+    // C4 is ~50 km from C1: one minute apart is impossible.
+    let (c, _, d) = try ingest("""
+      plate,camera_id,timestamp
+      AB12CDE,C1,2026-03-05T17:00:00Z
+      AB12CDE,C4,2026-03-05T17:01:00Z
+      XY12ZZZ,C3,2026-03-07T17:00:00Z
+
+      """)
+    let path = d.appendingPathComponent("s.anpr").path
+    try StoreWriter.write(c, to: path)
+    let q = try ReadStore(path: path).quality()
+    #expect(q.impossibleTravelCount == 1)
+    #expect(q.impossibleTravel.first?.kmh ?? 0 > 1000)
+    #expect(q.silentCameras.contains { $0.camera == "C2" })
+  }
+}
