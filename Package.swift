@@ -26,7 +26,7 @@ let package = Package(
     .target(
       name: "Reads",
       dependencies: ["CZlib", .product(name: "Crypto", package: "swift-crypto")]),
-    .target(name: "Modelling", dependencies: ["Linalg"]),
+    .target(name: "Modelling", dependencies: ["Linalg", "Reads"]),
     .target(name: "Simulation", dependencies: ["Reads", "Modelling"]),
     .executableTarget(
       name: "anpr",

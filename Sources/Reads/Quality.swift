@@ -105,7 +105,7 @@ extension ReadStore {
       for x in 0..<cameras.count where x != c {
         if let into = medians[x << 16 | c], let out = medians[c << 16 | x] { estimates.append((into - out) / 2) }
       }
-      guard estimates.count >= 2 else { continue }
+      guard estimates.count >= 3 else { continue }
       let e = estimates.sorted()[estimates.count / 2]
       if abs(e) >= o.driftSeconds {
         q.clockDrift.append(.init(camera: cameras[c].id, estimatedOffsetSeconds: e, neighbours: estimates.count))

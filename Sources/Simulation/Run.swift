@@ -1,0 +1,332 @@
+import Foundation
+import Modelling
+import Reads
+
+/// Buffered text output to a temporary file, renamed into place on `close()` (atomic).
+final class TextFileWriter {
+  let path: String
+  private let tmp: String
+  private let handle: FileHandle
+  private var buffer: [UInt8] = []
+  private(set) var lines = 0
+
+  init(_ path: String) throws {
+    self.path = path
+    tmp = path + ".tmp-\(getpid())"
+    guard FileManager.default.createFile(atPath: tmp, contents: nil), let h = FileHandle(forWritingAtPath: tmp) else {
+      throw Simulator.SimulationError.cannotWrite(path)
+    }
+    handle = h
+    buffer.reserveCapacity(1 << 20)
+  }
+
+  func line(_ s: String) {
+    buffer.append(contentsOf: s.utf8)
+    buffer.append(0x0A)
+    lines += 1
+    if buffer.count >= 1 << 20 { handle.write(Data(buffer)); buffer.removeAll(keepingCapacity: true) }
+  }
+
+  func close() throws {
+    handle.write(Data(buffer))
+    try handle.close()
+    guard rename(tmp, path) == 0 else { throw Simulator.SimulationError.cannotWrite(path) }
+  }
+}
+
+/// What a simulation run wrote, for the caller to print.
+public struct SimulationSummary: Sendable, Codable {
+  public var days: Int
+  public var cameras: Int
+  public var sites: Int
+  public var vehicles: Int
+  public var readRows: Int
+  public var truePasses: Int
+  public var detectedPasses: Int
+  public var misreads: Int
+  public var doubleReads: Int
+  public var malformedRows: Int
+  public var actorGroups: Int
+  public var hires: Int
+  public var files: [String]
+}
+
+/// A malformed row the simulator wrote on purpose, and the rejection ingest must give it.
+public struct InjectedFault: Sendable, Codable, Hashable {
+  public var line: Int
+  public var kind: String
+  /// The `RejectReason.code` ingest must report.
+  public var expectedReason: String
+}
+
+/// The ground truth a simulation writes to `truth.json` (the bulk tables go to CSV beside it).
+public struct SimulationTruth: Sendable, Codable {
+  public var format = "anprkit-sim-truth"
+  public var formatVersion = 1
+  public var toolkitVersion = ToolkitInfo.version
+  public var config: SimulationConfig
+  public var startUTC: Int64
+  public var summary: SimulationSummary
+  /// Every rental hire: which plate, which holder (actor-N or renter-N), which days.
+  public var hires: [Hire]
+  /// Plates of each actor group (from `hires`).
+  public var actors: [String: [String]]
+  public var actorHabits: [String: ActorHabit]
+  public var cameraDetection: [String: Double]
+  public var clockSkewSeconds: [String: Int64]
+  public var faults: [InjectedFault]
+  public var misreads: [Misread]
+
+  public struct ActorHabit: Sendable, Codable {
+    public var weekdays: [Int]  // 0 = Monday
+    public var entryHour: Double
+    public var placeSites: [String]  // nearest camera site of each preferred place, or "-"
+    public var placeWeights: [Double]
+  }
+  public struct Misread: Sendable, Codable, Hashable {
+    public var line: Int
+    public var truePlate: String
+    public var readPlate: String
+  }
+}
+
+extension Simulator {
+  /// Simulates and writes reads.csv, cameras.csv, vehicles.csv and the truth files into `directory`.
+  /// - Parameter progress: called after each day with (day, days).
+  public func run(to directory: String, progress: ((Int, Int) -> Void)? = nil) throws -> SimulationSummary {
+    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    func p(_ name: String) -> String { (directory as NSString).appendingPathComponent(name) }
+    let cfg = config
+    // Registry.
+    let cams = try TextFileWriter(p("cameras.csv"))
+    cams.line("camera_id,site_id,latitude,longitude,bearing,road,description")
+    for c in town.cameras {
+      cams.line([c.id, c.site, String(c.latitude), String(c.longitude), c.bearing.map { String(Int($0)) } ?? "",
+                 csvQuote(c.road ?? ""), csvQuote(c.description ?? "")].joined(separator: ","))
+    }
+    try cams.close()
+
+    let reads = try TextFileWriter(p("reads.csv"))
+    reads.line("read_id,plate,camera_id,timestamp,confidence")
+    let passes = try TextFileWriter(p("truth-passes.csv"))
+    passes.line("trip_id,plate,holder,camera_id,site_id,true_time,detected")
+    var readID = 0
+    var faults: [InjectedFault] = []
+    var misreads: [SimulationTruth.Misread] = []
+    var truePasses = 0, detected = 0, doubles = 0
+    var oneOffPlates: [String: KeeperType] = [:]
+    var tripID = 0
+    struct Row { var time: Int64; var camera: Int; var plate: String; var conf: Double; var truePlate: String }
+    var pending: [Row] = []
+    let letters = Array("ABCDEFGHJKLMNPRSTUVWXY")
+    var faultRNG = SeededRNG(seed: cfg.seed, 7)
+
+    func flush(before cutoff: Int64?) {
+      pending.sort { ($0.time, $0.camera, $0.plate) < ($1.time, $1.camera, $1.plate) }
+      let n = cutoff.map { c in pending.firstIndex { $0.time >= c } ?? pending.count } ?? pending.count
+      for r in pending[0..<n] {
+        readID += 1
+        if r.plate != r.truePlate { misreads.append(.init(line: reads.lines + 1, truePlate: r.truePlate, readPlate: r.plate)) }
+        reads.line("\(readID),\(r.plate),\(town.cameras[r.camera].id),\(Timestamp.iso8601(r.time)),\(String(format: "%.2f", r.conf))")
+        if faultRNG.bernoulli(cfg.malformedRate) {
+          readID += 1
+          let line = reads.lines + 1
+          let cam = town.cameras[r.camera].id, ts = Timestamp.iso8601(r.time)
+          switch faultRNG.int(0...4) {
+          case 0: reads.line("\(readID),,\(cam),\(ts),0.50"); faults.append(.init(line: line, kind: "empty plate", expectedReason: "empty_plate"))
+          case 1: reads.line("\(readID),\(r.plate),CAM9999,\(ts),0.50"); faults.append(.init(line: line, kind: "unknown camera", expectedReason: "unknown_camera"))
+          case 2: reads.line("\(readID),\(r.plate),\(cam),2026-13-45T99:00:00Z,0.50"); faults.append(.init(line: line, kind: "bad timestamp", expectedReason: "bad_timestamp"))
+          case 3: reads.line("\(readID),\(r.plate),\(cam)"); faults.append(.init(line: line, kind: "truncated row", expectedReason: "wrong_column_count"))
+          default: reads.line("\(readID),\(r.plate),\(cam),\(ts.dropLast()),0.50"); faults.append(.init(line: line, kind: "time without zone", expectedReason: "timestamp_without_zone"))
+          }
+        }
+      }
+      pending.removeFirst(n)
+    }
+
+    func sense(_ trips: [PlannedTrip], plate: String, holder: String, rng: inout SeededRNG, sensor: inout SeededRNG) {
+      for trip in trips {
+        tripID += 1
+        for (c, t) in drive(trip, rng: &rng) {
+          let tu = utc(t)
+          let hit = sensor.bernoulli(detection[c])
+          truePasses += 1
+          passes.line("\(tripID),\(plate),\(holder),\(town.cameras[c].id),\(town.cameras[c].site),\(Timestamp.iso8601(tu)),\(hit ? 1 : 0)")
+          guard hit else { continue }
+          detected += 1
+          let observed = tu + (skew[c] ?? 0)
+          // OCR: each read (including a double read) can misread one confusable character.
+          func ocr() -> (String, Double) {
+            guard sensor.bernoulli(cfg.misreadRate) else { return (plate, 0.80 + 0.19 * sensor.uniform()) }
+            var b = Array(plate.utf8)
+            let positions = b.indices.filter { i in Plate.confusablePairs.contains { $0.0 == b[i] || $0.1 == b[i] } }
+            guard !positions.isEmpty else { return (plate, 0.80 + 0.19 * sensor.uniform()) }
+            let i = positions[sensor.int(0...(positions.count - 1))]
+            let pair = Plate.confusablePairs.first { $0.0 == b[i] || $0.1 == b[i] }!
+            b[i] = b[i] == pair.0 ? pair.1 : pair.0
+            return (String(decoding: b, as: UTF8.self), 0.5 + 0.3 * sensor.uniform())
+          }
+          let (shown, conf) = ocr()
+          pending.append(Row(time: observed, camera: c, plate: shown, conf: conf, truePlate: plate))
+          if sensor.bernoulli(cfg.doubleReadRate) {
+            doubles += 1
+            let site = town.camerasAtNode[town.cameraNode[c]]
+            let other = site.count > 1 && sensor.bernoulli(0.5) ? site.first { $0 != c }! : c
+            let (shown2, conf2) = ocr()
+            pending.append(Row(time: observed + Int64(sensor.int(1...4)) + (skew[other] ?? 0) - (skew[c] ?? 0), camera: other,
+                               plate: shown2, conf: conf2, truePlate: plate))
+          }
+        }
+      }
+    }
+
+    for day in 0..<cfg.days {
+      var sensor = SeededRNG(seed: cfg.seed, 5, UInt64(day))
+      for (i, a) in agents.enumerated() where [.resident, .visitor, .van, .taxi].contains(a.kind) {
+        var rng = SeededRNG(seed: cfg.seed, 2, UInt64(i), UInt64(day))
+        sense(plan(a, day: day, rng: &rng), plate: plates[i], holder: a.kind.rawValue, rng: &rng, sensor: &sensor)
+      }
+      var oneRNG = SeededRNG(seed: cfg.seed, 3, UInt64(day))
+      let weekend = (startWeekday + day) % 7 >= 5
+      for _ in 0..<oneRNG.poisson(cfg.oneOffVisitorsPerDay * cfg.scale * (weekend ? 1.8 : 1)) {
+        var plate: String
+        repeat {  // prior-format (older car) plates: A123BCD, never clashing with current-format ones
+          plate = String(letters[oneRNG.int(0...(letters.count - 1))]) + String(oneRNG.int(1...999))
+            + String((0..<3).map { _ in letters[oneRNG.int(0...(letters.count - 1))] })
+        } while oneOffPlates[plate] != nil
+        oneOffPlates[plate] = .private
+        let a = Agent(kind: .oneOff, id: -1, home: 0, work: 0, gateway: randomGateway(&oneRNG))
+        sense(plan(a, day: day, rng: &oneRNG), plate: plate, holder: "one-off", rng: &oneRNG, sensor: &sensor)
+      }
+      for (h, hire) in hires.enumerated() where hire.fromDay <= day && day < hire.toDay {
+        var rng = SeededRNG(seed: cfg.seed, 4, UInt64(h), UInt64(day))
+        sense(plan(agents[hireAgent[h]], day: day, rng: &rng), plate: hire.plate, holder: hire.holder, rng: &rng, sensor: &sensor)
+      }
+      flush(before: utc(Double(day + 1) * 86400) - 120)  // a little slack for skewed and late reads
+      progress?(day + 1, cfg.days)
+    }
+    flush(before: nil)
+    try reads.close()
+    try passes.close()
+
+    // Vehicles registry: every real plate (misread spellings are not vehicles).
+    let veh = try TextFileWriter(p("vehicles.csv"))
+    veh.line("plate,keeper_type,make,colour")
+    var allPlates = keeper
+    for (k, v) in oneOffPlates { allPlates[k] = v }
+    for plate in allPlates.keys.sorted() {
+      let mc = makeColour[plate] ?? ("Unknown", "unknown")
+      veh.line("\(plate),\(allPlates[plate]!.rawValue),\(mc.0),\(mc.1)")
+    }
+    try veh.close()
+
+    var files = ["reads.csv", "cameras.csv", "vehicles.csv", "truth.json", "truth-passes.csv"]
+    if cfg.oracleReplicates > 0 {
+      try writeExpectedCounts(to: p("truth-expected-counts.csv"))
+      try writeNextSite(to: p("truth-next-site.csv"))
+      files += ["truth-expected-counts.csv", "truth-next-site.csv"]
+    }
+    let summary = SimulationSummary(
+      days: cfg.days, cameras: town.cameras.count, sites: Set(town.cameras.map(\.site)).count, vehicles: veh.lines - 1,
+      readRows: reads.lines - 1, truePasses: truePasses, detectedPasses: detected, misreads: misreads.count,
+      doubleReads: doubles, malformedRows: faults.count, actorGroups: agents.filter { $0.kind == .actor }.count,
+      hires: hires.count, files: files)
+    var actors: [String: [String]] = [:]
+    for h in hires where h.holder.hasPrefix("actor-") { actors[h.holder, default: []].append(h.plate) }
+    var habits: [String: SimulationTruth.ActorHabit] = [:]
+    for (g, a) in agents.filter({ $0.kind == .actor }).enumerated() {
+      habits["actor-\(g + 1)"] = .init(
+        weekdays: a.habitDays.sorted(), entryHour: a.entryHour,
+        placeSites: a.places.map { n in town.camerasAtNode[n].first.map { town.cameras[$0].site } ?? "-" },
+        placeWeights: a.placeWeights)
+    }
+    let truth = SimulationTruth(
+      config: cfg, startUTC: startUTC, summary: summary, hires: hires, actors: actors, actorHabits: habits,
+      cameraDetection: Dictionary(uniqueKeysWithValues: town.cameras.enumerated().map { ($1.id, detection[$0]) }),
+      clockSkewSeconds: Dictionary(uniqueKeysWithValues: skew.map { (town.cameras[$0.key].id, $0.value) }),
+      faults: faults, misreads: misreads)
+    let enc = JSONEncoder()
+    enc.outputFormatting = [.sortedKeys, .prettyPrinted]
+    try enc.encode(truth).write(to: URL(fileURLWithPath: p("truth.json")), options: .atomic)
+    return summary
+  }
+
+  /// The oracle hotspot forecast: expected detected reads of rental vehicles (and of actor groups
+  /// alone) per camera site per hour over the simulated and forecast days. For each hire active on a
+  /// day it averages `oracleReplicates` independent draws of that holder's day, weighting each camera
+  /// pass by the camera's detection probability: the best forecast anyone could make without
+  /// seeing the future draws (Monte Carlo error shrinks as 1/√replicates).
+  func writeExpectedCounts(to path: String) throws {
+    let horizon = config.days + config.forecastDays
+    let sites = Array(Set(town.cameras.map(\.site))).sorted()
+    let siteIndex = Dictionary(uniqueKeysWithValues: sites.enumerated().map { ($1, $0) })
+    let camSite = town.cameras.map { siteIndex[$0.site]! }
+    let hoursN = horizon * 24
+    var rental = [Double](repeating: 0, count: sites.count * hoursN)
+    var actor = [Double](repeating: 0, count: sites.count * hoursN)
+    let R = config.oracleReplicates
+    for day in 0..<horizon {
+      for (h, hire) in hires.enumerated() where hire.fromDay <= day && day < hire.toDay {
+        let isActor = hire.holder.hasPrefix("actor-")
+        for rep in 0..<R {
+          var rng = SeededRNG(seed: config.seed, 6, UInt64(h), UInt64(day), UInt64(rep))
+          for trip in plan(agents[hireAgent[h]], day: day, rng: &rng) {
+            for (c, t) in drive(trip, rng: &rng) {
+              let hour = Int(t / 3600)
+              guard hour >= 0 && hour < hoursN else { continue }
+              let w = detection[c] / Double(R)
+              rental[camSite[c] * hoursN + hour] += w
+              if isActor { actor[camSite[c] * hoursN + hour] += w }
+            }
+          }
+        }
+      }
+    }
+    let out = try TextFileWriter(path)
+    out.line("site_id,hour_start,expected_rental_reads,expected_actor_reads,in_simulated_period")
+    for s in sites.indices {
+      for h in 0..<hoursN {
+        let r = rental[s * hoursN + h], a = actor[s * hoursN + h]
+        out.line("\(sites[s]),\(Timestamp.iso8601(utc(Double(h) * 3600))),\(String(format: "%.6f", r)),\(String(format: "%.6f", a)),\(h < config.days * 24 ? 1 : 0)")
+      }
+    }
+    try out.close()
+  }
+
+  /// The next-site oracle for actor trips: P(next site | group, previous site, current site),
+  /// estimated from `nextSiteReplicates` simulated visits per group with detection applied
+  /// ("END" = the trip's last read).
+  func writeNextSite(to path: String) throws {
+    let out = try TextFileWriter(path)
+    out.line("actor,prev_site,site,next_site,probability,count")
+    for (g, a) in agents.filter({ $0.kind == .actor }).enumerated() {
+      var counts: [String: [String: Int]] = [:]
+      let habitual = (0..<7).filter { a.habitDays.contains((startWeekday + $0) % 7) }
+      for rep in 0..<config.nextSiteReplicates {
+        var rng = SeededRNG(seed: config.seed, 8, UInt64(g), UInt64(rep))
+        let day = habitual.isEmpty ? 0 : habitual[rep % habitual.count]
+        for trip in plan(a, day: day, rng: &rng) {
+          var sites: [String] = []
+          for (c, _) in drive(trip, rng: &rng) where rng.bernoulli(detection[c]) {
+            let s = town.cameras[c].site
+            if sites.last != s { sites.append(s) }
+          }
+          guard !sites.isEmpty else { continue }
+          for k in sites.indices {
+            let ctx = (k > 0 ? sites[k - 1] : "-") + "|" + sites[k]
+            counts[ctx, default: [:]][k + 1 < sites.count ? sites[k + 1] : "END", default: 0] += 1
+          }
+        }
+      }
+      for ctx in counts.keys.sorted() {
+        let row = counts[ctx]!
+        let total = Double(row.values.reduce(0, +))
+        let parts = ctx.split(separator: "|").map(String.init)
+        for next in row.keys.sorted() {
+          out.line("actor-\(g + 1),\(parts[0]),\(parts[1]),\(next),\(String(format: "%.6f", Double(row[next]!) / total)),\(row[next]!)")
+        }
+      }
+    }
+    try out.close()
+  }
+}

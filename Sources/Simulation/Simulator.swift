@@ -1,0 +1,203 @@
+import Foundation
+import Modelling
+import Reads
+
+/// Settings of a simulated town. Rates are per unit of `scale` unless said otherwise.
+public struct SimulationConfig: Sendable, Codable {
+  public var seed: UInt64 = 1
+  public var days = 14
+  public var scale = 1.0
+  /// First simulated day, local midnight (default Monday 2 March 2026).
+  public var startDate = "2026-03-02"
+  public var timeZone = "Europe/London"
+  public var residents = 2500.0
+  public var regularVisitors = 500.0
+  public var vans = 50.0
+  public var taxis = 30.0
+  public var oneOffVisitorsPerDay = 250.0
+  /// Innocent short-term car hires starting per day (share the rental fleet with the actors).
+  public var rentalHiresPerDay = 2.5
+  /// Groups of interest; at least one.
+  public var actorGroups = 3.0
+  /// A group changes hire car every 3–9 days.
+  public var rotationDays = 3...9
+  public var detection = 0.85...0.98
+  public var misreadRate = 0.004
+  public var doubleReadRate = 0.02
+  /// Cameras with a skewed clock (count per unit scale) and the size of the skew, seconds.
+  public var skewedCameras = 2.0
+  public var skewSeconds = 30.0...90.0
+  /// Extra malformed rows per read row.
+  public var malformedRate = 0.0005
+  /// Days after the simulated period covered by the oracle forecast.
+  public var forecastDays = 7
+  /// Monte Carlo replicates per agent-day for the oracle expected counts (0 = no oracle).
+  public var oracleReplicates = 40
+  /// Simulated actor visits per group for the next-site oracle.
+  public var nextSiteReplicates = 400
+
+  public init() {}
+}
+
+/// One simulated hire of a rental car: who had which plate, when.
+public struct Hire: Sendable, Codable, Hashable {
+  public var plate: String
+  /// "actor-N" for a group of interest, "renter-N" for an innocent hirer.
+  public var holder: String
+  public var fromDay: Int
+  public var toDay: Int  // exclusive
+}
+
+/// Generates a town's reads, registry and ground truth. Deterministic: the same config gives
+/// the same bytes (every agent-day draws from its own stream, derived from the seed).
+public struct Simulator: Sendable {
+  public let config: SimulationConfig
+  public let town: Town
+  let startWeekday: Int
+  let startUTC: Int64
+  let clock: LocalClock
+  var agents: [Agent] = []
+  var plates: [String] = []  // per non-renting agent (index = agent index); "" for renters/actors/one-offs
+  var keeper: [String: KeeperType] = [:]
+  var makeColour: [String: (String, String)] = [:]
+  var hires: [Hire] = []
+  var hireAgent: [Int] = []  // agent index of each hire
+  var detection: [Double] = []
+  var skew: [Int: Int64] = [:]
+
+  /// Sets up the town, the population and the hire schedule.
+  public init(config: SimulationConfig) throws {
+    self.config = config
+    var rng = SeededRNG(seed: config.seed, 1)
+    town = Town(scale: config.scale, rng: &rng)
+    clock = try LocalClock(identifier: config.timeZone)
+    guard case .success(let t) = Timestamp.parse(config.startDate + "T00:00:00Z") else {
+      throw SimulationError.badConfig("startDate '\(config.startDate)' is not YYYY-MM-DD")
+    }
+    let localMidnight = Int64(t)
+    startUTC = localMidnight - clock.offset(at: localMidnight)
+    startWeekday = Int((localMidnight / 86400 + 3) % 7)
+    guard config.days >= 1 else { throw SimulationError.badConfig("days must be at least 1") }
+    detection = town.cameras.map { _ in config.detection.lowerBound + (config.detection.upperBound - config.detection.lowerBound) * rng.uniform() }
+    let nSkew = min(town.cameras.count, Int((config.skewedCameras * max(1, config.scale)).rounded()))
+    var camIdx = Array(town.cameras.indices)
+    camIdx.shuffle(using: &rng)
+    for c in camIdx.prefix(nSkew) {
+      let mag = config.skewSeconds.lowerBound + (config.skewSeconds.upperBound - config.skewSeconds.lowerBound) * rng.uniform()
+      skew[c] = Int64((rng.bernoulli(0.5) ? mag : -mag).rounded())
+    }
+    var used = Set<String>()
+    func newPlate() -> String {
+      let letters = Array("ABCDEFGHJKLMNOPRSTUVWXY")
+      while true {
+        var s = ""
+        for _ in 0..<2 { s.append(letters[rng.int(0...(letters.count - 1))]) }
+        s += String(format: "%02d", rng.int(2...75))
+        for _ in 0..<3 { s.append(letters[rng.int(0...(letters.count - 1))]) }
+        if used.insert(s).inserted { return s }
+      }
+    }
+    let makes = ["Ford", "Vauxhall", "Volkswagen", "Toyota", "BMW", "Nissan", "Kia", "Peugeot"]
+    let colours = ["black", "white", "silver", "grey", "blue", "red"]
+    func register(_ p: String, _ k: KeeperType) {
+      keeper[p] = k
+      makeColour[p] = (makes[rng.int(0...(makes.count - 1))], colours[rng.int(0...(colours.count - 1))])
+    }
+    let s = config.scale
+    let grid = town.width * town.height
+    func count(_ x: Double) -> Int { max(1, Int((x * s).rounded())) }
+    for _ in 0..<count(config.residents) {
+      let home = town.residential[rng.int(0...(town.residential.count - 1))]
+      let work = rng.bernoulli(0.5) ? town.centre[rng.int(0...(town.centre.count - 1))] : rng.int(0...(grid - 1))
+      agents.append(Agent(kind: .resident, id: agents.count, home: home, work: work, gateway: 0))
+      let p = newPlate(); plates.append(p); register(p, rng.bernoulli(0.15) ? .lease : .private)
+    }
+    for _ in 0..<count(config.regularVisitors) {
+      var a = Agent(kind: .visitor, id: agents.count, home: 0, work: pickDestination(&rng, seafront: 0.3, centre: 0.4),
+                    gateway: randomGateway(&rng))
+      var days = Array(0..<7); days.shuffle(using: &rng)
+      a.habitDays = Array(days.prefix(rng.int(1...2)))
+      agents.append(a)
+      let p = newPlate(); plates.append(p); register(p, .private)
+    }
+    for _ in 0..<count(config.vans) {
+      agents.append(Agent(kind: .van, id: agents.count, home: rng.bernoulli(0.5) ? randomGateway(&rng) : town.residential[rng.int(0...(town.residential.count - 1))], work: 0, gateway: 0))
+      let p = newPlate(); plates.append(p); register(p, .fleet)
+    }
+    for _ in 0..<count(config.taxis) {
+      agents.append(Agent(kind: .taxi, id: agents.count, home: town.centre[rng.int(0...(town.centre.count - 1))], work: 0, gateway: 0))
+      let p = newPlate(); plates.append(p); register(p, .fleet)
+    }
+    // Actor groups: habitual days and hours, a few preferred places.
+    let nGroups = max(1, Int((config.actorGroups * max(1, s)).rounded()))
+    var actorAgents: [Int] = []
+    for _ in 0..<nGroups {
+      var a = Agent(kind: .actor, id: agents.count, home: 0, work: 0, gateway: town.londonGateway)
+      var days = Array(0..<6); days.shuffle(using: &rng)
+      a.habitDays = Array(days.prefix(2))
+      a.entryHour = 14 + 5 * rng.uniform()
+      var nodes = town.residential + town.centre
+      nodes.shuffle(using: &rng)
+      a.places = Array(nodes.prefix(4))
+      a.placeWeights = a.places.map { _ in pow(0.3 + rng.uniform(), 2) }
+      actorAgents.append(agents.count)
+      agents.append(a)
+      plates.append("")
+    }
+    // Hire schedule over the simulated and forecast period; plates from one rental fleet.
+    let horizon = config.days + config.forecastDays
+    var fleet: [String] = []
+    var busyUntil: [Int] = []
+    func hirePlate(from: Int, to: Int) -> String {
+      let free = fleet.indices.filter { busyUntil[$0] <= from }
+      let k: Int
+      if free.count < 3 {
+        let p = newPlate(); register(p, .rental); fleet.append(p); busyUntil.append(0); k = fleet.count - 1
+      } else { k = free[rng.int(0...(free.count - 1))] }
+      busyUntil[k] = to
+      return fleet[k]
+    }
+    for _ in 0..<count(40) { let p = newPlate(); register(p, .rental); fleet.append(p); busyUntil.append(0) }
+    var requests: [(from: Int, to: Int, agent: Int, holder: String)] = []
+    for (g, ai) in actorAgents.enumerated() {
+      var d = -rng.int(0...3)
+      while d < horizon {
+        let len = rng.int(config.rotationDays)
+        requests.append((max(0, d), d + len, ai, "actor-\(g + 1)"))
+        d += len
+      }
+    }
+    var renterCount = 0
+    for day in 0..<horizon {
+      for _ in 0..<rng.poisson(config.rentalHiresPerDay * s) {
+        renterCount += 1
+        let a = Agent(kind: .renter, id: agents.count, home: 0, work: 0, gateway: randomGateway(&rng, londonWeight: 0.35))
+        agents.append(a); plates.append("")
+        requests.append((day, day + rng.int(1...7), agents.count - 1, "renter-\(renterCount)"))
+      }
+    }
+    requests.sort { ($0.from, $0.agent) < ($1.from, $1.agent) }
+    for r in requests {
+      hires.append(Hire(plate: hirePlate(from: r.from, to: r.to), holder: r.holder, fromDay: r.from, toDay: r.to))
+      hireAgent.append(r.agent)
+    }
+  }
+
+  public enum SimulationError: Error, CustomStringConvertible {
+    case badConfig(String)
+    case cannotWrite(String)
+    public var description: String {
+      switch self {
+      case .badConfig(let m): return "simulation config: \(m)"
+      case .cannotWrite(let m): return "cannot write \(m)"
+      }
+    }
+  }
+
+  /// UTC epoch seconds of a simulation-local time.
+  func utc(_ local: Double) -> Int64 {
+    let approx = startUTC + Int64(local.rounded(.down))
+    // startUTC is UTC of local midnight; correct for a change of offset (BST) since the start.
+    return approx - (clock.offset(at: approx) - clock.offset(at: startUTC))
+  }
+}

@@ -1,0 +1,146 @@
+import Foundation
+import Modelling
+import Reads
+import Simulation
+import Testing
+
+func tmpDir() -> String {
+  let p = FileManager.default.temporaryDirectory.appendingPathComponent("anprkit-sim-\(UUID().uuidString)").path
+  try! FileManager.default.createDirectory(atPath: p, withIntermediateDirectories: true)
+  return p
+}
+
+func smallConfig(seed: UInt64 = 7) -> SimulationConfig {
+  var c = SimulationConfig()
+  c.seed = seed
+  c.days = 7
+  c.scale = 0.5
+  c.oracleReplicates = 5
+  c.nextSiteReplicates = 50
+  c.malformedRate = 0.002
+  return c
+}
+
+/// One shared small simulation (the suite reads it several ways).
+let shared: (dir: String, summary: SimulationSummary, truth: SimulationTruth) = {
+  let dir = tmpDir()
+  let s = try! Simulator(config: smallConfig()).run(to: dir)
+  let t = try! JSONDecoder().decode(SimulationTruth.self, from: Data(contentsOf: URL(fileURLWithPath: dir + "/truth.json")))
+  return (dir, s, t)
+}()
+
+func csvRows(_ path: String) throws -> [[String]] {
+  let lines = try String(contentsOfFile: path, encoding: .utf8).components(separatedBy: "\n")
+  return lines.dropFirst().filter { !$0.isEmpty }.map { $0.components(separatedBy: ",") }
+}
+
+@Suite("Simulator")
+struct SimulatorTests {
+  @Test func sameSeedSameBytesDifferentSeedDifferentBytes() throws {
+    var c = smallConfig(seed: 11)
+    c.days = 2
+    let a = tmpDir(), b = tmpDir(), d = tmpDir()
+    _ = try Simulator(config: c).run(to: a)
+    _ = try Simulator(config: c).run(to: b)
+    for f in ["reads.csv", "cameras.csv", "vehicles.csv", "truth.json", "truth-passes.csv", "truth-expected-counts.csv", "truth-next-site.csv"] {
+      let x = try Data(contentsOf: URL(fileURLWithPath: a + "/" + f)), y = try Data(contentsOf: URL(fileURLWithPath: b + "/" + f))
+      #expect(x == y, "\(f) differs between two runs with the same seed")
+    }
+    c.seed = 12
+    _ = try Simulator(config: c).run(to: d)
+    #expect(try Data(contentsOf: URL(fileURLWithPath: a + "/reads.csv")) != Data(contentsOf: URL(fileURLWithPath: d + "/reads.csv")))
+  }
+
+  @Test func townShapeScalesWithScale() throws {
+    var rng = SeededRNG(seed: 1)
+    let town = Town(scale: 1, rng: &rng)
+    #expect((55...65).contains(town.cameras.count))
+    #expect(town.gateways.count >= 2)
+    #expect(town.cameras.contains { $0.road == "A127 London Road" })
+    var rng2 = SeededRNG(seed: 1)
+    let county = Town(scale: 20, rng: &rng2)
+    #expect(county.cameras.count >= 1100)
+    // Every node reaches every other (paths are complete).
+    let p = town.path(from: town.londonGateway, to: town.seafront[0])
+    #expect(p.first == town.londonGateway && p.last == town.seafront[0])
+  }
+
+  @Test func ratesMatchTheConfiguration() throws {
+    let s = shared.summary, t = shared.truth
+    // Detection: the fraction of passes detected is the mean detection probability, within 4 SE.
+    let meanP = t.cameraDetection.values.reduce(0, +) / Double(t.cameraDetection.count)
+    let frac = Double(s.detectedPasses) / Double(s.truePasses)
+    let se = (meanP * (1 - meanP) / Double(s.truePasses)).squareRoot()
+    #expect(abs(frac - meanP) < 4 * se + 0.01, "detected \(frac), configured mean \(meanP)")
+    // Double reads ≈ 2% of detected passes (binomial, 4 SE).
+    let dr = Double(s.doubleReads) / Double(s.detectedPasses)
+    #expect(abs(dr - 0.02) < 4 * (0.02 * 0.98 / Double(s.detectedPasses)).squareRoot())
+    // Malformed rows ≈ 0.2% of rows.
+    let mr = Double(s.malformedRows) / Double(s.readRows - s.malformedRows)
+    #expect(abs(mr - 0.002) < 4 * (0.002 / Double(s.readRows)).squareRoot() + 0.0005)
+    // Row accounting: every row is a detection, a double read or a fault.
+    #expect(s.readRows == s.detectedPasses + s.doubleReads + s.malformedRows)
+    // Weekday morning peak: 07–09 local hours carry more reads than 02–04.
+    let reads = try csvRows(shared.dir + "/reads.csv")
+    var byHour = [Int](repeating: 0, count: 24)
+    for r in reads where r.count == 5 { if let h = Int(r[3].dropFirst(11).prefix(2)), h < 24 { byHour[h] += 1 } }
+    #expect(byHour[7] + byHour[8] > 20 * (byHour[2] + byHour[3] + 1))
+    // Actors rotate cars every 3–9 days, and their plates are rentals.
+    let vehicles = try csvRows(shared.dir + "/vehicles.csv")
+    let keeper = Dictionary(uniqueKeysWithValues: vehicles.map { ($0[0], $0[1]) })
+    for h in t.hires {
+      #expect(keeper[h.plate] == "rental")
+      if h.holder.hasPrefix("actor-") && h.fromDay > 0 { #expect((1...9).contains(h.toDay - h.fromDay)) }
+    }
+    #expect(t.actors.count == 3)
+  }
+
+  @Test func truthIsConsistentWithTheReads() throws {
+    let reads = try csvRows(shared.dir + "/reads.csv").filter { $0.count == 5 }
+    var seen = Set<String>()
+    for r in reads { seen.insert("\(r[1])|\(r[2])|\(r[3])") }
+    let skew = shared.truth.clockSkewSeconds
+    let misread = Set(shared.truth.misreads.map(\.truePlate))
+    var missing = 0, detected = 0
+    for p in try csvRows(shared.dir + "/truth-passes.csv") where p[6] == "1" {
+      detected += 1
+      let t = Int64(try Timestamp.parse(p[5]).get()) + (skew[p[3]] ?? 0)
+      if !seen.contains("\(p[1])|\(p[3])|\(Timestamp.iso8601(t))") && !misread.contains(p[1]) { missing += 1 }
+    }
+    #expect(detected == shared.summary.detectedPasses)
+    #expect(missing == 0, "\(missing) detected passes have no read row")
+  }
+
+  @Test func everyInjectedFaultIsRejectedWithTheRightReason() throws {
+    let dir = shared.dir
+    var o = IngestOptions(readsPath: dir + "/reads.csv", camerasPath: dir + "/cameras.csv")
+    o.vehiclesPath = dir + "/vehicles.csv"
+    o.pseudonymiser = try Pseudonymiser(keyBytes: Array("simulation test key 0123456789ab".utf8))
+    o.rejectsPath = dir + "/rejects.csv"
+    let (_, report) = try Ingest.run(o)
+    #expect(report.balances)
+    #expect(report.rejected == shared.truth.faults.count)
+    let rejects = try String(contentsOfFile: dir + "/rejects.csv", encoding: .utf8).split(separator: "\n").dropFirst()
+    var byLine: [Int: String] = [:]
+    for r in rejects { let f = r.components(separatedBy: ","); byLine[Int(f[1])!] = String(r) }
+    var expectedCounts: [String: Int] = [:]
+    for f in shared.truth.faults {
+      #expect(byLine[f.line] != nil, "fault at line \(f.line) (\(f.kind)) was not rejected")
+      expectedCounts[f.expectedReason, default: 0] += 1
+    }
+    #expect(report.rejectedByReason == expectedCounts)
+    #expect(report.misreadMerges > 0 || shared.summary.misreads < 20)
+  }
+
+  @Test func oracleFilesAreWellFormed() throws {
+    let counts = try csvRows(shared.dir + "/truth-expected-counts.csv")
+    let sites = Set(counts.map { $0[0] })
+    #expect(counts.count == sites.count * (7 + 7) * 24)
+    #expect(counts.allSatisfy { Double($0[2])! >= Double($0[3])! && Double($0[3])! >= 0 })
+    #expect(counts.contains { Double($0[3])! > 0 })
+    // Next-site probabilities sum to one per context.
+    var sums: [String: Double] = [:]
+    for r in try csvRows(shared.dir + "/truth-next-site.csv") { sums["\(r[0])|\(r[1])|\(r[2])", default: 0] += Double(r[4])! }
+    #expect(!sums.isEmpty && sums.values.allSatisfy { abs($0 - 1) < 1e-5 })
+  }
+}
