@@ -10,6 +10,7 @@ let package = Package(
     .library(name: "Reads", targets: ["Reads"]),
     .library(name: "Modelling", targets: ["Modelling"]),
     .library(name: "Simulation", targets: ["Simulation"]),
+    .library(name: "Hotspots", targets: ["Hotspots"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -28,10 +29,12 @@ let package = Package(
       dependencies: ["CZlib", .product(name: "Crypto", package: "swift-crypto")]),
     .target(name: "Modelling", dependencies: ["Linalg", "Reads"]),
     .target(name: "Simulation", dependencies: ["Reads", "Modelling"]),
+    .target(name: "Hotspots", dependencies: ["Linalg", "Reads", "Modelling"]),
+    .target(name: "Evaluation", dependencies: ["Reads", "Modelling", "Hotspots"]),
     .executableTarget(
       name: "anpr",
       dependencies: [
-        "Linalg", "Reads", "Modelling", "Simulation",
+        "Linalg", "Reads", "Modelling", "Simulation", "Hotspots", "Evaluation",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
     .executableTarget(name: "ANPRBench", dependencies: ["Linalg", "Reads", "Simulation"]),
@@ -44,6 +47,10 @@ let package = Package(
       resources: [.copy("Fixtures")]),
     .testTarget(
       name: "ReadsTests", dependencies: ["Reads", "TestSupport"]),
+    .testTarget(
+      name: "HotspotsTests", dependencies: ["Hotspots", "Reads", "Modelling", "Linalg", "TestSupport"],
+      resources: [.copy("Fixtures")]),
+    .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Hotspots", "Reads", "Modelling", "TestSupport"]),
     .testTarget(
       name: "SimulationTests", dependencies: ["Simulation", "Reads", "TestSupport"]),
     .testTarget(

@@ -7,7 +7,7 @@ swift build -c release --product ANPRBench >&2
 swift build -c release --product anpr >&2
 BIN=.build/release
 REPEATS=${REPEATS:-5}
-suites=("$@"); [ ${#suites[@]} -eq 0 ] && suites=(linalg)
+suites=("$@"); [ ${#suites[@]} -eq 0 ] && suites=(linalg ingest simulate)
 echo "Machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem:/{print $2}') GiB; $(swift --version 2>&1 | head -1)"
 echo "Date: $(date -u +%Y-%m-%dT%H:%MZ); repeats: $REPEATS (median reported)"
 for suite in "${suites[@]}"; do
@@ -19,6 +19,43 @@ for suite in "${suites[@]}"; do
           env ${coretype:+OPENBLAS_CORETYPE=$coretype} python3 Benchmarks/peers/linalg_peer.py "$REPEATS"
         } | python3 Benchmarks/compare.py "$label"
       done ;;
+    ingest)
+      # 10 million read rows from the simulator (28 days at scale 5.5), generated once and cached.
+      DIR=${BENCH_DATA:-/tmp/anprkit-bench}/ingest
+      if [ ! -f "$DIR/reads.csv" ]; then
+        $BIN/anpr simulate --seed 99 --days 28 --scale 5.5 --oracle-replicates 0 --out "$DIR" >&2
+      fi
+      ROWS=$(($(wc -l < "$DIR/reads.csv") - 1))
+      echo "reads.csv: $ROWS rows, $(du -m "$DIR/reads.csv" | cut -f1) MB"
+      KEY=$(mktemp); echo "benchmark key 0123456789abcdef0123" > "$KEY"
+      {
+        ts=(); peak=0
+        for i in $(seq 1 3); do
+          rm -f "$DIR/store.anpr"
+          /usr/bin/time -f "%e %M" -o "$DIR/time.txt" $BIN/anpr ingest "$DIR/reads.csv" --cameras "$DIR/cameras.csv" \
+            --vehicles "$DIR/vehicles.csv" --store "$DIR/store.anpr" --key-file "$KEY" > /dev/null
+          read -r t m < "$DIR/time.txt"; ts+=("$t"); [ "$m" -gt "$peak" ] && peak=$m
+        done
+        med=$(printf '%s\n' "${ts[@]}" | sort -g | sed -n 2p)
+        echo "{\"suite\":\"ingest\",\"bench\":\"ingest\",\"n\":$ROWS,\"median_s\":$med,\"rows_per_s\":$(python3 -c "print($ROWS/$med)"),\"peak_mb\":$((peak/1024)),\"impl\":\"ANPRKit\"}"
+        python3 Benchmarks/peers/ingest_peer.py "$DIR/reads.csv" 3 "$ROWS"
+      } | python3 Benchmarks/compare.py "ingest: CSV → store (ANPRKit: validate, dedupe, pseudonymise, write) vs polars group-by count per camera and hour"
+      echo "store: $(du -m "$DIR/store.anpr" | cut -f1) MB ($(python3 -c "import os;print(round(os.path.getsize('$DIR/store.anpr')/$ROWS,2))") bytes/read incl. header and registry)"
+      rm -f "$KEY" ;;
+    simulate)
+      DIR=$(mktemp -d)
+      /usr/bin/time -f "%e %M" -o "$DIR/t1" $BIN/anpr simulate --seed 5 --days 28 --scale 1 --out "$DIR/town" --json > "$DIR/s1"
+      /usr/bin/time -f "%e %M" -o "$DIR/t2" $BIN/anpr simulate --seed 5 --days 2 --scale 50 --oracle-replicates 0 --out "$DIR/county" --json > "$DIR/s2"
+      python3 - "$DIR" <<'PY'
+import json, sys
+d = sys.argv[1]
+print("| run | read rows | seconds | reads/s | peak MB |\n|---|---|---|---|---|")
+for label, t, s in (("28-day town, scale 1 (with oracle)", "t1", "s1"), ("2-day county, scale 50 (no oracle)", "t2", "s2")):
+    sec, kb = open(f"{d}/{t}").read().split()
+    rows = json.loads(open(f"{d}/{s}").read().strip().splitlines()[-1])["readRows"]
+    print(f"| {label} | {rows} | {float(sec):.2f} | {rows/float(sec):,.0f} | {int(kb)//1024} |")
+PY
+      rm -rf "$DIR" ;;
     *) echo "unknown suite $suite" >&2; exit 2 ;;
   esac
 done

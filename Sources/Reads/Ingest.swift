@@ -138,6 +138,7 @@ public struct IngestOptions: Sendable {
 @usableFromInline struct PlateKey: Hashable, Sendable {
   @usableFromInline var hi: UInt64
   @usableFromInline var lo: UInt64
+  @inlinable init(hi: UInt64, lo: UInt64) { self.hi = hi; self.lo = lo }
   @inlinable init?(_ b: [UInt8]) {
     guard b.count <= 16 else { return nil }
     var h: UInt64 = 0, l: UInt64 = 0
@@ -199,7 +200,12 @@ public enum Ingest {
     let cameras = try loadCameras(path: options.camerasPath, columns: options.columns)
     let keepers = try options.vehiclesPath.map { try loadVehicles(path: $0, columns: options.columns) } ?? [:]
     var cameraLookup: [String: UInt16] = [:]
-    for (i, c) in cameras.enumerated() { cameraLookup[c.id] = UInt16(i) }
+    var cameraTable = ByteKeyTable(capacity: cameras.count)
+    for (i, c) in cameras.enumerated() {
+      cameraLookup[c.id] = UInt16(i)
+      var id = c.id
+      if let k = id.withUTF8({ ByteKeyTable.pack($0) }) { _ = cameraTable.findOrInsert(k.0, k.1, newID: Int32(i)) }
+    }
     var siteIndex: [String: Int] = [:]
     let cameraSite: [Int] = cameras.map { c in
       if let s = siteIndex[c.site] { return s }
@@ -216,10 +222,11 @@ public enum Ingest {
     }
 
     var times: [Int64] = [], cams: [UInt16] = [], plates: [Int32] = [], conf: [UInt8] = []
-    var plateIDs: [PlateKey: Int32] = [:]
+    var plateTable = ByteKeyTable(capacity: 1 << 16)
     var plateKeys: [PlateKey] = []
     var idx: [String: Int] = [:]
     var headerCount = 0
+    var plateColumn = 0, cameraColumn = 0, timeColumn = 0
     var lastTime = Int64.min
     let reader = CSVReader(source: source)
 
@@ -243,23 +250,37 @@ public enum Ingest {
           header: header, required: ["plate", "camera_id", "timestamp"], optional: ["read_id", "confidence"],
           file: fileName)
         headerCount = r.count
+        plateColumn = idx["plate"]!; cameraColumn = idx["camera_id"]!; timeColumn = idx["timestamp"]!
         return
       }
       report.read += 1
       if let progress, report.read & 0xFFFF == 0 { progress(source.position, source.sizeOnDisk, report.read) }
       if r.count == 1 && r.bytes(0).isEmpty { try reject(r, .emptyLine); return }
       guard r.count == headerCount else { try reject(r, .wrongColumnCount(expected: headerCount, found: r.count)); return }
-      // plate
-      guard let plate = Plate.normalise(r.bytes(idx["plate"]!)) else { try reject(r, .emptyPlate); return }
-      guard let key = PlateKey(plate) else { try reject(r, .plateTooLong(plate.count)); return }
+      // plate: normalised and packed in one pass, no allocation
+      var hi: UInt64 = 0, lo: UInt64 = 0, plateLength = 0
+      for c in r.bytes(plateColumn) {
+        var u = c
+        if u >= 0x61 && u <= 0x7A { u -= 32 } else if !((u >= 0x41 && u <= 0x5A) || (u >= 0x30 && u <= 0x39)) { continue }
+        if plateLength < 8 { hi |= UInt64(u) << (8 * UInt64(plateLength)) }
+        else if plateLength < 16 { lo |= UInt64(u) << (8 * UInt64(plateLength - 8)) }
+        plateLength += 1
+      }
+      if plateLength == 0 { try reject(r, .emptyPlate); return }
+      if plateLength > 16 { try reject(r, .plateTooLong(plateLength)); return }
       // camera
-      let camBytes = r.trimmed(idx["camera_id"]!)
+      let camBytes = r.trimmed(cameraColumn)
       if camBytes.isEmpty { try reject(r, .missingCamera); return }
-      let camName = String(decoding: camBytes, as: UTF8.self)
-      guard let cam = cameraLookup[camName] else { try reject(r, .unknownCamera(camName)); return }
+      let cam: UInt16
+      if let k = ByteKeyTable.pack(camBytes), let c = cameraTable.find(k.0, k.1) { cam = UInt16(c) }
+      else {
+        let camName = String(decoding: camBytes, as: UTF8.self)
+        guard let c = cameraLookup[camName] else { try reject(r, .unknownCamera(camName)); return }
+        cam = c
+      }
       // time
       let t: Int64
-      switch Timestamp.parse(r.trimmed(idx["timestamp"]!)) {
+      switch Timestamp.parse(r.trimmed(timeColumn)) {
       case .success(let v): t = Int64(v.rounded(.down))
       case .failure(let p): try reject(r, .badTimestamp(p)); return
       }
@@ -268,8 +289,9 @@ public enum Ingest {
       if let ci = idx["confidence"] {
         let cb = r.trimmed(ci)
         if !cb.isEmpty {
-          let s = String(decoding: cb, as: UTF8.self)
-          guard let v = Double(s), v >= 0, v <= 100 else { try reject(r, .badConfidence(s)); return }
+          guard let v = parseDecimal(cb), v >= 0, v <= 100 else {
+            try reject(r, .badConfidence(String(decoding: cb, as: UTF8.self))); return
+          }
           c = UInt8((v <= 1 ? v * 100 : v).rounded())  // ≤ 1 is a fraction, else a percentage
         }
       }
@@ -278,10 +300,8 @@ public enum Ingest {
       }
       if t < lastTime { report.outOfOrderRows += 1 }
       lastTime = max(lastTime, t)
-      let pid: Int32
-      if let p = plateIDs[key] { pid = p } else {
-        pid = Int32(plateKeys.count); plateIDs[key] = pid; plateKeys.append(key)
-      }
+      let (pid, inserted) = plateTable.findOrInsert(hi, lo, newID: Int32(plateKeys.count))
+      if inserted { plateKeys.append(PlateKey(hi: hi, lo: lo)) }
       times.append(t); cams.append(cam); plates.append(pid); conf.append(c)
     }
     if headerCount == 0 { throw IngestError.missingColumn(file: fileName, column: "plate", header: []) }
@@ -302,17 +322,19 @@ public enum Ingest {
     var contents = StoreContents(cameras: cameras, keyFingerprint: options.pseudonymiser?.fingerprint)
     var vehicleOf = [Int32](repeating: -1, count: plateKeys.count)
     contents.times.reserveCapacity(result.order.count)
+    var nonstandard = [Bool](repeating: false, count: plateKeys.count)
     for i in result.order {
       let p = Int(plates[i])
       if vehicleOf[p] < 0 {
         vehicleOf[p] = Int32(contents.vehicles.count)
         let bytes = plateBytes[p]
         let text = String(decoding: bytes, as: UTF8.self)
+        nonstandard[p] = Plate.gbFormat(bytes) == nil
         contents.vehicles.append(VehicleRecord(
           id: options.pseudonymiser?.pseudonym(bytes) ?? text, keeper: keepers[text] ?? .unknown,
-          nonstandardPlate: Plate.gbFormat(bytes) == nil))
+          nonstandardPlate: nonstandard[p]))
       }
-      if contents.vehicles[Int(vehicleOf[p])].nonstandardPlate { report.nonstandardPlateReads += 1 }
+      if nonstandard[p] { report.nonstandardPlateReads += 1 }
       contents.times.append(times[i])
       contents.cameraIndex.append(cams[i])
       contents.vehicleIndex.append(UInt32(vehicleOf[p]))
@@ -331,7 +353,12 @@ public enum Ingest {
   }
 }
 
-/// Exact-repeat and misread de-duplication over reads in time order.
+/// Exact-repeat and misread de-duplication, by sorting rather than hashing:
+/// 1. sort by (plate, unit, time): a repeat within the window of the last kept read of the same
+///    plate at the same unit is adjacent to it;
+/// 2. sort the survivors by (unit, time): a one-character OCR confusion within the window at the
+///    same unit is among the few reads just before it; merge into the commoner spelling;
+/// 3. sort the survivors by (time, camera, plate) for the store.
 struct Deduplicator {
   var window: Int64
   /// Dedupe unit (site or camera) per camera index.
@@ -348,49 +375,90 @@ struct Deduplicator {
 
   func run(times: [Int64], cameras: [UInt16], plates: inout [Int32], plateBytes: [[UInt8]]) -> Result {
     let n = times.count
-    var order = Array(0..<n)
-    order.sort { a, b in
-      if times[a] != times[b] { return times[a] < times[b] }
-      if cameras[a] != cameras[b] { return cameras[a] < cameras[b] }
-      if plates[a] != plates[b] { return plates[a] < plates[b] }
-      return a < b
-    }
-    var frequency = [Int](repeating: 0, count: plateBytes.count)
-    for p in plates { frequency[Int(p)] += 1 }
-    var lastKept: [Int64: Int64] = [:]  // (plate, unit) → time of last kept read
-    lastKept.reserveCapacity(min(n, 1 << 22))
-    var recent: [[Int]] = Array(repeating: [], count: (unitOf.max() ?? 0) + 1)  // kept reads per unit within window
-    var kept: [Int] = []
-    kept.reserveCapacity(n)
     var result = Result(order: [])
-    for i in order {
-      let t = times[i], u = unitOf[Int(cameras[i])], p = plates[i]
-      let key = Int64(p) << 20 | Int64(u)
-      if let last = lastKept[key], t - last <= window { result.exact += 1; continue }
-      if mergeMisreads {
-        var list = recent[u]
-        list.removeAll { times[$0] < t - window }
-        var merged = false
-        for j in list where plates[j] != p && Plate.isLikelyMisread(plateBytes[Int(plates[j])], plateBytes[Int(p)]) {
-          let a = plates[j], b = p
-          let (winner, loser) = frequency[Int(a)] >= frequency[Int(b)] ? (a, b) : (b, a)
-          plates[j] = winner
-          lastKept[Int64(winner) << 20 | Int64(u)] = times[j]
-          result.merges.append((winner, loser, cameras[i], t))
-          result.misreads += 1
-          merged = true
-          break
-        }
-        if merged { recent[u] = list; continue }
-        list.append(i)
-        recent[u] = list
+    if n == 0 { return result }
+    let t0 = times.min()!
+    let span = UInt64(times.max()! - t0)
+    let timeBits = UInt64(max(1, 64 - span.leadingZeroBitCount))
+    let unitBits = UInt64(max(1, 64 - UInt64(unitOf.max() ?? 1).leadingZeroBitCount))
+    let plateBits = UInt64(max(1, 64 - UInt64(plateBytes.count).leadingZeroBitCount))
+    let cameraBits: UInt64 = 16
+    // Keys must fit 64 bits; otherwise fall back to comparison sorts.
+    func sortIndices(_ idx: [UInt32], key: (Int) -> UInt64, bits: UInt64, tie: (Int, Int) -> Bool) -> [UInt32] {
+      if bits <= 64 {
+        var keys = idx.map { key(Int($0)) }
+        var payload = idx
+        radixSortPairs(keys: &keys, payload: &payload)
+        return payload
       }
-      lastKept[key] = t
-      kept.append(i)
+      return idx.sorted { tie(Int($0), Int($1)) }
     }
-    result.order = kept
+    let all = (0..<n).map { UInt32($0) }
+    // 1. exact repeats
+    let byPlate = sortIndices(all, key: { i in
+      (UInt64(plates[i]) << (unitBits + timeBits)) | (UInt64(unitOf[Int(cameras[i])]) << timeBits) | UInt64(times[i] - t0)
+    }, bits: plateBits + unitBits + timeBits, tie: { a, b in
+      (plates[a], unitOf[Int(cameras[a])], times[a], a) < (plates[b], unitOf[Int(cameras[b])], times[b], b)
+    })
+    var keep: [UInt32] = []
+    keep.reserveCapacity(n)
+    var lastPlate: Int32 = -1, lastUnit = -1, lastKept: Int64 = 0
+    for r in byPlate {
+      let i = Int(r)
+      let p = plates[i], u = unitOf[Int(cameras[i])], t = times[i]
+      if p == lastPlate && u == lastUnit && t - lastKept <= window { result.exact += 1; continue }
+      lastPlate = p; lastUnit = u; lastKept = t
+      keep.append(r)
+    }
+    // 2. misreads
+    if mergeMisreads {
+      var frequency = [Int](repeating: 0, count: plateBytes.count)
+      for p in plates { frequency[Int(p)] += 1 }
+      let byUnit = sortIndices(keep, key: { i in
+        (UInt64(unitOf[Int(cameras[i])]) << timeBits) | UInt64(times[i] - t0)
+      }, bits: unitBits + timeBits, tie: { a, b in (unitOf[Int(cameras[a])], times[a], a) < (unitOf[Int(cameras[b])], times[b], b) })
+      var dropped = [Bool](repeating: false, count: n)
+      for (k, r) in byUnit.enumerated() {
+        let i = Int(r)
+        let u = unitOf[Int(cameras[i])], t = times[i]
+        var j = k - 1
+        while j >= 0 {
+          let q = Int(byUnit[j])
+          if unitOf[Int(cameras[q])] != u || t - times[q] > window { break }
+          if !dropped[q] && plates[q] != plates[i]
+            && Plate.isLikelyMisread(plateBytes[Int(plates[q])], plateBytes[Int(plates[i])]) {
+            let a = plates[q], b = plates[i]
+            let (winner, loser) = frequency[Int(a)] >= frequency[Int(b)] ? (a, b) : (b, a)
+            plates[q] = winner
+            dropped[i] = true
+            result.merges.append((winner, loser, cameras[i], t))
+            result.misreads += 1
+            break
+          }
+          j -= 1
+        }
+      }
+      keep = keep.filter { !dropped[Int($0)] }
+    }
+    // 3. store order
+    let final = sortIndices(keep, key: { i in
+      (UInt64(times[i] - t0) << (cameraBits + plateBits)) | (UInt64(cameras[i]) << plateBits) | UInt64(plates[i])
+    }, bits: timeBits + cameraBits + plateBits, tie: { a, b in (times[a], cameras[a], plates[a], a) < (times[b], cameras[b], plates[b], b) })
+    result.order = final.map(Int.init)
     return result
   }
+}
+
+/// Parses a plain decimal (`95`, `0.93`, `.5`) without Foundation; nil for anything else.
+@inlinable func parseDecimal(_ b: UnsafeBufferPointer<UInt8>) -> Double? {
+  var v = 0.0, i = 0, any = false
+  while i < b.count, b[i] >= 0x30, b[i] <= 0x39 { v = v * 10 + Double(b[i] - 0x30); i += 1; any = true }
+  if i < b.count, b[i] == 0x2E {
+    i += 1
+    var scale = 0.1
+    while i < b.count, b[i] >= 0x30, b[i] <= 0x39 { v += Double(b[i] - 0x30) * scale; scale *= 0.1; i += 1; any = true }
+  }
+  return any && i == b.count ? v : nil
 }
 
 /// Writes rejected rows as CSV (`file,line,field,reason,raw`), atomically on close.

@@ -224,11 +224,17 @@ public enum StoreWriter {
   public static func write(_ c: StoreContents, to path: String) throws(IngestError) {
     let n = c.times.count
     var order = Array(0..<n)
-    order.sort { a, b in
+    func before(_ a: Int, _ b: Int) -> Bool {
+      if c.times[a] != c.times[b] { return c.times[a] < c.times[b] }
+      if c.cameraIndex[a] != c.cameraIndex[b] { return c.cameraIndex[a] < c.cameraIndex[b] }
+      return c.vehicleIndex[a] <= c.vehicleIndex[b]
+    }
+    let sorted = n < 2 || (1..<n).allSatisfy { before($0 - 1, $0) }
+    if !sorted { order.sort { a, b in
       if c.times[a] != c.times[b] { return c.times[a] < c.times[b] }
       if c.cameraIndex[a] != c.cameraIndex[b] { return c.cameraIndex[a] < c.cameraIndex[b] }
       return c.vehicleIndex[a] < c.vehicleIndex[b]
-    }
+    } }
     let base = c.times.min() ?? 0
     let end = c.times.max() ?? 0
     guard end - base < Int64(Int32.max) else { throw .badStore(file: path, reason: "time span over 68 years") }

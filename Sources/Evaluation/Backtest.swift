@@ -1,0 +1,133 @@
+import Foundation
+import Hotspots
+import Modelling
+import Reads
+
+/// Rolling-origin backtest windows: train on everything before origin t, forecast [t, t + horizon),
+/// then slide by `step`. Every model sees the same windows.
+public struct BacktestPlan: Codable, Sendable, Equatable {
+  /// History required before the first origin.
+  public var minimumTrainingDays = 9
+  public var horizonDays = 1
+  public var stepDays = 1
+  /// At most this many windows (the latest ones); 0 = all.
+  public var maxWindows = 0
+  public init() {}
+
+  /// Origins (bin indices into `table`) of each window.
+  public func origins(_ table: CountTable) -> [Int] {
+    guard case .seconds(let w) = table.binning else {
+      // Monthly bins: one-month horizon, step one month.
+      let first = max(minimumTrainingDays / 30, 3)
+      return first < table.binCount ? Array(first..<table.binCount) : []
+    }
+    let perDay = 86400 / w
+    var out: [Int] = []
+    var o = minimumTrainingDays * perDay
+    while o + horizonDays * perDay <= table.binCount { out.append(o); o += stepDays * perDay }
+    if maxWindows > 0 && out.count > maxWindows { out = Array(out.suffix(maxWindows)) }
+    return out
+  }
+
+  public func horizonBins(_ table: CountTable) -> Int {
+    guard case .seconds(let w) = table.binning else { return 1 }
+    return horizonDays * 86400 / w
+  }
+}
+
+/// One window's scores for one model.
+public struct WindowScore: Codable, Sendable {
+  public var origin: Int64
+  public var metrics: [String: Double]
+}
+
+/// The metric names hotspot comparisons report, in table order.
+public let hotspotMetricNames = ["hit_rate@5%", "hit_rate@10%", "hit_rate@20%", "pai@10%", "pei*@10%", "log_score", "deviance", "n_test_p"]
+
+/// Scores a forecast against held-out counts over the same bins.
+public func scoreHotspot(_ f: HotspotForecast, actual test: CountTable) -> [String: Double] {
+  let n = test.units.count
+  let fT = f.totals()
+  let aT = test.unitTotals
+  var expectedCells: [Double] = [], actualCells: [Double] = []
+  for u in 0..<n { for b in 0..<test.binCount { expectedCells.append(f.expected(unit: u, bin: b)); actualCells.append(test[u, b]) } }
+  return [
+    "hit_rate@5%": HotspotMetrics.hitRate(forecast: fT, actual: aT, coverage: 0.05),
+    "hit_rate@10%": HotspotMetrics.hitRate(forecast: fT, actual: aT, coverage: 0.10),
+    "hit_rate@20%": HotspotMetrics.hitRate(forecast: fT, actual: aT, coverage: 0.20),
+    "pai@10%": HotspotMetrics.pai(forecast: fT, actual: aT, coverage: 0.10),
+    "pei*@10%": HotspotMetrics.peiStar(forecast: fT, actual: aT, coverage: 0.10),
+    "log_score": HotspotMetrics.logScore(expected: expectedCells, actual: actualCells, alpha: f.alpha),
+    "deviance": HotspotMetrics.deviance(expected: expectedCells, actual: actualCells),
+    "n_test_p": HotspotMetrics.nTest(expectedTotal: fT.reduce(0, +), observedTotal: aT.reduce(0, +)),
+  ]
+}
+
+/// The simulator's oracle forecast (`truth-expected-counts.csv`), as a lookup by site and hour.
+public struct HotspotOracle: Sendable {
+  var expected: [String: [Int64: Double]]
+  /// Loads `column` ("expected_rental_reads" or "expected_actor_reads") from the truth file.
+  public init(path: String, column: String = "expected_rental_reads") throws {
+    expected = [:]
+    var col = -1
+    try CSVReader(source: ByteSource(path: path)).forEachRecord { r in
+      if r.line == 1 {
+        col = (0..<r.count).first { r.string($0) == column } ?? -1
+        if col < 0 { throw SpecError.invalid("\(path): no column '\(column)'") }
+        return
+      }
+      guard r.count > col, case .success(let t) = Timestamp.parse(r.bytes(1)), let v = Double(r.string(col)) else { return }
+      expected[r.string(0), default: [:]][Int64(t)] = v
+    }
+  }
+
+  /// The oracle's forecast for the bins of `like` (hourly bins; other binnings sum the hours inside).
+  public func forecast(like test: CountTable) -> HotspotForecast {
+    let starts = test.binStarts
+    var e = [Double](repeating: 0, count: test.units.count * test.binCount)
+    for (u, unit) in test.units.enumerated() {
+      guard let m = expected[unit.id] else { continue }
+      for (b, s) in starts.enumerated() {
+        var t = s, sum = 0.0
+        let end = test.binning.next(s)
+        while t < end { sum += m[t] ?? 0; t += 3600 }
+        e[u * test.binCount + b] = sum
+      }
+    }
+    return HotspotForecast(model: "oracle", units: test.units, binStarts: starts, expected: e, alpha: 0, fallbackUnits: [])
+  }
+}
+
+/// A named model spec in a comparison.
+public struct NamedHotspotModel: Sendable {
+  public var name: String
+  public var model: any HotspotModel
+  public init(name: String, model: any HotspotModel) { self.name = name; self.model = model }
+}
+
+/// Runs the backtest for every model (and the oracle when given) on the same windows.
+public enum HotspotBacktest {
+  /// Scores per model name (oracle under "oracle"), in window order.
+  public static func run(table: CountTable, models: [NamedHotspotModel], plan: BacktestPlan, clock: LocalClock,
+                         oracle: HotspotOracle? = nil, progress: ((Int, Int) -> Void)? = nil) throws -> [String: [WindowScore]] {
+    let origins = plan.origins(table)
+    guard !origins.isEmpty else {
+      throw SpecError.invalid("not enough history for a backtest: need \(plan.minimumTrainingDays) days of training plus \(plan.horizonDays) of horizon")
+    }
+    let h = plan.horizonBins(table)
+    var out: [String: [WindowScore]] = [:]
+    for (k, o) in origins.enumerated() {
+      let history = table.slice(bins: 0..<o)  // strictly before the origin
+      let test = table.slice(bins: o..<min(table.binCount, o + h))
+      for m in models {
+        let f = try m.model.fit(history, clock: clock).forecast(history: history, bins: test.binCount, clock: clock)
+        out[m.name, default: []].append(WindowScore(origin: table.binStarts[o], metrics: scoreHotspot(f, actual: test)))
+      }
+      if let oracle {
+        out["oracle", default: []].append(WindowScore(origin: table.binStarts[o], metrics: scoreHotspot(oracle.forecast(like: test), actual: test)))
+      }
+      progress?(k + 1, origins.count)
+    }
+    return out
+  }
+}

@@ -1,0 +1,113 @@
+import Foundation
+import Hotspots
+import Modelling
+
+/// A model's row in a comparison: each metric's mean over windows with a bootstrap interval, and
+/// its fraction of the oracle's score where the data come from the simulator.
+public struct ComparisonRow: Codable, Sendable {
+  public var name: String
+  /// "hotspot", "route" or "oracle".
+  public var kind: String
+  public var metrics: [String: Estimate]
+  public var windows: Int
+}
+
+/// Models × metrics over the same backtest windows.
+public struct Comparison: Codable, Sendable {
+  public var format = "anprkit-comparison"
+  public var formatVersion = 1
+  public var target: String
+  public var windows: Int
+  public var models: [ComparisonRow]
+  /// The two best models by the primary metric, their paired difference and p-value.
+  public var pairedTest: PairedTest?
+  public var notes: [String] = []
+
+  public struct PairedTest: Codable, Sendable {
+    public var metric: String
+    public var better: String
+    public var worse: String
+    public var difference: Estimate
+    public var pValue: Double
+    enum CodingKeys: String, CodingKey { case metric, better, worse, difference, pValue = "p_value" }
+  }
+
+  enum CodingKeys: String, CodingKey { case format, formatVersion = "format_version", target, windows, models, pairedTest = "paired_test", notes }
+
+  /// Metrics where the oracle fraction is meaningful (ratios of non-negative scores, higher is better).
+  public static let ratioMetrics: Set<String> = ["hit_rate@5%", "hit_rate@10%", "hit_rate@20%", "pai@10%", "pei*@10%", "top1", "top3", "mrr"]
+  /// Metrics where lower is better.
+  public static let lowerIsBetter: Set<String> = ["deviance", "log_loss", "arrival_abs_error_min"]
+
+  /// Summarises per-window scores. `primary` picks the paired test's pair.
+  public static func summarise(hotspot scores: [String: [WindowScore]], order: [String], kind: String, target: String,
+                               primary: String = "hit_rate@10%", seed: UInt64 = 1) -> Comparison {
+    var rows: [ComparisonRow] = []
+    let oracleMeans: [String: Double] = (scores["oracle"].map { ws in
+      Dictionary(uniqueKeysWithValues: (ws.first?.metrics.keys.map { $0 } ?? []).map { m in
+        (m, Bootstrap.mean(ws.map { $0.metrics[m] ?? .nan }, seed: seed).value)
+      })
+    }) ?? [:]
+    for name in order + (scores["oracle"] != nil ? ["oracle"] : []) {
+      guard let ws = scores[name] else { continue }
+      var metrics: [String: Estimate] = [:]
+      for m in ws.first?.metrics.keys.sorted() ?? [] {
+        var e = Bootstrap.mean(ws.map { $0.metrics[m] ?? .nan }, seed: seed)
+        if ratioMetrics.contains(m), let o = oracleMeans[m], o > 0, name != "oracle" { e.fractionOfOracle = e.value / o }
+        metrics[m] = e
+      }
+      rows.append(ComparisonRow(name: name, kind: name == "oracle" ? "oracle" : kind, metrics: metrics, windows: ws.count))
+    }
+    var c = Comparison(target: target, windows: scores.values.map(\.count).max() ?? 0, models: rows)
+    let ranked = rows.filter { $0.kind != "oracle" && !($0.metrics[primary]?.value.isNaN ?? true) }
+      .sorted { ($0.metrics[primary]!.value, $1.name) > ($1.metrics[primary]!.value, $0.name) }
+    if ranked.count >= 2 {
+      let a = scores[ranked[0].name]!.map { $0.metrics[primary] ?? .nan }
+      let b = scores[ranked[1].name]!.map { $0.metrics[primary] ?? .nan }
+      let (d, p) = Bootstrap.paired(a, b, seed: seed)
+      c.pairedTest = PairedTest(metric: primary, better: ranked[0].name, worse: ranked[1].name, difference: d, pValue: p)
+    }
+    return c
+  }
+
+  /// Appends rows (e.g. route models) from another comparison over their own windows.
+  public mutating func append(_ other: Comparison) {
+    models += other.models
+    notes += other.notes
+  }
+
+  /// A terminal table: one row per model, each metric as `value [low, high]` and the oracle fraction.
+  public func table(metrics: [String]) -> String {
+    var lines: [String] = []
+    let header = ["model", "kind"] + metrics
+    var rows: [[String]] = [header]
+    for r in models {
+      var cells = [r.name, r.kind]
+      for m in metrics {
+        guard let e = r.metrics[m] else { cells.append("-"); continue }
+        var s = String(format: "%.3f [%.3f, %.3f]", e.value, e.ciLow, e.ciHigh)
+        if let f = e.fractionOfOracle { s += String(format: " (%.0f%%)", f * 100) }
+        cells.append(s)
+      }
+      rows.append(cells)
+    }
+    let widths = header.indices.map { i in rows.map { $0[i].count }.max() ?? 0 }
+    for (k, r) in rows.enumerated() {
+      lines.append(r.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  "))
+      if k == 0 { lines.append(widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ")) }
+    }
+    return lines.joined(separator: "\n")
+  }
+
+  /// CSV: `model,kind,metric,value,ci_low,ci_high,fraction_of_oracle`.
+  public var csv: String {
+    var s = "model,kind,metric,value,ci_low,ci_high,fraction_of_oracle\n"
+    for r in models {
+      for m in r.metrics.keys.sorted() {
+        let e = r.metrics[m]!
+        s += "\(r.name),\(r.kind),\(m),\(e.value),\(e.ciLow),\(e.ciHigh),\(e.fractionOfOracle.map { "\($0)" } ?? "")\n"
+      }
+    }
+    return s
+  }
+}

@@ -1,0 +1,136 @@
+import Foundation
+import Hotspots
+import Modelling
+
+/// Hotspot forecast metrics for one window (forecast vs what happened), hand-checkable:
+/// - hit rate at coverage c: share of held-out events in the top ⌈c·N⌉ units by forecast;
+/// - PAI (Chainey, Tompson & Uhlig 2008): hit rate ÷ share of area (here: share of units, or of cells);
+/// - PEI* (Hunt 2016): hits ÷ the most hits any choice of the same number of units could get;
+/// - log score: mean Poisson (or NB) log-likelihood per unit-bin; deviance: mean Poisson deviance.
+public enum HotspotMetrics {
+  /// Number of units in the top `coverage` share (at least 1).
+  public static func topCount(_ n: Int, coverage: Double) -> Int { max(1, Int((coverage * Double(n)).rounded(.up))) }
+
+  /// Units ranked by forecast (ties by index, so the ranking is deterministic).
+  public static func ranking(_ forecast: [Double]) -> [Int] {
+    forecast.indices.sorted { forecast[$0] != forecast[$1] ? forecast[$0] > forecast[$1] : $0 < $1 }
+  }
+
+  public static func hitRate(forecast: [Double], actual: [Double], coverage: Double) -> Double {
+    let total = actual.reduce(0, +)
+    guard total > 0 else { return .nan }
+    let k = topCount(forecast.count, coverage: coverage)
+    return ranking(forecast).prefix(k).reduce(0) { $0 + actual[$1] } / total
+  }
+
+  public static func pai(forecast: [Double], actual: [Double], coverage: Double) -> Double {
+    let k = topCount(forecast.count, coverage: coverage)
+    return hitRate(forecast: forecast, actual: actual, coverage: coverage) / (Double(k) / Double(forecast.count))
+  }
+
+  public static func peiStar(forecast: [Double], actual: [Double], coverage: Double) -> Double {
+    let k = topCount(forecast.count, coverage: coverage)
+    let best = actual.sorted(by: >).prefix(k).reduce(0, +)
+    guard best > 0 else { return .nan }
+    return ranking(forecast).prefix(k).reduce(0) { $0 + actual[$1] } / best
+  }
+
+  /// Mean log predictive probability per cell (Poisson, or NB2 with dispersion α), floor 1e-12 on μ.
+  public static func logScore(expected: [Double], actual: [Double], alpha: Double = 0) -> Double {
+    var s = 0.0
+    for (m0, y) in zip(expected, actual) {
+      let m = max(m0, 1e-12)
+      if alpha > 0 {
+        let r = 1 / alpha
+        s += lgamma(y + r) - lgamma(r) - lgamma(y + 1) + r * log(r / (r + m)) + y * log(m / (r + m))
+      } else {
+        s += y * log(m) - m - lgamma(y + 1)
+      }
+    }
+    return s / Double(max(1, expected.count))
+  }
+
+  public static func deviance(expected: [Double], actual: [Double]) -> Double {
+    var d = 0.0
+    for (m0, y) in zip(expected, actual) {
+      let m = max(m0, 1e-12)
+      d += 2 * ((y > 0 ? y * log(y / m) : 0) - (y - m))
+    }
+    return d / Double(max(1, expected.count))
+  }
+
+  /// Two-sided N-test p-value (Schorlemmer et al. 2007): is the observed total plausible under a
+  /// Poisson with the forecast total?
+  public static func nTest(expectedTotal: Double, observedTotal: Double) -> Double {
+    let lo = poissonCDF(observedTotal, expectedTotal)
+    let hi = 1 - poissonCDF(observedTotal - 1, expectedTotal)
+    return min(1, 2 * min(lo, hi))
+  }
+
+  static func poissonCDF(_ k: Double, _ lambda: Double) -> Double {
+    if k < 0 { return 0 }
+    if lambda <= 0 { return 1 }
+    var term = exp(-lambda), sum = term
+    var i = 1.0
+    while i <= k { term *= lambda / i; sum += term; i += 1; if term < 1e-300 && i > lambda { break } }
+    return min(1, sum)
+  }
+
+  /// Observed vs predicted by decile of predicted (unit-bin cells), for calibration plots.
+  public static func calibration(expected: [Double], actual: [Double], groups: Int = 10) -> [(predicted: Double, observed: Double)] {
+    let order = expected.indices.sorted { expected[$0] < expected[$1] }
+    guard !order.isEmpty else { return [] }
+    return (0..<groups).compactMap { g in
+      let a = g * order.count / groups, b = (g + 1) * order.count / groups
+      guard b > a else { return nil }
+      let idx = order[a..<b]
+      return (idx.reduce(0) { $0 + expected[$1] } / Double(idx.count), idx.reduce(0) { $0 + actual[$1] } / Double(idx.count))
+    }
+  }
+}
+
+/// A metric's value over windows with a bootstrap percentile interval.
+public struct Estimate: Codable, Sendable, Equatable {
+  public var value: Double
+  public var ciLow: Double
+  public var ciHigh: Double
+  public var fractionOfOracle: Double?
+
+  enum CodingKeys: String, CodingKey { case value, ciLow = "ci_low", ciHigh = "ci_high", fractionOfOracle = "fraction_of_oracle" }
+}
+
+public enum Bootstrap {
+  /// Mean of `xs` (NaNs dropped) with a 95% percentile interval from `resamples` resamples (seeded).
+  public static func mean(_ xs0: [Double], resamples: Int = 2000, seed: UInt64 = 1) -> Estimate {
+    let xs = xs0.filter { !$0.isNaN }
+    guard !xs.isEmpty else { return Estimate(value: .nan, ciLow: .nan, ciHigh: .nan) }
+    let m = xs.reduce(0, +) / Double(xs.count)
+    guard xs.count > 1 else { return Estimate(value: m, ciLow: m, ciHigh: m) }
+    var rng = SeededRNG(seed: seed)
+    var means: [Double] = []
+    means.reserveCapacity(resamples)
+    for _ in 0..<resamples {
+      var s = 0.0
+      for _ in xs.indices { s += xs[Int(rng.next() % UInt64(xs.count))] }
+      means.append(s / Double(xs.count))
+    }
+    means.sort()
+    return Estimate(value: m, ciLow: means[Int(0.025 * Double(resamples))], ciHigh: means[min(resamples - 1, Int(0.975 * Double(resamples)))])
+  }
+
+  /// Paired bootstrap of the mean difference a − b over windows: (mean difference, 95% CI, two-sided p).
+  public static func paired(_ a: [Double], _ b: [Double], resamples: Int = 2000, seed: UInt64 = 2) -> (difference: Estimate, p: Double) {
+    let d = zip(a, b).map { $0 - $1 }.filter { !$0.isNaN }
+    let e = mean(d, resamples: resamples, seed: seed)
+    guard d.count > 1 else { return (e, 1) }
+    var rng = SeededRNG(seed: seed &+ 7)
+    var below = 0
+    let centred = d.map { $0 - e.value }  // resample under H0: mean difference 0
+    for _ in 0..<resamples {
+      var s = 0.0
+      for _ in d.indices { s += centred[Int(rng.next() % UInt64(d.count))] }
+      if abs(s / Double(d.count)) >= abs(e.value) { below += 1 }
+    }
+    return (e, Double(below + 1) / Double(resamples + 1))
+  }
+}

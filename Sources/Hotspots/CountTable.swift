@@ -1,0 +1,299 @@
+import Foundation
+import Modelling
+import Reads
+
+/// How time is cut into bins: a fixed width (15 minutes to days), or calendar months (police.uk
+/// street-level crime carries the month only).
+public enum Binning: Codable, Sendable, Hashable, CustomStringConvertible {
+  case seconds(Int)
+  case month
+
+  public static let hourly = Binning.seconds(3600)
+
+  /// Parses `15m`, `1h`, `6h`, `1d`, `month`.
+  public static func parse(_ s: String) throws -> Binning {
+    if s == "month" { return .month }
+    let unit = s.last.map(String.init) ?? ""
+    guard let n = Int(s.dropLast()), n > 0 else { throw SpecError.invalid("bin '\(s)': use e.g. 15m, 1h, 1d or month") }
+    let secs: Int
+    switch unit {
+    case "m": secs = n * 60
+    case "h": secs = n * 3600
+    case "d": secs = n * 86400
+    default: throw SpecError.invalid("bin '\(s)': use e.g. 15m, 1h, 1d or month")
+    }
+    guard secs >= 900 else { throw SpecError.invalid("bin '\(s)' is shorter than 15 minutes") }
+    return .seconds(secs)
+  }
+
+  /// Start of the bin holding `t` (UTC epoch seconds; fixed bins align to UTC midnight).
+  public func start(of t: Int64) -> Int64 {
+    switch self {
+    case .seconds(let w): return t - ((t % Int64(w)) + Int64(w)) % Int64(w)
+    case .month:
+      let (y, m, _) = Timestamp.civilFromDays(Int(t >= 0 ? t / 86400 : (t - 86399) / 86400))
+      return Int64(Timestamp.daysFromCivil(y, m, 1)) * 86400
+    }
+  }
+
+  /// Start of the bin after the one starting at `s`.
+  public func next(_ s: Int64) -> Int64 {
+    switch self {
+    case .seconds(let w): return s + Int64(w)
+    case .month:
+      let (y, m, _) = Timestamp.civilFromDays(Int(s / 86400))
+      return Int64(m == 12 ? Timestamp.daysFromCivil(y + 1, 1, 1) : Timestamp.daysFromCivil(y, m + 1, 1)) * 86400
+    }
+  }
+
+  /// Bins per week for seasonal models (168 for hourly; 1 when bins are a day or longer).
+  public var seasonalPeriod: Int {
+    switch self {
+    case .seconds(let w): return w < 86400 && (7 * 86400) % w == 0 ? 7 * 86400 / w : 1
+    case .month: return 1
+    }
+  }
+
+  public var description: String {
+    switch self {
+    case .month: return "month"
+    case .seconds(let w): return w % 86400 == 0 ? "\(w / 86400)d" : w % 3600 == 0 ? "\(w / 3600)h" : "\(w / 60)m"
+    }
+  }
+}
+
+/// A place counts are kept for: a camera site or a grid cell.
+public struct SpatialUnit: Codable, Sendable, Hashable {
+  public var id: String
+  public var latitude: Double
+  public var longitude: Double
+  /// For grid cells: the cell's side in metres (nil for camera sites).
+  public var cellMetres: Double?
+  public init(id: String, latitude: Double, longitude: Double, cellMetres: Double? = nil) {
+    self.id = id; self.latitude = latitude; self.longitude = longitude; self.cellMetres = cellMetres
+  }
+}
+
+/// Which reads count towards the target series.
+public enum Target: Codable, Sendable, Hashable, CustomStringConvertible {
+  case allReads
+  case keeper(KeeperType)
+  /// Vehicles by id as the store holds them (pseudonyms, or plates in a raw store): a watch list or an actor group.
+  case vehicles([String])
+
+  /// Parses `all`, `keeper=rental`, `vehicles=V1,V2,...`, or `watchlist=FILE` (ids one per line).
+  public static func parse(_ s: String) throws -> Target {
+    if s == "all" { return .allReads }
+    if s.hasPrefix("keeper=") {
+      let k = String(s.dropFirst(7))
+      guard let kt = KeeperType(rawValue: k) else {
+        throw SpecError.invalid("--target keeper=\(k): keeper must be one of \(KeeperType.allCases.map(\.rawValue).joined(separator: ", "))")
+      }
+      return .keeper(kt)
+    }
+    if s.hasPrefix("vehicles=") { return .vehicles(s.dropFirst(9).split(separator: ",").map(String.init).sorted()) }
+    if s.hasPrefix("watchlist=") {
+      let path = String(s.dropFirst(10))
+      guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+        throw SpecError.invalid("--target watchlist=\(path): cannot read the file")
+      }
+      return .vehicles(text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }.sorted())
+    }
+    throw SpecError.invalid("--target '\(s)': use all, keeper=rental, vehicles=ID,ID or watchlist=FILE")
+  }
+
+  /// Which store vehicles match.
+  public func mask(_ store: ReadStore) -> [Bool] {
+    switch self {
+    case .allReads: return Array(repeating: true, count: store.vehicles.count)
+    case .keeper(let k): return store.vehicles.map { $0.keeper == k }
+    case .vehicles(let ids):
+      let set = Set(ids)
+      return store.vehicles.map { set.contains($0.id) }
+    }
+  }
+
+  public var description: String {
+    switch self {
+    case .allReads: return "all reads"
+    case .keeper(let k): return "reads of \(k.rawValue) vehicles"
+    case .vehicles(let v): return "reads of \(v.count) listed vehicles"
+    }
+  }
+}
+
+/// Counts of the target per (unit, time bin), plus exposure (all traffic) per (unit, bin).
+///
+/// A `CountTable` is built in one streaming pass over reads (or events), and two tables over
+/// disjoint reads of the same units and binning *merge by addition* (`merged(with:)`): shards (a day,
+/// a district, a cluster partition) compute their parts independently.
+public struct CountTable: Codable, Sendable, Equatable {
+  public var units: [SpatialUnit]
+  public var binning: Binning
+  /// Start of bin 0 and the number of bins; bins are contiguous.
+  public var firstBin: Int64
+  public var binCount: Int
+  /// Unit-major: `counts[u * binCount + b]`.
+  public var counts: [Double]
+  /// All reads per unit and bin (the traffic that could have been a target); nil for events.
+  public var exposure: [Double]?
+
+  public init(units: [SpatialUnit], binning: Binning, firstBin: Int64, binCount: Int, withExposure: Bool) {
+    self.units = units; self.binning = binning; self.firstBin = binning.start(of: firstBin); self.binCount = binCount
+    counts = Array(repeating: 0, count: units.count * binCount)
+    exposure = withExposure ? Array(repeating: 0, count: units.count * binCount) : nil
+  }
+
+  /// Bin starts, in order.
+  public var binStarts: [Int64] {
+    var out: [Int64] = []
+    out.reserveCapacity(binCount)
+    var s = firstBin
+    for _ in 0..<binCount { out.append(s); s = binning.next(s) }
+    return out
+  }
+
+  /// End of the last bin (exclusive).
+  public var end: Int64 { binStarts.last.map(binning.next) ?? firstBin }
+
+  /// Index of the bin holding `t`, or nil outside the table.
+  public func binIndex(_ t: Int64) -> Int? {
+    switch binning {
+    case .seconds(let w):
+      let i = Int((t - firstBin) >= 0 ? (t - firstBin) / Int64(w) : -1)
+      return i >= 0 && i < binCount ? i : nil
+    case .month:
+      let s = binning.start(of: t)
+      var k = 0, cur = firstBin
+      while cur < s && k < binCount { cur = binning.next(cur); k += 1 }
+      return cur == s && k < binCount ? k : nil
+    }
+  }
+
+  public subscript(unit: Int, bin: Int) -> Double { counts[unit * binCount + bin] }
+
+  /// Total target count per unit.
+  public var unitTotals: [Double] { (0..<units.count).map { u in counts[(u * binCount)..<((u + 1) * binCount)].reduce(0, +) } }
+
+  /// The sum of two tables over the union of their bins (same units and binning).
+  /// - Throws: `SpecError.invalid` when units or binning differ.
+  public func merged(with o: CountTable) throws -> CountTable {
+    guard units == o.units, binning == o.binning else { throw SpecError.invalid("count tables differ in units or binning; cannot merge") }
+    let start = min(firstBin, o.firstBin)
+    var n = 0
+    var s = start
+    let e = max(end, o.end)
+    while s < e { s = binning.next(s); n += 1 }
+    var out = CountTable(units: units, binning: binning, firstBin: start, binCount: n, withExposure: exposure != nil && o.exposure != nil)
+    for t in [self, o] {
+      let off = out.binIndex(t.firstBin)!
+      for u in 0..<units.count {
+        for b in 0..<t.binCount {
+          out.counts[u * n + off + b] += t.counts[u * t.binCount + b]
+          if out.exposure != nil { out.exposure![u * n + off + b] += t.exposure![u * t.binCount + b] }
+        }
+      }
+    }
+    return out
+  }
+
+  /// Bins `[from, to)` as a new table.
+  public func slice(bins: Range<Int>) -> CountTable {
+    var out = CountTable(units: units, binning: binning, firstBin: binStarts[bins.lowerBound], binCount: bins.count, withExposure: exposure != nil)
+    for u in 0..<units.count {
+      for (k, b) in bins.enumerated() {
+        out.counts[u * bins.count + k] = counts[u * binCount + b]
+        if exposure != nil { out.exposure![u * bins.count + k] = exposure![u * binCount + b] }
+      }
+    }
+    return out
+  }
+
+  /// A digest of the table for model files.
+  public var fingerprint: String {
+    var f = Fingerprint()
+    f.add(firstBin); f.add(UInt64(binCount))
+    for u in units { f.add(u.id) }
+    for c in counts { f.add(c) }
+    return f.hex
+  }
+
+  /// Site units of a store, in site order (location of the site's first camera).
+  public static func siteUnits(_ store: ReadStore) -> [SpatialUnit] {
+    var seen = Set<Int>()
+    var out = [SpatialUnit?](repeating: nil, count: store.sites.count)
+    for (c, cam) in store.cameras.enumerated() where seen.insert(store.cameraSite[c]).inserted {
+      out[store.cameraSite[c]] = SpatialUnit(id: cam.site, latitude: cam.latitude, longitude: cam.longitude)
+    }
+    return out.map { $0! }
+  }
+
+  /// Counts target reads per camera site and bin over `[from, to)` in one pass over the store's time
+  /// index: a pure function of the reads, so shards built over disjoint time ranges merge by addition.
+  public static func build(store: ReadStore, target: Target, binning: Binning = .hourly, from: Int64, to: Int64) -> CountTable {
+    let units = siteUnits(store)
+    let first = binning.start(of: from)
+    var n = 0
+    var s = first
+    while s < to { s = binning.next(s); n += 1 }
+    var t = CountTable(units: units, binning: binning, firstBin: first, binCount: n, withExposure: true)
+    let mask = target.mask(store)
+    for i in store.reads(from: from, to: to) {
+      guard let b = t.binIndex(store.time(i)) else { continue }
+      let k = store.site(i) * n + b
+      t.exposure![k] += 1
+      if mask[store.vehicle(i)] { t.counts[k] += 1 }
+    }
+    return t
+  }
+
+  /// Counts point events (`events.csv`) per grid cell of `cellMetres` and bin, optionally only one
+  /// category. Cells cover the events' bounding box; empty cells are kept (they are where nothing happened).
+  public static func fromEvents(path: String, cellMetres: Double, binning: Binning, category: String? = nil,
+                                offsetMetres: (Double, Double) = (0, 0)) throws -> (CountTable, skipped: Int) {
+    struct Ev { var t: Int64; var lat: Double; var lon: Double }
+    var events: [Ev] = []
+    var skipped = 0
+    var idx: [String: Int] = [:]
+    try CSVReader(source: ByteSource(path: path)).forEachRecord { r in
+      if r.line == 1 {
+        let h = (0..<r.count).map { r.string($0).lowercased() }
+        for name in ["timestamp", "latitude", "longitude", "category"] { if let i = h.firstIndex(of: name) { idx[name] = i } }
+        for name in ["timestamp", "latitude", "longitude"] where idx[name] == nil {
+          throw IngestError.missingColumn(file: path, column: name, header: h)
+        }
+        return
+      }
+      guard r.count > max(idx["timestamp"]!, idx["latitude"]!, idx["longitude"]!) else { skipped += 1; return }
+      if let category, let ci = idx["category"], r.string(ci) != category { return }
+      guard case .success(let t) = Timestamp.parse(r.trimmed(idx["timestamp"]!)),
+        let lat = Double(r.string(idx["latitude"]!)), let lon = Double(r.string(idx["longitude"]!))
+      else { skipped += 1; return }
+      events.append(Ev(t: Int64(t), lat: lat, lon: lon))
+    }
+    guard !events.isEmpty else { throw SpecError.invalid("\(path): no usable events\(category.map { " of category '\($0)'" } ?? "")") }
+    let lat0 = events.map(\.lat).min()!, lon0 = events.map(\.lon).min()!
+    let mLat = 111_200.0, mLon = 111_200.0 * cos(lat0 * .pi / 180)
+    let ox = offsetMetres.0, oy = offsetMetres.1
+    func cell(_ e: Ev) -> (Int, Int) {
+      (Int(floor(((e.lon - lon0) * mLon + ox) / cellMetres)), Int(floor(((e.lat - lat0) * mLat + oy) / cellMetres)))
+    }
+    let cells = events.map(cell)
+    let nx = (cells.map(\.0).max() ?? 0) + 1, ny = (cells.map(\.1).max() ?? 0) + 1
+    var units: [SpatialUnit] = []
+    for y in 0..<ny {
+      for x in 0..<nx {
+        units.append(SpatialUnit(
+          id: "cell-\(x)-\(y)", latitude: lat0 + ((Double(y) + 0.5) * cellMetres - oy) / mLat,
+          longitude: lon0 + ((Double(x) + 0.5) * cellMetres - ox) / mLon, cellMetres: cellMetres))
+      }
+    }
+    let tmin = events.map(\.t).min()!, tmax = events.map(\.t).max()!
+    var n = 0
+    var s = binning.start(of: tmin)
+    while s <= tmax { s = binning.next(s); n += 1 }
+    var table = CountTable(units: units, binning: binning, firstBin: tmin, binCount: n, withExposure: false)
+    for (e, c) in zip(events, cells) { table.counts[(c.1 * nx + c.0) * n + table.binIndex(e.t)!] += 1 }
+    return (table, skipped)
+  }
+}

@@ -1,0 +1,136 @@
+import Foundation
+import Modelling
+import Reads
+
+/// A ranked hotspot for a time window, with a 90% prediction interval.
+public struct RankedHotspot: Codable, Sendable {
+  public var rank: Int
+  public var unit: String
+  public var latitude: Double
+  public var longitude: Double
+  public var expected: Double
+  public var lower90: Double
+  public var upper90: Double
+  /// Share of all expected activity in the window.
+  public var share: Double
+}
+
+/// A time-of-day window on chosen weekdays, in the analyst's local time ("Thu 16:00–19:00").
+public struct ShiftWindow: Codable, Sendable, Hashable, CustomStringConvertible {
+  /// 0 = Monday … 6 = Sunday; empty = every day.
+  public var weekdays: [Int]
+  public var startHour: Int
+  public var endHour: Int  // exclusive; may be ≤ startHour for a shift past midnight
+
+  public init(weekdays: [Int] = [], startHour: Int, endHour: Int) {
+    self.weekdays = weekdays; self.startHour = startHour; self.endHour = endHour
+  }
+
+  /// Parses `16-19`, `Thu 16-19`, `Mon,Tue 22-06`.
+  public static func parse(_ s: String) throws -> ShiftWindow {
+    let names = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+    var parts = s.split(separator: " ").map(String.init)
+    var days: [Int] = []
+    if parts.count == 2 {
+      for d in parts[0].lowercased().split(separator: ",") {
+        guard let i = names.firstIndex(of: String(d.prefix(3))) else { throw SpecError.invalid("window '\(s)': unknown day '\(d)'") }
+        days.append(i)
+      }
+      parts.removeFirst()
+    }
+    let hs = parts.first?.split(separator: "-").compactMap { Int($0.prefix(2)) } ?? []
+    guard parts.count == 1, hs.count == 2, (0...23).contains(hs[0]), (0...24).contains(hs[1]) else {
+      throw SpecError.invalid("window '\(s)': use HH-HH with optional days, e.g. 'Thu 16-19'")
+    }
+    return ShiftWindow(weekdays: days, startHour: hs[0], endHour: hs[1])
+  }
+
+  public func contains(_ t: Int64, clock: LocalClock) -> Bool {
+    let h = clock.hourOfDay(t), d = clock.weekday(t)
+    let inHours = startHour < endHour ? (h >= startHour && h < endHour) : (h >= startHour || h < endHour)
+    return inHours && (weekdays.isEmpty || weekdays.contains(d))
+  }
+
+  public var description: String {
+    let names = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+    let days = weekdays.isEmpty ? "every day" : weekdays.map { names[$0] }.joined(separator: ",")
+    return String(format: "%@ %02d:00–%02d:00", days, startHour, endHour)
+  }
+}
+
+extension HotspotForecast {
+  /// Bins whose start falls in `window` (all bins when nil).
+  public func bins(in window: ShiftWindow?, clock: LocalClock) -> [Int] {
+    binStarts.indices.filter { window?.contains(binStarts[$0], clock: clock) ?? true }
+  }
+
+  /// Units ranked by expected activity in the window, with 90% Poisson/NB prediction intervals
+  /// (sums over the window's bins; NB dispersion applies to the sum as an approximation).
+  public func ranked(window: ShiftWindow?, clock: LocalClock, top: Int? = nil) -> [RankedHotspot] {
+    let tot = totals(bins: bins(in: window, clock: clock))
+    let all = tot.reduce(0, +)
+    let order = tot.indices.sorted { tot[$0] != tot[$1] ? tot[$0] > tot[$1] : units[$0].id < units[$1].id }
+    return order.prefix(top ?? order.count).enumerated().map { r, u in
+      RankedHotspot(rank: r + 1, unit: units[u].id, latitude: units[u].latitude, longitude: units[u].longitude,
+                    expected: tot[u], lower90: CountDistribution.quantile(0.05, mean: tot[u], alpha: alpha),
+                    upper90: CountDistribution.quantile(0.95, mean: tot[u], alpha: alpha), share: all > 0 ? tot[u] / all : 0)
+    }
+  }
+
+  /// CSV of every unit and bin: `unit_id,latitude,longitude,bin_start,expected,lower90,upper90`.
+  public func csv() -> String {
+    var s = "# format: anprkit-forecast v1; model: \(model); intervals: 90% \(alpha > 0 ? "negative binomial" : "Poisson")\n"
+    s += "unit_id,latitude,longitude,bin_start,expected,lower90,upper90\n"
+    for (u, unit) in units.enumerated() {
+      for (b, t) in binStarts.enumerated() {
+        let m = expected(unit: u, bin: b)
+        s += "\(unit.id),\(unit.latitude),\(unit.longitude),\(Timestamp.iso8601(t)),\(String(format: "%.6f", m)),"
+        s += "\(Int(CountDistribution.quantile(0.05, mean: m, alpha: alpha))),\(Int(CountDistribution.quantile(0.95, mean: m, alpha: alpha)))\n"
+      }
+    }
+    return s
+  }
+
+  /// GeoJSON FeatureCollection of ranked hotspots: points for camera sites, square polygons for grid
+  /// cells; QGIS opens it as it is. Properties carry rank, expected count and the 90% interval.
+  public func geoJSON(window: ShiftWindow?, clock: LocalClock) -> String {
+    let ranked = self.ranked(window: window, clock: clock)
+    let byID = Dictionary(uniqueKeysWithValues: units.map { ($0.id, $0) })
+    var features: [String] = []
+    for r in ranked {
+      let u = byID[r.unit]!
+      let geometry: String
+      if let c = u.cellMetres {
+        let dLat = c / 2 / 111_200, dLon = c / 2 / (111_200 * cos(u.latitude * .pi / 180))
+        let ring = [(-1.0, -1.0), (1, -1), (1, 1), (-1, 1), (-1, -1)].map { "[\(u.longitude + $0.0 * dLon),\(u.latitude + $0.1 * dLat)]" }
+        geometry = "{\"type\":\"Polygon\",\"coordinates\":[[\(ring.joined(separator: ","))]]}"
+      } else {
+        geometry = "{\"type\":\"Point\",\"coordinates\":[\(u.longitude),\(u.latitude)]}"
+      }
+      features.append("{\"type\":\"Feature\",\"geometry\":\(geometry),\"properties\":{\"unit\":\"\(r.unit)\",\"rank\":\(r.rank),\"expected\":\(r.expected),\"lower90\":\(r.lower90),\"upper90\":\(r.upper90),\"share\":\(r.share),\"model\":\"\(model)\",\"window\":\"\(window?.description ?? "all")\"}}")
+    }
+    return "{\"type\":\"FeatureCollection\",\"name\":\"anprkit-hotspots\",\"features\":[\n" + features.joined(separator: ",\n") + "\n]}\n"
+  }
+}
+
+/// The built-in hotspot models with default specs, in table order.
+public enum HotspotCatalogue {
+  public static let kinds = [LastWindowModel.kind, HistoricalMeanModel.kind, KernelDensityModel.kind,
+                             ProspectiveHotspotModel.kind, PoissonHotspotModel.kind, SelfExcitingModel.kind]
+
+  /// A model spec from a YAML/JSON-decoded dictionary, by kind.
+  public static func model(kind: String, json: Data) throws -> any HotspotModel {
+    let d = JSONDecoder()
+    switch kind {
+    case LastWindowModel.kind: return try d.decode(LastWindowModel.self, from: json)
+    case HistoricalMeanModel.kind: return try d.decode(HistoricalMeanModel.self, from: json)
+    case KernelDensityModel.kind: return try d.decode(KernelDensityModel.self, from: json)
+    case ProspectiveHotspotModel.kind: return try d.decode(ProspectiveHotspotModel.self, from: json)
+    case PoissonHotspotModel.kind: return try d.decode(PoissonHotspotModel.self, from: json)
+    case SelfExcitingModel.kind: return try d.decode(SelfExcitingModel.self, from: json)
+    default: throw SpecError.invalid("unknown hotspot model kind '\(kind)'; known: \(kinds.joined(separator: ", "))")
+    }
+  }
+
+  public static func defaultModel(kind: String) throws -> any HotspotModel { try model(kind: kind, json: Data("{}".utf8)) }
+}

@@ -1,0 +1,248 @@
+import Foundation
+import Linalg
+import Modelling
+import Reads
+
+/// A forecast of expected target counts per unit per bin, with the predictive distribution's
+/// dispersion (α = 0: Poisson) for intervals.
+public struct HotspotForecast: Codable, Sendable {
+  public var model: String
+  public var units: [SpatialUnit]
+  public var binStarts: [Int64]
+  /// Unit-major expected counts, `expected[u * bins + b]`.
+  public var expected: [Double]
+  /// NB2 dispersion of the predictive distribution (0 = Poisson).
+  public var alpha: Double
+  /// Units the model had no history for, forecast by a fallback (said, not hidden).
+  public var fallbackUnits: [String]
+
+  public init(model: String, units: [SpatialUnit], binStarts: [Int64], expected: [Double], alpha: Double, fallbackUnits: [String]) {
+    self.model = model; self.units = units; self.binStarts = binStarts; self.expected = expected
+    self.alpha = alpha; self.fallbackUnits = fallbackUnits
+  }
+
+  public func expected(unit u: Int, bin b: Int) -> Double { expected[u * binStarts.count + b] }
+
+  /// Expected count per unit summed over bins `bins` (e.g. the bins of a shift).
+  public func totals(bins: [Int]? = nil) -> [Double] {
+    let bs = bins ?? Array(0..<binStarts.count)
+    return (0..<units.count).map { u in bs.reduce(0) { $0 + expected(unit: u, bin: $1) } }
+  }
+}
+
+/// The hotspot models' common contract: a spec (hyper-parameters only) fits a `CountTable` and
+/// returns a fitted model, which forecasts the bins after the history it is given.
+public protocol HotspotModel: Codable, Sendable {
+  /// The model-file kind and the name tables show.
+  static var kind: String { get }
+  /// Fits on `data` (all bins strictly before the forecast origin).
+  func fit(_ data: CountTable, clock: LocalClock) throws -> any FittedHotspotModel
+}
+
+public protocol FittedHotspotModel: Sendable {
+  var kind: String { get }
+  /// Expected counts for `bins` bins after `history` ends. `history` holds only data before the origin.
+  func forecast(history: CountTable, bins: Int, clock: LocalClock) -> HotspotForecast
+  var diagnostics: FitDiagnostics? { get }
+}
+
+extension FittedHotspotModel { public var diagnostics: FitDiagnostics? { nil } }
+
+/// Seasonal slot of a bin: local hour of week for hourly bins, else 0.
+func slot(_ binStart: Int64, _ binning: Binning, _ clock: LocalClock) -> Int {
+  let p = binning.seasonalPeriod
+  guard p > 1, case .seconds(let w) = binning else { return 0 }
+  return (clock.hourOfWeek(binStart) * 3600 / w) % p
+}
+
+func futureBins(after history: CountTable, count: Int) -> [Int64] {
+  var out: [Int64] = []
+  var s = history.end
+  for _ in 0..<count { out.append(s); s = history.binning.next(s) }
+  return out
+}
+
+// MARK: - Baselines
+
+/// Seasonal naive: each future bin gets the count at the same unit one period (a week for hourly
+/// bins) earlier — "what happened last week", the baseline analysts use by habit.
+public struct LastWindowModel: HotspotModel, Equatable {
+  public static let kind = "last-window"
+  public init() {}
+  public init(from decoder: Decoder) throws { try rejectUnknownKeys(decoder, allowed: [], kind: Self.kind) }
+  public func encode(to encoder: Encoder) throws {}
+  public func fit(_ data: CountTable, clock: LocalClock) throws -> any FittedHotspotModel { Fitted() }
+
+  struct Fitted: FittedHotspotModel {
+    var kind: String { LastWindowModel.kind }
+    func forecast(history h: CountTable, bins: Int, clock: LocalClock) -> HotspotForecast {
+      let p = max(1, h.binning.seasonalPeriod)
+      var e = [Double](repeating: 0, count: h.units.count * bins)
+      for u in 0..<h.units.count {
+        for b in 0..<bins {
+          var src = h.binCount - p + (b % p)
+          while src >= h.binCount { src -= p }
+          e[u * bins + b] = src >= 0 ? h[u, src] : 0
+        }
+      }
+      return HotspotForecast(model: kind, units: h.units, binStarts: futureBins(after: h, count: bins), expected: e, alpha: 0, fallbackUnits: [])
+    }
+  }
+}
+
+/// Historical mean by seasonal slot (local hour of week), shrunk towards the unit's overall mean:
+/// `λ(u, s) = (S(u, s) + a·m(u)) / (N(s) + a)` so sparse units don't forecast zero from few weeks.
+public struct HistoricalMeanModel: HotspotModel, Equatable {
+  public static let kind = "historical-mean"
+  /// Pseudo-observations of the unit mean added to each slot (0 = raw slot means).
+  public var smoothing = 2.0
+  /// Only the last this many days of history count (0 = all).
+  public var lookbackDays = 0
+  public init() {}
+  enum CodingKeys: String, CodingKey, CaseIterable { case smoothing, lookbackDays = "lookback_days" }
+  public init(from decoder: Decoder) throws {
+    try rejectUnknownKeys(decoder, allowed: CodingKeys.allCases.map(\.rawValue), kind: Self.kind)
+    let c = try decoder.container(keyedBy: CodingKeys.self)
+    smoothing = try c.decodeIfPresent(Double.self, forKey: .smoothing) ?? 2
+    lookbackDays = try c.decodeIfPresent(Int.self, forKey: .lookbackDays) ?? 0
+    if smoothing < 0 { throw SpecError.invalid("historical-mean: smoothing must be ≥ 0") }
+  }
+
+  public func fit(_ data: CountTable, clock: LocalClock) throws -> any FittedHotspotModel {
+    let p = max(1, data.binning.seasonalPeriod)
+    let starts = data.binStarts
+    let from = lookbackDays > 0 ? max(0, starts.firstIndex { $0 >= data.end - Int64(lookbackDays) * 86400 } ?? 0) : 0
+    var sums = [Double](repeating: 0, count: data.units.count * p)
+    var n = [Double](repeating: 0, count: p)
+    var mean = [Double](repeating: 0, count: data.units.count)
+    for b in from..<data.binCount {
+      let s = slot(starts[b], data.binning, clock)
+      n[s] += 1
+      for u in 0..<data.units.count { sums[u * p + s] += data[u, b]; mean[u] += data[u, b] }
+    }
+    let total = Double(data.binCount - from)
+    mean = mean.map { total > 0 ? $0 / total : 0 }
+    var rate = sums
+    for u in 0..<data.units.count { for s in 0..<p { rate[u * p + s] = (sums[u * p + s] + smoothing * mean[u]) / (n[s] + smoothing) } }
+    return Fitted(units: data.units.map(\.id), period: p, rate: rate, overall: mean.reduce(0, +) / Double(max(1, mean.count)))
+  }
+
+  public struct Fitted: FittedHotspotModel, Codable {
+    public var kind: String { HistoricalMeanModel.kind }
+    var units: [String]
+    var period: Int
+    var rate: [Double]
+    var overall: Double
+    public func forecast(history h: CountTable, bins: Int, clock: LocalClock) -> HotspotForecast {
+      let starts = futureBins(after: h, count: bins)
+      let index = Dictionary(uniqueKeysWithValues: units.enumerated().map { ($1, $0) })
+      var fallback: [String] = []
+      var e = [Double](repeating: 0, count: h.units.count * bins)
+      for (u, unit) in h.units.enumerated() {
+        guard let k = index[unit.id] else { fallback.append(unit.id); for b in 0..<bins { e[u * bins + b] = overall }; continue }
+        for b in 0..<bins { e[u * bins + b] = rate[k * period + slot(starts[b], h.binning, clock)] }
+      }
+      return HotspotForecast(model: kind, units: h.units, binStarts: starts, expected: e, alpha: 0, fallbackUnits: fallback)
+    }
+  }
+}
+
+// MARK: - Kernel density and prospective hotspots
+
+/// Seasonal share of activity per slot (pooled over units), for spreading a spatial surface over time.
+func slotShares(_ data: CountTable, clock: LocalClock) -> [Double] {
+  let p = max(1, data.binning.seasonalPeriod)
+  var s = [Double](repeating: 1e-9, count: p), n = [Double](repeating: 0, count: p)
+  let starts = data.binStarts
+  for b in 0..<data.binCount {
+    let k = slot(starts[b], data.binning, clock)
+    n[k] += 1
+    for u in 0..<data.units.count { s[k] += data[u, b] }
+  }
+  let per = zip(s, n).map { $1 > 0 ? $0 / $1 : 0 }
+  let mean = per.reduce(0, +) / Double(p)
+  return per.map { mean > 0 ? $0 / mean : 1 }  // mean 1 over slots
+}
+
+func distanceMetres(_ a: SpatialUnit, _ b: SpatialUnit) -> Double {
+  haversineMetres(a.latitude, a.longitude, b.latitude, b.longitude)
+}
+
+/// Retrospective kernel density hotspot: a Gaussian kernel (bandwidth in metres) over all past
+/// counts, normalised to the recent total rate and spread over time by the seasonal profile.
+public struct KernelDensityModel: HotspotModel, Equatable {
+  public static let kind = "kernel-density"
+  public var bandwidthMetres = 400.0
+  public init() {}
+  enum CodingKeys: String, CodingKey, CaseIterable { case bandwidthMetres = "bandwidth_metres" }
+  public init(from decoder: Decoder) throws {
+    try rejectUnknownKeys(decoder, allowed: CodingKeys.allCases.map(\.rawValue), kind: Self.kind)
+    let c = try decoder.container(keyedBy: CodingKeys.self)
+    bandwidthMetres = try c.decodeIfPresent(Double.self, forKey: .bandwidthMetres) ?? 400
+    if !(bandwidthMetres > 0) { throw SpecError.invalid("kernel-density: bandwidth_metres must be > 0") }
+  }
+  public func fit(_ data: CountTable, clock: LocalClock) throws -> any FittedHotspotModel {
+    Fitted(bandwidth: bandwidthMetres, shares: slotShares(data, clock: clock), decayDays: nil, kindName: Self.kind)
+  }
+
+  struct Fitted: FittedHotspotModel {
+    var bandwidth: Double
+    var shares: [Double]
+    var decayDays: Double?
+    var kindName: String
+    var kind: String { kindName }
+    func forecast(history h: CountTable, bins: Int, clock: LocalClock) -> HotspotForecast {
+      let n = h.units.count
+      // Weighted event mass per unit: all history (retrospective) or decayed by age (prospective).
+      var mass = [Double](repeating: 0, count: n)
+      let starts = h.binStarts
+      for b in 0..<h.binCount {
+        let ageDays = Double(h.end - starts[b]) / 86400
+        let w = decayDays.map { 1 / (1 + ageDays / $0) } ?? 1
+        for u in 0..<n where h[u, b] > 0 { mass[u] += w * h[u, b] }
+      }
+      var surface = [Double](repeating: 0, count: n)
+      for u in 0..<n {
+        for v in 0..<n where mass[v] > 0 {
+          let d = distanceMetres(h.units[u], h.units[v])
+          let k = decayDays == nil ? exp(-0.5 * (d / bandwidth) * (d / bandwidth)) : (d <= 3 * bandwidth ? 1 / (1 + d / bandwidth) : 0)
+          surface[u] += k * mass[v]
+        }
+      }
+      let totalSurface = surface.reduce(0, +)
+      // Total rate per bin from the last four weeks (or all history if shorter).
+      let recent = min(h.binCount, max(1, h.binning.seasonalPeriod) * 4)
+      var recentTotal = 0.0
+      for u in 0..<n { for b in (h.binCount - recent)..<h.binCount { recentTotal += h[u, b] } }
+      let ratePerBin = recent > 0 ? recentTotal / Double(recent) : 0
+      let fb = futureBins(after: h, count: bins)
+      var e = [Double](repeating: 0, count: n * bins)
+      for u in 0..<n {
+        let share = totalSurface > 0 ? surface[u] / totalSurface : 1 / Double(n)
+        for b in 0..<bins { e[u * bins + b] = ratePerBin * share * shares[slot(fb[b], h.binning, clock) % shares.count] }
+      }
+      return HotspotForecast(model: kind, units: h.units, binStarts: fb, expected: e, alpha: 0, fallbackUnits: [])
+    }
+  }
+}
+
+/// Prospective hotspot (Bowers, Johnson & Pease 2004, doi:10.1093/bjc/azh036): recent events
+/// weigh more, and so do near ones — weight `1/(1 + d/h_s) · 1/(1 + age/h_t)` within 3·h_s —
+/// so the surface follows the near-repeat pattern rather than the long-run average.
+public struct ProspectiveHotspotModel: HotspotModel, Equatable {
+  public static let kind = "prospective-hotspot"
+  public var bandwidthMetres = 400.0
+  public var bandwidthDays = 7.0
+  public init() {}
+  enum CodingKeys: String, CodingKey, CaseIterable { case bandwidthMetres = "bandwidth_metres", bandwidthDays = "bandwidth_days" }
+  public init(from decoder: Decoder) throws {
+    try rejectUnknownKeys(decoder, allowed: CodingKeys.allCases.map(\.rawValue), kind: Self.kind)
+    let c = try decoder.container(keyedBy: CodingKeys.self)
+    bandwidthMetres = try c.decodeIfPresent(Double.self, forKey: .bandwidthMetres) ?? 400
+    bandwidthDays = try c.decodeIfPresent(Double.self, forKey: .bandwidthDays) ?? 7
+    if !(bandwidthMetres > 0 && bandwidthDays > 0) { throw SpecError.invalid("prospective-hotspot: bandwidths must be > 0") }
+  }
+  public func fit(_ data: CountTable, clock: LocalClock) throws -> any FittedHotspotModel {
+    KernelDensityModel.Fitted(bandwidth: bandwidthMetres, shares: slotShares(data, clock: clock), decayDays: bandwidthDays, kindName: Self.kind)
+  }
+}

@@ -1,0 +1,213 @@
+import Foundation
+import Modelling
+import Reads
+
+/// Self-exciting point process (Mohler, Short, Brantingham, Schoenberg & Tita 2011,
+/// doi:10.1198/jasa.2011.ap09546), on events at unit locations:
+/// ```
+/// λ(u, t) = μ_u · s(t) + Σ_{j: t_j < t} θ · ω e^{−ω (t − t_j)} · k(u | u_j),
+/// k(u | v) = exp(−d(u,v)² / 2σ²) / Σ_w exp(−d(w,v)² / 2σ²)
+/// ```
+/// μ_u is a background rate per unit, s(t) a seasonal profile (mean 1), θ the expected number of
+/// events each event triggers, 1/ω their mean delay, σ their spatial spread. Fitted by EM with
+/// stochastic-declustering probabilities (Veen & Schoenberg 2008); pairs further apart than the
+/// cut-offs are never considered, so fitting is linear in events × (events within the cut-off).
+/// Counts in a bin are events at the bin's midpoint.
+public struct SelfExcitingModel: HotspotModel, Equatable {
+  public static let kind = "self-exciting"
+  public var cutoffDays = 7.0
+  public var cutoffMetres = 1500.0
+  public var maxIterations = 1000
+  public var tolerance = 1e-6
+  public init() {}
+  enum CodingKeys: String, CodingKey, CaseIterable {
+    case cutoffDays = "cutoff_days", cutoffMetres = "cutoff_metres", maxIterations = "max_iterations", tolerance
+  }
+  public init(from decoder: Decoder) throws {
+    try rejectUnknownKeys(decoder, allowed: CodingKeys.allCases.map(\.rawValue), kind: Self.kind)
+    let c = try decoder.container(keyedBy: CodingKeys.self)
+    cutoffDays = try c.decodeIfPresent(Double.self, forKey: .cutoffDays) ?? 7
+    cutoffMetres = try c.decodeIfPresent(Double.self, forKey: .cutoffMetres) ?? 1500
+    maxIterations = try c.decodeIfPresent(Int.self, forKey: .maxIterations) ?? 1000
+    tolerance = try c.decodeIfPresent(Double.self, forKey: .tolerance) ?? 1e-6
+    guard cutoffDays > 0, cutoffMetres > 0, maxIterations > 0 else { throw SpecError.invalid("self-exciting: cut-offs and max_iterations must be > 0") }
+  }
+
+  /// An event: unit index, time (seconds), multiplicity.
+  struct Event { var unit: Int; var time: Double; var count: Double }
+
+  public func fit(_ data: CountTable, clock: LocalClock) throws -> any FittedHotspotModel { try fitTyped(data, clock: clock) }
+
+  public func fitTyped(_ data: CountTable, clock: LocalClock) throws -> FittedSelfExciting {
+    let starts = data.binStarts
+    var events: [Event] = []
+    for b in 0..<data.binCount {
+      let mid = Double(starts[b] + data.binning.next(starts[b])) / 2
+      for u in 0..<data.units.count where data[u, b] > 0 { events.append(Event(unit: u, time: mid, count: data[u, b])) }
+    }
+    events.sort { $0.time < $1.time }
+    let totalCount = events.reduce(0) { $0 + $1.count }
+    guard totalCount > 0 else { throw FitError.noData("no target events to fit the self-exciting model") }
+    let T = Double(data.end - data.firstBin)
+    let n = data.units.count
+    let dist = (0..<n).map { u in (0..<n).map { v in distanceMetres(data.units[u], data.units[v]) } }
+    // Seasonal profile of the background by local hour of day (24 slots, mean 1), re-estimated each
+    // iteration from the declustered background events and shrunk towards flat: estimating it from
+    // all counts would let it absorb the clusters the triggering kernel should explain.
+    let hourly: Bool = { if case .seconds(let w) = data.binning { return w < 86400 } else { return false } }()
+    var profile = [Double](repeating: 1, count: 24)
+    func hourSlot(_ t: Double) -> Int { hourly ? clock.hourOfDay(Int64(t)) : 0 }
+    func season(_ t: Double) -> Double { profile[hourSlot(t)] }
+    var theta = 0.2, omega = 1 / 14400.0, sigma = cutoffMetres / 3
+    var mu = [Double](repeating: totalCount * 0.8 / T / Double(n), count: n)
+    let cutT = cutoffDays * 86400
+    var iterations = 0
+    var converged = false
+    // Candidate parent lists (within cut-offs).
+    var parents = [[Int]](repeating: [], count: events.count)
+    var lo = 0
+    for i in events.indices {
+      while events[lo].time < events[i].time - cutT { lo += 1 }
+      for j in lo..<i where events[j].time < events[i].time && dist[events[i].unit][events[j].unit] <= cutoffMetres { parents[i].append(j) }
+    }
+    for it in 1...maxIterations {
+      iterations = it
+      var norm = [Double](repeating: 0, count: n)
+      for v in 0..<n { for u in 0..<n where dist[u][v] <= cutoffMetres { norm[v] += exp(-0.5 * pow(dist[u][v] / sigma, 2)) } }
+      var bgSum = [Double](repeating: 0, count: n)
+      var bgHour = [Double](repeating: 0, count: 24)
+      var trig = 0.0, trigDt = 0.0
+      var pairQ = [Double](repeating: 0, count: n * n)  // expected offspring at u from parents at v
+      for (i, e) in events.enumerated() {
+        let bg = mu[e.unit] * season(e.time)
+        var contributions: [Double] = []
+        var total = bg
+        for j in parents[i] {
+          let p = events[j]
+          let dt = e.time - p.time
+          let k = exp(-0.5 * pow(dist[e.unit][p.unit] / sigma, 2)) / max(norm[p.unit], 1e-300)
+          let g = p.count * theta * omega * exp(-omega * dt) * k
+          contributions.append(g); total += g
+        }
+        bgSum[e.unit] += e.count * bg / total
+        bgHour[hourSlot(e.time)] += e.count * bg / total
+        for (m, j) in parents[i].enumerated() {
+          let q = e.count * contributions[m] / total
+          trig += q; trigDt += q * (e.time - events[j].time); pairQ[e.unit * n + events[j].unit] += q
+        }
+      }
+      let newMu = bgSum.map { $0 / T }
+      let newTheta = min(0.95, trig / totalCount)
+      let newOmega = trig > 0 ? trig / max(trigDt, 1) : omega
+      // σ: maximise Σ q log k(u|v; σ) for the kernel normalised over the discrete units (the
+      // continuous-plane formula Σqd²/2Σq collapses σ when most offspring land at their parent's unit).
+      func objective(_ logS: Double) -> Double {
+        let sg = exp(logS)
+        var total = 0.0
+        for v in 0..<n {
+          var z = 0.0, qv = 0.0
+          for u in 0..<n where dist[u][v] <= cutoffMetres {
+            z += exp(-0.5 * pow(dist[u][v] / sg, 2))
+            let q = pairQ[u * n + v]
+            if q > 0 { total -= q * 0.5 * pow(dist[u][v] / sg, 2); qv += q }
+          }
+          if qv > 0 { total -= qv * log(z) }
+        }
+        return total
+      }
+      var newSigma = sigma
+      if trig > 0 {
+        var a = log(10.0), bnd = log(cutoffMetres * 2)
+        let gr = (5.0.squareRoot() - 1) / 2
+        var c = bnd - gr * (bnd - a), d = a + gr * (bnd - a)
+        var fc = objective(c), fd = objective(d)
+        for _ in 0..<80 {
+          if fc > fd { bnd = d; d = c; fd = fc; c = bnd - gr * (bnd - a); fc = objective(c) }
+          else { a = c; c = d; fc = fd; d = a + gr * (bnd - a); fd = objective(d) }
+        }
+        newSigma = exp((a + bnd) / 2)
+      }
+      let change = abs(newTheta - theta) + abs(newOmega - omega) / omega + abs(newSigma - sigma) / sigma
+        + zip(newMu, mu).map { abs($0 - $1) }.reduce(0, +) / max(mu.reduce(0, +), 1e-300)
+      mu = newMu; theta = newTheta; omega = newOmega; sigma = newSigma
+      if hourly {
+        let meanHour = bgHour.reduce(0, +) / 24
+        let shrink = 1e9  // pseudo-events per hour pulling the profile towards flat
+        profile = bgHour.map { ($0 + shrink * meanHour / max(meanHour, 1e-12)) / (meanHour + shrink * meanHour / max(meanHour, 1e-12)) }
+        let m = profile.reduce(0, +) / 24
+        profile = profile.map { $0 / m }
+      }
+      if change < tolerance { converged = true; break }
+    }
+    return FittedSelfExciting(
+      specification: self, units: data.units.map(\.id), background: mu, seasonalShares: profile, theta: theta,
+      omegaPerSecond: omega, sigmaMetres: sigma,
+      diagnostics: FitDiagnostics(converged: converged, iterations: iterations, deviance: .nan, nullDeviance: .nan,
+                                  logLikelihood: .nan, observations: events.count, parameters: n + 3,
+                                  notes: converged ? [] : ["EM did not converge in \(maxIterations) iterations"]))
+  }
+}
+
+public struct FittedSelfExciting: FittedHotspotModel, Codable {
+  public var kind: String { SelfExcitingModel.kind }
+  public let specification: SelfExcitingModel
+  public let units: [String]
+  /// Background events per second per unit (before the seasonal profile).
+  public let background: [Double]
+  public let seasonalShares: [Double]
+  /// Expected events triggered by each event (branching ratio).
+  public let theta: Double
+  public let omegaPerSecond: Double
+  public let sigmaMetres: Double
+  let fitDiagnostics: FitDiagnostics
+  public var diagnostics: FitDiagnostics? {
+    var d = fitDiagnostics
+    if d.deviance.isNaN { d.deviance = 0; d.nullDeviance = 0; d.logLikelihood = 0 }
+    return d
+  }
+
+  init(specification: SelfExcitingModel, units: [String], background: [Double], seasonalShares: [Double], theta: Double,
+       omegaPerSecond: Double, sigmaMetres: Double, diagnostics: FitDiagnostics) {
+    self.specification = specification; self.units = units; self.background = background; self.seasonalShares = seasonalShares
+    self.theta = theta; self.omegaPerSecond = omegaPerSecond; self.sigmaMetres = sigmaMetres
+    var d = diagnostics; if d.deviance.isNaN { d.deviance = 0; d.nullDeviance = 0; d.logLikelihood = 0 }
+    fitDiagnostics = d
+  }
+
+  /// Integrates the intensity over each future bin: background (scaled by 1/(1 − θ) for the
+  /// offspring of future events) plus the decaying triggering of every past event within the cut-off.
+  public func forecast(history h: CountTable, bins: Int, clock: LocalClock) -> HotspotForecast {
+    let starts = futureBins(after: h, count: bins)
+    let index = Dictionary(uniqueKeysWithValues: units.enumerated().map { ($1, $0) })
+    let n = h.units.count
+    let meanBg = background.reduce(0, +) / Double(max(1, background.count))
+    var fallback: [String] = []
+    let bg = h.units.map { u -> Double in
+      if let k = index[u.id] { return background[k] }
+      fallback.append(u.id); return meanBg
+    }
+    let dist = (0..<n).map { u in (0..<n).map { v in distanceMetres(h.units[u], h.units[v]) } }
+    let cut = specification.cutoffMetres
+    var norm = [Double](repeating: 0, count: n)
+    for v in 0..<n { for u in 0..<n where dist[u][v] <= cut { norm[v] += exp(-0.5 * pow(dist[u][v] / sigmaMetres, 2)) } }
+    var e = [Double](repeating: 0, count: n * bins)
+    let hs = h.binStarts
+    let cutT = specification.cutoffDays * 86400
+    for b in 0..<bins {
+      let a = Double(starts[b]), z = Double(h.binning.next(starts[b]))
+      let hourly: Bool = { if case .seconds(let w) = h.binning { return w < 86400 } else { return false } }()
+      let s = hourly ? seasonalShares[clock.hourOfDay(starts[b])] : 1
+      for u in 0..<n { e[u * bins + b] = bg[u] * s * (z - a) / (1 - theta) }
+      for pb in 0..<h.binCount where Double(hs[pb]) >= Double(h.end) - cutT {
+        let t = Double(hs[pb] + h.binning.next(hs[pb])) / 2
+        let integral = exp(-omegaPerSecond * (a - t)) - exp(-omegaPerSecond * (z - t))
+        for v in 0..<n where h[v, pb] > 0 {
+          for u in 0..<n where dist[u][v] <= cut {
+            e[u * bins + b] += h[v, pb] * theta * integral * exp(-0.5 * pow(dist[u][v] / sigmaMetres, 2)) / norm[v]
+          }
+        }
+      }
+    }
+    return HotspotForecast(model: kind, units: h.units, binStarts: starts, expected: e, alpha: 0, fallbackUnits: fallback)
+  }
+}

@@ -1,0 +1,110 @@
+/// Stable LSD radix sort of (key, payload) pairs by a 64-bit key, 16 bits per pass; passes whose
+/// digit is constant across all keys are skipped. O(n) per pass, no comparisons, no hashing: this is
+/// what keeps ingest and store writing linear in the number of reads.
+public func radixSortPairs(keys: inout [UInt64], payload: inout [UInt32]) {
+  let n = keys.count
+  precondition(payload.count == n)
+  if n < 2 { return }
+  var k2 = [UInt64](repeating: 0, count: n)
+  var p2 = [UInt32](repeating: 0, count: n)
+  var counts = [Int](repeating: 0, count: 65536)
+  var orAll: UInt64 = 0, andAll: UInt64 = ~0
+  for k in keys { orAll |= k; andAll &= k }
+  let varying = orAll ^ andAll
+  for pass in 0..<4 {
+    let shift = UInt64(pass * 16)
+    if (varying >> shift) & 0xFFFF == 0 { continue }
+    for i in 0..<65536 { counts[i] = 0 }
+    keys.withUnsafeBufferPointer { kb in
+      for k in kb { counts[Int((k >> shift) & 0xFFFF)] += 1 }
+    }
+    var sum = 0
+    for i in 0..<65536 { let c = counts[i]; counts[i] = sum; sum += c }
+    keys.withUnsafeBufferPointer { kb in
+      payload.withUnsafeBufferPointer { pb in
+        k2.withUnsafeMutableBufferPointer { ko in
+          p2.withUnsafeMutableBufferPointer { po in
+            counts.withUnsafeMutableBufferPointer { cb in
+              for i in 0..<n {
+                let d = Int((kb[i] >> shift) & 0xFFFF)
+                let j = cb[d]
+                ko[j] = kb[i]; po[j] = pb[i]
+                cb[d] = j + 1
+              }
+            }
+          }
+        }
+      }
+    }
+    swap(&keys, &k2)
+    swap(&payload, &p2)
+  }
+}
+
+/// An open-addressing hash table from short byte strings (≤ 16 bytes, packed in two words) to
+/// dense ids, with a cheap multiplicative hash: plates and camera ids are not adversarial input,
+/// and SipHash per row dominated ingest time.
+struct ByteKeyTable {
+  private var keysHi: [UInt64]
+  private var keysLo: [UInt64]
+  private var values: [Int32]
+  private var mask: Int
+  private(set) var count = 0
+
+  init(capacity: Int = 1024) {
+    var size = 16
+    while size < capacity * 2 { size <<= 1 }
+    keysHi = Array(repeating: 0, count: size)
+    keysLo = Array(repeating: 0, count: size)
+    values = Array(repeating: -1, count: size)
+    mask = size - 1
+  }
+
+  @inline(__always) private func slot(_ hi: UInt64, _ lo: UInt64) -> Int {
+    let h = (hi &* 0x9E37_79B9_7F4A_7C15) ^ (lo &* 0xC2B2_AE3D_27D4_EB4F)
+    return Int(truncatingIfNeeded: (h ^ (h >> 29)) & UInt64(mask))
+  }
+
+  /// The id of a key, or nil.
+  @inline(__always) func find(_ hi: UInt64, _ lo: UInt64) -> Int32? {
+    var i = slot(hi, lo)
+    while values[i] >= 0 {
+      if keysHi[i] == hi && keysLo[i] == lo { return values[i] }
+      i = (i + 1) & mask
+    }
+    return nil
+  }
+
+  /// The id of a key, inserting it with `newID` if absent; returns (id, inserted).
+  @inline(__always) mutating func findOrInsert(_ hi: UInt64, _ lo: UInt64, newID: Int32) -> (Int32, Bool) {
+    if count * 2 >= values.count { grow() }
+    var i = slot(hi, lo)
+    while values[i] >= 0 {
+      if keysHi[i] == hi && keysLo[i] == lo { return (values[i], false) }
+      i = (i + 1) & mask
+    }
+    keysHi[i] = hi; keysLo[i] = lo; values[i] = newID
+    count += 1
+    return (newID, true)
+  }
+
+  private mutating func grow() {
+    let oldHi = keysHi, oldLo = keysLo, oldV = values
+    let size = values.count * 2
+    keysHi = Array(repeating: 0, count: size); keysLo = Array(repeating: 0, count: size)
+    values = Array(repeating: -1, count: size)
+    mask = size - 1
+    count = 0
+    for i in oldV.indices where oldV[i] >= 0 { _ = findOrInsert(oldHi[i], oldLo[i], newID: oldV[i]) }
+  }
+
+  /// Packs up to 16 bytes; nil when longer.
+  @inline(__always) static func pack(_ b: UnsafeBufferPointer<UInt8>) -> (UInt64, UInt64)? {
+    guard b.count <= 16 else { return nil }
+    var h: UInt64 = 0, l: UInt64 = 0
+    for i in 0..<b.count {
+      if i < 8 { h |= UInt64(b[i]) << (8 * UInt64(i)) } else { l |= UInt64(b[i]) << (8 * UInt64(i - 8)) }
+    }
+    return (h, l)
+  }
+}

@@ -1,0 +1,103 @@
+import Foundation
+import Modelling
+import Reads
+import Testing
+import TestSupport
+@testable import Evaluation
+@testable import Hotspots
+
+@Suite("Metrics on hand-worked examples")
+struct MetricTests {
+  // 10 units; forecast ranks unit 0 first, then 1, ...; actual events: 4 at unit 0, 1 at unit 3, 5 at unit 9.
+  let forecast: [Double] = [10, 9, 8, 7, 6, 5, 4, 3, 2, 1]
+  let actual: [Double] = [4, 0, 0, 1, 0, 0, 0, 0, 0, 5]
+
+  @Test func hitRatePAIAndPEI() {
+    // Top 10% = 1 unit (unit 0): 4 of 10 events.
+    #expect(HotspotMetrics.hitRate(forecast: forecast, actual: actual, coverage: 0.10) == 0.4)
+    // PAI = 0.4 / 0.1 = 4.
+    #expect(abs(HotspotMetrics.pai(forecast: forecast, actual: actual, coverage: 0.10) - 4) < 1e-12)
+    // PEI* = 4 / (best single unit: 5) = 0.8.
+    #expect(HotspotMetrics.peiStar(forecast: forecast, actual: actual, coverage: 0.10) == 0.8)
+    // Top 40% = 4 units (0–3): 5 of 10.
+    #expect(HotspotMetrics.hitRate(forecast: forecast, actual: actual, coverage: 0.40) == 0.5)
+    #expect(HotspotMetrics.hitRate(forecast: forecast, actual: [0, 0, 0, 0, 0, 0, 0, 0, 0, 0], coverage: 0.1).isNaN)
+  }
+
+  @Test func logScoreAndDevianceClosedForms() {
+    // Poisson(2) at y = 1: log p = log 2 − 2; at y = 0: −2.
+    let ls = HotspotMetrics.logScore(expected: [2, 2], actual: [1, 0])
+    #expect(abs(ls - ((log(2.0) - 2) + (-2)) / 2) < 1e-12)
+    // Deviance of a perfect forecast is 0.
+    #expect(HotspotMetrics.deviance(expected: [1, 3], actual: [1, 3]) == 0)
+    // N-test: observing exactly the mean is plausible; 30 when 10 expected is not.
+    #expect(HotspotMetrics.nTest(expectedTotal: 10, observedTotal: 10) > 0.5)
+    #expect(HotspotMetrics.nTest(expectedTotal: 10, observedTotal: 30) < 1e-4)
+  }
+
+  @Test func bootstrapIntervalsCoverTheMean() {
+    // Coverage check on simulated scores: 200 experiments of 30 N(0.5, 0.1) window scores.
+    var rng = SeededRNG(seed: 5)
+    var covered = 0
+    for e in 0..<200 {
+      let xs = (0..<30).map { _ in rng.normal(mean: 0.5, sd: 0.1) }
+      let est = Bootstrap.mean(xs, resamples: 1000, seed: UInt64(e))
+      if est.ciLow <= 0.5 && 0.5 <= est.ciHigh { covered += 1 }
+    }
+    // Nominal 95%; percentile bootstrap with n = 30 under-covers slightly: accept 88–99%.
+    #expect((176...198).contains(covered), "covered \(covered)/200")
+  }
+
+  @Test func pairedTestDetectsARealDifference() {
+    var rng = SeededRNG(seed: 9)
+    let a = (0..<20).map { _ in 0.6 + rng.normal(mean: 0, sd: 0.02) }
+    let b = a.map { $0 - 0.05 }
+    let (d, p) = Bootstrap.paired(a, b)
+    #expect(abs(d.value - 0.05) < 1e-12 && p < 0.01)
+    let (_, p2) = Bootstrap.paired(a, a.map { $0 + rng.normal(mean: 0, sd: 0.02) })
+    #expect(p2 > 0.01)
+  }
+}
+
+@Suite("Backtest")
+struct BacktestTests {
+  func table() -> CountTable {
+    let units = (0..<6).map { SpatialUnit(id: "S\($0)", latitude: 51.5, longitude: 0.7 + Double($0) * 0.01) }
+    var t = CountTable(units: units, binning: .hourly, firstBin: 1_772_409_600, binCount: 14 * 24, withExposure: true)
+    var rng = SeededRNG(seed: 1)
+    for u in 0..<6 { for b in 0..<t.binCount { t.counts[u * t.binCount + b] = Double(rng.poisson(0.1 * Double(u + 1))) } }
+    return t
+  }
+
+  @Test func noLeakageFromFutureReads() throws {
+    // Scrambling everything at or after an origin must not change that window's forecast.
+    let t = table()
+    var plan = BacktestPlan()
+    plan.minimumTrainingDays = 9
+    let o = plan.origins(t)[0]
+    var scrambled = t
+    for u in 0..<6 { for b in o..<t.binCount { scrambled.counts[u * t.binCount + b] = 1000 } }
+    for m in [HistoricalMeanModel() as any HotspotModel, PoissonHotspotModel(), ProspectiveHotspotModel(), SelfExcitingModel()] {
+      let f1 = try m.fit(t.slice(bins: 0..<o), clock: .utc).forecast(history: t.slice(bins: 0..<o), bins: 24, clock: .utc)
+      let f2 = try m.fit(scrambled.slice(bins: 0..<o), clock: .utc).forecast(history: scrambled.slice(bins: 0..<o), bins: 24, clock: .utc)
+      #expect(f1.expected == f2.expected)
+    }
+  }
+
+  @Test func windowsAreTheSameForEveryModelAndCompareIsDeterministic() throws {
+    let t = table()
+    var plan = BacktestPlan()
+    plan.minimumTrainingDays = 9
+    let models = [NamedHotspotModel(name: "hm", model: HistoricalMeanModel()), NamedHotspotModel(name: "glm", model: PoissonHotspotModel())]
+    let s1 = try HotspotBacktest.run(table: t, models: models, plan: plan, clock: .utc)
+    let s2 = try HotspotBacktest.run(table: t, models: models, plan: plan, clock: .utc)
+    #expect(s1["hm"]!.map(\.origin) == s1["glm"]!.map(\.origin))
+    #expect(s1["hm"]!.count == 5)
+    let c1 = Comparison.summarise(hotspot: s1, order: ["hm", "glm"], kind: "hotspot", target: "test")
+    let c2 = Comparison.summarise(hotspot: s2, order: ["hm", "glm"], kind: "hotspot", target: "test")
+    let enc = JSONEncoder(); enc.outputFormatting = .sortedKeys
+    #expect(try enc.encode(c1) == enc.encode(c2))
+    #expect(c1.pairedTest != nil)
+    #expect(c1.table(metrics: ["hit_rate@10%"]).contains("glm"))
+  }
+}

@@ -1,0 +1,113 @@
+import Foundation
+import Linalg
+import Modelling
+import Testing
+import TestSupport
+@testable import Hotspots
+
+struct GLMReference: Decodable {
+  struct Dobson: Decodable { var X: [[Double]]; var y: [Double]; var coefficients: [Double]; var standard_errors: [Double]; var deviance: Double; var null_deviance: Double; var llf: Double }
+  struct PoissonRef: Decodable { var coefficients: [Double]; var standard_errors: [Double]; var deviance: Double; var llf: Double }
+  struct NBRef: Decodable { var coefficients: [Double]; var alpha: Double; var llf: Double; var standard_errors_at_alpha: [Double]; var glm_coefficients_at_alpha: [Double] }
+  struct Over: Decodable { var X: [[Double]]; var y: [Double]; var offset: [Double]; var poisson: PoissonRef; var nb2: NBRef }
+  struct Ridge: Decodable { var lambda: Double; var coefficients: [Double] }
+  var dobson: Dobson
+  var overdispersed: Over
+  var ridge: Ridge
+}
+
+func glmReference() throws -> GLMReference { try Fixture.load(GLMReference.self, "glm-reference", from: .module) }
+
+@Suite("Poisson and negative-binomial GLM against statsmodels")
+struct GLMTests {
+  @Test("Poisson GLM matches statsmodels on Dobson (1990)")
+  func dobson() throws {
+    let ref = try glmReference().dobson
+    var spec = PoissonHotspotModel()
+    spec.ridge = 0
+    let fit = try spec.fitDesign(try Matrix(rows: ref.X), counts: ref.y)
+    // Coefficients: 1e-8 relative (fixture printed to full precision; IRLS tolerance 1e-10).
+    #expect(approxMismatch(fit.coefficients, ref.coefficients, abs: 1e-10, rel: 1e-8) == nil)
+    // Standard errors: 1e-6 relative (expected information at the optimum).
+    #expect(approxMismatch(fit.standardErrors, ref.standard_errors, abs: 1e-10, rel: 1e-6) == nil)
+    #expect(approxEqual(fit.diagnostics.deviance, 5.12914107700115, rel: 1e-8))
+    #expect(approxEqual(fit.diagnostics.deviance, ref.deviance, rel: 1e-8))
+    #expect(approxEqual(fit.diagnostics.nullDeviance, ref.null_deviance, rel: 1e-8))
+    #expect(approxEqual(fit.diagnostics.logLikelihood, ref.llf, rel: 1e-8))
+    #expect(fit.diagnostics.converged)
+  }
+
+  @Test func poissonWithOffset() throws {
+    let ref = try glmReference().overdispersed
+    let fit = try LogLinearGLM().fit(try Matrix(rows: ref.X), ref.y, offset: ref.offset)
+    #expect(approxMismatch(fit.coefficients, ref.poisson.coefficients, abs: 1e-10, rel: 1e-8) == nil)
+    #expect(approxMismatch(fit.standardErrors, ref.poisson.standard_errors, abs: 1e-10, rel: 1e-6) == nil)
+    #expect(approxEqual(fit.diagnostics.deviance, ref.poisson.deviance, rel: 1e-8))
+  }
+
+  @Test func negativeBinomialByMaximumLikelihood() throws {
+    let ref = try glmReference().overdispersed
+    let fit = try LogLinearGLM(family: .negativeBinomial).fit(try Matrix(rows: ref.X), ref.y, offset: ref.offset)
+    // α and β are joint ML estimates: 1e-6 relative (statsmodels' Newton with tol 1e-14; ours golden-section on α).
+    #expect(approxEqual(fit.alpha, ref.nb2.alpha, rel: 1e-6), "alpha \(fit.alpha) vs \(ref.nb2.alpha)")
+    #expect(approxMismatch(fit.coefficients, ref.nb2.coefficients, abs: 1e-8, rel: 1e-6) == nil)
+    #expect(approxMismatch(fit.standardErrors, ref.nb2.standard_errors_at_alpha, abs: 1e-8, rel: 1e-6) == nil)
+    #expect(approxEqual(fit.diagnostics.logLikelihood, ref.nb2.llf, rel: 1e-8))
+  }
+
+  @Test func ridgeMatchesPenalisedOptimum() throws {
+    let ref = try glmReference()
+    let fit = try LogLinearGLM(ridge: ref.ridge.lambda).fit(try Matrix(rows: ref.overdispersed.X), ref.overdispersed.y)
+    // scipy BFGS with gtol 1e-12 on the penalised objective: agreement to 1e-7.
+    #expect(approxMismatch(fit.coefficients, ref.ridge.coefficients, abs: 1e-9, rel: 1e-7) == nil)
+  }
+
+  @Test func interceptOnlyGivesTheMean() throws {
+    let y: [Double] = [0, 3, 1, 4, 2, 2]
+    let fit = try LogLinearGLM().fit(Matrix(rows: 6, columns: 1, repeating: 1), y)
+    #expect(approxEqual(exp(fit.coefficients[0]), 2, rel: 1e-12))
+  }
+
+  @Test func unitWeightsEqualNoWeightsAndWeightTwoEqualsADuplicatedRow() throws {
+    let ref = try glmReference().dobson
+    let x = try Matrix(rows: ref.X)
+    let a = try LogLinearGLM().fit(x, ref.y)
+    let b = try LogLinearGLM().fit(x, ref.y, weights: Array(repeating: 1, count: ref.y.count))
+    #expect(a.coefficients == b.coefficients)
+    var w = Array(repeating: 1.0, count: ref.y.count); w[0] = 2
+    let c = try LogLinearGLM().fit(x, ref.y, weights: w)
+    let d = try LogLinearGLM().fit(try Matrix(rows: ref.X + [ref.X[0]]), ref.y + [ref.y[0]])
+    #expect(approxMismatch(c.coefficients, d.coefficients, abs: 1e-12, rel: 1e-10) == nil)
+  }
+
+  @Test func constantColumnIsACollinearityErrorNotNaN() throws {
+    let x = try Matrix(rows: [[1, 1], [1, 1], [1, 1], [1, 1]])
+    #expect(throws: FitError.self) { try LogLinearGLM().fit(x, [1, 2, 3, 4]) }
+  }
+
+  @Test func separationIsReportedNotNaN() throws {
+    // Group 2 has all-zero counts: its coefficient runs to −∞ without a penalty.
+    let x = try Matrix(rows: [[1, 0], [1, 0], [1, 1], [1, 1]])
+    let fit = try LogLinearGLM(maxIterations: 50).fit(x, [3, 5, 0, 0])
+    #expect(fit.coefficients.allSatisfy { $0.isFinite })
+    #expect(fit.diagnostics.notes.contains { $0.contains("separation") })
+    let ridged = try LogLinearGLM(ridge: 1).fit(x, [3, 5, 0, 0])
+    #expect(ridged.diagnostics.converged && ridged.diagnostics.notes.isEmpty)
+  }
+
+  @Test func nonConvergenceIsReported() throws {
+    let ref = try glmReference().dobson
+    let fit = try LogLinearGLM(maxIterations: 1).fit(try Matrix(rows: ref.X), ref.y)
+    #expect(!fit.diagnostics.converged)
+    #expect(fit.diagnostics.notes.contains { $0.contains("did not converge") })
+  }
+
+  @Test func countQuantiles() {
+    // Poisson(2): P(X ≤ 0) = 0.135, P(X ≤ 4) = 0.947, P(X ≤ 5) = 0.983.
+    #expect(CountDistribution.quantile(0.05, mean: 2) == 0)
+    #expect(CountDistribution.quantile(0.95, mean: 2) == 5)
+    #expect(CountDistribution.quantile(0.95, mean: 0) == 0)
+    // NB with more dispersion gives a wider interval.
+    #expect(CountDistribution.quantile(0.95, mean: 2, alpha: 1) > 5)
+  }
+}

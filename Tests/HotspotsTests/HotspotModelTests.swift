@@ -1,0 +1,185 @@
+import Foundation
+import Modelling
+import Reads
+import Testing
+import TestSupport
+@testable import Hotspots
+
+/// A synthetic hourly table: units on a line 500 m apart, seasonal Poisson counts (seeded).
+func syntheticTable(units n: Int = 8, days: Int = 28, seed: UInt64 = 3) -> CountTable {
+  let units = (0..<n).map { SpatialUnit(id: "S\($0)", latitude: 51.54, longitude: 0.70 + Double($0) * 0.0072) }
+  var t = CountTable(units: units, binning: .hourly, firstBin: 1_772_409_600, binCount: days * 24, withExposure: true)
+  var rng = SeededRNG(seed: seed)
+  for u in 0..<n {
+    for b in 0..<t.binCount {
+      let hour = Double(b % 24)
+      let rate = 0.05 * Double(u + 1) * (1 + 0.9 * sin(2 * .pi * (hour - 9) / 24))
+      t.counts[u * t.binCount + b] = Double(rng.poisson(max(rate, 0)))
+      t.exposure![u * t.binCount + b] = Double(20 + rng.poisson(10))
+    }
+  }
+  return t
+}
+
+let allHotspotModels: [any HotspotModel] = [
+  LastWindowModel(), HistoricalMeanModel(), KernelDensityModel(), ProspectiveHotspotModel(), PoissonHotspotModel(), SelfExcitingModel(),
+]
+
+@Suite("Hotspot models")
+struct HotspotModelTests {
+  @Test func countTablesMergeByAddition() throws {
+    let t = syntheticTable()
+    let a = t.slice(bins: 0..<300), b = t.slice(bins: 300..<t.binCount)
+    #expect(try a.merged(with: b) == t)
+    #expect(try b.merged(with: a) == t)
+  }
+
+  @Test func binningHandlesMonthsAndFixedWidths() throws {
+    #expect(try Binning.parse("15m") == .seconds(900))
+    #expect(try Binning.parse("month") == .month)
+    #expect(throws: SpecError.self) { try Binning.parse("5m") }
+    let feb = Int64(try Timestamp.parse("2024-02-15T10:00:00Z").get())
+    let s = Binning.month.start(of: feb)
+    #expect(Timestamp.iso8601(s) == "2024-02-01T00:00:00Z")
+    #expect(Timestamp.iso8601(Binning.month.next(s)) == "2024-03-01T00:00:00Z")
+    #expect(Binning.hourly.seasonalPeriod == 168)
+  }
+
+  @Test(arguments: 0..<6)
+  func contract(modelIndex: Int) throws {
+    let model = allHotspotModels[modelIndex]
+    let t = syntheticTable()
+    let train = t.slice(bins: 0..<(21 * 24))
+    let clock = LocalClock.utc
+    // Same data, same bits.
+    let f1 = try model.fit(train, clock: clock).forecast(history: train, bins: 168, clock: clock)
+    let f2 = try model.fit(train, clock: clock).forecast(history: train, bins: 168, clock: clock)
+    #expect(f1.expected == f2.expected)
+    #expect(f1.expected.count == t.units.count * 168)
+    #expect(f1.expected.allSatisfy { $0.isFinite && $0 >= 0 }, "\(type(of: model)) produced a negative or non-finite forecast")
+    #expect(f1.binStarts.first == train.end)
+    // A refit on other data ignores the first fit.
+    let other = syntheticTable(seed: 99).slice(bins: 0..<(21 * 24))
+    let g = try model.fit(other, clock: clock).forecast(history: other, bins: 24, clock: clock)
+    let g2 = try model.fit(train, clock: clock)
+    _ = g2
+    let g3 = try model.fit(other, clock: clock).forecast(history: other, bins: 24, clock: clock)
+    #expect(g.expected == g3.expected)
+    // Forecast total is in the right range (within a factor of 3 of the held-out total).
+    let test = t.slice(bins: (21 * 24)..<(28 * 24))
+    let ratio = f1.expected.reduce(0, +) / test.counts.reduce(0, +)
+    #expect(ratio > 0.33 && ratio < 3, "\(type(of: model)): forecast/actual = \(ratio)")
+  }
+
+  @Test func unseenUnitsFallBackAndSaySo() throws {
+    let t = syntheticTable()
+    let train = t.slice(bins: 0..<(21 * 24))
+    var wider = train
+    wider.units.append(SpatialUnit(id: "NEW", latitude: 51.55, longitude: 0.75))
+    wider.counts += Array(repeating: 0, count: wider.binCount)
+    wider.exposure! += Array(repeating: 10, count: wider.binCount)
+    for model in [HistoricalMeanModel() as any HotspotModel, PoissonHotspotModel(), SelfExcitingModel()] {
+      let f = try model.fit(train, clock: .utc).forecast(history: wider, bins: 24, clock: .utc)
+      #expect(f.fallbackUnits == ["NEW"], "\(type(of: model))")
+      #expect(f.expected.allSatisfy { $0.isFinite })
+    }
+  }
+
+  @Test func poissonModelFileRoundTripAndRefusals() throws {
+    let t = syntheticTable()
+    let fitted = try PoissonHotspotModel().fitTyped(t, clock: .utc)
+    #expect(fitted.fitDiagnostics.converged)
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("anprkit-model-\(UUID())").path
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    let path = dir + "/m.model.json"
+    let header = ModelFileHeader(kind: PoissonHotspotModel.kind, trainingStart: t.firstBin, trainingEnd: t.end, dataFingerprint: t.fingerprint)
+    try ModelFile.write(fitted, header: header, to: path)
+    let (h, loaded) = try ModelFile.read(FittedPoissonHotspot.self, kind: PoissonHotspotModel.kind, from: path)
+    #expect(h == header)
+    #expect(loaded.coefficients == fitted.coefficients)  // Double round-trips exactly through JSON
+    #expect(loaded.forecast(history: t, bins: 24, clock: .utc).expected == fitted.forecast(history: t, bins: 24, clock: .utc).expected)
+    #expect(throws: ModelFileError.wrongKind(path: path, expected: "markov-route", found: "poisson-hotspot")) {
+      try ModelFile.read(FittedPoissonHotspot.self, kind: "markov-route", from: path)
+    }
+    let text = try String(contentsOfFile: path, encoding: .utf8)
+    try text.replacingOccurrences(of: "\"formatVersion\" : 1", with: "\"formatVersion\" : 7").write(toFile: path + ".v7", atomically: true, encoding: .utf8)
+    #expect(throws: ModelFileError.newerFormat(path: path + ".v7", found: 7)) { try ModelFile.header(at: path + ".v7") }
+    try String(text.prefix(text.count / 2)).write(toFile: path + ".cut", atomically: true, encoding: .utf8)
+    #expect(throws: ModelFileError.self) { try ModelFile.read(FittedPoissonHotspot.self, kind: PoissonHotspotModel.kind, from: path + ".cut") }
+    try "{\"hello\": 1}".write(toFile: path + ".other", atomically: true, encoding: .utf8)
+    #expect(throws: ModelFileError.notAModel(path: path + ".other")) { try ModelFile.header(at: path + ".other") }
+  }
+
+  @Test func specsApplyDefaultsAndRejectUnknownKeys() throws {
+    let m = try JSONDecoder().decode(PoissonHotspotModel.self, from: Data("{\"ridge\": 2.5}".utf8))
+    #expect(m.ridge == 2.5 && m.weeklyHarmonics == PoissonHotspotModel().weeklyHarmonics)
+    do {
+      _ = try JSONDecoder().decode(PoissonHotspotModel.self, from: Data("{\"rigde\": 2.5}".utf8))
+      Issue.record("misspelt key accepted")
+    } catch {
+      #expect("\(error)".contains("rigde") && "\(error)".contains("ridge"))
+    }
+    #expect(throws: (any Error).self) { try JSONDecoder().decode(KernelDensityModel.self, from: Data("{\"bandwidth_metres\": -1}".utf8)) }
+    for kind in HotspotCatalogue.kinds { _ = try HotspotCatalogue.defaultModel(kind: kind) }
+  }
+
+  @Test func poissonWithoutRidgeRefusesAllZeroUnitClearly() throws {
+    var t = syntheticTable()
+    for b in 0..<t.binCount { t.counts[2 * t.binCount + b] = 0 }
+    var spec = PoissonHotspotModel()
+    spec.ridge = 0
+    #expect(throws: FitError.self) { try spec.fit(t, clock: .utc) }
+    let ok = try PoissonHotspotModel().fitTyped(t, clock: .utc)
+    #expect(ok.fitDiagnostics.notes.contains { $0.contains("no target counts") })
+  }
+
+  @Test func rankedWindowHasIntervalsAndGeoJSON() throws {
+    let t = syntheticTable()
+    let f = try HistoricalMeanModel().fit(t, clock: .utc).forecast(history: t, bins: 168, clock: .utc)
+    let w = try ShiftWindow.parse("Thu 16-19")
+    #expect(f.bins(in: w, clock: .utc).count == 3)
+    let r = f.ranked(window: w, clock: .utc)
+    #expect(r.first!.unit == "S7")  // highest rate unit
+    #expect(r.allSatisfy { $0.lower90 <= $0.expected && $0.expected <= $0.upper90 + 1 })
+    #expect(abs(r.map(\.share).reduce(0, +) - 1) < 1e-12)
+    let geo = f.geoJSON(window: w, clock: .utc)
+    let obj = try JSONSerialization.jsonObject(with: Data(geo.utf8)) as! [String: Any]
+    #expect((obj["features"] as! [Any]).count == 8)
+  }
+
+  @Test("self-exciting EM recovers known parameters")
+  func selfExcitingRecovery() throws {
+    // Simulate from the model: 6 units 400 m apart, background 0.5/day each, θ = 0.5, 1/ω = 12 h, σ = 400 m.
+    let n = 6, days = 400
+    let units = (0..<n).map { SpatialUnit(id: "U\($0)", latitude: 51.5, longitude: 0.7 + Double($0) * 400 / 69_300) }
+    let theta = 0.5, meanDelay = 12 * 3600.0, sigma = 400.0
+    var rng = SeededRNG(seed: 42)
+    var events: [(Int, Double)] = []
+    var queue: [(Int, Double)] = []
+    let T = Double(days * 86400)
+    for u in 0..<n { for _ in 0..<rng.poisson(0.5 * Double(days)) { queue.append((u, rng.uniform() * T)) } }
+    let kernel: [[Double]] = (0..<n).map { v in
+      let w = (0..<n).map { u in exp(-0.5 * pow(Double(abs(u - v)) * 400 / sigma, 2)) }
+      let s = w.reduce(0, +); return w.map { $0 / s }
+    }
+    while let e = queue.popLast() {
+      events.append(e)
+      for _ in 0..<rng.poisson(theta) {
+        let t = e.1 - meanDelay * log(max(rng.uniform(), 1e-300))
+        if t < T { queue.append((rng.weightedIndex(kernel[e.0]), t)) }
+      }
+    }
+    var table = CountTable(units: units, binning: .hourly, firstBin: 0, binCount: days * 24, withExposure: false)
+    for (u, t) in events { table.counts[u * table.binCount + Int(t / 3600)] += 1 }
+    var spec = SelfExcitingModel()
+    spec.cutoffDays = 10
+    spec.cutoffMetres = 2500
+    let fit = try spec.fitTyped(table, clock: .utc)
+    print("SEPP fit", fit.theta, 1 / fit.omegaPerSecond / 3600, fit.sigmaMetres, fit.background.map { $0 * 86400 }, events.count, fit.fitDiagnostics)
+    #expect(abs(fit.theta - theta) < 0.12, "theta \(fit.theta)")
+    let delay = 1 / fit.omegaPerSecond
+    #expect(abs(delay - meanDelay) / meanDelay < 0.3, "mean delay \(delay / 3600) h")
+    let bg = fit.background.map { $0 * 86400 }
+    #expect(bg.allSatisfy { abs($0 - 0.5) < 0.25 }, "background per day \(bg)")
+  }
+}
