@@ -150,7 +150,7 @@ struct HotspotModelTests {
   @Test("self-exciting EM recovers known parameters")
   func selfExcitingRecovery() throws {
     // Simulate from the model: 6 units 400 m apart, background 0.5/day each, θ = 0.5, 1/ω = 12 h, σ = 400 m.
-    let n = 6, days = 400
+    let n = 6, days = 240
     let units = (0..<n).map { SpatialUnit(id: "U\($0)", latitude: 51.5, longitude: 0.7 + Double($0) * 400 / 69_300) }
     let theta = 0.5, meanDelay = 12 * 3600.0, sigma = 400.0
     var rng = SeededRNG(seed: 42)
@@ -175,11 +175,13 @@ struct HotspotModelTests {
     spec.cutoffDays = 10
     spec.cutoffMetres = 2500
     let fit = try spec.fitTyped(table, clock: .utc)
-    print("SEPP fit", fit.theta, 1 / fit.omegaPerSecond / 3600, fit.sigmaMetres, fit.background.map { $0 * 86400 }, events.count, fit.fitDiagnostics)
-    #expect(abs(fit.theta - theta) < 0.12, "theta \(fit.theta)")
+    // Tolerances from ~1500 events: θ ± 0.1, mean delay ± 25%, σ ± 35%, background ± 0.2/day per unit
+    // (several standard errors; the estimator's spread was checked over seeds 1, 2, 42 at 400 days).
+    #expect(abs(fit.theta - theta) < 0.1, "theta \(fit.theta)")
     let delay = 1 / fit.omegaPerSecond
-    #expect(abs(delay - meanDelay) / meanDelay < 0.3, "mean delay \(delay / 3600) h")
+    #expect(abs(delay - meanDelay) / meanDelay < 0.25, "mean delay \(delay / 3600) h")
+    #expect(abs(fit.sigmaMetres - sigma) / sigma < 0.35, "sigma \(fit.sigmaMetres)")
     let bg = fit.background.map { $0 * 86400 }
-    #expect(bg.allSatisfy { abs($0 - 0.5) < 0.25 }, "background per day \(bg)")
+    #expect(bg.allSatisfy { abs($0 - 0.5) < 0.2 }, "background per day \(bg)")
   }
 }
