@@ -11,11 +11,14 @@ let package = Package(
     .library(name: "Modelling", targets: ["Modelling"]),
     .library(name: "Simulation", targets: ["Simulation"]),
     .library(name: "Hotspots", targets: ["Hotspots"]),
+    .library(name: "Routes", targets: ["Routes"]),
+    .library(name: "Evaluation", targets: ["Evaluation"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     .package(url: "https://github.com/apple/swift-numerics", from: "1.0.0"),
     .package(url: "https://github.com/apple/swift-crypto", "3.0.0"..<"5.0.0"),
+    .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
   ],
   targets: [
     // C boundary: one systemLibrary per pkg-config file; nothing but a modulemap and a shim header.
@@ -30,11 +33,12 @@ let package = Package(
     .target(name: "Modelling", dependencies: ["Linalg", "Reads"]),
     .target(name: "Simulation", dependencies: ["Reads", "Modelling"]),
     .target(name: "Hotspots", dependencies: ["Linalg", "Reads", "Modelling"]),
-    .target(name: "Evaluation", dependencies: ["Reads", "Modelling", "Hotspots"]),
+    .target(name: "Routes", dependencies: ["Linalg", "Reads", "Modelling"]),
+    .target(name: "Evaluation", dependencies: ["Reads", "Modelling", "Hotspots", "Routes", .product(name: "Yams", package: "Yams")]),
     .executableTarget(
       name: "anpr",
       dependencies: [
-        "Linalg", "Reads", "Modelling", "Simulation", "Hotspots", "Evaluation",
+        "Linalg", "Reads", "Modelling", "Simulation", "Hotspots", "Routes", "Evaluation",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
     .executableTarget(name: "ANPRBench", dependencies: ["Linalg", "Reads", "Simulation"]),
@@ -50,6 +54,7 @@ let package = Package(
     .testTarget(
       name: "HotspotsTests", dependencies: ["Hotspots", "Reads", "Modelling", "Linalg", "TestSupport"],
       resources: [.copy("Fixtures")]),
+    .testTarget(name: "RoutesTests", dependencies: ["Routes", "Reads", "Modelling", "Linalg", "TestSupport"]),
     .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Hotspots", "Reads", "Modelling", "TestSupport"]),
     .testTarget(
       name: "SimulationTests", dependencies: ["Simulation", "Reads", "TestSupport"]),

@@ -1,0 +1,146 @@
+import Foundation
+import Modelling
+import Reads
+import Routes
+
+/// The route metric names, in table order.
+public let routeMetricNames = ["top1", "top3", "mrr", "log_loss", "arrival_abs_error_min", "arrival_coverage80"]
+
+/// A named route model variant for comparisons.
+public struct NamedRouteModel: Sendable {
+  public var name: String
+  public var model: MarkovRouteModel
+  /// Personalise with each vehicle's own training counts.
+  public var personal: Bool
+  public init(name: String, model: MarkovRouteModel, personal: Bool = false) { self.name = name; self.model = model; self.personal = personal }
+
+  /// The built-in variants: first order; order 2 with time bands; order 2 personalised.
+  public static let builtIn: [NamedRouteModel] = {
+    var first = MarkovRouteModel(); first.order = 1; first.timeBands = false
+    let second = MarkovRouteModel()
+    return [NamedRouteModel(name: "markov-order1", model: first), NamedRouteModel(name: "markov-order2-bands", model: second),
+            NamedRouteModel(name: "markov-order2-personal", model: second, personal: true)]
+  }()
+}
+
+/// The simulator's next-site oracle for actor trips (`truth-next-site.csv`).
+public struct RouteOracle: Sendable {
+  /// actor → "prev|site" → next → probability (site ids as in the truth; END for end of trip).
+  var table: [String: [String: [String: Double]]] = [:]
+  public init(path: String) throws {
+    try CSVReader(source: ByteSource(path: path)).forEachRecord { r in
+      if r.line == 1 || r.count < 5 { return }
+      table[r.string(0), default: [:]]["\(r.string(1))|\(r.string(2))", default: [:]][r.string(3)] = Double(r.string(4)) ?? 0
+    }
+  }
+  /// P(next | actor, prev, current), or nil when the oracle never saw this context.
+  func distribution(actor: String, prev: String, site: String) -> [String: Double]? {
+    table[actor]?["\(prev)|\(site)"] ?? table[actor]?.first { $0.key.hasSuffix("|\(site)") }?.value
+  }
+}
+
+public enum RouteBacktest {
+  /// Scores each model (and the oracle, for actor vehicles, when given) on next-site prediction over
+  /// daily windows: train on trips before the origin, test on moves in trips starting in the window.
+  /// - Parameters:
+  ///   - vehicles: restrict test trips to these vehicles (e.g. actor plates); nil = all.
+  ///   - actorOf: vehicle index → actor name, for the oracle.
+  public static func run(store: ReadStore, models: [NamedRouteModel], plan: BacktestPlan, clock: LocalClock,
+                         testVehicles: Set<Int>? = nil, oracle: RouteOracle? = nil, actorOf: [Int: String] = [:],
+                         maxTestMoves: Int = 20000, progress: ((Int, Int) -> Void)? = nil) throws -> [String: [WindowScore]] {
+    guard let start = store.header.timeStart, let end = store.header.timeEnd else { throw FitError.noData("empty store") }
+    let day0 = start - ((clock.local(start) % 86400) + 86400) % 86400
+    var origins: [Int64] = []
+    var o = day0 + Int64(plan.minimumTrainingDays) * 86400
+    while o + Int64(plan.horizonDays) * 86400 <= end + 86400 { origins.append(o); o += Int64(plan.stepDays) * 86400 }
+    if plan.maxWindows > 0 && origins.count > plan.maxWindows { origins = Array(origins.suffix(plan.maxWindows)) }
+    guard !origins.isEmpty else { throw SpecError.invalid("not enough days for a route backtest (need \(plan.minimumTrainingDays) + \(plan.horizonDays))") }
+    let sites = CountTableSites.locations(store)
+    // All trips once, in vehicle order.
+    var trips: [Trip] = []
+    for v in 0..<store.vehicles.count { trips += store.trips(ofVehicle: v) }
+    var out: [String: [WindowScore]] = [:]
+    let maxOrder = models.map(\.model.order).max() ?? 2
+    for (k, origin) in origins.enumerated() {
+      var counts = TransitionCounts(order: maxOrder, siteCount: store.sites.count)
+      var personal: [Int: TransitionCounts] = [:]
+      for t in trips where t.start < origin {
+        let keep = t.times.indices.filter { t.times[$0] < origin }
+        let s = keep.map { t.sites[$0] }, ts = keep.map { t.times[$0] }
+        counts.add(sites: s, times: ts, clock: clock)
+        if testVehicles?.contains(t.vehicle) ?? true {
+          personal[t.vehicle, default: TransitionCounts(order: 1, siteCount: store.sites.count)].add(sites: s, times: ts, clock: clock)
+        }
+      }
+      let windowEnd = origin + Int64(plan.horizonDays) * 86400
+      let test = trips.filter { $0.start >= origin && $0.start < windowEnd && (testVehicles?.contains($0.vehicle) ?? true) }
+      // Moves: (trip, index of current read) with a next site different from the current.
+      var moves: [(Trip, [Int], [Int64], Int)] = []
+      for t in test {
+        var s: [Int] = [], ts: [Int64] = []
+        for (a, b) in zip(t.sites, t.times) where s.last != a { s.append(a); ts.append(b) }
+        for i in 0..<(s.count - 1) { moves.append((t, s, ts, i)) }
+      }
+      if moves.count > maxTestMoves { moves = Array(moves.prefix(maxTestMoves)) }
+      guard !moves.isEmpty else { continue }
+      for m in models {
+        let fitted = try m.model.fit(counts, sites: sites)
+        var top1 = 0.0, top3 = 0.0, rr = 0.0, ll = 0.0, errs: [Double] = [], cover = 0.0
+        for (trip, s, ts, i) in moves {
+          let history = Array(s[0...i]), actual = s[i + 1]
+          let pred = fitted.predict(history: history, time: ts[i], clock: clock, personal: m.personal ? personal[trip.vehicle] : nil)
+          let rank = (pred.ranked.firstIndex { $0.site == actual }.map { $0 + 1 })
+            ?? (pred.ranked.count + (store.sites.count + 1 - pred.ranked.count + 1) / 2)
+          if rank == 1 { top1 += 1 }
+          if rank <= 3 { top3 += 1 }
+          rr += 1 / Double(rank)
+          let p = pred.ranked.first { $0.site == actual }?.probability ?? pred.remainderPerSite
+          ll += -log(max(p, 1e-12))
+          let tt = fitted.travelTime(from: s[i], to: actual, band: timeBand(ts[i], clock: clock))
+          let secs = Double(ts[i + 1] - ts[i])
+          errs.append(abs(tt.median - secs) / 60)
+          if secs >= tt.low80 && secs <= tt.high80 { cover += 1 }
+        }
+        let n = Double(moves.count)
+        errs.sort()
+        out[m.name, default: []].append(WindowScore(origin: origin, metrics: [
+          "top1": top1 / n, "top3": top3 / n, "mrr": rr / n, "log_loss": ll / n,
+          "arrival_abs_error_min": errs[errs.count / 2], "arrival_coverage80": cover / n,
+        ]))
+      }
+      if let oracle {
+        var top1 = 0.0, top3 = 0.0, rr = 0.0, ll = 0.0, n = 0.0
+        for (trip, s, _, i) in moves {
+          guard let actor = actorOf[trip.vehicle],
+            let dist = oracle.distribution(actor: actor, prev: i > 0 ? store.sites[s[i - 1]] : "-", site: store.sites[s[i]])
+          else { continue }
+          let ranked = dist.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
+          let actual = store.sites[s[i + 1]]
+          let rank = (ranked.firstIndex { $0.key == actual }.map { $0 + 1 }) ?? (ranked.count + 1)
+          n += 1
+          if rank == 1 { top1 += 1 }
+          if rank <= 3 { top3 += 1 }
+          rr += 1 / Double(rank)
+          ll += -log(max(dist[actual] ?? 0, 1e-4))  // the oracle's own floor for moves it never simulated
+        }
+        if n > 0 {
+          out["oracle", default: []].append(WindowScore(origin: origin, metrics: ["top1": top1 / n, "top3": top3 / n, "mrr": rr / n, "log_loss": ll / n]))
+        }
+      }
+      progress?(k + 1, origins.count)
+    }
+    return out
+  }
+}
+
+/// Site locations of a store, in site order.
+public enum CountTableSites {
+  public static func locations(_ store: ReadStore) -> [(latitude: Double, longitude: Double)] {
+    var out = [(latitude: Double, longitude: Double)](repeating: (0, 0), count: store.sites.count)
+    var seen = Set<Int>()
+    for (c, cam) in store.cameras.enumerated() where seen.insert(store.cameraSite[c]).inserted {
+      out[store.cameraSite[c]] = (cam.latitude, cam.longitude)
+    }
+    return out
+  }
+}

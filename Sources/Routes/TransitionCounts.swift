@@ -1,0 +1,128 @@
+import Foundation
+import Modelling
+import Reads
+
+/// Time-of-day band of a move, in local time, split weekday/weekend: 10 bands.
+/// 0 night 00–06, 1 morning peak 06–10, 2 day 10–16, 3 evening peak 16–19, 4 evening 19–24; +5 at weekends.
+public func timeBand(_ t: Int64, clock: LocalClock) -> Int {
+  let h = clock.hourOfDay(t)
+  let b = h < 6 ? 0 : h < 10 ? 1 : h < 16 ? 2 : h < 19 ? 3 : 4
+  return clock.weekday(t) >= 5 ? b + 5 : b
+}
+public let timeBandCount = 10
+
+/// The end-of-trip symbol in next-site distributions.
+public let endOfTrip = -1
+
+/// Counts of next sites after each context (the last 1…k sites of a trip, with and without the time
+/// band), and travel-time sufficient statistics per (from, to, band): count, Σ log s, Σ (log s)².
+/// Built in one pass over trips; two shards' counts merge by addition (`merge`).
+public struct TransitionCounts: Codable, Sendable, Equatable {
+  /// Longest context kept.
+  public var order: Int
+  public var siteCount: Int
+  /// Context key → (next site or `endOfTrip`) → count. Keys are `ContextKey.encode`d.
+  public var next: [String: [Int: Double]] = [:]
+  /// "from>to" and "from>to@band" → [n, Σ log s, Σ log² s].
+  public var travel: [String: [Double]] = [:]
+  /// First site of each trip (entries) → count.
+  public var entries: [Int: Double] = [:]
+
+  public init(order: Int, siteCount: Int) { self.order = order; self.siteCount = siteCount }
+
+  /// Key of a context: sites oldest-first, band or nil for band-free.
+  public static func key(_ sites: ArraySlice<Int>, band: Int?) -> String {
+    sites.map(String.init).joined(separator: ",") + (band.map { "@\($0)" } ?? "")
+  }
+
+  /// Adds one trip's moves (sites in order, times in epoch seconds).
+  public mutating func add(sites: [Int], times: [Int64], clock: LocalClock, weight: Double = 1) {
+    // Collapse consecutive repeats at one site (two cameras at a site, or a dwell read twice).
+    var s: [Int] = [], t: [Int64] = []
+    for (a, b) in zip(sites, times) where s.last != a { s.append(a); t.append(b) }
+    guard !s.isEmpty else { return }
+    entries[s[0], default: 0] += weight
+    for i in 0..<s.count {
+      let nxt = i + 1 < s.count ? s[i + 1] : endOfTrip
+      let band = timeBand(t[i], clock: clock)
+      for k in 1...order where i - k + 1 >= 0 {
+        let ctx = s[(i - k + 1)...i]
+        next[Self.key(ctx, band: band), default: [:]][nxt, default: 0] += weight
+        next[Self.key(ctx, band: nil), default: [:]][nxt, default: 0] += weight
+      }
+      next["", default: [:]][nxt, default: 0] += weight  // order 0: how often each site comes next at all
+      if nxt != endOfTrip {
+        let secs = max(1.0, Double(t[i + 1] - t[i]))
+        let l = log(secs)
+        for key in ["\(s[i])>\(nxt)", "\(s[i])>\(nxt)@\(band)"] {
+          var v = travel[key] ?? [0, 0, 0]
+          v[0] += weight; v[1] += weight * l; v[2] += weight * l * l
+          travel[key] = v
+        }
+      }
+    }
+  }
+
+  /// The sum of two shards' counts.
+  public func merged(with o: TransitionCounts) throws -> TransitionCounts {
+    guard order == o.order, siteCount == o.siteCount else { throw SpecError.invalid("transition counts differ in order or sites; cannot merge") }
+    var out = self
+    for (k, row) in o.next { for (n, c) in row { out.next[k, default: [:]][n, default: 0] += c } }
+    for (k, v) in o.travel { let a = out.travel[k] ?? [0, 0, 0]; out.travel[k] = zip(a, v).map { $0 + $1 } }
+    for (k, c) in o.entries { out.entries[k, default: 0] += c }
+    return out
+  }
+
+  /// Counts from every trip in a store with reads in `[from, to)` (trips split at `tripGap`).
+  public static func build(store: ReadStore, order: Int, from: Int64 = .min, to: Int64 = .max, tripGap: Int64 = ReadStore.defaultTripGap,
+                           clock: LocalClock, vehicles: Set<Int>? = nil) -> TransitionCounts {
+    var c = TransitionCounts(order: order, siteCount: store.sites.count)
+    for v in 0..<store.vehicles.count where vehicles?.contains(v) ?? true {
+      for trip in store.trips(ofVehicle: v, gap: tripGap) {
+        let keep = trip.times.indices.filter { trip.times[$0] >= from && trip.times[$0] < to }
+        guard !keep.isEmpty else { continue }
+        c.add(sites: keep.map { trip.sites[$0] }, times: keep.map { trip.times[$0] }, clock: clock)
+      }
+    }
+    return c
+  }
+
+  /// Reads `transitions.csv` (`from_site,to_site,hour,count,mean_seconds`) computed elsewhere, for the
+  /// population first-order chain; `hour` is the local hour of day (weekday assumed), `to_site` may be `END`.
+  public static func fromCSV(path: String, sites: [String]) throws -> TransitionCounts {
+    let index = Dictionary(uniqueKeysWithValues: sites.enumerated().map { ($1, $0) })
+    var c = TransitionCounts(order: 1, siteCount: sites.count)
+    var cols: [String: Int] = [:]
+    try CSVReader(source: ByteSource(path: path)).forEachRecord { r in
+      if r.line == 1 {
+        for i in 0..<r.count { cols[r.string(i).lowercased()] = i }
+        for n in ["from_site", "to_site", "hour", "count"] where cols[n] == nil {
+          throw IngestError.missingColumn(file: path, column: n, header: (0..<r.count).map(r.string))
+        }
+        return
+      }
+      guard let f = index[r.string(cols["from_site"]!)] else {
+        throw IngestError.badRegistry(file: path, line: r.line, field: "from_site", reason: "unknown site '\(r.string(cols["from_site"]!))'")
+      }
+      let toName = r.string(cols["to_site"]!)
+      let to = toName == "END" ? endOfTrip : index[toName]
+      guard let to else { throw IngestError.badRegistry(file: path, line: r.line, field: "to_site", reason: "unknown site '\(toName)'") }
+      guard let h = Int(r.string(cols["hour"]!)), (0...23).contains(h), let n = Double(r.string(cols["count"]!)), n >= 0 else {
+        throw IngestError.badRegistry(file: path, line: r.line, field: "hour/count", reason: "hour 0–23 and a count ≥ 0 expected")
+      }
+      let band = h < 6 ? 0 : h < 10 ? 1 : h < 16 ? 2 : h < 19 ? 3 : 4
+      c.next[key([f], band: band), default: [:]][to, default: 0] += n
+      c.next[key([f], band: nil), default: [:]][to, default: 0] += n
+      c.next["", default: [:]][to, default: 0] += n
+      if to != endOfTrip, let mi = cols["mean_seconds"], let m = Double(r.string(mi)), m > 0 {
+        // Only the mean is known: treat all n moves as taking the mean time (zero spread at this level).
+        for k in ["\(f)>\(to)", "\(f)>\(to)@\(band)"] {
+          var v = c.travel[k] ?? [0, 0, 0]
+          v[0] += n; v[1] += n * log(m); v[2] += n * log(m) * log(m)
+          c.travel[k] = v
+        }
+      }
+    }
+    return c
+  }
+}

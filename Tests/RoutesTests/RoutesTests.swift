@@ -1,0 +1,140 @@
+import Foundation
+import Modelling
+import Reads
+import Testing
+import TestSupport
+@testable import Routes
+
+let sites: [(latitude: Double, longitude: Double)] = (0..<5).map { (51.54, 0.70 + Double($0) * 0.01) }
+let t0: Int64 = 1_772_701_200  // Thursday 2026-03-05 09:00 UTC (London: GMT)
+
+@Suite("Markov route model")
+struct MarkovRouteTests {
+  /// Three trips, counted by hand below.
+  func counts(order: Int = 2) -> TransitionCounts {
+    var c = TransitionCounts(order: order, siteCount: 5)
+    c.add(sites: [0, 1, 2], times: [t0, t0 + 60, t0 + 180], clock: .utc)
+    c.add(sites: [0, 1, 3], times: [t0, t0 + 60, t0 + 200], clock: .utc)
+    c.add(sites: [4, 1, 2, 2], times: [t0, t0 + 90, t0 + 150, t0 + 160], clock: .utc)  // repeat read at 2 collapses
+    return c
+  }
+
+  @Test func handCountedTransitions() {
+    let c = counts()
+    #expect(c.next["1"] == [2: 2, 3: 1])
+    #expect(c.next["0,1"] == [2: 1, 3: 1])
+    #expect(c.next["4,1"] == [2: 1])
+    #expect(c.next["2"] == [endOfTrip: 2])
+    #expect(c.entries == [0: 2, 4: 1])
+    #expect(c.travel["0>1"]![0] == 2)
+    #expect(abs(c.travel["0>1"]![1] - 2 * log(60.0)) < 1e-12)
+  }
+
+  @Test func countsMergeByAddition() throws {
+    var a = TransitionCounts(order: 2, siteCount: 5), b = a
+    a.add(sites: [0, 1, 2], times: [t0, t0 + 60, t0 + 180], clock: .utc)
+    a.add(sites: [0, 1, 3], times: [t0, t0 + 60, t0 + 200], clock: .utc)
+    b.add(sites: [4, 1, 2, 2], times: [t0, t0 + 90, t0 + 150, t0 + 160], clock: .utc)
+    #expect(try a.merged(with: b) == counts())
+  }
+
+  @Test func probabilitiesSumToOneAndBackOff() throws {
+    var spec = MarkovRouteModel()
+    spec.timeBands = false
+    let f = try spec.fit(counts(), sites: sites)
+    for history in [[0, 1], [4, 1], [1], [3], [2, 4], [0]] {
+      let total = ([endOfTrip] + Array(0..<5)).reduce(0.0) { $0 + f.probability(of: $1, history: history, band: nil) }
+      #expect(abs(total - 1) < 1e-12, "history \(history) sums to \(total)")
+      let pred = f.predict(history: history, time: t0, clock: .utc)
+      let listed = pred.ranked.map(\.probability).reduce(0, +)
+      let unlisted = Double(6 - pred.ranked.count) * pred.remainderPerSite
+      #expect(abs(listed + unlisted - 1) < 1e-12)
+    }
+    // After 4→1 the order-2 context saw only 2, so 2 beats 3; after 0→1 they tie at order 2.
+    #expect(f.predict(history: [4, 1], time: t0, clock: .utc).ranked.first?.site == 2)
+    // Unseen context [3, 1] backs off to order 1, where 2 leads (2 of 3).
+    #expect(f.predict(history: [3, 1], time: t0, clock: .utc).ranked.first?.site == 2)
+    // An unseen move keeps probability.
+    #expect(f.probability(of: 4, history: [0, 1], band: nil) > 0)
+  }
+
+  @Test func unseenSiteFallsBackAndSaysSo() throws {
+    let f = try MarkovRouteModel().fit(counts(), sites: sites)
+    let q = f.predict(history: [99], time: t0, clock: .utc)
+    #expect(q.fallback != nil)
+  }
+
+  @Test func convergesToTheTrueChain() throws {
+    // A first-order chain with known probabilities; 20 000 simulated trips.
+    let truth: [[Double]] = [[0, 0.7, 0.2, 0, 0, 0.1], [0.1, 0, 0.5, 0.3, 0, 0.1], [0, 0.2, 0, 0.4, 0.3, 0.1],
+                             [0.3, 0, 0, 0, 0.6, 0.1], [0.5, 0.2, 0.1, 0, 0, 0.2]]  // last column: end
+    var rng = SeededRNG(seed: 4)
+    var c = TransitionCounts(order: 1, siteCount: 5)
+    for _ in 0..<20000 {
+      var s = rng.int(0...4), path = [s]
+      while path.count < 30 {
+        let k = rng.weightedIndex(truth[s])
+        if k == 5 { break }
+        s = k; path.append(s)
+      }
+      c.add(sites: path, times: path.indices.map { t0 + Int64($0 * 60) }, clock: .utc)
+    }
+    var spec = MarkovRouteModel(); spec.order = 1; spec.timeBands = false
+    let f = try spec.fit(c, sites: sites)
+    for s in 0..<5 {
+      for t in 0..<6 {
+        let p = f.probability(of: t == 5 ? endOfTrip : t, history: [s], band: nil)
+        #expect(abs(p - truth[s][t]) < 0.02, "P(\(t)|\(s)) = \(p), truth \(truth[s][t])")
+      }
+    }
+  }
+
+  @Test func personalisationShrinksTowardsThePopulation() throws {
+    var spec = MarkovRouteModel(); spec.timeBands = false
+    let f = try spec.fit(counts(), sites: sites)
+    var own = TransitionCounts(order: 1, siteCount: 5)
+    for _ in 0..<20 { own.add(sites: [1, 4], times: [t0, t0 + 60], clock: .utc) }
+    let p = f.predict(history: [1], time: t0, clock: .utc, personal: own)
+    #expect(p.ranked.first?.site == 4)  // its own habit wins with 20 moves
+    let total = p.ranked.map(\.probability).reduce(0, +) + Double(6 - p.ranked.count) * p.remainderPerSite
+    #expect(abs(total - 1) < 1e-9)
+  }
+
+  @Test func travelTimesAndWhereAndWhen() throws {
+    let f = try MarkovRouteModel().fit(counts(), sites: sites)
+    let tt = f.travelTime(from: 0, to: 1, band: nil)
+    #expect(abs(tt.median - 60) < 1e-9 && tt.level == "pair")
+    let far = f.travelTime(from: 0, to: 4, band: nil)
+    #expect(far.level == "distance at median speed" && far.low80 < far.median && far.median < far.high80)
+    let ww = f.whereAndWhen(from: 0, time: t0, clock: .utc, horizonMinutes: 30, slotMinutes: 5)
+    #expect(ww.slots.count == 5 && ww.slots[0].count == 6)
+    #expect(ww.within[1] > 0.5)  // 0 → 1 is the usual first move, a minute away
+    #expect(ww.within.allSatisfy { $0 >= 0 && $0 <= 1 })
+  }
+
+  @Test func transitionsCSVFromElsewhere() throws {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("anprkit-tr-\(UUID())").path
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    let p = dir + "/transitions.csv"
+    try "from_site,to_site,hour,count,mean_seconds\nS0,S1,8,30,120\nS0,S2,8,10,200\nS1,END,9,5,\n".write(toFile: p, atomically: true, encoding: .utf8)
+    let c = try TransitionCounts.fromCSV(path: p, sites: ["S0", "S1", "S2"])
+    #expect(c.next["0"] == [1: 30, 2: 10])
+    var spec = MarkovRouteModel(); spec.order = 1
+    let f = try spec.fit(c, sites: Array(sites.prefix(3)))
+    #expect(f.predict(history: [0], time: t0, clock: .utc).ranked.first?.site == 1)
+    try "from_site,to_site,hour,count\nS9,S1,8,3\n".write(toFile: p, atomically: true, encoding: .utf8)
+    #expect(throws: IngestError.self) { try TransitionCounts.fromCSV(path: p, sites: ["S0", "S1"]) }
+  }
+
+  @Test func nextAppearanceIsAProperDistribution() throws {
+    // A vehicle that comes every 7 days on Thursday 16:00 entering at site 2.
+    let visits = (0..<4).map { NextAppearanceModel.Visit(day: Int64(20496 + 7 * $0), hourOfWeek: 3 * 24 + 16, entrySite: 2) }
+    let model = NextAppearanceModel().fit(visits: [0: visits, 1: visits], siteCount: 5)
+    let from = Int64(20496 + 7 * 3 + 1) * 86400  // the Friday after the last visit
+    let (days, none) = model.dayProbabilities(visits, from: from, days: 7, clock: .utc)
+    #expect(abs(days.reduce(0, +) + none - 1) < 1e-9)
+    let top = model.topWindows(visits, from: from, days: 7, k: 3, clock: .utc)
+    #expect(top.first?.site == 2)
+    #expect(LocalClock.utc.hourOfWeek(top.first!.hourStart) == 3 * 24 + 16)
+  }
+}
