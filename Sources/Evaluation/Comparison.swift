@@ -34,6 +34,10 @@ public struct Comparison: Codable, Sendable {
 
   enum CodingKeys: String, CodingKey { case format, formatVersion = "format_version", target, windows, models, pairedTest = "paired_test", notes }
 
+  public init(target: String, windows: Int, models: [ComparisonRow], pairedTest: PairedTest? = nil, notes: [String] = []) {
+    self.target = target; self.windows = windows; self.models = models; self.pairedTest = pairedTest; self.notes = notes
+  }
+
   /// Metrics where the oracle fraction is meaningful (ratios of non-negative scores, higher is better).
   public static let ratioMetrics: Set<String> = ["hit_rate@5%", "hit_rate@10%", "hit_rate@20%", "pai@10%", "pei*@10%", "top1", "top3", "mrr"]
   /// Metrics where lower is better.

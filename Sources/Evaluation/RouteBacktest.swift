@@ -25,17 +25,26 @@ public struct NamedRouteModel: Sendable {
 
 /// The simulator's next-site oracle for actor trips (`truth-next-site.csv`).
 public struct RouteOracle: Sendable {
-  /// actor → "prev|site" → next → probability (site ids as in the truth; END for end of trip).
+  /// actor → "prev|site" (and "*|site", summed over prev) → next → simulated count.
   var table: [String: [String: [String: Double]]] = [:]
-  public init(path: String) throws {
+  /// Share of probability spread uniformly over all sites, so moves the Monte Carlo never produced
+  /// (misreads, rare detours) keep a finite log loss; reported with the oracle row.
+  public var smoothing = 0.02
+  var siteCount = 1
+  public init(path: String, siteCount: Int = 1) throws {
+    self.siteCount = siteCount
     try CSVReader(source: ByteSource(path: path)).forEachRecord { r in
-      if r.line == 1 || r.count < 5 { return }
-      table[r.string(0), default: [:]]["\(r.string(1))|\(r.string(2))", default: [:]][r.string(3)] = Double(r.string(4)) ?? 0
+      if r.line == 1 || r.count < 6 { return }
+      let n = Double(r.string(5)) ?? 0
+      table[r.string(0), default: [:]]["\(r.string(1))|\(r.string(2))", default: [:]][r.string(3), default: 0] += n
+      table[r.string(0), default: [:]]["*|\(r.string(2))", default: [:]][r.string(3), default: 0] += n
     }
   }
-  /// P(next | actor, prev, current), or nil when the oracle never saw this context.
+  /// P(next | actor, prev, current), backing off to P(next | actor, current); nil when never simulated.
   func distribution(actor: String, prev: String, site: String) -> [String: Double]? {
-    table[actor]?["\(prev)|\(site)"] ?? table[actor]?.first { $0.key.hasSuffix("|\(site)") }?.value
+    guard let row = table[actor]?["\(prev)|\(site)"] ?? table[actor]?["*|\(site)"] else { return nil }
+    let total = row.values.reduce(0, +)
+    return row.mapValues { (1 - smoothing) * $0 / total + smoothing / Double(siteCount + 1) }
   }
 }
 
@@ -121,7 +130,7 @@ public enum RouteBacktest {
           if rank == 1 { top1 += 1 }
           if rank <= 3 { top3 += 1 }
           rr += 1 / Double(rank)
-          ll += -log(max(dist[actual] ?? 0, 1e-4))  // the oracle's own floor for moves it never simulated
+          ll += -log(dist[actual] ?? oracle.smoothing / Double(oracle.siteCount + 1))
         }
         if n > 0 {
           out["oracle", default: []].append(WindowScore(origin: origin, metrics: ["top1": top1 / n, "top3": top3 / n, "mrr": rr / n, "log_loss": ll / n]))

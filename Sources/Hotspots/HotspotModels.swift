@@ -73,9 +73,10 @@ public struct LastWindowModel: HotspotModel, Equatable {
   public func encode(to encoder: Encoder) throws {}
   public func fit(_ data: CountTable, clock: LocalClock) throws -> any FittedHotspotModel { Fitted() }
 
-  struct Fitted: FittedHotspotModel {
-    var kind: String { LastWindowModel.kind }
-    func forecast(history h: CountTable, bins: Int, clock: LocalClock) -> HotspotForecast {
+  public struct Fitted: FittedHotspotModel, Codable {
+    public var kind: String { LastWindowModel.kind }
+    public init() {}
+    public func forecast(history h: CountTable, bins: Int, clock: LocalClock) -> HotspotForecast {
       let p = max(1, h.binning.seasonalPeriod)
       var e = [Double](repeating: 0, count: h.units.count * bins)
       for u in 0..<h.units.count {
@@ -185,13 +186,13 @@ public struct KernelDensityModel: HotspotModel, Equatable {
     Fitted(bandwidth: bandwidthMetres, shares: slotShares(data, clock: clock), decayDays: nil, kindName: Self.kind)
   }
 
-  struct Fitted: FittedHotspotModel {
+  public struct Fitted: FittedHotspotModel, Codable {
     var bandwidth: Double
     var shares: [Double]
     var decayDays: Double?
     var kindName: String
-    var kind: String { kindName }
-    func forecast(history h: CountTable, bins: Int, clock: LocalClock) -> HotspotForecast {
+    public var kind: String { kindName }
+    public func forecast(history h: CountTable, bins: Int, clock: LocalClock) -> HotspotForecast {
       let n = h.units.count
       // Weighted event mass per unit: all history (retrospective) or decayed by age (prospective).
       var mass = [Double](repeating: 0, count: n)

@@ -1,0 +1,155 @@
+import Foundation
+import Hotspots
+import Modelling
+import Reads
+import Routes
+
+/// Everything `anpr compare` needs; the library call behind it.
+public struct CompareOptions: Sendable {
+  public var specs: [SpecFile] = []
+  public var target: Target = .allReads
+  /// Directory holding the simulator's truth files (`truth.json` beside them), or nil.
+  public var truthDirectory: String?
+  /// Needed to match truth plates to a pseudonymised store.
+  public var pseudonymiser: Pseudonymiser?
+  public var plan = BacktestPlan()
+  public var bin: Binning = .hourly
+  public var routes = true
+  public var seed: UInt64 = 1
+  public init() {}
+}
+
+public enum CompareRun {
+  /// Runs the hotspot and route backtests on the same windows and summarises them with CIs,
+  /// the oracle row (simulated data) and a paired test between the best two hotspot models.
+  public static func run(store: ReadStore, options o: CompareOptions, clock: LocalClock,
+                         progress: ((String, Int, Int) -> Void)? = nil) throws -> Comparison {
+    guard let start = store.header.timeStart, let end = store.header.timeEnd else { throw FitError.noData("the store has no reads") }
+    var notes: [String] = []
+    // Hotspot models: the given specs, or every built-in with its defaults.
+    let hotspotSpecs = o.specs.filter { !$0.isRoute }
+    let named: [NamedHotspotModel] = hotspotSpecs.isEmpty && o.specs.allSatisfy({ !$0.isRoute }) || o.specs.isEmpty
+      ? try HotspotCatalogue.kinds.map { NamedHotspotModel(name: $0, model: try HotspotCatalogue.defaultModel(kind: $0)) }
+      : try hotspotSpecs.map { NamedHotspotModel(name: $0.name, model: try $0.hotspotModel()) }
+    let bin = hotspotSpecs.first?.bin ?? o.bin
+    let dayStart = start - ((clock.local(start) % 86400) + 86400) % 86400
+    let table = CountTable.build(store: store, target: o.target, binning: bin, from: dayStart, to: end + 1)
+    var oracle: HotspotOracle? = nil
+    var actorVehicles: [Int: String] = [:]
+    if let dir = o.truthDirectory {
+      switch o.target {
+      case .keeper(.rental): oracle = try HotspotOracle(path: truthFile(dir, "truth-expected-counts.csv"), column: "expected_rental_reads")
+      default:
+        let actors = try actorMap(store: store, truthDirectory: dir, pseudonymiser: o.pseudonymiser)
+        if case .vehicles(let ids) = o.target, Set(ids) == Set(actors.keys.map { store.vehicles[$0].id }) {
+          oracle = try HotspotOracle(path: truthFile(dir, "truth-expected-counts.csv"), column: "expected_actor_reads")
+        } else {
+          notes.append("hotspot oracle: the truth gives expected rental and actor reads; use --target keeper=rental for an oracle row")
+        }
+      }
+      actorVehicles = try actorMap(store: store, truthDirectory: dir, pseudonymiser: o.pseudonymiser)
+      if actorVehicles.isEmpty { notes.append("no truth plate matched the store (wrong key?): no route oracle") }
+    }
+    let scores = try HotspotBacktest.run(table: table, models: named, plan: o.plan, clock: clock, oracle: oracle) { progress?("hotspot backtest", $0, $1) }
+    var comparison = Comparison.summarise(hotspot: scores, order: named.map(\.name), kind: "hotspot", target: o.target.description, seed: o.seed)
+    if oracle != nil, let row = comparison.models.firstIndex(where: { $0.name == "oracle" }) { comparison.models[row].name = "oracle (hotspot)" }
+    if o.routes {
+      let routeSpecs = o.specs.filter(\.isRoute)
+      let routeModels = try routeSpecs.isEmpty ? NamedRouteModel.builtIn : routeSpecs.map { NamedRouteModel(name: $0.name, model: try $0.routeModel()) }
+      let test: Set<Int>? = actorVehicles.isEmpty ? nil : Set(actorVehicles.keys)
+      let routeOracle = try o.truthDirectory.map { try RouteOracle(path: truthFile($0, "truth-next-site.csv"), siteCount: store.sites.count) }
+      let rs = try RouteBacktest.run(store: store, models: routeModels, plan: o.plan, clock: clock, testVehicles: test,
+                                     oracle: actorVehicles.isEmpty ? nil : routeOracle, actorOf: actorVehicles) { progress?("route backtest", $0, $1) }
+      var routes = Comparison.summarise(hotspot: rs, order: routeModels.map(\.name), kind: "route", target: test == nil ? "all trips" : "actor trips", primary: "top1", seed: o.seed)
+      if let row = routes.models.firstIndex(where: { $0.name == "oracle" }) { routes.models[row].name = "oracle (route)" }
+      if test != nil {
+        notes.append("route models are scored on the trips of actor vehicles (from the truth), where the oracle is defined; the route oracle spreads 2% of its probability uniformly so unsimulated moves keep a finite log loss")
+      }
+      routes.pairedTest = nil
+      comparison.append(routes)
+    }
+    comparison.notes = notes + comparison.notes
+    return comparison
+  }
+
+  /// Store vehicle index → actor name, from the truth's hires (pseudonymised with the key when needed).
+  public static func actorMap(store: ReadStore, truthDirectory dir: String, pseudonymiser: Pseudonymiser?) throws -> [Int: String] {
+    struct Truth: Decodable { struct Hire: Decodable { var plate: String; var holder: String }; var hires: [Hire] }
+    let data = try Data(contentsOf: URL(fileURLWithPath: dir + "/truth.json"))
+    let truth = try JSONDecoder().decode(Truth.self, from: data)
+    let index = Dictionary(store.vehicles.enumerated().map { ($1.id, $0) }, uniquingKeysWith: { a, _ in a })
+    var out: [Int: String] = [:]
+    for h in truth.hires where h.holder.hasPrefix("actor-") {
+      let id = store.isPseudonymised ? pseudonymiser?.pseudonym(plate: h.plate) : Plate.normalise(h.plate)
+      if let id, let v = index[id] { out[v] = h.holder }
+    }
+    return out
+  }
+}
+
+/// A parameter grid evaluated by the backtest in one run (`anpr sweep`).
+public enum Sweep {
+  public struct Result: Codable, Sendable {
+    public var metric: String
+    public var settings: [String]
+    /// Mean metric per setting over windows, with CIs.
+    public var scores: [String: Estimate]
+    /// The best setting in each window.
+    public var bestPerWindow: [String]
+    /// The setting best on average, and the share of windows where it was also the window's best.
+    public var best: String
+    public var stability: Double
+  }
+
+  /// Expands `name=v1,v2` grids into every combination of parameter values.
+  public static func grid(_ specs: [String]) throws -> [[String: Any]] {
+    var combos: [[String: Any]] = [[:]]
+    for g in specs {
+      let parts = g.split(separator: "=", maxSplits: 1).map(String.init)
+      guard parts.count == 2 else { throw SpecError.invalid("--grid '\(g)': use name=v1,v2,...") }
+      let values: [Any] = parts[1].split(separator: ",").map { v in
+        if let i = Int(v) { return i }
+        if let d = Double(v) { return d }
+        if v == "true" || v == "false" { return v == "true" }
+        return String(v)
+      }
+      combos = combos.flatMap { c in values.map { v in var d = c; d[parts[0]] = v; return d } }
+    }
+    return combos
+  }
+
+  public static func run(spec: SpecFile, grid: [String], store: ReadStore, target: Target, plan: BacktestPlan, clock: LocalClock,
+                         metric: String = "hit_rate@10%", progress: ((Int, Int) -> Void)? = nil) throws -> Result {
+    guard !spec.isRoute else { throw SpecError.invalid("sweep runs hotspot models; \(spec.kind) is a route model") }
+    guard let start = store.header.timeStart, let end = store.header.timeEnd else { throw FitError.noData("the store has no reads") }
+    let base = (try JSONSerialization.jsonObject(with: spec.params) as? [String: Any]) ?? [:]
+    var named: [NamedHotspotModel] = []
+    for combo in try Sweep.grid(grid) {
+      let params = base.merging(combo) { $1 }
+      let data = try JSONSerialization.data(withJSONObject: params, options: [.sortedKeys])
+      let label = combo.keys.sorted().map { "\($0)=\(combo[$0]!)" }.joined(separator: " ")
+      named.append(NamedHotspotModel(name: label.isEmpty ? spec.name : label, model: try HotspotCatalogue.model(kind: spec.kind, json: data)))
+    }
+    let dayStart = start - ((clock.local(start) % 86400) + 86400) % 86400
+    let table = CountTable.build(store: store, target: target, binning: spec.bin, from: dayStart, to: end + 1)
+    let scores = try HotspotBacktest.run(table: table, models: named, plan: plan, clock: clock, progress: progress)
+    let lower = Comparison.lowerIsBetter.contains(metric)
+    var means: [String: Estimate] = [:]
+    for m in named { means[m.name] = Bootstrap.mean(scores[m.name]!.map { $0.metrics[metric] ?? .nan }) }
+    func better(_ a: Double, _ b: Double) -> Bool { a.isNaN ? false : b.isNaN ? true : (lower ? a < b : a > b) }
+    let best = named.map(\.name).reduce(named[0].name) { better(means[$1]!.value, means[$0]!.value) ? $1 : $0 }
+    let windows = scores[named[0].name]!.count
+    var perWindow: [String] = []
+    for w in 0..<windows {
+      perWindow.append(named.map(\.name).reduce(named[0].name) { better(scores[$1]![w].metrics[metric] ?? .nan, scores[$0]![w].metrics[metric] ?? .nan) ? $1 : $0 })
+    }
+    let stability = Double(perWindow.filter { $0 == best }.count) / Double(max(1, windows))
+    return Result(metric: metric, settings: named.map(\.name), scores: means, bestPerWindow: perWindow, best: best, stability: stability)
+  }
+}
+
+/// A truth file in `dir`, plain or gzip-compressed (`Data/sample` keeps large ones compressed).
+func truthFile(_ dir: String, _ name: String) -> String {
+  let p = (dir as NSString).appendingPathComponent(name)
+  return FileManager.default.fileExists(atPath: p) || !FileManager.default.fileExists(atPath: p + ".gz") ? p : p + ".gz"
+}
