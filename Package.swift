@@ -12,6 +12,7 @@ let package = Package(
     .library(name: "Simulation", targets: ["Simulation"]),
     .library(name: "Hotspots", targets: ["Hotspots"]),
     .library(name: "Routes", targets: ["Routes"]),
+    .library(name: "Linkage", targets: ["Linkage"]),
     .library(name: "Evaluation", targets: ["Evaluation"]),
   ],
   dependencies: [
@@ -34,14 +35,15 @@ let package = Package(
     .target(name: "Simulation", dependencies: ["Reads", "Modelling"]),
     .target(name: "Hotspots", dependencies: ["Linalg", "Reads", "Modelling"]),
     .target(name: "Routes", dependencies: ["Linalg", "Reads", "Modelling"]),
-    .target(name: "Evaluation", dependencies: ["Reads", "Modelling", "Hotspots", "Routes", .product(name: "Yams", package: "Yams")]),
+    .target(name: "Linkage", dependencies: ["Linalg", "Reads", "Modelling"]),
+    .target(name: "Evaluation", dependencies: ["Linalg", "Reads", "Modelling", "Hotspots", "Routes", "Linkage", .product(name: "Yams", package: "Yams")]),
     .executableTarget(
       name: "anpr",
       dependencies: [
-        "Linalg", "Reads", "Modelling", "Simulation", "Hotspots", "Routes", "Evaluation",
+        "Linalg", "Reads", "Modelling", "Simulation", "Hotspots", "Routes", "Linkage", "Evaluation",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
-    .executableTarget(name: "ANPRBench", dependencies: ["Linalg", "Reads", "Simulation"]),
+    .executableTarget(name: "ANPRBench", dependencies: ["Linalg", "Reads", "Simulation", "Hotspots", "Linkage", "Modelling"]),
     .target(
       name: "TestSupport",
       dependencies: ["Linalg", .product(name: "Numerics", package: "swift-numerics")]),
@@ -55,6 +57,7 @@ let package = Package(
       name: "HotspotsTests", dependencies: ["Hotspots", "Reads", "Modelling", "Linalg", "TestSupport"],
       resources: [.copy("Fixtures")]),
     .testTarget(name: "RoutesTests", dependencies: ["Routes", "Reads", "Modelling", "Linalg", "TestSupport"]),
+    .testTarget(name: "LinkageTests", dependencies: ["Linkage", "Reads", "Modelling", "Linalg", "Simulation", "TestSupport"]),
     .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Hotspots", "Reads", "Modelling", "TestSupport"]),
     .testTarget(
       name: "SimulationTests", dependencies: ["Simulation", "Reads", "TestSupport"]),

@@ -34,7 +34,7 @@ public struct SimulationConfig: Sendable, Codable {
   /// Monte Carlo replicates per agent-day for the oracle expected counts (0 = no oracle).
   public var oracleReplicates = 40
   /// Simulated actor visits per group for the next-site oracle.
-  public var nextSiteReplicates = 400
+  public var nextSiteReplicates = 2000
 
   public init() {}
 }
@@ -148,16 +148,21 @@ public struct Simulator: Sendable {
     let horizon = config.days + config.forecastDays
     var fleet: [String] = []
     var busyUntil: [Int] = []
+    var everHired: [Bool] = []
+    // A hire takes a random free car, preferring cars this town has not seen hired before (a real
+    // fleet is large, so a plate rarely comes back within weeks); the fleet grows when none is free.
     func hirePlate(from: Int, to: Int) -> String {
-      let free = fleet.indices.filter { busyUntil[$0] <= from }
+      var free = fleet.indices.filter { busyUntil[$0] <= from && !everHired[$0] }
+      if free.isEmpty { free = fleet.indices.filter { busyUntil[$0] <= from } }
       let k: Int
-      if free.count < 3 {
-        let p = newPlate(); register(p, .rental); fleet.append(p); busyUntil.append(0); k = fleet.count - 1
+      if free.isEmpty {
+        let p = newPlate(); register(p, .rental); fleet.append(p); busyUntil.append(0); everHired.append(false); k = fleet.count - 1
       } else { k = free[rng.int(0...(free.count - 1))] }
       busyUntil[k] = to
+      everHired[k] = true
       return fleet[k]
     }
-    for _ in 0..<count(40) { let p = newPlate(); register(p, .rental); fleet.append(p); busyUntil.append(0) }
+    for _ in 0..<count(150) { let p = newPlate(); register(p, .rental); fleet.append(p); busyUntil.append(0); everHired.append(false) }
     var requests: [(from: Int, to: Int, agent: Int, holder: String)] = []
     for (g, ai) in actorAgents.enumerated() {
       var d = -rng.int(0...3)

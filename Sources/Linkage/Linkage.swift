@@ -1,0 +1,228 @@
+import Foundation
+import Linalg
+import Modelling
+import Reads
+
+/// Settings of behaviour linkage.
+public struct LinkageModel: Codable, Sendable, Equatable {
+  public static let kind = "behaviour-linkage"
+  /// Links need at least this score (cosine similarity plus the succession bonus).
+  public var threshold = 0.60
+  /// Neighbours examined per vehicle.
+  public var neighbours = 10
+  /// Added when one vehicle's active period starts within `successionDays` of the other's end, without overlap.
+  public var successionBonus = 0.10
+  public var successionDays = 3.0
+  /// Vehicles whose active periods overlap by more than this many hours are never linked: the
+  /// case is one actor changing cars, and one actor drives one car at a time.
+  public var maxOverlapHours = 12.0
+  /// Only vehicles with at least this many trips get signatures.
+  public var minimumTrips = 1
+  /// Only rental vehicles are linked (rotating hire cars); false links every vehicle type.
+  public var rentalOnly = true
+  public var weights = Signatures.Weights()
+  public init() {}
+}
+
+/// One link between two vehicles, with the evidence an analyst can check.
+public struct Link: Codable, Sendable {
+  public var a: String
+  public var b: String
+  public var similarity: Double
+  public var succession: Bool
+  public var score: Double
+  /// 1 − the estimated false-discovery rate at this score (from the null of overlapping pairs).
+  public var confidence: Double
+  public var evidence: String
+}
+
+public struct LinkageResult: Codable, Sendable {
+  public var format = "anprkit-linkage"
+  public var formatVersion = 1
+  public var model: LinkageModel
+  public var candidates: Int
+  public var links: [Link]
+  /// Groups of two or more vehicle ids, with a group confidence (the weakest link on a spanning tree).
+  public var groups: [[String]]
+  public var groupConfidence: [Double]
+  public var notes: [String]
+}
+
+extension LinkageModel {
+  /// Links vehicles whose behaviour matches and whose use of a car does not overlap in time, then
+  /// groups them (connected components of the link graph).
+  public func link(store: ReadStore, clock: LocalClock) throws -> LinkageResult {
+    let candidates = (0..<store.vehicles.count).filter { v in
+      (!rentalOnly || store.vehicles[v].keeper == .rental) && store.trips(ofVehicle: v).count >= minimumTrips
+    }
+    var notes: [String] = []
+    if rentalOnly && !store.vehicles.contains(where: { $0.keeper == .rental }) {
+      notes.append("no rental vehicles in the store (ingest with --vehicles to mark keeper types), so nothing to link")
+    }
+    guard candidates.count >= 2 else {
+      return LinkageResult(model: self, candidates: candidates.count, links: [], groups: [], groupConfidence: [], notes: notes)
+    }
+    let sig = Signatures.build(store: store, clock: clock, vehicles: candidates)
+    let x = sig.features(weights)
+    let nn = try topKNeighbours(x, k: min(neighbours, candidates.count - 1))
+    let overlapLimit = Int64(maxOverlapHours * 3600)
+    func overlaps(_ i: Int, _ j: Int) -> Bool {
+      min(sig.lastSeen[i], sig.lastSeen[j]) - max(sig.firstSeen[i], sig.firstSeen[j]) > overlapLimit
+    }
+    // Null distribution: similarities of pairs whose car use overlaps in time. One actor drives one
+    // car at a time, so these pairs are not the same actor; how often they reach a similarity says
+    // how often unrelated vehicles do. Up to 200 000 pairs, sampled with a seeded generator.
+    var null: [Double] = []
+    var nonOverlapping = 0
+    let n = candidates.count
+    let totalPairs = n * (n - 1) / 2
+    var rng = SeededRNG(seed: 17)
+    let samplePairs = min(totalPairs, 200_000)
+    for k in 0..<samplePairs {
+      let (i, j): (Int, Int)
+      if totalPairs <= 200_000 {
+        // enumerate all pairs: k → (i, j)
+        var r = k, a = 0
+        while r >= n - 1 - a { r -= n - 1 - a; a += 1 }
+        (i, j) = (a, a + 1 + r)
+      } else {
+        let a = Int(rng.next() % UInt64(n)), b = Int(rng.next() % UInt64(n - 1))
+        (i, j) = (a, b >= a ? b + 1 : b)
+      }
+      if overlaps(i, j) {
+        var s = 0.0
+        for c in 0..<x.columns { s += x.elements[i + c * n] * x.elements[j + c * n] }
+        null.append(s)
+      } else { nonOverlapping += 1 }
+    }
+    null.sort()
+    let nonOverlapPairs = Double(nonOverlapping) * Double(totalPairs) / Double(max(1, samplePairs))
+    var scored: [(Int, Int, Double, Double, Bool)] = []  // i, j, similarity, score, succession
+    var seenPairs = Set<Int>()
+    for i in 0..<n {
+      for (j, s) in nn[i] where seenPairs.insert(min(i, j) * n + max(i, j)).inserted {
+        if overlaps(i, j) { continue }
+        let gap = max(sig.firstSeen[i], sig.firstSeen[j]) - min(sig.lastSeen[i], sig.lastSeen[j])
+        let succession = Double(gap) <= successionDays * 86400
+        scored.append((i, j, s, s + (succession ? successionBonus : 0), succession))
+      }
+    }
+    var links: [Link] = []
+    let accepted = scored.filter { $0.3 >= threshold }.sorted { $0.3 > $1.3 }
+    let bySimilarity = accepted.map(\.2).sorted(by: >)
+    for l in accepted {
+      // FDR at this similarity: expected chance matches among non-overlapping pairs ÷ links at least as similar.
+      // (+1)/(N+1): a similarity the null never reached still gets a tail of 1/(N+1), not zero.
+      let tail = Double(null.count - lowerBound(null, l.2) + 1) / Double(null.count + 1)
+      let atLeast = Double(bySimilarity.filter { $0 >= l.2 }.count)
+      let fdr = min(1, tail * nonOverlapPairs / max(1, atLeast))
+      links.append(Link(a: store.vehicles[candidates[l.0]].id, b: store.vehicles[candidates[l.1]].id, similarity: l.2,
+                        succession: l.4, score: l.3, confidence: 1 - fdr,
+                        evidence: evidence(store: store, sig: sig, i: l.0, j: l.1, clock: clock, succession: l.4)))
+    }
+    // Groups: links in descending score merge their groups (single linkage) unless the merged group
+    // would hold two vehicles in use at the same time — one actor drives one car at a time — so a chain
+    // of look-alike links cannot sweep unrelated drivers into one group. Links refused this way are kept
+    // out of the output.
+    var parent = Array(0..<candidates.count)
+    var members = (0..<candidates.count).map { [$0] }
+    func find(_ a: Int) -> Int { var a = a; while parent[a] != a { parent[a] = parent[parent[a]]; a = parent[a] }; return a }
+    var keptLinks: [Link] = []
+    for (l, link) in zip(accepted, links) {
+      let (ra, rb) = (find(l.0), find(l.1))
+      if ra == rb { keptLinks.append(link); continue }
+      let clash = members[ra].contains { i in members[rb].contains { j in overlaps(i, j) } }
+      if clash { continue }
+      parent[ra] = rb
+      members[rb] += members[ra]
+      members[ra] = []
+      keptLinks.append(link)
+    }
+    links = keptLinks
+    var weakest: [Int: Double] = [:]
+    let idIndex = Dictionary(uniqueKeysWithValues: candidates.enumerated().map { (store.vehicles[$1].id, $0) })
+    for link in links {
+      let r = find(idIndex[link.a]!)
+      weakest[r] = min(weakest[r] ?? 1, link.confidence)
+    }
+    var groupMembers: [Int: [String]] = [:]
+    for i in 0..<candidates.count { groupMembers[find(i), default: []].append(store.vehicles[candidates[i]].id) }
+    let groups = groupMembers.filter { $0.value.count >= 2 }.sorted { $0.value.min()! < $1.value.min()! }
+    return LinkageResult(model: self, candidates: candidates.count, links: links, groups: groups.map { $0.value.sorted() },
+                         groupConfidence: groups.map { weakest[$0.key] ?? 0 }, notes: notes)
+  }
+
+  /// Evidence in words: shared entry sites and time blocks, shared stop sites, and the succession.
+  func evidence(store: ReadStore, sig: Signatures, i: Int, j: Int, clock: LocalClock, succession: Bool) -> String {
+    let d = sig.layout.dimension, L = sig.layout
+    func top(_ r: Int, _ range: Range<Int>) -> Set<Int> {
+      let vals = range.map { sig.sums[r * d + $0] }
+      let m = vals.max() ?? 0
+      return m > 0 ? Set(range.filter { sig.sums[r * d + $0] >= 0.5 * m }.map { $0 - range.lowerBound }) : []
+    }
+    func siteName(_ bucket: Int) -> String {
+      let names = store.sites.indices.filter { $0 % L.siteBuckets == bucket }.map { store.sites[$0] }
+      let road = store.cameras.first { $0.site == names.first }?.road
+      return (names.count == 1 ? names[0] : names.joined(separator: "/")) + (road.map { " (\($0))" } ?? "")
+    }
+    let days = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+    var parts: [String] = []
+    let entries = top(i, L.entry).intersection(top(j, L.entry))
+    let wd = top(i, L.weekday).intersection(top(j, L.weekday)).sorted().map { days[$0] }
+    let hours = top(i, L.hour).intersection(top(j, L.hour)).sorted()
+    var when = wd.isEmpty ? "" : " on " + wd.joined(separator: "/")
+    if let h0 = hours.first, let h1 = hours.last { when += " \(h0)–\(h1 + 1)h" }
+    if !entries.isEmpty { parts.append("both enter by " + entries.sorted().map(siteName).joined(separator: " or ") + when) }
+    else if !when.isEmpty { parts.append("both start trips" + when) }
+    let stops = top(i, L.stops).intersection(top(j, L.stops))
+    if !stops.isEmpty { parts.append("both stop near " + stops.sorted().map(siteName).joined(separator: " and ") + " for 5 min or more") }
+    func day(_ t: Int64) -> String { String(Timestamp.iso8601(t + clock.offset(at: t)).prefix(10)) }
+    let pa = "\(day(sig.firstSeen[i]))…\(day(sig.lastSeen[i]))", pb = "\(day(sig.firstSeen[j]))…\(day(sig.lastSeen[j]))"
+    parts.append(succession ? "one car's use ends as the other's begins (\(pa), \(pb))" : "active \(pa) and \(pb), not at the same time")
+    return parts.joined(separator: "; ")
+  }
+}
+
+func lowerBound(_ a: [Double], _ x: Double) -> Int {
+  var lo = 0, hi = a.count
+  while lo < hi { let m = (lo + hi) / 2; if a[m] < x { lo = m + 1 } else { hi = m } }
+  return lo
+}
+
+/// Pairwise and B-cubed scores of a grouping against the truth (vehicle → actor).
+public struct LinkageScores: Codable, Sendable {
+  public var pairPrecision: Double, pairRecall: Double, pairF1: Double
+  public var bcubedPrecision: Double, bcubedRecall: Double, bcubedF1: Double
+
+  /// - Parameters:
+  ///   - groups: predicted groups of ids (singletons implicit).
+  ///   - truth: id → true actor for vehicles of interest; other ids are their own singletons.
+  ///   - universe: every id considered (candidates).
+  public static func score(groups: [[String]], truth: [String: String], universe: [String]) -> LinkageScores {
+    var predicted: [String: Int] = [:]
+    for (g, members) in groups.enumerated() { for m in members { predicted[m] = g } }
+    let ids = universe
+    func pred(_ x: String) -> String { predicted[x].map { "g\($0)" } ?? "s:" + x }
+    func actual(_ x: String) -> String { truth[x].map { "a:" + $0 } ?? "s:" + x }
+    var tp = 0.0, fp = 0.0, fn = 0.0
+    var byPred: [String: [String]] = [:], byTrue: [String: [String]] = [:]
+    for x in ids { byPred[pred(x), default: []].append(x); byTrue[actual(x), default: []].append(x) }
+    for (_, m) in byPred where m.count > 1 {
+      for i in 0..<m.count { for j in (i + 1)..<m.count { if actual(m[i]) == actual(m[j]) { tp += 1 } else { fp += 1 } } }
+    }
+    for (_, m) in byTrue where m.count > 1 {
+      for i in 0..<m.count { for j in (i + 1)..<m.count where pred(m[i]) != pred(m[j]) { fn += 1 } }
+    }
+    let p = tp + fp > 0 ? tp / (tp + fp) : 1, r = tp + fn > 0 ? tp / (tp + fn) : 1
+    var bp = 0.0, br = 0.0
+    for x in ids {
+      let pc = byPred[pred(x)]!, tc = byTrue[actual(x)]!
+      let both = Double(pc.filter { actual($0) == actual(x) }.count)
+      bp += both / Double(pc.count); br += both / Double(tc.count)
+    }
+    let n = Double(max(1, ids.count))
+    bp /= n; br /= n
+    return LinkageScores(pairPrecision: p, pairRecall: r, pairF1: p + r > 0 ? 2 * p * r / (p + r) : 0,
+                         bcubedPrecision: bp, bcubedRecall: br, bcubedF1: bp + br > 0 ? 2 * bp * br / (bp + br) : 0)
+  }
+}

@@ -1,0 +1,216 @@
+import Foundation
+import Linalg
+import Modelling
+import Reads
+
+/// Per-vehicle behaviour signatures as raw sums (so two shards of one vehicle add up), in blocks:
+/// entry sites, exit sites, stop sites (dwell ≥ 5 min inside a trip), local weekday × 4-hour blocks
+/// of trip starts, hashed route bigrams, visit-duration bands, and the keeper type.
+public struct Signatures: Codable, Sendable {
+  public struct Layout: Codable, Sendable, Equatable {
+    public var siteBuckets: Int
+    public var bigramBuckets = 64
+    public var weekdays = 7
+    public var hours = 24
+    public var stopPairBuckets = 64
+    public var stopCells = 64  // 8 × 8 grid over the sites' bounding box
+    public var dwellBands = 5
+    public var durationBands = 5
+    public var entry: Range<Int> { 0..<siteBuckets }
+    public var exit: Range<Int> { siteBuckets..<(2 * siteBuckets) }
+    public var stops: Range<Int> { (2 * siteBuckets)..<(3 * siteBuckets) }
+    public var weekday: Range<Int> { (3 * siteBuckets)..<(3 * siteBuckets + weekdays) }
+    public var hour: Range<Int> { weekday.upperBound..<(weekday.upperBound + hours) }
+    public var stopPairs: Range<Int> { hour.upperBound..<(hour.upperBound + stopPairBuckets) }
+    public var stopArea: Range<Int> { stopPairs.upperBound..<(stopPairs.upperBound + stopCells) }
+    public var dwell: Range<Int> { stopArea.upperBound..<(stopArea.upperBound + dwellBands) }
+    public var bigrams: Range<Int> { dwell.upperBound..<(dwell.upperBound + bigramBuckets) }
+    public var durations: Range<Int> { bigrams.upperBound..<(bigrams.upperBound + durationBands) }
+    public var rental: Int { durations.upperBound }
+    public var dimension: Int { rental + 1 }
+    public init(sites: Int) { siteBuckets = min(sites, 64) }
+  }
+
+  public var layout: Layout
+  /// Vehicle index in the store, one row each.
+  public var vehicles: [Int]
+  /// Row-major raw sums, `vehicles.count × layout.dimension`.
+  public var sums: [Double]
+  /// First and last read time per vehicle (epoch seconds), and trip counts.
+  public var firstSeen: [Int64]
+  public var lastSeen: [Int64]
+  public var trips: [Int]
+
+  func site(_ s: Int) -> Int { s % layout.siteBuckets }
+
+  /// Builds signatures for `vehicles` (default: all) from their trips, one pass per vehicle.
+  public static func build(store: ReadStore, clock: LocalClock, vehicles: [Int]? = nil, minimumStopSeconds: Int64 = 300) -> Signatures {
+    let layout = Layout(sites: store.sites.count)
+    let vs = vehicles ?? Array(0..<store.vehicles.count)
+    // Site coordinates and an 8 × 8 grid over their bounding box, for where stops happen.
+    var siteLat = [Double](repeating: 0, count: store.sites.count), siteLon = siteLat
+    for (c, cam) in store.cameras.enumerated() { siteLat[store.cameraSite[c]] = cam.latitude; siteLon[store.cameraSite[c]] = cam.longitude }
+    let latMin = siteLat.min() ?? 0, latMax = siteLat.max() ?? 1, lonMin = siteLon.min() ?? 0, lonMax = siteLon.max() ?? 1
+    let cellLat = max(1e-6, (latMax - latMin) / 8), cellLon = max(1e-6, (lonMax - lonMin) / 8)
+    var sig = Signatures(layout: layout, vehicles: vs, sums: Array(repeating: 0, count: vs.count * layout.dimension),
+                         firstSeen: [], lastSeen: [], trips: [])
+    for (row, v) in vs.enumerated() {
+      let base = row * layout.dimension
+      let ts = store.trips(ofVehicle: v)
+      sig.firstSeen.append(ts.first?.start ?? 0)
+      sig.lastSeen.append(ts.last?.end ?? 0)
+      sig.trips.append(ts.count)
+      for t in ts {
+        sig.sums[base + layout.entry.lowerBound + sig.site(t.entrySite)] += 1
+        sig.sums[base + layout.exit.lowerBound + sig.site(t.exitSite)] += 1
+        for st in t.stops(minimum: minimumStopSeconds) {
+          sig.sums[base + layout.stops.lowerBound + sig.site(st.site)] += 1
+          // The stop lies between the read before it and the read after it: spread it over the grid
+          // cells around their midpoint (σ = half a cell), which does not depend on the route taken.
+          let mlat = (siteLat[st.site] + siteLat[st.nextSite]) / 2, mlon = (siteLon[st.site] + siteLon[st.nextSite]) / 2
+          let fy = (mlat - latMin) / cellLat - 0.5, fx = (mlon - lonMin) / cellLon - 0.5
+          for cy in 0..<8 { for cx in 0..<8 {
+            let d2 = (Double(cx) - fx) * (Double(cx) - fx) + (Double(cy) - fy) * (Double(cy) - fy)
+            if d2 < 4 { sig.sums[base + layout.stopArea.lowerBound + cy * 8 + cx] += exp(-2 * d2) }
+          } }
+          let m = Double(st.seconds) / 60
+          sig.sums[base + layout.dwell.lowerBound + (m < 10 ? 0 : m < 20 ? 1 : m < 40 ? 2 : m < 90 ? 3 : 4)] += 1
+          sig.sums[base + layout.stopPairs.lowerBound + Int((UInt64(st.site) &* 0x85EB_CA6B &+ UInt64(st.nextSite) &* 31) % UInt64(layout.stopPairBuckets))] += 1
+        }
+        sig.sums[base + layout.weekday.lowerBound + clock.weekday(t.start)] += 1
+        // Start hour, smoothed over neighbouring hours (σ = 1 h, wrapping at midnight) so a habit of
+        // "about 4 pm" matches whether a trip started at 15:50 or 16:10.
+        let local = Double(((clock.local(t.start) % 86400) + 86400) % 86400) / 3600
+        for h in 0..<24 {
+          var d = abs(Double(h) + 0.5 - local); d = min(d, 24 - d)
+          sig.sums[base + layout.hour.lowerBound + h] += exp(-0.5 * d * d)
+        }
+        var prev: Int? = nil
+        for s in t.sites where s != prev {
+          if let p = prev { sig.sums[base + layout.bigrams.lowerBound + Int((UInt64(p) &* 0x9E37_79B9 &+ UInt64(s)) % UInt64(layout.bigramBuckets))] += 1 }
+          prev = s
+        }
+        let minutes = Double(t.duration) / 60
+        let band = minutes < 30 ? 0 : minutes < 60 ? 1 : minutes < 120 ? 2 : minutes < 240 ? 3 : 4
+        sig.sums[base + layout.durations.lowerBound + band] += 1
+      }
+      if store.vehicles[v].keeper == .rental { sig.sums[base + layout.rental] = Double(max(1, ts.count)) }
+    }
+    return sig
+  }
+
+  /// Adds another shard's signatures (same layout); rows of the same vehicle are summed.
+  public func merged(with o: Signatures) throws -> Signatures {
+    guard layout == o.layout else { throw SpecError.invalid("signature layouts differ; cannot merge") }
+    var out = self
+    var index = Dictionary(uniqueKeysWithValues: vehicles.enumerated().map { ($1, $0) })
+    let d = layout.dimension
+    for (r, v) in o.vehicles.enumerated() {
+      if let i = index[v] {
+        for k in 0..<d { out.sums[i * d + k] += o.sums[r * d + k] }
+        out.firstSeen[i] = min(out.firstSeen[i], o.firstSeen[r]); out.lastSeen[i] = max(out.lastSeen[i], o.lastSeen[r])
+        out.trips[i] += o.trips[r]
+      } else {
+        index[v] = out.vehicles.count
+        out.vehicles.append(v); out.sums += o.sums[(r * d)..<((r + 1) * d)]
+        out.firstSeen.append(o.firstSeen[r]); out.lastSeen.append(o.lastSeen[r]); out.trips.append(o.trips[r])
+      }
+    }
+    return out
+  }
+
+  /// Block weights for the normalised feature vector.
+  public struct Weights: Codable, Sendable, Equatable {
+    // Tuned on one simulated town (seed 3) by each block's power to separate same-actor pairs from
+    // others (AUC: stop pairs 0.99, stop area 0.96, hour 0.91, entry 0.89, weekday 0.81, dwell 0.83;
+    // route bigrams 0.39, so they get no weight); reported on other seeds in BENCHMARKS.md.
+    public var entry = 0.8, exit = 0.2, stops = 0.4, stopPairs = 2.0, stopArea = 1.2, dwell = 0.6, weekday = 0.6, hour = 1.0, bigrams = 0.0, durations = 0.3, rental = 0.0
+    public init() {}
+  }
+
+  /// The weighted feature matrix (rows = vehicles, column-major `Matrix` of n × d): site and route
+  /// columns are weighted by inverse document frequency across the vehicles (`log(1 + n / df)`: the
+  /// London road entry everyone uses says little, a rare stop says much), and the dot product of two
+  /// rows is the weighted mean of their per-block cosine similarities.
+  public func features(_ w: Weights = Weights()) -> Matrix {
+    let n = vehicles.count, d = layout.dimension
+    var m = Matrix(rows: n, columns: d)
+    let blocks: [(Range<Int>, Double, Bool)] = [
+      (layout.entry, w.entry, true), (layout.exit, w.exit, true), (layout.stops, w.stops, true), (layout.stopPairs, w.stopPairs, true),
+      (layout.stopArea, w.stopArea, false), (layout.dwell, w.dwell, false),
+      (layout.weekday, w.weekday, false), (layout.hour, w.hour, false), (layout.bigrams, w.bigrams, true),
+      (layout.durations, w.durations, false), (layout.rental..<(layout.rental + 1), w.rental, false),
+    ]
+    var idf = [Double](repeating: 1, count: d)
+    for (range, _, useIDF) in blocks where useIDF {
+      for k in range {
+        var df = 0.0
+        for r in 0..<n where sums[r * d + k] > 0 { df += 1 }
+        idf[k] = log(1 + Double(n) / max(df, 1))
+      }
+    }
+    // Each block is a unit vector (or zero) scaled by √(w_b / Σw): the dot product of two rows is then
+    // the weighted mean of the per-block cosines, a block missing on either side counting as 0 — so two
+    // vehicles that both lack stops do not look alike on what little is left.
+    let totalWeight = blocks.map(\.1).reduce(0, +)
+    for r in 0..<n {
+      for (range, weight, _) in blocks where weight > 0 {
+        var norm = 0.0
+        for k in range { let v = sums[r * d + k] * idf[k]; norm += v * v }
+        norm = norm.squareRoot()
+        guard norm > 0 else { continue }
+        let scale = (weight / totalWeight).squareRoot() / norm
+        for k in range { m.elements[r + k * n] = sums[r * d + k] * idf[k] * scale }
+      }
+    }
+    return m
+  }
+}
+
+/// Top-k cosine neighbours of every row of a normalised feature matrix, blockwise with `dgemm`
+/// (never one pair at a time): each block of rows is multiplied by all rows, and a bounded
+/// selection keeps the k best per row. Symmetry is used: only blocks at or below the diagonal are
+/// multiplied, and each product updates both rows' lists.
+/// - Complexity: n²·d/2 multiply-adds in `dgemm`, n²·log k for selection; memory O(block · n).
+public func topKNeighbours(_ x: Matrix, k: Int, blockRows: Int = 2048) throws -> [[(index: Int, similarity: Double)]] {
+  let n = x.rows
+  var best = [[(index: Int, similarity: Double)]](repeating: [], count: n)
+  var threshold = [Double](repeating: -.infinity, count: n)
+  func offer(_ i: Int, _ j: Int, _ s: Double) {
+    if best[i].count < k {
+      best[i].append((j, s))
+      if best[i].count == k { threshold[i] = best[i].map(\.similarity).min()! }
+    } else if s > threshold[i] {
+      let worst = best[i].indices.min { best[i][$0].similarity < best[i][$1].similarity }!
+      best[i][worst] = (j, s)
+      threshold[i] = best[i].map(\.similarity).min()!
+    }
+  }
+  var a = 0
+  while a < n {
+    let aEnd = min(n, a + blockRows)
+    let rowsA = x.rows(a..<aEnd)
+    var b = 0
+    while b <= a {
+      let bEnd = min(n, b + blockRows)
+      let rowsB = b == a ? rowsA : x.rows(b..<bEnd)
+      let sims = try BLAS.multiply(rowsA, rowsB, transposeB: true)  // (aEnd−a) × (bEnd−b)
+      let ra = aEnd - a
+      sims.elements.withUnsafeBufferPointer { p in
+        for jb in 0..<(bEnd - b) {
+          let j = b + jb
+          for ia in 0..<ra {
+            let i = a + ia
+            if b == a && j >= i { continue }
+            let s = p[ia + jb * ra]
+            if s > threshold[i] || best[i].count < k { offer(i, j, s) }
+            if s > threshold[j] || best[j].count < k { offer(j, i, s) }
+          }
+        }
+      }
+      b += blockRows
+    }
+    a += blockRows
+  }
+  return best.map { $0.sorted { $0.similarity != $1.similarity ? $0.similarity > $1.similarity : $0.index < $1.index } }
+}

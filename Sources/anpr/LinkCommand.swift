@@ -1,0 +1,71 @@
+import ArgumentParser
+import Evaluation
+import Foundation
+import Linkage
+import Modelling
+import Reads
+
+extension ANPR {
+  struct Link: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Tie rotating hire cars to one actor by behaviour; links carry a confidence and evidence to check.",
+      discussion: """
+        GROUPS.csv has one row per vehicle in a group of two or more: group_id,vehicle,confidence,evidence.
+        `vehicle` is the id the store holds (a pseudonym unless the store keeps raw plates). A link is a lead
+        for an analyst to check, never a fact: read its evidence.
+        """)
+    @OptionGroup var storeOptions: StoreOptions
+    @Option(help: "Groups CSV to write.") var out: String
+    @Option(help: "Minimum link score (cosine similarity + succession bonus).") var threshold: Double?
+    @Option(help: "Links CSV to write (pairs with evidence).") var links: String?
+    @Flag(help: "Link all vehicles, not only rental ones.") var allVehicles = false
+    @Option(help: "Simulator truth (truth.json or its directory): prints precision, recall, F1, B-cubed and a threshold curve.") var truth: String?
+    @Option(help: "Key the store was pseudonymised with (to match truth plates).") var keyFile: String?
+    @Flag(help: "Print the result as one JSON object on the last line.") var json = false
+
+    func run() throws {
+      let (store, clock) = try storeOptions.open()
+      var model = LinkageModel()
+      if let threshold { model.threshold = threshold }
+      model.rentalOnly = !allVehicles
+      let r = try model.link(store: store, clock: clock)
+      var text = "group_id,vehicle,confidence,evidence\n"
+      for (g, members) in r.groups.enumerated() {
+        for m in members {
+          let best = r.links.filter { $0.a == m || $0.b == m }.max { $0.confidence < $1.confidence }
+          text += "G\(g + 1),\(m),\(String(format: "%.3f", best?.confidence ?? r.groupConfidence[g])),\(csvQuote(best?.evidence ?? ""))\n"
+        }
+      }
+      try write(text, to: out)
+      if let links {
+        var lt = "vehicle_a,vehicle_b,similarity,succession,score,confidence,evidence\n"
+        for l in r.links { lt += "\(l.a),\(l.b),\(String(format: "%.4f", l.similarity)),\(l.succession),\(String(format: "%.4f", l.score)),\(String(format: "%.3f", l.confidence)),\(csvQuote(l.evidence))\n" }
+        try write(lt, to: links)
+      }
+      struct Output: Encodable { var candidates: Int; var links: Int; var groups: Int; var evaluation: LinkageScores?; var curve: [LinkageEvaluation.Point]? }
+      var output = Output(candidates: r.candidates, links: r.links.count, groups: r.groups.count)
+      if let truth {
+        let dir = truth.hasSuffix(".json") ? (truth as NSString).deletingLastPathComponent : truth
+        let t = try LinkageEvaluation.truth(store: store, truthDirectory: dir.isEmpty ? "." : dir, pseudonymiser: try Pseudonymiser.load(file: keyFile))
+        output.evaluation = LinkageEvaluation.score(r, truth: t, store: store)
+        if !json { print(try LinkageEvaluation.diagnostics(model: model, store: store, clock: clock, truth: t)) }
+        output.curve = try LinkageEvaluation.curve(model: model, store: store, clock: clock, truth: t, thresholds: [0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.8, 0.9])
+      }
+      if json { try printJSONLine(output); return }
+      print("\(r.candidates) candidate vehicles, \(r.links.count) links, \(r.groups.count) groups → \(out)")
+      for (g, members) in r.groups.prefix(10).enumerated() {
+        print("G\(g + 1) (\(members.count) vehicles, confidence ≥ \(String(format: "%.2f", r.groupConfidence[g]))): \(members.joined(separator: ", "))")
+      }
+      for l in r.links.prefix(5) { print("  \(l.a) ~ \(l.b) score \(String(format: "%.2f", l.score)) confidence \(String(format: "%.2f", l.confidence)): \(l.evidence)") }
+      if let e = output.evaluation {
+        print(String(format: "against truth: pairwise precision %.3f, recall %.3f, F1 %.3f; B-cubed precision %.3f, recall %.3f, F1 %.3f",
+                     e.pairPrecision, e.pairRecall, e.pairF1, e.bcubedPrecision, e.bcubedRecall, e.bcubedF1))
+        for p in output.curve ?? [] {
+          print(String(format: "  threshold %.2f: precision %.3f recall %.3f F1 %.3f (%d groups)", p.threshold, p.scores.pairPrecision, p.scores.pairRecall, p.scores.pairF1, p.groups))
+        }
+      }
+      for n in r.notes { print("note: \(n)") }
+      print("Links are leads to check, not facts.")
+    }
+  }
+}
