@@ -44,6 +44,9 @@ public struct WindowScore: Codable, Sendable {
 /// The metric names hotspot comparisons report, in table order.
 public let hotspotMetricNames = ["hit_rate@5%", "hit_rate@10%", "hit_rate@20%", "pai@10%", "pei*@10%", "log_score", "deviance", "n_test_p"]
 
+/// Coverages of the hit-rate curve in reports.
+public let hitRateCurveCoverages = [0.02, 0.05, 0.1, 0.2, 0.3, 0.5]
+
 /// Scores a forecast against held-out counts over the same bins.
 public func scoreHotspot(_ f: HotspotForecast, actual test: CountTable) -> [String: Double] {
   let n = test.units.count
@@ -51,7 +54,14 @@ public func scoreHotspot(_ f: HotspotForecast, actual test: CountTable) -> [Stri
   let aT = test.unitTotals
   var expectedCells: [Double] = [], actualCells: [Double] = []
   for u in 0..<n { for b in 0..<test.binCount { expectedCells.append(f.expected(unit: u, bin: b)); actualCells.append(test[u, b]) } }
-  return [
+  var curve: [String: Double] = [:]
+  for c in [0.02, 0.3, 0.5] { curve["hit_rate@\(Int(c * 100))%"] = HotspotMetrics.hitRate(forecast: fT, actual: aT, coverage: c) }
+  // Calibration cells pooled later: predicted and observed per decile of this window.
+  for (k, g) in HotspotMetrics.calibration(expected: expectedCells, actual: actualCells, groups: 5).enumerated() {
+    curve["calibration_pred_q\(k + 1)"] = g.predicted
+    curve["calibration_obs_q\(k + 1)"] = g.observed
+  }
+  return curve.merging([
     "hit_rate@5%": HotspotMetrics.hitRate(forecast: fT, actual: aT, coverage: 0.05),
     "hit_rate@10%": HotspotMetrics.hitRate(forecast: fT, actual: aT, coverage: 0.10),
     "hit_rate@20%": HotspotMetrics.hitRate(forecast: fT, actual: aT, coverage: 0.20),
@@ -60,7 +70,7 @@ public func scoreHotspot(_ f: HotspotForecast, actual test: CountTable) -> [Stri
     "log_score": HotspotMetrics.logScore(expected: expectedCells, actual: actualCells, alpha: f.alpha),
     "deviance": HotspotMetrics.deviance(expected: expectedCells, actual: actualCells),
     "n_test_p": HotspotMetrics.nTest(expectedTotal: fT.reduce(0, +), observedTotal: aT.reduce(0, +)),
-  ]
+  ]) { a, _ in a }
 }
 
 /// The simulator's oracle forecast (`truth-expected-counts.csv`), as a lookup by site and hour.

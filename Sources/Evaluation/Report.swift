@@ -1,0 +1,199 @@
+import Foundation
+import Hotspots
+import Modelling
+import Reads
+
+/// Everything the HTML report shows.
+public struct ReportInput {
+  public var title = "ANPRKit report"
+  public var storePath: String
+  public var summary: StoreSummary
+  public var comparison: Comparison?
+  public var forecast: HotspotForecast?
+  public var forecastModel: String?
+  public var window: ShiftWindow?
+  public var plan: [PatrolArea] = []
+  /// Linkage groups: (group id, members, confidence, evidence).
+  public var groups: [(String, [String], Double, String)] = []
+  public var clock: LocalClock
+  public init(storePath: String, summary: StoreSummary, clock: LocalClock) {
+    self.storePath = storePath; self.summary = summary; self.clock = clock
+  }
+}
+
+/// One self-contained HTML file (inline SVG and CSS, no scripts, no network): comparison table,
+/// hit-rate curves, calibration, a map of forecast hotspots over the camera sites, the patrol plan,
+/// linkage leads and data quality.
+public enum HTMLReport {
+  static func esc(_ s: String) -> String {
+    s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
+      .replacingOccurrences(of: "\"", with: "&quot;")
+  }
+  static func f(_ x: Double, _ d: Int = 3) -> String { x.isFinite ? String(format: "%.\(d)f", x) : "–" }
+  static let palette = ["#1b6ca8", "#d1495b", "#edae49", "#66a182", "#8d6a9f", "#00798c", "#30343f", "#e07a5f"]
+
+  public static func render(_ r: ReportInput) -> String {
+    var h = """
+      <!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>\(esc(r.title))</title>
+      <meta name="generator" content="ANPRKit \(ToolkitInfo.version); format anprkit-report v1">
+      <style>
+      body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:24px auto;max-width:1100px;color:#222;line-height:1.4}
+      h1{margin-bottom:0}h2{border-bottom:2px solid #1b6ca8;padding-bottom:4px;margin-top:32px}
+      table{border-collapse:collapse;font-size:13px;margin:8px 0}th,td{border:1px solid #ccc;padding:3px 7px;text-align:right}
+      th{background:#eef3f8}td:first-child,th:first-child{text-align:left}.note{color:#555;font-size:13px}
+      .oracle td{background:#fff7e0;font-style:italic}.grid{display:flex;gap:24px;flex-wrap:wrap}
+      .card{border:1px solid #ddd;border-radius:6px;padding:8px 12px}
+      </style></head><body>
+      <h1>\(esc(r.title))</h1>
+      <p class="note">Store <code>\(esc(r.storePath))</code>: \(r.summary.reads) reads, \(r.summary.vehicles) vehicles,
+      \(r.summary.cameras) cameras at \(r.summary.sites) sites, \(esc(r.summary.timeStart ?? "-")) to \(esc(r.summary.timeEnd ?? "-")).
+      Plates are \(r.summary.plates == "raw" ? "<b>raw (kept at the user's request)</b>" : "keyed pseudonyms; no raw plate appears here").
+      Times in \(esc(r.summary.timeZone)). Every figure carries its uncertainty; forecasts and links are leads for judgement, not facts.</p>
+
+      """
+    if let c = r.comparison { h += comparisonSection(c) }
+    if let fc = r.forecast { h += mapSection(fc, model: r.forecastModel ?? fc.model, window: r.window, plan: r.plan, clock: r.clock) }
+    if !r.plan.isEmpty { h += planSection(r.plan) }
+    if !r.groups.isEmpty { h += groupsSection(r.groups) }
+    h += qualitySection(r.summary)
+    h += "<p class=\"note\">Made by ANPRKit \(ToolkitInfo.version). Report format anprkit-report v1.</p></body></html>\n"
+    return h
+  }
+
+  static func comparisonSection(_ c: Comparison) -> String {
+    var h = "<h2>Model comparison</h2>\n<p class=\"note\">Rolling-origin backtest over \(c.windows) windows; hotspot target: \(esc(c.target)). "
+    h += "Means over windows with 95% bootstrap intervals; percentages are the fraction of the oracle (the best forecast possible, known only on simulated data).</p>\n"
+    let groups: [(String, [String], (ComparisonRow) -> Bool)] = [
+      ("Hotspot models", ["hit_rate@10%", "pai@10%", "pei*@10%", "log_score", "n_test_p"], { $0.kind == "hotspot" || $0.name.hasPrefix("oracle (hotspot") }),
+      ("Route models (next camera site)", ["top1", "top3", "mrr", "log_loss", "arrival_abs_error_min", "arrival_coverage80"], { $0.kind == "route" || $0.name.hasPrefix("oracle (route") }),
+    ]
+    for (title, metrics, pick) in groups {
+      let rows = c.models.filter(pick)
+      if rows.isEmpty { continue }
+      h += "<h3>\(title)</h3><table class=\"comparison\"><tr><th>model</th>" + metrics.map { "<th>\(esc($0))</th>" }.joined() + "</tr>\n"
+      for row in rows {
+        h += "<tr\(row.kind == "oracle" ? " class=\"oracle\"" : "")><td>\(esc(row.name))</td>"
+        for m in metrics {
+          if let e = row.metrics[m] {
+            h += "<td>\(f(e.value)) <span class=\"note\">[\(f(e.ciLow)), \(f(e.ciHigh))]</span>\(e.fractionOfOracle.map { " <b>\(Int(($0 * 100).rounded()))%</b>" } ?? "")</td>"
+          } else { h += "<td>–</td>" }
+        }
+        h += "</tr>\n"
+      }
+      h += "</table>\n"
+    }
+    if let p = c.pairedTest {
+      h += "<p>Paired test on \(esc(p.metric)): <b>\(esc(p.better))</b> − \(esc(p.worse)) = \(f(p.difference.value)) [\(f(p.difference.ciLow)), \(f(p.difference.ciHigh))], p = \(f(p.pValue)). "
+      h += p.pValue < 0.05 ? "The difference is unlikely to be chance.</p>\n" : "The two are not clearly different on this data.</p>\n"
+    }
+    for n in c.notes { h += "<p class=\"note\">Note: \(esc(n))</p>\n" }
+    h += "<div class=\"grid\">" + hitRateCurve(c) + calibrationPlot(c) + "</div>\n"
+    return h
+  }
+
+  static func hitRateCurve(_ c: Comparison) -> String {
+    let rows = c.models.filter { $0.kind == "hotspot" || $0.name.hasPrefix("oracle (hotspot") }
+    let W = 460.0, H = 300.0, L = 50.0, B = 40.0
+    func x(_ v: Double) -> Double { L + v / 0.5 * (W - L - 10) }
+    func y(_ v: Double) -> Double { H - B - v * (H - B - 10) }
+    var s = "<div class=\"card\"><b>Hit rate by coverage</b><br><svg id=\"hit-rate-curve\" width=\"\(Int(W))\" height=\"\(Int(H))\" viewBox=\"0 0 \(Int(W)) \(Int(H))\" role=\"img\" aria-label=\"hit rate curves\">\n"
+    s += "<line x1=\"\(L)\" y1=\"\(y(0))\" x2=\"\(x(0.5))\" y2=\"\(y(0))\" stroke=\"#333\"/><line x1=\"\(L)\" y1=\"\(y(0))\" x2=\"\(L)\" y2=\"\(y(1))\" stroke=\"#333\"/>\n"
+    for t in [0.1, 0.2, 0.3, 0.4, 0.5] { s += "<text x=\"\(x(t))\" y=\"\(H - B + 16)\" font-size=\"11\" text-anchor=\"middle\">\(Int(t * 100))%</text>\n" }
+    for t in [0.25, 0.5, 0.75, 1.0] { s += "<text x=\"\(L - 6)\" y=\"\(y(t) + 4)\" font-size=\"11\" text-anchor=\"end\">\(f(t, 2))</text><line x1=\"\(L)\" y1=\"\(y(t))\" x2=\"\(x(0.5))\" y2=\"\(y(t))\" stroke=\"#eee\"/>\n" }
+    s += "<text x=\"\((L + W) / 2)\" y=\"\(H - 4)\" font-size=\"11\" text-anchor=\"middle\">share of sites patrolled</text>\n"
+    for (k, row) in rows.enumerated() {
+      let pts = hitRateCurveCoverages.compactMap { cov -> (Double, Double)? in
+        guard let e = row.metrics["hit_rate@\(Int(cov * 100))%"], e.value.isFinite else { return nil }
+        return (cov, e.value)
+      }
+      let colour = row.kind == "oracle" ? "#000" : palette[k % palette.count]
+      s += "<polyline class=\"curve\" fill=\"none\" stroke=\"\(colour)\" stroke-width=\"2\"\(row.kind == "oracle" ? " stroke-dasharray=\"5 3\"" : "") points=\"" + pts.map { "\(x($0.0)),\(y($0.1))" }.joined(separator: " ") + "\"/>\n"
+      s += "<text x=\"\(x(0.5) - 150)\" y=\"\(y(0) - 10 - Double(k) * 14)\" font-size=\"11\" fill=\"\(colour)\">\(esc(row.name))</text>\n"
+    }
+    return s + "</svg></div>\n"
+  }
+
+  static func calibrationPlot(_ c: Comparison) -> String {
+    let rows = c.models.filter { $0.kind == "hotspot" || $0.name.hasPrefix("oracle (hotspot") }
+    let W = 420.0, H = 300.0, L = 50.0, B = 40.0
+    var maxV = 1e-6
+    for r in rows { for q in 1...5 { maxV = max(maxV, r.metrics["calibration_pred_q\(q)"]?.value ?? 0, r.metrics["calibration_obs_q\(q)"]?.value ?? 0) } }
+    func x(_ v: Double) -> Double { L + v / maxV * (W - L - 10) }
+    func y(_ v: Double) -> Double { H - B - v / maxV * (H - B - 10) }
+    var s = "<div class=\"card\"><b>Calibration (observed vs predicted, by quintile)</b><br><svg id=\"calibration-plot\" width=\"\(Int(W))\" height=\"\(Int(H))\" viewBox=\"0 0 \(Int(W)) \(Int(H))\" role=\"img\" aria-label=\"calibration\">\n"
+    s += "<line x1=\"\(x(0))\" y1=\"\(y(0))\" x2=\"\(x(maxV))\" y2=\"\(y(maxV))\" stroke=\"#aaa\" stroke-dasharray=\"4 3\"/>\n"
+    s += "<line x1=\"\(L)\" y1=\"\(y(0))\" x2=\"\(x(maxV))\" y2=\"\(y(0))\" stroke=\"#333\"/><line x1=\"\(L)\" y1=\"\(y(0))\" x2=\"\(L)\" y2=\"\(y(maxV))\" stroke=\"#333\"/>\n"
+    s += "<text x=\"\((L + W) / 2)\" y=\"\(H - 4)\" font-size=\"11\" text-anchor=\"middle\">predicted per site-hour (max \(f(maxV)))</text>\n"
+    for (k, row) in rows.enumerated() {
+      let colour = row.kind == "oracle" ? "#000" : palette[k % palette.count]
+      for q in 1...5 {
+        guard let p = row.metrics["calibration_pred_q\(q)"]?.value, let o = row.metrics["calibration_obs_q\(q)"]?.value, p.isFinite, o.isFinite else { continue }
+        s += "<circle class=\"calibration-point\" cx=\"\(x(p))\" cy=\"\(y(o))\" r=\"4\" fill=\"\(colour)\" fill-opacity=\"0.7\"><title>\(esc(row.name)) q\(q): predicted \(f(p)), observed \(f(o))</title></circle>\n"
+      }
+    }
+    return s + "</svg></div>\n"
+  }
+
+  static func mapSection(_ fc: HotspotForecast, model: String, window: ShiftWindow?, plan: [PatrolArea], clock: LocalClock) -> String {
+    let ranked = fc.ranked(window: window, clock: clock)
+    let lats = fc.units.map(\.latitude), lons = fc.units.map(\.longitude)
+    guard let la0 = lats.min(), let la1 = lats.max(), let lo0 = lons.min(), let lo1 = lons.max() else { return "" }
+    let W = 900.0, H = 460.0, pad = 30.0
+    let kx = cos((la0 + la1) / 2 * .pi / 180)
+    let sx = (W - 2 * pad) / max(1e-9, (lo1 - lo0) * kx), sy = (H - 2 * pad) / max(1e-9, la1 - la0)
+    let scale = min(sx, sy)
+    func px(_ lon: Double) -> Double { pad + (lon - lo0) * kx * scale }
+    func py(_ lat: Double) -> Double { H - pad - (la1 - lat + 0) * 0 - (lat - la0) * scale }
+    let maxE = ranked.map(\.expected).max() ?? 1
+    var s = "<h2>Forecast hotspots</h2>\n<p class=\"note\">\(esc(model)): expected activity at each camera site for \(esc(window?.description ?? "all hours")) over the next \(fc.binStarts.count / 24) days from \(Timestamp.iso8601(fc.binStarts.first ?? 0)). Circle area ∝ expected count; the ten strongest are numbered; dashed rings are patrol areas for the late shift.</p>\n"
+    s += "<svg id=\"hotspot-map\" width=\"\(Int(W))\" height=\"\(Int(H))\" viewBox=\"0 0 \(Int(W)) \(Int(H))\" role=\"img\" aria-label=\"map of forecast hotspots\" style=\"background:#f4f8fb;border:1px solid #ccd\">\n"
+    s += "<text x=\"\(W - 10)\" y=\"\(H - 8)\" font-size=\"11\" text-anchor=\"end\" fill=\"#557\">sea to the south · north ↑</text>\n"
+    for a in plan where a.shift == "late" {
+      let r = 600 / 111_200 * scale
+      s += "<circle class=\"patrol-area\" cx=\"\(px(a.longitude))\" cy=\"\(py(a.latitude))\" r=\"\(r)\" fill=\"none\" stroke=\"#d1495b\" stroke-width=\"2\" stroke-dasharray=\"6 4\"><title>late shift area \(a.rank): \(esc(a.sites.joined(separator: ", ")))</title></circle>\n"
+    }
+    for u in fc.units { s += "<circle class=\"site\" cx=\"\(px(u.longitude))\" cy=\"\(py(u.latitude))\" r=\"2\" fill=\"#888\"/>\n" }
+    for r in ranked where r.expected > 0 {
+      let rad = 3 + 22 * (r.expected / maxE).squareRoot()
+      s += "<circle class=\"hotspot\" cx=\"\(px(r.longitude))\" cy=\"\(py(r.latitude))\" r=\"\(f(rad, 1))\" fill=\"#1b6ca8\" fill-opacity=\"0.45\" stroke=\"#1b6ca8\"><title>\(esc(r.unit)): expected \(f(r.expected, 2)), 90% interval [\(Int(r.lower90)), \(Int(r.upper90))]</title></circle>\n"
+      if r.rank <= 10 { s += "<text x=\"\(px(r.longitude))\" y=\"\(py(r.latitude) + 4)\" font-size=\"11\" text-anchor=\"middle\" font-weight=\"bold\">\(r.rank)</text>\n" }
+    }
+    s += "</svg>\n<table><tr><th>rank</th><th>site</th><th>expected</th><th>90% interval</th><th>share</th></tr>\n"
+    for r in ranked.prefix(10) { s += "<tr><td>\(r.rank)</td><td>\(esc(r.unit))</td><td>\(f(r.expected, 2))</td><td>[\(Int(r.lower90)), \(Int(r.upper90))]</td><td>\(f(r.share * 100, 1))%</td></tr>\n" }
+    return s + "</table>\n"
+  }
+
+  static func planSection(_ plan: [PatrolArea]) -> String {
+    var s = "<h2>Patrol plan</h2>\n<p class=\"note\">For each shift, up to \(Set(plan.map(\.rank)).count) compact areas (sites within 600 m of a centre), chosen greedily to cover the most forecast activity. Intervals are 90% predictive.</p>\n"
+    s += "<table id=\"patrol-plan\"><tr><th>shift</th><th>area</th><th>centre site</th><th>sites</th><th>expected</th><th>90% interval</th><th>share of shift</th></tr>\n"
+    for a in plan {
+      s += "<tr><td>\(esc(a.shift))</td><td>\(a.rank)</td><td>\(esc(a.centre))</td><td>\(esc(a.sites.joined(separator: ", ")))</td><td>\(f(a.expected, 2))</td><td>[\(Int(a.lower90)), \(Int(a.upper90))]</td><td>\(f(a.share * 100, 1))%</td></tr>\n"
+    }
+    return s + "</table>\n"
+  }
+
+  static func groupsSection(_ groups: [(String, [String], Double, String)]) -> String {
+    var s = "<h2>Linked vehicles (leads to check)</h2>\n<p class=\"note\">Vehicles whose behaviour matches and whose use never overlaps — possibly one actor changing hire cars. Confidence is 1 − the estimated false-discovery rate. A link is a lead, not a fact: check the evidence before acting on it.</p>\n"
+    s += "<table id=\"linkage\"><tr><th>group</th><th>vehicles (pseudonyms)</th><th>confidence</th><th>evidence</th></tr>\n"
+    for g in groups.prefix(20) { s += "<tr><td>\(esc(g.0))</td><td>\(esc(g.1.joined(separator: ", ")))</td><td>\(f(g.2, 2))</td><td style=\"text-align:left\">\(esc(g.3))</td></tr>\n" }
+    return s + "</table>\n"
+  }
+
+  static func qualitySection(_ s: StoreSummary) -> String {
+    var h = "<h2>Data and data quality</h2>\n<table><tr><th>ingest</th><th>read</th><th>accepted</th><th>rejected</th><th>duplicates</th><th>rejected by reason</th></tr>\n"
+    for i in s.ingests {
+      h += "<tr><td>\(esc((i.file as NSString).lastPathComponent))</td><td>\(i.read)</td><td>\(i.accepted)</td><td>\(i.rejected)</td><td>\(i.duplicates)</td><td>\(esc(i.rejectedByReason.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")))</td></tr>\n"
+    }
+    h += "</table>\n"
+    let maxH = Double(s.readsPerHour.max() ?? 1)
+    h += "<svg id=\"reads-per-hour\" width=\"480\" height=\"120\" viewBox=\"0 0 480 120\" role=\"img\" aria-label=\"reads per hour\">"
+    for (k, n) in s.readsPerHour.enumerated() {
+      let bh = 90 * Double(n) / max(maxH, 1)
+      h += "<rect x=\"\(k * 20 + 2)\" y=\"\(100 - bh)\" width=\"16\" height=\"\(bh)\" fill=\"#66a182\"><title>\(k):00 \(n) reads</title></rect>"
+      if k % 3 == 0 { h += "<text x=\"\(k * 20 + 10)\" y=\"114\" font-size=\"10\" text-anchor=\"middle\">\(k)</text>" }
+    }
+    h += "</svg><p class=\"note\">Reads per local hour. Misreads merged: \(s.misreadMerges). Quality flags: \(s.quality.impossibleTravelCount) impossible-travel pairs, \(s.quality.silentCameras.count) silent cameras, \(s.quality.clockDrift.count) cameras with clock drift"
+    if !s.quality.clockDrift.isEmpty { h += " (" + s.quality.clockDrift.map { "\(esc($0.camera)) ≈ \(f($0.estimatedOffsetSeconds, 0)) s" }.joined(separator: ", ") + ")" }
+    return h + ". Flags are listed, never silently fixed.</p>\n"
+  }
+}
