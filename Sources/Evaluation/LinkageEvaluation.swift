@@ -15,9 +15,9 @@ public enum LinkageEvaluation {
   }
 
   public static func score(_ r: LinkageResult, truth: [String: String], store: ReadStore) -> LinkageScores {
-    let universe = store.vehicles.enumerated().filter { (i, v) in
-      (!r.model.rentalOnly || v.keeper == .rental) && store.trips(ofVehicle: i).count >= r.model.minimumTrips
-    }.map(\.element.id)
+    // Every rental vehicle (or every vehicle) is in the universe, linked or not: actors' cars the
+    // linkage never considered count as missed pairs.
+    let universe = store.vehicles.filter { !r.model.rentalOnly || $0.keeper == .rental }.map(\.id)
     // Actors' vehicles with too few trips are not candidates: they count as missed pairs.
     let all = Array(Set(universe).union(truth.keys)).sorted()
     return LinkageScores.score(groups: r.groups, truth: truth, universe: all)
@@ -38,7 +38,7 @@ public enum LinkageEvaluation {
 extension LinkageEvaluation {
   /// Similarity of true same-actor pairs against the strongest other pairs (a diagnostic for tuning).
   public static func diagnostics(model: LinkageModel, store: ReadStore, clock: LocalClock, truth: [String: String]) throws -> String {
-    let cands = (0..<store.vehicles.count).filter { (!model.rentalOnly || store.vehicles[$0].keeper == .rental) && store.trips(ofVehicle: $0).count >= model.minimumTrips }
+    let cands = model.shortStopCandidates(store: store, travel: Signatures.typicalTravelSeconds(store))
     let sig = Signatures.build(store: store, clock: clock, vehicles: cands)
     let x = sig.features(model.weights)
     let sims = try BLAS.multiply(x, x, transposeB: true)

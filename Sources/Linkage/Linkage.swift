@@ -20,8 +20,14 @@ public struct LinkageModel: Codable, Sendable, Equatable {
   public var minimumTrips = 1
   /// Only rental vehicles are linked (rotating hire cars); false links every vehicle type.
   public var rentalOnly = true
+  /// Only vehicles with at least this many short stops (5–40 min inside a trip) are linked: the pattern
+  /// the linkage looks for is "same road in, same hours, same short stops", and without a stop two
+  /// vehicles share only an entry road and an hour, which thousands of innocent drivers share too.
+  public var minimumShortStops = 1
   public var weights = Signatures.Weights()
   public init() {}
+
+  init(copying o: LinkageModel, rentalOnly: Bool) { self = o; self.rentalOnly = rentalOnly }
 }
 
 /// One link between two vehicles, with the evidence an analyst can check.
@@ -52,9 +58,8 @@ extension LinkageModel {
   /// Links vehicles whose behaviour matches and whose use of a car does not overlap in time, then
   /// groups them (connected components of the link graph).
   public func link(store: ReadStore, clock: LocalClock) throws -> LinkageResult {
-    let candidates = (0..<store.vehicles.count).filter { v in
-      (!rentalOnly || store.vehicles[v].keeper == .rental) && store.trips(ofVehicle: v).count >= minimumTrips
-    }
+    let travel = Signatures.typicalTravelSeconds(store)
+    let candidates = shortStopCandidates(store: store, travel: travel)
     var notes: [String] = []
     if rentalOnly && !store.vehicles.contains(where: { $0.keeper == .rental }) {
       notes.append("no rental vehicles in the store (ingest with --vehicles to mark keeper types), so nothing to link")
@@ -62,8 +67,17 @@ extension LinkageModel {
     guard candidates.count >= 2 else {
       return LinkageResult(model: self, candidates: candidates.count, links: [], groups: [], groupConfidence: [], notes: notes)
     }
-    let sig = Signatures.build(store: store, clock: clock, vehicles: candidates)
-    let x = sig.features(weights)
+    // Reference vehicles for the null: other vehicles (any keeper) with the same short-stop pattern,
+    // up to 1500, chosen by a seeded shuffle. They share the candidates' feature weighting.
+    var others = rentalOnly ? LinkageModel(copying: self, rentalOnly: false).shortStopCandidates(store: store, travel: travel)
+      .filter { store.vehicles[$0].keeper != .rental } : []
+    var shuffle = SeededRNG(seed: 29)
+    others.shuffle(using: &shuffle)
+    others = Array(others.prefix(1500)).sorted()
+    let pool = candidates + others
+    let sig = Signatures.build(store: store, clock: clock, vehicles: pool)
+    let xAll = sig.features(weights)
+    let x = xAll.rows(0..<candidates.count)
     let nn = try topKNeighbours(x, k: min(neighbours, candidates.count - 1))
     let overlapLimit = Int64(maxOverlapHours * 3600)
     func overlaps(_ i: Int, _ j: Int) -> Bool {
@@ -71,32 +85,35 @@ extension LinkageModel {
     }
     // Null distribution: similarities of pairs whose car use overlaps in time. One actor drives one
     // car at a time, so these pairs are not the same actor; how often they reach a similarity says
-    // how often unrelated vehicles do. Up to 200 000 pairs, sampled with a seeded generator.
+    // how often unrelated vehicles do. Pairs with a candidate on one side and a candidate or reference
+    // vehicle on the other, up to 200 000 pairs examined, sampled with a seeded generator.
     var null: [Double] = []
-    var nonOverlapping = 0
-    let n = candidates.count
-    let totalPairs = n * (n - 1) / 2
+    var nonOverlapping = 0, candidatePairsSampled = 0
+    let n = candidates.count, m = pool.count
+    let totalPairs = m * (m - 1) / 2
     var rng = SeededRNG(seed: 17)
     let samplePairs = min(totalPairs, 200_000)
     for k in 0..<samplePairs {
       let (i, j): (Int, Int)
       if totalPairs <= 200_000 {
-        // enumerate all pairs: k → (i, j)
         var r = k, a = 0
-        while r >= n - 1 - a { r -= n - 1 - a; a += 1 }
+        while r >= m - 1 - a { r -= m - 1 - a; a += 1 }
         (i, j) = (a, a + 1 + r)
       } else {
-        let a = Int(rng.next() % UInt64(n)), b = Int(rng.next() % UInt64(n - 1))
+        let a = Int(rng.next() % UInt64(m)), b = Int(rng.next() % UInt64(m - 1))
         (i, j) = (a, b >= a ? b + 1 : b)
       }
-      if overlaps(i, j) {
+      if overlaps(i, j) && i < n {  // at least one side a candidate: "how alike can an unrelated vehicle be to one of these"
         var s = 0.0
-        for c in 0..<x.columns { s += x.elements[i + c * n] * x.elements[j + c * n] }
+        for c in 0..<xAll.columns { s += xAll.elements[i + c * m] * xAll.elements[j + c * m] }
         null.append(s)
-      } else { nonOverlapping += 1 }
+      } else if i < n && j < n { nonOverlapping += 1 }
+      if i < n && j < n { candidatePairsSampled += 1 }
     }
     null.sort()
-    let nonOverlapPairs = Double(nonOverlapping) * Double(totalPairs) / Double(max(1, samplePairs))
+    // Non-overlapping candidate pairs: the pairs a link could be drawn between.
+    let candidatePairs = n * (n - 1) / 2
+    let nonOverlapPairs = candidatePairsSampled > 0 ? Double(nonOverlapping) * Double(candidatePairs) / Double(candidatePairsSampled) : 0
     var scored: [(Int, Int, Double, Double, Bool)] = []  // i, j, similarity, score, succession
     var seenPairs = Set<Int>()
     for i in 0..<n {
@@ -110,14 +127,21 @@ extension LinkageModel {
     var links: [Link] = []
     let accepted = scored.filter { $0.3 >= threshold }.sorted { $0.3 > $1.3 }
     let bySimilarity = accepted.map(\.2).sorted(by: >)
-    for l in accepted {
-      // FDR at this similarity: expected chance matches among non-overlapping pairs ÷ links at least as similar.
+    // FDR at each link's similarity: expected chance matches among non-overlapping pairs ÷ links at
+    // least as similar; then made monotone as a q-value (Storey 2002): a link's FDR is the smallest
+    // FDR of any threshold that still includes it.
+    var fdr = accepted.map { l -> Double in
       // (+1)/(N+1): a similarity the null never reached still gets a tail of 1/(N+1), not zero.
       let tail = Double(null.count - lowerBound(null, l.2) + 1) / Double(null.count + 1)
       let atLeast = Double(bySimilarity.filter { $0 >= l.2 }.count)
-      let fdr = min(1, tail * nonOverlapPairs / max(1, atLeast))
+      return min(1, tail * nonOverlapPairs / max(1, atLeast))
+    }
+    let bySim = accepted.indices.sorted { accepted[$0].2 < accepted[$1].2 }
+    var running = 1.0
+    for k in bySim { running = min(running, fdr[k]); fdr[k] = running }
+    for (k, l) in accepted.enumerated() {
       links.append(Link(a: store.vehicles[candidates[l.0]].id, b: store.vehicles[candidates[l.1]].id, similarity: l.2,
-                        succession: l.4, score: l.3, confidence: 1 - fdr,
+                        succession: l.4, score: l.3, confidence: 1 - fdr[k],
                         evidence: evidence(store: store, sig: sig, i: l.0, j: l.1, clock: clock, succession: l.4)))
     }
     // Groups: links in descending score merge their groups (single linkage) unless the merged group
@@ -180,6 +204,21 @@ extension LinkageModel {
     let pa = "\(day(sig.firstSeen[i]))…\(day(sig.lastSeen[i]))", pb = "\(day(sig.firstSeen[j]))…\(day(sig.lastSeen[j]))"
     parts.append(succession ? "one car's use ends as the other's begins (\(pa), \(pb))" : "active \(pa) and \(pb), not at the same time")
     return parts.joined(separator: "; ")
+  }
+}
+
+extension LinkageModel {
+  /// Vehicles eligible for linkage: rental (unless `rentalOnly` is off), enough trips, enough short stops.
+  public func shortStopCandidates(store: ReadStore, travel: [Int: Double]) -> [Int] {
+    (0..<store.vehicles.count).filter { v in
+      guard !rentalOnly || store.vehicles[v].keeper == .rental else { return false }
+      let trips = store.trips(ofVehicle: v)
+      guard trips.count >= minimumTrips else { return false }
+      let short = trips.reduce(0) { n, t in
+        n + Signatures.stops(t, travel: travel, sites: store.sites.count, minimumExcess: 300).filter { $0.seconds <= 2400 }.count
+      }
+      return short >= minimumShortStops
+    }
   }
 }
 

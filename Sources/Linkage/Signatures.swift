@@ -52,6 +52,7 @@ public struct Signatures: Codable, Sendable {
     for (c, cam) in store.cameras.enumerated() { siteLat[store.cameraSite[c]] = cam.latitude; siteLon[store.cameraSite[c]] = cam.longitude }
     let latMin = siteLat.min() ?? 0, latMax = siteLat.max() ?? 1, lonMin = siteLon.min() ?? 0, lonMax = siteLon.max() ?? 1
     let cellLat = max(1e-6, (latMax - latMin) / 8), cellLon = max(1e-6, (lonMax - lonMin) / 8)
+    let travel = typicalTravelSeconds(store)
     var sig = Signatures(layout: layout, vehicles: vs, sums: Array(repeating: 0, count: vs.count * layout.dimension),
                          firstSeen: [], lastSeen: [], trips: [])
     for (row, v) in vs.enumerated() {
@@ -63,7 +64,7 @@ public struct Signatures: Codable, Sendable {
       for t in ts {
         sig.sums[base + layout.entry.lowerBound + sig.site(t.entrySite)] += 1
         sig.sums[base + layout.exit.lowerBound + sig.site(t.exitSite)] += 1
-        for st in t.stops(minimum: minimumStopSeconds) {
+        for st in stops(t, travel: travel, sites: store.sites.count, minimumExcess: minimumStopSeconds) {
           sig.sums[base + layout.stops.lowerBound + sig.site(st.site)] += 1
           // The stop lies between the read before it and the read after it: spread it over the grid
           // cells around their midpoint (σ = half a cell), which does not depend on the route taken.
@@ -97,6 +98,35 @@ public struct Signatures: Codable, Sendable {
       if store.vehicles[v].keeper == .rental { sig.sums[base + layout.rental] = Double(max(1, ts.count)) }
     }
     return sig
+  }
+
+  /// Median seconds between consecutive reads at each ordered site pair, over every vehicle's trips
+  /// (how long the move usually takes), capped at the trip gap.
+  public static func typicalTravelSeconds(_ store: ReadStore) -> [Int: Double] {
+    var samples: [Int: [Int64]] = [:]
+    let n = store.sites.count
+    for v in 0..<store.vehicles.count {
+      for t in store.trips(ofVehicle: v) {
+        for k in 0..<(t.sites.count - 1) where t.sites[k] != t.sites[k + 1] {
+          let key = t.sites[k] * n + t.sites[k + 1]
+          if (samples[key]?.count ?? 0) < 400 { samples[key, default: []].append(t.times[k + 1] - t.times[k]) }
+        }
+      }
+    }
+    return samples.mapValues { s in let x = s.sorted(); return Double(x[x.count / 2]) }
+  }
+
+  /// Stops inside a trip: the time between two reads exceeds the usual time for that move by at least
+  /// `minimumExcess` seconds (a missed camera or a slow road is not a stop; a parked car is).
+  static func stops(_ t: Trip, travel: [Int: Double], sites n: Int, minimumExcess: Int64) -> [(site: Int, nextSite: Int, seconds: Int64)] {
+    var out: [(Int, Int, Int64)] = []
+    for k in 0..<(t.times.count - 1) {
+      let gap = t.times[k + 1] - t.times[k]
+      let usual = t.sites[k] == t.sites[k + 1] ? 0 : (travel[t.sites[k] * n + t.sites[k + 1]] ?? 120)
+      let excess = gap - Int64(usual)
+      if excess >= minimumExcess { out.append((t.sites[k], t.sites[k + 1], excess)) }
+    }
+    return out
   }
 
   /// Adds another shard's signatures (same layout); rows of the same vehicle are summed.
