@@ -6,7 +6,7 @@ SWIFT ?= swift
 DEMO_DIR ?= out/demo
 ANPR := .build/release/anpr
 
-.PHONY: all deps build release test notebooks demo bench clean
+.PHONY: all deps build release test notebooks run-notebooks demo bench screenshot clean
 
 all: build
 
@@ -19,19 +19,28 @@ build: deps
 release: deps
 	$(SWIFT) build -c release --product anpr
 
+# Tests, then every notebook as a smoke test (with the debug binary the tests already built).
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
-	$(MAKE) --no-print-directory notebooks
+	$(MAKE) --no-print-directory run-notebooks ANPR=.build/debug/anpr
 
-notebooks: release
+notebooks: build
+	$(MAKE) --no-print-directory run-notebooks ANPR=.build/debug/anpr
+
+run-notebooks:
 	@set -e; for nb in Notebooks-as-scripts/[0-9]*.sh; do \
-	  [ -e "$$nb" ] || continue; \
-	  echo "== $$nb"; ANPR=$(ANPR) bash "$$nb"; \
-	done
+	  echo "== $$nb"; ANPR=$(ANPR) bash "$$nb" > "$${TMPDIR:-/tmp}/anprkit-notebook.log" 2>&1 \
+	    || { cat "$${TMPDIR:-/tmp}/anprkit-notebook.log"; echo "notebook $$nb failed"; exit 1; }; \
+	  tail -n 3 "$${TMPDIR:-/tmp}/anprkit-notebook.log"; \
+	done; echo "notebooks: all passed"
 
 demo: release
 	@scripts/demo.sh "$(DEMO_DIR)"
+
+# Re-renders the committed report screenshot (needs chromium; installs it when missing).
+screenshot: demo
+	scripts/screenshot-report.sh $(DEMO_DIR)/report.html docs/report.png 1200,3200
 
 bench: deps
 	@scripts/install-deps.sh bench

@@ -153,3 +153,47 @@ func truthFile(_ dir: String, _ name: String) -> String {
   let p = (dir as NSString).appendingPathComponent(name)
   return FileManager.default.fileExists(atPath: p) || !FileManager.default.fileExists(atPath: p + ".gz") ? p : p + ".gz"
 }
+
+/// Hotspot comparison on point events (`events.csv`, e.g. police.uk crime) on a grid: no store, no
+/// routes, no oracle. Grid-based scores move with the grid's offset alone, so every window is scored
+/// on `offsets` shifted grids and the scores averaged before the bootstrap.
+public enum EventsCompare {
+  public static func run(path: String, cellMetres: Double, binning: Binning, category: String?, specs: [SpecFile],
+                         plan: BacktestPlan, clock: LocalClock, offsets: Int = 4, seed: UInt64 = 1) throws -> Comparison {
+    let named: [NamedHotspotModel] = specs.isEmpty
+      ? try [HistoricalMeanModel.kind, KernelDensityModel.kind, ProspectiveHotspotModel.kind, PoissonHotspotModel.kind, LastWindowModel.kind]
+        .map { NamedHotspotModel(name: $0, model: try HotspotCatalogue.defaultModel(kind: $0)) }
+      : try specs.filter { !$0.isRoute }.map { NamedHotspotModel(name: $0.name, model: try $0.hotspotModel()) }
+    let shifts: [(Double, Double)] = [(0, 0), (0.5, 0), (0, 0.5), (0.5, 0.5), (0.25, 0.75), (0.75, 0.25)].prefix(max(1, offsets)).map { ($0.0 * cellMetres, $0.1 * cellMetres) }
+    var perOffset: [[String: [WindowScore]]] = []
+    var notes: [String] = []
+    for o in shifts {
+      let (table, skipped) = try CountTable.fromEvents(path: path, cellMetres: cellMetres, binning: binning, category: category, offsetMetres: o)
+      if perOffset.isEmpty {
+        let empty = (0..<table.binCount).filter { b in (0..<table.units.count).allSatisfy { table[$0, b] == 0 } }
+        if !empty.isEmpty {
+          notes.append("bins with no events at all (missing from the source?): " + empty.map { String(Timestamp.iso8601(table.binStarts[$0]).prefix(10)) }.joined(separator: ", "))
+        }
+        if skipped > 0 { notes.append("\(skipped) events skipped (no time or coordinates)") }
+        notes.append("\(table.units.count) grid cells of \(Int(cellMetres)) m, \(table.binCount) bins of \(binning); scores averaged over \(shifts.count) grid offsets")
+      }
+      perOffset.append(try HotspotBacktest.run(table: table, models: named, plan: plan, clock: clock))
+    }
+    var averaged: [String: [WindowScore]] = [:]
+    for m in named.map(\.name) {
+      let windows = perOffset[0][m] ?? []
+      averaged[m] = windows.indices.map { w in
+        var metrics: [String: Double] = [:]
+        for key in windows[w].metrics.keys {
+          let vals = perOffset.compactMap { $0[m]?[w].metrics[key] }.filter { !$0.isNaN }
+          metrics[key] = vals.isEmpty ? .nan : vals.reduce(0, +) / Double(vals.count)
+        }
+        return WindowScore(origin: windows[w].origin, metrics: metrics)
+      }
+    }
+    var c = Comparison.summarise(hotspot: averaged, order: named.map(\.name), kind: "hotspot",
+                                 target: "events" + (category.map { " (\($0))" } ?? ""), seed: seed)
+    c.notes = notes + c.notes
+    return c
+  }
+}

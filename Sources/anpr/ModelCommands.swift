@@ -122,8 +122,18 @@ extension ANPR {
   struct Compare: ParsableCommand {
     static let configuration = CommandConfiguration(
       abstract: "Compare hotspot and route models in a rolling backtest: metrics with 95% CIs, a paired test, and the oracle on simulated data.",
-      discussion: "With no --spec, every built-in hotspot and route model with its default spec. Exit 0 on success.")
-    @OptionGroup var storeOptions: StoreOptions
+      discussion: """
+        With no --spec, every built-in hotspot and route model with its default spec. With --events instead of
+        --store, hotspot models are compared on point events (e.g. police.uk crime) on a grid. Exit 0 on success.
+        """)
+    @Option(help: "Read store written by 'anpr ingest'.") var store: String?
+    @Option(help: "Point events CSV (event_id,timestamp,latitude,longitude,category) instead of a store.") var events: String?
+    @Option(help: "Grid cell size for --events, metres.") var cellMetres = 500.0
+    @Option(help: "Only this event category (e.g. Drugs).") var category: String?
+    @Option(help: "Bin for --events: 1h, 1d, month, ...") var bin = "month"
+    @Option(help: "Grid offsets averaged for --events.") var gridOffsets = 4
+    @Option(help: "Analyst's time zone (IANA name).") var timezone = "Europe/London"
+    @Option(help: "Seed for every random choice; same seed, same output.") var seed: UInt64 = 1
     @OptionGroup var backtest: BacktestOptions
     @Option(help: "Model spec (repeatable).") var spec: [String] = []
     @Option(help: "What hotspot models count: all, keeper=rental, vehicles=ID,ID, watchlist=FILE.") var target = "all"
@@ -137,9 +147,23 @@ extension ANPR {
     func validate() throws {
       _ = try parseTarget(target)
       for s in spec where !FileManager.default.fileExists(atPath: s) { throw ValidationError("No spec at '\(s)'; see Models/.") }
+      if (store == nil) == (events == nil) { throw ValidationError("Give --store (ANPR reads) or --events (point events), not both.") }
     }
     func run() throws {
-      let (store, clock) = try storeOptions.open()
+      let clock = try LocalClock(identifier: timezone)
+      if let events {
+        let binning: Binning
+        do { binning = try Binning.parse(bin) } catch { throw ValidationError("\(error)") }
+        var plan = backtest.plan
+        if case .month = binning { plan.minimumTrainingDays = max(plan.minimumTrainingDays, 90) }
+        let c = try EventsCompare.run(path: events, cellMetres: cellMetres, binning: binning, category: category,
+                                      specs: try spec.map(SpecFile.load), plan: plan, clock: clock, offsets: gridOffsets, seed: seed)
+        try emit(c)
+        return
+      }
+      let storeOptions = try StoreOptions.parse(["--store", store!, "--timezone", timezone, "--seed", "\(seed)"])
+      let (store, clock2) = try storeOptions.open()
+      _ = clock2
       var o = CompareOptions()
       o.specs = try spec.map(SpecFile.load)
       o.target = try parseTarget(target)
@@ -162,13 +186,17 @@ extension ANPR {
         _ = stage
       }
       progress.finish()
+      try emit(c)
+    }
+
+    func emit(_ c: Comparison) throws {
       if let csv { try write(c.csv, to: csv) }
       if let out {
         let enc = JSONEncoder(); enc.outputFormatting = [.sortedKeys, .prettyPrinted]
         try write(String(decoding: try enc.encode(c), as: UTF8.self), to: out)
       }
       if json { try printJSONLine(c); return }
-      print("Backtest: \(c.windows) daily windows; hotspot target: \(c.target)")
+      print("Backtest: \(c.windows) windows; hotspot target: \(c.target)")
       let hot = Comparison(target: c.target, windows: c.windows, models: c.models.filter { $0.kind == "hotspot" || $0.name == "oracle (hotspot)" })
       print(hot.table(metrics: ["hit_rate@10%", "pai@10%", "pei*@10%", "log_score", "n_test_p"]))
       let route = Comparison(target: c.target, windows: c.windows, models: c.models.filter { $0.kind == "route" || $0.name == "oracle (route)" })
