@@ -21,4 +21,6 @@ for key, rs in groups.items():
             ratio = f"{ours[f] / r[f]:.2f}×"
         thr = f"{r[f]:.4g} {f.replace('_', ' ')}" if f else ""
         extra = f" (peak {r['peak_mb']:.0f} MB)" if "peak_mb" in r else ""
+        if "iterations" in r: extra += f", {r['iterations']} iterations"
+        if "max_abs_eta_diff" in r: extra += f", max abs Δη vs ANPRKit {r['max_abs_eta_diff']:.1e}"
         print(f"| {key[1]} | {key[2]} | {r['impl']} | {r['median_s']:.4g} | {thr}{extra} | {ratio} |")

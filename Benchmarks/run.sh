@@ -7,7 +7,7 @@ swift build -c release --product ANPRBench >&2
 swift build -c release --product anpr >&2
 BIN=.build/release
 REPEATS=${REPEATS:-5}
-suites=("$@"); [ ${#suites[@]} -eq 0 ] && suites=(linalg ingest simulate)
+suites=("$@"); [ ${#suites[@]} -eq 0 ] && suites=(linalg ingest simulate glm routes linkage)
 echo "Machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem:/{print $2}') GiB; $(swift --version 2>&1 | head -1)"
 echo "Date: $(date -u +%Y-%m-%dT%H:%MZ); repeats: $REPEATS (median reported)"
 for suite in "${suites[@]}"; do
@@ -42,6 +42,19 @@ for suite in "${suites[@]}"; do
       } | python3 Benchmarks/compare.py "ingest: CSV → store (ANPRKit: validate, dedupe, pseudonymise, write) vs polars group-by count per camera and hour"
       echo "store: $(du -m "$DIR/store.anpr" | cut -f1) MB ($(python3 -c "import os;print(round(os.path.getsize('$DIR/store.anpr')/$ROWS,2))") bytes/read incl. header and registry)"
       rm -f "$KEY" ;;
+    glm)
+      DIR=${BENCH_DATA:-/tmp/anprkit-bench}/glm
+      { GLM_DENSE=1 $BIN/ANPRBench glm --repeats 3 "$DIR"; python3 Benchmarks/peers/glm_peer.py "$DIR"; } \
+        | python3 Benchmarks/compare.py "Poisson GLM: 200 units × 8 weeks hourly (268 800 rows, 371 parameters)" ;;
+    linkage)
+      DIR=${BENCH_DATA:-/tmp/anprkit-bench}/linkage
+      { $BIN/ANPRBench linkage "$DIR"; python3 Benchmarks/peers/linkage_peer.py "$DIR" 100000; } \
+        | python3 Benchmarks/compare.py "Linkage: top-10 cosine neighbours of 100 000 signatures of dimension 256" ;;
+    routes)
+      DIR=${BENCH_DATA:-/tmp/anprkit-bench}/ingest
+      [ -f "$DIR/store.anpr" ] || Benchmarks/run.sh ingest > /dev/null
+      { $BIN/ANPRBench routes "$DIR/store.anpr"; python3 Benchmarks/peers/routes_peer.py "$DIR/reads.csv"; } \
+        | python3 Benchmarks/compare.py "Routes: transition counting over every trip (8.4 M reads) and next-site prediction for every trip step" ;;
     simulate)
       DIR=$(mktemp -d)
       /usr/bin/time -f "%e %M" -o "$DIR/t1" $BIN/anpr simulate --seed 5 --days 28 --scale 1 --out "$DIR/town" --json > "$DIR/s1"

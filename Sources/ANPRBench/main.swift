@@ -4,6 +4,7 @@
 // Suites: linalg, ingest FILE CAMERAS, simulate
 import Foundation
 import Linalg
+import Modelling
 
 func now() -> Double {
   var ts = timespec()
@@ -63,6 +64,47 @@ func linalgSuite(repeats: Int) throws {
         "threads": BLAS.threadCount, "core": BLAS.coreName, "impl": "ANPRKit"])
 }
 
+/// Poisson GLM benchmark (issue 5): 200 units × 8 weeks of hourly bins = 268 800 rows; unit and
+/// hour-of-week one-hot plus 4 continuous covariates (372 parameters). Writes the data as CSV for the
+/// Python peers and ANPRKit's linear predictor for the agreement check.
+func glmSuite(repeats: Int, dir: String) throws {
+  let units = 200, hours = 8 * 168, n = units * hours
+  var rng = SeededRNG(seed: 2026)
+  var unit = [Int32](repeating: 0, count: n), how = unit
+  var dense = Matrix(rows: n, columns: 4)
+  var y = [Double](repeating: 0, count: n)
+  let unitEffect = (0..<units).map { _ in rng.normal(mean: 0, sd: 0.5) }
+  let howEffect = (0..<168).map { h in 0.6 * sin(2 * Double.pi * Double(h % 24) / 24) + (h >= 120 ? 0.3 : 0) }
+  var csv = "unit,how,c1,c2,c3,c4,y\n"
+  csv.reserveCapacity(n * 40)
+  for i in 0..<n {
+    unit[i] = Int32(i / hours); how[i] = Int32((i % hours) % 168)
+    let c = [rng.normal(), rng.uniform(), rng.normal(mean: 0, sd: 0.5), Double(rng.poisson(2)) / 2]
+    for j in 0..<4 { dense[i, j] = c[j] }
+    let eta = 0.2 + unitEffect[Int(unit[i])] + howEffect[Int(how[i])] + 0.3 * c[0] - 0.2 * c[1] + 0.1 * c[2] + 0.05 * c[3]
+    y[i] = Double(rng.poisson(exp(eta)))
+    csv += "\(unit[i]),\(how[i]),\(c[0]),\(c[1]),\(c[2]),\(c[3]),\(Int(y[i]))\n"
+  }
+  try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+  try csv.write(toFile: dir + "/glm.csv", atomically: true, encoding: .utf8)
+  let design = FactorDesign(factors: [unit, how], levels: [units, 168], dense: dense)
+  let glm = LogLinearGLM(tolerance: 1e-8)
+  var result: LogLinearGLM.Result?
+  let t = try time(repeats: repeats) { result = try glm.fit(design: design, y) }
+  emit(["suite": "glm", "bench": "poisson_glm", "n": n, "median_s": t, "per_s": 1 / t, "iterations": result!.diagnostics.iterations,
+        "params": design.columns, "impl": "ANPRKit"])
+  // Linear predictor for the agreement check with the peers.
+  let eta = design.linearPredictor(result!.coefficients)
+  try eta.map { String($0) }.joined(separator: "\n").write(toFile: dir + "/glm-eta-anprkit.txt", atomically: true, encoding: .utf8)
+  if ProcessInfo.processInfo.environment["GLM_DENSE"] != nil {
+    let x = design.materialise()
+    var r2: LogLinearGLM.Result?
+    let t2 = try time(repeats: 1) { r2 = try glm.fit(x, y) }
+    emit(["suite": "glm", "bench": "poisson_glm", "n": n, "median_s": t2, "per_s": 1 / t2, "iterations": r2!.diagnostics.iterations,
+          "params": design.columns, "impl": "ANPRKit dense (syrk on X)"])
+  }
+}
+
 var args = Array(CommandLine.arguments.dropFirst())
 var repeats = 5
 if let i = args.firstIndex(of: "--repeats"), i + 1 < args.count {
@@ -72,7 +114,10 @@ if let i = args.firstIndex(of: "--repeats"), i + 1 < args.count {
 let suite = args.first ?? "linalg"
 switch suite {
 case "linalg": try linalgSuite(repeats: repeats)
+case "glm": try glmSuite(repeats: repeats, dir: args.count > 1 ? args[1] : "/tmp/anprkit-bench")
+case "linkage": try linkageSuite(dir: args.count > 1 ? args[1] : "/tmp/anprkit-bench/linkage", n: Int(ProcessInfo.processInfo.environment["LINK_N"] ?? "100000")!)
+case "routes": try routesSuite(storePath: args.count > 1 ? args[1] : "/tmp/anprkit-bench/ingest/store.anpr")
 default:
-  FileHandle.standardError.write("unknown suite '\(suite)'; use linalg\n".data(using: .utf8)!)
+  FileHandle.standardError.write("unknown suite '\(suite)'; use linalg, glm, linkage or routes\n".data(using: .utf8)!)
   exit(2)
 }

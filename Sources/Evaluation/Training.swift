@@ -95,7 +95,7 @@ public enum Training {
       for k in counts.next.keys.sorted() { f.add(k); for (n, c) in counts.next[k]!.sorted(by: { $0.key < $1.key }) { f.add(Int64(n)); f.add(c) } }
       let header = ModelFileHeader(kind: MarkovRouteModel.kind, trainingStart: start, trainingEnd: stop, dataFingerprint: f.hex)
       try ModelFile.write(SavedRouteModel(name: spec.name, sites: store.sites, route: fitted), header: header, to: path)
-      return (header, "\(spec.name): \(Int(counts.next[""]?.values.reduce(0, +) ?? 0)) moves from \(store.sites.count) sites, order \(model.order)")
+      return (header, "\(spec.name): \(Int(counts.next[0]?.values.reduce(0, +) ?? 0)) moves from \(store.sites.count) sites, order \(model.order)")
     }
     let table = CountTable.build(store: store, target: target, binning: spec.bin, from: start, to: stop)
     let model = try spec.hotspotModel()

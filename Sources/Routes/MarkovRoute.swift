@@ -39,20 +39,20 @@ public struct MarkovRouteModel: Codable, Sendable, Equatable {
     timeBands = try c.decodeIfPresent(Bool.self, forKey: .timeBands) ?? d.timeBands
     personalStrength = try c.decodeIfPresent(Double.self, forKey: .personalStrength) ?? d.personalStrength
     minimumTravelSamples = try c.decodeIfPresent(Int.self, forKey: .minimumTravelSamples) ?? d.minimumTravelSamples
-    guard (1...5).contains(order), discount > 0, discount < 1, personalStrength >= 0, minimumTravelSamples >= 1 else {
-      throw SpecError.invalid("markov-route: order 1–5, discount in (0, 1), personal_strength ≥ 0, minimum_travel_samples ≥ 1")
+    guard (1...3).contains(order), discount > 0, discount < 1, personalStrength >= 0, minimumTravelSamples >= 1 else {
+      throw SpecError.invalid("markov-route: order 1–3, discount in (0, 1), personal_strength ≥ 0, minimum_travel_samples ≥ 1")
     }
   }
 
   /// Fits on transition counts (the model keeps only these sufficient statistics) and the site locations.
   public func fit(_ counts: TransitionCounts, sites: [(latitude: Double, longitude: Double)]) throws -> FittedMarkovRoute {
     guard counts.order >= order else { throw FitError.invalidSpec("counts were built with order \(counts.order) < model order \(order)") }
-    guard !(counts.next[""]?.isEmpty ?? true) else { throw FitError.noData("no trips to learn routes from") }
+    guard !(counts.next[0]?.isEmpty ?? true) else { throw FitError.noData("no trips to learn routes from") }
     // Median network speed from the pooled travel times, for pairs never observed.
     var speeds: [Double] = []
-    for (k, v) in counts.travel where !k.contains("@") && v[0] > 0 {
-      let p = k.split(separator: ">").compactMap { Int($0) }
-      guard p.count == 2, p[0] < sites.count, p[1] < sites.count else { continue }
+    for (k, v) in counts.travel where k >> 40 == 0 && v[0] > 0 {
+      let p = [Int(k & 0xFFFFF) - 1, Int((k >> 20) & 0xFFFFF) - 1]
+      guard p[0] >= 0, p[1] >= 0, p[0] < sites.count, p[1] < sites.count else { continue }
       let d = haversineMetres(sites[p[0]].latitude, sites[p[0]].longitude, sites[p[1]].latitude, sites[p[1]].longitude)
       if d > 100 { speeds.append(d / exp(v[1] / v[0])) }
     }
@@ -91,19 +91,38 @@ public struct FittedMarkovRoute: Codable, Sendable {
   public let siteLongitude: [Double]
   /// Median network speed, m/s (travel-time fallback).
   public let medianSpeed: Double
+  /// Per context: total count and number of distinct next symbols (derived from `counts`, not saved).
+  let rowTotals: [UInt64: (total: Double, types: Double)]
+
+  enum CodingKeys: String, CodingKey { case specification, counts, siteLatitude, siteLongitude, medianSpeed }
+
+  init(specification: MarkovRouteModel, counts: TransitionCounts, siteLatitude: [Double], siteLongitude: [Double], medianSpeed: Double) {
+    self.specification = specification; self.counts = counts; self.siteLatitude = siteLatitude
+    self.siteLongitude = siteLongitude; self.medianSpeed = medianSpeed
+    rowTotals = counts.next.mapValues { ($0.values.reduce(0, +), Double($0.count)) }
+  }
+
+  public init(from decoder: Decoder) throws {
+    let c = try decoder.container(keyedBy: CodingKeys.self)
+    self.init(specification: try c.decode(MarkovRouteModel.self, forKey: .specification),
+              counts: try c.decode(TransitionCounts.self, forKey: .counts),
+              siteLatitude: try c.decode([Double].self, forKey: .siteLatitude),
+              siteLongitude: try c.decode([Double].self, forKey: .siteLongitude),
+              medianSpeed: try c.decode(Double.self, forKey: .medianSpeed))
+  }
 
   var siteCount: Int { counts.siteCount }
 
   /// Context keys from most to least specific for a history (oldest first) and band.
-  func levels(_ history: [Int], band: Int?) -> [(key: String, name: String)] {
-    var out: [(String, String)] = []
+  public func levels(_ history: [Int], band: Int?) -> [(key: UInt64, name: String)] {
+    var out: [(UInt64, String)] = []
     let h = history.suffix(specification.order)
     for k in stride(from: h.count, through: 1, by: -1) {
       let ctx = h.suffix(k)
       if specification.timeBands, let band { out.append((TransitionCounts.key(ctx, band: band), "order \(k) + band")) }
       out.append((TransitionCounts.key(ctx, band: nil), "order \(k)"))
     }
-    out.append(("", "site frequency"))
+    out.append((0, "site frequency"))
     return out
   }
 
@@ -112,12 +131,10 @@ public struct FittedMarkovRoute: Codable, Sendable {
   public func probability(of w: Int, history: [Int], band: Int?) -> Double {
     let lv = levels(history, band: band)
     var p = 1.0 / Double(siteCount + 1)
+    let d = specification.discount
     for (key, _) in lv.reversed() {
-      guard let row = counts.next[key] else { continue }
-      let total = row.values.reduce(0, +)
-      guard total > 0 else { continue }
-      let d = specification.discount
-      p = max((row[w] ?? 0) - d, 0) / total + d * Double(row.count) / total * p
+      guard let t = rowTotals[key], t.total > 0, let row = counts.next[key] else { continue }
+      p = max((row[w] ?? 0) - d, 0) / t.total + d * t.types / t.total * p
     }
     return p
   }
@@ -159,8 +176,8 @@ public struct FittedMarkovRoute: Codable, Sendable {
       return TravelTime(median: exp(m), low80: exp(m - z * sd), high80: exp(m + z * sd), samples: v[0], level: level)
     }
     let minN = Double(specification.minimumTravelSamples)
-    if let band, let v = counts.travel["\(a)>\(b)@\(band)"], v[0] >= minN { return fromStats(v, "pair + band") }
-    if let v = counts.travel["\(a)>\(b)"], v[0] >= 2 { return fromStats(v, "pair") }
+    if let band, let v = counts.travel[TransitionCounts.travelKey(a, b, band: band)], v[0] >= minN { return fromStats(v, "pair + band") }
+    if let v = counts.travel[TransitionCounts.travelKey(a, b, band: nil)], v[0] >= 2 { return fromStats(v, "pair") }
     let d = (a >= 0 && b >= 0 && a < siteCount && b < siteCount)
       ? haversineMetres(siteLatitude[a], siteLongitude[a], siteLatitude[b], siteLongitude[b]) * 1.3 : 1000
     let m = log(max(30, d / medianSpeed))

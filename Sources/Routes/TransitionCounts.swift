@@ -21,18 +21,28 @@ public struct TransitionCounts: Codable, Sendable, Equatable {
   /// Longest context kept.
   public var order: Int
   public var siteCount: Int
-  /// Context key → (next site or `endOfTrip`) → count. Keys are `ContextKey.encode`d.
-  public var next: [String: [Int: Double]] = [:]
-  /// "from>to" and "from>to@band" → [n, Σ log s, Σ log² s].
-  public var travel: [String: [Double]] = [:]
+  /// Context key (`key(_:band:)`) → (next site or `endOfTrip`) → count.
+  public var next: [UInt64: [Int: Double]] = [:]
+  /// `travelKey(from, to, band)` → [n, Σ log s, Σ log² s].
+  public var travel: [UInt64: [Double]] = [:]
   /// First site of each trip (entries) → count.
   public var entries: [Int: Double] = [:]
 
   public init(order: Int, siteCount: Int) { self.order = order; self.siteCount = siteCount }
 
-  /// Key of a context: sites oldest-first, band or nil for band-free.
-  public static func key(_ sites: ArraySlice<Int>, band: Int?) -> String {
-    sites.map(String.init).joined(separator: ",") + (band.map { "@\($0)" } ?? "")
+  /// Key of a context: up to three sites oldest-first in 16 bits each (site + 1; 0 = none), the band + 1
+  /// in bits 48–55 (0 = any band). The empty context (key 0) holds how often each site comes next at all.
+  @inlinable public static func key(_ sites: ArraySlice<Int>, band: Int?) -> UInt64 {
+    var k: UInt64 = 0
+    for (i, s) in sites.suffix(3).enumerated() { k |= UInt64((s + 1) & 0xFFFF) << (16 * UInt64(i)) }
+    if let band { k |= UInt64(band + 1) << 48 }
+    return k
+  }
+  @inlinable public static func key(_ sites: [Int], band: Int?) -> UInt64 { key(sites[...], band: band) }
+
+  /// Key of a travel-time cell: from, to, and band (nil = any band).
+  @inlinable public static func travelKey(_ a: Int, _ b: Int, band: Int?) -> UInt64 {
+    UInt64(a + 1) | UInt64(b + 1) << 20 | UInt64((band ?? -1) + 1) << 40
   }
 
   /// Adds one trip's moves (sites in order, times in epoch seconds).
@@ -50,11 +60,11 @@ public struct TransitionCounts: Codable, Sendable, Equatable {
         next[Self.key(ctx, band: band), default: [:]][nxt, default: 0] += weight
         next[Self.key(ctx, band: nil), default: [:]][nxt, default: 0] += weight
       }
-      next["", default: [:]][nxt, default: 0] += weight  // order 0: how often each site comes next at all
+      next[0, default: [:]][nxt, default: 0] += weight  // order 0: how often each site comes next at all
       if nxt != endOfTrip {
         let secs = max(1.0, Double(t[i + 1] - t[i]))
         let l = log(secs)
-        for key in ["\(s[i])>\(nxt)", "\(s[i])>\(nxt)@\(band)"] {
+        for key in [Self.travelKey(s[i], nxt, band: nil), Self.travelKey(s[i], nxt, band: band)] {
           var v = travel[key] ?? [0, 0, 0]
           v[0] += weight; v[1] += weight * l; v[2] += weight * l * l
           travel[key] = v
@@ -113,10 +123,10 @@ public struct TransitionCounts: Codable, Sendable, Equatable {
       let band = h < 6 ? 0 : h < 10 ? 1 : h < 16 ? 2 : h < 19 ? 3 : 4
       c.next[key([f], band: band), default: [:]][to, default: 0] += n
       c.next[key([f], band: nil), default: [:]][to, default: 0] += n
-      c.next["", default: [:]][to, default: 0] += n
+      c.next[0, default: [:]][to, default: 0] += n
       if to != endOfTrip, let mi = cols["mean_seconds"], let m = Double(r.string(mi)), m > 0 {
         // Only the mean is known: treat all n moves as taking the mean time (zero spread at this level).
-        for k in ["\(f)>\(to)", "\(f)>\(to)@\(band)"] {
+        for k in [travelKey(f, to, band: nil), travelKey(f, to, band: band)] {
           var v = c.travel[k] ?? [0, 0, 0]
           v[0] += n; v[1] += n * log(m); v[2] += n * log(m) * log(m)
           c.travel[k] = v

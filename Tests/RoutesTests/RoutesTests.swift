@@ -21,13 +21,13 @@ struct MarkovRouteTests {
 
   @Test func handCountedTransitions() {
     let c = counts()
-    #expect(c.next["1"] == [2: 2, 3: 1])
-    #expect(c.next["0,1"] == [2: 1, 3: 1])
-    #expect(c.next["4,1"] == [2: 1])
-    #expect(c.next["2"] == [endOfTrip: 2])
+    #expect(c.next[TransitionCounts.key([1], band: nil)] == [2: 2, 3: 1])
+    #expect(c.next[TransitionCounts.key([0, 1], band: nil)] == [2: 1, 3: 1])
+    #expect(c.next[TransitionCounts.key([4, 1], band: nil)] == [2: 1])
+    #expect(c.next[TransitionCounts.key([2], band: nil)] == [endOfTrip: 2])
     #expect(c.entries == [0: 2, 4: 1])
-    #expect(c.travel["0>1"]![0] == 2)
-    #expect(abs(c.travel["0>1"]![1] - 2 * log(60.0)) < 1e-12)
+    #expect(c.travel[TransitionCounts.travelKey(0, 1, band: nil)]![0] == 2)
+    #expect(abs(c.travel[TransitionCounts.travelKey(0, 1, band: nil)]![1] - 2 * log(60.0)) < 1e-12)
   }
 
   @Test func countsMergeByAddition() throws {
@@ -118,7 +118,7 @@ struct MarkovRouteTests {
     let p = dir + "/transitions.csv"
     try "from_site,to_site,hour,count,mean_seconds\nS0,S1,8,30,120\nS0,S2,8,10,200\nS1,END,9,5,\n".write(toFile: p, atomically: true, encoding: .utf8)
     let c = try TransitionCounts.fromCSV(path: p, sites: ["S0", "S1", "S2"])
-    #expect(c.next["0"] == [1: 30, 2: 10])
+    #expect(c.next[TransitionCounts.key([0], band: nil)] == [1: 30, 2: 10])
     var spec = MarkovRouteModel(); spec.order = 1
     let f = try spec.fit(c, sites: Array(sites.prefix(3)))
     #expect(f.predict(history: [0], time: t0, clock: .utc).ranked.first?.site == 1)

@@ -1,0 +1,79 @@
+import Foundation
+import Linalg
+import Linkage
+import Modelling
+import Reads
+import Routes
+
+/// Linkage benchmark (issue 7): 100 000 unit vectors of dimension 256 (seeded), top-10 cosine
+/// neighbours of every row by blockwise `dgemm`. Writes the vectors (float64, row-major) for the peers.
+func linkageSuite(dir: String, n: Int = 100_000, d: Int = 256) throws {
+  var rng = SeededRNG(seed: 77)
+  var x = Matrix(rows: n, columns: d)
+  var rowMajor = [Double](repeating: 0, count: n * d)
+  for i in 0..<n {
+    var row = (0..<d).map { _ in max(0, rng.normal()) }  // non-negative, like count signatures
+    let norm = BLAS.nrm2(row)
+    row = row.map { $0 / norm }
+    for k in 0..<d { x.elements[i + k * n] = row[k]; rowMajor[i * d + k] = row[k] }
+  }
+  try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+  try rowMajor.withUnsafeBytes { Data($0) }.write(to: URL(fileURLWithPath: dir + "/vectors.f64"))
+  var result: [[(index: Int, similarity: Double)]] = []
+  let t0 = now()
+  result = try topKNeighbours(x, k: 10)
+  let t = now() - t0
+  // First rows' neighbour ids for the agreement check.
+  let check = (0..<100).map { result[$0].map { String($0.index) }.joined(separator: " ") }.joined(separator: "\n")
+  try check.write(toFile: dir + "/neighbours-anprkit.txt", atomically: true, encoding: .utf8)
+  emit(["suite": "linkage", "bench": "top10_cosine", "n": n, "median_s": t, "per_s": Double(n) / t, "dimension": d,
+        "peak_mb": peakMB(), "threads": BLAS.threadCount, "impl": "ANPRKit"])
+}
+
+/// Route benchmark (issue 6): transition counting over every trip of a store, then next-site
+/// prediction for every trip step.
+func routesSuite(storePath: String) throws {
+  let store = try ReadStore(path: storePath)
+  let clock = try LocalClock(identifier: "Europe/London")
+  var counts: TransitionCounts?
+  let t0 = now()
+  counts = TransitionCounts.build(store: store, order: 2, clock: clock)
+  let tTrain = now() - t0
+  emit(["suite": "routes", "bench": "train_transitions", "n": store.count, "median_s": tTrain, "per_s": Double(store.count) / tTrain,
+        "peak_mb": peakMB(), "impl": "ANPRKit"])
+  var sites = [(latitude: Double, longitude: Double)](repeating: (0, 0), count: store.sites.count)
+  for (c, cam) in store.cameras.enumerated() { sites[store.cameraSite[c]] = (cam.latitude, cam.longitude) }
+  let fitted = try MarkovRouteModel().fit(counts!, sites: sites)
+  var steps = 0, correct = 0
+  let t1 = now()
+  for v in 0..<store.vehicles.count {
+    for trip in store.trips(ofVehicle: v) {
+      var s: [Int] = []
+      for a in trip.sites where s.last != a { s.append(a) }
+      for i in 0..<max(0, s.count - 1) {
+        let lo = max(0, i - 1)
+        let band = timeBand(trip.start, clock: clock)
+        // The most likely next site: probabilities of the candidates at the deepest level.
+        var best = -2, bestP = -1.0
+        for (key, _) in fitted.levels(Array(s[lo...i]), band: band) {
+          if let row = fitted.counts.next[key] {
+            for (w, _) in row { let p = fitted.probability(of: w, history: Array(s[lo...i]), band: band); if p > bestP { bestP = p; best = w } }
+            break
+          }
+        }
+        if best == s[i + 1] { correct += 1 }
+        steps += 1
+      }
+    }
+  }
+  let tPred = now() - t1
+  emit(["suite": "routes", "bench": "predict_next_site", "n": steps, "median_s": tPred, "per_s": Double(steps) / tPred,
+        "top1": Double(correct) / Double(max(1, steps)), "peak_mb": peakMB(), "impl": "ANPRKit"])
+}
+
+/// Peak resident memory of this process, MB.
+func peakMB() -> Double {
+  var u = rusage()
+  getrusage(RUSAGE_SELF.rawValue, &u)
+  return Double(u.ru_maxrss) / 1024
+}
