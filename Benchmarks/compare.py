@@ -22,5 +22,7 @@ for key, rs in groups.items():
         thr = f"{r[f]:.4g} {f.replace('_', ' ')}" if f else ""
         extra = f" (peak {r['peak_mb']:.0f} MB)" if "peak_mb" in r else ""
         if "iterations" in r: extra += f", {r['iterations']} iterations"
+        if "neighbour_agreement" in r: extra += f", {r['neighbour_agreement']:.3f} of ANPRKit's top-10 (first 100 rows)"
+        if "top1" in r: extra += f", top-1 accuracy {r['top1']:.3f}"
         if "max_abs_eta_diff" in r: extra += f", max abs Δη vs ANPRKit {r['max_abs_eta_diff']:.1e}"
         print(f"| {key[1]} | {key[2]} | {r['impl']} | {r['median_s']:.4g} | {thr}{extra} | {ratio} |")

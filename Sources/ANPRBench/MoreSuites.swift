@@ -45,23 +45,15 @@ func routesSuite(storePath: String) throws {
   for (c, cam) in store.cameras.enumerated() { sites[store.cameraSite[c]] = (cam.latitude, cam.longitude) }
   let fitted = try MarkovRouteModel().fit(counts!, sites: sites)
   var steps = 0, correct = 0
+  let batch = FittedMarkovRoute.BatchPredictor(fitted, clock: clock)
   let t1 = now()
   for v in 0..<store.vehicles.count {
     for trip in store.trips(ofVehicle: v) {
-      var s: [Int] = []
-      for a in trip.sites where s.last != a { s.append(a) }
+      var s: [Int] = [], ts: [Int64] = []
+      for (a, t) in zip(trip.sites, trip.times) where s.last != a { s.append(a); ts.append(t) }
       for i in 0..<max(0, s.count - 1) {
-        let lo = max(0, i - 1)
-        let band = timeBand(trip.start, clock: clock)
-        // The most likely next site: probabilities of the candidates at the deepest level.
-        var best = -2, bestP = -1.0
-        for (key, _) in fitted.levels(Array(s[lo...i]), band: band) {
-          if let row = fitted.counts.next[key] {
-            for (w, _) in row { let p = fitted.probability(of: w, history: Array(s[lo...i]), band: band); if p > bestP { bestP = p; best = w } }
-            break
-          }
-        }
-        if best == s[i + 1] { correct += 1 }
+        let p = batch.predict(history: s[...i], time: ts[i])
+        if p.ranked.first?.site == s[i + 1] { correct += 1 }
         steps += 1
       }
     }

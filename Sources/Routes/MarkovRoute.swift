@@ -244,3 +244,27 @@ public struct FittedMarkovRoute: Codable, Sendable {
 }
 
 func normalCDF(_ x: Double) -> Double { 0.5 * erfc(-x / 2.0.squareRoot()) }
+
+extension FittedMarkovRoute {
+  /// Batch prediction: the full next-site distribution of each distinct (context, band) is computed
+  /// once and reused, so scoring millions of trip steps costs one hash lookup per step for contexts
+  /// already seen. Not thread-safe: use one per thread.
+  public final class BatchPredictor {
+    let model: FittedMarkovRoute
+    let clock: LocalClock
+    var memo: [UInt64: NextSitePrediction] = [:]
+    public init(_ model: FittedMarkovRoute, clock: LocalClock) { self.model = model; self.clock = clock }
+
+    /// The prediction for a history (oldest first) at time `t`.
+    public func predict(history: ArraySlice<Int>, time t: Int64) -> NextSitePrediction {
+      let band = model.specification.timeBands ? timeBand(t, clock: clock) : nil
+      let ctx = history.suffix(model.specification.order)
+      let key = TransitionCounts.key(ctx, band: band) ^ (UInt64(ctx.count) << 60)
+      if let p = memo[key] { return p }
+      let p = model.predict(history: Array(ctx), time: t, clock: clock)
+      memo[key] = p
+      return p
+    }
+    public var distinctContexts: Int { memo.count }
+  }
+}

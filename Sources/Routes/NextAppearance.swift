@@ -74,12 +74,20 @@ public struct FittedNextAppearance: Codable, Sendable {
     let total = gaps.reduce(0, +)
     let pmf = gaps.map { $0 / total }
     let g0 = vd.last.map { Int(clock.day(from) - $0) } ?? 0
+    // Weekday habit: the share of visits on each weekday (own visits + population pseudo-visits),
+    // scaling the gap hazard so habitual days carry the probability.
+    var weekday = (0..<7).map { d in (0..<24).reduce(0.0) { $0 + populationProfile[d * 24 + $1] } * s.profileStrength }
+    for v in visits { weekday[v.hourOfWeek / 24] += 1 }
+    let wTotal = weekday.reduce(0, +)
     var survive = 1.0
     var out: [Double] = []
+    let fromDay = clock.day(from)
     for d in 0..<days {
       let g = max(1, g0 + d)
       let tail = pmf[min(g, s.maxGapDays)...].reduce(0, +)
-      let h = g >= s.maxGapDays ? pmf[s.maxGapDays] / max(tail, 1e-12) * 0.5 : pmf[g] / max(tail, 1e-12)
+      let h0 = g >= s.maxGapDays ? pmf[s.maxGapDays] / max(tail, 1e-12) * 0.5 : pmf[g] / max(tail, 1e-12)
+      let wd = Int(((fromDay + Int64(d) + 3) % 7 + 7) % 7)
+      let h = h0 * 7 * weekday[wd] / max(wTotal, 1e-12)
       let p = survive * min(1, h)
       out.append(p)
       survive -= p

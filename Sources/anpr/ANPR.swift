@@ -17,7 +17,7 @@ struct ANPR: ParsableCommand {
       Raw plates are pseudonymised with a keyed HMAC at ingest unless you pass --keep-raw-plates.
       """,
     version: ToolkitInfo.version,
-    subcommands: [SelfCheck.self, Simulate.self, Ingest.self, Inspect.self, Purge.self, Keygen.self, Train.self, Forecast.self, Evaluate.self, Compare.self, SweepCommand.self, PredictRoute.self, Link.self, Report.self]
+    subcommands: [SelfCheck.self, Simulate.self, Ingest.self, Inspect.self, Purge.self, Keygen.self, Train.self, Forecast.self, Evaluate.self, Compare.self, SweepCommand.self, PredictRoute.self, Link.self, NextAppearance.self, Report.self]
   )
 }
 

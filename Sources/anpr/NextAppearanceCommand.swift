@@ -1,0 +1,74 @@
+import ArgumentParser
+import Evaluation
+import Foundation
+import Modelling
+import Reads
+import Routes
+
+/// Resolves `--plate`, `--vehicle` or `--group FILE:ID` to store vehicle indices.
+struct VehicleSelection: ParsableArguments {
+  @Option(help: "Plate (pseudonymised with the key before the lookup).") var plate: String?
+  @Option(help: "Vehicle id as the store holds it (pseudonym).") var vehicle: String?
+  @Option(help: "An actor group from 'anpr link': GROUPS.csv:G1 (its vehicles are pooled).") var group: String?
+  @Option(help: "Key file for --plate on a pseudonymised store (or ANPR_KEY).") var keyFile: String?
+
+  func resolve(_ store: ReadStore) throws -> (vehicles: [Int], label: String) {
+    let index = Dictionary(store.vehicles.enumerated().map { ($1.id, $0) }, uniquingKeysWith: { a, _ in a })
+    if let plate {
+      let id: String?
+      if store.isPseudonymised {
+        guard let p = try Pseudonymiser.load(file: keyFile) else { throw CLIError("the store is pseudonymised: pass --key-file to look up a plate") }
+        id = p.pseudonym(plate: plate)
+      } else { id = Plate.normalise(plate) }
+      guard let id, let v = index[id] else { throw CLIError("plate not in the store (never read, or a different key)") }
+      return ([v], id)
+    }
+    if let vehicle {
+      guard let v = index[vehicle] else { throw CLIError("vehicle '\(vehicle)' not in the store") }
+      return ([v], vehicle)
+    }
+    if let group {
+      let parts = group.split(separator: ":", maxSplits: 1).map(String.init)
+      guard parts.count == 2, let text = try? String(contentsOfFile: parts[0], encoding: .utf8) else {
+        throw CLIError("--group wants GROUPS.csv:GROUP_ID (a file from 'anpr link')")
+      }
+      let ids = text.split(separator: "\n").dropFirst().map { splitCSVLine(String($0)) }.filter { $0.first == parts[1] }.map { $0[1] }
+      let vs = ids.compactMap { index[$0] }
+      guard !vs.isEmpty else { throw CLIError("group '\(parts[1])' has no vehicle in this store") }
+      return (vs, "group \(parts[1]) (\(vs.count) vehicles)")
+    }
+    throw ValidationError("Give --plate, --vehicle or --group.")
+  }
+}
+
+extension ANPR {
+  struct NextAppearance: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      commandName: "next-appearance",
+      abstract: "When and where a repeat vehicle (or an actor group, whatever car it drives) will next enter: top (camera site, hour) windows.")
+    @OptionGroup var storeOptions: StoreOptions
+    @OptionGroup var selection: VehicleSelection
+    @Option(help: "Days ahead.") var days = 7
+    @Option(help: "Windows to list.") var top = 10
+    @Flag(help: "Print JSON.") var json = false
+
+    func run() throws {
+      let (store, clock) = try storeOptions.open()
+      let (vehicles, label) = try selection.resolve(store)
+      guard let end = store.header.timeEnd else { throw CLIError("the store has no reads") }
+      let all = NextAppearanceModel.visits(store: store, until: end + 1, clock: clock)
+      let model = NextAppearanceModel().fit(visits: all, siteCount: store.sites.count)
+      let visits = vehicles.flatMap { all[$0] ?? [] }.sorted { $0.day < $1.day }
+      let from = end + 1
+      let (dayP, none) = model.dayProbabilities(visits, from: from, days: days, clock: clock)
+      let windows = model.topWindows(visits, from: from, days: days, k: top, clock: clock)
+      struct Row: Encodable { var site: String; var hourStart: String; var probability: Double }
+      let rows = windows.map { Row(site: store.sites[$0.site], hourStart: Timestamp.iso8601($0.hourStart), probability: $0.probability) }
+      if json { try printJSONLine(rows); return }
+      print("\(label): \(visits.count) past visits on \(Set(visits.map(\.day)).count) days; P(seen in the next \(days) days) = \(String(format: "%.2f", 1 - none))")
+      print("by day: " + dayP.enumerated().map { String(format: "+%d %.2f", $0.offset + 1, $0.element) }.joined(separator: "  "))
+      for r in rows { print("  \(r.hourStart)  \(r.site)  p = \(String(format: "%.3f", r.probability))") }
+      print("(probabilities of a first appearance in that site and hour; a forecast, not a certainty)")
+    }
+  }
+}
