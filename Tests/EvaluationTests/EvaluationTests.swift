@@ -101,3 +101,38 @@ struct BacktestTests {
     #expect(c1.table(metrics: ["hit_rate@10%"]).contains("glm"))
   }
 }
+
+@Suite("Report")
+struct ReportTests {
+  @Test func reportHasItsSVGElementsAndNoRawPlates() throws {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("anprkit-report-\(UUID())").path
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    try "camera_id,site_id,latitude,longitude\nC1,S1,51.54,0.70\nC2,S2,51.55,0.72\nC3,S3,51.53,0.74\n"
+      .write(toFile: dir + "/c.csv", atomically: true, encoding: .utf8)
+    var rows = "plate,camera_id,timestamp\n"
+    for d in 0..<12 { for h in [8, 12, 17] { rows += "AB12CDE,C\(1 + (d + h) % 3),2026-03-\(String(format: "%02d", d + 2))T\(h):00:00Z\n" } }
+    try rows.write(toFile: dir + "/r.csv", atomically: true, encoding: .utf8)
+    var o = IngestOptions(readsPath: dir + "/r.csv", camerasPath: dir + "/c.csv")
+    o.pseudonymiser = try Pseudonymiser(keyBytes: Array("report test key 0123456789abcdef".utf8))
+    let (contents, _) = try Ingest.run(o)
+    try StoreWriter.write(contents, to: dir + "/s.anpr")
+    let store = try ReadStore(path: dir + "/s.anpr")
+    let table = CountTable.build(store: store, target: .allReads, from: store.header.timeStart!, to: store.header.timeEnd! + 1)
+    var plan = BacktestPlan(); plan.minimumTrainingDays = 8
+    let scores = try HotspotBacktest.run(table: table, models: [NamedHotspotModel(name: "hm", model: HistoricalMeanModel())], plan: plan, clock: .utc)
+    let comparison = Comparison.summarise(hotspot: scores, order: ["hm"], kind: "hotspot", target: "all reads")
+    let fc = try HistoricalMeanModel().fit(table, clock: .utc).forecast(history: table, bins: 168, clock: .utc)
+    var input = ReportInput(storePath: dir + "/s.anpr", summary: store.summary(), clock: .utc)
+    input.comparison = comparison
+    input.forecast = fc
+    input.plan = patrolPlan(fc, clock: .utc)
+    let html = HTMLReport.render(input)
+    for id in ["hit-rate-curve", "calibration-plot", "hotspot-map", "reads-per-hour", "patrol-plan"] {
+      #expect(html.contains("id=\"\(id)\""), "missing \(id)")
+    }
+    #expect(html.contains("class=\"hotspot\"") && html.contains("<polyline class=\"curve\""))
+    #expect(html.components(separatedBy: "<svg").count - 1 >= 4)
+    #expect(!html.contains("AB12CDE"))
+    #expect(!html.contains("<script") && !html.contains("http://") && !html.contains("https://"))  // self-contained
+  }
+}
