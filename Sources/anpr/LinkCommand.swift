@@ -21,6 +21,9 @@ extension ANPR {
     @Flag(help: "Link all vehicles, not only rental ones.") var allVehicles = false
     @Option(help: "Simulator truth (truth.json or its directory): prints precision, recall, F1, B-cubed and a threshold curve.") var truth: String?
     @Option(help: "Key the store was pseudonymised with (to match truth plates).") var keyFile: String?
+    @Option(help: "Also detect co-travel (convoys) and write them here (CSV).") var convoys: String?
+    @Option(help: "Co-travel: seconds within which two reads at one site count as together.") var convoyWindow: Int = 60
+    @Option(help: "Co-travel: distinct sites a pair must share.") var convoyMinSites: Int = 3
     @Flag(help: "Print the result as one JSON object on the last line.") var json = false
 
     func run() throws {
@@ -42,8 +45,18 @@ extension ANPR {
         for l in r.links { lt += "\(l.a),\(l.b),\(String(format: "%.4f", l.similarity)),\(l.succession),\(String(format: "%.4f", l.score)),\(String(format: "%.3f", l.confidence)),\(csvQuote(l.evidence))\n" }
         try write(lt, to: links)
       }
-      struct Output: Encodable { var candidates: Int; var links: Int; var groups: Int; var evaluation: LinkageScores?; var curve: [LinkageEvaluation.Point]? }
+      struct Output: Encodable { var candidates: Int; var links: Int; var groups: Int; var convoys: Int?; var evaluation: LinkageScores?; var curve: [LinkageEvaluation.Point]? }
       var output = Output(candidates: r.candidates, links: r.links.count, groups: r.groups.count)
+      if let convoys {
+        var d = CoTravelDetector()
+        d.windowSeconds = Int64(convoyWindow); d.minimumSites = convoyMinSites
+        let found = d.detect(store: store)
+        var t = "vehicle_a,vehicle_b,sites,together,expected_by_chance,p_value,evidence\n"
+        for c in found { t += "\(c.a),\(c.b),\(c.sites.count),\(c.together),\(String(format: "%.4g", c.expected)),\(String(format: "%.3g", c.pValue)),\(csvQuote(c.evidence))\n" }
+        try write(t, to: convoys)
+        output.convoys = found.count
+        if !json { print("co-travel: \(found.count) pairs seen together more than chance allows (p ≤ \(d.maxPValue)) → \(convoys)") }
+      }
       if let truth {
         let dir = truth.hasSuffix(".json") ? (truth as NSString).deletingLastPathComponent : truth
         let t = try LinkageEvaluation.truth(store: store, truthDirectory: dir.isEmpty ? "." : dir, pseudonymiser: try Pseudonymiser.load(file: keyFile))

@@ -93,3 +93,38 @@ struct LinkageTests {
     #expect(s.bcubedF1 > 0.7, "B-cubed F1 \(s.bcubedF1)")
   }
 }
+
+@Suite("Co-travel")
+struct CoTravelTests {
+  @Test func convoyIsFoundAndCommutersAreNot() throws {
+    // Four sites along a road. Two "commuters" pass every site every weekday morning at 08:00 ± a few
+    // minutes (many co-occurrences by habit); a convoy pair passes together (10 s apart) on four days at an hour they are otherwise never seen.
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("anprkit-convoy-\(UUID())").path
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    try "camera_id,latitude,longitude\nA,51.54,0.70\nB,51.54,0.71\nC,51.54,0.72\nD,51.54,0.73\n".write(toFile: dir + "/c.csv", atomically: true, encoding: .utf8)
+    var rows = "plate,camera_id,timestamp\n"
+    var rng = SeededRNG(seed: 3)
+    let base = 1_772_438_400  // 2026-03-02 08:00Z
+    for d in 0..<20 {
+      for (p, offset) in [("AA11AAA", 0), ("BB22BBB", 0)] {
+        let jitter = rng.int(-900...900) + offset
+        for (k, cam) in ["A", "B", "C", "D"].enumerated() { rows += "\(p),\(cam),\(base + d * 86400 + jitter + k * 60)\n" }
+      }
+    }
+    for trip in [3, 7, 11, 16] {
+      let t = base + trip * 86400 + 5 * 3600
+      for (k, cam) in ["A", "B", "C", "D"].enumerated() {
+        rows += "CC33CCC,\(cam),\(t + k * 90)\nDD44DDD,\(cam),\(t + k * 90 + 10)\n"
+      }
+    }
+    try rows.write(toFile: dir + "/r.csv", atomically: true, encoding: .utf8)
+    var o = IngestOptions(readsPath: dir + "/r.csv", camerasPath: dir + "/c.csv")
+    o.pseudonymiser = nil
+    let (c, _) = try Ingest.run(o)
+    try StoreWriter.write(c, to: dir + "/s.anpr")
+    let found = CoTravelDetector().detect(store: try ReadStore(path: dir + "/s.anpr"))
+    #expect(found.contains { Set([$0.a, $0.b]) == ["CC33CCC", "DD44DDD"] }, "\(found)")
+    #expect(!found.contains { Set([$0.a, $0.b]) == ["AA11AAA", "BB22BBB"] }, "commuters flagged: \(found.map { ($0.a, $0.b, $0.together, $0.expected, $0.pValue) })")
+    #expect(poissonUpperTail(0, 1) == 1 && abs(poissonUpperTail(1, 1) - (1 - exp(-1))) < 1e-12)
+  }
+}

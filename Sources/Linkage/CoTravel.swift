@@ -1,0 +1,108 @@
+import Foundation
+import Reads
+
+/// A pair of vehicles seen together (a convoy), scored against chance.
+public struct CoTravel: Codable, Sendable {
+  public var a: String
+  public var b: String
+  /// Distinct sites where the two were read within the window of each other.
+  public var sites: [String]
+  /// Journeys together (co-occurrences less than 30 minutes apart count once).
+  public var together: Int
+  /// Expected co-occurrences by chance given how often each vehicle passes each site.
+  public var expected: Double
+  /// Poisson probability of at least `together` co-occurrences by chance.
+  public var pValue: Double
+  public var evidence: String
+}
+
+/// Co-travel (convoy) detection: pairs of vehicles read at `minimumSites` or more of the same sites
+/// within `windowSeconds` of each other, scored against chance. Raw co-occurrence counts flag every pair
+/// of commuters on a busy road; here a pair's expected coincidences condition on each vehicle's habits,
+/// `E = Σ_s Σ_h n_a(s, h) · n_b(s, h) · 2Δt / (D · 3600)` — reads at site s in hour of day h, spread over
+/// that hour on each of the D days — so two commuters who both pass at 8 am are expected to meet, and the
+/// pair is reported when `P(X ≥ together | Poisson(E))` is below `maxPValue` (default 1e-6, a
+/// Bonferroni-like guard for the many pairs examined).
+public struct CoTravelDetector: Codable, Sendable {
+  public var windowSeconds: Int64 = 60
+  public var minimumSites = 3
+  public var maxPValue = 1e-6
+  public init() {}
+
+  public func detect(store: ReadStore) -> [CoTravel] {
+    guard let start = store.header.timeStart, let end = store.header.timeEnd, store.count > 1 else { return [] }
+    let days = max(1, Double(end - start) / 86400)
+    // Reads grouped by site, in time order (the store is time-sorted).
+    var bySite = [[Int]](repeating: [], count: store.sites.count)
+    for i in 0..<store.count { bySite[store.site(i)].append(i) }
+    // Co-occurrences per pair: (times, sites set).
+    var pairs: [UInt64: ([Int64], Set<Int>)] = [:]
+    for (s, reads) in bySite.enumerated() {
+      var lo = 0
+      for (k, i) in reads.enumerated() {
+        let t = store.time(i)
+        while store.time(reads[lo]) < t - windowSeconds { lo += 1 }
+        for j in reads[lo..<k] {
+          let a = store.vehicle(i), b = store.vehicle(j)
+          if a == b { continue }
+          let key = UInt64(min(a, b)) << 32 | UInt64(max(a, b))
+          var e = pairs[key] ?? ([], [])
+          e.0.append(t); e.1.insert(s)
+          pairs[key] = e
+        }
+      }
+    }
+    var out: [CoTravel] = []
+    var perSite: [Int: [Int: Double]] = [:]  // vehicle → (site · 24 + hour) → reads, for vehicles in candidate pairs
+    func counts(_ v: Int) -> [Int: Double] {
+      if let c = perSite[v] { return c }
+      var c: [Int: Double] = [:]
+      for r in store.reads(ofVehicle: v) {
+        let t = store.time(Int(r))
+        c[store.site(Int(r)) * 24 + Int(((t % 86400) + 86400) % 86400 / 3600), default: 0] += 1
+      }
+      perSite[v] = c
+      return c
+    }
+    for (key, (times, sites)) in pairs.sorted(by: { $0.key < $1.key }) where sites.count >= minimumSites {
+      let a = Int(key >> 32), b = Int(key & 0xFFFF_FFFF)
+      // Episodes: co-occurrences less than 30 minutes apart are one journey together. Passes on one
+      // journey are not independent across sites, so both the count and the chance expectation are per
+      // episode: the chance co-occurrences summed over sites, divided by the pair's co-occurrences per
+      // episode (two vans roaming all day meet at many sites by chance, one site per meeting; a convoy
+      // meets at every site of a journey).
+      let sorted = times.sorted()
+      var together = sorted.isEmpty ? 0 : 1
+      for (x, y) in zip(sorted, sorted.dropFirst()) where y - x > 1800 { together += 1 }
+      let ca = counts(a), cb = counts(b)
+      var perSiteExpected: [Int: Double] = [:]
+      for (k, na) in ca { if let nb = cb[k] { perSiteExpected[k / 24, default: 0] += na * nb * 2 * Double(windowSeconds) / (days * 3600) } }
+      let perEpisode = Double(times.count) / Double(max(1, together))
+      let expected = perSiteExpected.values.reduce(0, +) / max(1, perEpisode)
+      let p = poissonUpperTail(Double(together), expected)
+      guard p <= maxPValue else { continue }
+      let names = sites.sorted().map { store.sites[$0] }
+      out.append(CoTravel(
+        a: store.vehicles[a].id, b: store.vehicles[b].id, sites: names, together: together, expected: expected, pValue: p,
+        evidence: "read within \(windowSeconds) s of each other on \(together) journeys at \(names.count) sites (\(names.prefix(6).joined(separator: ", "))); chance would give \(String(format: "%.2g", expected))"))
+    }
+    return out.sorted { $0.pValue != $1.pValue ? $0.pValue < $1.pValue : ($0.a, $0.b) < ($1.a, $1.b) }
+  }
+}
+
+/// P(X ≥ k) for X ~ Poisson(λ), in log space for small tails.
+func poissonUpperTail(_ k: Double, _ lambda: Double) -> Double {
+  if k <= 0 { return 1 }
+  if lambda <= 0 { return 0 }
+  // Sum the pmf from k upwards until terms vanish (k is small in practice).
+  var logTerm = k * log(lambda) - lambda - lgamma(k + 1)
+  var sum = 0.0, i = k
+  for _ in 0..<10_000 {
+    let t = exp(logTerm)
+    sum += t
+    if t < sum * 1e-16 { break }
+    i += 1
+    logTerm += log(lambda) - log(i)
+  }
+  return min(1, sum)
+}
