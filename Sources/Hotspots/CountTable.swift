@@ -297,3 +297,66 @@ public struct CountTable: Codable, Sendable, Equatable {
     return (table, skipped)
   }
 }
+
+extension CountTable {
+  /// Reads counts computed elsewhere (a database query, a cluster job, a published aggregate):
+  /// `counts.csv` with `unit_id,bin_start,count` (optionally `exposure`), and unit coordinates from a
+  /// units file — `cameras.csv` (sites from `site_id`, or `camera_id` when there is none) or any CSV with
+  /// `unit_id,latitude,longitude`. Rows for the same unit and bin add up (shards merge by addition);
+  /// units in the units file with no rows are kept as zeros.
+  /// - Throws: an error naming the file, line and field for unknown units, bad times, negative counts.
+  public static func fromCSV(counts path: String, units unitsPath: String, binning: Binning) throws -> CountTable {
+    var units: [SpatialUnit] = []
+    var index: [String: Int] = [:]
+    var cols: [String: Int] = [:]
+    try CSVReader(source: ByteSource(path: unitsPath)).forEachRecord { r in
+      if r.line == 1 { for i in 0..<r.count { cols[r.string(i).trimmingCharacters(in: .whitespaces).lowercased()] = i }; return }
+      guard let idCol = cols["unit_id"] ?? cols["site_id"] ?? cols["camera_id"], let la = cols["latitude"], let lo = cols["longitude"] else {
+        throw IngestError.missingColumn(file: unitsPath, column: "unit_id (or site_id/camera_id), latitude, longitude", header: Array(cols.keys).sorted())
+      }
+      guard r.count > max(idCol, la, lo) else { return }
+      let id = r.string(idCol).trimmingCharacters(in: .whitespaces)
+      guard !id.isEmpty, index[id] == nil else { return }  // first camera of a site gives its location
+      guard let lat = Double(r.string(la)), let lon = Double(r.string(lo)) else {
+        throw IngestError.badRegistry(file: unitsPath, line: r.line, field: "latitude/longitude", reason: "not a number")
+      }
+      index[id] = units.count
+      units.append(SpatialUnit(id: id, latitude: lat, longitude: lon))
+    }
+    struct Row { var unit: Int; var t: Int64; var count: Double; var exposure: Double? }
+    var rows: [Row] = []
+    var ccols: [String: Int] = [:]
+    try CSVReader(source: ByteSource(path: path)).forEachRecord { r in
+      if r.line == 1 {
+        for i in 0..<r.count { ccols[r.string(i).trimmingCharacters(in: .whitespaces).lowercased()] = i }
+        for n in ["unit_id", "bin_start", "count"] where ccols[n] == nil {
+          throw IngestError.missingColumn(file: path, column: n, header: (0..<r.count).map(r.string))
+        }
+        return
+      }
+      if r.count == 1 && r.bytes(0).isEmpty { return }
+      let id = r.string(ccols["unit_id"]!).trimmingCharacters(in: .whitespaces)
+      guard let u = index[id] else { throw IngestError.badRegistry(file: path, line: r.line, field: "unit_id", reason: "unknown unit '\(id)' (not in \(unitsPath))") }
+      guard case .success(let t) = Timestamp.parse(r.trimmed(ccols["bin_start"]!)) else {
+        throw IngestError.badRegistry(file: path, line: r.line, field: "bin_start", reason: "unparsable time (ISO 8601 with zone, or epoch seconds)")
+      }
+      guard let c = Double(r.string(ccols["count"]!)), c >= 0, c.isFinite else {
+        throw IngestError.badRegistry(file: path, line: r.line, field: "count", reason: "not a non-negative number")
+      }
+      let e = ccols["exposure"].flatMap { Double(r.string($0)) }
+      rows.append(Row(unit: u, t: Int64(t), count: c, exposure: e))
+    }
+    guard let tmin = rows.map(\.t).min(), let tmax = rows.map(\.t).max() else { throw SpecError.invalid("\(path): no count rows") }
+    var n = 0
+    var s = binning.start(of: tmin)
+    while s <= tmax { s = binning.next(s); n += 1 }
+    let withExposure = rows.contains { $0.exposure != nil }
+    var table = CountTable(units: units, binning: binning, firstBin: tmin, binCount: n, withExposure: withExposure)
+    for r in rows {
+      let b = table.binIndex(r.t)!
+      table.counts[r.unit * n + b] += r.count
+      if withExposure { table.exposure![r.unit * n + b] += r.exposure ?? 0 }
+    }
+    return table
+  }
+}

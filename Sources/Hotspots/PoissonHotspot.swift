@@ -27,12 +27,15 @@ public struct PoissonHotspotModel: HotspotModel, Equatable {
   public var exposureOffset = false
   public var maxIterations = 100
   public var tolerance = 1e-10
+  /// Optional user covariates: a CSV `unit_id,bin_start,NAME1,NAME2,…` (wide); each NAME becomes a
+  /// column. Values must cover the forecast period too (e.g. planned events); missing values are 0.
+  public var covariatesFile: String?
 
   public init() {}
   enum CodingKeys: String, CodingKey, CaseIterable {
     case family, ridge, weeklyHarmonics = "weekly_harmonics", dailyHarmonics = "daily_harmonics"
     case recentActivity = "recent_activity", neighbourMetres = "neighbour_metres", exposureOffset = "exposure_offset"
-    case maxIterations = "max_iterations", tolerance
+    case maxIterations = "max_iterations", tolerance, covariatesFile = "covariates_file"
   }
   public init(from decoder: Decoder) throws {
     try rejectUnknownKeys(decoder, allowed: CodingKeys.allCases.map(\.rawValue), kind: Self.kind)
@@ -47,6 +50,7 @@ public struct PoissonHotspotModel: HotspotModel, Equatable {
     exposureOffset = try c.decodeIfPresent(Bool.self, forKey: .exposureOffset) ?? d.exposureOffset
     maxIterations = try c.decodeIfPresent(Int.self, forKey: .maxIterations) ?? d.maxIterations
     tolerance = try c.decodeIfPresent(Double.self, forKey: .tolerance) ?? d.tolerance
+    covariatesFile = try c.decodeIfPresent(String.self, forKey: .covariatesFile)
     guard ridge >= 0, weeklyHarmonics >= 0, dailyHarmonics >= 0, maxIterations > 0, tolerance > 0 else {
       throw SpecError.invalid("poisson-hotspot: ridge ≥ 0, harmonics ≥ 0, max_iterations > 0, tolerance > 0")
     }
@@ -58,7 +62,35 @@ public struct PoissonHotspotModel: HotspotModel, Equatable {
     for k in 0..<weeklyHarmonics { names += ["week_sin\(k + 1)", "week_cos\(k + 1)"] }
     for k in 0..<dailyHarmonics { names += ["day_sin\(k + 1)", "day_cos\(k + 1)"] }
     if recentActivity { names += ["log1p_unit_24h", "log1p_unit_7d", "log1p_neighbours_7d"] }
+    if let cov = try? userCovariates() { names += cov.names }
     return names
+  }
+
+  /// User covariates from `covariatesFile`: names, and unit → bin start → values.
+  public func userCovariates() throws -> (names: [String], values: [String: [Int64: [Double]]])? {
+    guard let path = covariatesFile else { return nil }
+    var names: [String] = []
+    var values: [String: [Int64: [Double]]] = [:]
+    try CSVReader(source: ByteSource(path: path)).forEachRecord { r in
+      if r.line == 1 {
+        let h = (0..<r.count).map { r.string($0).trimmingCharacters(in: .whitespaces) }
+        guard h.count >= 3, h[0].lowercased() == "unit_id", h[1].lowercased() == "bin_start" else {
+          throw SpecError.invalid("\(path):1: covariates need columns unit_id,bin_start,NAME…")
+        }
+        names = Array(h[2...])
+        return
+      }
+      guard r.count == names.count + 2, case .success(let t) = Timestamp.parse(r.trimmed(1)) else {
+        throw SpecError.invalid("\(path):\(r.line): expected unit_id, an ISO 8601 bin_start and \(names.count) values")
+      }
+      var v: [Double] = []
+      for k in 0..<names.count {
+        guard let x = Double(r.string(k + 2)), x.isFinite else { throw SpecError.invalid("\(path):\(r.line): \(names[k]): not a number") }
+        v.append(x)
+      }
+      values[r.string(0), default: [:]][Int64(t)] = v
+    }
+    return (names, values)
   }
 
   /// Recent-activity covariates of every unit at time `origin`, from `history` bins ending before it.
@@ -103,6 +135,7 @@ public struct PoissonHotspotModel: HotspotModel, Equatable {
     var rowsX: [[Double]] = []
     var y: [Double] = [], off: [Double] = []
     var cache: [Int64: [[Double]]] = [:]
+    let user = try? userCovariates()
     let firstUsable = recentActivity ? data.firstBin + 7 * 86400 : data.firstBin
     for b in 0..<data.binCount where starts[b] >= firstUsable {
       let season = seasonalRow(starts[b], clock)
@@ -118,6 +151,10 @@ public struct PoissonHotspotModel: HotspotModel, Equatable {
         var j = nu
         for s in season { row[j] = s; j += 1 }
         if let rec { for v in rec[u] { row[j] = v; j += 1 } }
+        if let user {
+          let vals = user.values[data.units[u].id]?[starts[b]] ?? Array(repeating: 0, count: user.names.count)
+          for v in vals { row[j] = v; j += 1 }
+        }
         rowsX.append(row)
         y.append(data[u, b])
       }
@@ -131,6 +168,7 @@ public struct PoissonHotspotModel: HotspotModel, Equatable {
 
   /// `fit`, returning the concrete fitted type (for saving).
   public func fitTyped(_ data: CountTable, clock: LocalClock) throws -> FittedPoissonHotspot {
+    if covariatesFile != nil { _ = try userCovariates() }  // a bad file is an error here, not silently zeros
     let (x, y, off) = design(data, clock: clock)
     guard x.rows > 0 else { throw FitError.noData("no training rows (need more than 7 days of history for recent-activity terms)") }
     var notes: [String] = []
@@ -182,6 +220,7 @@ public struct FittedPoissonHotspot: FittedHotspotModel, Codable {
     var fallback: [String] = []
     var e = [Double](repeating: 0, count: h.units.count * bins)
     // Exposure for the future: the unit's mean traffic in the same seasonal slot over the history.
+    let user = try? spec.userCovariates()
     var expo: [[Double]]? = nil
     if spec.exposureOffset, let ex = h.exposure {
       let p = max(1, h.binning.seasonalPeriod)
@@ -203,6 +242,10 @@ public struct FittedPoissonHotspot: FittedHotspotModel, Codable {
         var j = nu
         for s in spec.seasonalRow(starts[b], clock) { eta += coefficients[j] * s; j += 1 }
         if let rec { for v in rec[u] { eta += coefficients[j] * v; j += 1 } }
+        if let user {
+          let vals = user.values[unit.id]?[starts[b]] ?? Array(repeating: 0, count: user.names.count)
+          for v in vals where j < coefficients.count { eta += coefficients[j] * v; j += 1 }
+        }
         if let expo {
           let x = expo[u][slot(starts[b], h.binning, clock)]
           eta = x > 0 ? eta + log(x) : -.infinity

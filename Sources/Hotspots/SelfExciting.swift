@@ -17,8 +17,10 @@ public struct SelfExcitingModel: HotspotModel, Equatable {
   public static let kind = "self-exciting"
   public var cutoffDays = 7.0
   public var cutoffMetres = 1500.0
-  public var maxIterations = 1000
+  public var maxIterations = 300
   public var tolerance = 1e-6
+  /// Upper bound on (event, candidate parent) pairs examined per EM iteration.
+  public var maxCandidatePairs = 3_000_000
   public init() {}
   enum CodingKeys: String, CodingKey, CaseIterable {
     case cutoffDays = "cutoff_days", cutoffMetres = "cutoff_metres", maxIterations = "max_iterations", tolerance
@@ -28,7 +30,7 @@ public struct SelfExcitingModel: HotspotModel, Equatable {
     let c = try decoder.container(keyedBy: CodingKeys.self)
     cutoffDays = try c.decodeIfPresent(Double.self, forKey: .cutoffDays) ?? 7
     cutoffMetres = try c.decodeIfPresent(Double.self, forKey: .cutoffMetres) ?? 1500
-    maxIterations = try c.decodeIfPresent(Int.self, forKey: .maxIterations) ?? 1000
+    maxIterations = try c.decodeIfPresent(Int.self, forKey: .maxIterations) ?? 300
     tolerance = try c.decodeIfPresent(Double.self, forKey: .tolerance) ?? 1e-6
     guard cutoffDays > 0, cutoffMetres > 0, maxIterations > 0 else { throw SpecError.invalid("self-exciting: cut-offs and max_iterations must be > 0") }
   }
@@ -60,7 +62,23 @@ public struct SelfExcitingModel: HotspotModel, Equatable {
     func season(_ t: Double) -> Double { profile[hourSlot(t)] }
     var theta = 0.2, omega = 1 / 14400.0, sigma = cutoffMetres / 3
     var mu = [Double](repeating: totalCount * 0.8 / T / Double(n), count: n)
-    let cutT = cutoffDays * 86400
+    // Bound the E-step's work: when the cut-offs would give more than `maxCandidatePairs` parent
+    // candidates (busy targets such as all reads), shorten the time cut-off and say so.
+    var cutT = cutoffDays * 86400
+    var budgetNote: String? = nil
+    func estimatePairs(_ window: Double) -> Double {
+      var total = 0.0, lo = 0
+      for i in events.indices {
+        while events[lo].time < events[i].time - window { lo += 1 }
+        total += Double(i - lo)
+      }
+      let near = Double((0..<n).reduce(0) { acc, u in acc + (0..<n).filter { dist[u][$0] <= cutoffMetres }.count }) / Double(n * n)
+      return total * near
+    }
+    while estimatePairs(cutT) > Double(maxCandidatePairs) && cutT > 3600 {
+      cutT /= 2
+      budgetNote = String(format: "time cut-off shortened to %.1f h to keep the fit tractable (%d events)", cutT / 3600, events.count)
+    }
     var iterations = 0
     var converged = false
     // Candidate parents within the cut-offs. Events in the same bin have no known order: each may be
@@ -172,7 +190,7 @@ public struct SelfExcitingModel: HotspotModel, Equatable {
       omegaPerSecond: omega, sigmaMetres: sigma,
       diagnostics: FitDiagnostics(converged: converged, iterations: iterations, deviance: .nan, nullDeviance: .nan,
                                   logLikelihood: .nan, observations: events.count, parameters: n + 3,
-                                  notes: converged ? [] : ["EM did not converge in \(maxIterations) iterations"]))
+                                  notes: (converged ? [] : ["EM did not converge in \(maxIterations) iterations"]) + (budgetNote.map { [$0] } ?? [])))
   }
 }
 

@@ -128,9 +128,11 @@ extension ANPR {
         """)
     @Option(help: "Read store written by 'anpr ingest'.") var store: String?
     @Option(help: "Point events CSV (event_id,timestamp,latitude,longitude,category) instead of a store.") var events: String?
+    @Option(help: "Counts computed elsewhere (unit_id,bin_start,count) instead of a store.") var counts: String?
+    @Option(help: "Unit coordinates for --counts (cameras.csv, or unit_id,latitude,longitude).") var units: String?
     @Option(help: "Grid cell size for --events, metres.") var cellMetres = 500.0
     @Option(help: "Only this event category (e.g. Drugs).") var category: String?
-    @Option(help: "Bin for --events: 1h, 1d, month, ...") var bin = "month"
+    @Option(help: "Bin for --events or --counts: 1h, 1d, month, ... (default: month for events, 1h for counts)") var bin: String?
     @Option(help: "Grid offsets averaged for --events.") var gridOffsets = 4
     @Option(help: "Analyst's time zone (IANA name).") var timezone = "Europe/London"
     @Option(help: "Seed for every random choice; same seed, same output.") var seed: UInt64 = 1
@@ -147,13 +149,28 @@ extension ANPR {
     func validate() throws {
       _ = try parseTarget(target)
       for s in spec where !FileManager.default.fileExists(atPath: s) { throw ValidationError("No spec at '\(s)'; see Models/.") }
-      if (store == nil) == (events == nil) { throw ValidationError("Give --store (ANPR reads) or --events (point events), not both.") }
+      if [store != nil, events != nil, counts != nil].filter({ $0 }).count != 1 {
+        throw ValidationError("Give one of --store (ANPR reads), --events (point events) or --counts (with --units).")
+      }
+      if counts != nil && units == nil { throw ValidationError("--counts needs --units (cameras.csv or unit_id,latitude,longitude).") }
     }
     func run() throws {
       let clock = try LocalClock(identifier: timezone)
+      if let counts, let units {
+        let binning: Binning
+        do { binning = try Binning.parse(bin ?? "1h") } catch { throw ValidationError("\(error)") }
+        let table = try CountTable.fromCSV(counts: counts, units: units, binning: binning)
+        let specs = try spec.map(SpecFile.load).filter { !$0.isRoute }
+        let named = try specs.isEmpty
+          ? HotspotCatalogue.kinds.map { NamedHotspotModel(name: $0, model: try HotspotCatalogue.defaultModel(kind: $0)) }
+          : specs.map { NamedHotspotModel(name: $0.name, model: try $0.hotspotModel()) }
+        let scores = try HotspotBacktest.run(table: table, models: named, plan: backtest.plan, clock: clock)
+        try emit(Comparison.summarise(hotspot: scores, order: named.map(\.name), kind: "hotspot", target: "counts from \(counts)", seed: seed))
+        return
+      }
       if let events {
         let binning: Binning
-        do { binning = try Binning.parse(bin) } catch { throw ValidationError("\(error)") }
+        do { binning = try Binning.parse(bin ?? "month") } catch { throw ValidationError("\(error)") }
         var plan = backtest.plan
         if case .month = binning { plan.minimumTrainingDays = max(plan.minimumTrainingDays, 90) }
         let c = try EventsCompare.run(path: events, cellMetres: cellMetres, binning: binning, category: category,

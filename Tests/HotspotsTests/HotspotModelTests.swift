@@ -174,6 +174,7 @@ struct HotspotModelTests {
     var spec = SelfExcitingModel()
     spec.cutoffDays = 10
     spec.cutoffMetres = 2500
+    spec.maxIterations = 1000
     let fit = try spec.fitTyped(table, clock: .utc)
     // Tolerances from ~1500 events: θ ± 0.1, mean delay ± 25%, σ ± 35%, background ± 0.2/day per unit
     // (several standard errors; the estimator's spread was checked over seeds 1, 2, 42 at 400 days).
@@ -183,5 +184,54 @@ struct HotspotModelTests {
     #expect(abs(fit.sigmaMetres - sigma) / sigma < 0.35, "sigma \(fit.sigmaMetres)")
     let bg = fit.background.map { $0 * 86400 }
     #expect(bg.allSatisfy { abs($0 - 0.5) < 0.2 }, "background per day \(bg)")
+  }
+}
+
+@Suite("counts.csv")
+struct CountsCSVTests {
+  @Test func countsFromElsewhereMergeAndMatchTheTable() throws {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("anprkit-counts-\(UUID())").path
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    try "camera_id,site_id,latitude,longitude\nC1,S1,51.54,0.70\nC2,S1,51.54,0.70\nC3,S2,51.55,0.72\n".write(toFile: dir + "/cameras.csv", atomically: true, encoding: .utf8)
+    // Two shards' rows for the same unit-hour add up; S2 has no rows and stays zero.
+    try "unit_id,bin_start,count\nS1,2026-03-02T08:00:00Z,2\nS1,2026-03-02T08:00:00Z,3\nS1,2026-03-02T10:00:00Z,1\n"
+      .write(toFile: dir + "/counts.csv", atomically: true, encoding: .utf8)
+    let t = try CountTable.fromCSV(counts: dir + "/counts.csv", units: dir + "/cameras.csv", binning: .hourly)
+    #expect(t.units.map(\.id) == ["S1", "S2"])
+    #expect(t.binCount == 3 && t[0, 0] == 5 && t[0, 2] == 1 && t.unitTotals[1] == 0)
+    try "unit_id,bin_start,count\nS9,2026-03-02T08:00:00Z,2\n".write(toFile: dir + "/bad.csv", atomically: true, encoding: .utf8)
+    do { _ = try CountTable.fromCSV(counts: dir + "/bad.csv", units: dir + "/cameras.csv", binning: .hourly); Issue.record("accepted") } catch {
+      #expect("\(error)".contains("bad.csv:2: unit_id"))
+    }
+  }
+}
+
+@Suite("User covariates")
+struct UserCovariateTests {
+  @Test func aUserCovariateIsFittedAndUsedInForecasts() throws {
+    // Counts double at unit S0 whenever the user's 'market' covariate is 1 (Saturdays).
+    var t = syntheticTable(units: 3, days: 28)
+    var csv = "unit_id,bin_start,market\n"
+    let starts = t.binStarts
+    var future = starts.last! + 3600
+    for b in 0..<t.binCount where LocalClock.utc.weekday(starts[b]) == 5 {
+      csv += "S0,\(Timestamp.iso8601(starts[b])),1\n"
+      t.counts[b] = t.counts[b] * 2 + 1
+    }
+    for _ in 0..<168 { if LocalClock.utc.weekday(future) == 5 { csv += "S0,\(Timestamp.iso8601(future)),1\n" }; future += 3600 }
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("anprkit-cov-\(UUID())").path
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    try csv.write(toFile: dir + "/cov.csv", atomically: true, encoding: .utf8)
+    var spec = PoissonHotspotModel()
+    spec.covariatesFile = dir + "/cov.csv"
+    let fit = try spec.fitTyped(t, clock: .utc)
+    #expect(fit.columns.last == "market")
+    #expect(fit.coefficients.last! > 0.3, "market effect \(fit.coefficients.last!)")
+    let f = fit.forecast(history: t, bins: 168, clock: .utc)
+    let sat = f.binStarts.indices.filter { LocalClock.utc.weekday(f.binStarts[$0]) == 5 }
+    let fri = f.binStarts.indices.filter { LocalClock.utc.weekday(f.binStarts[$0]) == 4 }
+    #expect(sat.reduce(0) { $0 + f.expected(unit: 0, bin: $1) } > fri.reduce(0) { $0 + f.expected(unit: 0, bin: $1) })
+    spec.covariatesFile = dir + "/missing.csv"
+    #expect(throws: (any Error).self) { try spec.fitTyped(t, clock: .utc) }
   }
 }
