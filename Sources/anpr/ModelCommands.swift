@@ -259,21 +259,18 @@ extension ANPR {
   struct PredictRoute: ParsableCommand {
     static let configuration = CommandConfiguration(
       commandName: "predict-route",
-      abstract: "Next camera site and arrival window for a vehicle's current trip, or for every vehicle seen recently.")
+      abstract: "Next camera site and arrival window for a vehicle's current trip, for a linked group (whatever car it drives), or for every vehicle seen recently.")
     @OptionGroup var storeOptions: StoreOptions
     @Option(help: "Trained route model (markov-route).") var model: String
-    @Option(help: "Plate to predict for (pseudonymised with the key).") var plate: String?
-    @Option(help: "Vehicle id as the store holds it (pseudonym).") var vehicle: String?
-    @Option(help: "Key file for --plate on a pseudonymised store (or ANPR_KEY).") var keyFile: String?
+    @OptionGroup var selection: VehicleSelection
     @Option(help: "Batch: every vehicle read in the last N hours of the store.") var recentHours: Int?
     @Option(help: "Top next sites to list.") var top = 3
     @Option(help: "CSV output file.") var out: String?
     @Flag(help: "Print JSON.") var json = false
 
     func validate() throws {
-      if [plate != nil, vehicle != nil, recentHours != nil].filter({ $0 }).count != 1 {
-        throw ValidationError("Give exactly one of --plate, --vehicle or --recent-hours.")
-      }
+      let chosen = [selection.plate != nil, selection.vehicle != nil, selection.group != nil, recentHours != nil].filter { $0 }.count
+      if chosen != 1 { throw ValidationError("Give exactly one of --plate, --vehicle, --group or --recent-hours.") }
     }
 
     struct Row: Encodable {
@@ -287,20 +284,18 @@ extension ANPR {
       let (_, saved) = try Training.loadRoute(model)
       guard saved.sites == store.sites else { throw CLIError("\(model) was trained on a different camera registry; retrain it on this store") }
       var vehicles: [Int] = []
-      let index = Dictionary(store.vehicles.enumerated().map { ($1.id, $0) }, uniquingKeysWith: { a, _ in a })
-      if let plate {
-        let id: String?
-        if store.isPseudonymised {
-          guard let p = try Pseudonymiser.load(file: keyFile) else { throw CLIError("the store is pseudonymised: pass --key-file to look up a plate") }
-          id = p.pseudonym(plate: plate)
-        } else { id = Plate.normalise(plate) }
-        guard let id, let v = index[id] else { throw CLIError("plate not in the store (never read, or a different key)") }
-        vehicles = [v]
-      } else if let vehicle {
-        guard let v = index[vehicle] else { throw CLIError("vehicle '\(vehicle)' not in the store") }
-        vehicles = [v]
-      } else if let recentHours, let end = store.header.timeEnd {
+      var personal: TransitionCounts? = nil
+      if let recentHours, let end = store.header.timeEnd {
         vehicles = Array(Set(store.reads(from: end - Int64(recentHours) * 3600, to: end + 1).map { store.vehicle($0) })).sorted()
+      } else {
+        let (members, _) = try selection.resolve(store)
+        if members.count > 1 {
+          // A linked group: predict for the member seen last, personalised with the whole group's moves.
+          var pooled = TransitionCounts(order: 1, siteCount: store.sites.count)
+          for v in members { for t in store.trips(ofVehicle: v) { pooled.add(sites: t.sites, times: t.times, clock: clock) } }
+          personal = pooled
+          vehicles = [members.max { (store.trips(ofVehicle: $0).last?.end ?? 0) < (store.trips(ofVehicle: $1).last?.end ?? 0) }!]
+        } else { vehicles = members }
       }
       var rows: [Row] = []
       for v in vehicles {
@@ -308,7 +303,7 @@ extension ANPR {
         var s: [Int] = []
         for a in trip.sites where s.last != a { s.append(a) }
         let t = trip.end
-        let pred = saved.route.predict(history: s, time: t, clock: clock)
+        let pred = saved.route.predict(history: s, time: t, clock: clock, personal: personal)
         for (k, c) in pred.ranked.prefix(top).enumerated() {
           var r = Row(vehicle: store.vehicles[v].id, lastSite: store.sites[s.last!], lastSeen: Timestamp.iso8601(t), rank: k + 1,
                       nextSite: c.site == endOfTrip ? "END" : store.sites[c.site], probability: c.probability,

@@ -48,3 +48,64 @@ struct BinaryTests {
     #expect(r.err.contains("Usage") || r.err.contains("USAGE"))
   }
 }
+
+/// The command-line contracts scripts rely on, through the built binary on a small simulated town.
+@Suite("CLI contracts", .serialized)
+struct ContractTests {
+  static let dir: String = {
+    let d = FileManager.default.temporaryDirectory.appendingPathComponent("anprkit-cli-\(UUID())").path
+    try! FileManager.default.createDirectory(atPath: d + "/key", withIntermediateDirectories: true)
+    return d
+  }()
+
+  func lastJSON(_ out: String) throws -> [String: Any] {
+    let line = out.split(separator: "\n").last.map(String.init) ?? ""
+    return try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
+  }
+
+  @Test func simulateIngestInspectCompareLinkPredict() throws {
+    let d = Self.dir
+    var r = try runANPR(["simulate", "--seed", "4", "--days", "12", "--scale", "0.4", "--oracle-replicates", "4", "--out", d + "/town"])
+    #expect(r.status == 0, "\(r.err)")
+    r = try runANPR(["keygen", "--out", d + "/key/k"])
+    #expect(r.status == 0)
+    // Ingest without a key or --keep-raw-plates is refused with what to do.
+    r = try runANPR(["ingest", d + "/town/reads.csv", "--cameras", d + "/town/cameras.csv", "--store", d + "/s.anpr"], environment: [:])
+    #expect(r.status == 1 && r.err.contains("--keep-raw-plates"))
+    r = try runANPR(["ingest", d + "/town/reads.csv", "--cameras", d + "/town/cameras.csv", "--vehicles", d + "/town/vehicles.csv",
+                     "--store", d + "/s.anpr", "--key-file", d + "/key/k", "--rejects", d + "/rejects.csv", "--json"])
+    #expect(r.status == 0, "\(r.err)")
+    let ing = try lastJSON(r.out)
+    let n = ing["read"] as! Int, a = ing["accepted"] as! Int, rej = ing["rejected"] as! Int, dup = ing["duplicates"] as! Int
+    #expect(n == a + rej + dup && rej > 0)
+    r = try runANPR(["inspect", d + "/s.anpr", "--json"])
+    #expect(r.status == 0)
+    #expect((try lastJSON(r.out)["reads"] as! Int) == a)
+    // compare --json: models with name, kind and metrics {value, ci_low, ci_high, fraction_of_oracle}.
+    r = try runANPR(["compare", "--store", d + "/s.anpr", "--target", "keeper=rental", "--truth", d + "/town", "--key-file", d + "/key/k",
+                     "--train-days", "9", "--max-windows", "2", "--json"])
+    #expect(r.status == 0, "\(r.err)")
+    let cmp = try lastJSON(r.out)
+    let models = cmp["models"] as! [[String: Any]]
+    #expect(models.contains { $0["kind"] as? String == "hotspot" } && models.contains { $0["kind"] as? String == "route" })
+    #expect(models.contains { ($0["name"] as? String ?? "").hasPrefix("oracle") })
+    let glm = models.first { $0["name"] as? String == "poisson-hotspot" }!
+    let hit = (glm["metrics"] as! [String: Any])["hit_rate@10%"] as! [String: Any]
+    #expect(hit["value"] != nil && hit["ci_low"] != nil && hit["ci_high"] != nil && hit["fraction_of_oracle"] != nil)
+    // link: GROUPS.csv header and pseudonymous vehicles.
+    r = try runANPR(["link", "--store", d + "/s.anpr", "--out", d + "/groups.csv", "--json"])
+    #expect(r.status == 0, "\(r.err)")
+    let groups = try String(contentsOfFile: d + "/groups.csv", encoding: .utf8)
+    #expect(groups.hasPrefix("group_id,vehicle,confidence"))
+    // predict-route for a vehicle seen recently, and errors that say what to do.
+    r = try runANPR(["train", "--store", d + "/s.anpr", "--spec", "Models/markov-route.yaml", "--out", d + "/route.model.json"])
+    if r.status == 0 {  // Models/ is found relative to the package root when tests run from it
+      r = try runANPR(["predict-route", "--store", d + "/s.anpr", "--model", d + "/route.model.json", "--recent-hours", "2", "--json"])
+      #expect(r.status == 0, "\(r.err)")
+    }
+    r = try runANPR(["forecast", "--store", d + "/nope.anpr", "--model", d + "/route.model.json"])
+    #expect(r.status != 0 && r.err.contains("anpr ingest"))
+    r = try runANPR(["compare", "--store", d + "/s.anpr", "--target", "keeper=spaceship"])
+    #expect(r.status == 64 && r.err.contains("keeper must be one of"))
+  }
+}
