@@ -102,7 +102,7 @@ extension ANPR {
   }
 
   struct Evaluate: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Backtest one hotspot model spec: scores per window and their mean with CIs.")
+    static let configuration = CommandConfiguration(abstract: "Backtest one model spec (hotspot or route): its metrics over the windows with 95% CIs.")
     @OptionGroup var storeOptions: StoreOptions
     @OptionGroup var backtest: BacktestOptions
     @Option(help: "Model spec.") var spec: String
