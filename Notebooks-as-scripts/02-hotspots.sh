@@ -1,11 +1,7 @@
 #!/usr/bin/env bash
 # 02 — Hotspots: where will hire cars be seen next week, and when? Then the same on real crime data.
 set -euo pipefail
-ANPR=${ANPR:-.build/release/anpr}
-WORK=$(mktemp -d); trap 'rm -rf "$WORK"' EXIT
-echo "notebook key 0123456789abcdef0123456789" > "$WORK/key"
-"$ANPR" ingest Data/sample/reads.csv.gz --cameras Data/sample/cameras.csv --vehicles Data/sample/vehicles.csv \
-  --store "$WORK/s.anpr" --key-file "$WORK/key" > /dev/null
+source Notebooks-as-scripts/common.sh  # $WORK/s.anpr from Data/sample, key in $WORK/key
 
 # %% Train the Poisson GLM on reads of rental vehicles. The summary says whether IRLS converged and
 # notes anything odd (sites with no target counts are kept finite by the ridge penalty).

@@ -1,11 +1,7 @@
 #!/usr/bin/env bash
 # 03 — Routes: the next camera and when, for a vehicle on the move.
 set -euo pipefail
-ANPR=${ANPR:-.build/release/anpr}
-WORK=$(mktemp -d); trap 'rm -rf "$WORK"' EXIT
-echo "notebook key 0123456789abcdef0123456789" > "$WORK/key"
-"$ANPR" ingest Data/sample/reads.csv.gz --cameras Data/sample/cameras.csv --vehicles Data/sample/vehicles.csv \
-  --store "$WORK/s.anpr" --key-file "$WORK/key" > /dev/null
+source Notebooks-as-scripts/common.sh  # $WORK/s.anpr from Data/sample, key in $WORK/key
 
 # %% Train the variable-order Markov chain (order 2, time bands, back-off to order 1 and site frequency).
 "$ANPR" train --store "$WORK/s.anpr" --spec Models/markov-route.yaml --out "$WORK/route.model.json"

@@ -1,11 +1,7 @@
 #!/usr/bin/env bash
 # 04 — Linkage: one actor behind several hire cars. Links are leads to check, never facts.
 set -euo pipefail
-ANPR=${ANPR:-.build/release/anpr}
-WORK=$(mktemp -d); trap 'rm -rf "$WORK"' EXIT
-echo "notebook key 0123456789abcdef0123456789" > "$WORK/key"
-"$ANPR" ingest Data/sample/reads.csv.gz --cameras Data/sample/cameras.csv --vehicles Data/sample/vehicles.csv \
-  --store "$WORK/s.anpr" --key-file "$WORK/key" > /dev/null
+source Notebooks-as-scripts/common.sh  # $WORK/s.anpr from Data/sample, key in $WORK/key
 
 # %% Link rental vehicles whose behaviour matches and whose use never overlaps. Each link has a score,
 # a confidence (1 − estimated false-discovery rate) and evidence in words. The simulator's truth scores

@@ -1,11 +1,7 @@
 #!/usr/bin/env bash
 # 05 — Compare: which model forecasts this town best, by how much, and how far from the best possible?
 set -euo pipefail
-ANPR=${ANPR:-.build/release/anpr}
-WORK=$(mktemp -d); trap 'rm -rf "$WORK"' EXIT
-echo "notebook key 0123456789abcdef0123456789" > "$WORK/key"
-"$ANPR" ingest Data/sample/reads.csv.gz --cameras Data/sample/cameras.csv --vehicles Data/sample/vehicles.csv \
-  --store "$WORK/s.anpr" --key-file "$WORK/key" > /dev/null
+source Notebooks-as-scripts/common.sh  # $WORK/s.anpr from Data/sample, key in $WORK/key
 
 # %% Every built-in hotspot and route model in the same rolling windows, with 95% bootstrap intervals,
 # a paired test between the best two, and the oracle rows from the simulator's truth. The JSON is what

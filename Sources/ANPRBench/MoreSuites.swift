@@ -41,9 +41,7 @@ func routesSuite(storePath: String) throws {
   let tTrain = now() - t0
   emit(["suite": "routes", "bench": "train_transitions", "n": store.count, "median_s": tTrain, "per_s": Double(store.count) / tTrain,
         "peak_mb": peakMB(), "impl": "ANPRKit"])
-  var sites = [(latitude: Double, longitude: Double)](repeating: (0, 0), count: store.sites.count)
-  for (c, cam) in store.cameras.enumerated() { sites[store.cameraSite[c]] = (cam.latitude, cam.longitude) }
-  let fitted = try MarkovRouteModel().fit(counts!, sites: sites)
+  let fitted = try MarkovRouteModel().fit(counts!, sites: store.siteLocations)
   var steps = 0, correct = 0
   let batch = FittedMarkovRoute.BatchPredictor(fitted, clock: clock)
   let t1 = now()

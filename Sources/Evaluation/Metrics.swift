@@ -62,18 +62,9 @@ public enum HotspotMetrics {
   /// Two-sided N-test p-value (Schorlemmer et al. 2007): is the observed total plausible under a
   /// Poisson with the forecast total?
   public static func nTest(expectedTotal: Double, observedTotal: Double) -> Double {
-    let lo = poissonCDF(observedTotal, expectedTotal)
-    let hi = 1 - poissonCDF(observedTotal - 1, expectedTotal)
+    let lo = CountDistribution.poissonCDF(observedTotal, mean: expectedTotal)
+    let hi = CountDistribution.poissonUpperTail(observedTotal, mean: expectedTotal)
     return min(1, 2 * min(lo, hi))
-  }
-
-  static func poissonCDF(_ k: Double, _ lambda: Double) -> Double {
-    if k < 0 { return 0 }
-    if lambda <= 0 { return 1 }
-    var term = exp(-lambda), sum = term
-    var i = 1.0
-    while i <= k { term *= lambda / i; sum += term; i += 1; if term < 1e-300 && i > lambda { break } }
-    return min(1, sum)
   }
 
   /// Observed vs predicted by decile of predicted (unit-bin cells), for calibration plots.

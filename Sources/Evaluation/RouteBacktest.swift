@@ -64,7 +64,7 @@ public enum RouteBacktest {
     while o + Int64(plan.horizonDays) * 86400 <= end + 86400 { origins.append(o); o += Int64(plan.stepDays) * 86400 }
     if plan.maxWindows > 0 && origins.count > plan.maxWindows { origins = Array(origins.suffix(plan.maxWindows)) }
     guard !origins.isEmpty else { throw SpecError.invalid("not enough days for a route backtest (need \(plan.minimumTrainingDays) + \(plan.horizonDays))") }
-    let sites = CountTableSites.locations(store)
+    let sites = store.siteLocations
     // All trips once, in vehicle order.
     var trips: [Trip] = []
     for v in 0..<store.vehicles.count { trips += store.trips(ofVehicle: v) }
@@ -137,18 +137,6 @@ public enum RouteBacktest {
         }
       }
       progress?(k + 1, origins.count)
-    }
-    return out
-  }
-}
-
-/// Site locations of a store, in site order.
-public enum CountTableSites {
-  public static func locations(_ store: ReadStore) -> [(latitude: Double, longitude: Double)] {
-    var out = [(latitude: Double, longitude: Double)](repeating: (0, 0), count: store.sites.count)
-    var seen = Set<Int>()
-    for (c, cam) in store.cameras.enumerated() where seen.insert(store.cameraSite[c]).inserted {
-      out[store.cameraSite[c]] = (cam.latitude, cam.longitude)
     }
     return out
   }

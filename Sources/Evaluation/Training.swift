@@ -90,7 +90,7 @@ public enum Training {
     if spec.isRoute {
       let model = try spec.routeModel()
       let counts = TransitionCounts.build(store: store, order: model.order, to: stop, clock: clock)
-      let fitted = try model.fit(counts, sites: CountTableSites.locations(store))
+      let fitted = try model.fit(counts, sites: store.siteLocations)
       var f = Fingerprint()
       for k in counts.next.keys.sorted() { f.add(k); for (n, c) in counts.next[k]!.sorted(by: { $0.key < $1.key }) { f.add(Int64(n)); f.add(c) } }
       let header = ModelFileHeader(kind: MarkovRouteModel.kind, trainingStart: start, trainingEnd: stop, dataFingerprint: f.hex)
@@ -136,7 +136,9 @@ public enum Training {
   /// Forecasts `days` after the store's last full bin (or `asOf`) with a saved hotspot model.
   public static func forecast(model saved: SavedHotspotModel, store: ReadStore, clock: LocalClock, days: Int, asOf: Int64? = nil) throws -> HotspotForecast {
     guard let start = store.header.timeStart, let end = store.header.timeEnd else { throw FitError.noData("the store has no reads") }
-    let origin = saved.binning.start(of: asOf ?? (end + 1)) == (asOf ?? end + 1) ? (asOf ?? end + 1) : saved.binning.next(saved.binning.start(of: asOf ?? end + 1))
+    // Forecast from the first bin boundary at or after the cut (a partial last bin is not history).
+    let cut = asOf ?? (end + 1)
+    let origin = saved.binning.start(of: cut) == cut ? cut : saved.binning.next(saved.binning.start(of: cut))
     let history = CountTable.build(store: store, target: saved.target, binning: saved.binning, from: start, to: origin)
     let bins: Int
     switch saved.binning {

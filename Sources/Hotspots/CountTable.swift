@@ -220,12 +220,7 @@ public struct CountTable: Codable, Sendable, Equatable {
 
   /// Site units of a store, in site order (location of the site's first camera).
   public static func siteUnits(_ store: ReadStore) -> [SpatialUnit] {
-    var seen = Set<Int>()
-    var out = [SpatialUnit?](repeating: nil, count: store.sites.count)
-    for (c, cam) in store.cameras.enumerated() where seen.insert(store.cameraSite[c]).inserted {
-      out[store.cameraSite[c]] = SpatialUnit(id: cam.site, latitude: cam.latitude, longitude: cam.longitude)
-    }
-    return out.map { $0! }
+    zip(store.sites, store.siteLocations).map { SpatialUnit(id: $0, latitude: $1.latitude, longitude: $1.longitude) }
   }
 
   /// Counts target reads per camera site and bin over `[from, to)` in one pass over the store's time

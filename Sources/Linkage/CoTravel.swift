@@ -1,4 +1,5 @@
 import Foundation
+import Modelling
 import Reads
 
 /// A pair of vehicles seen together (a convoy), scored against chance.
@@ -79,7 +80,7 @@ public struct CoTravelDetector: Codable, Sendable {
       for (k, na) in ca { if let nb = cb[k] { perSiteExpected[k / 24, default: 0] += na * nb * 2 * Double(windowSeconds) / (days * 3600) } }
       let perEpisode = Double(times.count) / Double(max(1, together))
       let expected = perSiteExpected.values.reduce(0, +) / max(1, perEpisode)
-      let p = poissonUpperTail(Double(together), expected)
+      let p = CountDistribution.poissonUpperTail(Double(together), mean: expected)
       guard p <= maxPValue else { continue }
       let names = sites.sorted().map { store.sites[$0] }
       out.append(CoTravel(
@@ -88,21 +89,4 @@ public struct CoTravelDetector: Codable, Sendable {
     }
     return out.sorted { $0.pValue != $1.pValue ? $0.pValue < $1.pValue : ($0.a, $0.b) < ($1.a, $1.b) }
   }
-}
-
-/// P(X ≥ k) for X ~ Poisson(λ), in log space for small tails.
-func poissonUpperTail(_ k: Double, _ lambda: Double) -> Double {
-  if k <= 0 { return 1 }
-  if lambda <= 0 { return 0 }
-  // Sum the pmf from k upwards until terms vanish (k is small in practice).
-  var logTerm = k * log(lambda) - lambda - lgamma(k + 1)
-  var sum = 0.0, i = k
-  for _ in 0..<10_000 {
-    let t = exp(logTerm)
-    sum += t
-    if t < sum * 1e-16 { break }
-    i += 1
-    logTerm += log(lambda) - log(i)
-  }
-  return min(1, sum)
 }

@@ -48,8 +48,7 @@ public struct Signatures: Codable, Sendable {
     let layout = Layout(sites: store.sites.count)
     let vs = vehicles ?? Array(0..<store.vehicles.count)
     // Site coordinates and an 8 × 8 grid over their bounding box, for where stops happen.
-    var siteLat = [Double](repeating: 0, count: store.sites.count), siteLon = siteLat
-    for (c, cam) in store.cameras.enumerated() { siteLat[store.cameraSite[c]] = cam.latitude; siteLon[store.cameraSite[c]] = cam.longitude }
+    let siteLat = store.siteLocations.map(\.latitude), siteLon = store.siteLocations.map(\.longitude)
     let latMin = siteLat.min() ?? 0, latMax = siteLat.max() ?? 1, lonMin = siteLon.min() ?? 0, lonMax = siteLon.max() ?? 1
     let cellLat = max(1e-6, (latMax - latMin) / 8), cellLon = max(1e-6, (lonMax - lonMin) / 8)
     let travel = typicalTravelSeconds(store)

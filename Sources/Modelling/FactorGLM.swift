@@ -110,7 +110,6 @@ extension LogLinearGLM {
     let ybar = y.reduce(0, +) / Double(n)
     var mu = y.map { ($0 + ybar) / 2 + 1e-3 }
     var eta = mu.map(log)
-    for i in 0..<n { eta[i] += 0 }
     var beta = [Double](repeating: 0, count: p)
     var dev = deviance(y, mu, Array(repeating: 1, count: n), 0)
     var converged = false, iterations = 0

@@ -83,7 +83,7 @@ public struct LogLinearGLM: Sendable {
     var alpha = family == .negativeBinomial ? 0.1 : 0.0
     let ybar = zip(y, w).map { $0 * $1 }.reduce(0, +) / w.reduce(0, +)
     var mu = y.map { ($0 + ybar) / 2 + 1e-3 }
-    var eta = zip(mu, off).map { log($0) - $1 + $1 }
+    var eta = mu.map(log)  // η for the starting μ, offset included
     var beta = [Double](repeating: 0, count: p)
     var dev = deviance(y, mu, w, alpha)
     var converged = false
@@ -210,8 +210,31 @@ public struct LogLinearGLM: Sendable {
   }
 }
 
-/// Quantiles of Poisson and negative-binomial predictive distributions (for forecast intervals).
+/// Poisson and negative-binomial predictive distributions: quantiles (forecast intervals) and tails (tests).
 public enum CountDistribution {
+  /// P(X ≤ k) for X ~ Poisson(λ).
+  public static func poissonCDF(_ k: Double, mean lambda: Double) -> Double {
+    if k < 0 { return 0 }
+    if lambda <= 0 { return 1 }
+    return min(1, 1 - poissonUpperTail(k + 1, mean: lambda))
+  }
+
+  /// P(X ≥ k) for X ~ Poisson(λ), summed in log space from k upwards (accurate for tiny tails).
+  public static func poissonUpperTail(_ k: Double, mean lambda: Double) -> Double {
+    if k <= 0 { return 1 }
+    if lambda <= 0 { return 0 }
+    var logTerm = k * log(lambda) - lambda - lgamma(k + 1)
+    var sum = 0.0, i = k
+    for _ in 0..<100_000 {
+      let t = exp(logTerm)
+      sum += t
+      if t < sum * 1e-16 && i > lambda { break }
+      i += 1
+      logTerm += log(lambda) - log(i)
+    }
+    return min(1, sum)
+  }
+
   /// Smallest k with P(X ≤ k) ≥ q for X ~ Poisson(λ) (or NB2(λ, α) when α > 0).
   public static func quantile(_ q: Double, mean: Double, alpha: Double = 0) -> Double {
     if mean <= 0 { return 0 }

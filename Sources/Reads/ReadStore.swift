@@ -53,6 +53,8 @@ public final class ReadStore: @unchecked Sendable {
   /// Site names, dense; `cameraSite[c]` is camera c's site index.
   public let sites: [String]
   public let cameraSite: [Int]
+  /// Location of each site (that of its first camera in the registry).
+  public let siteLocations: [(latitude: Double, longitude: Double)]
   private let mapping: MappedFile
   private let timeColumn: UnsafeBufferPointer<Int32>
   private let cameraColumn: UnsafeBufferPointer<UInt16>
@@ -127,6 +129,9 @@ public final class ReadStore: @unchecked Sendable {
       return siteNames.count - 1
     }
     sites = siteNames
+    var locations = [(latitude: Double, longitude: Double)?](repeating: nil, count: siteNames.count)
+    for (c, cam) in cameras.enumerated() where locations[cameraSite[c]] == nil { locations[cameraSite[c]] = (cam.latitude, cam.longitude) }
+    siteLocations = locations.map { $0! }
     // Validate ids, then build the per-vehicle index by counting sort.
     var counts = [Int](repeating: 0, count: vehicles.count + 1)
     for i in 0..<n {
@@ -149,8 +154,7 @@ public final class ReadStore: @unchecked Sendable {
   }
 
   /// Epoch seconds of read `i`.
-  @inlinable public func time(_ i: Int) -> Int64 { header.baseTime + Int64(timeColumnValue(i)) }
-  @usableFromInline func timeColumnValue(_ i: Int) -> Int32 { timeColumn[i] }
+  public func time(_ i: Int) -> Int64 { header.baseTime + Int64(timeColumn[i]) }
   /// Camera index of read `i`.
   public func camera(_ i: Int) -> Int { Int(cameraColumn[i]) }
   /// Site index of read `i`.

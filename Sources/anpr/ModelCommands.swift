@@ -12,12 +12,15 @@ struct StoreOptions: ParsableArguments {
   @Option(help: "Analyst's time zone for hours, days and shifts (IANA name).") var timezone = "Europe/London"
   @Option(help: "Seed for every random choice; same seed, same output.") var seed: UInt64 = 1
 
-  func open() throws -> (ReadStore, LocalClock) {
-    guard FileManager.default.fileExists(atPath: store) else {
-      throw CLIError("no store at '\(store)'; make one with 'anpr ingest READS.csv --cameras CAMERAS.csv --store \(store)'")
-    }
-    return (try ReadStore(path: store), try LocalClock(identifier: timezone))
+  func open() throws -> (ReadStore, LocalClock) { (try openStore(store), try LocalClock(identifier: timezone)) }
+}
+
+/// Opens a store, or says how to make one.
+func openStore(_ path: String) throws -> ReadStore {
+  guard FileManager.default.fileExists(atPath: path) else {
+    throw CLIError("no store at '\(path)'; make one with 'anpr ingest READS.csv --cameras CAMERAS.csv --store \(path)'")
   }
+  return try ReadStore(path: path)
 }
 
 /// Options for the rolling-origin backtest.
@@ -178,15 +181,13 @@ extension ANPR {
         try emit(c)
         return
       }
-      let storeOptions = try StoreOptions.parse(["--store", store!, "--timezone", timezone, "--seed", "\(seed)"])
-      let (store, clock2) = try storeOptions.open()
-      _ = clock2
+      let store = try openStore(store!)
       var o = CompareOptions()
       o.specs = try spec.map(SpecFile.load)
       o.target = try parseTarget(target)
       o.plan = backtest.plan
       o.routes = !noRoutes
-      o.seed = storeOptions.seed
+      o.seed = seed
       if let truth {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: truth, isDirectory: &isDir) else { throw CLIError("no truth at '\(truth)'") }
@@ -198,9 +199,8 @@ extension ANPR {
         throw CLIError("the store is pseudonymised: pass --key-file (or ANPR_KEY) so truth plates can be matched")
       }
       let progress = ProgressLine("compare")
-      let c = try CompareRun.run(store: store, options: o, clock: clock) { stage, d, n in
+      let c = try CompareRun.run(store: store, options: o, clock: clock) { _, d, n in
         progress.update(done: Double(d), total: Double(n), unit: "windows")
-        _ = stage
       }
       progress.finish()
       try emit(c)

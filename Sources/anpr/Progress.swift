@@ -41,9 +41,3 @@ func printJSONLine<T: Encodable>(_ value: T) throws {
   enc.outputFormatting = [.sortedKeys]
   print(String(decoding: try enc.encode(value), as: UTF8.self))
 }
-
-func printPrettyJSON<T: Encodable>(_ value: T) throws {
-  let enc = JSONEncoder()
-  enc.outputFormatting = [.sortedKeys, .prettyPrinted]
-  print(String(decoding: try enc.encode(value), as: UTF8.self))
-}

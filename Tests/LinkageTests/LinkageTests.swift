@@ -125,6 +125,6 @@ struct CoTravelTests {
     let found = CoTravelDetector().detect(store: try ReadStore(path: dir + "/s.anpr"))
     #expect(found.contains { Set([$0.a, $0.b]) == ["CC33CCC", "DD44DDD"] }, "\(found)")
     #expect(!found.contains { Set([$0.a, $0.b]) == ["AA11AAA", "BB22BBB"] }, "commuters flagged: \(found.map { ($0.a, $0.b, $0.together, $0.expected, $0.pValue) })")
-    #expect(poissonUpperTail(0, 1) == 1 && abs(poissonUpperTail(1, 1) - (1 - exp(-1))) < 1e-12)
+    #expect(CountDistribution.poissonUpperTail(0, mean: 1) == 1 && abs(CountDistribution.poissonUpperTail(1, mean: 1) - (1 - exp(-1))) < 1e-12)
   }
 }
