@@ -44,17 +44,37 @@ public struct LocalClock: Sendable {
 @inlinable func floorDiv(_ a: Int64, _ b: Int64) -> Int64 { a >= 0 ? a / b : -((-a + b - 1) / b) }
 @inlinable func floorMod(_ a: Int64, _ b: Int64) -> Int64 { a - floorDiv(a, b) * b }
 
-final class OffsetCache: @unchecked Sendable {
+/// UTC offsets as an immutable table of the zone's transitions (1900–2100), looked up by binary search:
+/// no lock and no allocation per call, so clocks can be shared across threads in hot loops. Times
+/// outside the table ask the time zone directly.
+final class OffsetCache: Sendable {
   private let tz: TimeZone
-  private var hours: [Int64: Int64] = [:]
-  private let lock = NSLock()
-  init(_ tz: TimeZone) { self.tz = tz }
-  func offset(_ t: Int64) -> Int64 {
-    let h = floorDiv(t, 3600)
-    lock.lock(); defer { lock.unlock() }
-    if let o = hours[h] { return o }
-    let o = Int64(tz.secondsFromGMT(for: Date(timeIntervalSince1970: TimeInterval(h * 3600))))
-    hours[h] = o
-    return o
+  /// Transition instants (epoch seconds, ascending) and the offset in force from each one on.
+  private let transitions: [Int64]
+  private let offsets: [Int64]
+  /// Offset before the first transition.
+  private let initialOffset: Int64
+  private static let tableStart: Int64 = -2_208_988_800  // 1900-01-01
+  private static let tableEnd: Int64 = 4_102_444_800  // 2100-01-01
+
+  init(_ tz: TimeZone) {
+    self.tz = tz
+    var ts: [Int64] = [], os: [Int64] = []
+    var d = Date(timeIntervalSince1970: TimeInterval(Self.tableStart))
+    while let next = tz.nextDaylightSavingTimeTransition(after: d), next.timeIntervalSince1970 < TimeInterval(Self.tableEnd) {
+      ts.append(Int64(next.timeIntervalSince1970.rounded(.down)))
+      os.append(Int64(tz.secondsFromGMT(for: next)))
+      d = next
+    }
+    transitions = ts; offsets = os
+    initialOffset = Int64(tz.secondsFromGMT(for: Date(timeIntervalSince1970: TimeInterval(Self.tableStart))))
+  }
+
+  @inline(__always) func offset(_ t: Int64) -> Int64 {
+    guard t >= Self.tableStart && t < Self.tableEnd else { return Int64(tz.secondsFromGMT(for: Date(timeIntervalSince1970: TimeInterval(t)))) }
+    // Last transition at or before t.
+    var lo = 0, hi = transitions.count
+    while lo < hi { let mid = (lo + hi) >> 1; if transitions[mid] <= t { lo = mid + 1 } else { hi = mid } }
+    return lo == 0 ? initialOffset : offsets[lo - 1]
   }
 }

@@ -171,3 +171,29 @@ struct PlateTests {
     #expect(throws: IngestError.self) { try Pseudonymiser.load(file: d.appendingPathComponent("missing").path) }
   }
 }
+
+@Suite struct LocalClockTableTests {
+  /// The transition table must give exactly the offsets the time zone gives, including zones with
+  /// half-hour DST (Lord Howe), southern-hemisphere DST and historical changes, and outside the table.
+  @Test func offsetsMatchTheTimeZoneEverywhere() throws {
+    for zone in ["Europe/London", "America/New_York", "Australia/Lord_Howe", "Asia/Kolkata", "UTC"] {
+      let clock = try LocalClock(identifier: zone)
+      let tz = TimeZone(identifier: zone)!
+      var x: UInt64 = 12345
+      for _ in 0..<20_000 {
+        x = x &* 6364136223846793005 &+ 1442695040888963407
+        let t = Int64(x >> 33) % 6_000_000_000 - 2_500_000_000  // 1890 … 2110
+        #expect(clock.offset(at: t) == Int64(tz.secondsFromGMT(for: Date(timeIntervalSince1970: TimeInterval(t)))), "\(zone) at \(t)")
+      }
+      // Either side of every spring/autumn change in 2026.
+      var d = Date(timeIntervalSince1970: 1_767_225_600)
+      while let n = tz.nextDaylightSavingTimeTransition(after: d), n.timeIntervalSince1970 < 1_798_761_600 {
+        for dt in [-1.0, 0, 1] {
+          let t = n.addingTimeInterval(dt)
+          #expect(clock.offset(at: Int64(t.timeIntervalSince1970)) == Int64(tz.secondsFromGMT(for: t)))
+        }
+        d = n
+      }
+    }
+  }
+}
