@@ -42,23 +42,12 @@ func routesSuite(storePath: String) throws {
   emit(["suite": "routes", "bench": "train_transitions", "n": store.count, "median_s": tTrain, "per_s": Double(store.count) / tTrain,
         "peak_mb": peakMB(), "impl": "ANPRKit"])
   let fitted = try MarkovRouteModel().fit(counts!, sites: store.siteLocations)
-  var steps = 0, correct = 0
-  let batch = FittedMarkovRoute.BatchPredictor(fitted, clock: clock)
   let t1 = now()
-  for v in 0..<store.vehicles.count {
-    for trip in store.trips(ofVehicle: v) {
-      var s: [Int] = [], ts: [Int64] = []
-      for (a, t) in zip(trip.sites, trip.times) where s.last != a { s.append(a); ts.append(t) }
-      for i in 0..<max(0, s.count - 1) {
-        let p = batch.predict(history: s[...i], time: ts[i])
-        if p.ranked.first?.site == s[i + 1] { correct += 1 }
-        steps += 1
-      }
-    }
-  }
+  let predictions = fitted.predictEveryStep(store: store, clock: clock)
   let tPred = now() - t1
+  let steps = predictions.steps
   emit(["suite": "routes", "bench": "predict_next_site", "n": steps, "median_s": tPred, "per_s": Double(steps) / tPred,
-        "top1": Double(correct) / Double(max(1, steps)), "peak_mb": peakMB(), "impl": "ANPRKit"])
+        "top1": predictions.top1Accuracy, "top3": predictions.top3Accuracy, "threads": ProcessInfo.processInfo.activeProcessorCount, "peak_mb": peakMB(), "impl": "ANPRKit"])
 }
 
 /// Peak resident memory of this process, MB.

@@ -139,6 +139,33 @@ public struct FittedMarkovRoute: Codable, Sendable {
     return p
   }
 
+  /// The interpolated distribution over every symbol, dense: entries `0..<siteCount` are sites and entry
+  /// `siteCount` is end-of-trip. Also returns the floor (the probability of a symbol no level has seen)
+  /// and which symbols some level has seen. Same arithmetic, in the same order, as `probability(of:)`.
+  func denseDistribution(_ lv: [(key: UInt64, name: String)], into p: inout [Double], seen: inout [Bool]) -> Double {
+    let n = siteCount + 1
+    if p.count != n { p = [Double](repeating: 0, count: n); seen = [Bool](repeating: false, count: n) }
+    var floor = 1.0 / Double(n)
+    for i in 0..<n { p[i] = floor; seen[i] = false }
+    let d = specification.discount
+    for (key, _) in lv.reversed() {
+      guard let t = rowTotals[key], t.total > 0, let row = counts.next[key] else { continue }
+      let lambda = d * t.types / t.total
+      // Seen at this level: p ← max(c − D, 0)/T + λ·p; unseen: p ← λ·p (the same with c = 0).
+      var updated: [(Int, Double)] = []
+      updated.reserveCapacity(row.count)
+      for (w, c) in row {
+        let i = w == endOfTrip ? n - 1 : w
+        guard i >= 0 && i < n else { continue }
+        updated.append((i, max(c - d, 0) / t.total + lambda * p[i]))
+      }
+      for i in 0..<n { p[i] = lambda * p[i] }
+      floor = lambda * floor
+      for (i, v) in updated { p[i] = v; seen[i] = true }
+    }
+    return floor
+  }
+
   /// The full next-site distribution (sparse candidates plus a uniform floor), optionally personalised
   /// with a vehicle's or group's own first-order counts.
   public func predict(history: [Int], time: Int64, clock: LocalClock, personal: TransitionCounts? = nil) -> NextSitePrediction {
@@ -150,10 +177,10 @@ public struct FittedMarkovRoute: Codable, Sendable {
     }
     if history.isEmpty || history.last! < 0 || history.last! >= siteCount { fallback = "unknown site: population site frequencies used" }
     let level = lv.first { counts.next[$0.key] != nil }?.name ?? "uniform"
-    var candidates = Set<Int>()
-    for (key, _) in lv { for k in counts.next[key]?.keys ?? [:].keys { candidates.insert(k) } }
-    var ranked = candidates.map { ($0, probability(of: $0, history: history, band: band)) }
-    let floor = probability(of: Int.min, history: history, band: band)  // a never-seen symbol gets the floor
+    var dense: [Double] = [], seen: [Bool] = []
+    let floor = denseDistribution(lv, into: &dense, seen: &seen)
+    var ranked: [(Int, Double)] = []
+    for i in seen.indices where seen[i] { ranked.append((i == siteCount ? endOfTrip : i, dense[i])) }
     if let personal, let last = history.last, let own = personal.next[TransitionCounts.key([last], band: nil)] {
       let n = own.values.reduce(0, +), beta = specification.personalStrength
       var set = Dictionary(uniqueKeysWithValues: ranked)
@@ -246,16 +273,21 @@ public struct FittedMarkovRoute: Codable, Sendable {
 func normalCDF(_ x: Double) -> Double { 0.5 * erfc(-x / 2.0.squareRoot()) }
 
 extension FittedMarkovRoute {
-  /// Batch prediction: the full next-site distribution of each distinct (context, band) is computed
-  /// once and reused, so scoring millions of trip steps costs one hash lookup per step for contexts
-  /// already seen. Not thread-safe: use one per thread.
+  /// Batch prediction: the distribution of each distinct (context, band) is computed once and its top
+  /// three kept in flat arrays, so scoring millions of trip steps costs one open-addressing lookup per
+  /// step for contexts already seen. Not thread-safe: use one per thread (`predictEveryStep` does).
   public final class BatchPredictor {
     let model: FittedMarkovRoute
     let clock: LocalClock
     var memo: [UInt64: NextSitePrediction] = [:]
+    var slots = FlatCountTable()
+    /// Top three symbols (`endOfTrip` for the end) and probabilities per slot.
+    var topSites: [Int32] = []
+    var topProbabilities: [Double] = []
+    var dense: [Double] = [], seen: [Bool] = []
     public init(_ model: FittedMarkovRoute, clock: LocalClock) { self.model = model; self.clock = clock }
 
-    /// The prediction for a history (oldest first) at time `t`.
+    /// The full prediction for a history (oldest first) at time `t`.
     public func predict(history: ArraySlice<Int>, time t: Int64) -> NextSitePrediction {
       let band = model.specification.timeBands ? timeBand(t, clock: clock) : nil
       let ctx = history.suffix(model.specification.order)
@@ -265,6 +297,116 @@ extension FittedMarkovRoute {
       memo[key] = p
       return p
     }
-    public var distinctContexts: Int { memo.count }
+
+    /// Slot of the top-three entry for the last `order` sites of `sites[..<end]` in `band`.
+    @inline(__always) func top3Slot(_ sites: UnsafeBufferPointer<Int32>, end: Int, band: Int) -> Int {
+      let k = min(model.specification.order, end)
+      var key = UInt64(k) << 60
+      for j in 0..<k { key |= UInt64((Int(sites[end - k + j]) + 1) & 0xFFFF) << (16 * UInt64(j)) }
+      if model.specification.timeBands { key |= UInt64(band + 1) << 48 }
+      if let slot = slots.value(key, 0) { return Int(slot) }
+      let history = (0..<k).map { Int(sites[end - k + $0]) }
+      let lv = model.levels(history, band: model.specification.timeBands ? band : nil)
+      _ = model.denseDistribution(lv, into: &dense, seen: &seen)
+      var best: [(Int32, Double)] = [(-2, -1), (-2, -1), (-2, -1)]
+      let n = dense.count
+      for i in 0..<n {
+        let v = dense[i]
+        let sym = Int32(i == n - 1 ? endOfTrip : i)
+        // Ties broken by the smaller symbol, as in `predict` (end-of-trip is -1, so it sorts first).
+        if v > best[2].1 || (v == best[2].1 && sym < best[2].0) {
+          best[2] = (sym, v)
+          if best[2].1 > best[1].1 || (best[2].1 == best[1].1 && best[2].0 < best[1].0) { best.swapAt(1, 2) }
+          if best[1].1 > best[0].1 || (best[1].1 == best[0].1 && best[1].0 < best[0].0) { best.swapAt(0, 1) }
+        }
+      }
+      let slot = topSites.count / 3
+      for b in best { topSites.append(b.0); topProbabilities.append(b.1) }
+      slots.add(key, 0, Double(slot))
+      return slot
+    }
+
+    /// Distinct contexts predicted so far.
+    public var distinctContexts: Int { memo.count + slots.count }
   }
+
+  /// Next-site predictions for every step of every trip in a store (a step: a read followed by a read
+  /// at another site in the same trip), the top three per step, computed on `shards` threads.
+  public struct EveryStepPredictions: Sendable {
+    /// Per step: the actual next site and the top-three predictions (3 per step; `endOfTrip` = -1).
+    public var actual: [Int32] = []
+    public var top3: [Int32] = []
+    /// Share of steps whose actual next site was the first, or among the first three, predictions.
+    public var top1Accuracy: Double { hits(1) }
+    public var top3Accuracy: Double { hits(3) }
+    public var steps: Int { actual.count }
+    func hits(_ k: Int) -> Double {
+      guard !actual.isEmpty else { return 0 }
+      var h = 0
+      for i in actual.indices where (0..<k).contains(where: { top3[3 * i + $0] == actual[i] }) { h += 1 }
+      return Double(h) / Double(actual.count)
+    }
+  }
+
+  /// Predicts the next site at every trip step of `store` (trips split at `tripGap`; consecutive reads
+  /// at one site count once, as in training).
+  public func predictEveryStep(store: ReadStore, clock: LocalClock, tripGap: Int64 = ReadStore.defaultTripGap,
+                               shards: Int = ProcessInfo.processInfo.activeProcessorCount) -> EveryStepPredictions {
+    let nv = store.vehicles.count
+    let bounds = vehicleShards(store: store, shards: shards)
+    let results = ShardResults<EveryStepPredictions>(count: bounds.count - 1)
+    DispatchQueue.concurrentPerform(iterations: bounds.count - 1) { shard in
+      let batch = BatchPredictor(self, clock: clock)
+      var out = EveryStepPredictions()
+      var s: [Int32] = [], b: [Int32] = []
+      func flush() {
+        if s.count > 1 {
+          s.withUnsafeBufferPointer { sp in
+            for i in 0..<(sp.count - 1) {
+              let slot = batch.top3Slot(sp, end: i + 1, band: Int(b[i]))
+              out.actual.append(sp[i + 1])
+              out.top3.append(contentsOf: batch.topSites[(3 * slot)..<(3 * slot + 3)])
+            }
+          }
+        }
+        s.removeAll(keepingCapacity: true); b.removeAll(keepingCapacity: true)
+      }
+      for v in bounds[shard]..<bounds[shard + 1] where v < nv {
+        var last = Int64.min
+        for r in store.reads(ofVehicle: v) {
+          let i = Int(r), ti = store.time(i)
+          if last != .min && ti - last > tripGap { flush() }
+          last = ti
+          let si = Int32(store.site(i))
+          if s.last == si { continue }
+          s.append(si); b.append(Int32(timeBand(ti, clock: clock)))
+        }
+        flush()
+      }
+      results.set(shard, out)
+    }
+    var all = results.take(0)
+    for k in 1..<(bounds.count - 1) {
+      let r = results.take(k)
+      all.actual += r.actual; all.top3 += r.top3
+    }
+    return all
+  }
+}
+
+/// Vehicle ranges `[b[k], b[k+1])` holding about equal numbers of reads, for parallel passes.
+func vehicleShards(store: ReadStore, shards: Int) -> [Int] {
+  let nv = store.vehicles.count
+  let p = max(1, min(shards, nv / 1000 + 1))
+  var bounds = [0]
+  if p > 1 {
+    let per = max(1, store.count / p)
+    var acc = 0
+    for v in 0..<nv {
+      acc += store.reads(ofVehicle: v).count
+      if acc >= per * bounds.count && bounds.count < p { bounds.append(v + 1) }
+    }
+  }
+  bounds.append(nv)
+  return bounds
 }

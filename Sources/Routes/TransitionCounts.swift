@@ -5,9 +5,12 @@ import Reads
 /// Time-of-day band of a move, in local time, split weekday/weekend: 10 bands.
 /// 0 night 00–06, 1 morning peak 06–10, 2 day 10–16, 3 evening peak 16–19, 4 evening 19–24; +5 at weekends.
 public func timeBand(_ t: Int64, clock: LocalClock) -> Int {
-  let h = clock.hourOfDay(t)
+  let local = clock.local(t)  // one offset lookup for both hour and weekday
+  let day = local >= 0 ? local / 86400 : -((-local + 86399) / 86400)
+  let h = Int((local - day * 86400) / 3600)
+  let weekday = Int(((day + 3) % 7 + 7) % 7)  // 1970-01-01 was a Thursday; 0 = Monday
   let b = h < 6 ? 0 : h < 10 ? 1 : h < 16 ? 2 : h < 19 ? 3 : 4
-  return clock.weekday(t) >= 5 ? b + 5 : b
+  return weekday >= 5 ? b + 5 : b
 }
 public let timeBandCount = 10
 
@@ -83,18 +86,44 @@ public struct TransitionCounts: Codable, Sendable, Equatable {
     return out
   }
 
-  /// Counts from every trip in a store with reads in `[from, to)` (trips split at `tripGap`).
+  /// Counts from every trip in a store with reads in `[from, to)` (trips split at `tripGap` on all of a
+  /// vehicle's reads). One streaming pass over the store's vehicle index, no per-trip allocation; the
+  /// vehicles are cut into `shards` ranges of about equal reads counted in parallel and merged by
+  /// addition (the same map-and-merge a cluster engine would run per day or district).
   public static func build(store: ReadStore, order: Int, from: Int64 = .min, to: Int64 = .max, tripGap: Int64 = ReadStore.defaultTripGap,
-                           clock: LocalClock, vehicles: Set<Int>? = nil) -> TransitionCounts {
-    var c = TransitionCounts(order: order, siteCount: store.sites.count)
-    for v in 0..<store.vehicles.count where vehicles?.contains(v) ?? true {
-      for trip in store.trips(ofVehicle: v, gap: tripGap) {
-        let keep = trip.times.indices.filter { trip.times[$0] >= from && trip.times[$0] < to }
-        guard !keep.isEmpty else { continue }
-        c.add(sites: keep.map { trip.sites[$0] }, times: keep.map { trip.times[$0] }, clock: clock)
+                           clock: LocalClock, vehicles: Set<Int>? = nil,
+                           shards: Int = ProcessInfo.processInfo.activeProcessorCount) -> TransitionCounts {
+    let shardBounds = vehicleShards(store: store, shards: shards)
+    let results = ShardResults<Accumulator>(count: shardBounds.count - 1)
+    DispatchQueue.concurrentPerform(iterations: shardBounds.count - 1) { shard in
+      var acc = Accumulator(order: order, siteCount: store.sites.count)
+      var s: [Int32] = [], t: [Int64] = [], b: [Int32] = []
+      s.reserveCapacity(256); t.reserveCapacity(256); b.reserveCapacity(256)
+      func flush() {
+        guard !s.isEmpty else { return }
+        s.withUnsafeBufferPointer { sp in t.withUnsafeBufferPointer { tp in b.withUnsafeBufferPointer { bp in
+          acc.add(sites: sp, times: tp, bands: bp, weight: 1)
+        } } }
+        s.removeAll(keepingCapacity: true); t.removeAll(keepingCapacity: true); b.removeAll(keepingCapacity: true)
       }
+      for v in shardBounds[shard]..<shardBounds[shard + 1] where vehicles?.contains(v) ?? true {
+        var last = Int64.min
+        for r in store.reads(ofVehicle: v) {
+          let i = Int(r), ti = store.time(i)
+          if last != .min && ti - last > tripGap { flush() }
+          last = ti
+          guard ti >= from && ti < to else { continue }
+          let si = Int32(store.site(i))
+          if s.last == si { continue }  // consecutive reads at one site (two cameras, or a dwell) count once
+          s.append(si); t.append(ti); b.append(Int32(timeBand(ti, clock: clock)))
+        }
+        flush()
+      }
+      results.set(shard, acc)
     }
-    return c
+    var total = results.take(0)
+    for k in 1..<(shardBounds.count - 1) { total.merge(results.take(k)) }
+    return total.counts(siteCount: store.sites.count)
   }
 
   /// Reads `transitions.csv` (`from_site,to_site,hour,count,mean_seconds`) computed elsewhere, for the
