@@ -333,6 +333,7 @@ extension FittedMarkovRoute {
   /// Next-site predictions for every step of every trip in a store (a step: a read followed by a read
   /// at another site in the same trip), the top three per step, computed on `shards` threads.
   public struct EveryStepPredictions: Sendable {
+    public init() {}
     /// Per step: the actual next site and the top-three predictions (3 per step; `endOfTrip` = -1).
     public var actual: [Int32] = []
     public var top3: [Int32] = []
