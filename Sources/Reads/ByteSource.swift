@@ -9,7 +9,11 @@ public final class ByteSource {
   public let name: String
   /// The size on disk when known (plain files), for progress percentages.
   public let sizeOnDisk: Int64?
-  private let handle: gzFile
+  private let handle: gzFile?
+  /// Plain-file byte range read with `pread` (parallel ingest): descriptor, next offset, end.
+  private var rangeFD: Int32 = -1
+  private var rangeNext: Int64 = 0
+  private var rangeEnd: Int64 = 0
 
   /// Opens `path` (or standard input when `path == "-"`).
   /// - Throws: `IngestError.cannotOpen` naming the file and the system's reason.
@@ -35,11 +39,47 @@ public final class ByteSource {
     gzbuffer(handle, 1 << 20)
   }
 
-  deinit { gzclose(handle) }
+  /// Reads only bytes `range` of a plain (uncompressed) file, for one worker of a parallel ingest.
+  public init(path: String, range: Range<Int64>) throws(IngestError) {
+    let fd = open(path, O_RDONLY)
+    guard fd >= 0 else { throw .cannotOpen(file: path, reason: String(cString: strerror(errno))) }
+    handle = nil
+    name = path
+    sizeOnDisk = range.upperBound - range.lowerBound
+    rangeFD = fd; rangeNext = range.lowerBound; rangeEnd = range.upperBound
+  }
+
+  deinit {
+    if let handle { gzclose(handle) }
+    if rangeFD >= 0 { close(rangeFD) }
+  }
+
+  /// `true` when `path` is a regular file that is not gzip-compressed (so byte ranges can be read
+  /// independently); its size.
+  public static func plainFileSize(_ path: String) -> Int64? {
+    guard path != "-" else { return nil }
+    var st = stat()
+    guard stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return nil }
+    let fd = open(path, O_RDONLY)
+    guard fd >= 0 else { return nil }
+    defer { close(fd) }
+    var magic: [UInt8] = [0, 0]
+    let n = pread(fd, &magic, 2, 0)
+    if n == 2 && magic[0] == 0x1F && magic[1] == 0x8B { return nil }
+    return Int64(st.st_size)
+  }
 
   /// Reads up to `count` bytes into `buffer`; returns 0 at the end of input.
   /// - Throws: `IngestError.corruptInput` when the gzip stream is damaged or truncated.
   public func read(into buffer: UnsafeMutableRawPointer, count: Int) throws(IngestError) -> Int {
+    guard let handle else {
+      let want = Int(min(Int64(count), rangeEnd - rangeNext))
+      if want <= 0 { return 0 }
+      let n = pread(rangeFD, buffer, want, off_t(rangeNext))
+      if n < 0 { throw .cannotOpen(file: name, reason: String(cString: strerror(errno))) }
+      rangeNext += Int64(n)
+      return n
+    }
     let n = gzread(handle, buffer, UInt32(min(count, Int(Int32.max))))
     if n < 0 {
       var errnum: Int32 = 0
@@ -50,5 +90,5 @@ public final class ByteSource {
   }
 
   /// Compressed bytes consumed so far (for progress on gzip input), or bytes read for plain files.
-  public var position: Int64 { Int64(gzoffset(handle)) }
+  public var position: Int64 { handle.map { Int64(gzoffset($0)) } ?? (rangeNext - (rangeEnd - sizeOnDisk!)) }
 }

@@ -48,8 +48,12 @@ public struct CSVReader {
 
   /// Calls `body` for each record, in order, including the header (line 1).
   /// Blank lines are passed as records with one empty field, so the caller accounts for them.
+  /// - Parameter skipByteOrderMark: skip a UTF-8 BOM at the start (false for a worker reading from
+  ///   the middle of a file).
+  /// - Returns: the number of physical lines read.
   /// - Throws: `IngestError.unterminatedQuote` / `.recordTooLong`, read errors, or what `body` throws.
-  public func forEachRecord(_ body: (CSVRecord) throws -> Void) throws {
+  @discardableResult
+  public func forEachRecord(skipByteOrderMark: Bool = true, _ body: (CSVRecord) throws -> Void) throws -> Int {
     let scratchCap = maxRecordBytes + 16
     let scratch = UnsafeMutablePointer<UInt8>.allocate(capacity: scratchCap)
     defer { scratch.deallocate() }
@@ -58,7 +62,7 @@ public struct CSVReader {
     var buffer = [UInt8]()   // carried-over bytes + new chunk
     var chunk = [UInt8](repeating: 0, count: chunkSize)
     var line = 1
-    var first = true
+    var first = skipByteOrderMark
     var eof = false
 
     while !eof || !buffer.isEmpty {
@@ -147,5 +151,6 @@ public struct CSVReader {
       }
       if total - consumed > maxRecordBytes { throw IngestError.recordTooLong(file: source.name, line: line, limit: maxRecordBytes) }
     }
+    return line - 1
   }
 }

@@ -127,6 +127,10 @@ public struct IngestOptions: Sendable {
   public var retainDays: Int?
   /// Reference time for retention (default: now).
   public var asOf: Int64?
+  /// Threads for parsing a plain (uncompressed) file in byte ranges; nil = one per core.
+  public var parseThreads: Int?
+  /// Files smaller than this are parsed in one pass.
+  public var parallelMinimumBytes: Int64 = 16 << 20
 
   public init(readsPath: String, camerasPath: String) {
     self.readsPath = readsPath
@@ -213,152 +217,135 @@ public enum Ingest {
       return siteIndex.count - 1
     }
 
-    let source = try ByteSource(path: options.readsPath)
-    let fileName = source.name
+    let fileName = options.readsPath == "-" ? "<stdin>" : options.readsPath
+    let phases = PhaseTimer()
     var report = IngestReport(file: fileName)
     let rejects = try options.rejectsPath.map { try RejectsWriter(path: $0) }
     let retentionCutoff: Int64? = options.retainDays.map {
       (options.asOf ?? Int64(Date().timeIntervalSince1970)) - Int64($0) * 86400
     }
+    let context = RowParser.Context(fileName: fileName, columns: options.columns, cameraTable: cameraTable,
+                                    cameraLookup: cameraLookup, retentionCutoff: retentionCutoff, retainDays: options.retainDays)
+    func writeRejects(_ parser: inout RowParser, lineOffset: Int) throws {
+      for r in parser.pendingRejects {
+        if options.strict {
+          throw IngestError.strictRejection(file: fileName, line: r.line + lineOffset, field: r.reason.field, reason: r.reason.description)
+        }
+        try rejects?.write(file: fileName, line: r.line + lineOffset, reason: r.reason, raw: r.raw)
+      }
+      parser.pendingRejects.removeAll(keepingCapacity: true)
+    }
 
+    // Parse: in parallel over byte ranges of a plain file when it is large and not --strict (rejects
+    // are collected per range and written in file order), else one streaming pass.
+    var parsers: [RowParser] = []
+    let workers = options.parseThreads ?? ProcessInfo.processInfo.activeProcessorCount
+    if !options.strict, workers > 1, let size = ByteSource.plainFileSize(options.readsPath), size >= options.parallelMinimumBytes,
+       let header = try RowParser.readHeader(path: options.readsPath, context: context) {
+      parsers = try parseInParallel(path: options.readsPath, size: size, workers: workers, header: header, context: context, progress: progress)
+    }
+    if parsers.isEmpty {
+      let source = try ByteSource(path: options.readsPath)
+      var parser = RowParser(context: context, header: nil)
+      try CSVReader(source: source).forEachRecord { r in
+        try parser.row(r)
+        if !parser.pendingRejects.isEmpty { try writeRejects(&parser, lineOffset: 0) }
+        if let progress, parser.read & 0xFFFF == 0 { progress(source.position, source.sizeOnDisk, parser.read) }
+      }
+      progress?(source.position, source.sizeOnDisk, parser.read)
+      parsers = [parser]
+    } else {
+      var offset = 0
+      for k in parsers.indices {
+        try writeRejects(&parsers[k], lineOffset: offset)
+        offset += parsers[k].lines
+      }
+    }
+    guard let headerCount = parsers.first?.headerCount, headerCount > 0 else {
+      throw IngestError.missingColumn(file: fileName, column: "plate", header: [])
+    }
+    try rejects?.close()
+
+    phases.mark("parse")
+    // Concatenate the ranges' rows, mapping each range's plate ids into one table.
     var times: [Int64] = [], cams: [UInt16] = [], plates: [Int32] = [], conf: [UInt8] = []
     var plateTable = ByteKeyTable(capacity: 1 << 16)
     var plateKeys: [PlateKey] = []
-    var idx: [String: Int] = [:]
-    var headerCount = 0
-    var plateColumn = 0, cameraColumn = 0, timeColumn = 0
-    var lastTime = Int64.min
-    let reader = CSVReader(source: source)
-
-    func reject(_ r: CSVRecord, _ reason: RejectReason) throws {
-      if options.strict {
-        throw IngestError.strictRejection(file: fileName, line: r.line, field: reason.field, reason: reason.description)
+    let rows = parsers.reduce(0) { $0 + $1.times.count }
+    times.reserveCapacity(rows); cams.reserveCapacity(rows); plates.reserveCapacity(rows); conf.reserveCapacity(rows)
+    for k in parsers.indices {
+      let local = parsers[k].plateKeys.map { key in
+        let (id, inserted) = plateTable.findOrInsert(key.hi, key.lo, newID: Int32(plateKeys.count))
+        if inserted { plateKeys.append(key) }
+        return id
       }
-      report.rejected += 1
-      report.rejectedByReason[reason.code, default: 0] += 1
-      if case .outsideRetention = reason {
-        try rejects?.write(file: fileName, line: r.line, reason: reason, raw: "")
-      } else {
-        try rejects?.write(file: fileName, line: r.line, reason: reason, raw: r.rawString)
-      }
+      times += parsers[k].times; cams += parsers[k].cams; conf += parsers[k].conf
+      plates += parsers[k].plates.lazy.map { local[Int($0)] }
+      report.read += parsers[k].read
+      report.rejected += parsers[k].rejected
+      for (c, n) in parsers[k].rejectedByReason { report.rejectedByReason[c, default: 0] += n }
+      parsers[k].release()
     }
+    var latest = Int64.min
+    for t in times { if t < latest { report.outOfOrderRows += 1 } else { latest = t } }
 
-    try reader.forEachRecord { r in
-      if r.line == 1 {
-        let header = (0..<r.count).map(r.string)
-        idx = try options.columns.resolve(
-          header: header, required: ["plate", "camera_id", "timestamp"], optional: ["read_id", "confidence"],
-          file: fileName)
-        headerCount = r.count
-        plateColumn = idx["plate"]!; cameraColumn = idx["camera_id"]!; timeColumn = idx["timestamp"]!
-        return
-      }
-      report.read += 1
-      if let progress, report.read & 0xFFFF == 0 { progress(source.position, source.sizeOnDisk, report.read) }
-      if r.count == 1 && r.bytes(0).isEmpty { try reject(r, .emptyLine); return }
-      guard r.count == headerCount else { try reject(r, .wrongColumnCount(expected: headerCount, found: r.count)); return }
-      // plate: normalised and packed in one pass, no allocation
-      var hi: UInt64 = 0, lo: UInt64 = 0, plateLength = 0
-      for c in r.bytes(plateColumn) {
-        var u = c
-        if u >= 0x61 && u <= 0x7A { u -= 32 } else if !((u >= 0x41 && u <= 0x5A) || (u >= 0x30 && u <= 0x39)) { continue }
-        if plateLength < 8 { hi |= UInt64(u) << (8 * UInt64(plateLength)) }
-        else if plateLength < 16 { lo |= UInt64(u) << (8 * UInt64(plateLength - 8)) }
-        plateLength += 1
-      }
-      if plateLength == 0 { try reject(r, .emptyPlate); return }
-      if plateLength > 16 { try reject(r, .plateTooLong(plateLength)); return }
-      // camera
-      let camBytes = r.trimmed(cameraColumn)
-      if camBytes.isEmpty { try reject(r, .missingCamera); return }
-      let cam: UInt16
-      if let k = ByteKeyTable.pack(camBytes), let c = cameraTable.find(k.0, k.1) { cam = UInt16(c) }
-      else {
-        let camName = String(decoding: camBytes, as: UTF8.self)
-        guard let c = cameraLookup[camName] else { try reject(r, .unknownCamera(camName)); return }
-        cam = c
-      }
-      // time
-      let t: Int64
-      switch Timestamp.parse(r.trimmed(timeColumn)) {
-      case .success(let v): t = Int64(v.rounded(.down))
-      case .failure(let p): try reject(r, .badTimestamp(p)); return
-      }
-      // confidence
-      var c: UInt8 = 255
-      if let ci = idx["confidence"] {
-        let cb = r.trimmed(ci)
-        if !cb.isEmpty {
-          guard let v = parseDecimal(cb), v >= 0, v <= 100 else {
-            try reject(r, .badConfidence(String(decoding: cb, as: UTF8.self))); return
-          }
-          c = UInt8((v <= 1 ? v * 100 : v).rounded())  // ≤ 1 is a fraction, else a percentage
-        }
-      }
-      if let cutoff = retentionCutoff, t < cutoff {
-        try reject(r, .outsideRetention(days: options.retainDays!)); return
-      }
-      if t < lastTime { report.outOfOrderRows += 1 }
-      lastTime = max(lastTime, t)
-      let (pid, inserted) = plateTable.findOrInsert(hi, lo, newID: Int32(plateKeys.count))
-      if inserted { plateKeys.append(PlateKey(hi: hi, lo: lo)) }
-      times.append(t); cams.append(cam); plates.append(pid); conf.append(c)
-    }
-    if headerCount == 0 { throw IngestError.missingColumn(file: fileName, column: "plate", header: []) }
-    try rejects?.close()
-    progress?(source.position, source.sizeOnDisk, report.read)
-
+    phases.mark("concatenate")
     // De-duplicate and merge misreads, in time order.
-    let plateBytes = plateKeys.map(\.bytes)
     let dd = Deduplicator(
       window: options.dedupeWindow, unitOf: options.dedupeBySite ? cameraSite : Array(0..<cameras.count),
       mergeMisreads: options.mergeMisreads)
-    let result = dd.run(times: times, cameras: cams, plates: &plates, plateBytes: plateBytes)
+    let result = dd.run(times: times, cameras: cams, plates: &plates, plateKeys: plateKeys)
     report.exactDuplicates = result.exact
     report.misreadMerges = result.misreads
     report.duplicates = result.exact + result.misreads
+    phases.mark("dedupe")
 
-    // Build the vehicle table from surviving plates, in first-seen order of the sorted reads.
+    // Build the vehicle table from surviving plates, in first-seen order of the sorted reads;
+    // pseudonyms (one HMAC per vehicle) computed on all cores.
     var contents = StoreContents(cameras: cameras, keyFingerprint: options.pseudonymiser?.fingerprint)
     var vehicleOf = [Int32](repeating: -1, count: plateKeys.count)
-    contents.times.reserveCapacity(result.order.count)
-    var nonstandard = [Bool](repeating: false, count: plateKeys.count)
+    var vehiclePlates: [Int] = []
+    let kept = result.order.count
+    contents.times.reserveCapacity(kept); contents.cameraIndex.reserveCapacity(kept)
+    contents.vehicleIndex.reserveCapacity(kept); contents.confidence.reserveCapacity(kept)
     for i in result.order {
       let p = Int(plates[i])
-      if vehicleOf[p] < 0 {
-        vehicleOf[p] = Int32(contents.vehicles.count)
-        let bytes = plateBytes[p]
-        let text = String(decoding: bytes, as: UTF8.self)
-        nonstandard[p] = Plate.gbFormat(bytes) == nil
-        contents.vehicles.append(VehicleRecord(
-          id: options.pseudonymiser?.pseudonym(bytes) ?? text, keeper: keepers[text] ?? .unknown,
-          nonstandardPlate: nonstandard[p]))
-      }
-      if nonstandard[p] { report.nonstandardPlateReads += 1 }
+      if vehicleOf[p] < 0 { vehicleOf[p] = Int32(vehiclePlates.count); vehiclePlates.append(p) }
       contents.times.append(times[i])
       contents.cameraIndex.append(cams[i])
       contents.vehicleIndex.append(UInt32(vehicleOf[p]))
       contents.confidence.append(conf[i])
     }
+    let pseudonymiser = options.pseudonymiser
+    let keys = vehiclePlates.map { plateKeys[$0] }
+    contents.vehicles = concurrentMap(keys.count) { v in
+      let bytes = keys[v].bytes
+      let text = String(decoding: bytes, as: UTF8.self)
+      return VehicleRecord(id: pseudonymiser?.pseudonym(bytes) ?? text, keeper: keepers[text] ?? .unknown,
+                           nonstandardPlate: Plate.gbFormat(bytes) == nil)
+    }
+    for v in contents.vehicleIndex where contents.vehicles[Int(v)].nonstandardPlate { report.nonstandardPlateReads += 1 }
     contents.merges = result.merges.map { m in
       let name = { (p: Int32) in
-        options.pseudonymiser?.pseudonym(plateBytes[Int(p)]) ?? String(decoding: plateBytes[Int(p)], as: UTF8.self)
+        options.pseudonymiser?.pseudonym(plateKeys[Int(p)].bytes) ?? String(decoding: plateKeys[Int(p)].bytes, as: UTF8.self)
       }
       return MisreadMerge(kept: name(m.kept), merged: name(m.merged), site: cameras[Int(m.camera)].site, time: m.time)
     }
     report.accepted = contents.times.count
+    phases.mark("vehicles")
     precondition(report.balances, "ingest accounting broken: \(report.summaryLine)")
     contents.ingests = [report]
     return (contents, report)
   }
 }
 
-/// Exact-repeat and misread de-duplication, by sorting rather than hashing:
-/// 1. sort by (plate, unit, time): a repeat within the window of the last kept read of the same
-///    plate at the same unit is adjacent to it;
-/// 2. sort the survivors by (unit, time): a one-character OCR confusion within the window at the
-///    same unit is among the few reads just before it; merge into the commoner spelling;
-/// 3. sort the survivors by (time, camera, plate) for the store.
+/// Exact-repeat and misread de-duplication in one pass over the reads in time order (one radix sort
+/// by (time, camera); ties keep file order). Each dedupe unit (site or camera) keeps the reads it
+/// kept within the last `window` seconds, so every decision looks only at a handful of recent reads:
+/// 1. a read whose plate the unit kept within the window is an exact repeat;
+/// 2. otherwise, a kept read at the unit within the window whose plate differs by one commonly
+///    confused character is the same vehicle misread: the pair is merged into the spelling seen more
+///    often overall (both spellings recorded) and the later read is dropped.
 struct Deduplicator {
   var window: Int64
   /// Dedupe unit (site or camera) per camera index.
@@ -366,85 +353,91 @@ struct Deduplicator {
   var mergeMisreads: Bool
 
   struct Result {
-    /// Indices of kept reads, sorted by (time, camera, plate).
+    /// Indices of kept reads, sorted by (time, camera), ties in file order.
     var order: [Int]
     var exact = 0
     var misreads = 0
     var merges: [(kept: Int32, merged: Int32, camera: UInt16, time: Int64)] = []
   }
 
-  func run(times: [Int64], cameras: [UInt16], plates: inout [Int32], plateBytes: [[UInt8]]) -> Result {
+  /// Confusable character pairs as a 64 K bitmap (first byte × 256 + second byte).
+  static let confusable: [Bool] = {
+    var m = [Bool](repeating: false, count: 65536)
+    for (a, b) in Plate.confusablePairs { m[Int(a) << 8 | Int(b)] = true; m[Int(b) << 8 | Int(a)] = true }
+    return m
+  }()
+
+  /// Packed-plate version of `Plate.isLikelyMisread`: same length (no byte is zero inside a plate, so
+  /// equal packed lengths follow from one differing byte), exactly one differing byte, a confusable pair.
+  @inline(__always) static func likelyMisread(_ a: PlateKey, _ b: PlateKey, _ confusable: UnsafeBufferPointer<Bool>) -> Bool {
+    let dh = a.hi ^ b.hi, dl = a.lo ^ b.lo
+    if (dh == 0) == (dl == 0) { return false }  // identical, or differing in both halves
+    let d = dh != 0 ? dh : dl
+    let byte = UInt64(d.trailingZeroBitCount / 8) * 8
+    if d >> byte > 0xFF { return false }  // more than one byte differs
+    let x = UInt8(truncatingIfNeeded: (dh != 0 ? a.hi : a.lo) >> byte)
+    let y = UInt8(truncatingIfNeeded: (dh != 0 ? b.hi : b.lo) >> byte)
+    if x == 0 || y == 0 { return false }  // lengths differ
+    return confusable[Int(x) << 8 | Int(y)]
+  }
+
+  func run(times: [Int64], cameras: [UInt16], plates: inout [Int32], plateKeys: [PlateKey]) -> Result {
     let n = times.count
     var result = Result(order: [])
     if n == 0 { return result }
     let t0 = times.min()!
-    let span = UInt64(times.max()! - t0)
-    let timeBits = UInt64(max(1, 64 - span.leadingZeroBitCount))
-    let unitBits = UInt64(max(1, 64 - UInt64(unitOf.max() ?? 1).leadingZeroBitCount))
-    let plateBits = UInt64(max(1, 64 - UInt64(plateBytes.count).leadingZeroBitCount))
-    let cameraBits: UInt64 = 16
-    // Keys must fit 64 bits; otherwise fall back to comparison sorts.
-    func sortIndices(_ idx: [UInt32], key: (Int) -> UInt64, bits: UInt64, tie: (Int, Int) -> Bool) -> [UInt32] {
-      if bits <= 64 {
-        var keys = idx.map { key(Int($0)) }
-        var payload = idx
-        radixSortPairs(keys: &keys, payload: &payload)
-        return payload
-      }
-      return idx.sorted { tie(Int($0), Int($1)) }
-    }
-    let all = (0..<n).map { UInt32($0) }
-    // 1. exact repeats
-    let byPlate = sortIndices(all, key: { i in
-      (UInt64(plates[i]) << (unitBits + timeBits)) | (UInt64(unitOf[Int(cameras[i])]) << timeBits) | UInt64(times[i] - t0)
-    }, bits: plateBits + unitBits + timeBits, tie: { a, b in
-      (plates[a], unitOf[Int(cameras[a])], times[a], a) < (plates[b], unitOf[Int(cameras[b])], times[b], b)
-    })
-    var keep: [UInt32] = []
-    keep.reserveCapacity(n)
-    var lastPlate: Int32 = -1, lastUnit = -1, lastKept: Int64 = 0
-    for r in byPlate {
-      let i = Int(r)
-      let p = plates[i], u = unitOf[Int(cameras[i])], t = times[i]
-      if p == lastPlate && u == lastUnit && t - lastKept <= window { result.exact += 1; continue }
-      lastPlate = p; lastUnit = u; lastKept = t
-      keep.append(r)
-    }
-    // 2. misreads
-    if mergeMisreads {
-      var frequency = [Int](repeating: 0, count: plateBytes.count)
-      for p in plates { frequency[Int(p)] += 1 }
-      let byUnit = sortIndices(keep, key: { i in
-        (UInt64(unitOf[Int(cameras[i])]) << timeBits) | UInt64(times[i] - t0)
-      }, bits: unitBits + timeBits, tie: { a, b in (unitOf[Int(cameras[a])], times[a], a) < (unitOf[Int(cameras[b])], times[b], b) })
-      var dropped = [Bool](repeating: false, count: n)
-      for (k, r) in byUnit.enumerated() {
+    // Time order, ties by camera then file order (stable radix sort).
+    var keys = [UInt64](repeating: 0, count: n)
+    var order = [UInt32](repeating: 0, count: n)
+    for i in 0..<n { keys[i] = UInt64(times[i] - t0) << 16 | UInt64(cameras[i]); order[i] = UInt32(i) }
+    radixSortPairs(keys: &keys, payload: &order)
+    keys = []
+    var frequency = [Int32](repeating: 0, count: plateKeys.count)
+    for p in plates { frequency[Int(p)] += 1 }
+    let original = plates
+    // Per unit: indices of reads kept by step 1 within the window (oldest first), as a list with a head.
+    let units = (unitOf.max() ?? 0) + 1
+    var recent = [[UInt32]](repeating: [], count: units)
+    var head = [Int](repeating: 0, count: units)
+    var dropped = [Bool](repeating: false, count: n)
+    var kept = [Int]()
+    kept.reserveCapacity(n)
+    Self.confusable.withUnsafeBufferPointer { confusable in
+      for r in order {
         let i = Int(r)
-        let u = unitOf[Int(cameras[i])], t = times[i]
-        var j = k - 1
-        while j >= 0 {
-          let q = Int(byUnit[j])
-          if unitOf[Int(cameras[q])] != u || t - times[q] > window { break }
-          if !dropped[q] && plates[q] != plates[i]
-            && Plate.isLikelyMisread(plateBytes[Int(plates[q])], plateBytes[Int(plates[i])]) {
-            let a = plates[q], b = plates[i]
-            let (winner, loser) = frequency[Int(a)] >= frequency[Int(b)] ? (a, b) : (b, a)
-            plates[q] = winner
-            dropped[i] = true
-            result.merges.append((winner, loser, cameras[i], t))
-            result.misreads += 1
-            break
+        let u = unitOf[Int(cameras[i])], t = times[i], p = original[i]
+        // Forget reads older than the window.
+        var h = head[u]
+        while h < recent[u].count && t - times[Int(recent[u][h])] > window { h += 1 }
+        if h > 64 && h * 2 > recent[u].count { recent[u].removeFirst(h); h = 0 }
+        head[u] = h
+        // 1. exact repeat of a plate this unit kept within the window
+        var repeatRead = false
+        for j in h..<recent[u].count where original[Int(recent[u][j])] == p { repeatRead = true; break }
+        if repeatRead { result.exact += 1; continue }
+        recent[u].append(r)
+        // 2. misread of a recent read at the unit (most recent first)
+        if mergeMisreads {
+          var j = recent[u].count - 2
+          while j >= h {
+            let q = Int(recent[u][j])
+            if !dropped[q] && plates[q] != plates[i] && Self.likelyMisread(plateKeys[Int(plates[q])], plateKeys[Int(plates[i])], confusable) {
+              let a = plates[q], b = plates[i]
+              let (winner, loser) = frequency[Int(a)] >= frequency[Int(b)] ? (a, b) : (b, a)
+              plates[q] = winner
+              dropped[i] = true
+              result.merges.append((winner, loser, cameras[i], t))
+              result.misreads += 1
+              break
+            }
+            j -= 1
           }
-          j -= 1
         }
+        if !dropped[i] { kept.append(i) }
       }
-      keep = keep.filter { !dropped[Int($0)] }
     }
-    // 3. store order
-    let final = sortIndices(keep, key: { i in
-      (UInt64(times[i] - t0) << (cameraBits + plateBits)) | (UInt64(cameras[i]) << plateBits) | UInt64(plates[i])
-    }, bits: timeBits + cameraBits + plateBits, tie: { a, b in (times[a], cameras[a], plates[a], a) < (times[b], cameras[b], plates[b], b) })
-    result.order = final.map(Int.init)
+    // A read merged into a later misread keeps the winning spelling: `plates` was updated in place.
+    result.order = kept
     return result
   }
 }
@@ -497,4 +490,16 @@ public func csvQuote(_ s: String) -> String {
     return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
   }
   return s
+}
+
+/// Wall time per ingest phase, printed to standard error when `ANPR_TIMINGS` is set (for profiling).
+final class PhaseTimer {
+  private var last = Date()
+  private let enabled = ProcessInfo.processInfo.environment["ANPR_TIMINGS"] != nil
+  func mark(_ phase: String) {
+    guard enabled else { return }
+    let now = Date()
+    FileHandle.standardError.write(Data(String(format: "%@: %.3f s\n", phase, now.timeIntervalSince(last)).utf8))
+    last = now
+  }
 }

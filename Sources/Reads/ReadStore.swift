@@ -221,24 +221,51 @@ final class MappedFile: @unchecked Sendable {
   deinit { if length > 0 { munmap(UnsafeMutableRawPointer(mutating: bytes.baseAddress), length) } }
 }
 
+/// The permutation that sorts reads by (time, camera, vehicle). Contents already in (time, camera)
+/// order (what ingest produces) only need each run of equal (time, camera) sorted by vehicle; anything
+/// else is radix-sorted (comparison-sorted if the key would not fit 64 bits).
+func storeOrder(_ c: StoreContents) -> [Int] {
+  let n = c.times.count
+  var order = Array(0..<n)
+  guard n > 1 else { return order }
+  var byTimeCamera = true
+  for i in 1..<n where c.times[i] < c.times[i - 1] || (c.times[i] == c.times[i - 1] && c.cameraIndex[i] < c.cameraIndex[i - 1]) {
+    byTimeCamera = false; break
+  }
+  if byTimeCamera {
+    var s = 0
+    while s < n {
+      var e = s + 1
+      while e < n && c.times[e] == c.times[s] && c.cameraIndex[e] == c.cameraIndex[s] { e += 1 }
+      if e - s > 1 { order[s..<e].sort { (c.vehicleIndex[$0], $0) < (c.vehicleIndex[$1], $1) } }
+      s = e
+    }
+    return order
+  }
+  let base = c.times.min()!
+  let timeBits = 64 - UInt64(c.times.max()! - base).leadingZeroBitCount
+  let vehicleBits = 64 - UInt64(max(1, c.vehicles.count)).leadingZeroBitCount
+  if timeBits + 16 + vehicleBits <= 64 {
+    var keys = (0..<n).map { i in
+      UInt64(c.times[i] - base) << UInt64(16 + vehicleBits) | UInt64(c.cameraIndex[i]) << UInt64(vehicleBits) | UInt64(c.vehicleIndex[i])
+    }
+    var payload = (0..<n).map { UInt32($0) }
+    radixSortPairs(keys: &keys, payload: &payload)
+    return payload.map(Int.init)
+  }
+  order.sort { a, b in
+    (c.times[a], c.cameraIndex[a], c.vehicleIndex[a], a) < (c.times[b], c.cameraIndex[b], c.vehicleIndex[b], b)
+  }
+  return order
+}
+
 /// Writes store contents to a `.anpr` file atomically (temporary file in the same folder, then rename).
 public enum StoreWriter {
   /// Sorts the reads by (time, camera, vehicle) and writes the store.
   /// - Throws: `IngestError.cannotWrite`; `badStore` when the time span exceeds the 32-bit offset range (68 years).
   public static func write(_ c: StoreContents, to path: String) throws(IngestError) {
     let n = c.times.count
-    var order = Array(0..<n)
-    func before(_ a: Int, _ b: Int) -> Bool {
-      if c.times[a] != c.times[b] { return c.times[a] < c.times[b] }
-      if c.cameraIndex[a] != c.cameraIndex[b] { return c.cameraIndex[a] < c.cameraIndex[b] }
-      return c.vehicleIndex[a] <= c.vehicleIndex[b]
-    }
-    let sorted = n < 2 || (1..<n).allSatisfy { before($0 - 1, $0) }
-    if !sorted { order.sort { a, b in
-      if c.times[a] != c.times[b] { return c.times[a] < c.times[b] }
-      if c.cameraIndex[a] != c.cameraIndex[b] { return c.cameraIndex[a] < c.cameraIndex[b] }
-      return c.vehicleIndex[a] < c.vehicleIndex[b]
-    } }
+    let order = storeOrder(c)
     let base = c.times.min() ?? 0
     let end = c.times.max() ?? 0
     guard end - base < Int64(Int32.max) else { throw .badStore(file: path, reason: "time span over 68 years") }
@@ -257,15 +284,15 @@ public enum StoreWriter {
     sections.append(("confidence", order.map { c.confidence[$0] }))
 
     // The header records section offsets, which depend on the header's own length: iterate to a fixed point.
+    let crcs = sections.map { _, data in data.withUnsafeBufferPointer { UInt32(crc32(0, $0.baseAddress, uInt($0.count))) } }
     var headerBytes: [UInt8] = []
     var table: [ReadStore.Section] = []
     var guessLen = 4096
     for _ in 0..<8 {
       var offset = align8(16 + guessLen)
-      table = sections.map { name, data in
-        defer { offset = align8(offset + data.count) }
-        let crc = data.withUnsafeBufferPointer { UInt32(crc32(0, $0.baseAddress, uInt($0.count))) }
-        return ReadStore.Section(name: name, offset: offset, length: data.count, crc32: crc)
+      table = zip(sections, crcs).map { section, crc in
+        defer { offset = align8(offset + section.1.count) }
+        return ReadStore.Section(name: section.0, offset: offset, length: section.1.count, crc32: crc)
       }
       let h = ReadStore.Header(
         readCount: n, vehicleCount: c.vehicles.count, cameraCount: c.cameras.count, baseTime: base,
@@ -277,16 +304,18 @@ public enum StoreWriter {
       guessLen = headerBytes.count * 2
     }
     headerBytes += [UInt8](repeating: 0x20, count: guessLen - headerBytes.count)  // pad with spaces (valid JSON)
-    var out = Data()
-    out.append(contentsOf: ReadStore.magic)
-    withUnsafeBytes(of: ReadStore.currentFormatVersion.littleEndian) { out.append(contentsOf: $0) }
-    withUnsafeBytes(of: UInt32(guessLen).littleEndian) { out.append(contentsOf: $0) }
-    out.append(contentsOf: headerBytes)
+    let file = try AtomicFile(path: path)
+    var written = 0
+    func put(_ bytes: [UInt8]) throws(IngestError) { try file.write(bytes); written += bytes.count }
+    try put(ReadStore.magic)
+    try put(withUnsafeBytes(of: ReadStore.currentFormatVersion.littleEndian) { Array($0) })
+    try put(withUnsafeBytes(of: UInt32(guessLen).littleEndian) { Array($0) })
+    try put(headerBytes)
     for (s, (_, data)) in zip(table, sections) {
-      if out.count < s.offset { out.append(contentsOf: [UInt8](repeating: 0, count: s.offset - out.count)) }
-      out.append(contentsOf: data)
+      if written < s.offset { try put([UInt8](repeating: 0, count: s.offset - written)) }
+      try put(data)
     }
-    try atomicWrite(out, to: path)
+    try file.commit()
   }
 
   private static func align8(_ x: Int) -> Int { (x + 7) & ~7 }
@@ -294,6 +323,34 @@ public enum StoreWriter {
 
 /// Writes `data` to a temporary file beside `path`, flushes it, then renames it over `path`:
 /// readers see the old file or the new one, never half of one.
+/// A file written under a temporary name in the same folder and renamed into place on `commit`, so
+/// readers never see a half-written file; abandoned (deleted) if not committed.
+final class AtomicFile {
+  let path: String
+  private let tmp: String
+  private var fd: Int32
+  init(path: String) throws(IngestError) {
+    self.path = path
+    tmp = path + ".tmp-\(getpid())"
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+    guard fd >= 0 else { throw .cannotWrite(file: path, reason: String(cString: strerror(errno))) }
+  }
+  func write(_ bytes: [UInt8]) throws(IngestError) {
+    var done = 0
+    while done < bytes.count {
+      let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + done, $0.count - done) }
+      if n < 0 { if errno == EINTR { continue }; throw .cannotWrite(file: path, reason: String(cString: strerror(errno))) }
+      done += n
+    }
+  }
+  func commit() throws(IngestError) {
+    let failed = fsync(fd) != 0 || close(fd) != 0
+    fd = -1
+    if failed || rename(tmp, path) != 0 { let e = String(cString: strerror(errno)); unlink(tmp); throw .cannotWrite(file: path, reason: e) }
+  }
+  deinit { if fd >= 0 { close(fd); unlink(tmp) } }
+}
+
 public func atomicWrite(_ data: Data, to path: String) throws(IngestError) {
   let url = URL(fileURLWithPath: path)
   do { try data.write(to: url, options: .atomic) } catch {

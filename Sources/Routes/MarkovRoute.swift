@@ -355,7 +355,7 @@ extension FittedMarkovRoute {
                                shards: Int = ProcessInfo.processInfo.activeProcessorCount) -> EveryStepPredictions {
     let nv = store.vehicles.count
     let bounds = vehicleShards(store: store, shards: shards)
-    let results = ShardResults<EveryStepPredictions>(count: bounds.count - 1)
+    let results = ParallelSlots<EveryStepPredictions>(count: bounds.count - 1)
     DispatchQueue.concurrentPerform(iterations: bounds.count - 1) { shard in
       let batch = BatchPredictor(self, clock: clock)
       var out = EveryStepPredictions()
@@ -386,9 +386,9 @@ extension FittedMarkovRoute {
       }
       results.set(shard, out)
     }
-    var all = results.take(0)
+    var all = results.get(0)!
     for k in 1..<(bounds.count - 1) {
-      let r = results.take(k)
+      let r = results.get(k)!
       all.actual += r.actual; all.top3 += r.top3
     }
     return all

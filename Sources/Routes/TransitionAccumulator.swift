@@ -117,17 +117,3 @@ extension TransitionCounts {
   }
 }
 
-/// One slot per parallel shard; each shard writes only its own slot before the join (raw storage, so
-/// concurrent writes to different slots involve no shared array bookkeeping).
-final class ShardResults<T>: @unchecked Sendable {
-  private let slots: UnsafeMutablePointer<T?>
-  private let count: Int
-  init(count: Int) {
-    self.count = count
-    slots = .allocate(capacity: count)
-    slots.initialize(repeating: nil, count: count)
-  }
-  deinit { slots.deinitialize(count: count); slots.deallocate() }
-  func set(_ i: Int, _ v: T) { slots[i] = v }
-  func take(_ i: Int) -> T { slots[i]! }
-}

@@ -94,7 +94,7 @@ public struct TransitionCounts: Codable, Sendable, Equatable {
                            clock: LocalClock, vehicles: Set<Int>? = nil,
                            shards: Int = ProcessInfo.processInfo.activeProcessorCount) -> TransitionCounts {
     let shardBounds = vehicleShards(store: store, shards: shards)
-    let results = ShardResults<Accumulator>(count: shardBounds.count - 1)
+    let results = ParallelSlots<Accumulator>(count: shardBounds.count - 1)
     DispatchQueue.concurrentPerform(iterations: shardBounds.count - 1) { shard in
       var acc = Accumulator(order: order, siteCount: store.sites.count)
       var s: [Int32] = [], t: [Int64] = [], b: [Int32] = []
@@ -121,8 +121,8 @@ public struct TransitionCounts: Codable, Sendable, Equatable {
       }
       results.set(shard, acc)
     }
-    var total = results.take(0)
-    for k in 1..<(shardBounds.count - 1) { total.merge(results.take(k)) }
+    var total = results.get(0)!
+    for k in 1..<(shardBounds.count - 1) { total.merge(results.get(k)!) }
     return total.counts(siteCount: store.sites.count)
   }
 

@@ -51,6 +51,43 @@ struct IngestTests {
     #expect(c.merges[0].merged == key.pseudonym(plate: "A812CDE"))
   }
 
+  /// Parsing byte ranges on several threads gives exactly the one-pass result: same reads, vehicles,
+  /// merges, accounting and rejects file (line numbers included), also when a range boundary falls
+  /// inside a quoted field holding a newline (that case falls back to one pass).
+  @Test(arguments: [false, true]) func parallelParseEqualsOnePass(hugeQuotedField: Bool) throws {
+    var text = "read_id,plate,camera_id,timestamp,confidence\n"
+    var x: UInt64 = 7
+    func next(_ n: UInt64) -> UInt64 { x = x &* 6364136223846793005 &+ 1442695040888963407; return (x >> 33) % n }
+    let plates = ["AB12CDE", "A812CDE", "XY12ZZZ", "QR51ABC", "GH70OPQ", "GH7OOPQ", "LM19STU"]
+    for i in 0..<4000 {
+      // With `hugeQuotedField`, row 2000's id is one quoted field of 100 000 lines, so range boundaries
+      // fall inside it (and the parse falls back to one pass); without, ranges split cleanly.
+      let id = hugeQuotedField && i == 2000 ? "\"" + String(repeating: "x\n", count: 100_000) + "\"" : next(40) == 0 ? "\"note \(i)\nsecond line, with comma\"" : "\(i)"
+      let plate = next(60) == 0 ? "" : plates[Int(next(UInt64(plates.count)))]
+      let cam = next(80) == 0 ? "C9" : "C\(1 + next(4))"
+      let t = next(90) == 0 ? "2026-03-05 17:00:00" : "\(1_772_730_000 + Int(i) * 7 + Int(next(20)))"
+      text += next(100) == 0 ? "\"bad\nrow \(i)\",short\n" : "\(id),\(plate),\(cam),\(t),\(next(101))\n"
+    }
+    func withoutFileColumn(_ csv: String) -> [String] {
+      csv.split(separator: "\n").map { line -> String in String(line.drop { $0 != "," }) }
+    }
+    func run(_ threads: Int) throws -> (StoreContents, IngestReport, String) {
+      let (c, r, d) = try ingest(text) { $0.parseThreads = threads; $0.parallelMinimumBytes = 0 }
+      return (c, r, try String(contentsOfFile: d.appendingPathComponent("rejects.csv").path, encoding: .utf8))
+    }
+    let (c1, r1, rej1) = try run(1)
+    #expect(r1.rejected > 100 && r1.duplicates > 10 && r1.balances)
+    #expect(rej1.contains("bad\nrow"))
+    for threads in 2...7 {
+      let (c, r, rej) = try run(threads)
+      #expect(c.times == c1.times && c.cameraIndex == c1.cameraIndex && c.vehicleIndex == c1.vehicleIndex, "\(threads) threads")
+      #expect(c.confidence == c1.confidence && c.vehicles == c1.vehicles && c.merges == c1.merges)
+      var rn = r; rn.file = r1.file
+      #expect(rn == r1)
+      #expect(withoutFileColumn(rej) == withoutFileColumn(rej1))
+    }
+  }
+
   @Test func strictStopsAtFirstBadRowNamingFileLineField() throws {
     do {
       _ = try ingest(faultyReads) { $0.strict = true }

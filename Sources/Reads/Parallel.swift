@@ -1,0 +1,31 @@
+import Foundation
+
+/// One result slot per parallel task, for `DispatchQueue.concurrentPerform`: each task writes only its
+/// own slot, and the caller reads them after the join. Raw storage, so concurrent writes to different
+/// slots share no array bookkeeping.
+public final class ParallelSlots<T>: @unchecked Sendable {
+  private let slots: UnsafeMutablePointer<T?>
+  public let count: Int
+  public init(count: Int) {
+    self.count = count
+    slots = .allocate(capacity: count)
+    slots.initialize(repeating: nil, count: count)
+  }
+  deinit { slots.deinitialize(count: count); slots.deallocate() }
+  /// Stores task `i`'s result (call from task `i` only).
+  public func set(_ i: Int, _ v: T?) { slots[i] = v }
+  /// Task `i`'s result, or nil if it stored none (call after the join).
+  public func get(_ i: Int) -> T? { slots[i] }
+}
+
+/// `body(i)` for every index, on up to `threads` threads in contiguous blocks; results in index order.
+public func concurrentMap<T>(_ count: Int, threads: Int = ProcessInfo.processInfo.activeProcessorCount,
+                             _ body: @Sendable (Int) -> T) -> [T] {
+  let blocks = max(1, min(threads, count / 256 + 1))
+  let slots = ParallelSlots<[T]>(count: blocks)
+  DispatchQueue.concurrentPerform(iterations: blocks) { b in
+    let lo = count * b / blocks, hi = count * (b + 1) / blocks
+    slots.set(b, (lo..<hi).map(body))
+  }
+  return (0..<blocks).flatMap { slots.get($0)! }
+}
