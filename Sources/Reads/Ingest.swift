@@ -162,6 +162,29 @@ public struct IngestOptions: Sendable {
   }
 }
 
+extension StoreContents {
+  /// For reads already in time order: sorts each run of equal times by (camera, vehicle) (insertion
+  /// sort; runs are a few reads), so the contents are in store order.
+  mutating func sortTiesByCameraAndVehicle() {
+    let n = times.count
+    guard n > 1 else { return }
+    times.withUnsafeMutableBufferPointer { t in
+      cameraIndex.withUnsafeMutableBufferPointer { c in
+        vehicleIndex.withUnsafeMutableBufferPointer { v in
+          confidence.withUnsafeMutableBufferPointer { f in
+            for i in 1..<n where t[i] == t[i - 1] && (c[i], v[i]) < (c[i - 1], v[i - 1]) {
+              var j = i
+              let (ci, vi, fi) = (c[i], v[i], f[i])
+              while j > 0 && t[j - 1] == t[i] && (c[j - 1], v[j - 1]) > (ci, vi) { c[j] = c[j - 1]; v[j] = v[j - 1]; f[j] = f[j - 1]; j -= 1 }
+              c[j] = ci; v[j] = vi; f[j] = fi
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
 /// What ingest produces before it is written: reads, vehicles and cameras, in any order.
 public struct StoreContents: Sendable {
   public var cameras: [Camera]
@@ -201,6 +224,7 @@ public enum Ingest {
   /// Runs one ingest. Rejected rows are written to `options.rejectsPath` as they are found.
   /// - Throws: `IngestError` for fatal problems (unreadable file, missing column, `--strict` rejection).
   public static func run(_ options: IngestOptions, progress: Progress? = nil) throws -> (StoreContents, IngestReport) {
+    let phases = PhaseTimer()
     let cameras = try loadCameras(path: options.camerasPath, columns: options.columns)
     let keepers = try options.vehiclesPath.map { try loadVehicles(path: $0, columns: options.columns) } ?? [:]
     var cameraLookup: [String: UInt16] = [:]
@@ -218,7 +242,7 @@ public enum Ingest {
     }
 
     let fileName = options.readsPath == "-" ? "<stdin>" : options.readsPath
-    let phases = PhaseTimer()
+    phases.mark("registries")
     var report = IngestReport(file: fileName)
     let rejects = try options.rejectsPath.map { try RejectsWriter(path: $0) }
     let retentionCutoff: Int64? = options.retainDays.map {
@@ -306,16 +330,24 @@ public enum Ingest {
     var vehicleOf = [Int32](repeating: -1, count: plateKeys.count)
     var vehiclePlates: [Int] = []
     let kept = result.order.count
-    contents.times.reserveCapacity(kept); contents.cameraIndex.reserveCapacity(kept)
-    contents.vehicleIndex.reserveCapacity(kept); contents.confidence.reserveCapacity(kept)
-    for i in result.order {
-      let p = Int(plates[i])
-      if vehicleOf[p] < 0 { vehicleOf[p] = Int32(vehiclePlates.count); vehiclePlates.append(p) }
-      contents.times.append(times[i])
-      contents.cameraIndex.append(cams[i])
-      contents.vehicleIndex.append(UInt32(vehicleOf[p]))
-      contents.confidence.append(conf[i])
+    contents.times = [Int64](repeating: 0, count: kept)
+    contents.cameraIndex = [UInt16](repeating: 0, count: kept)
+    contents.vehicleIndex = [UInt32](repeating: 0, count: kept)
+    contents.confidence = [UInt8](repeating: 0, count: kept)
+    contents.times.withUnsafeMutableBufferPointer { ot in
+      contents.cameraIndex.withUnsafeMutableBufferPointer { oc in
+        contents.vehicleIndex.withUnsafeMutableBufferPointer { ov in
+          contents.confidence.withUnsafeMutableBufferPointer { of in
+            for (k, i) in result.order.enumerated() {
+              let p = Int(plates[i])
+              if vehicleOf[p] < 0 { vehicleOf[p] = Int32(vehiclePlates.count); vehiclePlates.append(p) }
+              ot[k] = times[i]; oc[k] = cams[i]; ov[k] = UInt32(vehicleOf[p]); of[k] = conf[i]
+            }
+          }
+        }
+      }
     }
+    contents.sortTiesByCameraAndVehicle()
     let pseudonymiser = options.pseudonymiser
     let keys = vehiclePlates.map { plateKeys[$0] }
     contents.vehicles = concurrentMap(keys.count) { v in
@@ -324,7 +356,8 @@ public enum Ingest {
       return VehicleRecord(id: pseudonymiser?.pseudonym(bytes) ?? text, keeper: keepers[text] ?? .unknown,
                            nonstandardPlate: Plate.gbFormat(bytes) == nil)
     }
-    for v in contents.vehicleIndex where contents.vehicles[Int(v)].nonstandardPlate { report.nonstandardPlateReads += 1 }
+    let nonstandard = contents.vehicles.map(\.nonstandardPlate)
+    for v in contents.vehicleIndex where nonstandard[Int(v)] { report.nonstandardPlateReads += 1 }
     contents.merges = result.merges.map { m in
       let name = { (p: Int32) in
         options.pseudonymiser?.pseudonym(plateKeys[Int(p)].bytes) ?? String(decoding: plateKeys[Int(p)].bytes, as: UTF8.self)
@@ -339,8 +372,8 @@ public enum Ingest {
   }
 }
 
-/// Exact-repeat and misread de-duplication in one pass over the reads in time order (one radix sort
-/// by (time, camera); ties keep file order). Each dedupe unit (site or camera) keeps the reads it
+/// Exact-repeat and misread de-duplication in one pass over the reads in time order (ties in file
+/// order; a radix sort only when the export is not already in time order). Each dedupe unit (site or camera) keeps the reads it
 /// kept within the last `window` seconds, so every decision looks only at a handful of recent reads:
 /// 1. a read whose plate the unit kept within the window is an exact repeat;
 /// 2. otherwise, a kept read at the unit within the window whose plate differs by one commonly
@@ -353,7 +386,7 @@ struct Deduplicator {
   var mergeMisreads: Bool
 
   struct Result {
-    /// Indices of kept reads, sorted by (time, camera), ties in file order.
+    /// Indices of kept reads, sorted by time, ties in file order.
     var order: [Int]
     var exact = 0
     var misreads = 0
@@ -381,66 +414,96 @@ struct Deduplicator {
     return confusable[Int(x) << 8 | Int(y)]
   }
 
-  func run(times: [Int64], cameras: [UInt16], plates: inout [Int32], plateKeys: [PlateKey]) -> Result {
+  func run(times: [Int64], cameras: [UInt16], plates: inout [Int32], plateKeys: [PlateKey],
+           threads: Int = ProcessInfo.processInfo.activeProcessorCount) -> Result {
     let n = times.count
     var result = Result(order: [])
     if n == 0 { return result }
     let t0 = times.min()!
-    // Time order, ties by camera then file order (stable radix sort).
-    var keys = [UInt64](repeating: 0, count: n)
-    var order = [UInt32](repeating: 0, count: n)
-    for i in 0..<n { keys[i] = UInt64(times[i] - t0) << 16 | UInt64(cameras[i]); order[i] = UInt32(i) }
-    radixSortPairs(keys: &keys, payload: &order)
-    keys = []
+    let phases = PhaseTimer()
+    // Time order, ties in file order: exports are usually already in time order (then no sort at all);
+    // otherwise a stable radix sort on the time offset.
+    var sorted = (0..<n).map { UInt32($0) }
+    var inOrder = true
+    times.withUnsafeBufferPointer { t in for i in 1..<max(1, n) where t[i] < t[i - 1] { inOrder = false; break } }
+    phases.mark(" dedupe check")
+    if !inOrder {
+      var keys = times.map { UInt64($0 - t0) }
+      radixSortPairs(keys: &keys, payload: &sorted)
+    }
+    phases.mark(" dedupe radix")
     var frequency = [Int32](repeating: 0, count: plateKeys.count)
     for p in plates { frequency[Int(p)] += 1 }
     let original = plates
-    // Per unit: indices of reads kept by step 1 within the window (oldest first), as a list with a head.
+    let order = sorted, counts = frequency
     let units = (unitOf.max() ?? 0) + 1
-    var recent = [[UInt32]](repeating: [], count: units)
-    var head = [Int](repeating: 0, count: units)
-    var dropped = [Bool](repeating: false, count: n)
-    var kept = [Int]()
-    kept.reserveCapacity(n)
-    Self.confusable.withUnsafeBufferPointer { confusable in
-      for r in order {
-        let i = Int(r)
-        let u = unitOf[Int(cameras[i])], t = times[i], p = original[i]
-        // Forget reads older than the window.
-        var h = head[u]
-        while h < recent[u].count && t - times[Int(recent[u][h])] > window { h += 1 }
-        if h > 64 && h * 2 > recent[u].count { recent[u].removeFirst(h); h = 0 }
-        head[u] = h
-        // 1. exact repeat of a plate this unit kept within the window
-        var repeatRead = false
-        for j in h..<recent[u].count where original[Int(recent[u][j])] == p { repeatRead = true; break }
-        if repeatRead { result.exact += 1; continue }
-        recent[u].append(r)
-        // 2. misread of a recent read at the unit (most recent first)
-        if mergeMisreads {
-          var j = recent[u].count - 2
-          while j >= h {
-            let q = Int(recent[u][j])
-            if !dropped[q] && plates[q] != plates[i] && Self.likelyMisread(plateKeys[Int(plates[q])], plateKeys[Int(plates[i])], confusable) {
-              let a = plates[q], b = plates[i]
-              let (winner, loser) = frequency[Int(a)] >= frequency[Int(b)] ? (a, b) : (b, a)
-              plates[q] = winner
-              dropped[i] = true
-              result.merges.append((winner, loser, cameras[i], t))
-              result.misreads += 1
-              break
+    // Units are independent: each thread takes the units u with u % groups == g. Per-read flags and
+    // the plate column are written only by the thread owning the read's unit.
+    let groups = max(1, min(threads, units))
+    let dropped = UnsafeMutableBufferPointer<Bool>.allocate(capacity: n)
+    dropped.initialize(repeating: false)
+    defer { dropped.deallocate() }
+    struct Part { var exact = 0; var merges: [(position: Int, kept: Int32, merged: Int32, camera: UInt16, time: Int64)] = [] }
+    let parts = ParallelSlots<Part>(count: groups)
+    let unitOf = self.unitOf, window = self.window, mergeMisreads = self.mergeMisreads
+    plates.withUnsafeMutableBufferPointer { plateColumn in
+      let plateColumn = UncheckedSendable(plateColumn), flags = UncheckedSendable(dropped)
+      DispatchQueue.concurrentPerform(iterations: groups) { g in
+        let plates = plateColumn.value, dropped = flags.value
+        var part = Part()
+        // Per unit: reads kept by step 1 within the window (oldest first), as a list with a head.
+        var recent = [[UInt32]](repeating: [], count: units)
+        var head = [Int](repeating: 0, count: units)
+        Self.confusable.withUnsafeBufferPointer { confusable in
+          for (k, r) in order.enumerated() {
+            let i = Int(r)
+            let u = unitOf[Int(cameras[i])]
+            if u % groups != g { continue }
+            let t = times[i], p = original[i]
+            // Forget reads older than the window.
+            var h = head[u]
+            while h < recent[u].count && t - times[Int(recent[u][h])] > window { h += 1 }
+            if h > 64 && h * 2 > recent[u].count { recent[u].removeFirst(h); h = 0 }
+            head[u] = h
+            // 1. exact repeat of a plate this unit kept within the window
+            var repeatRead = false
+            for j in h..<recent[u].count where original[Int(recent[u][j])] == p { repeatRead = true; break }
+            if repeatRead { part.exact += 1; dropped[i] = true; continue }
+            recent[u].append(r)
+            // 2. misread of a recent read at the unit (most recent first)
+            guard mergeMisreads else { continue }
+            var j = recent[u].count - 2
+            while j >= h {
+              let q = Int(recent[u][j])
+              if !dropped[q] && plates[q] != plates[i] && Self.likelyMisread(plateKeys[Int(plates[q])], plateKeys[Int(plates[i])], confusable) {
+                let a = plates[q], b = plates[i]
+                let (winner, loser) = counts[Int(a)] >= counts[Int(b)] ? (a, b) : (b, a)
+                plates[q] = winner
+                dropped[i] = true
+                part.merges.append((k, winner, loser, cameras[i], t))
+                break
+              }
+              j -= 1
             }
-            j -= 1
           }
         }
-        if !dropped[i] { kept.append(i) }
+        parts.set(g, part)
       }
     }
+    phases.mark(" dedupe loop")
+    var merges: [(position: Int, kept: Int32, merged: Int32, camera: UInt16, time: Int64)] = []
+    for g in 0..<groups { let part = parts.get(g)!; result.exact += part.exact; merges += part.merges }
+    merges.sort { $0.position < $1.position }
+    result.merges = merges.map { ($0.kept, $0.merged, $0.camera, $0.time) }
+    result.misreads = merges.count
     // A read merged into a later misread keeps the winning spelling: `plates` was updated in place.
-    result.order = kept
+    result.order = sorted.lazy.map(Int.init).filter { !dropped[$0] }
     return result
   }
 }
+
+/// Wraps a value for a concurrent closure when the caller guarantees the tasks touch disjoint parts.
+struct UncheckedSendable<T>: @unchecked Sendable { let value: T; init(_ v: T) { value = v } }
 
 /// Parses a plain decimal (`95`, `0.93`, `.5`) without Foundation; nil for anything else.
 @inlinable func parseDecimal(_ b: UnsafeBufferPointer<UInt8>) -> Double? {
@@ -493,10 +556,11 @@ public func csvQuote(_ s: String) -> String {
 }
 
 /// Wall time per ingest phase, printed to standard error when `ANPR_TIMINGS` is set (for profiling).
-final class PhaseTimer {
+public final class PhaseTimer {
+  public init() {}
   private var last = Date()
   private let enabled = ProcessInfo.processInfo.environment["ANPR_TIMINGS"] != nil
-  func mark(_ phase: String) {
+  public func mark(_ phase: String) {
     guard enabled else { return }
     let now = Date()
     FileHandle.standardError.write(Data(String(format: "%@: %.3f s\n", phase, now.timeIntervalSince(last)).utf8))

@@ -61,8 +61,7 @@ struct ByteKeyTable {
   }
 
   @inline(__always) private func slot(_ hi: UInt64, _ lo: UInt64) -> Int {
-    let h = (hi &* 0x9E37_79B9_7F4A_7C15) ^ (lo &* 0xC2B2_AE3D_27D4_EB4F)
-    return Int(truncatingIfNeeded: (h ^ (h >> 29)) & UInt64(mask))
+    Int(truncatingIfNeeded: mix64(hi ^ (lo &* 0xC2B2_AE3D_27D4_EB4F)) & UInt64(mask))
   }
 
   /// The id of a key, or nil.
@@ -107,4 +106,14 @@ struct ByteKeyTable {
     }
     return (h, l)
   }
+}
+
+/// The SplitMix64 finaliser: every input bit affects every output bit, so keys that differ only in
+/// a few high bytes (camera ids `CAM0001`, `CAM0002`, … packed little-endian) still spread over the
+/// low bits a hash table masks. (A bare multiply left those ids in a handful of slots.)
+@inlinable public func mix64(_ x: UInt64) -> UInt64 {
+  var h = x
+  h = (h ^ (h >> 30)) &* 0xBF58_476D_1CE4_E5B9
+  h = (h ^ (h >> 27)) &* 0x94D0_49BB_1331_11EB
+  return h ^ (h >> 31)
 }

@@ -221,18 +221,29 @@ final class MappedFile: @unchecked Sendable {
   deinit { if length > 0 { munmap(UnsafeMutableRawPointer(mutating: bytes.baseAddress), length) } }
 }
 
-/// The permutation that sorts reads by (time, camera, vehicle). Contents already in (time, camera)
-/// order (what ingest produces) only need each run of equal (time, camera) sorted by vehicle; anything
-/// else is radix-sorted (comparison-sorted if the key would not fit 64 bits).
-func storeOrder(_ c: StoreContents) -> [Int] {
+/// The permutation that sorts reads by (time, camera, vehicle), or nil when they already are (what
+/// ingest produces). Contents in (time, camera) order only need each run of equal (time, camera)
+/// sorted by vehicle; anything else is radix-sorted (comparison-sorted if the key would not fit 64 bits).
+func storeOrder(_ c: StoreContents) -> [Int]? {
   let n = c.times.count
-  var order = Array(0..<n)
-  guard n > 1 else { return order }
-  var byTimeCamera = true
-  for i in 1..<n where c.times[i] < c.times[i - 1] || (c.times[i] == c.times[i - 1] && c.cameraIndex[i] < c.cameraIndex[i - 1]) {
-    byTimeCamera = false; break
+  guard n > 1 else { return nil }
+  // 0 = sorted, 1 = sorted by (time, camera) only, 2 = not sorted.
+  let state = c.times.withUnsafeBufferPointer { t in
+    c.cameraIndex.withUnsafeBufferPointer { cam in
+      c.vehicleIndex.withUnsafeBufferPointer { v in
+        var state = 0
+        for i in 1..<n {
+          if t[i] != t[i - 1] { if t[i] < t[i - 1] { return 2 }; continue }
+          if cam[i] != cam[i - 1] { if cam[i] < cam[i - 1] { return 2 }; continue }
+          if v[i] < v[i - 1] { state = 1 }
+        }
+        return state
+      }
+    }
   }
-  if byTimeCamera {
+  if state == 0 { return nil }
+  var order = Array(0..<n)
+  if state == 1 {
     var s = 0
     while s < n {
       var e = s + 1
@@ -259,13 +270,40 @@ func storeOrder(_ c: StoreContents) -> [Int] {
   return order
 }
 
+/// The vehicles section as JSON (`[{"id":…,"keeper":…,"nonstandardPlate":…}]`, what `JSONDecoder`
+/// reads back), written directly: `JSONEncoder` took longer than the read columns for a large store.
+func encodeVehicles(_ vehicles: [VehicleRecord]) -> [UInt8] {
+  var out: [UInt8] = []
+  out.reserveCapacity(vehicles.count * 64 + 2)
+  out.append(UInt8(ascii: "["))
+  for (k, v) in vehicles.enumerated() {
+    if k > 0 { out.append(UInt8(ascii: ",")) }
+    out += Array(#"{"id":""#.utf8)
+    for b in v.id.utf8 {
+      switch b {
+      case UInt8(ascii: "\""): out += Array(#"\""#.utf8)
+      case UInt8(ascii: "\\"): out += Array(#"\\"#.utf8)
+      case 0..<0x20: out += Array(String(format: "\\u%04x", b).utf8)
+      default: out.append(b)
+      }
+    }
+    out += Array(#"","keeper":""#.utf8)
+    out += Array(v.keeper.rawValue.utf8)
+    out += Array(v.nonstandardPlate ? #"","nonstandardPlate":true}"#.utf8 : #"","nonstandardPlate":false}"#.utf8)
+  }
+  out.append(UInt8(ascii: "]"))
+  return out
+}
+
 /// Writes store contents to a `.anpr` file atomically (temporary file in the same folder, then rename).
 public enum StoreWriter {
   /// Sorts the reads by (time, camera, vehicle) and writes the store.
   /// - Throws: `IngestError.cannotWrite`; `badStore` when the time span exceeds the 32-bit offset range (68 years).
   public static func write(_ c: StoreContents, to path: String) throws(IngestError) {
     let n = c.times.count
+    let phases = PhaseTimer()
     let order = storeOrder(c)
+    phases.mark("store order")
     let base = c.times.min() ?? 0
     let end = c.times.max() ?? 0
     guard end - base < Int64(Int32.max) else { throw .badStore(file: path, reason: "time span over 68 years") }
@@ -275,14 +313,23 @@ public enum StoreWriter {
     var sections: [(String, [UInt8])] = []
     do {
       sections.append(("cameras", Array(try enc.encode(c.cameras))))
-      sections.append(("vehicles", Array(try enc.encode(c.vehicles))))
+      sections.append(("vehicles", encodeVehicles(c.vehicles)))
       sections.append(("merges", Array(try enc.encode(c.merges))))
     } catch { throw .cannotWrite(file: path, reason: "\(error)") }
-    sections.append(("time", bytesOf(order.map { Int32(c.times[$0] - base).littleEndian })))
-    sections.append(("camera", bytesOf(order.map { c.cameraIndex[$0].littleEndian })))
-    sections.append(("vehicle", bytesOf(order.map { c.vehicleIndex[$0].littleEndian })))
-    sections.append(("confidence", order.map { c.confidence[$0] }))
+    phases.mark("store registries (JSON)")
+    if let order {
+      sections.append(("time", bytesOf(order.map { Int32(c.times[$0] - base).littleEndian })))
+      sections.append(("camera", bytesOf(order.map { c.cameraIndex[$0].littleEndian })))
+      sections.append(("vehicle", bytesOf(order.map { c.vehicleIndex[$0].littleEndian })))
+      sections.append(("confidence", order.map { c.confidence[$0] }))
+    } else {
+      sections.append(("time", bytesOf(c.times.map { Int32($0 - base).littleEndian })))
+      sections.append(("camera", bytesOf(c.cameraIndex.map { $0.littleEndian })))
+      sections.append(("vehicle", bytesOf(c.vehicleIndex.map { $0.littleEndian })))
+      sections.append(("confidence", c.confidence))
+    }
 
+    phases.mark("store columns")
     // The header records section offsets, which depend on the header's own length: iterate to a fixed point.
     let crcs = sections.map { _, data in data.withUnsafeBufferPointer { UInt32(crc32(0, $0.baseAddress, uInt($0.count))) } }
     var headerBytes: [UInt8] = []
@@ -316,6 +363,7 @@ public enum StoreWriter {
       try put(data)
     }
     try file.commit()
+    phases.mark("store write")
   }
 
   private static func align8(_ x: Int) -> Int { (x + 7) & ~7 }

@@ -20,9 +20,7 @@ struct FlatCountTable {
   }
 
   @inline(__always) private static func hash(_ k: UInt64, _ s: Int32) -> Int {
-    var h = (k ^ (UInt64(UInt32(bitPattern: s)) << 47 | UInt64(UInt32(bitPattern: s)) >> 17)) &* 0x9E37_79B9_7F4A_7C15
-    h ^= h >> 29
-    return Int(truncatingIfNeeded: h)
+    Int(truncatingIfNeeded: mix64(k ^ (UInt64(UInt32(bitPattern: s)) &* 0x9E37_79B9_7F4A_7C15)))
   }
 
   /// Adds `w` to the cell (k, s).

@@ -339,3 +339,17 @@ struct TripQualityTests {
     #expect(q.silentCameras.contains { $0.camera == "C2" })
   }
 }
+
+@Suite("Store sections")
+struct StoreSectionTests {
+  /// The hand-written vehicles JSON decodes to the same records, whatever the id holds.
+  @Test func vehiclesJSONRoundTrips() throws {
+    let vehicles = [
+      VehicleRecord(id: "V0123456789abcdef", keeper: .rental, nonstandardPlate: false),
+      VehicleRecord(id: "AB12CDE", keeper: .private, nonstandardPlate: true),
+      VehicleRecord(id: "q\"uo\\te\n\u{1}é", keeper: .unknown, nonstandardPlate: false),
+    ]
+    #expect(try JSONDecoder().decode([VehicleRecord].self, from: Data(encodeVehicles(vehicles))) == vehicles)
+    #expect(try JSONDecoder().decode([VehicleRecord].self, from: Data(encodeVehicles([]))) == [])
+  }
+}
