@@ -291,11 +291,13 @@ public enum Ingest {
     try rejects?.close()
 
     phases.mark("parse")
-    // Concatenate the ranges' rows, mapping each range's plate ids into one table.
-    var times: [Int64] = [], cams: [UInt16] = [], plates: [Int32] = [], conf: [UInt8] = []
+    // Concatenate the ranges' rows, mapping each range's plate ids into one table. The first range's
+    // columns are taken over as they are (its plate ids are the table's first ids), the others appended.
     var plateTable = ByteKeyTable(capacity: 1 << 16)
     var plateKeys: [PlateKey] = []
     let rows = parsers.reduce(0) { $0 + $1.times.count }
+    var times: [Int64] = [], cams: [UInt16] = [], plates: [Int32] = [], conf: [UInt8] = []
+    swap(&times, &parsers[0].times); swap(&cams, &parsers[0].cams); swap(&plates, &parsers[0].plates); swap(&conf, &parsers[0].conf)
     times.reserveCapacity(rows); cams.reserveCapacity(rows); plates.reserveCapacity(rows); conf.reserveCapacity(rows)
     for k in parsers.indices {
       let local = parsers[k].plateKeys.map { key in
@@ -303,8 +305,10 @@ public enum Ingest {
         if inserted { plateKeys.append(key) }
         return id
       }
-      times += parsers[k].times; cams += parsers[k].cams; conf += parsers[k].conf
-      plates += parsers[k].plates.lazy.map { local[Int($0)] }
+      if k > 0 {
+        times += parsers[k].times; cams += parsers[k].cams; conf += parsers[k].conf
+        plates += parsers[k].plates.lazy.map { local[Int($0)] }
+      }
       report.read += parsers[k].read
       report.rejected += parsers[k].rejected
       for (c, n) in parsers[k].rejectedByReason { report.rejectedByReason[c, default: 0] += n }
@@ -347,7 +351,9 @@ public enum Ingest {
         }
       }
     }
+    phases.mark(" vehicles loop")
     contents.sortTiesByCameraAndVehicle()
+    phases.mark(" vehicles ties")
     let pseudonymiser = options.pseudonymiser
     let keys = vehiclePlates.map { plateKeys[$0] }
     contents.vehicles = concurrentMap(keys.count) { v in
@@ -356,6 +362,7 @@ public enum Ingest {
       return VehicleRecord(id: pseudonymiser?.pseudonym(bytes) ?? text, keeper: keepers[text] ?? .unknown,
                            nonstandardPlate: Plate.gbFormat(bytes) == nil)
     }
+    phases.mark(" vehicles pseudonyms")
     let nonstandard = contents.vehicles.map(\.nonstandardPlate)
     for v in contents.vehicleIndex where nonstandard[Int(v)] { report.nonstandardPlateReads += 1 }
     contents.merges = result.merges.map { m in

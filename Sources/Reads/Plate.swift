@@ -85,6 +85,12 @@ public enum Plate {
   }
 }
 
+/// An HMAC state after the key, copied (value semantics) for each message.
+struct KeyedHMAC: @unchecked Sendable {
+  let value: HMAC<SHA256>
+  init(_ v: HMAC<SHA256>) { value = v }
+}
+
 /// Keyed pseudonyms for plates: `HMAC-SHA256(key, normalised plate)`, truncated to 64 bits and
 /// written as `V` + 16 hex digits. The same key gives the same pseudonym in every run and every
 /// shard, so pseudonymised stores merge; without the key a pseudonym cannot be reversed or
@@ -94,6 +100,9 @@ public struct Pseudonymiser: Sendable {
   private let key: SymmetricKey
   /// Identifies the key without revealing it (`HMAC(key, "anprkit:key-fingerprint")`, 64 bits hex).
   public let fingerprint: String
+
+  private let keyed: KeyedHMAC
+  private static let hexDigits = Array("0123456789abcdef".utf8)
 
   /// Minimum key length in bytes (128 bits).
   public static let minimumKeyBytes = 16
@@ -105,6 +114,7 @@ public struct Pseudonymiser: Sendable {
       throw .noKey("the pseudonymisation key is \(keyBytes.count) bytes; use at least \(Self.minimumKeyBytes) (anpr keygen makes one)")
     }
     key = SymmetricKey(data: keyBytes)
+    keyed = KeyedHMAC(HMAC<SHA256>(key: key))
     let mac = HMAC<SHA256>.authenticationCode(for: Array("anprkit:key-fingerprint".utf8), using: key)
     fingerprint = Array(mac).prefix(8).map { String(format: "%02x", $0) }.joined()
   }
@@ -128,11 +138,18 @@ public struct Pseudonymiser: Sendable {
 
   /// The pseudonym of a normalised plate.
   public func pseudonym(_ plate: [UInt8]) -> String {
-    let mac = HMAC<SHA256>.authenticationCode(for: plate, using: key)
-    var s = "V"
-    let hex: [Character] = Array("0123456789abcdef")
-    for b in Array(mac).prefix(8) { s.append(hex[Int(b >> 4)]); s.append(hex[Int(b & 15)]) }
-    return s
+    var hmac = keyed.value  // a copy of the keyed state: the key pads are hashed once, not per plate
+    hmac.update(data: plate)
+    let mac = hmac.finalize()
+    // "V" + the first 8 bytes in lower-case hex, built as bytes (no per-character String work).
+    var out = [UInt8](repeating: UInt8(ascii: "V"), count: 17)
+    mac.withUnsafeBytes { m in
+      for k in 0..<8 {
+        out[1 + 2 * k] = Self.hexDigits[Int(m[k] >> 4)]
+        out[2 + 2 * k] = Self.hexDigits[Int(m[k] & 15)]
+      }
+    }
+    return String(decoding: out, as: UTF8.self)
   }
 
   /// The pseudonym of a plate given as text (normalised first).

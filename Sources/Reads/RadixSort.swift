@@ -45,18 +45,16 @@ public func radixSortPairs(keys: inout [UInt64], payload: inout [UInt32]) {
 /// dense ids, with a cheap multiplicative hash: plates and camera ids are not adversarial input,
 /// and SipHash per row dominated ingest time.
 struct ByteKeyTable {
-  private var keysHi: [UInt64]
-  private var keysLo: [UInt64]
-  private var values: [Int32]
+  /// One slot: the key's two words and its id (-1 = empty), together so a probe touches one cache line.
+  struct Slot { var hi: UInt64; var lo: UInt64; var value: Int32 }
+  private var slots: [Slot]
   private var mask: Int
   private(set) var count = 0
 
   init(capacity: Int = 1024) {
     var size = 16
     while size < capacity * 2 { size <<= 1 }
-    keysHi = Array(repeating: 0, count: size)
-    keysLo = Array(repeating: 0, count: size)
-    values = Array(repeating: -1, count: size)
+    slots = Array(repeating: Slot(hi: 0, lo: 0, value: -1), count: size)
     mask = size - 1
   }
 
@@ -66,35 +64,40 @@ struct ByteKeyTable {
 
   /// The id of a key, or nil.
   @inline(__always) func find(_ hi: UInt64, _ lo: UInt64) -> Int32? {
-    var i = slot(hi, lo)
-    while values[i] >= 0 {
-      if keysHi[i] == hi && keysLo[i] == lo { return values[i] }
-      i = (i + 1) & mask
+    slots.withUnsafeBufferPointer { t in
+      var i = slot(hi, lo)
+      while t[i].value >= 0 {
+        if t[i].hi == hi && t[i].lo == lo { return t[i].value }
+        i = (i + 1) & mask
+      }
+      return nil
     }
-    return nil
   }
 
   /// The id of a key, inserting it with `newID` if absent; returns (id, inserted).
   @inline(__always) mutating func findOrInsert(_ hi: UInt64, _ lo: UInt64, newID: Int32) -> (Int32, Bool) {
-    if count * 2 >= values.count { grow() }
-    var i = slot(hi, lo)
-    while values[i] >= 0 {
-      if keysHi[i] == hi && keysLo[i] == lo { return (values[i], false) }
-      i = (i + 1) & mask
+    if count * 2 >= slots.count { grow() }
+    let start = slot(hi, lo), mask = self.mask
+    let (found, at): (Int32?, Int) = slots.withUnsafeBufferPointer { t in
+      var i = start
+      while t[i].value >= 0 {
+        if t[i].hi == hi && t[i].lo == lo { return (t[i].value, i) }
+        i = (i + 1) & mask
+      }
+      return (nil, i)
     }
-    keysHi[i] = hi; keysLo[i] = lo; values[i] = newID
+    if let found { return (found, false) }
+    slots[at] = Slot(hi: hi, lo: lo, value: newID)
     count += 1
     return (newID, true)
   }
 
   private mutating func grow() {
-    let oldHi = keysHi, oldLo = keysLo, oldV = values
-    let size = values.count * 2
-    keysHi = Array(repeating: 0, count: size); keysLo = Array(repeating: 0, count: size)
-    values = Array(repeating: -1, count: size)
-    mask = size - 1
+    let old = slots
+    slots = Array(repeating: Slot(hi: 0, lo: 0, value: -1), count: old.count * 2)
+    mask = slots.count - 1
     count = 0
-    for i in oldV.indices where oldV[i] >= 0 { _ = findOrInsert(oldHi[i], oldLo[i], newID: oldV[i]) }
+    for s in old where s.value >= 0 { _ = findOrInsert(s.hi, s.lo, newID: s.value) }
   }
 
   /// Packs up to 16 bytes; nil when longer.

@@ -162,7 +162,10 @@ extension Ingest {
         let source = try ByteSource(path: path, range: ranges[k])
         // The first range starts with the header line, which its parser resolves itself.
         var parser = RowParser(context: context, header: k == 0 ? nil : header)
-        parser.reserve(rows: Int(ranges[k].count / 40))  // rows are ~50 bytes; avoids regrowing the columns
+        // Rows are ~50 bytes: reserving avoids regrowing the columns. The first range's columns become
+        // the whole file's (the others are appended to them), so it reserves for the whole file;
+        // untouched capacity is never resident.
+        parser.reserve(rows: Int((k == 0 ? size : Int64(ranges[k].count)) / 40))
         parser.lines = try CSVReader(source: source).forEachRecord(skipByteOrderMark: k == 0) { r in
           try parser.row(r)
           if k == 0, let progress = report.progress, parser.read & 0xFFFF == 0 {
