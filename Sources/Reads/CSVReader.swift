@@ -57,8 +57,21 @@ public struct CSVReader {
     let scratchCap = maxRecordBytes + 16
     let scratch = UnsafeMutablePointer<UInt8>.allocate(capacity: scratchCap)
     defer { scratch.deallocate() }
-    var fields: [UnsafeBufferPointer<UInt8>] = []
-    fields.reserveCapacity(64)
+    // Field views of the current record, in raw storage (grown when a record has more fields).
+    var fieldCapacity = 64
+    var fields = UnsafeMutablePointer<UnsafeBufferPointer<UInt8>>.allocate(capacity: fieldCapacity)
+    defer { fields.deallocate() }
+    var fieldCount = 0
+    @inline(__always) func addField(_ f: UnsafeBufferPointer<UInt8>) {
+      if fieldCount == fieldCapacity {
+        let bigger = UnsafeMutablePointer<UnsafeBufferPointer<UInt8>>.allocate(capacity: fieldCapacity * 2)
+        bigger.moveInitialize(from: fields, count: fieldCount)
+        fields.deallocate()
+        fields = bigger; fieldCapacity *= 2
+      }
+      (fields + fieldCount).initialize(to: f)
+      fieldCount += 1
+    }
     var buffer = [UInt8]()   // carried-over bytes + new chunk
     var chunk = [UInt8](repeating: 0, count: chunkSize)
     var line = 1
@@ -81,7 +94,7 @@ public struct CSVReader {
         let base = buf.baseAddress!
         var pos = 0
         while pos < total {
-          fields.removeAll(keepingCapacity: true)
+          fieldCount = 0
           let recordStart = pos
           var p = pos
           var newlines = 0
@@ -112,14 +125,14 @@ public struct CSVReader {
                 if buf[p] != 0x0D || (p + 1 < total && buf[p + 1] != 0x0A) { scratch[scratchUsed] = buf[p]; scratchUsed += 1 }
                 p += 1
               }
-              fields.append(UnsafeBufferPointer(start: scratch + fs, count: scratchUsed - fs))
+              addField(UnsafeBufferPointer(start: scratch + fs, count: scratchUsed - fs))
             } else {
               let fs = p
               while p < total && buf[p] != 0x2C && buf[p] != 0x0A { p += 1 }
               var fe = p
               if p < total && buf[p] == 0x0A && fe > fs && buf[fe - 1] == 0x0D { fe -= 1 }
               if p >= total && eof && fe > fs && buf[fe - 1] == 0x0D { fe -= 1 }
-              fields.append(UnsafeBufferPointer(start: base + fs, count: fe - fs))
+              addField(UnsafeBufferPointer(start: base + fs, count: fe - fs))
             }
             if p - recordStart > maxRecordBytes {
               throw IngestError.recordTooLong(file: source.name, line: line, limit: maxRecordBytes)
@@ -138,9 +151,8 @@ public struct CSVReader {
           if !complete { break }  // incomplete record: wait for more bytes
           let thisLine = line
           line += 1 + newlines
-          try fields.withUnsafeBufferPointer { fb in
-            try body(CSVRecord(line: thisLine, fields: fb, raw: UnsafeBufferPointer(start: base + recordStart, count: recordEnd - recordStart)))
-          }
+          try body(CSVRecord(line: thisLine, fields: UnsafeBufferPointer(start: fields, count: fieldCount),
+                             raw: UnsafeBufferPointer(start: base + recordStart, count: recordEnd - recordStart)))
           pos = p
           consumed = p
         }

@@ -324,8 +324,13 @@ public enum StoreWriter {
       sections.append(("confidence", order.map { c.confidence[$0] }))
     } else {
       sections.append(("time", bytesOf(c.times.map { Int32($0 - base).littleEndian })))
+      #if _endian(little)
+      sections.append(("camera", bytesOf(c.cameraIndex)))
+      sections.append(("vehicle", bytesOf(c.vehicleIndex)))
+      #else
       sections.append(("camera", bytesOf(c.cameraIndex.map { $0.littleEndian })))
       sections.append(("vehicle", bytesOf(c.vehicleIndex.map { $0.littleEndian })))
+      #endif
       sections.append(("confidence", c.confidence))
     }
 

@@ -107,7 +107,7 @@ struct RowParser {
     // time
     let t: Int64
     switch Timestamp.parse(r.trimmed(h.time)) {
-    case .success(let v): t = Int64(v.rounded(.down))
+    case .success(let v): t = v >= 0 ? Int64(v) : Int64(v.rounded(.down))  // truncation is the floor for v ≥ 0
     case .failure(let p): reject(r, .badTimestamp(p)); return
     }
     // confidence

@@ -145,7 +145,9 @@ public func loadVehicles(path: String, columns: ColumnMapping = ColumnMapping())
       throw IngestError.badRegistry(file: path, line: r.line, field: "plate", reason: "empty")
     }
     var keeper = KeeperType.unknown
-    if let ki = idx["keeper_type"], ki < r.count {
+    if let ki = idx["keeper_type"], ki < r.count, let exact = KeeperType(rawValue: r.string(ki)) {
+      keeper = exact  // the common case: already a lower-case type name, no trimming needed
+    } else if let ki = idx["keeper_type"], ki < r.count {
       let s = r.string(ki).trimmingCharacters(in: .whitespaces).lowercased()
       if !s.isEmpty {
         guard let k = KeeperType(rawValue: s) else {
