@@ -458,40 +458,52 @@ struct Deduplicator {
       DispatchQueue.concurrentPerform(iterations: groups) { g in
         let plates = plateColumn.value, dropped = flags.value
         var part = Part()
-        // Per unit: reads kept by step 1 within the window (oldest first), as a list with a head.
-        var recent = [[UInt32]](repeating: [], count: units)
-        var head = [Int](repeating: 0, count: units)
+        // Per unit: a ring of the reads kept by step 1 within the window (oldest first), all rings in
+        // one pool; a full ring moves to a region twice its size at the end of the pool.
+        var ringStart = [Int](repeating: 0, count: units), ringMask = [Int](repeating: 7, count: units)
+        var ringHead = [Int](repeating: 0, count: units), ringTail = [Int](repeating: 0, count: units)
+        for u in 0..<units { ringStart[u] = u * 8 }
+        var pool = [UInt32](repeating: 0, count: units * 8)
         Self.confusable.withUnsafeBufferPointer { confusable in
           for (k, r) in order.enumerated() {
             let i = Int(r)
             let u = unitOf[Int(cameras[i])]
             if u % groups != g { continue }
             let t = times[i], p = original[i]
+            let start = ringStart[u], mask = ringMask[u], tail = ringTail[u]
             // Forget reads older than the window.
-            var h = head[u]
-            while h < recent[u].count && t - times[Int(recent[u][h])] > window { h += 1 }
-            if h > 64 && h * 2 > recent[u].count { recent[u].removeFirst(h); h = 0 }
-            head[u] = h
+            var h = ringHead[u]
+            while h < tail && t - times[Int(pool[start + (h & mask)])] > window { h += 1 }
+            ringHead[u] = h
             // 1. exact repeat of a plate this unit kept within the window
             var repeatRead = false
-            for j in h..<recent[u].count where original[Int(recent[u][j])] == p { repeatRead = true; break }
+            for j in h..<tail where original[Int(pool[start + (j & mask)])] == p { repeatRead = true; break }
             if repeatRead { part.exact += 1; dropped[i] = true; continue }
-            recent[u].append(r)
             // 2. misread of a recent read at the unit (most recent first)
-            guard mergeMisreads else { continue }
-            var j = recent[u].count - 2
-            while j >= h {
-              let q = Int(recent[u][j])
-              if !dropped[q] && plates[q] != plates[i] && Self.likelyMisread(plateKeys[Int(plates[q])], plateKeys[Int(plates[i])], confusable) {
-                let a = plates[q], b = plates[i]
-                let (winner, loser) = counts[Int(a)] >= counts[Int(b)] ? (a, b) : (b, a)
-                plates[q] = winner
-                dropped[i] = true
-                part.merges.append((k, winner, loser, cameras[i], t))
-                break
+            if mergeMisreads {
+              var j = tail - 1
+              while j >= h {
+                let q = Int(pool[start + (j & mask)])
+                if !dropped[q] && plates[q] != plates[i] && Self.likelyMisread(plateKeys[Int(plates[q])], plateKeys[Int(plates[i])], confusable) {
+                  let a = plates[q], b = plates[i]
+                  let (winner, loser) = counts[Int(a)] >= counts[Int(b)] ? (a, b) : (b, a)
+                  plates[q] = winner
+                  dropped[i] = true
+                  part.merges.append((k, winner, loser, cameras[i], t))
+                  break
+                }
+                j -= 1
               }
-              j -= 1
             }
+            // Keep it in the unit's ring (step 1 kept it, even if step 2 merged it).
+            if tail - h > mask {
+              let newStart = pool.count, newMask = mask * 2 + 1
+              pool += [UInt32](repeating: 0, count: newMask + 1)
+              for j in h..<tail { pool[newStart + ((j - h) & newMask)] = pool[start + (j & mask)] }
+              ringStart[u] = newStart; ringMask[u] = newMask; ringHead[u] = 0; ringTail[u] = tail - h
+            }
+            pool[ringStart[u] + (ringTail[u] & ringMask[u])] = r
+            ringTail[u] += 1
           }
         }
         parts.set(g, part)
