@@ -28,18 +28,29 @@ for suite in "${suites[@]}"; do
       ROWS=$(($(wc -l < "$DIR/reads.csv") - 1))
       echo "reads.csv: $ROWS rows, $(du -m "$DIR/reads.csv" | cut -f1) MB"
       KEY=$(mktemp); echo "benchmark key 0123456789abcdef0123" > "$KEY"
-      {
-        ts=(); peak=0
-        for i in $(seq 1 3); do
-          rm -f "$DIR/store.anpr"
-          /usr/bin/time -f "%e %M" -o "$DIR/time.txt" $BIN/anpr ingest "$DIR/reads.csv" --cameras "$DIR/cameras.csv" \
-            --vehicles "$DIR/vehicles.csv" --store "$DIR/store.anpr" --key-file "$KEY" > /dev/null
-          read -r t m < "$DIR/time.txt"; ts+=("$t"); [ "$m" -gt "$peak" ] && peak=$m
-        done
-        med=$(printf '%s\n' "${ts[@]}" | sort -g | sed -n 2p)
-        echo "{\"suite\":\"ingest\",\"bench\":\"ingest\",\"n\":$ROWS,\"median_s\":$med,\"rows_per_s\":$(python3 -c "print($ROWS/$med)"),\"peak_mb\":$((peak/1024)),\"impl\":\"ANPRKit\"}"
-        python3 Benchmarks/peers/ingest_peer.py "$DIR/reads.csv" 3 "$ROWS"
-      } | python3 Benchmarks/compare.py "ingest: CSV → store (ANPRKit: validate, dedupe, pseudonymise, write) vs polars group-by count per camera and hour"
+      # Runs interleaved (ANPRKit, polars eager, polars lazy) × INGEST_REPEATS, so that the machine's
+      # background noise falls on all three alike; medians reported.
+      RUNS=$(mktemp)
+      for i in $(seq 1 "${INGEST_REPEATS:-5}"); do
+        rm -f "$DIR/store.anpr"
+        /usr/bin/time -f "%e %M" -o "$DIR/time.txt" $BIN/anpr ingest "$DIR/reads.csv" --cameras "$DIR/cameras.csv" \
+          --vehicles "$DIR/vehicles.csv" --store "$DIR/store.anpr" --key-file "$KEY" > /dev/null
+        read -r t m < "$DIR/time.txt"
+        echo "{\"suite\":\"ingest\",\"bench\":\"ingest\",\"n\":$ROWS,\"median_s\":$t,\"rows_per_s\":$(python3 -c "print($ROWS/$t)"),\"peak_mb\":$((m/1024)),\"impl\":\"ANPRKit\"}" >> "$RUNS"
+        python3 Benchmarks/peers/ingest_peer.py "$DIR/reads.csv" 1 "$ROWS" >> "$RUNS"
+      done
+      python3 - "$RUNS" 2> "$RUNS.each" <<'PY' | python3 Benchmarks/compare.py "ingest: CSV → store (ANPRKit: validate, dedupe, pseudonymise, write) vs polars group-by count per camera and hour"
+import json, statistics, sys
+runs = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+for impl in dict.fromkeys(r["impl"] for r in runs):
+    rs = [r for r in runs if r["impl"] == impl]
+    out = dict(rs[0]); out["median_s"] = statistics.median(r["median_s"] for r in rs)
+    out["rows_per_s"] = out["n"] / out["median_s"]; out["peak_mb"] = max(r["peak_mb"] for r in rs)
+    print(json.dumps(out))
+    print(f"{impl}: " + ", ".join(f"{r['median_s']:.2f}" for r in rs) + " s", file=sys.stderr)
+PY
+      echo; echo "Each run (interleaved):"; sed 's/^/- /' "$RUNS.each"; echo
+      rm -f "$RUNS" "$RUNS.each"
       echo "store: $(du -m "$DIR/store.anpr" | cut -f1) MB ($(python3 -c "import os;print(round(os.path.getsize('$DIR/store.anpr')/$ROWS,2))") bytes/read incl. header and registry)"
       rm -f "$KEY" ;;
     glm)

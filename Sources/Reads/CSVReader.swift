@@ -128,7 +128,7 @@ public struct CSVReader {
               addField(UnsafeBufferPointer(start: scratch + fs, count: scratchUsed - fs))
             } else {
               let fs = p
-              while p < total && buf[p] != 0x2C && buf[p] != 0x0A { p += 1 }
+              p = nextDelimiter(base, from: p, total: total)
               var fe = p
               if p < total && buf[p] == 0x0A && fe > fs && buf[fe - 1] == 0x0D { fe -= 1 }
               if p >= total && eof && fe > fs && buf[fe - 1] == 0x0D { fe -= 1 }
@@ -165,4 +165,21 @@ public struct CSVReader {
     }
     return line - 1
   }
+}
+
+/// Position of the first `,` or line feed at or after `from` (or `total`), eight bytes at a time: the
+/// classic "has zero byte" test on the word XORed with each delimiter (the lowest flagged byte is
+/// always a true match), then byte by byte for the tail.
+@inline(__always) func nextDelimiter(_ base: UnsafePointer<UInt8>, from: Int, total: Int) -> Int {
+  var p = from
+  let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+  while p + 8 <= total {
+    let w = UInt64(littleEndian: UnsafeRawPointer(base + p).loadUnaligned(as: UInt64.self))
+    let c = w ^ (0x2C &* ones), n = w ^ (0x0A &* ones)
+    let hit = ((c &- ones) & ~c & highs) | ((n &- ones) & ~n & highs)
+    if hit != 0 { return p + hit.trailingZeroBitCount / 8 }
+    p += 8
+  }
+  while p < total && base[p] != 0x2C && base[p] != 0x0A { p += 1 }
+  return p
 }

@@ -342,7 +342,8 @@ public enum Ingest {
       contents.cameraIndex.withUnsafeMutableBufferPointer { oc in
         contents.vehicleIndex.withUnsafeMutableBufferPointer { ov in
           contents.confidence.withUnsafeMutableBufferPointer { of in
-            for (k, i) in result.order.enumerated() {
+            for (k, r) in result.order.enumerated() {
+              let i = Int(r)
               let p = Int(plates[i])
               if vehicleOf[p] < 0 { vehicleOf[p] = Int32(vehiclePlates.count); vehiclePlates.append(p) }
               ot[k] = times[i]; oc[k] = cams[i]; ov[k] = UInt32(vehicleOf[p]); of[k] = conf[i]
@@ -394,7 +395,7 @@ struct Deduplicator {
 
   struct Result {
     /// Indices of kept reads, sorted by time, ties in file order.
-    var order: [Int]
+    var order: [UInt32]
     var exact = 0
     var misreads = 0
     var merges: [(kept: Int32, merged: Int32, camera: UInt16, time: Int64)] = []
@@ -447,6 +448,7 @@ struct Deduplicator {
     // Units are independent: each thread takes the units u with u % groups == g. Per-read flags and
     // the plate column are written only by the thread owning the read's unit.
     let groups = max(1, min(threads, units))
+    let groupOf = (0..<units).map { $0 % groups }
     let dropped = UnsafeMutableBufferPointer<Bool>.allocate(capacity: n)
     dropped.initialize(repeating: false)
     defer { dropped.deallocate() }
@@ -458,51 +460,62 @@ struct Deduplicator {
       DispatchQueue.concurrentPerform(iterations: groups) { g in
         let plates = plateColumn.value, dropped = flags.value
         var part = Part()
-        // Per unit: a ring of the reads kept by step 1 within the window (oldest first), all rings in
-        // one pool; a full ring moves to a region twice its size at the end of the pool.
+        // Per unit: a ring of the reads kept by step 1 within the window (oldest first), holding what the
+        // decisions need (time, plates, flags) so the scan stays in cache; all rings in one pool, a full
+        // ring moving to a region twice its size at the end of the pool.
+        struct Entry { var time: Int64; var key: PlateKey; var index: UInt32; var plate: Int32; var original: Int32; var dropped: Bool }
+        let empty = Entry(time: 0, key: PlateKey(hi: 0, lo: 0), index: 0, plate: 0, original: 0, dropped: false)
         var ringStart = [Int](repeating: 0, count: units), ringMask = [Int](repeating: 7, count: units)
         var ringHead = [Int](repeating: 0, count: units), ringTail = [Int](repeating: 0, count: units)
         for u in 0..<units { ringStart[u] = u * 8 }
-        var pool = [UInt32](repeating: 0, count: units * 8)
+        var pool = [Entry](repeating: empty, count: units * 8)
         Self.confusable.withUnsafeBufferPointer { confusable in
           for (k, r) in order.enumerated() {
             let i = Int(r)
             let u = unitOf[Int(cameras[i])]
-            if u % groups != g { continue }
+            if groupOf[u] != g { continue }
             let t = times[i], p = original[i]
             let start = ringStart[u], mask = ringMask[u], tail = ringTail[u]
             // Forget reads older than the window.
             var h = ringHead[u]
-            while h < tail && t - times[Int(pool[start + (h & mask)])] > window { h += 1 }
+            while h < tail && t - pool[start + (h & mask)].time > window { h += 1 }
             ringHead[u] = h
-            // 1. exact repeat of a plate this unit kept within the window
+            // One scan, most recent first: (1) an exact repeat of a plate this unit kept within the window
+            // drops the read; otherwise (2) the most recent kept read whose plate is a likely misread of
+            // this one is merged with it.
+            let plateI = plates[i], keyI = plateKeys[Int(plateI)]
             var repeatRead = false
-            for j in h..<tail where original[Int(pool[start + (j & mask)])] == p { repeatRead = true; break }
-            if repeatRead { part.exact += 1; dropped[i] = true; continue }
-            // 2. misread of a recent read at the unit (most recent first)
-            if mergeMisreads {
-              var j = tail - 1
-              while j >= h {
-                let q = Int(pool[start + (j & mask)])
-                if !dropped[q] && plates[q] != plates[i] && Self.likelyMisread(plateKeys[Int(plates[q])], plateKeys[Int(plates[i])], confusable) {
-                  let a = plates[q], b = plates[i]
-                  let (winner, loser) = counts[Int(a)] >= counts[Int(b)] ? (a, b) : (b, a)
-                  plates[q] = winner
-                  dropped[i] = true
-                  part.merges.append((k, winner, loser, cameras[i], t))
-                  break
-                }
-                j -= 1
+            var candidate = -1
+            var j = tail - 1
+            while j >= h {
+              let e = pool[start + (j & mask)]
+              if e.original == p { repeatRead = true; break }
+              if candidate < 0 && mergeMisreads && !e.dropped && e.plate != plateI && Self.likelyMisread(e.key, keyI, confusable) {
+                candidate = j
               }
+              j -= 1
+            }
+            if repeatRead { part.exact += 1; dropped[i] = true; continue }
+            var droppedHere = false
+            if candidate >= 0 {
+              let slot = start + (candidate & mask)
+              let e = pool[slot]
+              let (winner, loser) = counts[Int(e.plate)] >= counts[Int(plateI)] ? (e.plate, plateI) : (plateI, e.plate)
+              plates[Int(e.index)] = winner
+              pool[slot].plate = winner
+              pool[slot].key = plateKeys[Int(winner)]
+              dropped[i] = true; droppedHere = true
+              part.merges.append((k, winner, loser, cameras[i], t))
             }
             // Keep it in the unit's ring (step 1 kept it, even if step 2 merged it).
             if tail - h > mask {
               let newStart = pool.count, newMask = mask * 2 + 1
-              pool += [UInt32](repeating: 0, count: newMask + 1)
+              pool += [Entry](repeating: empty, count: newMask + 1)
               for j in h..<tail { pool[newStart + ((j - h) & newMask)] = pool[start + (j & mask)] }
               ringStart[u] = newStart; ringMask[u] = newMask; ringHead[u] = 0; ringTail[u] = tail - h
             }
-            pool[ringStart[u] + (ringTail[u] & ringMask[u])] = r
+            pool[ringStart[u] + (ringTail[u] & ringMask[u])] =
+              Entry(time: t, key: plateKeys[Int(plates[i])], index: r, plate: plates[i], original: p, dropped: droppedHere)
             ringTail[u] += 1
           }
         }
@@ -516,7 +529,10 @@ struct Deduplicator {
     result.merges = merges.map { ($0.kept, $0.merged, $0.camera, $0.time) }
     result.misreads = merges.count
     // A read merged into a later misread keeps the winning spelling: `plates` was updated in place.
-    result.order = sorted.lazy.map(Int.init).filter { !dropped[$0] }
+    result.order = [UInt32](unsafeUninitializedCapacity: n - result.exact - result.misreads) { out, count in
+      count = 0
+      for r in sorted where !dropped[Int(r)] { out[count] = r; count += 1 }
+    }
     return result
   }
 }

@@ -197,3 +197,27 @@ struct PlateTests {
     }
   }
 }
+
+@Suite struct DelimiterScanTests {
+  /// The word-at-a-time scan finds the same first delimiter as a byte loop, on bytes chosen to
+  /// provoke false positives (neighbours of ',' and LF, high bytes, zeros) at every offset and length.
+  @Test func wordScanMatchesByteScan() {
+    let alphabet: [UInt8] = [0x2C, 0x0A, 0x2B, 0x2D, 0x0B, 0x09, 0xAC, 0x8A, 0x00, 0xFF, 0x41, 0x30]
+    var x: UInt64 = 99
+    for _ in 0..<3000 {
+      x = x &* 6364136223846793005 &+ 1442695040888963407
+      let n = Int(x >> 58)
+      let bytes = (0..<n).map { k -> UInt8 in
+        x = x &* 6364136223846793005 &+ 1442695040888963407
+        return (x >> 60) < 3 ? alphabet[Int((x >> 33) % 12)] : alphabet[2 + Int((x >> 33) % 10)]
+      }
+      bytes.withUnsafeBufferPointer { b in
+        for from in 0...n {
+          var expected = from
+          while expected < n && b[expected] != 0x2C && b[expected] != 0x0A { expected += 1 }
+          #expect(nextDelimiter(b.baseAddress ?? UnsafePointer(bitPattern: 1)!, from: from, total: n) == expected)
+        }
+      }
+    }
+  }
+}
