@@ -13,6 +13,14 @@ public struct LinkageModel: Codable, Sendable, Equatable {
   /// Added when one vehicle's active period starts within `successionDays` of the other's end, without overlap.
   public var successionBonus = 0.10
   public var successionDays = 3.0
+  /// A vehicle left out of every group joins the group whose combined profile (normalised sum of its
+  /// members' signatures) it matches with at least `threshold` similarity and this confidence.
+  public var groupProfileConfidence = 0.95
+  /// Two groups of two or more vehicles merge only if their combined profiles have at least this similarity.
+  public var groupMergeSimilarity = 0.70
+  /// A vehicle joins a group by profile only if its similarity to the profile is at least this (and
+  /// the confidence reaches `groupProfileConfidence`).
+  public var groupProfileFloor = 0.50
   /// Vehicles whose active periods overlap by more than this many hours are never linked: the
   /// case is one actor changing cars, and one actor drives one car at a time.
   public var maxOverlapHours = 12.0
@@ -40,6 +48,8 @@ public struct Link: Codable, Sendable {
   /// 1 − the estimated false-discovery rate at this score (from the null of overlapping pairs).
   public var confidence: Double
   public var evidence: String
+  /// "pair" (two vehicles alike) or "group profile" (a vehicle alike the combined behaviour of a group).
+  public var basis = "pair"
 }
 
 public struct LinkageResult: Codable, Sendable {
@@ -157,12 +167,20 @@ extension LinkageModel {
       if ra == rb { keptLinks.append(link); continue }
       let clash = members[ra].contains { i in members[rb].contains { j in overlaps(i, j) } }
       if clash { continue }
+      // Two groups merge only if their combined profiles are alike too (average rather than single
+      // linkage), so one look-alike pair cannot join two actors with otherwise different habits.
+      if members[ra].count >= 2 && members[rb].count >= 2 {
+        let sim = profileSimilarity(xAll, members[ra], members[rb])
+        if sim < groupMergeSimilarity { continue }
+      }
       parent[ra] = rb
       members[rb] += members[ra]
       members[ra] = []
       keptLinks.append(link)
     }
     links = keptLinks
+    links += attachToGroupProfiles(store: store, sig: sig, features: xAll, candidates: n, parent: &parent,
+                                   members: &members, overlaps: overlaps, clock: clock)
     var weakest: [Int: Double] = [:]
     let idIndex = Dictionary(uniqueKeysWithValues: candidates.enumerated().map { (store.vehicles[$1].id, $0) })
     for link in links {
@@ -174,6 +192,91 @@ extension LinkageModel {
     let groups = groupMembers.filter { $0.value.count >= 2 }.sorted { $0.value.min()! < $1.value.min()! }
     return LinkageResult(model: self, candidates: candidates.count, links: links, groups: groups.map { $0.value.sorted() },
                          groupConfidence: groups.map { weakest[$0.key] ?? 0 }, notes: notes)
+  }
+
+  /// Second pass: a candidate left out of every group is compared with each group's combined profile
+  /// (the normalised sum of its members' signatures), which a short-lived hire car with few trips can
+  /// match even when it matches no single member well (`groupProfileFloor` rather than `threshold`). The null is the similarity to a group's profile
+  /// of pool vehicles in use at the same time as one of its members (one actor drives one car at a
+  /// time, so they are not that actor); the confidence is 1 − FDR as for pair links. A vehicle joins at
+  /// most one group, the best, if the score reaches `groupProfileFloor`, the confidence reaches
+  /// `groupProfileConfidence`, and it overlaps no member.
+  func attachToGroupProfiles(store: ReadStore, sig: Signatures, features x: Matrix, candidates n: Int,
+                             parent: inout [Int], members: inout [[Int]], overlaps: (Int, Int) -> Bool, clock: LocalClock) -> [Link] {
+    func find(_ a: Int) -> Int { var a = a; while parent[a] != a { a = parent[a] }; return a }
+    let roots = (0..<n).filter { find($0) == $0 && members[$0].count >= 2 }
+    guard !roots.isEmpty else { return [] }
+    let m = x.rows, d = x.columns
+    func row(_ i: Int) -> [Double] { (0..<d).map { x.elements[i + $0 * m] } }
+    let profiles: [[Double]] = roots.map { r in
+      var c = [Double](repeating: 0, count: d)
+      for i in members[r] { for k in 0..<d { c[k] += x.elements[i + k * m] } }
+      let norm = c.reduce(0) { $0 + $1 * $1 }.squareRoot()
+      return norm > 0 ? c.map { $0 / norm } : c
+    }
+    func similarity(_ i: Int, _ g: Int) -> Double {
+      var s = 0.0
+      for k in 0..<d { s += x.elements[i + k * m] * profiles[g][k] }
+      return s
+    }
+    // Null: pool vehicles (candidates and references) that overlap a member of the group.
+    var null: [Double] = []
+    for (g, r) in roots.enumerated() {
+      for i in 0..<m where !members[r].contains(i) && members[r].contains(where: { overlaps(i, $0) }) { null.append(similarity(i, g)) }
+    }
+    null.sort()
+    // Singletons and their best admissible group.
+    let singles = (0..<n).filter { members[find($0)].count == 1 }
+    var admissiblePairs = 0
+    var best: [(i: Int, g: Int, s: Double)] = []
+    for i in singles {
+      var top: (Int, Double)? = nil
+      for (g, r) in roots.enumerated() where !members[r].contains(where: { overlaps(i, $0) }) {
+        admissiblePairs += 1
+        let s = similarity(i, g)
+        if s > (top?.1 ?? -1) { top = (g, s) }
+      }
+      if let top, top.1 >= groupProfileFloor { best.append((i, top.0, top.1)) }
+    }
+    guard !null.isEmpty else { return [] }
+    let sims = best.map(\.s).sorted(by: >)
+    var out: [Link] = []
+    for b in best.sorted(by: { $0.s > $1.s }) {
+      let tail = Double(null.count - lowerBound(null, b.s) + 1) / Double(null.count + 1)
+      let atLeast = Double(sims.filter { $0 >= b.s }.count)
+      let confidence = 1 - min(1, tail * Double(admissiblePairs) / max(1, atLeast))
+      guard confidence >= groupProfileConfidence else { continue }
+      let r = find(roots[b.g])
+      guard !members[r].contains(where: { overlaps(b.i, $0) }) else { continue }
+      // Report against the most similar member, with the evidence for that pair.
+      let closest = members[r].max { a, c in
+        zip(row(b.i), row(a)).reduce(0) { $0 + $1.0 * $1.1 } < zip(row(b.i), row(c)).reduce(0) { $0 + $1.0 * $1.1 }
+      }!
+      let gap = max(sig.firstSeen[b.i], sig.firstSeen[closest]) - min(sig.lastSeen[b.i], sig.lastSeen[closest])
+      let succession = Double(gap) <= successionDays * 86400
+      out.append(Link(a: store.vehicles[sig.vehicles[b.i]].id, b: store.vehicles[sig.vehicles[closest]].id, similarity: b.s,
+                      succession: succession, score: b.s, confidence: confidence,
+                      evidence: "matches the combined profile of \(members[r].count) linked vehicles (similarity \(String(format: "%.2f", b.s))); "
+                        + evidence(store: store, sig: sig, i: b.i, j: closest, clock: clock, succession: succession),
+                      basis: "group profile"))
+      parent[b.i] = r
+      members[r].append(b.i)
+      members[b.i] = []
+    }
+    return out
+  }
+
+  /// Cosine similarity of two groups' combined profiles (normalised sums of their rows of `x`).
+  func profileSimilarity(_ x: Matrix, _ a: [Int], _ b: [Int]) -> Double {
+    let m = x.rows
+    var pa = [Double](repeating: 0, count: x.columns), pb = pa
+    for k in 0..<x.columns {
+      for i in a { pa[k] += x.elements[i + k * m] }
+      for j in b { pb[k] += x.elements[j + k * m] }
+    }
+    let dot = zip(pa, pb).reduce(0) { $0 + $1.0 * $1.1 }
+    let na = pa.reduce(0) { $0 + $1 * $1 }.squareRoot(), nb = pb.reduce(0) { $0 + $1 * $1 }.squareRoot()
+    return na > 0 && nb > 0 ? dot / (na * nb) : 0
   }
 
   /// Evidence in words: shared entry sites and time blocks, shared stop sites, and the succession.

@@ -41,8 +41,8 @@ extension ANPR {
       }
       try write(text, to: out)
       if let links {
-        var lt = "vehicle_a,vehicle_b,similarity,succession,score,confidence,evidence\n"
-        for l in r.links { lt += "\(l.a),\(l.b),\(String(format: "%.4f", l.similarity)),\(l.succession),\(String(format: "%.4f", l.score)),\(String(format: "%.3f", l.confidence)),\(csvQuote(l.evidence))\n" }
+        var lt = "vehicle_a,vehicle_b,similarity,succession,score,confidence,basis,evidence\n"
+        for l in r.links { lt += "\(l.a),\(l.b),\(String(format: "%.4f", l.similarity)),\(l.succession),\(String(format: "%.4f", l.score)),\(String(format: "%.3f", l.confidence)),\(l.basis),\(csvQuote(l.evidence))\n" }
         try write(lt, to: links)
       }
       struct Output: Encodable { var candidates: Int; var links: Int; var groups: Int; var convoys: Int?; var evaluation: LinkageScores?; var curve: [LinkageEvaluation.Point]? }

@@ -91,6 +91,24 @@ struct LinkageTests {
     let s = LinkageScores.score(groups: r.groups, truth: truth, universe: universe)
     #expect(s.pairPrecision > 0.5, "pairwise precision \(s.pairPrecision)")
     #expect(s.bcubedF1 > 0.7, "B-cubed F1 \(s.bcubedF1)")
+    // Group-profile attachments carry their basis and pass their own gates.
+    let model = LinkageModel()
+    for l in r.links where l.basis == "group profile" {
+      #expect(l.confidence >= model.groupProfileConfidence && l.similarity >= model.groupProfileFloor)
+      #expect(l.evidence.hasPrefix("matches the combined profile of"))
+    }
+    #expect(r.links.allSatisfy { $0.basis == "pair" || $0.basis == "group profile" })
+  }
+
+  /// Combined profiles: the cosine of the normalised sums of two groups' rows.
+  @Test func groupProfileSimilarity() throws {
+    // Rows: two alike (0, 1), one orthogonal (2), one opposite in mix (3).
+    let x = try Matrix(rows: [[1, 0, 0], [0.8, 0.6, 0], [0, 0, 1], [0, 1, 0]])
+    let m = LinkageModel()
+    #expect(abs(m.profileSimilarity(x, [0, 1], [0, 1]) - 1) < 1e-12)
+    #expect(abs(m.profileSimilarity(x, [0], [2])) < 1e-12)
+    // (1.8, 0.6, 0) vs (0, 1, 1): 0.6 / (√3.6 · √2)
+    #expect(abs(m.profileSimilarity(x, [0, 1], [2, 3]) - 0.6 / (3.6.squareRoot() * 2.0.squareRoot())) < 1e-12)
   }
 }
 
