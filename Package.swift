@@ -32,7 +32,7 @@ let package = Package(
       name: "Reads",
       dependencies: ["CZlib", .product(name: "Crypto", package: "swift-crypto")]),
     .target(name: "Modelling", dependencies: ["Linalg", "Reads"]),
-    .target(name: "Simulation", dependencies: ["Reads", "Modelling"]),
+    .target(name: "Simulation", dependencies: ["Reads", "Modelling", "CZlib"]),
     .target(name: "Hotspots", dependencies: ["Linalg", "Reads", "Modelling"]),
     .target(name: "Routes", dependencies: ["Linalg", "Reads", "Modelling"]),
     .target(name: "Linkage", dependencies: ["Linalg", "Reads", "Modelling"]),

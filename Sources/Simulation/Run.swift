@@ -1,35 +1,93 @@
+import CZlib
 import Foundation
 import Modelling
 import Reads
 
-/// Buffered text output to a temporary file, renamed into place on `close()` (atomic).
+/// Buffered text output to a temporary file, renamed into place on `close()` (atomic); optionally
+/// gzip-compressed (level 1, for county-scale runs), then the file name gains `.gz`. Hot lines are built
+/// field by field as bytes (`int`, `text`, `iso8601`, `fixed2`, `end`), not through `String`.
 final class TextFileWriter {
   let path: String
   private let tmp: String
-  private let handle: FileHandle
+  private let handle: FileHandle?
+  private let gz: gzFile?
   private var buffer: [UInt8] = []
   private(set) var lines = 0
 
-  init(_ path: String) throws {
-    self.path = path
-    tmp = path + ".tmp-\(getpid())"
-    guard FileManager.default.createFile(atPath: tmp, contents: nil), let h = FileHandle(forWritingAtPath: tmp) else {
-      throw Simulator.SimulationError.cannotWrite(path)
+  init(_ path: String, gzip: Bool = false) throws {
+    self.path = gzip ? path + ".gz" : path
+    tmp = self.path + ".tmp-\(getpid())"
+    if gzip {
+      guard let g = gzopen(tmp, "wb1") else { throw Simulator.SimulationError.cannotWrite(self.path) }
+      gz = g; handle = nil
+      gzbuffer(g, 1 << 20)
+    } else {
+      guard FileManager.default.createFile(atPath: tmp, contents: nil), let h = FileHandle(forWritingAtPath: tmp) else {
+        throw Simulator.SimulationError.cannotWrite(self.path)
+      }
+      handle = h; gz = nil
     }
-    handle = h
-    buffer.reserveCapacity(1 << 20)
+    buffer.reserveCapacity(1 << 20 + 4096)
   }
 
   func line(_ s: String) {
     buffer.append(contentsOf: s.utf8)
+    end()
+  }
+
+  /// Appends text (a field, or literal punctuation).
+  @inline(__always) func text(_ s: String) { buffer.append(contentsOf: s.utf8) }
+  @inline(__always) func byte(_ b: UInt8) { buffer.append(b) }
+  /// Appends a non-negative or negative integer in decimal.
+  func int(_ v: Int) {
+    if v < 0 { buffer.append(UInt8(ascii: "-")); int(-v); return }
+    var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+      (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+    var n = 0, x = v
+    withUnsafeMutableBytes(of: &digits) { d in
+      repeat { d[n] = UInt8(48 + x % 10); x /= 10; n += 1 } while x > 0
+      for k in stride(from: n - 1, through: 0, by: -1) { buffer.append(d[k]) }
+    }
+  }
+  /// Appends `x` with two decimals (rounded half away from zero), e.g. `0.93`.
+  func fixed2(_ x: Double) {
+    let c = Int((abs(x) * 100).rounded())
+    if x < 0 && c > 0 { buffer.append(UInt8(ascii: "-")) }
+    int(c / 100); buffer.append(UInt8(ascii: ".")); buffer.append(UInt8(48 + c / 10 % 10)); buffer.append(UInt8(48 + c % 10))
+  }
+  /// Appends `YYYY-MM-DDTHH:MM:SSZ` for epoch seconds (as `Timestamp.iso8601`).
+  func iso8601(_ t: Int64) {
+    let days = Int(t >= 0 ? t / 86400 : (t - 86399) / 86400)
+    let rem = Int(t - Int64(days) * 86400)
+    let (y, m, d) = Timestamp.civilFromDays(days)
+    @inline(__always) func two(_ v: Int) { buffer.append(UInt8(48 + v / 10)); buffer.append(UInt8(48 + v % 10)) }
+    int(y); buffer.append(UInt8(ascii: "-")); two(m); buffer.append(UInt8(ascii: "-")); two(d); buffer.append(UInt8(ascii: "T"))
+    two(rem / 3600); buffer.append(UInt8(ascii: ":")); two(rem / 60 % 60); buffer.append(UInt8(ascii: ":")); two(rem % 60)
+    buffer.append(UInt8(ascii: "Z"))
+  }
+  /// Ends the current line.
+  func end() {
     buffer.append(0x0A)
     lines += 1
-    if buffer.count >= 1 << 20 { handle.write(Data(buffer)); buffer.removeAll(keepingCapacity: true) }
+    if buffer.count >= 1 << 20 { flush() }
+  }
+
+  private func flush() {
+    if let gz {
+      buffer.withUnsafeBytes { b in _ = gzwrite(gz, b.baseAddress, UInt32(b.count)) }
+    } else {
+      handle!.write(Data(buffer))
+    }
+    buffer.removeAll(keepingCapacity: true)
   }
 
   func close() throws {
-    handle.write(Data(buffer))
-    try handle.close()
+    flush()
+    if let gz {
+      guard gzclose(gz) == Z_OK else { throw Simulator.SimulationError.cannotWrite(path) }
+    } else {
+      try handle!.close()
+    }
     guard rename(tmp, path) == 0 else { throw Simulator.SimulationError.cannotWrite(path) }
   }
 }
@@ -93,7 +151,9 @@ public struct SimulationTruth: Sendable, Codable {
 extension Simulator {
   /// Simulates and writes reads.csv, cameras.csv, vehicles.csv and the truth files into `directory`.
   /// - Parameter progress: called after each day with (day, days).
-  public func run(to directory: String, progress: ((Int, Int) -> Void)? = nil) throws -> SimulationSummary {
+  /// - Parameter gzip: write reads.csv and truth-passes.csv gzip-compressed (`.csv.gz`), for runs too
+  ///   large to keep as text (ingest reads them directly).
+  public func run(to directory: String, gzip: Bool = false, progress: ((Int, Int) -> Void)? = nil) throws -> SimulationSummary {
     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
     func p(_ name: String) -> String { (directory as NSString).appendingPathComponent(name) }
     let cfg = config
@@ -106,9 +166,9 @@ extension Simulator {
     }
     try cams.close()
 
-    let reads = try TextFileWriter(p("reads.csv"))
+    let reads = try TextFileWriter(p("reads.csv"), gzip: gzip)
     reads.line("read_id,plate,camera_id,timestamp,confidence")
-    let passes = try TextFileWriter(p("truth-passes.csv"))
+    let passes = try TextFileWriter(p("truth-passes.csv"), gzip: gzip)
     passes.line("trip_id,plate,holder,camera_id,site_id,true_time,detected")
     var readID = 0
     var faults: [InjectedFault] = []
@@ -127,7 +187,8 @@ extension Simulator {
       for r in pending[0..<n] {
         readID += 1
         if r.plate != r.truePlate { misreads.append(.init(line: reads.lines + 1, truePlate: r.truePlate, readPlate: r.plate)) }
-        reads.line("\(readID),\(r.plate),\(town.cameras[r.camera].id),\(Timestamp.iso8601(r.time)),\(String(format: "%.2f", r.conf))")
+        reads.int(readID); reads.byte(0x2C); reads.text(r.plate); reads.byte(0x2C); reads.text(town.cameras[r.camera].id)
+        reads.byte(0x2C); reads.iso8601(r.time); reads.byte(0x2C); reads.fixed2(r.conf); reads.end()
         if faultRNG.bernoulli(cfg.malformedRate) {
           readID += 1
           let line = reads.lines + 1
@@ -151,7 +212,9 @@ extension Simulator {
           let tu = utc(t)
           let hit = sensor.bernoulli(detection[c])
           truePasses += 1
-          passes.line("\(tripID),\(plate),\(holder),\(town.cameras[c].id),\(town.cameras[c].site),\(Timestamp.iso8601(tu)),\(hit ? 1 : 0)")
+          passes.int(tripID); passes.byte(0x2C); passes.text(plate); passes.byte(0x2C); passes.text(holder); passes.byte(0x2C)
+          passes.text(town.cameras[c].id); passes.byte(0x2C); passes.text(town.cameras[c].site); passes.byte(0x2C)
+          passes.iso8601(tu); passes.byte(0x2C); passes.byte(hit ? 0x31 : 0x30); passes.end()
           guard hit else { continue }
           detected += 1
           let observed = tu + (skew[c] ?? 0)
@@ -220,7 +283,7 @@ extension Simulator {
     }
     try veh.close()
 
-    var files = ["reads.csv", "cameras.csv", "vehicles.csv", "truth.json", "truth-passes.csv"]
+    var files = [reads.path, "cameras.csv", "vehicles.csv", "truth.json", passes.path].map { ($0 as NSString).lastPathComponent }
     if cfg.oracleReplicates > 0 {
       try writeExpectedCounts(to: p("truth-expected-counts.csv"))
       try writeNextSite(to: p("truth-next-site.csv"))

@@ -20,6 +20,7 @@ extension ANPR {
     @Option(help: "Monte Carlo replicates for the oracle forecast (0: no oracle files).") var oracleReplicates: Int = 40
     @Option(help: "Days after the simulated period that the oracle forecast covers.") var forecastDays: Int = 7
     @Flag(help: "Print the summary as JSON.") var json = false
+    @Flag(help: "Write reads.csv and truth-passes.csv gzip-compressed (.csv.gz), for county-scale runs.") var gzip = false
 
     func validate() throws {
       if days < 1 { throw ValidationError("--days must be at least 1.") }
@@ -33,7 +34,7 @@ extension ANPR {
       cfg.oracleReplicates = oracleReplicates; cfg.forecastDays = forecastDays
       let sim = try Simulator(config: cfg)
       let progress = ProgressLine("simulate")
-      let s = try sim.run(to: out) { d, n in progress.update(done: Double(d), total: Double(n), unit: "days") }
+      let s = try sim.run(to: out, gzip: gzip) { d, n in progress.update(done: Double(d), total: Double(n), unit: "days") }
       progress.finish()
       if json { try printJSONLine(s); return }
       print("simulated \(s.days) days: \(s.cameras) cameras at \(s.sites) sites, \(s.vehicles) vehicles, \(s.actorGroups) actor groups (\(s.hires) rental hires)")
