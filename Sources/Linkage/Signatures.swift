@@ -197,24 +197,18 @@ public struct Signatures: Codable, Sendable {
 }
 
 /// Top-k cosine neighbours of every row of a normalised feature matrix, blockwise with `dgemm`
-/// (never one pair at a time): each block of rows is multiplied by all rows, and a bounded
-/// selection keeps the k best per row. Symmetry is used: only blocks at or below the diagonal are
-/// multiplied, and each product updates both rows' lists.
-/// - Complexity: n²·d/2 multiply-adds in `dgemm`, n²·log k for selection; memory O(block · n).
-public func topKNeighbours(_ x: Matrix, k: Int, blockRows: Int = 2048) throws -> [[(index: Int, similarity: Double)]] {
+/// (never one pair at a time): each block of rows is multiplied by the blocks at or below it, and a
+/// bounded selection keeps the k best per row. Symmetry is used: each product updates both rows'
+/// lists. The selection after each product runs on every core in two phases — first the block's own
+/// rows, split by row, then the other block's rows, split by row — so no two threads touch one list.
+/// - Complexity: n²·d/2 multiply-adds in `dgemm`, n²·log k for selection; memory O(block² + n·k).
+public func topKNeighbours(_ x: Matrix, k: Int, blockRows: Int = 2048,
+                           threads: Int = ProcessInfo.processInfo.activeProcessorCount) throws -> [[(index: Int, similarity: Double)]] {
   let n = x.rows
-  var best = [[(index: Int, similarity: Double)]](repeating: [], count: n)
-  var threshold = [Double](repeating: -.infinity, count: n)
-  func offer(_ i: Int, _ j: Int, _ s: Double) {
-    if best[i].count < k {
-      best[i].append((j, s))
-      if best[i].count == k { threshold[i] = best[i].map(\.similarity).min()! }
-    } else if s > threshold[i] {
-      let worst = best[i].indices.min { best[i][$0].similarity < best[i][$1].similarity }!
-      best[i][worst] = (j, s)
-      threshold[i] = best[i].map(\.similarity).min()!
-    }
-  }
+  guard n > 0, k > 0 else { return [[(index: Int, similarity: Double)]](repeating: [], count: n) }
+  // Per row: k slots of (index, similarity), how many are filled, and the worst kept (−∞ until full).
+  let lists = NeighbourLists(rows: n, k: k)
+  defer { lists.deallocate() }
   var a = 0
   while a < n {
     let aEnd = min(n, a + blockRows)
@@ -223,17 +217,38 @@ public func topKNeighbours(_ x: Matrix, k: Int, blockRows: Int = 2048) throws ->
     while b <= a {
       let bEnd = min(n, b + blockRows)
       let rowsB = b == a ? rowsA : x.rows(b..<bEnd)
-      let sims = try BLAS.multiply(rowsA, rowsB, transposeB: true)  // (aEnd−a) × (bEnd−b)
-      let ra = aEnd - a
+      let sims = try BLAS.multiply(rowsA, rowsB, transposeB: true)  // (aEnd−a) × (bEnd−b), column-major
+      let ra = aEnd - a, rb = bEnd - b, diagonal = a == b
+      let (a0, b0) = (a, b)
       sims.elements.withUnsafeBufferPointer { p in
-        for jb in 0..<(bEnd - b) {
-          let j = b + jb
-          for ia in 0..<ra {
-            let i = a + ia
-            if b == a && j >= i { continue }
-            let s = p[ia + jb * ra]
-            if s > threshold[i] || best[i].count < k { offer(i, j, s) }
-            if s > threshold[j] || best[j].count < k { offer(j, i, s) }
+        let p = UnsafeSendableBuffer(p)
+        let parts = max(1, min(threads, ra / 64))
+        // Phase 1: rows of block a (i), each thread a contiguous slice of them, over all columns j.
+        DispatchQueue.concurrentPerform(iterations: parts) { t in
+          let lo = ra * t / parts, hi = ra * (t + 1) / parts
+          for jb in 0..<rb {
+            let j = b0 + jb, column = p.base + jb * ra
+            for ia in lo..<hi {
+              let i = a0 + ia
+              if diagonal && j >= i { continue }
+              let s = column[ia]
+              if s > lists.worst[i] { lists.offer(i, j, s) }
+            }
+          }
+        }
+        // Phase 2: rows of block b (j), each thread a contiguous slice of them, over all rows i.
+        let parts2 = max(1, min(threads, rb / 64))
+        DispatchQueue.concurrentPerform(iterations: parts2) { t in
+          let lo = rb * t / parts2, hi = rb * (t + 1) / parts2
+          for jb in lo..<hi {
+            let j = b0 + jb, column = p.base + jb * ra
+            var worst = lists.worst[j]
+            for ia in 0..<ra {
+              let i = a0 + ia
+              if diagonal && j >= i { continue }
+              let s = column[ia]
+              if s > worst { lists.offer(j, i, s); worst = lists.worst[j] }
+            }
           }
         }
       }
@@ -241,5 +256,54 @@ public func topKNeighbours(_ x: Matrix, k: Int, blockRows: Int = 2048) throws ->
     }
     a += blockRows
   }
-  return best.map { $0.sorted { $0.similarity != $1.similarity ? $0.similarity > $1.similarity : $0.index < $1.index } }
+  return (0..<n).map { i in
+    (0..<lists.filled[i]).map { (index: Int(lists.index[i * k + $0]), similarity: lists.similarity[i * k + $0]) }
+      .sorted { $0.similarity != $1.similarity ? $0.similarity > $1.similarity : $0.index < $1.index }
+  }
+}
+
+/// A read-only buffer handed to concurrent tasks.
+struct UnsafeSendableBuffer: @unchecked Sendable {
+  let base: UnsafePointer<Double>
+  init(_ p: UnsafeBufferPointer<Double>) { base = p.baseAddress! }
+}
+
+/// Fixed-capacity neighbour lists in raw storage; concurrent tasks write disjoint rows.
+final class NeighbourLists: @unchecked Sendable {
+  let k: Int
+  let index: UnsafeMutablePointer<Int32>
+  let similarity: UnsafeMutablePointer<Double>
+  let filled: UnsafeMutablePointer<Int>
+  /// The smallest similarity kept, or −∞ while the list has fewer than k entries.
+  let worst: UnsafeMutablePointer<Double>
+  private let rows: Int
+
+  init(rows: Int, k: Int) {
+    self.rows = rows; self.k = k
+    index = .allocate(capacity: rows * k); index.initialize(repeating: -1, count: rows * k)
+    similarity = .allocate(capacity: rows * k); similarity.initialize(repeating: -.infinity, count: rows * k)
+    filled = .allocate(capacity: rows); filled.initialize(repeating: 0, count: rows)
+    worst = .allocate(capacity: rows); worst.initialize(repeating: -.infinity, count: rows)
+  }
+  func deallocate() { index.deallocate(); similarity.deallocate(); filled.deallocate(); worst.deallocate() }
+
+  /// Keeps (j, s) in row i's list if it beats the worst kept (the caller has checked `s > worst[i]`).
+  @inline(__always) func offer(_ i: Int, _ j: Int, _ s: Double) {
+    let base = i * k
+    if filled[i] < k {
+      index[base + filled[i]] = Int32(j); similarity[base + filled[i]] = s
+      filled[i] += 1
+      if filled[i] == k { worst[i] = minimum(base) }
+      return
+    }
+    var w = 0
+    for q in 1..<k where similarity[base + q] < similarity[base + w] { w = q }
+    index[base + w] = Int32(j); similarity[base + w] = s
+    worst[i] = minimum(base)
+  }
+  @inline(__always) private func minimum(_ base: Int) -> Double {
+    var m = similarity[base]
+    for q in 1..<k where similarity[base + q] < m { m = similarity[base + q] }
+    return m
+  }
 }
