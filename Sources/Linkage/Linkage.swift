@@ -200,7 +200,8 @@ extension LinkageModel {
   /// of pool vehicles in use at the same time as one of its members (one actor drives one car at a
   /// time, so they are not that actor); the confidence is 1 − FDR as for pair links. A vehicle joins at
   /// most one group, the best, if the score reaches `groupProfileFloor`, the confidence reaches
-  /// `groupProfileConfidence`, and it overlaps no member.
+  /// `groupProfileConfidence`, it overlaps no member, and it is more alike the group than any other
+  /// left-out candidate (else it more likely belongs with those, to an actor whose group has not formed).
   func attachToGroupProfiles(store: ReadStore, sig: Signatures, features x: Matrix, candidates n: Int,
                              parent: inout [Int], members: inout [[Int]], overlaps: (Int, Int) -> Bool, clock: LocalClock) -> [Link] {
     func find(_ a: Int) -> Int { var a = a; while parent[a] != a { a = parent[a] }; return a }
@@ -229,14 +230,22 @@ extension LinkageModel {
     let singles = (0..<n).filter { members[find($0)].count == 1 }
     var admissiblePairs = 0
     var best: [(i: Int, g: Int, s: Double)] = []
+    // A singleton alike another singleton more than any group is more likely one of an actor whose
+    // own group has not formed: it is not attached to someone else's group.
+    func pairSimilarity(_ i: Int, _ j: Int) -> Double {
+      var s = 0.0
+      for k in 0..<d { s += x.elements[i + k * m] * x.elements[j + k * m] }
+      return s
+    }
     for i in singles {
+      let rival = singles.filter { $0 != i && !overlaps(i, $0) }.map { pairSimilarity(i, $0) }.max() ?? -1
       var top: (Int, Double)? = nil
       for (g, r) in roots.enumerated() where !members[r].contains(where: { overlaps(i, $0) }) {
         admissiblePairs += 1
         let s = similarity(i, g)
         if s > (top?.1 ?? -1) { top = (g, s) }
       }
-      if let top, top.1 >= groupProfileFloor { best.append((i, top.0, top.1)) }
+      if let top, top.1 >= groupProfileFloor, top.1 > rival { best.append((i, top.0, top.1)) }
     }
     guard !null.isEmpty else { return [] }
     let sims = best.map(\.s).sorted(by: >)

@@ -100,6 +100,18 @@ struct LinkageTests {
     #expect(r.links.allSatisfy { $0.basis == "pair" || $0.basis == "group profile" })
   }
 
+  /// Precision holds off the default threshold too: at a stricter pair threshold some actors' groups do
+  /// not form, and their cars must not be attached to a look-alike actor's group by profile.
+  @Test(arguments: [0.6, 0.7, 0.8]) func precisionHoldsAcrossThresholds(threshold: Double) throws {
+    let (store, truth) = Self.town
+    var model = LinkageModel()
+    model.threshold = threshold
+    let r = try model.link(store: store, clock: .utc)
+    let universe = store.vehicles.filter { $0.keeper == .rental }.map(\.id)
+    let s = LinkageScores.score(groups: r.groups, truth: truth, universe: universe)
+    #expect(s.pairPrecision >= 0.95, "threshold \(threshold): pairwise precision \(s.pairPrecision)")
+  }
+
   /// Combined profiles: the cosine of the normalised sums of two groups' rows.
   @Test func groupProfileSimilarity() throws {
     // Rows: two alike (0, 1), one orthogonal (2), one opposite in mix (3).
