@@ -51,6 +51,28 @@ struct SimulatorTests {
     #expect(try Data(contentsOf: URL(fileURLWithPath: a + "/reads.csv")) != Data(contentsOf: URL(fileURLWithPath: d + "/reads.csv")))
   }
 
+  /// `--gzip` writes the same bytes, compressed: reading the .gz back (as ingest does) gives the text run's files.
+  @Test func gzipOutputDecompressesToTheTextOutput() throws {
+    var c = smallConfig(seed: 11)
+    c.days = 2; c.oracleReplicates = 0
+    let a = tmpDir(), g = tmpDir()
+    _ = try Simulator(config: c).run(to: a)
+    let summary = try Simulator(config: c).run(to: g, gzip: true)
+    #expect(summary.files.contains("reads.csv.gz") && summary.files.contains("truth-passes.csv.gz"))
+    for f in ["reads.csv", "truth-passes.csv"] {
+      var text: [UInt8] = []
+      let source = try ByteSource(path: g + "/" + f + ".gz")
+      var chunk = [UInt8](repeating: 0, count: 1 << 16)
+      while true {
+        let n = try chunk.withUnsafeMutableBytes { try source.read(into: $0.baseAddress!, count: $0.count) }
+        if n == 0 { break }
+        text += chunk[0..<n]
+      }
+      #expect(Data(text) == (try Data(contentsOf: URL(fileURLWithPath: a + "/" + f))), "\(f)")
+      #expect(!FileManager.default.fileExists(atPath: g + "/" + f))
+    }
+  }
+
   @Test func townShapeScalesWithScale() throws {
     var rng = SeededRNG(seed: 1)
     let town = Town(scale: 1, rng: &rng)
