@@ -20,10 +20,10 @@ for suite in "${suites[@]}"; do
         } | python3 Benchmarks/compare.py "$label"
       done ;;
     ingest)
-      # 10 million read rows from the simulator (28 days at scale 5.5), generated once and cached.
+      # 10 million read rows from the simulator (28 days at scale 5.8), generated once and cached.
       DIR=${BENCH_DATA:-/tmp/anprkit-bench}/ingest
       if [ ! -f "$DIR/reads.csv" ]; then
-        $BIN/anpr simulate --seed 99 --days 28 --scale 5.5 --oracle-replicates 0 --out "$DIR" >&2
+        $BIN/anpr simulate --seed 99 --days 28 --scale 5.8 --oracle-replicates 0 --out "$DIR" >&2
       fi
       ROWS=$(($(wc -l < "$DIR/reads.csv") - 1))
       echo "reads.csv: $ROWS rows, $(du -m "$DIR/reads.csv" | cut -f1) MB"
