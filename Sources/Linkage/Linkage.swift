@@ -172,6 +172,10 @@ extension LinkageModel {
       if members[ra].count >= 2 && members[rb].count >= 2 {
         let sim = profileSimilarity(xAll, members[ra], members[rb])
         if sim < groupMergeSimilarity { continue }
+      } else if members[ra].count + members[rb].count >= 3 {
+        // A single car joining a group must be alike the group as a whole (at the pair threshold), not
+        // only one of its cars.
+        if profileSimilarity(xAll, members[ra], members[rb]) < threshold { continue }
       }
       parent[ra] = rb
       members[rb] += members[ra]
