@@ -352,9 +352,7 @@ public enum Ingest {
         }
       }
     }
-    phases.mark(" vehicles loop")
     contents.sortTiesByCameraAndVehicle()
-    phases.mark(" vehicles ties")
     let pseudonymiser = options.pseudonymiser
     let keys = vehiclePlates.map { plateKeys[$0] }
     contents.vehicles = concurrentMap(keys.count) { v in
@@ -363,7 +361,6 @@ public enum Ingest {
       return VehicleRecord(id: pseudonymiser?.pseudonym(bytes) ?? text, keeper: keepers[text] ?? .unknown,
                            nonstandardPlate: Plate.gbFormat(bytes) == nil)
     }
-    phases.mark(" vehicles pseudonyms")
     let nonstandard = contents.vehicles.map(\.nonstandardPlate)
     for v in contents.vehicleIndex where nonstandard[Int(v)] { report.nonstandardPlateReads += 1 }
     contents.merges = result.merges.map { m in
@@ -381,8 +378,9 @@ public enum Ingest {
 }
 
 /// Exact-repeat and misread de-duplication in one pass over the reads in time order (ties in file
-/// order; a radix sort only when the export is not already in time order). Each dedupe unit (site or camera) keeps the reads it
-/// kept within the last `window` seconds, so every decision looks only at a handful of recent reads:
+/// order; a radix sort only when the export is not already in time order). Each dedupe unit (site or
+/// camera) keeps the reads it kept within the last `window` seconds, so every decision looks only at a
+/// handful of recent reads:
 /// 1. a read whose plate the unit kept within the window is an exact repeat;
 /// 2. otherwise, a kept read at the unit within the window whose plate differs by one commonly
 ///    confused character is the same vehicle misread: the pair is merged into the spelling seen more
@@ -401,49 +399,23 @@ struct Deduplicator {
     var merges: [(kept: Int32, merged: Int32, camera: UInt16, time: Int64)] = []
   }
 
-  /// Confusable character pairs as a 64 K bitmap (first byte × 256 + second byte).
-  static let confusable: [Bool] = {
-    var m = [Bool](repeating: false, count: 65536)
-    for (a, b) in Plate.confusablePairs { m[Int(a) << 8 | Int(b)] = true; m[Int(b) << 8 | Int(a)] = true }
-    return m
-  }()
-
-  /// Packed-plate version of `Plate.isLikelyMisread`: same length (no byte is zero inside a plate, so
-  /// equal packed lengths follow from one differing byte), exactly one differing byte, a confusable pair.
-  @inline(__always) static func likelyMisread(_ a: PlateKey, _ b: PlateKey, _ confusable: UnsafeBufferPointer<Bool>) -> Bool {
-    let dh = a.hi ^ b.hi, dl = a.lo ^ b.lo
-    if (dh == 0) == (dl == 0) { return false }  // identical, or differing in both halves
-    let d = dh != 0 ? dh : dl
-    let byte = UInt64(d.trailingZeroBitCount / 8) * 8
-    if d >> byte > 0xFF { return false }  // more than one byte differs
-    let x = UInt8(truncatingIfNeeded: (dh != 0 ? a.hi : a.lo) >> byte)
-    let y = UInt8(truncatingIfNeeded: (dh != 0 ? b.hi : b.lo) >> byte)
-    if x == 0 || y == 0 { return false }  // lengths differ
-    return confusable[Int(x) << 8 | Int(y)]
-  }
-
   func run(times: [Int64], cameras: [UInt16], plates: inout [Int32], plateKeys: [PlateKey],
            threads: Int = ProcessInfo.processInfo.activeProcessorCount) -> Result {
     let n = times.count
     var result = Result(order: [])
     if n == 0 { return result }
     let t0 = times.min()!
-    let phases = PhaseTimer()
     // Time order, ties in file order: exports are usually already in time order (then no sort at all);
     // otherwise a stable radix sort on the time offset.
     var sorted = (0..<n).map { UInt32($0) }
     var inOrder = true
     times.withUnsafeBufferPointer { t in for i in 1..<max(1, n) where t[i] < t[i - 1] { inOrder = false; break } }
-    phases.mark(" dedupe check")
     if !inOrder {
       var keys = times.map { UInt64($0 - t0) }
       radixSortPairs(keys: &keys, payload: &sorted)
     }
-    phases.mark(" dedupe radix")
-    var frequency = [Int32](repeating: 0, count: plateKeys.count)
-    for p in plates { frequency[Int(p)] += 1 }
-    let original = plates
-    let order = sorted, counts = frequency
+    let order = sorted
+    let counts: [Int32] = plates.reduce(into: [Int32](repeating: 0, count: plateKeys.count)) { $0[Int($1)] += 1 }
     let units = (unitOf.max() ?? 0) + 1
     // Units are independent: each thread takes the units u with u % groups == g. Per-read flags and
     // the plate column are written only by the thread owning the read's unit.
@@ -469,12 +441,13 @@ struct Deduplicator {
         var ringHead = [Int](repeating: 0, count: units), ringTail = [Int](repeating: 0, count: units)
         for u in 0..<units { ringStart[u] = u * 8 }
         var pool = [Entry](repeating: empty, count: units * 8)
-        Self.confusable.withUnsafeBufferPointer { confusable in
+        Plate.confusable.withUnsafeBufferPointer { confusable in
           for (k, r) in order.enumerated() {
             let i = Int(r)
             let u = unitOf[Int(cameras[i])]
             if groupOf[u] != g { continue }
-            let t = times[i], p = original[i]
+            // plates[i] is still the read's own spelling: merges only rewrite reads already handled.
+            let t = times[i], p = plates[i]
             let start = ringStart[u], mask = ringMask[u], tail = ringTail[u]
             // Forget reads older than the window.
             var h = ringHead[u]
@@ -483,14 +456,14 @@ struct Deduplicator {
             // One scan, most recent first: (1) an exact repeat of a plate this unit kept within the window
             // drops the read; otherwise (2) the most recent kept read whose plate is a likely misread of
             // this one is merged with it.
-            let plateI = plates[i], keyI = plateKeys[Int(plateI)]
+            let keyI = plateKeys[Int(p)]
             var repeatRead = false
             var candidate = -1
             var j = tail - 1
             while j >= h {
               let e = pool[start + (j & mask)]
               if e.original == p { repeatRead = true; break }
-              if candidate < 0 && mergeMisreads && !e.dropped && e.plate != plateI && Self.likelyMisread(e.key, keyI, confusable) {
+              if candidate < 0 && mergeMisreads && !e.dropped && e.plate != p && Plate.isLikelyMisread(e.key, keyI, confusable: confusable) {
                 candidate = j
               }
               j -= 1
@@ -500,7 +473,7 @@ struct Deduplicator {
             if candidate >= 0 {
               let slot = start + (candidate & mask)
               let e = pool[slot]
-              let (winner, loser) = counts[Int(e.plate)] >= counts[Int(plateI)] ? (e.plate, plateI) : (plateI, e.plate)
+              let (winner, loser) = counts[Int(e.plate)] >= counts[Int(p)] ? (e.plate, p) : (p, e.plate)
               plates[Int(e.index)] = winner
               pool[slot].plate = winner
               pool[slot].key = plateKeys[Int(winner)]
@@ -515,14 +488,13 @@ struct Deduplicator {
               ringStart[u] = newStart; ringMask[u] = newMask; ringHead[u] = 0; ringTail[u] = tail - h
             }
             pool[ringStart[u] + (ringTail[u] & ringMask[u])] =
-              Entry(time: t, key: plateKeys[Int(plates[i])], index: r, plate: plates[i], original: p, dropped: droppedHere)
+              Entry(time: t, key: keyI, index: r, plate: p, original: p, dropped: droppedHere)
             ringTail[u] += 1
           }
         }
         parts.set(g, part)
       }
     }
-    phases.mark(" dedupe loop")
     var merges: [(position: Int, kept: Int32, merged: Int32, camera: UInt16, time: Int64)] = []
     for g in 0..<groups { let part = parts.get(g)!; result.exact += part.exact; merges += part.merges }
     merges.sort { $0.position < $1.position }
@@ -536,9 +508,6 @@ struct Deduplicator {
     return result
   }
 }
-
-/// Wraps a value for a concurrent closure when the caller guarantees the tasks touch disjoint parts.
-struct UncheckedSendable<T>: @unchecked Sendable { let value: T; init(_ v: T) { value = v } }
 
 /// Parses a plain decimal (`95`, `0.93`, `.5`) without Foundation; nil for anything else.
 @inlinable func parseDecimal(_ b: UnsafeBufferPointer<UInt8>) -> Double? {

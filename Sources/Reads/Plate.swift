@@ -66,29 +66,34 @@ public enum Plate {
     (0x53, 0x35), (0x5A, 0x32), (0x47, 0x36), (0x54, 0x37),
   ]  // O/0 D/0 Q/0 I/1 L/1 B/8 S/5 Z/2 G/6 T/7
 
-  @usableFromInline static let confusable: Set<UInt16> = {
-    var s = Set<UInt16>()
-    for (a, b) in confusablePairs { s.insert(UInt16(a) << 8 | UInt16(b)); s.insert(UInt16(b) << 8 | UInt16(a)) }
-    return s
+  /// Confusable pairs as a 64 K bitmap (first byte × 256 + second byte), for the dedupe hot loop.
+  static let confusable: [Bool] = {
+    var m = [Bool](repeating: false, count: 65536)
+    for (a, b) in confusablePairs { m[Int(a) << 8 | Int(b)] = true; m[Int(b) << 8 | Int(a)] = true }
+    return m
   }()
 
   /// `true` when the two plates have equal length and differ in exactly one position by a commonly
-  /// confused pair (O/0, I/1, B/8, S/5, ...): the signature of an OCR misread.
+  /// confused pair (O/0, I/1, B/8, S/5, ...): the signature of an OCR misread. Normalised plates of
+  /// more than 16 characters are never stored, so they are never misreads of a stored plate.
   public static func isLikelyMisread(_ a: [UInt8], _ b: [UInt8]) -> Bool {
-    guard a.count == b.count, a != b else { return false }
-    var diffs = 0
-    for i in a.indices where a[i] != b[i] {
-      diffs += 1
-      if diffs > 1 || !confusable.contains(UInt16(a[i]) << 8 | UInt16(b[i])) { return false }
-    }
-    return diffs == 1
+    guard let ka = PlateKey(a), let kb = PlateKey(b) else { return false }
+    return confusable.withUnsafeBufferPointer { isLikelyMisread(ka, kb, confusable: $0) }
   }
-}
 
-/// An HMAC state after the key, copied (value semantics) for each message.
-struct KeyedHMAC: @unchecked Sendable {
-  let value: HMAC<SHA256>
-  init(_ v: HMAC<SHA256>) { value = v }
+  /// The same test on packed plates (what ingest's de-duplication calls): exactly one differing byte,
+  /// both bytes non-zero (so the lengths agree: no byte inside a plate is zero), a confusable pair.
+  @inline(__always) static func isLikelyMisread(_ a: PlateKey, _ b: PlateKey, confusable: UnsafeBufferPointer<Bool>) -> Bool {
+    let dh = a.hi ^ b.hi, dl = a.lo ^ b.lo
+    if (dh == 0) == (dl == 0) { return false }  // identical, or differing in both halves
+    let d = dh != 0 ? dh : dl
+    let byte = UInt64(d.trailingZeroBitCount / 8) * 8
+    if d >> byte > 0xFF { return false }  // more than one byte differs
+    let x = UInt8(truncatingIfNeeded: (dh != 0 ? a.hi : a.lo) >> byte)
+    let y = UInt8(truncatingIfNeeded: (dh != 0 ? b.hi : b.lo) >> byte)
+    if x == 0 || y == 0 { return false }  // lengths differ
+    return confusable[Int(x) << 8 | Int(y)]
+  }
 }
 
 /// Keyed pseudonyms for plates: `HMAC-SHA256(key, normalised plate)`, truncated to 64 bits and
@@ -101,7 +106,8 @@ public struct Pseudonymiser: Sendable {
   /// Identifies the key without revealing it (`HMAC(key, "anprkit:key-fingerprint")`, 64 bits hex).
   public let fingerprint: String
 
-  private let keyed: KeyedHMAC
+  /// The HMAC state after the key, copied (value semantics) for each plate.
+  private let keyed: UncheckedSendable<HMAC<SHA256>>
   private static let hexDigits = Array("0123456789abcdef".utf8)
 
   /// Minimum key length in bytes (128 bits).
@@ -114,7 +120,7 @@ public struct Pseudonymiser: Sendable {
       throw .noKey("the pseudonymisation key is \(keyBytes.count) bytes; use at least \(Self.minimumKeyBytes) (anpr keygen makes one)")
     }
     key = SymmetricKey(data: keyBytes)
-    keyed = KeyedHMAC(HMAC<SHA256>(key: key))
+    keyed = UncheckedSendable(HMAC<SHA256>(key: key))
     let mac = HMAC<SHA256>.authenticationCode(for: Array("anprkit:key-fingerprint".utf8), using: key)
     fingerprint = Array(mac).prefix(8).map { String(format: "%02x", $0) }.joined()
   }
