@@ -221,13 +221,13 @@ public func topKNeighbours(_ x: Matrix, k: Int, blockRows: Int = 2048,
       let ra = aEnd - a, rb = bEnd - b, diagonal = a == b
       let (a0, b0) = (a, b)
       sims.elements.withUnsafeBufferPointer { p in
-        let p = UnsafeSendableBuffer(p)
+        let p = UncheckedSendable(p.baseAddress!)
         let parts = max(1, min(threads, ra / 64))
         // Phase 1: rows of block a (i), each thread a contiguous slice of them, over all columns j.
         DispatchQueue.concurrentPerform(iterations: parts) { t in
           let lo = ra * t / parts, hi = ra * (t + 1) / parts
           for jb in 0..<rb {
-            let j = b0 + jb, column = p.base + jb * ra
+            let j = b0 + jb, column = p.value + jb * ra
             for ia in lo..<hi {
               let i = a0 + ia
               if diagonal && j >= i { continue }
@@ -241,7 +241,7 @@ public func topKNeighbours(_ x: Matrix, k: Int, blockRows: Int = 2048,
         DispatchQueue.concurrentPerform(iterations: parts2) { t in
           let lo = rb * t / parts2, hi = rb * (t + 1) / parts2
           for jb in lo..<hi {
-            let j = b0 + jb, column = p.base + jb * ra
+            let j = b0 + jb, column = p.value + jb * ra
             var worst = lists.worst[j]
             for ia in 0..<ra {
               let i = a0 + ia
@@ -260,12 +260,6 @@ public func topKNeighbours(_ x: Matrix, k: Int, blockRows: Int = 2048,
     (0..<lists.filled[i]).map { (index: Int(lists.index[i * k + $0]), similarity: lists.similarity[i * k + $0]) }
       .sorted { $0.similarity != $1.similarity ? $0.similarity > $1.similarity : $0.index < $1.index }
   }
-}
-
-/// A read-only buffer handed to concurrent tasks.
-struct UnsafeSendableBuffer: @unchecked Sendable {
-  let base: UnsafePointer<Double>
-  init(_ p: UnsafeBufferPointer<Double>) { base = p.baseAddress! }
 }
 
 /// Fixed-capacity neighbour lists in raw storage; concurrent tasks write disjoint rows.

@@ -29,3 +29,10 @@ public func concurrentMap<T>(_ count: Int, threads: Int = ProcessInfo.processInf
   }
   return (0..<blocks).flatMap { slots.get($0)! }
 }
+
+/// Hands a value that is not `Sendable` to concurrent tasks when the caller guarantees it is safe: the
+/// tasks touch disjoint parts of it, only read it, or only one task uses it.
+public struct UncheckedSendable<T>: @unchecked Sendable {
+  public let value: T
+  public init(_ v: T) { value = v }
+}

@@ -156,7 +156,7 @@ extension Ingest {
     let ranges = starts.indices.map { k in starts[k]..<(k + 1 < starts.count ? starts[k + 1] : size) }
     let results = ParallelSlots<RowParser>(count: ranges.count)
     let scale = Double(size) / Double(max(1, ranges[0].count))
-    let report = ProgressBox(progress)  // called from the first worker only
+    let report = UncheckedSendable(progress)  // called from the first worker only
     DispatchQueue.concurrentPerform(iterations: ranges.count) { k in
       do {
         let source = try ByteSource(path: path, range: ranges[k])
@@ -168,7 +168,7 @@ extension Ingest {
         parser.reserve(rows: Int((k == 0 ? size : Int64(ranges[k].count)) / 40))
         parser.lines = try CSVReader(source: source).forEachRecord(skipByteOrderMark: k == 0) { r in
           try parser.row(r)
-          if k == 0, let progress = report.progress, parser.read & 0xFFFF == 0 {
+          if k == 0, let progress = report.value, parser.read & 0xFFFF == 0 {
             progress(Int64(Double(source.position) * scale), size, Int(Double(parser.read) * scale))
           }
         }
@@ -182,10 +182,4 @@ extension Ingest {
     progress?(size, size, all.reduce(0) { $0 + $1.read })
     return all
   }
-}
-
-/// Carries the progress callback into the first worker (the only thread that calls it).
-private final class ProgressBox: @unchecked Sendable {
-  let progress: Ingest.Progress?
-  init(_ p: Ingest.Progress?) { progress = p }
 }
