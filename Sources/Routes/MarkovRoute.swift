@@ -276,27 +276,13 @@ extension FittedMarkovRoute {
   /// Batch prediction: the distribution of each distinct (context, band) is computed once and its top
   /// three kept in flat arrays, so scoring millions of trip steps costs one open-addressing lookup per
   /// step for contexts already seen. Not thread-safe: use one per thread (`predictEveryStep` does).
-  public final class BatchPredictor {
+  final class BatchPredictor {
     let model: FittedMarkovRoute
-    let clock: LocalClock
-    var memo: [UInt64: NextSitePrediction] = [:]
     var slots = FlatCountTable()
-    /// Top three symbols (`endOfTrip` for the end) and probabilities per slot.
+    /// Top three symbols per slot (`endOfTrip` for the end), most likely first.
     var topSites: [Int32] = []
-    var topProbabilities: [Double] = []
     var dense: [Double] = [], seen: [Bool] = []
-    public init(_ model: FittedMarkovRoute, clock: LocalClock) { self.model = model; self.clock = clock }
-
-    /// The full prediction for a history (oldest first) at time `t`.
-    public func predict(history: ArraySlice<Int>, time t: Int64) -> NextSitePrediction {
-      let band = model.specification.timeBands ? timeBand(t, clock: clock) : nil
-      let ctx = history.suffix(model.specification.order)
-      let key = TransitionCounts.key(ctx, band: band) ^ (UInt64(ctx.count) << 60)
-      if let p = memo[key] { return p }
-      let p = model.predict(history: Array(ctx), time: t, clock: clock)
-      memo[key] = p
-      return p
-    }
+    init(_ model: FittedMarkovRoute) { self.model = model }
 
     /// Slot of the top-three entry for the last `order` sites of `sites[..<end]` in `band`.
     @inline(__always) func top3Slot(_ sites: UnsafeBufferPointer<Int32>, end: Int, band: Int) -> Int {
@@ -321,13 +307,10 @@ extension FittedMarkovRoute {
         }
       }
       let slot = topSites.count / 3
-      for b in best { topSites.append(b.0); topProbabilities.append(b.1) }
+      for b in best { topSites.append(b.0) }
       slots.add(key, 0, Double(slot))
       return slot
     }
-
-    /// Distinct contexts predicted so far.
-    public var distinctContexts: Int { memo.count + slots.count }
   }
 
   /// Next-site predictions for every step of every trip in a store (a step: a read followed by a read
@@ -353,61 +336,20 @@ extension FittedMarkovRoute {
   /// at one site count once, as in training).
   public func predictEveryStep(store: ReadStore, clock: LocalClock, tripGap: Int64 = ReadStore.defaultTripGap,
                                shards: Int = ProcessInfo.processInfo.activeProcessorCount) -> EveryStepPredictions {
-    let nv = store.vehicles.count
-    let bounds = vehicleShards(store: store, shards: shards)
-    let results = ParallelSlots<EveryStepPredictions>(count: bounds.count - 1)
-    DispatchQueue.concurrentPerform(iterations: bounds.count - 1) { shard in
-      let batch = BatchPredictor(self, clock: clock)
+    let parts = inVehicleShards(store: store, shards: shards) { vehicles in
+      let batch = BatchPredictor(self)
       var out = EveryStepPredictions()
-      var s: [Int32] = [], b: [Int32] = []
-      func flush() {
-        if s.count > 1 {
-          s.withUnsafeBufferPointer { sp in
-            for i in 0..<(sp.count - 1) {
-              let slot = batch.top3Slot(sp, end: i + 1, band: Int(b[i]))
-              out.actual.append(sp[i + 1])
-              out.top3.append(contentsOf: batch.topSites[(3 * slot)..<(3 * slot + 3)])
-            }
-          }
+      forEachTrip(store: store, vehicles: vehicles, gap: tripGap, clock: clock) { sites, _, bands in
+        for i in 0..<(sites.count - 1) {
+          let slot = batch.top3Slot(sites, end: i + 1, band: Int(bands[i]))
+          out.actual.append(sites[i + 1])
+          out.top3.append(contentsOf: batch.topSites[(3 * slot)..<(3 * slot + 3)])
         }
-        s.removeAll(keepingCapacity: true); b.removeAll(keepingCapacity: true)
       }
-      for v in bounds[shard]..<bounds[shard + 1] where v < nv {
-        var last = Int64.min
-        for r in store.reads(ofVehicle: v) {
-          let i = Int(r), ti = store.time(i)
-          if last != .min && ti - last > tripGap { flush() }
-          last = ti
-          let si = Int32(store.site(i))
-          if s.last == si { continue }
-          s.append(si); b.append(Int32(timeBand(ti, clock: clock)))
-        }
-        flush()
-      }
-      results.set(shard, out)
+      return out
     }
-    var all = results.get(0)!
-    for k in 1..<(bounds.count - 1) {
-      let r = results.get(k)!
-      all.actual += r.actual; all.top3 += r.top3
-    }
+    var all = EveryStepPredictions()
+    for part in parts { all.actual += part.actual; all.top3 += part.top3 }
     return all
   }
-}
-
-/// Vehicle ranges `[b[k], b[k+1])` holding about equal numbers of reads, for parallel passes.
-func vehicleShards(store: ReadStore, shards: Int) -> [Int] {
-  let nv = store.vehicles.count
-  let p = max(1, min(shards, nv / 1000 + 1))
-  var bounds = [0]
-  if p > 1 {
-    let per = max(1, store.count / p)
-    var acc = 0
-    for v in 0..<nv {
-      acc += store.reads(ofVehicle: v).count
-      if acc >= per * bounds.count && bounds.count < p { bounds.append(v + 1) }
-    }
-  }
-  bounds.append(nv)
-  return bounds
 }

@@ -93,36 +93,14 @@ public struct TransitionCounts: Codable, Sendable, Equatable {
   public static func build(store: ReadStore, order: Int, from: Int64 = .min, to: Int64 = .max, tripGap: Int64 = ReadStore.defaultTripGap,
                            clock: LocalClock, vehicles: Set<Int>? = nil,
                            shards: Int = ProcessInfo.processInfo.activeProcessorCount) -> TransitionCounts {
-    let shardBounds = vehicleShards(store: store, shards: shards)
-    let results = ParallelSlots<Accumulator>(count: shardBounds.count - 1)
-    DispatchQueue.concurrentPerform(iterations: shardBounds.count - 1) { shard in
+    let parts = inVehicleShards(store: store, shards: shards) { range in
       var acc = Accumulator(order: order, siteCount: store.sites.count)
-      var s: [Int32] = [], t: [Int64] = [], b: [Int32] = []
-      s.reserveCapacity(256); t.reserveCapacity(256); b.reserveCapacity(256)
-      func flush() {
-        guard !s.isEmpty else { return }
-        s.withUnsafeBufferPointer { sp in t.withUnsafeBufferPointer { tp in b.withUnsafeBufferPointer { bp in
-          acc.add(sites: sp, times: tp, bands: bp, weight: 1)
-        } } }
-        s.removeAll(keepingCapacity: true); t.removeAll(keepingCapacity: true); b.removeAll(keepingCapacity: true)
-      }
-      for v in shardBounds[shard]..<shardBounds[shard + 1] where vehicles?.contains(v) ?? true {
-        var last = Int64.min
-        for r in store.reads(ofVehicle: v) {
-          let i = Int(r), ti = store.time(i)
-          if last != .min && ti - last > tripGap { flush() }
-          last = ti
-          guard ti >= from && ti < to else { continue }
-          let si = Int32(store.site(i))
-          if s.last == si { continue }  // consecutive reads at one site (two cameras, or a dwell) count once
-          s.append(si); t.append(ti); b.append(Int32(timeBand(ti, clock: clock)))
-        }
-        flush()
-      }
-      results.set(shard, acc)
+      forEachTrip(store: store, vehicles: range, include: { vehicles?.contains($0) ?? true }, gap: tripGap, from: from, to: to,
+                  clock: clock) { sites, times, bands in acc.add(sites: sites, times: times, bands: bands, weight: 1) }
+      return acc
     }
-    var total = results.get(0)!
-    for k in 1..<(shardBounds.count - 1) { total.merge(results.get(k)!) }
+    var total = parts[0]
+    for part in parts.dropFirst() { total.merge(part) }
     return total.counts(siteCount: store.sites.count)
   }
 
