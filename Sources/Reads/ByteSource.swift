@@ -12,6 +12,7 @@ public final class ByteSource {
   private let handle: gzFile?
   /// Plain-file byte range read with `pread` (parallel ingest): descriptor, next offset, end.
   private var rangeFD: Int32 = -1
+  private var rangeStart: Int64 = 0
   private var rangeNext: Int64 = 0
   private var rangeEnd: Int64 = 0
 
@@ -46,7 +47,7 @@ public final class ByteSource {
     handle = nil
     name = path
     sizeOnDisk = range.upperBound - range.lowerBound
-    rangeFD = fd; rangeNext = range.lowerBound; rangeEnd = range.upperBound
+    rangeFD = fd; rangeStart = range.lowerBound; rangeNext = range.lowerBound; rangeEnd = range.upperBound
   }
 
   deinit {
@@ -90,5 +91,5 @@ public final class ByteSource {
   }
 
   /// Compressed bytes consumed so far (for progress on gzip input), or bytes read for plain files.
-  public var position: Int64 { handle.map { Int64(gzoffset($0)) } ?? (rangeNext - (rangeEnd - sizeOnDisk!)) }
+  public var position: Int64 { handle.map { Int64(gzoffset($0)) } ?? (rangeNext - rangeStart) }
 }

@@ -222,37 +222,18 @@ final class MappedFile: @unchecked Sendable {
 }
 
 /// The permutation that sorts reads by (time, camera, vehicle), or nil when they already are (what
-/// ingest produces). Contents in (time, camera) order only need each run of equal (time, camera)
-/// sorted by vehicle; anything else is radix-sorted (comparison-sorted if the key would not fit 64 bits).
+/// ingest produces): a radix sort, or a comparison sort if the key would not fit 64 bits.
 func storeOrder(_ c: StoreContents) -> [Int]? {
   let n = c.times.count
   guard n > 1 else { return nil }
-  // 0 = sorted, 1 = sorted by (time, camera) only, 2 = not sorted.
-  let state = c.times.withUnsafeBufferPointer { t in
+  let sorted = c.times.withUnsafeBufferPointer { t in
     c.cameraIndex.withUnsafeBufferPointer { cam in
       c.vehicleIndex.withUnsafeBufferPointer { v in
-        var state = 0
-        for i in 1..<n {
-          if t[i] != t[i - 1] { if t[i] < t[i - 1] { return 2 }; continue }
-          if cam[i] != cam[i - 1] { if cam[i] < cam[i - 1] { return 2 }; continue }
-          if v[i] < v[i - 1] { state = 1 }
-        }
-        return state
+        (1..<n).allSatisfy { i in (t[i - 1], cam[i - 1], v[i - 1]) <= (t[i], cam[i], v[i]) }
       }
     }
   }
-  if state == 0 { return nil }
-  var order = Array(0..<n)
-  if state == 1 {
-    var s = 0
-    while s < n {
-      var e = s + 1
-      while e < n && c.times[e] == c.times[s] && c.cameraIndex[e] == c.cameraIndex[s] { e += 1 }
-      if e - s > 1 { order[s..<e].sort { (c.vehicleIndex[$0], $0) < (c.vehicleIndex[$1], $1) } }
-      s = e
-    }
-    return order
-  }
+  if sorted { return nil }
   let base = c.times.min()!
   let timeBits = 64 - UInt64(c.times.max()! - base).leadingZeroBitCount
   let vehicleBits = 64 - UInt64(max(1, c.vehicles.count)).leadingZeroBitCount
@@ -264,10 +245,9 @@ func storeOrder(_ c: StoreContents) -> [Int]? {
     radixSortPairs(keys: &keys, payload: &payload)
     return payload.map(Int.init)
   }
-  order.sort { a, b in
+  return (0..<n).sorted { a, b in
     (c.times[a], c.cameraIndex[a], c.vehicleIndex[a], a) < (c.times[b], c.cameraIndex[b], c.vehicleIndex[b], b)
   }
-  return order
 }
 
 /// The vehicles section as JSON (`[{"id":…,"keeper":…,"nonstandardPlate":…}]`, what `JSONDecoder`
