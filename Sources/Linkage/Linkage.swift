@@ -114,9 +114,7 @@ extension LinkageModel {
         (i, j) = (a, b >= a ? b + 1 : b)
       }
       if overlaps(i, j) && i < n {  // at least one side a candidate: "how alike can an unrelated vehicle be to one of these"
-        var s = 0.0
-        for c in 0..<xAll.columns { s += xAll.elements[i + c * m] * xAll.elements[j + c * m] }
-        null.append(s)
+        null.append(rowDot(xAll, i, j))
       } else if i < n && j < n { nonOverlapping += 1 }
       if i < n && j < n { candidatePairsSampled += 1 }
     }
@@ -211,19 +209,9 @@ extension LinkageModel {
     func find(_ a: Int) -> Int { var a = a; while parent[a] != a { a = parent[a] }; return a }
     let roots = (0..<n).filter { find($0) == $0 && members[$0].count >= 2 }
     guard !roots.isEmpty else { return [] }
-    let m = x.rows, d = x.columns
-    func row(_ i: Int) -> [Double] { (0..<d).map { x.elements[i + $0 * m] } }
-    let profiles: [[Double]] = roots.map { r in
-      var c = [Double](repeating: 0, count: d)
-      for i in members[r] { for k in 0..<d { c[k] += x.elements[i + k * m] } }
-      let norm = c.reduce(0) { $0 + $1 * $1 }.squareRoot()
-      return norm > 0 ? c.map { $0 / norm } : c
-    }
-    func similarity(_ i: Int, _ g: Int) -> Double {
-      var s = 0.0
-      for k in 0..<d { s += x.elements[i + k * m] * profiles[g][k] }
-      return s
-    }
+    let m = x.rows
+    let profiles = roots.map { profile(x, members[$0]) }
+    func similarity(_ i: Int, _ g: Int) -> Double { rowDot(x, i, profiles[g]) }
     // Null: pool vehicles (candidates and references) that overlap a member of the group.
     var null: [Double] = []
     for (g, r) in roots.enumerated() {
@@ -234,15 +222,10 @@ extension LinkageModel {
     let singles = (0..<n).filter { members[find($0)].count == 1 }
     var admissiblePairs = 0
     var best: [(i: Int, g: Int, s: Double)] = []
-    // A singleton alike another singleton more than any group is more likely one of an actor whose
-    // own group has not formed: it is not attached to someone else's group.
-    func pairSimilarity(_ i: Int, _ j: Int) -> Double {
-      var s = 0.0
-      for k in 0..<d { s += x.elements[i + k * m] * x.elements[j + k * m] }
-      return s
-    }
     for i in singles {
-      let rival = singles.filter { $0 != i && !overlaps(i, $0) }.map { pairSimilarity(i, $0) }.max() ?? -1
+      // A singleton alike another singleton more than any group is more likely one of an actor whose
+      // own group has not formed: it is not attached to someone else's group.
+      let rival = singles.filter { $0 != i && !overlaps(i, $0) }.map { rowDot(x, i, $0) }.max() ?? -1
       var top: (Int, Double)? = nil
       for (g, r) in roots.enumerated() where !members[r].contains(where: { overlaps(i, $0) }) {
         admissiblePairs += 1
@@ -262,9 +245,7 @@ extension LinkageModel {
       let r = find(roots[b.g])
       guard !members[r].contains(where: { overlaps(b.i, $0) }) else { continue }
       // Report against the most similar member, with the evidence for that pair.
-      let closest = members[r].max { a, c in
-        zip(row(b.i), row(a)).reduce(0) { $0 + $1.0 * $1.1 } < zip(row(b.i), row(c)).reduce(0) { $0 + $1.0 * $1.1 }
-      }!
+      let closest = members[r].max { rowDot(x, b.i, $0) < rowDot(x, b.i, $1) }!
       let gap = max(sig.firstSeen[b.i], sig.firstSeen[closest]) - min(sig.lastSeen[b.i], sig.lastSeen[closest])
       let succession = Double(gap) <= successionDays * 86400
       out.append(Link(a: store.vehicles[sig.vehicles[b.i]].id, b: store.vehicles[sig.vehicles[closest]].id, similarity: b.s,
@@ -281,15 +262,7 @@ extension LinkageModel {
 
   /// Cosine similarity of two groups' combined profiles (normalised sums of their rows of `x`).
   func profileSimilarity(_ x: Matrix, _ a: [Int], _ b: [Int]) -> Double {
-    let m = x.rows
-    var pa = [Double](repeating: 0, count: x.columns), pb = pa
-    for k in 0..<x.columns {
-      for i in a { pa[k] += x.elements[i + k * m] }
-      for j in b { pb[k] += x.elements[j + k * m] }
-    }
-    let dot = zip(pa, pb).reduce(0) { $0 + $1.0 * $1.1 }
-    let na = pa.reduce(0) { $0 + $1 * $1 }.squareRoot(), nb = pb.reduce(0) { $0 + $1 * $1 }.squareRoot()
-    return na > 0 && nb > 0 ? dot / (na * nb) : 0
+    zip(profile(x, a), profile(x, b)).reduce(0) { $0 + $1.0 * $1.1 }
   }
 
   /// Evidence in words: shared entry sites and time blocks, shared stop sites, and the succession.
@@ -336,6 +309,28 @@ extension LinkageModel {
       return short >= minimumShortStops
     }
   }
+}
+
+/// Dot product of rows i and j of `x` (column-major).
+func rowDot(_ x: Matrix, _ i: Int, _ j: Int) -> Double {
+  var s = 0.0
+  for k in 0..<x.columns { s += x.elements[i + k * x.rows] * x.elements[j + k * x.rows] }
+  return s
+}
+
+/// Dot product of row i of `x` with a vector.
+func rowDot(_ x: Matrix, _ i: Int, _ v: [Double]) -> Double {
+  var s = 0.0
+  for k in 0..<x.columns { s += x.elements[i + k * x.rows] * v[k] }
+  return s
+}
+
+/// A group's combined profile: the normalised sum of its rows of `x` (zero if they sum to zero).
+func profile(_ x: Matrix, _ rows: [Int]) -> [Double] {
+  var c = [Double](repeating: 0, count: x.columns)
+  for k in 0..<x.columns { for i in rows { c[k] += x.elements[i + k * x.rows] } }
+  let norm = c.reduce(0) { $0 + $1 * $1 }.squareRoot()
+  return norm > 0 ? c.map { $0 / norm } : c
 }
 
 func lowerBound(_ a: [Double], _ x: Double) -> Int {
