@@ -39,7 +39,7 @@ extension LinkageEvaluation {
   /// Similarity of true same-actor pairs against the strongest other pairs (a diagnostic for tuning).
   public static func diagnostics(model: LinkageModel, store: ReadStore, clock: LocalClock, truth: [String: String]) throws -> String {
     let cands = model.shortStopCandidates(store: store, travel: Signatures.typicalTravelSeconds(store))
-    let sig = Signatures.build(store: store, clock: clock, vehicles: cands)
+    let sig = Signatures.build(store: store, clock: clock, vehicles: cands, visitGap: model.visitGap)
     let x = sig.features(model.weights)
     let sims = try BLAS.multiply(x, x, transposeB: true)
     if let dump = ProcessInfo.processInfo.environment["ANPR_LINK_DUMP"] {  // developer diagnostics
@@ -50,6 +50,8 @@ extension LinkageEvaluation {
         t += (0..<d).map { String(sig.sums[r * d + $0]) }.joined(separator: ",") + "\n"
       }
       try? t.write(toFile: dump, atomically: true, encoding: .utf8)
+      let m = (0..<cands.count).map { i in (0..<cands.count).map { String(format: "%.3f", sims[i, $0]) }.joined(separator: ",") }
+      try? m.joined(separator: "\n").write(toFile: dump + ".sims", atomically: true, encoding: .utf8)
     }
     var same: [Double] = [], diff: [Double] = []
     for i in 0..<cands.count {

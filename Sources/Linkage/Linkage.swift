@@ -6,26 +6,33 @@ import Reads
 /// Settings of behaviour linkage.
 public struct LinkageModel: Codable, Sendable, Equatable {
   public static let kind = "behaviour-linkage"
-  /// Links need at least this score (cosine similarity plus the succession bonus).
-  public var threshold = 0.60
+  /// Two groups (or vehicles) merge when the mean score of the pairs across them reaches this
+  /// (average linkage); a pair's score is the similarity of the two signatures plus any succession bonus.
+  public var threshold = 0.65
   /// Neighbours examined per vehicle.
   public var neighbours = 10
-  /// Added when one vehicle's active period starts within `successionDays` of the other's end, without overlap.
-  public var successionBonus = 0.10
+  /// Added to a pair's score when one vehicle's active period starts within `successionDays` of the
+  /// other's end, without overlap. Off by default: on the simulated towns it lowered F1 (BENCHMARKS.md),
+  /// because an actor's next car is often first seen days after the last was; the succession is still
+  /// reported in each link's evidence.
+  public var successionBonus = 0.0
   public var successionDays = 3.0
-  /// A vehicle left out of every group joins the group whose combined profile (normalised sum of its
-  /// members' signatures) it matches with at least `threshold` similarity and this confidence.
+  /// A vehicle left out of every group joins the group whose combined profile (per block, the
+  /// normalised sum of its members' signatures) it matches with at least `groupProfileFloor` similarity
+  /// and this confidence.
   public var groupProfileConfidence = 0.95
-  /// Two groups of two or more vehicles merge only if their combined profiles have at least this similarity.
-  public var groupMergeSimilarity = 0.70
   /// A vehicle joins a group by profile only if its similarity to the profile is at least this (and
   /// the confidence reaches `groupProfileConfidence`).
-  public var groupProfileFloor = 0.50
+  public var groupProfileFloor = 0.60
   /// Vehicles whose active periods overlap by more than this many hours are never linked: the
   /// case is one actor changing cars, and one actor drives one car at a time.
   public var maxOverlapHours = 12.0
-  /// Only vehicles with at least this many trips get signatures.
+  /// Only vehicles with at least this many visits get signatures.
   public var minimumTrips = 1
+  /// Reads with no gap longer than this (seconds) form one visit: a signature counts visits, so a stop
+  /// of up to this long between two drives is a stop, not the end of one trip and the start of another.
+  public var visitGap = LinkageModel.defaultVisitGap
+  public static let defaultVisitGap: Int64 = 7200
   /// Only rental vehicles are linked (rotating hire cars); false links every vehicle type.
   public var rentalOnly = true
   /// Only vehicles with at least this many short stops (5–40 min inside a trip) are linked: the pattern
@@ -65,8 +72,9 @@ public struct LinkageResult: Codable, Sendable {
 }
 
 extension LinkageModel {
-  /// Links vehicles whose behaviour matches and whose use of a car does not overlap in time, then
-  /// groups them (connected components of the link graph).
+  /// Groups vehicles whose behaviour matches and whose use of a car does not overlap in time: average
+  /// linkage over the signatures' similarities, then vehicles left out join a group whose combined
+  /// profile they match. Every merge is reported as a link with its confidence and evidence.
   public func link(store: ReadStore, clock: LocalClock) throws -> LinkageResult {
     let travel = Signatures.typicalTravelSeconds(store)
     let candidates = shortStopCandidates(store: store, travel: travel)
@@ -85,7 +93,7 @@ extension LinkageModel {
     others.shuffle(using: &shuffle)
     others = Array(others.prefix(1500)).sorted()
     let pool = candidates + others
-    let sig = Signatures.build(store: store, clock: clock, vehicles: pool)
+    let sig = Signatures.build(store: store, clock: clock, vehicles: pool, visitGap: visitGap)
     let xAll = sig.features(weights)
     let x = xAll.rows(0..<candidates.count)
     let nn = try topKNeighbours(x, k: min(neighbours, candidates.count - 1))
@@ -122,66 +130,72 @@ extension LinkageModel {
     // Non-overlapping candidate pairs: the pairs a link could be drawn between.
     let candidatePairs = n * (n - 1) / 2
     let nonOverlapPairs = candidatePairsSampled > 0 ? Double(nonOverlapping) * Double(candidatePairs) / Double(candidatePairsSampled) : 0
-    var scored: [(Int, Int, Double, Double, Bool)] = []  // i, j, similarity, score, succession
+    func succession(_ i: Int, _ j: Int) -> Bool {
+      Double(max(sig.firstSeen[i], sig.firstSeen[j]) - min(sig.lastSeen[i], sig.lastSeen[j])) <= successionDays * 86400
+    }
+    func pairScore(_ i: Int, _ j: Int) -> Double { rowDot(xAll, i, j) + (successionBonus > 0 && succession(i, j) ? successionBonus : 0) }
+    // Edges: neighbour pairs in use at different times whose score reaches the threshold. Two groups
+    // can only reach an average at the threshold if some pair across them does, so these are the only
+    // places a merge can start.
+    var edges: [(Int, Int)] = []
     var seenPairs = Set<Int>()
     for i in 0..<n {
-      for (j, s) in nn[i] where seenPairs.insert(min(i, j) * n + max(i, j)).inserted {
-        if overlaps(i, j) { continue }
-        let gap = max(sig.firstSeen[i], sig.firstSeen[j]) - min(sig.lastSeen[i], sig.lastSeen[j])
-        let succession = Double(gap) <= successionDays * 86400
-        scored.append((i, j, s, s + (succession ? successionBonus : 0), succession))
+      for (j, _) in nn[i] where seenPairs.insert(min(i, j) * n + max(i, j)).inserted {
+        if !overlaps(i, j) && pairScore(i, j) >= threshold { edges.append((min(i, j), max(i, j))) }
       }
     }
-    var links: [Link] = []
-    let accepted = scored.filter { $0.3 >= threshold }.sorted { $0.3 > $1.3 }
-    let bySimilarity = accepted.map(\.2).sorted(by: >)
-    // FDR at each link's similarity: expected chance matches among non-overlapping pairs ÷ links at
-    // least as similar; then made monotone as a q-value (Storey 2002): a link's FDR is the smallest
-    // FDR of any threshold that still includes it.
-    var fdr = accepted.map { l -> Double in
-      // (+1)/(N+1): a similarity the null never reached still gets a tail of 1/(N+1), not zero.
-      let tail = Double(null.count - lowerBound(null, l.2) + 1) / Double(null.count + 1)
-      let atLeast = Double(bySimilarity.filter { $0 >= l.2 }.count)
+    edges.sort { $0.0 != $1.0 ? $0.0 < $1.0 : $0.1 < $1.1 }
+    // Average linkage (UPGMA) under the one-car-at-a-time constraint: repeatedly merge the two groups
+    // whose cross pairs have the highest mean score, while that mean reaches the threshold and no
+    // vehicle of one is in use while a vehicle of the other is. A merge rests on every pair across the
+    // two groups, so one look-alike pair cannot join two actors, and an actor's car seen on one visit
+    // joins when it is alike the group as a whole.
+    var parent = Array(0..<n)
+    var members = (0..<n).map { [$0] }
+    func find(_ a: Int) -> Int { var a = a; while parent[a] != a { parent[a] = parent[parent[a]]; a = parent[a] }; return a }
+    var merges: [(i: Int, j: Int, average: Double, sizes: (Int, Int))] = []  // closest pair across, mean score
+    while true {
+      var best: (ra: Int, rb: Int, average: Double)? = nil
+      var tried = Set<Int>()
+      for (i, j) in edges {
+        let (ra, rb) = (find(i), find(j))
+        guard ra != rb, tried.insert(min(ra, rb) * n + max(ra, rb)).inserted else { continue }
+        if members[ra].contains(where: { p in members[rb].contains { overlaps(p, $0) } }) { continue }
+        var total = 0.0
+        for p in members[ra] { for q in members[rb] { total += pairScore(p, q) } }
+        let average = total / Double(members[ra].count * members[rb].count)
+        if average >= threshold && average > (best?.average ?? -.infinity) { best = (ra, rb, average) }
+      }
+      guard let best else { break }
+      var closest = (members[best.ra][0], members[best.rb][0]), closestScore = -Double.infinity
+      for p in members[best.ra] { for q in members[best.rb] where rowDot(xAll, p, q) > closestScore { closest = (p, q); closestScore = rowDot(xAll, p, q) } }
+      merges.append((closest.0, closest.1, best.average, (members[best.ra].count, members[best.rb].count)))
+      parent[best.ra] = best.rb
+      members[best.rb] += members[best.ra]
+      members[best.ra] = []
+    }
+    // Confidence of each merge: 1 − FDR at its mean score. Expected chance matches among the
+    // non-overlapping candidate pairs (the null's tail at that score) ÷ merges at least as strong, made
+    // monotone as a q-value (Storey 2002). The null tail of a single pair at the mean is conservative
+    // for a mean over several pairs.
+    let strengths = merges.map(\.average).sorted(by: >)
+    var fdr = merges.map { mg -> Double in
+      // (+1)/(N+1): a score the null never reached still gets a tail of 1/(N+1), not zero.
+      let tail = Double(null.count - lowerBound(null, mg.average) + 1) / Double(null.count + 1)
+      let atLeast = Double(strengths.filter { $0 >= mg.average }.count)
       return min(1, tail * nonOverlapPairs / max(1, atLeast))
     }
-    let bySim = accepted.indices.sorted { accepted[$0].2 < accepted[$1].2 }
     var running = 1.0
-    for k in bySim { running = min(running, fdr[k]); fdr[k] = running }
-    for (k, l) in accepted.enumerated() {
-      links.append(Link(a: store.vehicles[candidates[l.0]].id, b: store.vehicles[candidates[l.1]].id, similarity: l.2,
-                        succession: l.4, score: l.3, confidence: 1 - fdr[k],
-                        evidence: evidence(store: store, sig: sig, i: l.0, j: l.1, clock: clock, succession: l.4)))
+    for k in merges.indices.sorted(by: { merges[$0].average < merges[$1].average }) { running = min(running, fdr[k]); fdr[k] = running }
+    var links: [Link] = merges.enumerated().map { k, mg in
+      let single = mg.sizes.0 == 1 && mg.sizes.1 == 1, succ = succession(mg.i, mg.j)
+      let lead = single ? "" : "groups of \(mg.sizes.0) and \(mg.sizes.1) vehicles, mean similarity \(String(format: "%.2f", mg.average)) over their \(mg.sizes.0 * mg.sizes.1) pairs; closest pair: "
+      return Link(a: store.vehicles[candidates[mg.i]].id, b: store.vehicles[candidates[mg.j]].id, similarity: rowDot(xAll, mg.i, mg.j),
+                  succession: succ, score: mg.average, confidence: 1 - fdr[k],
+                  evidence: lead + evidence(store: store, sig: sig, i: mg.i, j: mg.j, clock: clock, succession: succ),
+                  basis: single ? "pair" : "group average")
     }
-    // Groups: links in descending score merge their groups (single linkage) unless the merged group
-    // would hold two vehicles in use at the same time — one actor drives one car at a time — so a chain
-    // of look-alike links cannot sweep unrelated drivers into one group. Links refused this way are kept
-    // out of the output.
-    var parent = Array(0..<candidates.count)
-    var members = (0..<candidates.count).map { [$0] }
-    func find(_ a: Int) -> Int { var a = a; while parent[a] != a { parent[a] = parent[parent[a]]; a = parent[a] }; return a }
-    var keptLinks: [Link] = []
-    for (l, link) in zip(accepted, links) {
-      let (ra, rb) = (find(l.0), find(l.1))
-      if ra == rb { keptLinks.append(link); continue }
-      let clash = members[ra].contains { i in members[rb].contains { j in overlaps(i, j) } }
-      if clash { continue }
-      // Two groups merge only if their combined profiles are alike too (average rather than single
-      // linkage), so one look-alike pair cannot join two actors with otherwise different habits.
-      if members[ra].count >= 2 && members[rb].count >= 2 {
-        let sim = profileSimilarity(xAll, members[ra], members[rb])
-        if sim < groupMergeSimilarity { continue }
-      } else if members[ra].count + members[rb].count >= 3 {
-        // A single car joining a group must be alike the group as a whole (at the pair threshold), not
-        // only one of its cars.
-        if profileSimilarity(xAll, members[ra], members[rb]) < threshold { continue }
-      }
-      parent[ra] = rb
-      members[rb] += members[ra]
-      members[ra] = []
-      keptLinks.append(link)
-    }
-    links = keptLinks
-    links += attachToGroupProfiles(store: store, sig: sig, features: xAll, candidates: n, parent: &parent,
+    links += attachToGroupProfiles(store: store, sig: sig, features: xAll, blocks: sig.blockScales(weights), candidates: n, parent: &parent,
                                    members: &members, overlaps: overlaps, clock: clock)
     var weakest: [Int: Double] = [:]
     let idIndex = Dictionary(uniqueKeysWithValues: candidates.enumerated().map { (store.vehicles[$1].id, $0) })
@@ -192,6 +206,9 @@ extension LinkageModel {
     var groupMembers: [Int: [String]] = [:]
     for i in 0..<candidates.count { groupMembers[find(i), default: []].append(store.vehicles[candidates[i]].id) }
     let groups = groupMembers.filter { $0.value.count >= 2 }.sorted { $0.value.min()! < $1.value.min()! }
+    if groups.contains(where: { $0.value.count == 2 }) {
+      notes.append("a group of two vehicles rests on one pair of signatures: on the simulated towns most false groups were of two vehicles (BENCHMARKS.md); check its evidence before acting on it")
+    }
     return LinkageResult(model: self, candidates: candidates.count, links: links, groups: groups.map { $0.value.sorted() },
                          groupConfidence: groups.map { weakest[$0.key] ?? 0 }, notes: notes)
   }
@@ -204,13 +221,13 @@ extension LinkageModel {
   /// most one group, the best, if the score reaches `groupProfileFloor`, the confidence reaches
   /// `groupProfileConfidence`, it overlaps no member, and it is more alike the group than any other
   /// left-out candidate (else it more likely belongs with those, to an actor whose group has not formed).
-  func attachToGroupProfiles(store: ReadStore, sig: Signatures, features x: Matrix, candidates n: Int,
+  func attachToGroupProfiles(store: ReadStore, sig: Signatures, features x: Matrix, blocks: [(range: Range<Int>, scale: Double)], candidates n: Int,
                              parent: inout [Int], members: inout [[Int]], overlaps: (Int, Int) -> Bool, clock: LocalClock) -> [Link] {
     func find(_ a: Int) -> Int { var a = a; while parent[a] != a { a = parent[a] }; return a }
     let roots = (0..<n).filter { find($0) == $0 && members[$0].count >= 2 }
     guard !roots.isEmpty else { return [] }
     let m = x.rows
-    let profiles = roots.map { profile(x, members[$0]) }
+    let profiles = roots.map { profile(x, members[$0], blocks: blocks) }
     func similarity(_ i: Int, _ g: Int) -> Double { rowDot(x, i, profiles[g]) }
     // Null: pool vehicles (candidates and references) that overlap a member of the group.
     var null: [Double] = []
@@ -260,9 +277,9 @@ extension LinkageModel {
     return out
   }
 
-  /// Cosine similarity of two groups' combined profiles (normalised sums of their rows of `x`).
-  func profileSimilarity(_ x: Matrix, _ a: [Int], _ b: [Int]) -> Double {
-    zip(profile(x, a), profile(x, b)).reduce(0) { $0 + $1.0 * $1.1 }
+  /// Similarity of two groups' combined profiles (per block, normalised sums of their rows of `x`).
+  func profileSimilarity(_ x: Matrix, _ a: [Int], _ b: [Int], blocks: [(range: Range<Int>, scale: Double)]) -> Double {
+    zip(profile(x, a, blocks: blocks), profile(x, b, blocks: blocks)).reduce(0) { $0 + $1.0 * $1.1 }
   }
 
   /// Evidence in words: shared entry sites and time blocks, shared stop sites, and the succession.
@@ -301,7 +318,7 @@ extension LinkageModel {
   public func shortStopCandidates(store: ReadStore, travel: [Int: Double]) -> [Int] {
     (0..<store.vehicles.count).filter { v in
       guard !rentalOnly || store.vehicles[v].keeper == .rental else { return false }
-      let trips = store.trips(ofVehicle: v)
+      let trips = store.trips(ofVehicle: v, gap: visitGap)
       guard trips.count >= minimumTrips else { return false }
       let short = trips.reduce(0) { n, t in
         n + Signatures.stops(t, travel: travel, sites: store.sites.count, minimumExcess: 300).filter { $0.seconds <= 2400 }.count
@@ -325,12 +342,17 @@ func rowDot(_ x: Matrix, _ i: Int, _ v: [Double]) -> Double {
   return s
 }
 
-/// A group's combined profile: the normalised sum of its rows of `x` (zero if they sum to zero).
-func profile(_ x: Matrix, _ rows: [Int]) -> [Double] {
+/// A group's combined profile: per block, the sum of its rows of `x` scaled to the block's norm in a
+/// row (zero where they sum to zero), so its dot product with a row is the weighted mean of per-block
+/// cosines, as between two rows.
+func profile(_ x: Matrix, _ rows: [Int], blocks: [(range: Range<Int>, scale: Double)]) -> [Double] {
   var c = [Double](repeating: 0, count: x.columns)
   for k in 0..<x.columns { for i in rows { c[k] += x.elements[i + k * x.rows] } }
-  let norm = c.reduce(0) { $0 + $1 * $1 }.squareRoot()
-  return norm > 0 ? c.map { $0 / norm } : c
+  for (range, scale) in blocks {
+    let norm = range.reduce(0) { $0 + c[$1] * c[$1] }.squareRoot()
+    for k in range { c[k] = norm > 0 ? c[k] / norm * scale : 0 }
+  }
+  return c
 }
 
 func lowerBound(_ a: [Double], _ x: Double) -> Int {

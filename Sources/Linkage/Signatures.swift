@@ -43,8 +43,11 @@ public struct Signatures: Codable, Sendable {
 
   func site(_ s: Int) -> Int { s % layout.siteBuckets }
 
-  /// Builds signatures for `vehicles` (default: all) from their trips, one pass per vehicle.
-  public static func build(store: ReadStore, clock: LocalClock, vehicles: [Int]? = nil, minimumStopSeconds: Int64 = 300) -> Signatures {
+  /// Builds signatures for `vehicles` (default: all) from their visits, one pass per vehicle. A visit
+  /// is a run of reads with no gap over `visitGap` seconds: longer than the 30-minute trip gap so that a
+  /// stop of 30–60 minutes between two drives stays one visit with a stop, as the analyst sees it.
+  public static func build(store: ReadStore, clock: LocalClock, vehicles: [Int]? = nil, minimumStopSeconds: Int64 = 300,
+                           visitGap: Int64 = LinkageModel.defaultVisitGap) -> Signatures {
     let layout = Layout(sites: store.sites.count)
     let vs = vehicles ?? Array(0..<store.vehicles.count)
     // Site coordinates and an 8 × 8 grid over their bounding box, for where stops happen.
@@ -56,7 +59,7 @@ public struct Signatures: Codable, Sendable {
                          firstSeen: [], lastSeen: [], trips: [])
     for (row, v) in vs.enumerated() {
       let base = row * layout.dimension
-      let ts = store.trips(ofVehicle: v)
+      let ts = store.trips(ofVehicle: v, gap: visitGap)
       sig.firstSeen.append(ts.first?.start ?? 0)
       sig.lastSeen.append(ts.last?.end ?? 0)
       sig.trips.append(ts.count)
@@ -150,26 +153,41 @@ public struct Signatures: Codable, Sendable {
 
   /// Block weights for the normalised feature vector.
   public struct Weights: Codable, Sendable, Equatable {
-    // Tuned on one simulated town (seed 3) by each block's power to separate same-actor pairs from
-    // others (AUC: stop pairs 0.99, stop area 0.96, hour 0.91, entry 0.89, weekday 0.81, dwell 0.83;
-    // route bigrams 0.39, so they get no weight); reported on other seeds in BENCHMARKS.md.
-    public var entry = 0.8, exit = 0.2, stops = 0.4, stopPairs = 2.0, stopArea = 1.2, dwell = 0.6, weekday = 0.6, hour = 1.0, bigrams = 0.0, durations = 0.3, rental = 0.0
+    // Fitted by logistic regression of same-actor against other non-overlapping candidate pairs on the
+    // per-block (centred) cosines of 21 simulated towns (design seeds in BENCHMARKS.md), rounded; blocks
+    // with no power there get little or no weight (route bigrams: every actor drives in by the same
+    // roads; keeper type: every candidate is a hire car). Held-out AUC of the pair score: 0.997.
+    public var entry = 0.5, exit = 0.3, stops = 5.0, stopPairs = 1.0, stopArea = 3.0, dwell = 1.5, weekday = 2.5, hour = 8.0, bigrams = 0.0, durations = 0.5, rental = 0.0
     public init() {}
   }
 
-  /// The weighted feature matrix (rows = vehicles, column-major `Matrix` of n × d): site and route
+  /// The feature blocks: columns, weight, and whether columns are weighted by inverse document frequency.
+  func blocks(_ w: Weights) -> [(range: Range<Int>, weight: Double, idf: Bool)] {
+    [(layout.entry, w.entry, true), (layout.exit, w.exit, true), (layout.stops, w.stops, true), (layout.stopPairs, w.stopPairs, true),
+     (layout.stopArea, w.stopArea, false), (layout.dwell, w.dwell, false),
+     (layout.weekday, w.weekday, false), (layout.hour, w.hour, false), (layout.bigrams, w.bigrams, true),
+     (layout.durations, w.durations, false), (layout.rental..<(layout.rental + 1), w.rental, false)]
+  }
+
+  /// Each weighted block's columns and the norm its part of a row has: √(w_b / Σw).
+  public func blockScales(_ w: Weights = Weights()) -> [(range: Range<Int>, scale: Double)] {
+    let b = blocks(w), total = b.map(\.weight).reduce(0, +)
+    return b.filter { $0.weight > 0 }.map { ($0.range, ($0.weight / total).squareRoot()) }
+  }
+
+  /// The weighted feature matrix (rows = vehicles, column-major `Matrix` of n × d). Site and route
   /// columns are weighted by inverse document frequency across the vehicles (`log(1 + n / df)`: the
-  /// London road entry everyone uses says little, a rare stop says much), and the dot product of two
-  /// rows is the weighted mean of their per-block cosine similarities.
-  public func features(_ w: Weights = Weights()) -> Matrix {
+  /// London road entry everyone uses says little, a rare stop says much). Each block of a row is made a
+  /// unit vector; with `centred` the mean unit block of the rows (the background every vehicle shares:
+  /// late-morning starts, the seafront) is subtracted and the result made a unit vector again, so two
+  /// vehicles score high only for what they share beyond that background — two hire cars with many
+  /// ordinary visits no longer look alike because both average out to the town's usual pattern. The dot
+  /// product of two rows is the weighted mean of their per-block cosines, a block missing on either side
+  /// counting as 0.
+  public func features(_ w: Weights = Weights(), centred: Bool = true) -> Matrix {
     let n = vehicles.count, d = layout.dimension
     var m = Matrix(rows: n, columns: d)
-    let blocks: [(Range<Int>, Double, Bool)] = [
-      (layout.entry, w.entry, true), (layout.exit, w.exit, true), (layout.stops, w.stops, true), (layout.stopPairs, w.stopPairs, true),
-      (layout.stopArea, w.stopArea, false), (layout.dwell, w.dwell, false),
-      (layout.weekday, w.weekday, false), (layout.hour, w.hour, false), (layout.bigrams, w.bigrams, true),
-      (layout.durations, w.durations, false), (layout.rental..<(layout.rental + 1), w.rental, false),
-    ]
+    let blocks = blocks(w)
     var idf = [Double](repeating: 1, count: d)
     for (range, _, useIDF) in blocks where useIDF {
       for k in range {
@@ -178,18 +196,30 @@ public struct Signatures: Codable, Sendable {
         idf[k] = log(1 + Double(n) / max(df, 1))
       }
     }
-    // Each block is a unit vector (or zero) scaled by √(w_b / Σw): the dot product of two rows is then
-    // the weighted mean of the per-block cosines, a block missing on either side counting as 0 — so two
-    // vehicles that both lack stops do not look alike on what little is left.
-    let totalWeight = blocks.map(\.1).reduce(0, +)
-    for r in 0..<n {
-      for (range, weight, _) in blocks where weight > 0 {
+    for (range, scale) in blockScales(w) {
+      // Unit block per row (zero if the row has none of it), then the background and centring.
+      var unit = [Double](repeating: 0, count: n * range.count)
+      var has = [Bool](repeating: false, count: n)
+      var background = [Double](repeating: 0, count: range.count)
+      for r in 0..<n {
         var norm = 0.0
         for k in range { let v = sums[r * d + k] * idf[k]; norm += v * v }
         norm = norm.squareRoot()
         guard norm > 0 else { continue }
-        let scale = (weight / totalWeight).squareRoot() / norm
-        for k in range { m.elements[r + k * n] = sums[r * d + k] * idf[k] * scale }
+        has[r] = true
+        for (c, k) in range.enumerated() {
+          unit[r * range.count + c] = sums[r * d + k] * idf[k] / norm
+          background[c] += unit[r * range.count + c]
+        }
+      }
+      let rowsWithBlock = Double(has.filter { $0 }.count)
+      for c in background.indices { background[c] = centred && rowsWithBlock > 0 ? background[c] / rowsWithBlock : 0 }
+      for r in 0..<n where has[r] {
+        var norm = 0.0
+        for c in 0..<range.count { let v = unit[r * range.count + c] - background[c]; norm += v * v }
+        norm = norm.squareRoot()
+        guard norm > 1e-12 else { continue }
+        for (c, k) in range.enumerated() { m.elements[r + k * n] = (unit[r * range.count + c] - background[c]) / norm * scale }
       }
     }
     return m

@@ -16,7 +16,7 @@ extension ANPR {
         """)
     @OptionGroup var storeOptions: StoreOptions
     @Option(help: "Groups CSV to write.") var out: String
-    @Option(help: "Minimum link score (cosine similarity + succession bonus).") var threshold: Double?
+    @Option(help: "Two groups merge when the mean similarity of the vehicle pairs across them reaches this (average linkage; default 0.65).") var threshold: Double?
     @Option(help: "Links CSV to write (pairs with evidence).") var links: String?
     @Flag(help: "Link all vehicles, not only rental ones.") var allVehicles = false
     @Option(help: "Simulator truth (truth.json or its directory): prints precision, recall, F1, B-cubed and a threshold curve.") var truth: String?
