@@ -38,20 +38,19 @@ public enum LinkageEvaluation {
 extension LinkageEvaluation {
   /// Similarity of true same-actor pairs against the strongest other pairs (a diagnostic for tuning).
   public static func diagnostics(model: LinkageModel, store: ReadStore, clock: LocalClock, truth: [String: String]) throws -> String {
-    let cands = model.shortStopCandidates(store: store, travel: Signatures.typicalTravelSeconds(store))
-    let sig = Signatures.build(store: store, clock: clock, vehicles: cands, visitGap: model.visitGap)
-    let x = sig.features(model.weights)
+    let (cands, sig, pool) = model.features(store: store, clock: clock)
+    guard cands.count >= 2 else { return "fewer than two candidate vehicles" }
+    let x = pool.rows(0..<cands.count)
     let sims = try BLAS.multiply(x, x, transposeB: true)
-    if let dump = ProcessInfo.processInfo.environment["ANPR_LINK_DUMP"] {  // developer diagnostics
-      var t = "id,actor,trips,first,last," + (0..<sig.layout.dimension).map { "f\($0)" }.joined(separator: ",") + "\n"
+    if let dump = ProcessInfo.processInfo.environment["ANPR_LINK_DUMP"] {
+      // Developer diagnostics (input of Benchmarks/linkage-weights.py): per candidate its id, true actor,
+      // visits, first and last time, then its weighted, centred feature row.
+      var t = "id,actor,visits,first,last," + (0..<sig.layout.dimension).map { "f\($0)" }.joined(separator: ",") + "\n"
       for (r, v) in cands.enumerated() {
-        let d = sig.layout.dimension
         t += "\(store.vehicles[v].id),\(truth[store.vehicles[v].id] ?? ""),\(sig.trips[r]),\(sig.firstSeen[r]),\(sig.lastSeen[r]),"
-        t += (0..<d).map { String(sig.sums[r * d + $0]) }.joined(separator: ",") + "\n"
+        t += (0..<sig.layout.dimension).map { String(x[r, $0]) }.joined(separator: ",") + "\n"
       }
       try? t.write(toFile: dump, atomically: true, encoding: .utf8)
-      let m = (0..<cands.count).map { i in (0..<cands.count).map { String(format: "%.3f", sims[i, $0]) }.joined(separator: ",") }
-      try? m.joined(separator: "\n").write(toFile: dump + ".sims", atomically: true, encoding: .utf8)
     }
     var same: [Double] = [], diff: [Double] = []
     for i in 0..<cands.count {

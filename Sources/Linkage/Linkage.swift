@@ -76,25 +76,15 @@ extension LinkageModel {
   /// linkage over the signatures' similarities, then vehicles left out join a group whose combined
   /// profile they match. Every merge is reported as a link with its confidence and evidence.
   public func link(store: ReadStore, clock: LocalClock) throws -> LinkageResult {
-    let travel = Signatures.typicalTravelSeconds(store)
-    let candidates = shortStopCandidates(store: store, travel: travel)
     var notes: [String] = []
     if rentalOnly && !store.vehicles.contains(where: { $0.keeper == .rental }) {
       notes.append("no rental vehicles in the store (ingest with --vehicles to mark keeper types), so nothing to link")
     }
+    let (candidates, sig, xAll) = features(store: store, clock: clock)
     guard candidates.count >= 2 else {
       return LinkageResult(model: self, candidates: candidates.count, links: [], groups: [], groupConfidence: [], notes: notes)
     }
-    // Reference vehicles for the null: other vehicles (any keeper) with the same short-stop pattern,
-    // up to 1500, chosen by a seeded shuffle. They share the candidates' feature weighting.
-    var others = rentalOnly ? LinkageModel(copying: self, rentalOnly: false).shortStopCandidates(store: store, travel: travel)
-      .filter { store.vehicles[$0].keeper != .rental } : []
-    var shuffle = SeededRNG(seed: 29)
-    others.shuffle(using: &shuffle)
-    others = Array(others.prefix(1500)).sorted()
-    let pool = candidates + others
-    let sig = Signatures.build(store: store, clock: clock, vehicles: pool, visitGap: visitGap)
-    let xAll = sig.features(weights)
+    let pool = sig.vehicles
     let x = xAll.rows(0..<candidates.count)
     let nn = try topKNeighbours(x, k: min(neighbours, candidates.count - 1))
     let overlapLimit = Int64(maxOverlapHours * 3600)
@@ -310,6 +300,24 @@ extension LinkageModel {
     let pa = "\(day(sig.firstSeen[i]))…\(day(sig.lastSeen[i]))", pb = "\(day(sig.firstSeen[j]))…\(day(sig.lastSeen[j]))"
     parts.append(succession ? "one car's use ends as the other's begins (\(pa), \(pb))" : "active \(pa) and \(pb), not at the same time")
     return parts.joined(separator: "; ")
+  }
+}
+
+extension LinkageModel {
+  /// The candidates (store vehicle indices) and the signatures and weighted, centred features the
+  /// linkage compares: rows 0..<candidates.count are the candidates; the rows after them are reference
+  /// vehicles for the null — other vehicles (any keeper) with the same short-stop pattern, up to 1500,
+  /// chosen by a seeded shuffle — which share the candidates' weighting and background.
+  public func features(store: ReadStore, clock: LocalClock) -> (candidates: [Int], signatures: Signatures, features: Matrix) {
+    let travel = Signatures.typicalTravelSeconds(store)
+    let candidates = shortStopCandidates(store: store, travel: travel)
+    var others = rentalOnly ? LinkageModel(copying: self, rentalOnly: false).shortStopCandidates(store: store, travel: travel)
+      .filter { store.vehicles[$0].keeper != .rental } : []
+    var shuffle = SeededRNG(seed: 29)
+    others.shuffle(using: &shuffle)
+    others = Array(others.prefix(1500)).sorted()
+    let sig = Signatures.build(store: store, clock: clock, vehicles: candidates + others, visitGap: visitGap)
+    return (candidates, sig, sig.features(weights))
   }
 }
 
