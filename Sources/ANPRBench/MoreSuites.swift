@@ -28,6 +28,23 @@ func linkageSuite(dir: String, n: Int = 100_000, d: Int = 256) throws {
   try check.write(toFile: dir + "/neighbours-anprkit.txt", atomically: true, encoding: .utf8)
   emit(["suite": "linkage", "bench": "top10_cosine", "n": n, "median_s": t, "per_s": Double(n) / t, "dimension": d,
         "peak_mb": peakMB(), "threads": BLAS.threadCount, "impl": "ANPRKit"])
+  // The same block products alone (blocks of 2048 rows, each block against those at or below it, as
+  // `topKNeighbours` does) with no selection: this machine's dgemm bound for the job, n²·d flops.
+  let block = 2048
+  let t1 = now()
+  var a = 0
+  while a < n {
+    let rowsA = x.rows(a..<min(n, a + block))
+    var b = 0
+    while b <= a {
+      _ = try BLAS.multiply(rowsA, b == a ? rowsA : x.rows(b..<min(n, b + block)), transposeB: true)
+      b += block
+    }
+    a += block
+  }
+  let tGemm = now() - t1
+  emit(["suite": "linkage", "bench": "block_dgemm_only", "n": n, "median_s": tGemm, "per_s": Double(n) / tGemm, "dimension": d,
+        "gflops": Double(n) * Double(n) * Double(d) / tGemm / 1e9, "threads": BLAS.threadCount, "impl": "ANPRKit"])
 }
 
 /// Route benchmark (issue 6): transition counting over every trip of a store, then next-site
