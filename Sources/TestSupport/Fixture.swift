@@ -50,3 +50,10 @@ public struct TestRNG: RandomNumberGenerator {
     return z ^ (z >> 31)
   }
 }
+
+/// A new empty directory under the system's temporary directory, named `anprkit-<prefix>-<UUID>`.
+public func makeTemporaryDirectory(_ prefix: String) throws -> String {
+  let path = FileManager.default.temporaryDirectory.appendingPathComponent("anprkit-\(prefix)-\(UUID())").path
+  try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+  return path
+}

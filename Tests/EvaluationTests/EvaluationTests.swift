@@ -105,8 +105,7 @@ struct BacktestTests {
 @Suite("Report")
 struct ReportTests {
   @Test func reportHasItsSVGElementsAndNoRawPlates() throws {
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("anprkit-report-\(UUID())").path
-    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    let dir = try makeTemporaryDirectory("report")
     try "camera_id,site_id,latitude,longitude\nC1,S1,51.54,0.70\nC2,S2,51.55,0.72\nC3,S3,51.53,0.74\n"
       .write(toFile: dir + "/c.csv", atomically: true, encoding: .utf8)
     var rows = "plate,camera_id,timestamp\n"

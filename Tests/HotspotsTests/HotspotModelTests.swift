@@ -88,8 +88,7 @@ struct HotspotModelTests {
     let t = syntheticTable()
     let fitted = try PoissonHotspotModel().fitTyped(t, clock: .utc)
     #expect(fitted.fitDiagnostics.converged)
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("anprkit-model-\(UUID())").path
-    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    let dir = try makeTemporaryDirectory("model")
     let path = dir + "/m.model.json"
     let header = ModelFileHeader(kind: PoissonHotspotModel.kind, trainingStart: t.firstBin, trainingEnd: t.end, dataFingerprint: t.fingerprint)
     try ModelFile.write(fitted, header: header, to: path)
@@ -189,8 +188,7 @@ struct HotspotModelTests {
 @Suite("counts.csv")
 struct CountsCSVTests {
   @Test func countsFromElsewhereMergeAndMatchTheTable() throws {
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("anprkit-counts-\(UUID())").path
-    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    let dir = try makeTemporaryDirectory("counts")
     try "camera_id,site_id,latitude,longitude\nC1,S1,51.54,0.70\nC2,S1,51.54,0.70\nC3,S2,51.55,0.72\n".write(toFile: dir + "/cameras.csv", atomically: true, encoding: .utf8)
     // Two shards' rows for the same unit-hour add up; S2 has no rows and stays zero.
     try "unit_id,bin_start,count\nS1,2026-03-02T08:00:00Z,2\nS1,2026-03-02T08:00:00Z,3\nS1,2026-03-02T10:00:00Z,1\n"
@@ -218,8 +216,7 @@ struct UserCovariateTests {
       t.counts[b] = t.counts[b] * 2 + 1
     }
     for _ in 0..<168 { if LocalClock.utc.weekday(future) == 5 { csv += "S0,\(Timestamp.iso8601(future)),1\n" }; future += 3600 }
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("anprkit-cov-\(UUID())").path
-    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    let dir = try makeTemporaryDirectory("cov")
     try csv.write(toFile: dir + "/cov.csv", atomically: true, encoding: .utf8)
     var spec = PoissonHotspotModel()
     spec.covariatesFile = dir + "/cov.csv"

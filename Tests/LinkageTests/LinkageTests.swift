@@ -165,8 +165,7 @@ struct CoTravelTests {
   @Test func convoyIsFoundAndCommutersAreNot() throws {
     // Four sites along a road. Two "commuters" pass every site every weekday morning at 08:00 ± a few
     // minutes (many co-occurrences by habit); a convoy pair passes together (10 s apart) on four days at an hour they are otherwise never seen.
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("anprkit-convoy-\(UUID())").path
-    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    let dir = try makeTemporaryDirectory("convoy")
     try "camera_id,latitude,longitude\nA,51.54,0.70\nB,51.54,0.71\nC,51.54,0.72\nD,51.54,0.73\n".write(toFile: dir + "/c.csv", atomically: true, encoding: .utf8)
     var rows = "plate,camera_id,timestamp\n"
     var rng = SeededRNG(seed: 3)

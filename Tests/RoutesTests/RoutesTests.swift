@@ -113,8 +113,7 @@ struct MarkovRouteTests {
   }
 
   @Test func transitionsCSVFromElsewhere() throws {
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("anprkit-tr-\(UUID())").path
-    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    let dir = try makeTemporaryDirectory("tr")
     let p = dir + "/transitions.csv"
     try "from_site,to_site,hour,count,mean_seconds\nS0,S1,8,30,120\nS0,S2,8,10,200\nS1,END,9,5,\n".write(toFile: p, atomically: true, encoding: .utf8)
     let c = try TransitionCounts.fromCSV(path: p, sites: ["S0", "S1", "S2"])
@@ -130,8 +129,7 @@ struct MarkovRouteTests {
   /// one (travel sums to rounding), whatever the number of shards, and respects the time window.
   /// A store of 3000 random vehicles over 12 cameras at 6 sites, in a fresh directory.
   func randomStore() throws -> ReadStore {
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("anprkit-routes-\(UUID())").path
-    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    let dir = try makeTemporaryDirectory("routes")
     var cams = "camera_id,site_id,latitude,longitude\n"
     for c in 0..<12 { cams += "C\(c),S\(c / 2),51.5\(c),0.7\(c)\n" }  // two cameras per site
     try cams.write(toFile: dir + "/c.csv", atomically: true, encoding: .utf8)
