@@ -120,9 +120,7 @@ extension LinkageModel {
     // Non-overlapping candidate pairs: the pairs a link could be drawn between.
     let candidatePairs = n * (n - 1) / 2
     let nonOverlapPairs = candidatePairsSampled > 0 ? Double(nonOverlapping) * Double(candidatePairs) / Double(candidatePairsSampled) : 0
-    func succession(_ i: Int, _ j: Int) -> Bool {
-      Double(max(sig.firstSeen[i], sig.firstSeen[j]) - min(sig.lastSeen[i], sig.lastSeen[j])) <= successionDays * 86400
-    }
+    func succession(_ i: Int, _ j: Int) -> Bool { self.succession(sig, i, j) }
     func pairScore(_ i: Int, _ j: Int) -> Double { rowDot(xAll, i, j) + (successionBonus > 0 && succession(i, j) ? successionBonus : 0) }
     // Edges: neighbour pairs in use at different times whose score reaches the threshold. Two groups
     // can only reach an average at the threshold if some pair across them does, so these are the only
@@ -157,8 +155,7 @@ extension LinkageModel {
         if average >= threshold && average > (best?.average ?? -.infinity) { best = (ra, rb, average) }
       }
       guard let best else { break }
-      var closest = (members[best.ra][0], members[best.rb][0]), closestScore = -Double.infinity
-      for p in members[best.ra] { for q in members[best.rb] where rowDot(xAll, p, q) > closestScore { closest = (p, q); closestScore = rowDot(xAll, p, q) } }
+      let closest = members[best.ra].flatMap { p in members[best.rb].map { (p, $0) } }.max { rowDot(xAll, $0.0, $0.1) < rowDot(xAll, $1.0, $1.1) }!
       merges.append((closest.0, closest.1, best.average, (members[best.ra].count, members[best.rb].count)))
       parent[best.ra] = best.rb
       members[best.rb] += members[best.ra]
@@ -253,8 +250,7 @@ extension LinkageModel {
       guard !members[r].contains(where: { overlaps(b.i, $0) }) else { continue }
       // Report against the most similar member, with the evidence for that pair.
       let closest = members[r].max { rowDot(x, b.i, $0) < rowDot(x, b.i, $1) }!
-      let gap = max(sig.firstSeen[b.i], sig.firstSeen[closest]) - min(sig.lastSeen[b.i], sig.lastSeen[closest])
-      let succession = Double(gap) <= successionDays * 86400
+      let succession = self.succession(sig, b.i, closest)
       out.append(Link(a: store.vehicles[sig.vehicles[b.i]].id, b: store.vehicles[sig.vehicles[closest]].id, similarity: b.s,
                       succession: succession, score: b.s, confidence: confidence,
                       evidence: "matches the combined profile of \(members[r].count) linked vehicles (similarity \(String(format: "%.2f", b.s))); "
@@ -267,9 +263,9 @@ extension LinkageModel {
     return out
   }
 
-  /// Similarity of two groups' combined profiles (per block, normalised sums of their rows of `x`).
-  func profileSimilarity(_ x: Matrix, _ a: [Int], _ b: [Int], blocks: [(range: Range<Int>, scale: Double)]) -> Double {
-    zip(profile(x, a, blocks: blocks), profile(x, b, blocks: blocks)).reduce(0) { $0 + $1.0 * $1.1 }
+  /// Whether one of rows i and j of `sig` starts its use within `successionDays` of the other's end.
+  func succession(_ sig: Signatures, _ i: Int, _ j: Int) -> Bool {
+    Double(max(sig.firstSeen[i], sig.firstSeen[j]) - min(sig.lastSeen[i], sig.lastSeen[j])) <= successionDays * 86400
   }
 
   /// Evidence in words: shared entry sites and time blocks, shared stop sites, and the succession.
