@@ -3,7 +3,7 @@ import Modelling
 
 /// The kinds of road user the simulator moves.
 public enum AgentKind: String, Sendable, Codable {
-  case resident, visitor, van, taxi, oneOff = "one-off", renter, actor
+  case resident, visitor, van, taxi, oneOff = "one-off", renter, actor, business, family
 }
 
 /// One trip as planned: leave `origin` at `depart` (seconds since the simulation start, local
@@ -94,9 +94,32 @@ extension Simulator {
     case .renter:
       if rng.bernoulli(0.75) {
         var legs = [(pickDestination(&rng, seafront: 0.4, centre: 0.4), hours(0.5 + 2.5 * rng.uniform()))]
+        // A decoy hirer (shared fleet) stops briefly where an actor group stops.
+        if let place = a.places.first, rng.bernoulli(0.6) { legs.insert((place, 300 + 900 * rng.uniform()), at: 0) }
         if rng.bernoulli(0.4) { legs.append((pickDestination(&rng, seafront: 0.3, centre: 0.3), hours(0.5 + 2 * rng.uniform()))) }
         legs.append((rng.bernoulli(0.7) ? a.gateway : randomGateway(&rng), 0))
         trips.append(PlannedTrip(depart: at(rng.normal(mean: 11, sd: 3)), origin: a.gateway, legs: legs))
+      }
+    case .business:
+      // Client calls: in from its gateway at a habitual hour on habitual weekdays, 1–3 clients, 10–45 min each.
+      if rng.bernoulli(a.habitDays.contains(weekday) ? 0.85 : 0.15) {
+        var legs: [(Int, Double)] = []
+        var remaining = Array(a.places.indices)
+        for _ in 0..<min(rng.int(1...3), remaining.count) {
+          let k = rng.weightedIndex(remaining.map { a.placeWeights[$0] })
+          legs.append((a.places[remaining[k]], 600 + 2100 * rng.uniform()))
+          remaining.remove(at: k)
+        }
+        legs.append((a.gateway, 0))
+        trips.append(PlannedTrip(depart: at(a.entryHour + rng.normal(mean: 0, sd: 0.5)), origin: a.gateway, legs: legs))
+      }
+    case .family:
+      // A family on holiday: day trips from the holiday let to the seafront and centre.
+      if rng.bernoulli(0.8) {
+        var legs = [(pickDestination(&rng, seafront: 0.6, centre: 0.3), hours(1 + 3 * rng.uniform()))]
+        if rng.bernoulli(0.4) { legs.append((pickDestination(&rng, seafront: 0.4, centre: 0.4), hours(0.3 + 1.5 * rng.uniform()))) }
+        legs.append((a.home, 0))
+        trips.append(PlannedTrip(depart: at(rng.normal(mean: 10.5, sd: 1.5)), origin: a.home, legs: legs))
       }
     case .actor:
       let habitual = a.habitDays.contains(weekday)

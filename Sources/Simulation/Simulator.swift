@@ -36,13 +36,37 @@ public struct SimulationConfig: Sendable, Codable {
   /// Simulated actor visits per group for the next-site oracle.
   public var nextSiteReplicates = 2000
 
+  /// How rental cars are hired: `.oneHirer` gives each plate (nearly always) one hirer; `.shared`
+  /// re-hires a small fleet to one customer after another with depot gaps, as a real hire firm does.
+  public var fleet = Fleet.oneHirer
+  public enum Fleet: String, Codable, Sendable, CaseIterable { case oneHirer = "one-hirer", shared }
+  /// Shared fleet: rental cars per unit of scale (the fleet grows when every car is out).
+  public var fleetCars = 30.0
+  /// Shared fleet: days a returned car stands at the depot before its next hire.
+  public var depotGapDays = 0...10
+  /// Shared fleet: business renters (per unit scale), each hiring a car for 2–4 days every 1–2 weeks
+  /// and making regular client calls from a gateway at habitual hours.
+  public var businessRenters = 6.0
+  /// Shared fleet: family holiday hires starting per day (3–10 days, trips from a holiday let).
+  public var familyHiresPerDay = 0.3
+  /// Shared fleet: chance that a one-off hirer's stop is at a place some actor group uses.
+  public var decoyActorPlaceShare = 0.35
+  /// Shared fleet: chance that a group shares one of its places (a deal site) with the group before it.
+  public var sharedDealSite = 0.5
+  /// Shared fleet: chance that a group's next hire starts a day before its current car goes back.
+  public var twoCarsAtOnce = 0.2
+  /// Places (stops) each actor group uses, and its habitual days per week.
+  public var actorPlaces = 4
+  public var actorHabitDays = 2
+
   public init() {}
 }
 
 /// One simulated hire of a rental car: who had which plate, when.
 public struct Hire: Sendable, Codable, Hashable {
   public var plate: String
-  /// "actor-N" for a group of interest, "renter-N" for an innocent hirer.
+  /// "actor-N" for a group of interest; an innocent hirer is "renter-N" (one-off), "business-N" (a
+  /// business renter, the same holder on each of its hires) or "family-N".
   public var holder: String
   public var fromDay: Int
   public var toDay: Int  // exclusive
@@ -134,18 +158,91 @@ public struct Simulator: Sendable {
     for _ in 0..<nGroups {
       var a = Agent(kind: .actor, id: agents.count, home: 0, work: 0, gateway: town.londonGateway)
       var days = Array(0..<6); days.shuffle(using: &rng)
-      a.habitDays = Array(days.prefix(2))
+      a.habitDays = Array(days.prefix(max(1, min(6, config.actorHabitDays))))
       a.entryHour = 14 + 5 * rng.uniform()
       var nodes = town.residential + town.centre
       nodes.shuffle(using: &rng)
-      a.places = Array(nodes.prefix(4))
+      a.places = Array(nodes.prefix(max(1, config.actorPlaces)))
       a.placeWeights = a.places.map { _ in pow(0.3 + rng.uniform(), 2) }
+      if config.fleet == .shared, let previous = actorAgents.last, rng.bernoulli(config.sharedDealSite),
+         let site = agents[previous].places.first, !a.places.contains(site) {
+        a.places[a.places.count - 1] = site  // a deal site two groups both use
+      }
       actorAgents.append(agents.count)
       agents.append(a)
       plates.append("")
     }
     // Hire schedule over the simulated and forecast period; plates from one rental fleet.
     let horizon = config.days + config.forecastDays
+    if config.fleet == .shared {
+      // The shared fleet: a small set of rental plates, each re-hired to one customer after another
+      // (actor groups, one-off hirers, business renters, families) with a depot gap of `depotGapDays`
+      // between hires; a hire takes any free car, so a group can get back a car it or another group had.
+      var fleet: [String] = []
+      var freeFrom: [Int] = []
+      for _ in 0..<count(config.fleetCars) { let p = newPlate(); register(p, .rental); fleet.append(p); freeFrom.append(-10) }
+      var requests: [(from: Int, to: Int, agent: Int, holder: String)] = []
+      for (g, ai) in actorAgents.enumerated() {
+        var d = -rng.int(0...3)
+        while d < horizon {
+          let len = rng.int(config.rotationDays)
+          requests.append((max(0, d), d + len, ai, "actor-\(g + 1)"))
+          // Sometimes the next car is collected a day before this one goes back (two cars out at once).
+          d += rng.bernoulli(config.twoCarsAtOnce) && len > 1 ? len - 1 : len
+        }
+      }
+      var actorPlaces: [Int] = actorAgents.flatMap { agents[$0].places }
+      if actorPlaces.isEmpty { actorPlaces = [town.centre.first ?? 0] }
+      let grid = town.width * town.height
+      for b in 0..<count(config.businessRenters) {
+        var a = Agent(kind: .business, id: agents.count, home: 0, work: 0,
+                      gateway: rng.bernoulli(0.6) ? town.londonGateway : randomGateway(&rng))
+        var days = Array(0..<5); days.shuffle(using: &rng)
+        a.habitDays = Array(days.prefix(rng.int(2...3)))
+        a.entryHour = 8 + 9 * rng.uniform()
+        var nodes = town.centre + town.residential + (0..<8).map { _ in rng.int(0...(grid - 1)) }
+        nodes.shuffle(using: &rng)
+        a.places = Array(nodes.prefix(rng.int(2...4)))
+        a.placeWeights = a.places.map { _ in pow(0.3 + rng.uniform(), 2) }
+        agents.append(a); plates.append("")
+        var d = rng.int(0...10)
+        while d < horizon {
+          let len = rng.int(2...4)
+          requests.append((d, d + len, agents.count - 1, "business-\(b + 1)"))
+          d += len + rng.int(5...12)
+        }
+      }
+      var renters = 0, families = 0
+      for day in 0..<horizon {
+        for _ in 0..<rng.poisson(config.rentalHiresPerDay * s) {
+          renters += 1
+          var a = Agent(kind: .renter, id: agents.count, home: 0, work: 0, gateway: randomGateway(&rng, londonWeight: 0.35))
+          // A one-off hirer who happens to stop where an actor group stops (a decoy).
+          if rng.bernoulli(config.decoyActorPlaceShare) { a.places = [actorPlaces[rng.int(0...(actorPlaces.count - 1))]] }
+          agents.append(a); plates.append("")
+          requests.append((day, day + rng.int(1...7), agents.count - 1, "renter-\(renters)"))
+        }
+        for _ in 0..<rng.poisson(config.familyHiresPerDay * s) {
+          families += 1
+          let a = Agent(kind: .family, id: agents.count, home: town.residential[rng.int(0...(town.residential.count - 1))], work: 0,
+                        gateway: randomGateway(&rng))
+          agents.append(a); plates.append("")
+          requests.append((day, day + rng.int(3...10), agents.count - 1, "family-\(families)"))
+        }
+      }
+      requests.sort { ($0.from, $0.agent) < ($1.from, $1.agent) }
+      for r in requests {
+        var free = fleet.indices.filter { freeFrom[$0] <= r.from }
+        if free.isEmpty {
+          let p = newPlate(); register(p, .rental); fleet.append(p); freeFrom.append(-10); free = [fleet.count - 1]
+        }
+        let k = free[rng.int(0...(free.count - 1))]
+        freeFrom[k] = r.to + rng.int(config.depotGapDays)
+        hires.append(Hire(plate: fleet[k], holder: r.holder, fromDay: r.from, toDay: r.to))
+        hireAgent.append(r.agent)
+      }
+      return
+    }
     var fleet: [String] = []
     var busyUntil: [Int] = []
     var everHired: [Bool] = []
