@@ -40,6 +40,11 @@ public struct LinkageModel: Codable, Sendable, Equatable {
   /// vehicles share only an entry road and an hour, which thousands of innocent drivers share too.
   public var minimumShortStops = 1
   public var weights = Signatures.Weights()
+  /// What is linked: periods of use found by segmenting each car's history (default), or whole plates
+  /// (right only when every plate has one driver).
+  public var unit = Unit.episode
+  public enum Unit: String, Codable, Sendable, CaseIterable { case episode, plate }
+  public var segmenter = EpisodeSegmenter()
   public init() {}
 
   init(copying o: LinkageModel, rentalOnly: Bool) { self = o; self.rentalOnly = rentalOnly }
@@ -69,6 +74,29 @@ public struct LinkageResult: Codable, Sendable {
   public var groups: [[String]]
   public var groupConfidence: [Double]
   public var notes: [String]
+  /// Every candidate unit (an episode, or a whole plate), by id.
+  public var units: [LinkedUnit] = []
+  /// The segmentation's empirical-Bayes hyperparameters (episode mode).
+  public var segmentation: SegmentationSummary?
+}
+
+/// A candidate unit of linkage: one car's period of use.
+public struct LinkedUnit: Codable, Sendable {
+  /// `VEHICLE#FROM..TO` for an episode, the vehicle id for a whole plate.
+  public var id: String
+  /// The store's vehicle id (a pseudonym unless the store keeps raw plates).
+  public var vehicle: String
+  public var first: Int64, last: Int64
+  public var visits: Int
+  /// Posterior probability that the episode's boundaries are right.
+  public var boundaryConfidence: Double
+  /// Evidence for the cuts that start and end the episode ("" at the plate's first or last read).
+  public var cutBefore: String, cutAfter: String
+}
+
+public struct SegmentationSummary: Codable, Sendable {
+  public var vehicles: Int, episodes: Int
+  public var concentration: Double, changeProbability: Double
 }
 
 extension LinkageModel {
@@ -80,9 +108,20 @@ extension LinkageModel {
     if rentalOnly && !store.vehicles.contains(where: { $0.keeper == .rental }) {
       notes.append("no rental vehicles in the store (ingest with --vehicles to mark keeper types), so nothing to link")
     }
-    let (candidates, sig, xAll) = features(store: store, clock: clock)
+    let f = features(store: store, clock: clock)
+    let (candidates, sig, xAll) = (f.candidates, f.signatures, f.features)
+    let ids = candidates.map { unitID(store, $0) }
+    let units = candidates.map { e in
+      LinkedUnit(id: unitID(store, e), vehicle: store.vehicles[e.vehicle].id, first: e.first, last: e.last, visits: e.visits,
+                 boundaryConfidence: e.confidence, cutBefore: e.cutBefore?.evidence ?? "", cutAfter: e.cutAfter?.evidence ?? "")
+    }
+    if let seg = f.segmentation {
+      notes.append("segmented \(seg.vehicles) cars into \(seg.episodes) periods of use (empirical Bayes: concentration \(seg.concentration), change probability \(seg.changeProbability)); \(candidates.count) with short stops are candidates")
+    }
     guard candidates.count >= 2 else {
-      return LinkageResult(model: self, candidates: candidates.count, links: [], groups: [], groupConfidence: [], notes: notes)
+      if candidates.count < 2 && notes.isEmpty { notes.append("fewer than two candidates with short stops: nothing to link") }
+      return LinkageResult(model: self, candidates: candidates.count, links: [], groups: [], groupConfidence: [], notes: notes,
+                           units: units, segmentation: f.segmentation)
     }
     let pool = sig.vehicles
     let x = xAll.rows(0..<candidates.count)
@@ -177,27 +216,32 @@ extension LinkageModel {
     var links: [Link] = merges.enumerated().map { k, mg in
       let single = mg.sizes.0 == 1 && mg.sizes.1 == 1, succ = succession(mg.i, mg.j)
       let lead = single ? "" : "groups of \(mg.sizes.0) and \(mg.sizes.1) vehicles, mean similarity \(String(format: "%.2f", mg.average)) over their \(mg.sizes.0 * mg.sizes.1) pairs; closest pair: "
-      return Link(a: store.vehicles[candidates[mg.i]].id, b: store.vehicles[candidates[mg.j]].id, similarity: rowDot(xAll, mg.i, mg.j),
+      return Link(a: ids[mg.i], b: ids[mg.j], similarity: rowDot(xAll, mg.i, mg.j),
                   succession: succ, score: mg.average, confidence: 1 - fdr[k],
                   evidence: lead + evidence(store: store, sig: sig, i: mg.i, j: mg.j, clock: clock, succession: succ),
                   basis: single ? "pair" : "group average")
     }
-    links += attachToGroupProfiles(store: store, sig: sig, features: xAll, blocks: sig.blockScales(weights), candidates: n, parent: &parent,
+    links += attachToGroupProfiles(store: store, sig: sig, ids: ids, features: xAll, blocks: sig.blockScales(weights), candidates: n, parent: &parent,
                                    members: &members, overlaps: overlaps, clock: clock)
     var weakest: [Int: Double] = [:]
-    let idIndex = Dictionary(uniqueKeysWithValues: candidates.enumerated().map { (store.vehicles[$1].id, $0) })
+    let idIndex = Dictionary(uniqueKeysWithValues: ids.enumerated().map { ($1, $0) })
     for link in links {
       let r = find(idIndex[link.a]!)
       weakest[r] = min(weakest[r] ?? 1, link.confidence)
     }
     var groupMembers: [Int: [String]] = [:]
-    for i in 0..<candidates.count { groupMembers[find(i), default: []].append(store.vehicles[candidates[i]].id) }
+    for i in 0..<candidates.count { groupMembers[find(i), default: []].append(ids[i]) }
     let groups = groupMembers.filter { $0.value.count >= 2 }.sorted { $0.value.min()! < $1.value.min()! }
     if groups.contains(where: { $0.value.count == 2 }) {
       notes.append("a group of two vehicles rests on one pair of signatures: on the simulated towns most false groups were of two vehicles (BENCHMARKS.md); check its evidence before acting on it")
     }
     return LinkageResult(model: self, candidates: candidates.count, links: links, groups: groups.map { $0.value.sorted() },
-                         groupConfidence: groups.map { weakest[$0.key] ?? 0 }, notes: notes)
+                         groupConfidence: groups.map { weakest[$0.key] ?? 0 }, notes: notes, units: units, segmentation: f.segmentation)
+  }
+
+  /// The id a unit is reported by: `VEHICLE#FROM..TO` for an episode, the vehicle id for a whole plate.
+  func unitID(_ store: ReadStore, _ e: Episode) -> String {
+    unit == .plate ? store.vehicles[e.vehicle].id : e.id(vehicleID: store.vehicles[e.vehicle].id)
   }
 
   /// Second pass: a candidate left out of every group is compared with each group's combined profile
@@ -208,7 +252,7 @@ extension LinkageModel {
   /// most one group, the best, if the score reaches `groupProfileFloor`, the confidence reaches
   /// `groupProfileConfidence`, it overlaps no member, and it is more alike the group than any other
   /// left-out candidate (else it more likely belongs with those, to an actor whose group has not formed).
-  func attachToGroupProfiles(store: ReadStore, sig: Signatures, features x: Matrix, blocks: [(range: Range<Int>, scale: Double)], candidates n: Int,
+  func attachToGroupProfiles(store: ReadStore, sig: Signatures, ids: [String], features x: Matrix, blocks: [(range: Range<Int>, scale: Double)], candidates n: Int,
                              parent: inout [Int], members: inout [[Int]], overlaps: (Int, Int) -> Bool, clock: LocalClock) -> [Link] {
     func find(_ a: Int) -> Int { var a = a; while parent[a] != a { a = parent[a] }; return a }
     let roots = (0..<n).filter { find($0) == $0 && members[$0].count >= 2 }
@@ -251,7 +295,7 @@ extension LinkageModel {
       // Report against the most similar member, with the evidence for that pair.
       let closest = members[r].max { rowDot(x, b.i, $0) < rowDot(x, b.i, $1) }!
       let succession = self.succession(sig, b.i, closest)
-      out.append(Link(a: store.vehicles[sig.vehicles[b.i]].id, b: store.vehicles[sig.vehicles[closest]].id, similarity: b.s,
+      out.append(Link(a: ids[b.i], b: ids[closest], similarity: b.s,
                       succession: succession, score: b.s, confidence: confidence,
                       evidence: "matches the combined profile of \(members[r].count) linked vehicles (similarity \(String(format: "%.2f", b.s))); "
                         + evidence(store: store, sig: sig, i: b.i, j: closest, clock: clock, succession: succession),
@@ -300,35 +344,48 @@ extension LinkageModel {
 }
 
 extension LinkageModel {
-  /// The candidates (store vehicle indices) and the signatures and weighted, centred features the
-  /// linkage compares: rows 0..<candidates.count are the candidates; the rows after them are reference
-  /// vehicles for the null — other vehicles (any keeper) with the same short-stop pattern, up to 1500,
-  /// chosen by a seeded shuffle — which share the candidates' weighting and background.
-  public func features(store: ReadStore, clock: LocalClock) -> (candidates: [Int], signatures: Signatures, features: Matrix) {
+  /// The candidates and the signatures and weighted, centred features the linkage compares: rows
+  /// 0..<candidates.count are the candidate units (rental cars' periods of use, or whole plates); the rows
+  /// after them are reference vehicles for the null — other vehicles (any keeper) with the same
+  /// short-stop pattern, up to 1500, chosen by a seeded shuffle — which share the candidates' weighting
+  /// and background.
+  public func features(store: ReadStore, clock: LocalClock) -> (candidates: [Episode], signatures: Signatures, features: Matrix, segmentation: SegmentationSummary?) {
     let travel = Signatures.typicalTravelSeconds(store)
-    let candidates = shortStopCandidates(store: store, travel: travel)
-    var others = rentalOnly ? LinkageModel(copying: self, rentalOnly: false).shortStopCandidates(store: store, travel: travel)
-      .filter { store.vehicles[$0].keeper != .rental } : []
+    let cars = (0..<store.vehicles.count).filter { !rentalOnly || store.vehicles[$0].keeper == .rental }
+    var units: [Episode]
+    var summary: SegmentationSummary? = nil
+    if unit == .episode {
+      let r = segmenter.segment(store: store, clock: clock, vehicles: cars)
+      units = r.episodes
+      summary = SegmentationSummary(vehicles: cars.count, episodes: r.episodes.count, concentration: r.concentration, changeProbability: r.changeProbability)
+    } else {
+      units = cars.compactMap { v in
+        let t = store.trips(ofVehicle: v, gap: visitGap)
+        return t.isEmpty ? nil : Episode(vehicle: v, first: t.first!.start, last: t.last!.end, visits: t.count)
+      }
+    }
+    let candidates = units.filter { qualifies(store: store, $0, travel: travel) }
+    var others = rentalOnly ? (0..<store.vehicles.count).filter { store.vehicles[$0].keeper != .rental }.compactMap { v -> Episode? in
+      let t = store.trips(ofVehicle: v, gap: visitGap)
+      guard let a = t.first, let b = t.last else { return nil }
+      let e = Episode(vehicle: v, first: a.start, last: b.end, visits: t.count)
+      return qualifies(store: store, e, travel: travel, trips: t) ? e : nil
+    } : []
     var shuffle = SeededRNG(seed: 29)
     others.shuffle(using: &shuffle)
-    others = Array(others.prefix(1500)).sorted()
-    let sig = Signatures.build(store: store, clock: clock, vehicles: candidates + others, visitGap: visitGap)
-    return (candidates, sig, sig.features(weights))
+    others = Array(others.prefix(1500)).sorted { $0.vehicle < $1.vehicle }
+    let sig = Signatures.build(store: store, clock: clock, episodes: candidates + others, visitGap: visitGap)
+    return (candidates, sig, sig.features(weights), summary)
   }
-}
 
-extension LinkageModel {
-  /// Vehicles eligible for linkage: rental (unless `rentalOnly` is off), enough trips, enough short stops.
-  public func shortStopCandidates(store: ReadStore, travel: [Int: Double]) -> [Int] {
-    (0..<store.vehicles.count).filter { v in
-      guard !rentalOnly || store.vehicles[v].keeper == .rental else { return false }
-      let trips = store.trips(ofVehicle: v, gap: visitGap)
-      guard trips.count >= minimumTrips else { return false }
-      let short = trips.reduce(0) { n, t in
-        n + Signatures.stops(t, travel: travel, sites: store.sites.count, minimumExcess: 300).filter { $0.seconds <= 2400 }.count
-      }
-      return short >= minimumShortStops
+  /// Whether a unit has enough visits and short stops (5–40 min inside a visit) to be linked.
+  func qualifies(store: ReadStore, _ e: Episode, travel: [Int: Double], trips: [Trip]? = nil) -> Bool {
+    let ts = (trips ?? store.trips(ofVehicle: e.vehicle, gap: visitGap)).filter { $0.start >= e.first && $0.end <= e.last }
+    guard ts.count >= minimumTrips else { return false }
+    let short = ts.reduce(0) { n, t in
+      n + Signatures.stops(t, travel: travel, sites: store.sites.count, minimumExcess: 300).filter { $0.seconds <= 2400 }.count
     }
+    return short >= minimumShortStops
   }
 }
 

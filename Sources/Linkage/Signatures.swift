@@ -48,8 +48,25 @@ public struct Signatures: Codable, Sendable {
   /// stop of 30–60 minutes between two drives stays one visit with a stop, as the analyst sees it.
   public static func build(store: ReadStore, clock: LocalClock, vehicles: [Int]? = nil, minimumStopSeconds: Int64 = 300,
                            visitGap: Int64 = LinkageModel.defaultVisitGap) -> Signatures {
-    let layout = Layout(sites: store.sites.count)
     let vs = vehicles ?? Array(0..<store.vehicles.count)
+    return build(store: store, clock: clock, rows: vs.map { ($0, store.trips(ofVehicle: $0, gap: visitGap)) }, minimumStopSeconds: minimumStopSeconds)
+  }
+
+  /// Builds one row per episode from the visits inside its span (a plate re-hired by several drivers
+  /// gives one row per period of use).
+  public static func build(store: ReadStore, clock: LocalClock, episodes: [Episode], minimumStopSeconds: Int64 = 300,
+                           visitGap: Int64 = LinkageModel.defaultVisitGap) -> Signatures {
+    var cache: [Int: [Trip]] = [:]
+    let rows = episodes.map { e -> (Int, [Trip]) in
+      if cache[e.vehicle] == nil { cache = [e.vehicle: store.trips(ofVehicle: e.vehicle, gap: visitGap)] }
+      return (e.vehicle, cache[e.vehicle]!.filter { $0.start >= e.first && $0.end <= e.last })
+    }
+    return build(store: store, clock: clock, rows: rows, minimumStopSeconds: minimumStopSeconds)
+  }
+
+  static func build(store: ReadStore, clock: LocalClock, rows: [(vehicle: Int, trips: [Trip])], minimumStopSeconds: Int64) -> Signatures {
+    let layout = Layout(sites: store.sites.count)
+    let vs = rows.map(\.vehicle)
     // Site coordinates and an 8 × 8 grid over their bounding box, for where stops happen.
     let siteLat = store.siteLocations.map(\.latitude), siteLon = store.siteLocations.map(\.longitude)
     let latMin = siteLat.min() ?? 0, latMax = siteLat.max() ?? 1, lonMin = siteLon.min() ?? 0, lonMax = siteLon.max() ?? 1
@@ -59,7 +76,7 @@ public struct Signatures: Codable, Sendable {
                          firstSeen: [], lastSeen: [], trips: [])
     for (row, v) in vs.enumerated() {
       let base = row * layout.dimension
-      let ts = store.trips(ofVehicle: v, gap: visitGap)
+      let ts = rows[row].trips
       sig.firstSeen.append(ts.first?.start ?? 0)
       sig.lastSeen.append(ts.last?.end ?? 0)
       sig.trips.append(ts.count)

@@ -5,20 +5,30 @@ import Linkage
 import Modelling
 import Reads
 
+extension LinkageModel.Unit: ExpressibleByArgument {}
+
 extension ANPR {
   struct Link: ParsableCommand {
     static let configuration = CommandConfiguration(
       abstract: "Tie rotating hire cars to one actor by behaviour; links carry a confidence and evidence to check.",
       discussion: """
-        GROUPS.csv has one row per vehicle in a group of two or more: group_id,vehicle,confidence,evidence.
-        `vehicle` is the id the store holds (a pseudonym unless the store keeps raw plates). A link is a lead
-        for an analyst to check, never a fact: read its evidence.
+        A hire car is re-hired, so a plate is not a person: each rental car's history is first cut into
+        periods of use (episodes) by Bayesian change-point segmentation, and the episodes are linked.
+        GROUPS.csv has one row per episode in a group of two or more:
+        group_id,vehicle,plate,from,to,confidence,boundary_confidence,evidence. `vehicle` is the episode
+        (PLATE#FROM..TO, UTC to the minute), `plate` the id the store holds for the car (a pseudonym unless
+        the store keeps raw plates), `from`/`to` its first and last read (UTC), `confidence` the link's,
+        `boundary_confidence` the posterior probability that the episode's boundaries are right. With
+        --unit plate, whole plates are linked and `vehicle` equals `plate`. A link is a lead for an analyst
+        to check, never a fact: read its evidence.
         """)
     @OptionGroup var storeOptions: StoreOptions
     @Option(help: "Groups CSV to write.") var out: String
     @Option(help: "Two groups merge when the mean similarity of the vehicle pairs across them reaches this (average linkage; default 0.65).") var threshold: Double?
     @Option(help: "Links CSV to write (pairs with evidence).") var links: String?
     @Flag(help: "Link all vehicles, not only rental ones.") var allVehicles = false
+    @Option(help: "What to link: 'episode' (periods of use of a car, default) or 'plate' (whole plates; right only if each plate has one driver).")
+    var unit: LinkageModel.Unit = .episode
     @Option(help: "Simulator truth (truth.json or its directory): prints precision, recall, F1, B-cubed and a threshold curve.") var truth: String?
     @Option(help: "Key the store was pseudonymised with (to match truth plates).") var keyFile: String?
     @Option(help: "Also detect co-travel (convoys) and write them here (CSV).") var convoys: String?
@@ -31,12 +41,16 @@ extension ANPR {
       var model = LinkageModel()
       if let threshold { model.threshold = threshold }
       model.rentalOnly = !allVehicles
+      model.unit = unit
       let r = try model.link(store: store, clock: clock)
-      var text = "group_id,vehicle,confidence,evidence\n"
+      let unitByID = Dictionary(r.units.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+      var text = "group_id,vehicle,plate,from,to,confidence,boundary_confidence,evidence\n"
       for (g, members) in r.groups.enumerated() {
         for m in members {
           let best = r.links.filter { $0.a == m || $0.b == m }.max { $0.confidence < $1.confidence }
-          text += "G\(g + 1),\(m),\(String(format: "%.3f", best?.confidence ?? r.groupConfidence[g])),\(csvQuote(best?.evidence ?? ""))\n"
+          let u = unitByID[m]
+          text += "G\(g + 1),\(csvQuote(m)),\(csvQuote(u?.vehicle ?? m)),\(u.map { Timestamp.iso8601($0.first) } ?? ""),\(u.map { Timestamp.iso8601($0.last) } ?? ""),"
+          text += "\(String(format: "%.3f", best?.confidence ?? r.groupConfidence[g])),\(String(format: "%.3f", u?.boundaryConfidence ?? 1)),\(csvQuote(best?.evidence ?? ""))\n"
         }
       }
       try write(text, to: out)
@@ -45,7 +59,10 @@ extension ANPR {
         for l in r.links { lt += "\(l.a),\(l.b),\(String(format: "%.4f", l.similarity)),\(l.succession),\(String(format: "%.4f", l.score)),\(String(format: "%.3f", l.confidence)),\(l.basis),\(csvQuote(l.evidence))\n" }
         try write(lt, to: links)
       }
-      struct Output: Encodable { var candidates: Int; var links: Int; var groups: Int; var convoys: Int?; var evaluation: LinkageScores?; var curve: [LinkageEvaluation.Point]? }
+      struct Output: Encodable {
+        var candidates: Int; var links: Int; var groups: Int; var convoys: Int?; var evaluation: LinkageScores?; var curve: [LinkageEvaluation.Point]?
+        var boundaryAccuracy: Double?; var actorHires: Int?; var reliability: [LinkageEvaluation.ReliabilityBin]?
+      }
       var output = Output(candidates: r.candidates, links: r.links.count, groups: r.groups.count)
       if let convoys {
         var d = CoTravelDetector()
@@ -59,10 +76,14 @@ extension ANPR {
       }
       if let truth {
         let dir = truth.hasSuffix(".json") ? (truth as NSString).deletingLastPathComponent : truth
-        let t = try LinkageEvaluation.truth(store: store, truthDirectory: dir.isEmpty ? "." : dir, pseudonymiser: try Pseudonymiser.load(file: keyFile))
-        output.evaluation = LinkageEvaluation.score(r, truth: t, store: store)
-        if !json { print(try LinkageEvaluation.diagnostics(model: model, store: store, clock: clock, truth: t)) }
-        output.curve = try LinkageEvaluation.curve(model: model, store: store, clock: clock, truth: t, thresholds: [0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.8, 0.9])
+        let hires = try LinkageEvaluation.hires(store: store, truthDirectory: dir.isEmpty ? "." : dir, pseudonymiser: try Pseudonymiser.load(file: keyFile))
+        let t = LinkageEvaluation.truth(r, store: store, hires: hires)
+        output.evaluation = LinkageEvaluation.score(r, hires: hires, store: store)
+        let b = LinkageEvaluation.boundaryAccuracy(r, hires: hires, store: store)
+        output.boundaryAccuracy = b.share; output.actorHires = b.hires
+        output.reliability = LinkageEvaluation.reliability(r, truth: t)
+        if !json { print(try LinkageEvaluation.diagnostics(model: model, store: store, clock: clock, result: r, truth: t)) }
+        output.curve = try LinkageEvaluation.curve(model: model, store: store, clock: clock, hires: hires, thresholds: [0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.8, 0.9])
       }
       if json { try printJSONLine(output); return }
       print("\(r.candidates) candidate vehicles, \(r.links.count) links, \(r.groups.count) groups → \(out)")
@@ -73,6 +94,10 @@ extension ANPR {
       if let e = output.evaluation {
         print(String(format: "against truth: pairwise precision %.3f, recall %.3f, F1 %.3f; B-cubed precision %.3f, recall %.3f, F1 %.3f",
                      e.pairPrecision, e.pairRecall, e.pairF1, e.bcubedPrecision, e.bcubedRecall, e.bcubedF1))
+        print(String(format: "episode boundaries within 12 h of the true hire's first and last read: %.3f of %d actor hires", output.boundaryAccuracy ?? 0, output.actorHires ?? 0))
+        for bin in output.reliability ?? [] {
+          print(String(format: "  links with confidence %.2f–%.2f: %d, mean stated %.3f, observed precision %.3f", bin.from, bin.to, bin.links, bin.stated, bin.observed))
+        }
         for p in output.curve ?? [] {
           print(String(format: "  threshold %.2f: precision %.3f recall %.3f F1 %.3f (%d groups)", p.threshold, p.scores.pairPrecision, p.scores.pairRecall, p.scores.pairF1, p.groups))
         }
