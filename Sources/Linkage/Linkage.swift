@@ -9,6 +9,10 @@ public struct LinkageModel: Codable, Sendable, Equatable {
   /// Two groups (or vehicles) merge when the mean score of the pairs across them reaches this
   /// (average linkage); a pair's score is the similarity of the two signatures plus any succession bonus.
   public var threshold = 0.65
+  /// A merge also needs at least this confidence (the probability of one actor, learned from the store):
+  /// the similarity threshold is then never below where the store's own evidence makes a link more likely
+  /// right than wrong.
+  public var minimumConfidence = 0.5
   /// Neighbours examined per vehicle.
   public var neighbours = 10
   /// Added to a pair's score when one vehicle's active period starts within `successionDays` of the
@@ -134,7 +138,7 @@ extension LinkageModel {
     // car at a time, so these pairs are not the same actor; how often they reach a similarity says
     // how often unrelated vehicles do. Pairs with a candidate on one side and a candidate or reference
     // vehicle on the other, up to 200 000 pairs examined, sampled with a seeded generator.
-    var null: [Double] = []
+    var null: [Double] = [], referenceNull: [Double] = [], open: [Double] = []
     var nonOverlapping = 0, candidatePairsSampled = 0
     let n = candidates.count, m = pool.count
     let totalPairs = m * (m - 1) / 2
@@ -151,14 +155,28 @@ extension LinkageModel {
         (i, j) = (a, b >= a ? b + 1 : b)
       }
       if overlaps(i, j) && i < n {  // at least one side a candidate: "how alike can an unrelated vehicle be to one of these"
-        null.append(rowDot(xAll, i, j))
-      } else if i < n && j < n { nonOverlapping += 1 }
+        if j < n { null.append(rowDot(xAll, i, j)) } else { referenceNull.append(rowDot(xAll, i, j)) }
+      } else if i < n && j < n { nonOverlapping += 1; open.append(rowDot(xAll, i, j)) }
       if i < n && j < n { candidatePairsSampled += 1 }
+    }
+    // The null is pairs of candidates in use at the same time: hire cars' periods of use are more alike
+    // each other than a hire car is to a private car, so reference vehicles fill in only when the
+    // candidates give too few pairs.
+    if null.count < 50 {
+      notes.append("only \(null.count) pairs of candidates in use at the same time: the null for link confidence includes \(referenceNull.count) pairs with reference vehicles")
+      null += referenceNull
     }
     null.sort()
     // Non-overlapping candidate pairs: the pairs a link could be drawn between.
     let candidatePairs = n * (n - 1) / 2
     let nonOverlapPairs = candidatePairsSampled > 0 ? Double(nonOverlapping) * Double(candidatePairs) / Double(candidatePairsSampled) : 0
+    // Confidence of a merge: the probability of one actor at its mean score (1 − local fdr, learned
+    // from this store's null and open pairs). Without enough pairs for that, nothing is linked.
+    let calibration = LocalFDR(null: null, open: open)
+    if let calibration { notes.append(calibration.description) } else {
+      notes.append("too few candidate pairs (\(null.count) in use at the same time, \(open.count) not) to calibrate a link's confidence: nothing is linked")
+    }
+    func confidence(_ s: Double) -> Double { calibration?.probability(s) ?? 0 }
     func succession(_ i: Int, _ j: Int) -> Bool { self.succession(sig, i, j) }
     func pairScore(_ i: Int, _ j: Int) -> Double { rowDot(xAll, i, j) + (successionBonus > 0 && succession(i, j) ? successionBonus : 0) }
     // Edges: neighbour pairs in use at different times whose score reaches the threshold. Two groups
@@ -191,7 +209,7 @@ extension LinkageModel {
         var total = 0.0
         for p in members[ra] { for q in members[rb] { total += pairScore(p, q) } }
         let average = total / Double(members[ra].count * members[rb].count)
-        if average >= threshold && average > (best?.average ?? -.infinity) { best = (ra, rb, average) }
+        if average >= threshold && average > (best?.average ?? -.infinity) && confidence(average) >= minimumConfidence { best = (ra, rb, average) }
       }
       guard let best else { break }
       let closest = members[best.ra].flatMap { p in members[best.rb].map { (p, $0) } }.max { rowDot(xAll, $0.0, $0.1) < rowDot(xAll, $1.0, $1.1) }!
@@ -200,19 +218,7 @@ extension LinkageModel {
       members[best.rb] += members[best.ra]
       members[best.ra] = []
     }
-    // Confidence of each merge: 1 − FDR at its mean score. Expected chance matches among the
-    // non-overlapping candidate pairs (the null's tail at that score) ÷ merges at least as strong, made
-    // monotone as a q-value (Storey 2002). The null tail of a single pair at the mean is conservative
-    // for a mean over several pairs.
-    let strengths = merges.map(\.average).sorted(by: >)
-    var fdr = merges.map { mg -> Double in
-      // (+1)/(N+1): a score the null never reached still gets a tail of 1/(N+1), not zero.
-      let tail = Double(null.count - lowerBound(null, mg.average) + 1) / Double(null.count + 1)
-      let atLeast = Double(strengths.filter { $0 >= mg.average }.count)
-      return min(1, tail * nonOverlapPairs / max(1, atLeast))
-    }
-    var running = 1.0
-    for k in merges.indices.sorted(by: { merges[$0].average < merges[$1].average }) { running = min(running, fdr[k]); fdr[k] = running }
+    let fdr = merges.map { 1 - confidence($0.average) }
     var links: [Link] = merges.enumerated().map { k, mg in
       let single = mg.sizes.0 == 1 && mg.sizes.1 == 1, succ = succession(mg.i, mg.j)
       let lead = single ? "" : "groups of \(mg.sizes.0) and \(mg.sizes.1) vehicles, mean similarity \(String(format: "%.2f", mg.average)) over their \(mg.sizes.0 * mg.sizes.1) pairs; closest pair: "
@@ -263,12 +269,18 @@ extension LinkageModel {
     // Null: pool vehicles (candidates and references) that overlap a member of the group.
     var null: [Double] = []
     for (g, r) in roots.enumerated() {
-      for i in 0..<m where !members[r].contains(i) && members[r].contains(where: { overlaps(i, $0) }) { null.append(similarity(i, g)) }
+      for i in 0..<n where !members[r].contains(i) && members[r].contains(where: { overlaps(i, $0) }) { null.append(similarity(i, g)) }
+    }
+    if null.count < 50 {
+      for (g, r) in roots.enumerated() {
+        for i in n..<m where members[r].contains(where: { overlaps(i, $0) }) { null.append(similarity(i, g)) }
+      }
     }
     null.sort()
     // Singletons and their best admissible group.
     let singles = (0..<n).filter { members[find($0)].count == 1 }
     var admissiblePairs = 0
+    var admissible: [Double] = []
     var best: [(i: Int, g: Int, s: Double)] = []
     for i in singles {
       // A singleton alike another singleton more than any group is more likely one of an actor whose
@@ -278,17 +290,17 @@ extension LinkageModel {
       for (g, r) in roots.enumerated() where !members[r].contains(where: { overlaps(i, $0) }) {
         admissiblePairs += 1
         let s = similarity(i, g)
+        admissible.append(s)
         if s > (top?.1 ?? -1) { top = (g, s) }
       }
       if let top, top.1 >= groupProfileFloor, top.1 > rival { best.append((i, top.0, top.1)) }
     }
     guard !null.isEmpty else { return [] }
-    let sims = best.map(\.s).sorted(by: >)
+    // Confidence: 1 − local fdr of the similarity to a profile, from this null and the admissible pairs.
+    guard let profileCalibration = LocalFDR(null: null, open: admissible) else { return [] }
     var out: [Link] = []
     for b in best.sorted(by: { $0.s > $1.s }) {
-      let tail = Double(null.count - lowerBound(null, b.s) + 1) / Double(null.count + 1)
-      let atLeast = Double(sims.filter { $0 >= b.s }.count)
-      let confidence = 1 - min(1, tail * Double(admissiblePairs) / max(1, atLeast))
+      let confidence = profileCalibration.probability(b.s)
       guard confidence >= groupProfileConfidence else { continue }
       let r = find(roots[b.g])
       guard !members[r].contains(where: { overlaps(b.i, $0) }) else { continue }
