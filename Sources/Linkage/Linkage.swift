@@ -167,9 +167,6 @@ extension LinkageModel {
       null += referenceNull
     }
     null.sort()
-    // Non-overlapping candidate pairs: the pairs a link could be drawn between.
-    let candidatePairs = n * (n - 1) / 2
-    let nonOverlapPairs = candidatePairsSampled > 0 ? Double(nonOverlapping) * Double(candidatePairs) / Double(candidatePairsSampled) : 0
     // Confidence of a merge: the probability of one actor at its mean score (1 − local fdr, learned
     // from this store's null and open pairs). Without enough pairs for that, nothing is linked.
     let calibration = LocalFDR(null: null, open: open)

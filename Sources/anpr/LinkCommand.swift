@@ -26,6 +26,7 @@ extension ANPR {
     @Option(help: "Groups CSV to write.") var out: String
     @Option(help: "Two groups merge when the mean similarity of the vehicle pairs across them reaches this (average linkage; default 0.65).") var threshold: Double?
     @Option(help: "Links CSV to write (pairs with evidence).") var links: String?
+    @Option(help: "Episodes CSV to write: every candidate period of use with its boundaries, their confidence and the evidence for each cut.") var episodes: String?
     @Flag(help: "Link all vehicles, not only rental ones.") var allVehicles = false
     @Option(help: "What to link: 'episode' (periods of use of a car, default) or 'plate' (whole plates; right only if each plate has one driver).")
     var unit: LinkageModel.Unit = .episode
@@ -58,6 +59,14 @@ extension ANPR {
         var lt = "vehicle_a,vehicle_b,similarity,succession,score,confidence,basis,evidence\n"
         for l in r.links { lt += "\(l.a),\(l.b),\(String(format: "%.4f", l.similarity)),\(l.succession),\(String(format: "%.4f", l.score)),\(String(format: "%.3f", l.confidence)),\(l.basis),\(csvQuote(l.evidence))\n" }
         try write(lt, to: links)
+      }
+      if let episodes {
+        var t = "episode,plate,from,to,visits,boundary_confidence,cut_before,cut_after\n"
+        for u in r.units {
+          t += "\(csvQuote(u.id)),\(csvQuote(u.vehicle)),\(Timestamp.iso8601(u.first)),\(Timestamp.iso8601(u.last)),\(u.visits),"
+          t += "\(String(format: "%.3f", u.boundaryConfidence)),\(csvQuote(u.cutBefore)),\(csvQuote(u.cutAfter))\n"
+        }
+        try write(t, to: episodes)
       }
       struct Output: Encodable {
         var candidates: Int; var links: Int; var groups: Int; var convoys: Int?; var evaluation: LinkageScores?; var curve: [LinkageEvaluation.Point]?
