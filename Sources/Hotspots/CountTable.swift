@@ -78,7 +78,9 @@ public struct SpatialUnit: Codable, Sendable, Hashable {
 public enum Target: Codable, Sendable, Hashable, CustomStringConvertible {
   case allReads
   case keeper(KeeperType)
-  /// Vehicles by id as the store holds them (pseudonyms, or plates in a raw store): a watch list or an actor group.
+  /// Vehicles by id as the store holds them (pseudonyms, or plates in a raw store): a watch list or an
+  /// actor group. An id may name a period of use (`VEHICLE#FROM..TO`, from `anpr link`): then only that
+  /// car's reads in that span count, so a re-hired car's other hirers are not counted as the actor.
   case vehicles([String])
 
   /// Parses `all`, `keeper=rental`, `vehicles=V1,V2,...`, or `watchlist=FILE` (ids one per line).
@@ -108,9 +110,25 @@ public enum Target: Codable, Sendable, Hashable, CustomStringConvertible {
     case .allReads: return Array(repeating: true, count: store.vehicles.count)
     case .keeper(let k): return store.vehicles.map { $0.keeper == k }
     case .vehicles(let ids):
-      let set = Set(ids)
-      return store.vehicles.map { set.contains($0.id) }
+      var m = [Bool](repeating: false, count: store.vehicles.count)
+      for v in EpisodeID.resolve(ids, in: store).vehicles { m[v] = true }
+      return m
     }
+  }
+
+  /// For vehicles named by periods of use, the spans their reads must fall in (others: every read).
+  public func spans(_ store: ReadStore) -> [Int: [ClosedRange<Int64>]] {
+    if case .vehicles(let ids) = self { return EpisodeID.resolve(ids, in: store).spans }
+    return [:]
+  }
+
+  /// Whether read `i` of `store` counts, given `mask` and `spans` from this target.
+  @inline(__always) public static func counts(_ store: ReadStore, _ i: Int, mask: [Bool], spans: [Int: [ClosedRange<Int64>]]) -> Bool {
+    let v = store.vehicle(i)
+    guard mask[v] else { return false }
+    guard let s = spans[v] else { return true }
+    let t = store.time(i)
+    return s.contains { $0.contains(t) }
   }
 
   public var description: String {
@@ -232,12 +250,12 @@ public struct CountTable: Codable, Sendable, Equatable {
     var s = first
     while s < to { s = binning.next(s); n += 1 }
     var t = CountTable(units: units, binning: binning, firstBin: first, binCount: n, withExposure: true)
-    let mask = target.mask(store)
+    let mask = target.mask(store), spans = target.spans(store)
     for i in store.reads(from: from, to: to) {
       guard let b = t.binIndex(store.time(i)) else { continue }
       let k = store.site(i) * n + b
       t.exposure![k] += 1
-      if mask[store.vehicle(i)] { t.counts[k] += 1 }
+      if Target.counts(store, i, mask: mask, spans: spans) { t.counts[k] += 1 }
     }
     return t
   }

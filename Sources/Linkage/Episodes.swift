@@ -24,25 +24,8 @@ public struct Episode: Codable, Sendable, Hashable {
     self.confidence = confidence; self.cutBefore = cutBefore; self.cutAfter = cutAfter
   }
 
-  /// `VEHICLE#FROM..TO` with the first and last read in UTC to the minute, e.g.
-  /// `K3F9…#2026-03-02T14:05Z..2026-03-06T18:41Z` (the last minute rounded up, so the span holds every read).
-  public func id(vehicleID: String) -> String {
-    "\(vehicleID)#\(Episode.minute(first))..\(Episode.minute(last + 59))"
-  }
-
-  static func minute(_ t: Int64) -> String {
-    let s = Timestamp.iso8601(t - ((t % 60) + 60) % 60)  // YYYY-MM-DDTHH:MM:SSZ
-    return String(s.prefix(16)) + "Z"
-  }
-
-  /// Parses `VEHICLE#FROM..TO` into the vehicle id and the UTC span (seconds; `to` is the end of its minute).
-  public static func parse(id: String) -> (vehicle: String, from: Int64, to: Int64)? {
-    guard let hash = id.lastIndex(of: "#") else { return nil }
-    let span = id[id.index(after: hash)...].components(separatedBy: "..")
-    guard span.count == 2, case .success(let a) = Timestamp.parse(span[0].dropLast() + ":00Z"),
-          case .success(let b) = Timestamp.parse(span[1].dropLast() + ":00Z") else { return nil }
-    return (String(id[..<hash]), Int64(a), Int64(b))
-  }
+  /// `VEHICLE#FROM..TO` (`EpisodeID`), e.g. `K3F9…#2026-03-02T14:05Z..2026-03-06T18:41Z`.
+  public func id(vehicleID: String) -> String { EpisodeID.format(vehicle: vehicleID, first: first, last: last) }
 }
 
 /// Why a plate's history was cut between two visits: the posterior probability of a cut there, the

@@ -24,11 +24,13 @@ public struct NextAppearanceModel: Codable, Sendable, Equatable {
 
   public struct Visit: Codable, Sendable { public var day: Int64; public var hourOfWeek: Int; public var entrySite: Int }
 
-  /// Visits (trip starts) of each vehicle before `until`.
-  public static func visits(store: ReadStore, until: Int64, clock: LocalClock, vehicles: [Int]? = nil) -> [Int: [Visit]] {
+  /// Visits (trip starts) of each vehicle before `until`; for a vehicle in `spans`, only trips that start
+  /// inside one of its spans (its periods of use by the selected actor).
+  public static func visits(store: ReadStore, until: Int64, clock: LocalClock, vehicles: [Int]? = nil,
+                            spans: [Int: [ClosedRange<Int64>]] = [:]) -> [Int: [Visit]] {
     var out: [Int: [Visit]] = [:]
     for v in vehicles ?? Array(0..<store.vehicles.count) {
-      for t in store.trips(ofVehicle: v) where t.start < until {
+      for t in store.trips(ofVehicle: v) where t.start < until && (spans[v].map { s in s.contains { $0.contains(t.start) } } ?? true) {
         out[v, default: []].append(Visit(day: clock.day(t.start), hourOfWeek: clock.hourOfWeek(t.start), entrySite: t.entrySite))
       }
     }

@@ -285,21 +285,28 @@ extension ANPR {
       guard saved.sites == store.sites else { throw CLIError("\(model) was trained on a different camera registry; retrain it on this store") }
       var vehicles: [Int] = []
       var personal: TransitionCounts? = nil
+      var groupSpans: [Int: [ClosedRange<Int64>]] = [:]
       if let recentHours, let end = store.header.timeEnd {
         vehicles = Array(Set(store.reads(from: end - Int64(recentHours) * 3600, to: end + 1).map { store.vehicle($0) })).sorted()
       } else {
-        let (members, _) = try selection.resolve(store)
-        if members.count > 1 {
-          // A linked group: predict for the member seen last, personalised with the whole group's moves.
+        let (members, spans, _) = try selection.resolveWithSpans(store)
+        groupSpans = spans
+        func tripsInUse(_ v: Int) -> [Trip] {
+          store.trips(ofVehicle: v).filter { t in spans[v].map { s in s.contains { $0.contains(t.start) } } ?? true }
+        }
+        if members.count > 1 || !spans.isEmpty {
+          // A linked group: predict for the member seen last, personalised with the whole group's moves
+          // (inside its periods of use only: a re-hired car's other hirers are not the group).
           var pooled = TransitionCounts(order: 1, siteCount: store.sites.count)
-          for v in members { for t in store.trips(ofVehicle: v) { pooled.add(sites: t.sites, times: t.times, clock: clock) } }
+          for v in members { for t in tripsInUse(v) { pooled.add(sites: t.sites, times: t.times, clock: clock) } }
           personal = pooled
-          vehicles = [members.max { (store.trips(ofVehicle: $0).last?.end ?? 0) < (store.trips(ofVehicle: $1).last?.end ?? 0) }!]
+          vehicles = [members.max { (tripsInUse($0).last?.end ?? 0) < (tripsInUse($1).last?.end ?? 0) }!]
         } else { vehicles = members }
       }
       var rows: [Row] = []
       for v in vehicles {
-        guard let trip = store.trips(ofVehicle: v).last else { continue }
+        let inUse = store.trips(ofVehicle: v).filter { t in groupSpans[v].map { s in s.contains { $0.contains(t.start) } } ?? true }
+        guard let trip = inUse.last else { continue }
         var s: [Int] = []
         for a in trip.sites where s.last != a { s.append(a) }
         let t = trip.end

@@ -5,14 +5,21 @@ import Modelling
 import Reads
 import Routes
 
-/// Resolves `--plate`, `--vehicle` or `--group FILE:ID` to store vehicle indices.
+/// Resolves `--plate`, `--vehicle` or `--group FILE:ID` to store vehicle indices, with the spans of the
+/// group's periods of use (a re-hired car's other hirers are not the group).
 struct VehicleSelection: ParsableArguments {
   @Option(help: "Plate (pseudonymised with the key before the lookup).") var plate: String?
   @Option(help: "Vehicle id as the store holds it (pseudonym).") var vehicle: String?
-  @Option(help: "An actor group from 'anpr link': GROUPS.csv:G1 (its vehicles are pooled).") var group: String?
+  @Option(help: "An actor group from 'anpr link': GROUPS.csv:G1 (its periods of use are pooled, whatever cars they were in).") var group: String?
   @Option(help: "Key file for --plate on a pseudonymised store (or ANPR_KEY).") var keyFile: String?
 
   func resolve(_ store: ReadStore) throws -> (vehicles: [Int], label: String) {
+    let r = try resolveWithSpans(store)
+    return (r.vehicles, r.label)
+  }
+
+  /// The vehicles, the spans their reads must fall in (vehicles absent from `spans`: every read), and a label.
+  func resolveWithSpans(_ store: ReadStore) throws -> (vehicles: [Int], spans: [Int: [ClosedRange<Int64>]], label: String) {
     let index = Dictionary(store.vehicles.enumerated().map { ($1.id, $0) }, uniquingKeysWith: { a, _ in a })
     if let plate {
       let id: String?
@@ -21,21 +28,28 @@ struct VehicleSelection: ParsableArguments {
         id = p.pseudonym(plate: plate)
       } else { id = Plate.normalise(plate) }
       guard let id, let v = index[id] else { throw CLIError("plate not in the store (never read, or a different key)") }
-      return ([v], id)
+      return ([v], [:], id)
     }
     if let vehicle {
-      guard let v = index[vehicle] else { throw CLIError("vehicle '\(vehicle)' not in the store") }
-      return ([v], vehicle)
+      let r = EpisodeID.resolve([vehicle], in: store)
+      guard !r.vehicles.isEmpty else { throw CLIError("vehicle '\(vehicle)' not in the store") }
+      return (r.vehicles, r.spans, vehicle)
     }
     if let group {
       let parts = group.split(separator: ":", maxSplits: 1).map(String.init)
       guard parts.count == 2, let text = try? String(contentsOfFile: parts[0], encoding: .utf8) else {
         throw CLIError("--group wants GROUPS.csv:GROUP_ID (a file from 'anpr link')")
       }
-      let ids = text.split(separator: "\n").dropFirst().map { splitCSVLine(String($0)) }.filter { $0.first == parts[1] }.map { $0[1] }
-      let vs = ids.compactMap { index[$0] }
-      guard !vs.isEmpty else { throw CLIError("group '\(parts[1])' has no vehicle in this store") }
-      return (vs, "group \(parts[1]) (\(vs.count) vehicles)")
+      let rows = text.split(whereSeparator: \.isNewline).map { splitCSVLine(String($0)) }
+      guard let header = rows.first, header.first == "group_id", let col = header.firstIndex(of: "vehicle") else {
+        throw CLIError("\(parts[0]): not a groups file from 'anpr link' (its header must start group_id and have a vehicle column)")
+      }
+      let ids = rows.dropFirst().filter { $0.first == parts[1] && $0.count > col }.map { $0[col] }
+      guard !ids.isEmpty else { throw CLIError("\(parts[0]): no group '\(parts[1])'") }
+      let r = EpisodeID.resolve(ids, in: store)
+      guard !r.vehicles.isEmpty else { throw CLIError("group '\(parts[1])' has no vehicle in this store") }
+      if !r.unknown.isEmpty { throw CLIError("group '\(parts[1])': \(r.unknown.count) of its \(ids.count) members are not in this store (first: \(r.unknown[0])); was it linked on another store?") }
+      return (r.vehicles, r.spans, "group \(parts[1]) (\(ids.count) periods of use in \(r.vehicles.count) cars)")
     }
     throw ValidationError("Give --plate, --vehicle or --group.")
   }
@@ -54,11 +68,13 @@ extension ANPR {
 
     func run() throws {
       let (store, clock) = try storeOptions.open()
-      let (vehicles, label) = try selection.resolve(store)
+      let (vehicles, spans, label) = try selection.resolveWithSpans(store)
       guard let end = store.header.timeEnd else { throw CLIError("the store has no reads") }
       let all = NextAppearanceModel.visits(store: store, until: end + 1, clock: clock)
       let model = NextAppearanceModel().fit(visits: all, siteCount: store.sites.count)
-      let visits = vehicles.flatMap { all[$0] ?? [] }.sorted { $0.day < $1.day }
+      // The selection's visits: every visit of a plain vehicle, only those inside its periods of use for a group.
+      let mine = NextAppearanceModel.visits(store: store, until: end + 1, clock: clock, vehicles: vehicles, spans: spans)
+      let visits = vehicles.flatMap { mine[$0] ?? [] }.sorted { $0.day < $1.day }
       let from = end + 1
       let (dayP, none) = model.dayProbabilities(visits, from: from, days: days, clock: clock)
       let windows = model.topWindows(visits, from: from, days: days, k: top, clock: clock)

@@ -40,13 +40,17 @@ extension ANPR {
         guard let text = try? String(contentsOfFile: groups, encoding: .utf8) else { throw CLIError("\(groups): cannot read the groups file") }
         var byGroup: [String: ([String], Double, String)] = [:]
         var order: [String] = []
-        var lines = text.split(separator: "\n").dropFirst().makeIterator()
-        while let line = lines.next() {
-          let f = splitCSVLine(String(line))
-          guard f.count >= 4 else { continue }
-          if byGroup[f[0]] == nil { order.append(f[0]); byGroup[f[0]] = ([], 1, f[3]) }
-          byGroup[f[0]]!.0.append(f[1])
-          byGroup[f[0]]!.1 = min(byGroup[f[0]]!.1, Double(f[2]) ?? 0)
+        let rows = text.split(whereSeparator: \.isNewline).map { splitCSVLine(String($0)) }
+        guard let header = rows.first, header.first == "group_id", let vc = header.firstIndex(of: "vehicle"),
+              let cc = header.firstIndex(of: "confidence"), let ec = header.firstIndex(of: "evidence") else {
+          throw CLIError("\(groups): not a groups file from 'anpr link' (header group_id,…,vehicle,…,confidence,…,evidence)")
+        }
+        for (k, f) in rows.dropFirst().enumerated() {
+          guard f.count == header.count else { throw CLIError("\(groups):\(k + 2): \(f.count) fields, the header has \(header.count)") }
+          if byGroup[f[0]] == nil { order.append(f[0]); byGroup[f[0]] = ([], 1, f[ec]) }
+          byGroup[f[0]]!.0.append(f[vc])
+          guard let c = Double(f[cc]) else { throw CLIError("\(groups):\(k + 2): confidence '\(f[cc])' is not a number") }
+          byGroup[f[0]]!.1 = min(byGroup[f[0]]!.1, c)
         }
         input.groups = order.map { ($0, byGroup[$0]!.0, byGroup[$0]!.1, byGroup[$0]!.2) }
       }
