@@ -57,7 +57,7 @@ let package = Package(
       name: "HotspotsTests", dependencies: ["Hotspots", "Reads", "Modelling", "Linalg", "TestSupport"],
       resources: [.copy("Fixtures")]),
     .testTarget(name: "RoutesTests", dependencies: ["Routes", "Reads", "Modelling", "Linalg", "TestSupport"]),
-    .testTarget(name: "LinkageTests", dependencies: ["Linkage", "Reads", "Modelling", "Linalg", "Simulation", "TestSupport"]),
+    .testTarget(name: "LinkageTests", dependencies: ["Linkage", "Evaluation", "Reads", "Modelling", "Linalg", "Simulation", "TestSupport"]),
     .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Hotspots", "Reads", "Modelling", "TestSupport"]),
     .testTarget(
       name: "SimulationTests", dependencies: ["Simulation", "Reads", "TestSupport"]),

@@ -96,7 +96,7 @@ struct ContractTests {
     r = try runANPR(["link", "--store", d + "/s.anpr", "--out", d + "/groups.csv", "--json"])
     #expect(r.status == 0, "\(r.err)")
     let groups = try String(contentsOfFile: d + "/groups.csv", encoding: .utf8)
-    #expect(groups.hasPrefix("group_id,vehicle,confidence"))
+    #expect(groups.hasPrefix("group_id,vehicle,plate,from,to,confidence,boundary_confidence,evidence\n"))
     // predict-route for a vehicle seen recently, and errors that say what to do.
     // (swift test runs from the package root, where Models/ is.)
     r = try runANPR(["train", "--store", d + "/s.anpr", "--spec", "Models/markov-route.yaml", "--out", d + "/route.model.json"])
@@ -108,5 +108,51 @@ struct ContractTests {
     #expect(r.status != 0 && r.err.contains("anpr ingest"))
     r = try runANPR(["compare", "--store", d + "/s.anpr", "--target", "keeper=spaceship"])
     #expect(r.status == 64 && r.err.contains("keeper must be one of"))
+  }
+
+  /// GROUPS.csv on a shared-fleet town: periods of use (PLATE#FROM..TO) with plate, from and to, and
+  /// every command that takes a group takes them.
+  @Test func groupsOfPeriodsOfUseThroughTheBinary() throws {
+    let d = Self.dir + "/shared"
+    var r = try runANPR(["simulate", "--seed", "8", "--days", "21", "--fleet", "shared", "--oracle-replicates", "0", "--out", d])
+    #expect(r.status == 0, "\(r.err)")
+    r = try runANPR(["ingest", d + "/reads.csv", "--cameras", d + "/cameras.csv", "--vehicles", d + "/vehicles.csv",
+                     "--store", d + "/s.anpr", "--keep-raw-plates"])
+    #expect(r.status == 0, "\(r.err)")
+    r = try runANPR(["link", "--store", d + "/s.anpr", "--out", d + "/groups.csv", "--episodes", d + "/episodes.csv", "--truth", d, "--json"])
+    #expect(r.status == 0, "\(r.err)")
+    let out = try lastJSON(r.out)
+    #expect((out["groups"] as! Int) >= 1 && out["boundaryAccuracy"] != nil && out["reliability"] != nil)
+    let text = try String(contentsOfFile: d + "/groups.csv", encoding: .utf8)
+    let lines = text.split(separator: "\n").map(String.init)
+    #expect(lines[0] == "group_id,vehicle,plate,from,to,confidence,boundary_confidence,evidence")
+    var g1: [String] = []
+    for line in lines.dropFirst() {
+      let f = line.split(separator: ",", maxSplits: 7).map(String.init)
+      #expect(f.count == 8, "\(line)")
+      let hash = try #require(f[1].lastIndex(of: "#"))
+      #expect(String(f[1][..<hash]) == f[2])  // the episode is of that plate
+      #expect(f[3] < f[4] || f[3] == f[4])
+      #expect(f[1].contains("#" + f[3].prefix(16)))  // from, to the minute, in the id
+      #expect((Double(f[5]) ?? -1) >= 0.5 && (Double(f[6]) ?? -1) > 0)
+      if f[0] == "G1" { g1.append(f[1]) }
+    }
+    let episodes = try String(contentsOfFile: d + "/episodes.csv", encoding: .utf8)
+    #expect(episodes.hasPrefix("episode,plate,from,to,visits,boundary_confidence,cut_before,cut_after\n"))
+    // The group as a target, and the group's next appearance and route: its periods of use, whatever car.
+    r = try runANPR(["next-appearance", "--store", d + "/s.anpr", "--group", d + "/groups.csv:G1", "--top", "3"])
+    #expect(r.status == 0 && r.out.contains("periods of use in"), "\(r.out)\(r.err)")
+    r = try runANPR(["train", "--store", d + "/s.anpr", "--spec", "Models/historical-mean.yaml", "--target", "vehicles=" + g1.joined(separator: ","),
+                     "--out", d + "/g1.model.json"])
+    #expect(r.status == 0, "\(r.err)")
+    r = try runANPR(["train", "--store", d + "/s.anpr", "--spec", "Models/markov-route.yaml", "--out", d + "/route.model.json"])
+    #expect(r.status == 0, "\(r.err)")
+    r = try runANPR(["predict-route", "--store", d + "/s.anpr", "--model", d + "/route.model.json", "--group", d + "/groups.csv:G1", "--json"])
+    #expect(r.status == 0 && r.out.contains("nextSite"), "\(r.err)")
+    // A file that is not a groups file, and a group that is not in it: clear errors.
+    r = try runANPR(["next-appearance", "--store", d + "/s.anpr", "--group", d + "/episodes.csv:G1"])
+    #expect(r.status != 0 && r.err.contains("not a groups file"))
+    r = try runANPR(["next-appearance", "--store", d + "/s.anpr", "--group", d + "/groups.csv:G999"])
+    #expect(r.status != 0 && r.err.contains("no group 'G999'"))
   }
 }
