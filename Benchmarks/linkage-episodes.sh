@@ -6,6 +6,7 @@
 # Ingest, run `anpr link` against the truth, and print per seed and on average: candidates, groups,
 # pairwise and B-cubed precision/recall/F1, the share of actor hires whose episode boundaries are within
 # 12 h, and the reliability table (stated link confidence against observed precision) pooled over seeds.
+# LINK_ARGS passes extra options to `anpr link` (e.g. LINK_ARGS="--min-confidence 0").
 #   Benchmarks/linkage-episodes.sh SEED...
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -38,7 +39,8 @@ PY
     $BIN ingest "$d/reads.csv" --cameras "$d/cameras.csv" --vehicles "$d/vehicles.csv" --store "$d/store.anpr" --keep-raw-plates > /dev/null
   fi
   start=$(date +%s.%N)
-  $BIN link --store "$d/store.anpr" --out "$d/groups.csv" --truth "$d" --json | tail -1 > "$d/link.json"
+  # shellcheck disable=SC2086
+  $BIN link --store "$d/store.anpr" --out "$d/groups.csv" --truth "$d" --json ${LINK_ARGS:-} | tail -1 > "$d/link.json"
   end=$(date +%s.%N)
   python3 - "$s" "$d/link.json" "$args" "$start" "$end" >> "$OUT" <<'PY'
 import json, sys

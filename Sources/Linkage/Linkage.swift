@@ -134,30 +134,31 @@ extension LinkageModel {
     func overlaps(_ i: Int, _ j: Int) -> Bool {
       min(sig.lastSeen[i], sig.lastSeen[j]) - max(sig.firstSeen[i], sig.firstSeen[j]) > overlapLimit
     }
-    // Null distribution: similarities of pairs whose car use overlaps in time. One actor drives one
-    // car at a time, so these pairs are not the same actor; how often they reach a similarity says
-    // how often unrelated vehicles do. Pairs with a candidate on one side and a candidate or reference
-    // vehicle on the other, up to 200 000 pairs examined, sampled with a seeded generator.
+    // Null distribution: similarities of pairs in use at the same time. One driver drives one car at a
+    // time, so these pairs are not the same actor; how often they reach a similarity says how often
+    // unrelated periods of use do. Every pair of candidates is examined (up to 2 000 000, else that many
+    // drawn with a seeded generator): those in use at the same time are the null, the others the pairs a
+    // link could join. Pairs of a candidate and a reference vehicle (up to 200 000 drawn) stand in for
+    // the null only when the candidates give too few.
     var null: [Double] = [], referenceNull: [Double] = [], open: [Double] = []
-    var nonOverlapping = 0, candidatePairsSampled = 0
     let n = candidates.count, m = pool.count
-    let totalPairs = m * (m - 1) / 2
     var rng = SeededRNG(seed: 17)
-    let samplePairs = min(totalPairs, 200_000)
-    for k in 0..<samplePairs {
-      let (i, j): (Int, Int)
-      if totalPairs <= 200_000 {
-        var r = k, a = 0
-        while r >= m - 1 - a { r -= m - 1 - a; a += 1 }
-        (i, j) = (a, a + 1 + r)
-      } else {
-        let a = Int(rng.next() % UInt64(m)), b = Int(rng.next() % UInt64(m - 1))
-        (i, j) = (a, b >= a ? b + 1 : b)
+    let candidatePairs = n * (n - 1) / 2
+    if candidatePairs <= 2_000_000 {
+      for i in 0..<n { for j in (i + 1)..<n {
+        if overlaps(i, j) { null.append(rowDot(xAll, i, j)) } else { open.append(rowDot(xAll, i, j)) }
+      } }
+    } else {
+      for _ in 0..<2_000_000 {
+        let a = Int(rng.next() % UInt64(n)), b = Int(rng.next() % UInt64(n - 1))
+        let (i, j) = (a, b >= a ? b + 1 : b)
+        if overlaps(i, j) { null.append(rowDot(xAll, i, j)) } else { open.append(rowDot(xAll, i, j)) }
       }
-      if overlaps(i, j) && i < n {  // at least one side a candidate: "how alike can an unrelated vehicle be to one of these"
-        if j < n { null.append(rowDot(xAll, i, j)) } else { referenceNull.append(rowDot(xAll, i, j)) }
-      } else if i < n && j < n { nonOverlapping += 1; open.append(rowDot(xAll, i, j)) }
-      if i < n && j < n { candidatePairsSampled += 1 }
+    }
+    let referencePairs = n * (m - n)
+    for k in 0..<min(referencePairs, 200_000) {
+      let (i, j) = referencePairs <= 200_000 ? (k % n, n + k / n) : (Int(rng.next() % UInt64(n)), n + Int(rng.next() % UInt64(m - n)))
+      if overlaps(i, j) { referenceNull.append(rowDot(xAll, i, j)) }
     }
     // The null is pairs of candidates in use at the same time: hire cars' periods of use are more alike
     // each other than a hire car is to a private car, so reference vehicles fill in only when the

@@ -27,6 +27,7 @@ extension ANPR {
     @Option(help: "Two groups merge when the mean similarity of the vehicle pairs across them reaches this (average linkage; default 0.65).") var threshold: Double?
     @Option(help: "Links CSV to write (pairs with evidence).") var links: String?
     @Option(help: "Episodes CSV to write: every candidate period of use with its boundaries, their confidence and the evidence for each cut.") var episodes: String?
+    @Option(help: "A merge also needs at least this confidence (probability of one actor; default 0.5).") var minConfidence: Double?
     @Flag(help: "Link all vehicles, not only rental ones.") var allVehicles = false
     @Option(help: "What to link: 'episode' (periods of use of a car, default) or 'plate' (whole plates; right only if each plate has one driver).")
     var unit: LinkageModel.Unit = .episode
@@ -41,6 +42,10 @@ extension ANPR {
       let (store, clock) = try storeOptions.open()
       var model = LinkageModel()
       if let threshold { model.threshold = threshold }
+      if let minConfidence {
+        guard (0...1).contains(minConfidence) else { throw ValidationError("--min-confidence must be in [0, 1].") }
+        model.minimumConfidence = minConfidence
+      }
       model.rentalOnly = !allVehicles
       model.unit = unit
       let r = try model.link(store: store, clock: clock)
