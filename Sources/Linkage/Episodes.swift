@@ -83,8 +83,9 @@ public struct EpisodeSegmenter: Codable, Sendable, Equatable {
   }
 
   /// Segments each vehicle in `vehicles` (store indices); a vehicle without reads gives no episode.
-  public func segment(store: ReadStore, clock: LocalClock, vehicles: [Int]) -> Result {
-    let travel = Signatures.typicalTravelSeconds(store)
+  /// - Parameter travel: `Signatures.typicalTravelSeconds(store)`, if the caller has it.
+  public func segment(store: ReadStore, clock: LocalClock, vehicles: [Int], travel: [Int: Double]? = nil) -> Result {
+    let travel = travel ?? Signatures.typicalTravelSeconds(store)
     let sites = max(1, store.sites.count)
     let histories: [[Visit]] = vehicles.map { v in
       store.trips(ofVehicle: v, gap: visitGap).map { t in

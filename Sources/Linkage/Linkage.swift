@@ -365,7 +365,7 @@ extension LinkageModel {
     var units: [Episode]
     var summary: SegmentationSummary? = nil
     if unit == .episode {
-      let r = segmenter.segment(store: store, clock: clock, vehicles: cars)
+      let r = segmenter.segment(store: store, clock: clock, vehicles: cars, travel: travel)
       units = r.episodes
       summary = SegmentationSummary(vehicles: cars.count, episodes: r.episodes.count, concentration: r.concentration, changeProbability: r.changeProbability)
     } else {
@@ -384,7 +384,7 @@ extension LinkageModel {
     var shuffle = SeededRNG(seed: 29)
     others.shuffle(using: &shuffle)
     others = Array(others.prefix(1500)).sorted { $0.vehicle < $1.vehicle }
-    let sig = Signatures.build(store: store, clock: clock, episodes: candidates + others, visitGap: visitGap)
+    let sig = Signatures.build(store: store, clock: clock, episodes: candidates + others, visitGap: visitGap, travel: travel)
     return (candidates, sig, sig.features(weights), summary)
   }
 

@@ -14,6 +14,9 @@ public struct LocalFDR: Codable, Sendable, Equatable {
   /// Open pairs' z values, sorted, and the kernel bandwidth.
   var open: [Double]
   var bandwidth: Double
+  /// 1 − fdr on a grid of similarity (`tableFrom` + k × `tableStep`), made non-decreasing.
+  var table: [Double] = []
+  var tableFrom = -1.0, tableStep = 0.001
 
   static func z(_ s: Double) -> Double { atanh(min(max(s, -0.999999), 0.999999)) }
 
@@ -35,6 +38,17 @@ public struct LocalFDR: Codable, Sendable, Equatable {
     let iqr = zo[zo.count * 3 / 4] - zo[zo.count / 4]
     let spread = min(sdo, iqr > 0 ? iqr / 1.34 : sdo)
     bandwidth = max(0.9 * max(spread, 1e-3) * pow(Double(zo.count), -0.2), 1e-3)
+    // The table: fdr on similarities −1…1 in steps of 0.001, its running minimum from the null's mean up
+    // (below the mean, fdr is 1: nothing there is evidence of one driver).
+    var fdr = 1.0
+    let sMean = tanh(nullMean)
+    table = (0...2000).map { k in
+      let s = -1 + Double(k) * 0.001
+      guard s >= sMean else { return 0 }
+      let d = densities(Self.z(s))
+      fdr = min(fdr, d.open > 0 ? min(1, d.null / d.open) : 1)
+      return 1 - fdr
+    }
   }
 
   /// f₀ and f at z (both densities in z; the Jacobian of z(s) cancels in the ratio).
@@ -50,20 +64,12 @@ public struct LocalFDR: Codable, Sendable, Equatable {
     return (f0, f)
   }
 
-  /// 1 − fdr(s) at similarity s, not decreasing in s (the running minimum of fdr from below, on a grid).
+  /// 1 − fdr(s) at similarity s, not decreasing in s (from the table, interpolated).
   public func probability(_ s: Double) -> Double {
-    let z = Self.z(s)
-    var fdr = 1.0
-    // Monotone: fdr at s is the smallest fdr at any similarity up to s, from the null's mean upwards.
-    var t = min(nullMean, z)
-    let step = max(bandwidth / 4, (z - t) / 400)
-    while true {
-      let d = densities(t)
-      fdr = min(fdr, d.open > 0 ? min(1, d.null / d.open) : 1)
-      if t >= z { break }
-      t = min(z, t + step)
-    }
-    return 1 - fdr
+    let x = (min(max(s, -1), 1) - tableFrom) / tableStep
+    let k = min(table.count - 2, Int(x.rounded(.down)))
+    let f = x - Double(k)
+    return table[k] * (1 - f) + table[k + 1] * f
   }
 
   public var description: String {

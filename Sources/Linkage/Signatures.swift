@@ -55,23 +55,24 @@ public struct Signatures: Codable, Sendable {
   /// Builds one row per episode from the visits inside its span (a plate re-hired by several drivers
   /// gives one row per period of use).
   public static func build(store: ReadStore, clock: LocalClock, episodes: [Episode], minimumStopSeconds: Int64 = 300,
-                           visitGap: Int64 = LinkageModel.defaultVisitGap) -> Signatures {
+                           visitGap: Int64 = LinkageModel.defaultVisitGap, travel: [Int: Double]? = nil) -> Signatures {
     var cache: [Int: [Trip]] = [:]
     let rows = episodes.map { e -> (Int, [Trip]) in
       if cache[e.vehicle] == nil { cache = [e.vehicle: store.trips(ofVehicle: e.vehicle, gap: visitGap)] }
       return (e.vehicle, cache[e.vehicle]!.filter { $0.start >= e.first && $0.end <= e.last })
     }
-    return build(store: store, clock: clock, rows: rows, minimumStopSeconds: minimumStopSeconds)
+    return build(store: store, clock: clock, rows: rows, minimumStopSeconds: minimumStopSeconds, travel: travel)
   }
 
-  static func build(store: ReadStore, clock: LocalClock, rows: [(vehicle: Int, trips: [Trip])], minimumStopSeconds: Int64) -> Signatures {
+  static func build(store: ReadStore, clock: LocalClock, rows: [(vehicle: Int, trips: [Trip])], minimumStopSeconds: Int64,
+                    travel: [Int: Double]? = nil) -> Signatures {
     let layout = Layout(sites: store.sites.count)
     let vs = rows.map(\.vehicle)
     // Site coordinates and an 8 × 8 grid over their bounding box, for where stops happen.
     let siteLat = store.siteLocations.map(\.latitude), siteLon = store.siteLocations.map(\.longitude)
     let latMin = siteLat.min() ?? 0, latMax = siteLat.max() ?? 1, lonMin = siteLon.min() ?? 0, lonMax = siteLon.max() ?? 1
     let cellLat = max(1e-6, (latMax - latMin) / 8), cellLon = max(1e-6, (lonMax - lonMin) / 8)
-    let travel = typicalTravelSeconds(store)
+    let travel = travel ?? typicalTravelSeconds(store)
     var sig = Signatures(layout: layout, vehicles: vs, sums: Array(repeating: 0, count: vs.count * layout.dimension),
                          firstSeen: [], lastSeen: [], trips: [])
     for (row, v) in vs.enumerated() {
@@ -124,12 +125,17 @@ public struct Signatures: Codable, Sendable {
   public static func typicalTravelSeconds(_ store: ReadStore) -> [Int: Double] {
     var samples: [Int: [Int64]] = [:]
     let n = store.sites.count
+    // Consecutive reads of a vehicle within the trip gap are consecutive reads of one trip: read the
+    // store's columns directly rather than building every trip.
     for v in 0..<store.vehicles.count {
-      for t in store.trips(ofVehicle: v) {
-        for k in 0..<(t.sites.count - 1) where t.sites[k] != t.sites[k + 1] {
-          let key = t.sites[k] * n + t.sites[k + 1]
-          if (samples[key]?.count ?? 0) < 400 { samples[key, default: []].append(t.times[k + 1] - t.times[k]) }
+      var previous: (site: Int, time: Int64)? = nil
+      for r in store.reads(ofVehicle: v) {
+        let i = Int(r), site = store.site(i), time = store.time(i)
+        if let p = previous, time - p.time <= ReadStore.defaultTripGap, p.site != site {
+          let key = p.site * n + site
+          if (samples[key]?.count ?? 0) < 400 { samples[key, default: []].append(time - p.time) }
         }
+        previous = (site, time)
       }
     }
     return samples.mapValues { s in let x = s.sorted(); return Double(x[x.count / 2]) }
