@@ -125,10 +125,7 @@ public enum Target: Codable, Sendable, Hashable, CustomStringConvertible {
   /// Whether read `i` of `store` counts, given `mask` and `spans` from this target.
   @inline(__always) public static func counts(_ store: ReadStore, _ i: Int, mask: [Bool], spans: [Int: [ClosedRange<Int64>]]) -> Bool {
     let v = store.vehicle(i)
-    guard mask[v] else { return false }
-    guard let s = spans[v] else { return true }
-    let t = store.time(i)
-    return s.contains { $0.contains(t) }
+    return mask[v] && EpisodeID.inUse(spans, vehicle: v, at: store.time(i))
   }
 
   public var description: String {

@@ -42,4 +42,10 @@ public enum EpisodeID {
     for v in whole { spans[v] = nil }
     return (vehicles, spans, unknown)
   }
+
+  /// Whether time `t` of vehicle `v` falls in its spans (a vehicle without spans: always).
+  @inline(__always) public static func inUse(_ spans: [Int: [ClosedRange<Int64>]], vehicle v: Int, at t: Int64) -> Bool {
+    guard let s = spans[v] else { return true }
+    return s.contains { $0.contains(t) }
+  }
 }

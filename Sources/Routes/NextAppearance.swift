@@ -30,7 +30,7 @@ public struct NextAppearanceModel: Codable, Sendable, Equatable {
                             spans: [Int: [ClosedRange<Int64>]] = [:]) -> [Int: [Visit]] {
     var out: [Int: [Visit]] = [:]
     for v in vehicles ?? Array(0..<store.vehicles.count) {
-      for t in store.trips(ofVehicle: v) where t.start < until && (spans[v].map { s in s.contains { $0.contains(t.start) } } ?? true) {
+      for t in store.trips(ofVehicle: v) where t.start < until && EpisodeID.inUse(spans, vehicle: v, at: t.start) {
         out[v, default: []].append(Visit(day: clock.day(t.start), hourOfWeek: clock.hourOfWeek(t.start), entrySite: t.entrySite))
       }
     }

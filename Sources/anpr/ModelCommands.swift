@@ -292,7 +292,7 @@ extension ANPR {
         let (members, spans, _) = try selection.resolveWithSpans(store)
         groupSpans = spans
         func tripsInUse(_ v: Int) -> [Trip] {
-          store.trips(ofVehicle: v).filter { t in spans[v].map { s in s.contains { $0.contains(t.start) } } ?? true }
+          store.trips(ofVehicle: v).filter { EpisodeID.inUse(spans, vehicle: v, at: $0.start) }
         }
         if members.count > 1 || !spans.isEmpty {
           // A linked group: predict for the member seen last, personalised with the whole group's moves
@@ -305,7 +305,7 @@ extension ANPR {
       }
       var rows: [Row] = []
       for v in vehicles {
-        let inUse = store.trips(ofVehicle: v).filter { t in groupSpans[v].map { s in s.contains { $0.contains(t.start) } } ?? true }
+        let inUse = store.trips(ofVehicle: v).filter { EpisodeID.inUse(groupSpans, vehicle: v, at: $0.start) }
         guard let trip = inUse.last else { continue }
         var s: [Int] = []
         for a in trip.sites where s.last != a { s.append(a) }
