@@ -90,10 +90,8 @@ public struct EpisodeSegmenter: Codable, Sendable, Equatable {
     let histories: [[Visit]] = vehicles.map { v in
       store.trips(ofVehicle: v, gap: visitGap).map { t in
         let stops = Signatures.stops(t, travel: travel, sites: sites, minimumExcess: minimumStopSeconds).map(\.site)
-        let local = clock.local(t.start)
-        return Visit(start: t.start, end: t.end, day: Int((local - ((local % 86400) + 86400) % 86400) / 86400),
-                     entry: t.entrySite, exit: t.exitSite, hour: Int((((local % 86400) + 86400) % 86400) / 3600),
-                     stops: stops.isEmpty ? [sites] : stops)
+        return Visit(start: t.start, end: t.end, day: Int(clock.day(t.start)), entry: t.entrySite, exit: t.exitSite,
+                     hour: clock.hourOfDay(t.start), stops: stops.isEmpty ? [sites] : stops)
       }
     }
     let background = Background(histories: histories, sites: sites)

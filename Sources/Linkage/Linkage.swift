@@ -50,8 +50,6 @@ public struct LinkageModel: Codable, Sendable, Equatable {
   public enum Unit: String, Codable, Sendable, CaseIterable { case episode, plate }
   public var segmenter = EpisodeSegmenter()
   public init() {}
-
-  init(copying o: LinkageModel, rentalOnly: Bool) { self = o; self.rentalOnly = rentalOnly }
 }
 
 /// One link between two vehicles, with the evidence an analyst can check.
@@ -114,16 +112,16 @@ extension LinkageModel {
     }
     let f = features(store: store, clock: clock)
     let (candidates, sig, xAll) = (f.candidates, f.signatures, f.features)
-    let ids = candidates.map { unitID(store, $0) }
     let units = candidates.map { e in
       LinkedUnit(id: unitID(store, e), vehicle: store.vehicles[e.vehicle].id, first: e.first, last: e.last, visits: e.visits,
                  boundaryConfidence: e.confidence, cutBefore: e.cutBefore?.evidence ?? "", cutAfter: e.cutAfter?.evidence ?? "")
     }
+    let ids = units.map(\.id)
     if let seg = f.segmentation {
       notes.append("segmented \(seg.vehicles) cars into \(seg.episodes) periods of use (empirical Bayes: concentration \(seg.concentration), change probability \(seg.changeProbability)); \(candidates.count) with short stops are candidates")
     }
     guard candidates.count >= 2 else {
-      if candidates.count < 2 && notes.isEmpty { notes.append("fewer than two candidates with short stops: nothing to link") }
+      if notes.isEmpty { notes.append("fewer than two candidates with short stops: nothing to link") }
       return LinkageResult(model: self, candidates: candidates.count, links: [], groups: [], groupConfidence: [], notes: notes,
                            units: units, segmentation: f.segmentation)
     }
@@ -167,7 +165,6 @@ extension LinkageModel {
       notes.append("only \(null.count) pairs of candidates in use at the same time: the null for link confidence includes \(referenceNull.count) pairs with reference vehicles")
       null += referenceNull
     }
-    null.sort()
     // Confidence of a merge: the probability of one actor at its mean score (1 − local fdr, learned
     // from this store's null and open pairs). Without enough pairs for that, nothing is linked.
     let calibration = LocalFDR(null: null, open: open)
@@ -216,12 +213,11 @@ extension LinkageModel {
       members[best.rb] += members[best.ra]
       members[best.ra] = []
     }
-    let fdr = merges.map { 1 - confidence($0.average) }
-    var links: [Link] = merges.enumerated().map { k, mg in
+    var links: [Link] = merges.map { mg in
       let single = mg.sizes.0 == 1 && mg.sizes.1 == 1, succ = succession(mg.i, mg.j)
       let lead = single ? "" : "groups of \(mg.sizes.0) and \(mg.sizes.1) vehicles, mean similarity \(String(format: "%.2f", mg.average)) over their \(mg.sizes.0 * mg.sizes.1) pairs; closest pair: "
       return Link(a: ids[mg.i], b: ids[mg.j], similarity: rowDot(xAll, mg.i, mg.j),
-                  succession: succ, score: mg.average, confidence: 1 - fdr[k],
+                  succession: succ, score: mg.average, confidence: confidence(mg.average),
                   evidence: lead + evidence(store: store, sig: sig, i: mg.i, j: mg.j, clock: clock, succession: succ),
                   basis: single ? "pair" : "group average")
     }
@@ -274,10 +270,8 @@ extension LinkageModel {
         for i in n..<m where members[r].contains(where: { overlaps(i, $0) }) { null.append(similarity(i, g)) }
       }
     }
-    null.sort()
     // Singletons and their best admissible group.
     let singles = (0..<n).filter { members[find($0)].count == 1 }
-    var admissiblePairs = 0
     var admissible: [Double] = []
     var best: [(i: Int, g: Int, s: Double)] = []
     for i in singles {
@@ -286,7 +280,6 @@ extension LinkageModel {
       let rival = singles.filter { $0 != i && !overlaps(i, $0) }.map { rowDot(x, i, $0) }.max() ?? -1
       var top: (Int, Double)? = nil
       for (g, r) in roots.enumerated() where !members[r].contains(where: { overlaps(i, $0) }) {
-        admissiblePairs += 1
         let s = similarity(i, g)
         admissible.append(s)
         if s > (top?.1 ?? -1) { top = (g, s) }
@@ -374,7 +367,9 @@ extension LinkageModel {
         return t.isEmpty ? nil : Episode(vehicle: v, first: t.first!.start, last: t.last!.end, visits: t.count)
       }
     }
-    let candidates = units.filter { qualifies(store: store, $0, travel: travel) }
+    var tripsOf: [Int: [Trip]] = [:]
+    for e in units where tripsOf[e.vehicle] == nil { tripsOf[e.vehicle] = store.trips(ofVehicle: e.vehicle, gap: visitGap) }
+    let candidates = units.filter { qualifies(store: store, $0, travel: travel, trips: tripsOf[$0.vehicle]) }
     var others = rentalOnly ? (0..<store.vehicles.count).filter { store.vehicles[$0].keeper != .rental }.compactMap { v -> Episode? in
       let t = store.trips(ofVehicle: v, gap: visitGap)
       guard let a = t.first, let b = t.last else { return nil }
@@ -424,12 +419,6 @@ func profile(_ x: Matrix, _ rows: [Int], blocks: [(range: Range<Int>, scale: Dou
     for k in range { c[k] = norm > 0 ? c[k] / norm * scale : 0 }
   }
   return c
-}
-
-func lowerBound(_ a: [Double], _ x: Double) -> Int {
-  var lo = 0, hi = a.count
-  while lo < hi { let m = (lo + hi) / 2; if a[m] < x { lo = m + 1 } else { hi = m } }
-  return lo
 }
 
 /// Pairwise and B-cubed scores of a grouping against the truth (vehicle → actor).

@@ -174,6 +174,21 @@ public struct Simulator: Sendable {
     }
     // Hire schedule over the simulated and forecast period; plates from one rental fleet.
     let horizon = config.days + config.forecastDays
+    // Each actor group's hires, one after another; with `overlapChance`, the next car is sometimes
+    // collected a day before the current one goes back (two cars out at once). Without it no draw is
+    // made, so the one-hirer world's random stream is as before.
+    func actorRequests(overlapChance: Double?) -> [(from: Int, to: Int, agent: Int, holder: String)] {
+      var out: [(from: Int, to: Int, agent: Int, holder: String)] = []
+      for (g, ai) in actorAgents.enumerated() {
+        var d = -rng.int(0...3)
+        while d < horizon {
+          let len = rng.int(config.rotationDays)
+          out.append((max(0, d), d + len, ai, "actor-\(g + 1)"))
+          d += overlapChance.map { rng.bernoulli($0) && len > 1 } == true ? len - 1 : len
+        }
+      }
+      return out
+    }
     if config.fleet == .shared {
       // The shared fleet: a small set of rental plates, each re-hired to one customer after another
       // (actor groups, one-off hirers, business renters, families) with a depot gap of `depotGapDays`
@@ -181,16 +196,7 @@ public struct Simulator: Sendable {
       var fleet: [String] = []
       var freeFrom: [Int] = []
       for _ in 0..<count(config.fleetCars) { let p = newPlate(); register(p, .rental); fleet.append(p); freeFrom.append(-10) }
-      var requests: [(from: Int, to: Int, agent: Int, holder: String)] = []
-      for (g, ai) in actorAgents.enumerated() {
-        var d = -rng.int(0...3)
-        while d < horizon {
-          let len = rng.int(config.rotationDays)
-          requests.append((max(0, d), d + len, ai, "actor-\(g + 1)"))
-          // Sometimes the next car is collected a day before this one goes back (two cars out at once).
-          d += rng.bernoulli(config.twoCarsAtOnce) && len > 1 ? len - 1 : len
-        }
-      }
+      var requests = actorRequests(overlapChance: config.twoCarsAtOnce)
       var actorPlaces: [Int] = actorAgents.flatMap { agents[$0].places }
       if actorPlaces.isEmpty { actorPlaces = [town.centre.first ?? 0] }
       let grid = town.width * town.height
@@ -260,15 +266,7 @@ public struct Simulator: Sendable {
       return fleet[k]
     }
     for _ in 0..<count(150) { let p = newPlate(); register(p, .rental); fleet.append(p); busyUntil.append(0); everHired.append(false) }
-    var requests: [(from: Int, to: Int, agent: Int, holder: String)] = []
-    for (g, ai) in actorAgents.enumerated() {
-      var d = -rng.int(0...3)
-      while d < horizon {
-        let len = rng.int(config.rotationDays)
-        requests.append((max(0, d), d + len, ai, "actor-\(g + 1)"))
-        d += len
-      }
-    }
+    var requests = actorRequests(overlapChance: nil)
     var renterCount = 0
     for day in 0..<horizon {
       for _ in 0..<rng.poisson(config.rentalHiresPerDay * s) {
