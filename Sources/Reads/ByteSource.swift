@@ -15,6 +15,9 @@ public final class ByteSource {
   private var rangeStart: Int64 = 0
   private var rangeNext: Int64 = 0
   private var rangeEnd: Int64 = 0
+  /// Decompressed bytes read ahead (`peek`) or given (`init(bytes:)`), handed out before the rest.
+  private var prefix: [UInt8] = []
+  private var prefixNext = 0
 
   /// Opens `path` (or standard input when `path == "-"`).
   /// - Throws: `IngestError.cannotOpen` naming the file and the system's reason.
@@ -50,6 +53,29 @@ public final class ByteSource {
     rangeFD = fd; rangeStart = range.lowerBound; rangeNext = range.lowerBound; rangeEnd = range.upperBound
   }
 
+  /// A source over bytes in memory (a sample of a file, a test).
+  public init(bytes: [UInt8], name: String) {
+    handle = nil
+    self.name = name
+    sizeOnDisk = Int64(bytes.count)
+    prefix = bytes
+  }
+
+  /// The first `count` bytes of the (decompressed) stream, without consuming them: later reads hand
+  /// them out first. For looking at the start of standard input before reading it.
+  /// - Throws: `IngestError.corruptInput` when the gzip stream is damaged.
+  public func peek(_ count: Int) throws(IngestError) -> [UInt8] {
+    let chunk = UnsafeMutableRawPointer.allocate(byteCount: 1 << 16, alignment: 1)
+    defer { chunk.deallocate() }
+    while prefix.count - prefixNext < count {
+      let want = min(1 << 16, count - (prefix.count - prefixNext))
+      let n = try readUnderlying(into: chunk, count: want)
+      if n == 0 { break }
+      prefix += UnsafeRawBufferPointer(start: chunk, count: n)
+    }
+    return Array(prefix[prefixNext...])
+  }
+
   deinit {
     if let handle { gzclose(handle) }
     if rangeFD >= 0 { close(rangeFD) }
@@ -73,6 +99,17 @@ public final class ByteSource {
   /// Reads up to `count` bytes into `buffer`; returns 0 at the end of input.
   /// - Throws: `IngestError.corruptInput` when the gzip stream is damaged or truncated.
   public func read(into buffer: UnsafeMutableRawPointer, count: Int) throws(IngestError) -> Int {
+    if prefixNext < prefix.count {
+      let n = min(count, prefix.count - prefixNext)
+      prefix.withUnsafeBytes { buffer.copyMemory(from: $0.baseAddress! + prefixNext, byteCount: n) }
+      prefixNext += n
+      if prefixNext == prefix.count { prefix = []; prefixNext = 0 }
+      return n
+    }
+    return try readUnderlying(into: buffer, count: count)
+  }
+
+  private func readUnderlying(into buffer: UnsafeMutableRawPointer, count: Int) throws(IngestError) -> Int {
     guard let handle else {
       let want = Int(min(Int64(count), rangeEnd - rangeNext))
       if want <= 0 { return 0 }

@@ -37,9 +37,29 @@ public enum RejectReason: Hashable, Sendable, CustomStringConvertible {
       case .empty: return "missing_timestamp"
       case .noTimeZone: return "timestamp_without_zone"
       case .malformed, .outOfRange: return "bad_timestamp"
+      case .nonexistentLocalTime: return "nonexistent_local_time"
+      case .ambiguousLocalTime: return "ambiguous_local_time"
       }
     case .badConfidence: return "bad_confidence"
     case .outsideRetention: return "outside_retention"
+    }
+  }
+
+  /// What the user can do about rows rejected for a reason with this code.
+  public static func hint(code: String) -> String {
+    switch code {
+    case "timestamp_without_zone": return "pass --timezone ZONE (the zone of the export's clock, e.g. Europe/London; UTC if it is UTC)"
+    case "bad_timestamp": return "pass --time-format PATTERN (e.g. '%d/%m/%Y %H:%M:%S', or epoch / epoch-ms)"
+    case "nonexistent_local_time": return "check --timezone: these local times never happened in that zone"
+    case "ambiguous_local_time": return "pass --ambiguous first (summer time) or --ambiguous second (winter time)"
+    case "unknown_camera": return "check --cameras lists the export's camera ids (or map the column with --columns camera_id=NAME)"
+    case "wrong_column_count": return "check the export's delimiter and quoting (ANPRKit reads comma-separated RFC 4180 CSV)"
+    case "empty_plate", "plate_too_long": return "check the plate column (map it with --columns plate=NAME)"
+    case "missing_camera": return "check the camera column (map it with --columns camera_id=NAME)"
+    case "missing_timestamp": return "check the time column (map it with --columns timestamp=NAME)"
+    case "bad_confidence": return "check the confidence column (0–1 or 0–100; map it with --columns confidence=NAME)"
+    case "outside_retention": return "check --retain-days and --as-of"
+    default: return "see the rejects file (--rejects FILE)"
     }
   }
 
@@ -83,6 +103,16 @@ public struct IngestReport: Codable, Sendable, Equatable {
   public var outOfOrderRows = 0
   /// Accepted reads whose plate matches no known GB format (flagged, kept).
   public var nonstandardPlateReads = 0
+  /// How the timestamps were read (format, zone of local times), and whether the format was detected.
+  public var timeReading: String?
+  public var timeFormatDetected: Bool?
+  /// Up to three rejected lines per reason code, with the offending value (never a plate).
+  public var rejectExamples: [String: [RejectExample]]?
+
+  /// The most common rejection reason (ties by code), if any.
+  public var topRejection: (code: String, count: Int)? {
+    rejectedByReason.max { ($0.value, $1.key) < ($1.value, $0.key) }.map { ($0.key, $0.value) }
+  }
 
   public init(file: String) { self.file = file }
 
@@ -93,6 +123,13 @@ public struct IngestReport: Codable, Sendable, Equatable {
   public var summaryLine: String {
     "read \(read), accepted \(accepted), rejected \(rejected), duplicates \(duplicates)"
   }
+}
+
+/// A rejected line to show as an example: its line and the value that failed (nil where the value
+/// is a plate or the whole row).
+public struct RejectExample: Codable, Sendable, Equatable {
+  public var line: Int
+  public var value: String?
 }
 
 /// A misread merged at ingest: both spellings (as pseudonyms unless raw plates were kept).
@@ -131,6 +168,14 @@ public struct IngestOptions: Sendable {
   public var parseThreads: Int?
   /// Files smaller than this are parsed in one pass.
   public var parallelMinimumBytes: Int64 = 16 << 20
+  /// How the timestamp column is written; nil = work it out from the first rows (reported).
+  public var timeFormat: TimeReading.Format?
+  /// IANA zone of zone-less (local) times; nil = every time must carry its zone.
+  public var timeZone: String?
+  /// A local time in the repeated autumn hour: earlier, later, or reject the row.
+  public var ambiguousTime: TimeReading.Ambiguity = .reject
+  /// More than this fraction of rows rejected fails the ingest (nothing is stored); 1 = never.
+  public var maxRejectRate = 0.5
 
   public init(readsPath: String, camerasPath: String) {
     self.readsPath = readsPath
@@ -223,7 +268,8 @@ public enum Ingest {
 
   /// Runs one ingest. Rejected rows are written to `options.rejectsPath` as they are found.
   /// - Throws: `IngestError` for fatal problems (unreadable file, missing column, `--strict` rejection).
-  public static func run(_ options: IngestOptions, progress: Progress? = nil) throws -> (StoreContents, IngestReport) {
+  public static func run(_ options: IngestOptions, progress: Progress? = nil,
+                         notice: ((String) -> Void)? = nil) throws -> (StoreContents, IngestReport) {
     let phases = PhaseTimer()
     let cameras = try loadCameras(path: options.camerasPath, columns: options.columns)
     let keepers = try options.vehiclesPath.map { try loadVehicles(path: $0, columns: options.columns) } ?? [:]
@@ -248,9 +294,24 @@ public enum Ingest {
     let retentionCutoff: Int64? = options.retainDays.map {
       (options.asOf ?? Int64(Date().timeIntervalSince1970)) - Int64($0) * 86400
     }
+    // Standard input can be read once: its first bytes are peeked for the time format and then parsed.
+    let stream = options.readsPath == "-" ? try ByteSource(path: "-") : nil
+    let reading = try timeReading(options, fileName: fileName, start: try (stream ?? ByteSource(path: options.readsPath)).peek(1 << 20), notice: notice)
+    report.timeReading = reading.description
+    report.timeFormatDetected = options.timeFormat == nil
+    let timeReader: TimeReader
+    do { timeReader = try reading.reader() } catch { throw IngestError.badTimeSettings("--timezone: \(error)") }
     let context = RowParser.Context(fileName: fileName, columns: options.columns, cameraTable: cameraTable,
-                                    cameraLookup: cameraLookup, retentionCutoff: retentionCutoff, retainDays: options.retainDays)
+                                    cameraLookup: cameraLookup, retentionCutoff: retentionCutoff, retainDays: options.retainDays,
+                                    timeReader: timeReader)
+    var examples: [String: [RejectExample]] = [:]
     func writeRejects(_ parser: inout RowParser, lineOffset: Int) throws {
+      for (code, list) in parser.examples {
+        for e in list where examples[code, default: []].count < 3 {
+          examples[code, default: []].append(RejectExample(line: e.line + lineOffset, value: e.value))
+        }
+      }
+      parser.examples.removeAll()
       for r in parser.pendingRejects {
         if options.strict {
           throw IngestError.strictRejection(file: fileName, line: r.line + lineOffset, field: r.reason.field, reason: r.reason.description)
@@ -269,7 +330,7 @@ public enum Ingest {
       parsers = try parseInParallel(path: options.readsPath, size: size, workers: workers, header: header, context: context, progress: progress)
     }
     if parsers.isEmpty {
-      let source = try ByteSource(path: options.readsPath)
+      let source = try stream ?? ByteSource(path: options.readsPath)
       var parser = RowParser(context: context, header: nil)
       try CSVReader(source: source).forEachRecord { r in
         try parser.row(r)
@@ -316,6 +377,16 @@ public enum Ingest {
     }
     var latest = Int64.min
     for t in times { if t < latest { report.outOfOrderRows += 1 } else { latest = t } }
+    report.rejectExamples = examples.isEmpty ? nil : examples
+    // An outcome that lost most of the data is a failure, not a store: the rejects file has the rows.
+    if report.read == 0 { throw IngestError.noRows(file: fileName) }
+    if let top = report.topRejection,
+       report.rejected == report.read || Double(report.rejected) > options.maxRejectRate * Double(report.read) {
+      throw IngestError.tooManyRejected(
+        file: fileName, summary: "read \(report.read), rejected \(report.rejected)",
+        allowed: report.rejected == report.read ? nil : options.maxRejectRate, code: top.code, count: top.count,
+        examples: examples[top.code] ?? [])
+    }
 
     phases.mark("concatenate")
     // De-duplicate and merge misreads, in time order.
@@ -374,6 +445,57 @@ public enum Ingest {
     precondition(report.balances, "ingest accounting broken: \(report.summaryLine)")
     contents.ingests = [report]
     return (contents, report)
+  }
+}
+
+extension Ingest {
+  /// The time settings for an export: as given, or the format detected from the timestamp column of
+  /// its first bytes (`start`). Fails before any row is read when the times need a zone and none was
+  /// given, or when the format cannot be told (unknown, or day-first and month-first both fit).
+  static func timeReading(_ options: IngestOptions, fileName: String, start: [UInt8],
+                          notice: ((String) -> Void)?) throws -> TimeReading {
+    if let z = options.timeZone, TimeZone(identifier: z) == nil {
+      throw IngestError.badTimeSettings("--timezone: unknown time zone '\(z)' (use an IANA name such as Europe/London, or UTC)")
+    }
+    var reading = TimeReading(format: options.timeFormat ?? .iso8601, zone: options.timeZone, ambiguous: options.ambiguousTime)
+    let samples = sampleTimes(start, options: options, fileName: fileName)
+    if options.timeFormat == nil {
+      let d = TimeFormatDetection.detect(samples)
+      if d.sampled == 0 { return reading }
+      guard let f = d.format else { throw IngestError.unknownTimeFormat(file: fileName, example: d.example) }
+      if let other = d.alsoFits { throw IngestError.ambiguousTimeFormat(file: fileName, example: d.example, first: f.description, second: other.description) }
+      reading.format = f
+      // Mostly zone-less: a fatal error now, not a rejection per row (a stray zone-less row is rejected alone).
+      if d.zoneless * 2 > d.parsed && options.timeZone == nil {
+        throw IngestError.noTimeZone(file: fileName, example: d.example, zoneless: d.zoneless, sampled: d.sampled)
+      }
+      notice?("timestamps: \(f.description) (detected from \(d.sampled) rows, e.g. '\(d.example ?? "")')"
+        + (options.timeZone.map { "; zone-less times read as local time in \($0)" } ?? ""))
+    } else if !reading.format.carriesZone && options.timeZone == nil {
+      throw IngestError.noTimeZone(file: fileName, example: samples.first, zoneless: samples.count, sampled: samples.count)
+    }
+    return reading
+  }
+
+  /// Up to 1,000 timestamp fields from the first bytes of an export (the last record may be cut).
+  static func sampleTimes(_ start: [UInt8], options: IngestOptions, fileName: String) -> [String] {
+    struct Enough: Error {}
+    let context = RowParser.Context(fileName: fileName, columns: options.columns, cameraTable: ByteKeyTable(capacity: 1),
+                                    cameraLookup: [:], retentionCutoff: nil, retainDays: nil,
+                                    timeReader: try! TimeReader(TimeReading()))
+    var samples: [String] = []
+    var header: RowParser.Header?
+    var lastLine: String?
+    do {
+      try CSVReader(source: ByteSource(bytes: start, name: fileName)).forEachRecord { r in
+        guard let h = header else { header = try RowParser.resolveHeader(r, context: context); return }
+        if let lastLine { samples.append(lastLine) }
+        lastLine = r.count == h.count ? String(decoding: r.trimmed(h.time), as: UTF8.self) : nil
+        if samples.count >= 1000 { throw Enough() }
+      }
+      if let lastLine, start.count < 1 << 20 { samples.append(lastLine) }  // the whole file: its last row is whole
+    } catch {}
+    return samples.filter { !$0.isEmpty }
   }
 }
 

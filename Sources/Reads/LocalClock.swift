@@ -33,6 +33,31 @@ public struct LocalClock: Sendable {
   /// Local hour of week, 0 = Monday 00:00–01:00 … 167 = Sunday 23:00–24:00.
   public func hourOfWeek(_ t: Int64) -> Int { weekday(t) * 24 + hourOfDay(t) }
 
+  /// The UTC instants a local clock reading (seconds since 1970-01-01T00:00 local) can mean.
+  public enum LocalResolution: Equatable, Sendable {
+    /// One instant (almost every time).
+    case unique(Int64)
+    /// The clocks went back over it: the earlier and the later instant.
+    case ambiguous(earlier: Int64, later: Int64)
+    /// The clocks went forward over it: no instant has this reading.
+    case nonexistent
+  }
+
+  /// The UTC instant(s) of local reading `l`: an instant `t` qualifies when `t + offset(t) == l`. The
+  /// offsets in force a day before and after are the only candidates (zones change offset at most
+  /// once in two days).
+  public func resolve(local l: Int64) -> LocalResolution {
+    let before = offset(at: l - 86400), after = offset(at: l + 86400)
+    let t1 = l - before, t2 = l - after
+    let ok1 = offset(at: t1) == before, ok2 = before != after && offset(at: t2) == after
+    switch (ok1, ok2) {
+    case (true, true): return .ambiguous(earlier: min(t1, t2), later: max(t1, t2))
+    case (true, false): return .unique(t1)
+    case (false, true): return .unique(t2)
+    case (false, false): return .nonexistent
+    }
+  }
+
   public enum ClockError: Error, CustomStringConvertible, Equatable {
     case unknownZone(String)
     public var description: String {

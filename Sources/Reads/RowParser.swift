@@ -12,6 +12,7 @@ struct RowParser {
     var cameraLookup: [String: UInt16]
     var retentionCutoff: Int64?
     var retainDays: Int?
+    var timeReader: TimeReader
   }
   /// Column positions from the header.
   struct Header: Sendable {
@@ -26,15 +27,21 @@ struct RowParser {
   var headerCount: Int { header?.count ?? 0 }
   var times: [Int64] = [], cams: [UInt16] = [], plates: [Int32] = [], conf: [UInt8] = []
   var plateTable = ByteKeyTable(capacity: 1 << 16)
+  /// This parser's own copy (it caches the last local hour).
+  var timeReader: TimeReader
   var plateKeys: [PlateKey] = []
   var read = 0, rejected = 0
   var rejectedByReason: [String: Int] = [:]
   var pendingRejects: [Reject] = []
+  /// Up to three examples per reason code (lines relative to the range's first line).
+  var examples: [String: [RejectExample]] = [:]
   /// Physical lines of the range (set by the caller after reading it).
   var lines = 0
 
   /// A parser for a range with a known header, or (header nil) for a stream that starts with it.
-  init(context: Context, header: Header?) { self.context = context; self.header = header }
+  init(context: Context, header: Header?) {
+    self.context = context; self.header = header; timeReader = context.timeReader
+  }
 
   /// Resolves the header record into column positions.
   static func resolveHeader(_ r: CSVRecord, context: Context) throws -> Header {
@@ -66,7 +73,20 @@ struct RowParser {
 
   private mutating func reject(_ r: CSVRecord, _ reason: RejectReason) {
     rejected += 1
-    rejectedByReason[reason.code, default: 0] += 1
+    let n = rejectedByReason[reason.code, default: 0]
+    rejectedByReason[reason.code] = n + 1
+    if n < 3, let h = header {
+      // The value that failed, never a plate.
+      let value: String?
+      switch reason {
+      case .badTimestamp: value = r.string(h.time)
+      case .unknownCamera(let c): value = c
+      case .badConfidence(let c): value = c
+      case .wrongColumnCount(_, let found): value = "\(found) fields"
+      default: value = nil
+      }
+      examples[reason.code, default: []].append(RejectExample(line: r.line, value: value))
+    }
     if case .outsideRetention = reason {
       pendingRejects.append(Reject(line: r.line, reason: reason, raw: ""))
     } else {
@@ -106,7 +126,7 @@ struct RowParser {
     }
     // time
     let t: Int64
-    switch Timestamp.parse(r.trimmed(h.time)) {
+    switch timeReader.read(r.trimmed(h.time)) {
     case .success(let v): t = v >= 0 ? Int64(v) : Int64(v.rounded(.down))  // truncation is the floor for v ≥ 0
     case .failure(let p): reject(r, .badTimestamp(p)); return
     }

@@ -6,11 +6,19 @@ public enum Timestamp {
   /// Why a timestamp did not parse.
   public enum Problem: Error, Equatable, Sendable {
     case empty, malformed, noTimeZone, outOfRange
+    /// A local time that never happened: the clocks went forward over it.
+    case nonexistentLocalTime
+    /// A local time that happened twice: the clocks went back over it.
+    case ambiguousLocalTime
     public var reason: String {
       switch self {
+      case .nonexistentLocalTime:
+        return "local time in the spring-forward gap (the clocks skipped it): no such time in this zone; check the export's clock"
+      case .ambiguousLocalTime:
+        return "local time in the repeated autumn hour (it happened twice); choose with --ambiguous first|second"
       case .empty: return "empty timestamp"
       case .malformed: return "unparsable timestamp (expected ISO 8601 like 2026-03-05T17:02:11Z, or epoch seconds)"
-      case .noTimeZone: return "timestamp has no time zone (add Z or an offset like +01:00)"
+      case .noTimeZone: return "timestamp has no time zone: pass --timezone ZONE (e.g. Europe/London, or UTC) for local times"
       case .outOfRange: return "timestamp out of range (year 1970–2100; month, day, hour, minute, second valid)"
       }
     }
@@ -19,6 +27,26 @@ public enum Timestamp {
   /// Seconds since 1970-01-01T00:00:00Z (fraction kept in `Double`).
   @inlinable
   public static func parse(_ b: UnsafeBufferPointer<UInt8>) -> Result<Double, Problem> {
+    switch parseCivil(b) {
+    case .success(let c):
+      guard let offset = c.offset else { return .failure(.noTimeZone) }
+      return .success(c.seconds - Double(offset))
+    case .failure(let p): return .failure(p)
+    }
+  }
+
+  /// A time as written: seconds since 1970-01-01T00:00 on the clock the time was written in, and the
+  /// UTC offset it carries (nil for a zone-less local time; 0 for `Z` and epoch seconds).
+  public struct Civil: Sendable, Equatable {
+    public var seconds: Double
+    public var offset: Int?
+    @inlinable public init(seconds: Double, offset: Int?) { self.seconds = seconds; self.offset = offset }
+  }
+
+  /// Parses ISO 8601 / RFC 3339 or epoch seconds, keeping a zone-less time as written (for
+  /// `TimeReader`, which places it on a local clock).
+  @inlinable
+  public static func parseCivil(_ b: UnsafeBufferPointer<UInt8>) -> Result<Civil, Problem> {
     let n = b.count
     if n == 0 { return .failure(.empty) }
     @inline(__always) func digit(_ i: Int) -> Int? {
@@ -43,7 +71,7 @@ public enum Timestamp {
       }
       guard sawDigit, i == n else { return .failure(.malformed) }
       guard v < 4_102_444_800 else { return .failure(.outOfRange) }
-      return .success(v)
+      return .success(Civil(seconds: v, offset: 0))
     }
     guard n >= 16, let y = num(0, 4), b[4] == 0x2D, let mo = num(5, 2), b[7] == 0x2D, let d = num(8, 2),
       b[10] == 0x54 || b[10] == 0x20 || b[10] == 0x74, let h = num(11, 2), b[13] == 0x3A, let mi = num(14, 2)
@@ -63,8 +91,9 @@ public enum Timestamp {
     }
     guard y >= 1970, y <= 2100, (1...12).contains(mo), d >= 1, d <= daysInMonth(y, mo), h <= 23, mi <= 59, sec < 61
     else { return .failure(.outOfRange) }
+    let civil = Double(daysFromCivil(y, mo, d) * 86400 + h * 3600 + mi * 60) + sec
+    if i == n { return .success(Civil(seconds: civil, offset: nil)) }
     var offset = 0
-    if i == n { return .failure(.noTimeZone) }
     if b[i] == 0x5A || b[i] == 0x7A {  // Z
       i += 1
     } else if b[i] == 0x2B || b[i] == 0x2D {
@@ -81,8 +110,7 @@ public enum Timestamp {
       return .failure(.malformed)
     }
     guard i == n else { return .failure(.malformed) }
-    let days = daysFromCivil(y, mo, d)
-    return .success(Double(days * 86400 + h * 3600 + mi * 60 - offset) + sec)
+    return .success(Civil(seconds: civil, offset: offset))
   }
 
   /// Parses a `String` (convenience for tests and small files).

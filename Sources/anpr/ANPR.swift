@@ -5,7 +5,8 @@ import Reads
 /// The `anpr` command: a thin tree over the library modules. Each subcommand parses, calls one
 /// library API and prints; no modelling logic lives here.
 ///
-/// Exit codes: 0 success (even with rejected rows), 1 run-time failure (bad file, corrupt store),
+/// Exit codes: 0 success (rejected rows within `--max-reject-rate`), 1 run-time failure (bad file, corrupt
+/// store, an ingest that accepted no row or rejected too many),
 /// 64 usage error (from swift-argument-parser's `ValidationError`).
 @main
 struct ANPR: ParsableCommand {

@@ -27,9 +27,22 @@ extension ANPR {
     @Flag(help: "Do not merge one-character OCR confusions (O/0, I/1, B/8, S/5).") var noMisreadMerge = false
     @Option(help: "Drop reads older than this many days (UK practice keeps ANPR reads 12 months).") var retainDays: Int?
     @Option(help: "Reference time for --retain-days (ISO 8601; default now).") var asOf: String?
+    @Option(help: ArgumentHelp(
+      "How the export writes times: iso8601, epoch, epoch-ms, or a pattern like '%d/%m/%Y %H:%M:%S' (default: detected from the first rows).",
+      valueName: "pattern")) var timeFormat: String?
+    @Option(name: .customLong("timezone"), help: ArgumentHelp(
+      "IANA zone of times written without one (local time), e.g. Europe/London; times with a zone or Z keep theirs.",
+      valueName: "zone")) var timeZone: String?
+    @Option(help: "A local time in the repeated autumn hour: first (summer time), second (winter time) or reject.")
+    var ambiguous: String = "reject"
+    @Option(help: "Fail, storing nothing, when more than this fraction of rows is rejected (1 = never).")
+    var maxRejectRate: Double = 0.5
     @Flag(help: "Print the report as one JSON object on the last line.") var json = false
 
     func validate() throws {
+      if TimeReading.Ambiguity(rawValue: ambiguous) == nil { throw ValidationError("--ambiguous must be first, second or reject.") }
+      if !(0...1).contains(maxRejectRate) { throw ValidationError("--max-reject-rate must be between 0 and 1.") }
+      if let timeFormat { do { _ = try TimeReading.Format(parsing: timeFormat) } catch { throw ValidationError("\(error)") } }
       if keepRawPlates && keyFile != nil { throw ValidationError("Use --key-file or --keep-raw-plates, not both.") }
       if dedupeWindow < 0 { throw ValidationError("--dedupe-window must be ≥ 0 seconds.") }
       if let r = retainDays, r <= 0 { throw ValidationError("--retain-days must be positive.") }
@@ -46,6 +59,10 @@ extension ANPR {
       o.mergeMisreads = !noMisreadMerge
       o.retainDays = retainDays
       if let asOf { o.asOf = try parseTime(asOf, option: "--as-of") }
+      o.timeFormat = try timeFormat.map { try TimeReading.Format(parsing: $0) }
+      o.timeZone = timeZone
+      o.ambiguousTime = TimeReading.Ambiguity(rawValue: ambiguous)!
+      o.maxRejectRate = maxRejectRate
       if !keepRawPlates {
         guard let p = try Pseudonymiser.load(file: keyFile) else {
           throw CLIError("""
@@ -56,9 +73,9 @@ extension ANPR {
         o.pseudonymiser = p
       }
       let progress = ProgressLine("ingest \(reads)")
-      var (contents, report) = try Reads.Ingest.run(o) { bytes, total, rows in
+      var (contents, report) = try Reads.Ingest.run(o, progress: { bytes, total, rows in
         progress.update(done: Double(bytes), total: total.map(Double.init), unit: "bytes", count: rows)
-      }
+      }, notice: { FileHandle.standardError.write(Data(($0 + "\n").utf8)) })
       progress.finish()
       if FileManager.default.fileExists(atPath: store) {
         var existing = try ReadStore(path: store).contents()
@@ -74,7 +91,11 @@ extension ANPR {
         if report.duplicates > 0 {
           print("  duplicates: \(report.exactDuplicates) repeats, \(report.misreadMerges) misreads merged, \(report.alreadyInStore) already in store")
         }
-        for (reason, n) in report.rejectedByReason.sorted(by: { $0.key < $1.key }) { print("  rejected \(reason): \(n)") }
+        for (reason, n) in report.rejectedByReason.sorted(by: { $0.key < $1.key }) {
+          let e = (report.rejectExamples?[reason] ?? []).map { "line \($0.line)" + ($0.value.map { " '\($0)'" } ?? "") }
+          print("  rejected \(reason): \(n)" + (e.isEmpty ? "" : " (e.g. \(e.joined(separator: ", ")))"))
+        }
+        if let top = report.topRejection { print("  most rows rejected for \(top.code): \(RejectReason.hint(code: top.code))") }
         if report.nonstandardPlateReads > 0 { print("  flagged: \(report.nonstandardPlateReads) reads of plates in no GB format (kept)") }
         if report.rejected > 0, let rejects { print("  rejected rows written to \(rejects)") }
         else if report.rejected > 0 { print("  (pass --rejects FILE to keep the rejected rows)") }

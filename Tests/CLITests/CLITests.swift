@@ -156,3 +156,37 @@ struct ContractTests {
     #expect(r.status != 0 && r.err.contains("no group 'G999'"))
   }
 }
+
+/// A UK back-office export through the binary: the outcome is in the exit status, and standard input
+/// works the same as a file (its first bytes are looked at for the time format, then read once).
+@Suite("anpr ingest: real exports")
+struct RealExportTests {
+  @Test func ukLocalTimeExportExitCodes() throws {
+    let d = FileManager.default.temporaryDirectory.appendingPathComponent("anprkit-uk-\(UUID())").path
+    try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
+    try "CameraID,site_id,latitude,longitude\nCAM1,S1,51.5,0.6\nCAM2,S2,51.51,0.61\n".write(toFile: d + "/cams.csv", atomically: true, encoding: .utf8)
+    var csv = "VRM,CameraID,ReadTime,Confidence\n"
+    for i in 0..<40 { csv += "AB\(10 + i) CDE,CAM\(1 + i % 2),\(String(format: "%02d", 1 + i % 28))/03/2026 0\(i % 10):02:08,0.9\n" }
+    try csv.write(toFile: d + "/uk.csv", atomically: true, encoding: .utf8)
+    let common = ["--cameras", d + "/cams.csv", "--keep-raw-plates", "--columns", "plate=VRM,camera_id=CameraID,timestamp=ReadTime,confidence=Confidence"]
+    // Local times and no --timezone: exit 1 before anything is read, naming the option.
+    var r = try runANPR(["ingest", d + "/uk.csv", "--store", d + "/a.anpr"] + common)
+    #expect(r.status == 1 && r.err.contains("--timezone") && r.err.contains("uk.csv"), "\(r.err)")
+    #expect(!FileManager.default.fileExists(atPath: d + "/a.anpr"))
+    r = try runANPR(["ingest", d + "/uk.csv", "--store", d + "/a.anpr", "--timezone", "Europe/London", "--json"] + common)
+    #expect(r.status == 0, "\(r.err)")
+    #expect(r.err.contains("%d/%m/%Y %H:%M:%S"), "the detected format is reported: \(r.err)")
+    #expect(r.out.contains("\"accepted\":40"))
+    // The same from standard input.
+    r = try runANPR(["ingest", "-", "--store", d + "/b.anpr", "--timezone", "Europe/London", "--json"] + common, stdin: Data(csv.utf8))
+    #expect(r.status == 0 && r.out.contains("\"accepted\":40"), "\(r.err)")
+    // Every row of the wrong cameras: exit 1, the reason, examples and the fix; no store.
+    try "CameraID,latitude,longitude\nX1,51.5,0.6\n".write(toFile: d + "/other.csv", atomically: true, encoding: .utf8)
+    var wrong = common; wrong[1] = d + "/other.csv"
+    r = try runANPR(["ingest", d + "/uk.csv", "--store", d + "/c.anpr", "--timezone", "Europe/London"] + wrong)
+    #expect(r.status == 1 && r.err.contains("unknown_camera") && r.err.contains("line 2") && r.err.contains("nothing was stored"), "\(r.err)")
+    #expect(!FileManager.default.fileExists(atPath: d + "/c.anpr"))
+    r = try runANPR(["ingest", d + "/uk.csv", "--store", d + "/c.anpr", "--timezone", "Mars/Olympus"] + common)
+    #expect(r.status != 0 && r.err.contains("Mars/Olympus"))
+  }
+}
