@@ -1,4 +1,5 @@
 import Foundation
+import Reads
 import Hotspots
 import Modelling
 
@@ -103,15 +104,15 @@ public struct Comparison: Codable, Sendable {
     return lines.joined(separator: "\n")
   }
 
-  /// CSV: `model,kind,metric,value,ci_low,ci_high,fraction_of_oracle`.
-  public var csv: String {
-    var s = "model,kind,metric,value,ci_low,ci_high,fraction_of_oracle\n"
+  /// One row per model and metric: `model,kind,metric,value,ci_low,ci_high,fraction_of_oracle`.
+  public var table: CSVTable {
+    var t = CSVTable(header: ["model", "kind", "metric", "value", "ci_low", "ci_high", "fraction_of_oracle"])
     for r in models {
       for m in r.metrics.keys.sorted() {
         let e = r.metrics[m]!
-        s += "\(r.name),\(r.kind),\(m),\(e.value),\(e.ciLow),\(e.ciHigh),\(e.fractionOfOracle.map { "\($0)" } ?? "")\n"
+        t.append([r.name, r.kind, m, "\(e.value)", "\(e.ciLow)", "\(e.ciHigh)", e.fractionOfOracle.map { "\($0)" } ?? ""])
       }
     }
-    return s
+    return t
   }
 }

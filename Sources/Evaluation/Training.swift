@@ -93,11 +93,23 @@ public enum Training {
       let fitted = try model.fit(counts, sites: store.siteLocations)
       var f = Fingerprint()
       for k in counts.next.keys.sorted() { f.add(k); for (n, c) in counts.next[k]!.sorted(by: { $0.key < $1.key }) { f.add(Int64(n)); f.add(c) } }
-      let header = ModelFileHeader(kind: MarkovRouteModel.kind, trainingStart: start, trainingEnd: stop, dataFingerprint: f.hex)
+      var header = ModelFileHeader(kind: MarkovRouteModel.kind, trainingStart: start, trainingEnd: stop, dataFingerprint: f.hex)
+      header.timeZone = clock.timeZone.identifier
       try ModelFile.write(SavedRouteModel(name: spec.name, sites: store.sites, route: fitted), header: header, to: path)
       return (header, "\(spec.name): \(Int(counts.next[0]?.values.reduce(0, +) ?? 0)) moves from \(store.sites.count) sites, order \(model.order)")
     }
+    try target.requireMatches(in: store)
     let table = CountTable.build(store: store, target: target, binning: spec.bin, from: start, to: stop)
+    return try train(spec: spec, table: table, target: target, clock: clock, to: path)
+  }
+
+  /// Fits a hotspot spec on a count table (from a store, or `counts.csv` computed elsewhere) and writes the model file.
+  @discardableResult
+  public static func train(spec: SpecFile, table: CountTable, target: Target, clock: LocalClock, to path: String) throws -> (ModelFileHeader, String) {
+    guard !spec.isRoute else { throw SpecError.invalid("\(spec.name) is a route model: it learns from trips or transitions, not counts") }
+    guard table.binning == spec.bin else {
+      throw SpecError.invalid("the counts are in bins of \(table.binning) but \(spec.name) wants \(spec.bin); pass --bin \(spec.bin) or change the spec's bin")
+    }
     let model = try spec.hotspotModel()
     let fitted = try model.fit(table, clock: clock)
     var body = SavedHotspotModel(name: spec.name, binning: spec.bin, target: target)
@@ -109,7 +121,9 @@ public enum Training {
     case let f as LastWindowModel.Fitted: body.lastWindow = f
     default: throw FitError.invalidSpec("model kind \(spec.kind) cannot be saved")
     }
-    let header = ModelFileHeader(kind: spec.kind, trainingStart: table.firstBin, trainingEnd: table.end, dataFingerprint: table.fingerprint)
+    var header = ModelFileHeader(kind: spec.kind, trainingStart: table.firstBin, trainingEnd: table.end, dataFingerprint: table.fingerprint)
+    header.timeZone = clock.timeZone.identifier
+    header.binAlignment = spec.bin == .month ? "calendar months (UTC)" : "multiples of \(spec.bin) from 1970-01-01T00:00Z"
     try ModelFile.write(body, header: header, to: path)
     var summary = "\(spec.name): \(table.units.count) sites × \(table.binCount) bins of \(spec.bin), \(Int(table.counts.reduce(0, +))) target counts (\(target))"
     if let d = fitted.diagnostics {
@@ -118,6 +132,23 @@ public enum Training {
       for n in d.notes { summary += "\n  note: \(n)" }
     }
     return (header, summary)
+  }
+
+  /// Fits a route spec (order 1) on transitions computed elsewhere (`transitions.csv`) and writes the model file.
+  @discardableResult
+  public static func train(spec: SpecFile, transitions rows: [TransitionCounts.Row], units: [SpatialUnit], clock: LocalClock,
+                           to path: String) throws -> (ModelFileHeader, String) {
+    guard spec.isRoute else { throw SpecError.invalid("\(spec.name) is a hotspot model: it learns from counts, not transitions") }
+    let model = try spec.routeModel()
+    guard model.order == 1 else { throw SpecError.invalid("transitions.csv holds first-order moves only: use a spec with order: 1") }
+    let counts = TransitionCounts(rows: rows, siteCount: units.count)
+    let fitted = try model.fit(counts, sites: units.map { (latitude: $0.latitude, longitude: $0.longitude) })
+    var f = Fingerprint()
+    for r in rows { f.add(Int64(r.from)); f.add(Int64(r.to)); f.add(Int64(r.hour)); f.add(r.count) }
+    var header = ModelFileHeader(kind: MarkovRouteModel.kind, trainingStart: 0, trainingEnd: 0, dataFingerprint: f.hex)
+    header.timeZone = clock.timeZone.identifier
+    try ModelFile.write(SavedRouteModel(name: spec.name, sites: units.map(\.id), route: fitted), header: header, to: path)
+    return (header, "\(spec.name): \(Int(rows.reduce(0) { $0 + $1.count })) moves between \(units.count) sites from transitions (hours of day, no dates)")
   }
 
   /// Loads any hotspot model file.
@@ -140,6 +171,11 @@ public enum Training {
     let cut = asOf ?? (end + 1)
     let origin = saved.binning.start(of: cut) == cut ? cut : saved.binning.next(saved.binning.start(of: cut))
     let history = CountTable.build(store: store, target: saved.target, binning: saved.binning, from: start, to: origin)
+    return forecast(model: saved, history: history, clock: clock, days: days)
+  }
+
+  /// Forecasts `days` after the last bin of `history` (counts from a store or from `counts.csv`).
+  public static func forecast(model saved: SavedHotspotModel, history: CountTable, clock: LocalClock, days: Int) -> HotspotForecast {
     let bins: Int
     switch saved.binning {
     case .seconds(let w): bins = days * 86400 / w

@@ -104,6 +104,40 @@ public enum Target: Codable, Sendable, Hashable, CustomStringConvertible {
     throw SpecError.invalid("--target '\(s)': use all, keeper=rental, vehicles=ID,ID or watchlist=FILE")
   }
 
+  /// Whether `id` is a pseudonym (`V` + 16 hex digits), or a period of use of one, rather than a plate.
+  static func isPseudonym(_ id: String) -> Bool {
+    let car = id.split(separator: "#", maxSplits: 1).first.map(String.init) ?? id
+    return car.utf8.count == 17 && car.first == "V" && car.utf8.dropFirst().allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }
+  }
+
+  /// The target with every plate in a watch list or vehicle list (any spacing and case) normalised and,
+  /// for a pseudonymised store, replaced by its pseudonym under the store's key, so no plate reaches
+  /// a model. Ids that are already pseudonyms (or periods of use) are kept.
+  /// - Throws: when the list holds plates, the store is pseudonymised and no key is given, or the key
+  ///   is not the store's.
+  public func pseudonymised(for store: ReadStore, with key: Pseudonymiser?) throws -> Target {
+    guard case .vehicles(let ids) = self else { return self }
+    let plates = ids.filter { !Self.isPseudonym($0) && !$0.contains("#") }
+    if plates.isEmpty { return self }
+    guard store.isPseudonymised else { return .vehicles(ids.map { Self.isPseudonym($0) || $0.contains("#") ? $0 : Plate.normalise($0) ?? $0 }.sorted()) }
+    guard let key else {
+      throw SpecError.invalid("the watch list holds \(plates.count) plate(s) and the store is pseudonymised: pass --key-file (or set ANPR_KEY) so they can be pseudonymised")
+    }
+    if let fp = store.header.keyFingerprint, fp != key.fingerprint {
+      throw SpecError.invalid("the key given is not the one the store was pseudonymised with (fingerprint \(key.fingerprint), store \(fp))")
+    }
+    return .vehicles(ids.map { Self.isPseudonym($0) || $0.contains("#") ? $0 : key.pseudonym(plate: $0) ?? $0 }.sorted())
+  }
+
+  /// Throws when a vehicle list matches no vehicle of `store` (a wrong key, or plates never read):
+  /// a model trained on nothing is not a result.
+  public func requireMatches(in store: ReadStore) throws {
+    guard case .vehicles(let ids) = self else { return }
+    if !mask(store).contains(true) {
+      throw SpecError.invalid("the target's \(ids.count) vehicle(s) match no vehicle in the store (first: \(ids.first ?? "-")): plates never read, or a different key")
+    }
+  }
+
   /// Which store vehicles match.
   public func mask(_ store: ReadStore) -> [Bool] {
     switch self {
@@ -309,13 +343,9 @@ public struct CountTable: Codable, Sendable, Equatable {
 }
 
 extension CountTable {
-  /// Reads counts computed elsewhere (a database query, a cluster job, a published aggregate):
-  /// `counts.csv` with `unit_id,bin_start,count` (optionally `exposure`), and unit coordinates from a
-  /// units file — `cameras.csv` (sites from `site_id`, or `camera_id` when there is none) or any CSV with
-  /// `unit_id,latitude,longitude`. Rows for the same unit and bin add up (shards merge by addition);
-  /// units in the units file with no rows are kept as zeros.
-  /// - Throws: an error naming the file, line and field for unknown units, bad times, negative counts.
-  public static func fromCSV(counts path: String, units unitsPath: String, binning: Binning) throws -> CountTable {
+  /// Unit ids and locations: `cameras.csv` (sites from `site_id`, or `camera_id` when there is none;
+  /// the first camera of a site gives its location) or any CSV with `unit_id,latitude,longitude`.
+  public static func readUnits(path unitsPath: String) throws -> [SpatialUnit] {
     var units: [SpatialUnit] = []
     var index: [String: Int] = [:]
     var cols: [String: Int] = [:]
@@ -333,6 +363,19 @@ extension CountTable {
       index[id] = units.count
       units.append(SpatialUnit(id: id, latitude: lat, longitude: lon))
     }
+    guard !units.isEmpty else { throw IngestError.badRegistry(file: unitsPath, line: 1, field: "unit_id", reason: "no units listed") }
+    return units
+  }
+
+  /// Reads counts computed elsewhere (a database query, a cluster job, a published aggregate):
+  /// `counts.csv` with `unit_id,bin_start,count` (optionally `exposure`), and unit coordinates from a
+  /// units file — `cameras.csv` (sites from `site_id`, or `camera_id` when there is none) or any CSV with
+  /// `unit_id,latitude,longitude`. Rows for the same unit and bin add up (shards merge by addition);
+  /// units in the units file with no rows are kept as zeros.
+  /// - Throws: an error naming the file, line and field for unknown units, bad times, negative counts.
+  public static func fromCSV(counts path: String, units unitsPath: String, binning: Binning) throws -> CountTable {
+    let units = try readUnits(path: unitsPath)
+    let index = Dictionary(units.enumerated().map { ($1.id, $0) }, uniquingKeysWith: { a, _ in a })
     struct Row { var unit: Int; var t: Int64; var count: Double; var exposure: Double? }
     var rows: [Row] = []
     var ccols: [String: Int] = [:]

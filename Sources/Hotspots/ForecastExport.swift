@@ -77,39 +77,115 @@ extension HotspotForecast {
     }
   }
 
-  /// CSV of every unit and bin: `unit_id,latitude,longitude,bin_start,expected,lower90,upper90`.
-  public func csv() -> String {
-    var s = "# format: anprkit-forecast v1; model: \(model); intervals: 90% \(alpha > 0 ? "negative binomial" : "Poisson")\n"
-    s += "unit_id,latitude,longitude,bin_start,expected,lower90,upper90\n"
+  /// Every unit and bin: `unit_id,latitude,longitude,bin_start,expected,lower90,upper90` (times UTC,
+  /// ISO 8601; what the numbers are is in `metadata`, for the file's `.meta.json` sidecar).
+  public func table() -> CSVTable {
+    var t = CSVTable(header: ["unit_id", "latitude", "longitude", "bin_start", "expected", "lower90", "upper90"])
     for (u, unit) in units.enumerated() {
-      for (b, t) in binStarts.enumerated() {
+      for (b, start) in binStarts.enumerated() {
         let m = expected(unit: u, bin: b)
-        s += "\(unit.id),\(unit.latitude),\(unit.longitude),\(Timestamp.iso8601(t)),\(String(format: "%.6f", m)),"
-        s += "\(Int(CountDistribution.quantile(0.05, mean: m, alpha: alpha))),\(Int(CountDistribution.quantile(0.95, mean: m, alpha: alpha)))\n"
+        t.append([unit.id, "\(unit.latitude)", "\(unit.longitude)", Timestamp.iso8601(start), String(format: "%.6f", m),
+                  "\(Int(CountDistribution.quantile(0.05, mean: m, alpha: alpha)))", "\(Int(CountDistribution.quantile(0.95, mean: m, alpha: alpha)))"])
       }
     }
-    return s
+    return t
   }
 
-  /// GeoJSON FeatureCollection of ranked hotspots: points for camera sites, square polygons for grid
-  /// cells; QGIS opens it as it is. Properties carry rank, expected count and the 90% interval.
-  public func geoJSON(window: ShiftWindow?, clock: LocalClock) -> String {
-    let ranked = self.ranked(window: window, clock: clock)
-    let byID = Dictionary(uniqueKeysWithValues: units.map { ($0.id, $0) })
-    var features: [String] = []
-    for r in ranked {
+  /// The ranked units of a window: `rank,unit_id,latitude,longitude,expected,lower90,upper90,share,window`.
+  public func rankedTable(window: ShiftWindow?, clock: LocalClock, top: Int? = nil) -> CSVTable {
+    var t = CSVTable(header: ["rank", "unit_id", "latitude", "longitude", "expected", "lower90", "upper90", "share", "window"])
+    for r in ranked(window: window, clock: clock, top: top) {
+      t.append(["\(r.rank)", r.unit, "\(r.latitude)", "\(r.longitude)", String(format: "%.6f", r.expected), "\(Int(r.lower90))",
+                "\(Int(r.upper90))", String(format: "%.6f", r.share), window?.description ?? "all hours"])
+    }
+    return t
+  }
+
+  /// What a forecast file holds, written beside it as `FILE.meta.json`.
+  public struct Metadata: Codable, Sendable, Equatable {
+    public var format = "anprkit-forecast v1"
+    public var model: String
+    public var intervals: String
+    /// Zone of the local windows and shifts; bin starts in the CSV are UTC.
+    public var timeZone: String
+    public var binSeconds: Int64?
+    public var firstBin: String?
+    public var fallbackUnits: [String]
+    public var window: String?
+  }
+
+  public func metadata(clock: LocalClock, window: ShiftWindow? = nil) -> Metadata {
+    Metadata(model: model, intervals: "90% prediction interval, \(alpha > 0 ? "negative binomial (alpha \(alpha))" : "Poisson")",
+             timeZone: clock.timeZone.identifier, binSeconds: binStarts.count > 1 ? binStarts[1] - binStarts[0] : nil,
+             firstBin: binStarts.first.map(Timestamp.iso8601), fallbackUnits: fallbackUnits, window: window?.description)
+  }
+
+  /// GeoJSON FeatureCollection (RFC 7946) of ranked hotspots, encoded by `JSONEncoder`: points for
+  /// camera sites, square polygons for grid cells; QGIS opens it as it is. Properties carry rank,
+  /// expected count and the 90% interval.
+  public func geoJSON(window: ShiftWindow?, clock: LocalClock) throws -> String {
+    let byID = Dictionary(units.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+    let features = ranked(window: window, clock: clock).map { r -> GeoJSON.Feature in
       let u = byID[r.unit]!
-      let geometry: String
+      let geometry: GeoJSON.Geometry
       if let c = u.cellMetres {
         let dLat = c / 2 / 111_200, dLon = c / 2 / (111_200 * cos(u.latitude * .pi / 180))
-        let ring = [(-1.0, -1.0), (1, -1), (1, 1), (-1, 1), (-1, -1)].map { "[\(u.longitude + $0.0 * dLon),\(u.latitude + $0.1 * dLat)]" }
-        geometry = "{\"type\":\"Polygon\",\"coordinates\":[[\(ring.joined(separator: ","))]]}"
+        geometry = .polygon([[(-1.0, -1.0), (1, -1), (1, 1), (-1, 1), (-1, -1)].map { [u.longitude + $0.0 * dLon, u.latitude + $0.1 * dLat] }])
       } else {
-        geometry = "{\"type\":\"Point\",\"coordinates\":[\(u.longitude),\(u.latitude)]}"
+        geometry = .point([u.longitude, u.latitude])
       }
-      features.append("{\"type\":\"Feature\",\"geometry\":\(geometry),\"properties\":{\"unit\":\"\(r.unit)\",\"rank\":\(r.rank),\"expected\":\(r.expected),\"lower90\":\(r.lower90),\"upper90\":\(r.upper90),\"share\":\(r.share),\"model\":\"\(model)\",\"window\":\"\(window?.description ?? "all")\"}}")
+      return GeoJSON.Feature(geometry: geometry, properties: [
+        "unit": .string(r.unit), "rank": .number(Double(r.rank)), "expected": .number(r.expected), "lower90": .number(r.lower90),
+        "upper90": .number(r.upper90), "share": .number(r.share), "model": .string(model), "window": .string(window?.description ?? "all"),
+      ])
     }
-    return "{\"type\":\"FeatureCollection\",\"name\":\"anprkit-hotspots\",\"features\":[\n" + features.joined(separator: ",\n") + "\n]}\n"
+    return try GeoJSON.FeatureCollection(name: "anprkit-hotspots", features: features).encoded()
+  }
+}
+
+/// GeoJSON (RFC 7946) as Codable values, so every string is escaped by `JSONEncoder`.
+public enum GeoJSON {
+  public enum Geometry: Encodable, Sendable {
+    case point([Double])
+    case lineString([[Double]])
+    case polygon([[[Double]]])
+    enum Keys: String, CodingKey { case type, coordinates }
+    public func encode(to encoder: any Encoder) throws {
+      var c = encoder.container(keyedBy: Keys.self)
+      switch self {
+      case .point(let p): try c.encode("Point", forKey: .type); try c.encode(p, forKey: .coordinates)
+      case .lineString(let l): try c.encode("LineString", forKey: .type); try c.encode(l, forKey: .coordinates)
+      case .polygon(let p): try c.encode("Polygon", forKey: .type); try c.encode(p, forKey: .coordinates)
+      }
+    }
+  }
+  public enum Value: Encodable, Sendable {
+    case string(String), number(Double)
+    public func encode(to encoder: any Encoder) throws {
+      var c = encoder.singleValueContainer()
+      switch self {
+      case .string(let s): try c.encode(s)
+      case .number(let x): try c.encode(x.isFinite ? x : 0)
+      }
+    }
+  }
+  public struct Feature: Encodable, Sendable {
+    public var type = "Feature"
+    public var geometry: Geometry
+    public var properties: [String: Value]
+    public init(geometry: Geometry, properties: [String: Value]) { self.geometry = geometry; self.properties = properties }
+  }
+  public struct FeatureCollection: Encodable, Sendable {
+    public var type = "FeatureCollection"
+    public var name: String
+    public var features: [Feature]
+    public init(name: String, features: [Feature]) { self.name = name; self.features = features }
+    /// The collection as JSON text (sorted keys: the same forecast gives the same bytes).
+    public func encoded() throws -> String {
+      let enc = JSONEncoder()
+      enc.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+      return String(decoding: try enc.encode(self), as: UTF8.self) + "\n"
+    }
   }
 }
 

@@ -16,6 +16,11 @@ public struct ModelFileHeader: Codable, Sendable, Equatable {
   public var trainingEnd: Int64
   /// A digest of the statistics the model learned from (no raw data, no plates).
   public var dataFingerprint: String
+  /// The IANA zone of the clock the model learned hours, days and weekdays on (nil in files from
+  /// before it was recorded). Forecasts evaluate the model on this clock whatever zone they display.
+  public var timeZone: String?
+  /// How bins are aligned: fixed-width bins start at multiples of their width from the Unix epoch (UTC).
+  public var binAlignment: String?
 
   public init(kind: String, trainingStart: Int64, trainingEnd: Int64, dataFingerprint: String) {
     self.kind = kind; self.trainingStart = trainingStart; self.trainingEnd = trainingEnd

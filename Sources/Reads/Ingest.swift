@@ -673,14 +673,6 @@ final class RejectsWriter {
   }
 }
 
-/// Quotes a CSV field when it holds a comma, quote or line break.
-public func csvQuote(_ s: String) -> String {
-  if s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) {
-    return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-  }
-  return s
-}
-
 /// Wall time per ingest phase, printed to standard error when `ANPR_TIMINGS` is set (for profiling).
 public final class PhaseTimer {
   public init() {}

@@ -104,42 +104,77 @@ public struct TransitionCounts: Codable, Sendable, Equatable {
     return total.counts(siteCount: store.sites.count)
   }
 
-  /// Reads `transitions.csv` (`from_site,to_site,hour,count,mean_seconds`) computed elsewhere, for the
-  /// population first-order chain; `hour` is the local hour of day (weekday assumed), `to_site` may be `END`.
-  public static func fromCSV(path: String, sites: [String]) throws -> TransitionCounts {
-    let index = Dictionary(uniqueKeysWithValues: sites.enumerated().map { ($1, $0) })
-    var c = TransitionCounts(order: 1, siteCount: sites.count)
+  /// One row of `transitions.csv`: moves from one site to the next (or `endOfTrip`) starting in a local
+  /// hour of day, and their mean travel time when known.
+  public struct Row: Sendable, Equatable {
+    public var from: Int, to: Int, hour: Int
+    public var count: Double
+    public var meanSeconds: Double?
+    public init(from: Int, to: Int, hour: Int, count: Double, meanSeconds: Double?) {
+      self.from = from; self.to = to; self.hour = hour; self.count = count; self.meanSeconds = meanSeconds
+    }
+  }
+
+  /// Reads `transitions.csv` (`from_site,to_site,hour,count[,mean_seconds]`) computed elsewhere (a
+  /// database query, a cluster job, a published survey); `to_site` may be `END`.
+  /// - Throws: an error naming the file, line and field for unknown sites and bad numbers.
+  public static func readRows(path: String, sites: [String]) throws -> [Row] {
+    let index = Dictionary(sites.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
     var cols: [String: Int] = [:]
+    var rows: [Row] = []
     try CSVReader(source: ByteSource(path: path)).forEachRecord { r in
       if r.line == 1 {
-        for i in 0..<r.count { cols[r.string(i).lowercased()] = i }
+        for i in 0..<r.count { cols[r.string(i).trimmingCharacters(in: .whitespaces).lowercased()] = i }
         for n in ["from_site", "to_site", "hour", "count"] where cols[n] == nil {
           throw IngestError.missingColumn(file: path, column: n, header: (0..<r.count).map(r.string))
         }
         return
       }
+      if r.count == 1 && r.bytes(0).isEmpty { return }
+      guard r.count >= cols.values.max()! + 1 else {
+        throw IngestError.badRegistry(file: path, line: r.line, field: "-", reason: "\(r.count) fields for \(cols.count) columns")
+      }
       guard let f = index[r.string(cols["from_site"]!)] else {
         throw IngestError.badRegistry(file: path, line: r.line, field: "from_site", reason: "unknown site '\(r.string(cols["from_site"]!))'")
       }
       let toName = r.string(cols["to_site"]!)
-      let to = toName == "END" ? endOfTrip : index[toName]
-      guard let to else { throw IngestError.badRegistry(file: path, line: r.line, field: "to_site", reason: "unknown site '\(toName)'") }
-      guard let h = Int(r.string(cols["hour"]!)), (0...23).contains(h), let n = Double(r.string(cols["count"]!)), n >= 0 else {
-        throw IngestError.badRegistry(file: path, line: r.line, field: "hour/count", reason: "hour 0–23 and a count ≥ 0 expected")
+      guard let to = toName == "END" ? endOfTrip : index[toName] else {
+        throw IngestError.badRegistry(file: path, line: r.line, field: "to_site", reason: "unknown site '\(toName)'")
       }
+      guard let h = Int(r.string(cols["hour"]!)), (0...23).contains(h) else {
+        throw IngestError.badRegistry(file: path, line: r.line, field: "hour", reason: "'\(r.string(cols["hour"]!))' is not an hour 0–23")
+      }
+      guard let n = Double(r.string(cols["count"]!)), n >= 0, n.isFinite else {
+        throw IngestError.badRegistry(file: path, line: r.line, field: "count", reason: "'\(r.string(cols["count"]!))' is not a count ≥ 0")
+      }
+      let mean = cols["mean_seconds"].flatMap { Double(r.string($0)) }.flatMap { $0 > 0 && $0.isFinite ? $0 : nil }
+      rows.append(Row(from: f, to: to, hour: h, count: n, meanSeconds: mean))
+    }
+    return rows
+  }
+
+  /// First-order counts from rows (the hour's weekday band; weekday assumed).
+  public init(rows: [Row], siteCount: Int) {
+    self.init(order: 1, siteCount: siteCount)
+    for row in rows {
+      let (f, to, n, h) = (row.from, row.to, row.count, row.hour)
       let band = h < 6 ? 0 : h < 10 ? 1 : h < 16 ? 2 : h < 19 ? 3 : 4
-      c.next[key([f], band: band), default: [:]][to, default: 0] += n
-      c.next[key([f], band: nil), default: [:]][to, default: 0] += n
-      c.next[0, default: [:]][to, default: 0] += n
-      if to != endOfTrip, let mi = cols["mean_seconds"], let m = Double(r.string(mi)), m > 0 {
+      next[Self.key([f], band: band), default: [:]][to, default: 0] += n
+      next[Self.key([f], band: nil), default: [:]][to, default: 0] += n
+      next[0, default: [:]][to, default: 0] += n
+      if to != endOfTrip, let m = row.meanSeconds {
         // Only the mean is known: treat all n moves as taking the mean time (zero spread at this level).
-        for k in [travelKey(f, to, band: nil), travelKey(f, to, band: band)] {
-          var v = c.travel[k] ?? [0, 0, 0]
+        for k in [Self.travelKey(f, to, band: nil), Self.travelKey(f, to, band: band)] {
+          var v = travel[k] ?? [0, 0, 0]
           v[0] += n; v[1] += n * log(m); v[2] += n * log(m) * log(m)
-          c.travel[k] = v
+          travel[k] = v
         }
       }
     }
-    return c
+  }
+
+  /// Reads `transitions.csv` into first-order counts for the population chain.
+  public static func fromCSV(path: String, sites: [String]) throws -> TransitionCounts {
+    TransitionCounts(rows: try readRows(path: path, sites: sites), siteCount: sites.count)
   }
 }

@@ -159,11 +159,11 @@ extension Simulator {
     let cfg = config
     // Registry.
     let cams = try TextFileWriter(p("cameras.csv"))
-    cams.line("camera_id,site_id,latitude,longitude,bearing,road,description")
+    var registry = CSVTable(header: ["camera_id", "site_id", "latitude", "longitude", "bearing", "road", "description"])
     for c in town.cameras {
-      cams.line([c.id, c.site, String(c.latitude), String(c.longitude), c.bearing.map { String(Int($0)) } ?? "",
-                 csvQuote(c.road ?? ""), csvQuote(c.description ?? "")].joined(separator: ","))
+      registry.append([c.id, c.site, String(c.latitude), String(c.longitude), c.bearing.map { String(Int($0)) } ?? "", c.road ?? "", c.description ?? ""])
     }
+    cams.line(String(registry.encoded().dropLast()))
     try cams.close()
 
     let reads = try TextFileWriter(p("reads.csv"), gzip: gzip)

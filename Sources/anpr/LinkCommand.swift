@@ -36,6 +36,7 @@ extension ANPR {
     @Option(help: "Also detect co-travel (convoys) and write them here (CSV).") var convoys: String?
     @Option(help: "Co-travel: seconds within which two reads at one site count as together.") var convoyWindow: Int = 60
     @Option(help: "Co-travel: distinct sites a pair must share.") var convoyMinSites: Int = 3
+    @OptionGroup var csvOptions: CSVOptions
     @Flag(help: "Print the result as one JSON object on the last line.") var json = false
 
     func run() throws {
@@ -49,29 +50,23 @@ extension ANPR {
       model.rentalOnly = !allVehicles
       model.unit = unit
       let r = try model.link(store: store, clock: clock)
-      let unitByID = Dictionary(r.units.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
-      var text = "group_id,vehicle,plate,from,to,confidence,boundary_confidence,evidence\n"
-      for (g, members) in r.groups.enumerated() {
-        for m in members {
-          let best = r.links.filter { $0.a == m || $0.b == m }.max { $0.confidence < $1.confidence }
-          let u = unitByID[m]
-          text += "G\(g + 1),\(csvQuote(m)),\(csvQuote(u?.vehicle ?? m)),\(u.map { Timestamp.iso8601($0.first) } ?? ""),\(u.map { Timestamp.iso8601($0.last) } ?? ""),"
-          text += "\(String(format: "%.3f", best?.confidence ?? r.groupConfidence[g])),\(String(format: "%.3f", u?.boundaryConfidence ?? 1)),\(csvQuote(best?.evidence ?? ""))\n"
-        }
-      }
-      try write(text, to: out)
+      let groups = GroupsFile(r).table
+      try write(groups, to: out, excel: csvOptions.excel)
       if let links {
-        var lt = "vehicle_a,vehicle_b,similarity,succession,score,confidence,basis,evidence\n"
-        for l in r.links { lt += "\(l.a),\(l.b),\(String(format: "%.4f", l.similarity)),\(l.succession),\(String(format: "%.4f", l.score)),\(String(format: "%.3f", l.confidence)),\(l.basis),\(csvQuote(l.evidence))\n" }
-        try write(lt, to: links)
+        var t = CSVTable(header: ["vehicle_a", "vehicle_b", "similarity", "succession", "score", "confidence", "basis", "evidence"])
+        for l in r.links {
+          t.append([l.a, l.b, String(format: "%.4f", l.similarity), "\(l.succession)", String(format: "%.4f", l.score),
+                    String(format: "%.3f", l.confidence), "\(l.basis)", l.evidence])
+        }
+        try write(t, to: links, excel: csvOptions.excel)
       }
       if let episodes {
-        var t = "episode,plate,from,to,visits,boundary_confidence,cut_before,cut_after\n"
+        var t = CSVTable(header: ["episode", "plate", "from", "to", "visits", "boundary_confidence", "cut_before", "cut_after"])
         for u in r.units {
-          t += "\(csvQuote(u.id)),\(csvQuote(u.vehicle)),\(Timestamp.iso8601(u.first)),\(Timestamp.iso8601(u.last)),\(u.visits),"
-          t += "\(String(format: "%.3f", u.boundaryConfidence)),\(csvQuote(u.cutBefore)),\(csvQuote(u.cutAfter))\n"
+          t.append([u.id, u.vehicle, Timestamp.iso8601(u.first), Timestamp.iso8601(u.last), "\(u.visits)",
+                    String(format: "%.3f", u.boundaryConfidence), u.cutBefore, u.cutAfter])
         }
-        try write(t, to: episodes)
+        try write(t, to: episodes, excel: csvOptions.excel)
       }
       struct Output: Encodable {
         var candidates: Int; var links: Int; var groups: Int; var convoys: Int?; var evaluation: LinkageScores?; var curve: [LinkageEvaluation.Point]?
@@ -82,9 +77,11 @@ extension ANPR {
         var d = CoTravelDetector()
         d.windowSeconds = Int64(convoyWindow); d.minimumSites = convoyMinSites
         let found = d.detect(store: store)
-        var t = "vehicle_a,vehicle_b,sites,together,expected_by_chance,p_value,evidence\n"
-        for c in found { t += "\(c.a),\(c.b),\(c.sites.count),\(c.together),\(String(format: "%.4g", c.expected)),\(String(format: "%.3g", c.pValue)),\(csvQuote(c.evidence))\n" }
-        try write(t, to: convoys)
+        var t = CSVTable(header: ["vehicle_a", "vehicle_b", "sites", "together", "expected_by_chance", "p_value", "evidence"])
+        for c in found {
+          t.append([c.a, c.b, "\(c.sites.count)", "\(c.together)", String(format: "%.4g", c.expected), String(format: "%.3g", c.pValue), c.evidence])
+        }
+        try write(t, to: convoys, excel: csvOptions.excel)
         output.convoys = found.count
         if !json { print("co-travel: \(found.count) pairs seen together more than chance allows (p ≤ \(d.maxPValue)) → \(convoys)") }
       }

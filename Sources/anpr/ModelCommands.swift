@@ -9,10 +9,37 @@ import Routes
 /// Options shared by every command that reads a store.
 struct StoreOptions: ParsableArguments {
   @Option(help: "Read store written by 'anpr ingest'.") var store: String
-  @Option(help: "Analyst's time zone for hours, days and shifts (IANA name).") var timezone = "Europe/London"
+  @Option(help: "Analyst's time zone for hours, days and shifts (IANA name; default Europe/London, or a trained model's own zone).")
+  var timezone: String?
   @Option(help: "Seed for every random choice; same seed, same output.") var seed: UInt64 = 1
 
-  func open() throws -> (ReadStore, LocalClock) { (try openStore(store), try LocalClock(identifier: timezone)) }
+  static let defaultZone = "Europe/London"
+
+  func open() throws -> (ReadStore, LocalClock) { (try openStore(store), try LocalClock(identifier: timezone ?? Self.defaultZone)) }
+
+  /// The clocks for using a trained model: the model's own (its hours and weekdays were learned on it)
+  /// and the one to show windows in — `--timezone` when given, else the model's. A model from before
+  /// zones were recorded uses `--timezone` (default Europe/London) for both.
+  func clocks(model header: ModelFileHeader) throws -> (model: LocalClock, display: LocalClock, note: String?) {
+    try Self.clocks(model: header, timezone: timezone)
+  }
+
+  static func clocks(model header: ModelFileHeader, timezone: String?) throws -> (model: LocalClock, display: LocalClock, note: String?) {
+    let display = try LocalClock(identifier: timezone ?? header.timeZone ?? Self.defaultZone)
+    guard let trained = header.timeZone else { return (display, display, nil) }
+    let model = try LocalClock(identifier: trained)
+    let note = trained == display.timeZone.identifier ? nil
+      : "the model learned its hours on \(trained) time; windows are shown in \(display.timeZone.identifier) time (the same instants, converted)"
+    return (model, display, note)
+  }
+}
+
+/// Parses `--target` and makes it safe and meaningful for `store`: plates in a watch list are
+/// pseudonymised with the key (never kept as plates), and a list that matches no vehicle is an error.
+func resolveTarget(_ s: String, store: ReadStore, keyFile: String?) throws -> Target {
+  let t = try parseTarget(s).pseudonymised(for: store, with: try Pseudonymiser.load(file: keyFile))
+  try t.requireMatches(in: store)
+  return t
 }
 
 /// Opens a store, or says how to make one.
@@ -46,26 +73,63 @@ func write(_ text: String, to path: String) throws {
   }
 }
 
+/// Writes a table as CSV (with a UTF-8 byte-order mark for Excel when asked).
+func write(_ table: CSVTable, to path: String, excel: Bool) throws {
+  try write(table.encoded(byteOrderMark: excel), to: path)
+}
+
+/// Options shared by every command that writes CSV.
+struct CSVOptions: ParsableArguments {
+  @Flag(help: "Start CSV files with a UTF-8 byte-order mark, so Excel shows dashes and accents right.") var excel = false
+}
+
 extension ANPR {
   struct Train: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Fit the model a spec file describes and save it.")
-    @OptionGroup var storeOptions: StoreOptions
+    static let configuration = CommandConfiguration(
+      abstract: "Fit the model a spec file describes and save it.",
+      discussion: """
+        From a store, or from statistics computed elsewhere: --counts with --units for hotspot models,
+        --transitions with --units for route models (order 1).
+        """)
+    @Option(help: "Read store written by 'anpr ingest'.") var store: String?
+    @Option(help: "Counts computed elsewhere (unit_id,bin_start,count) instead of a store, for hotspot models.") var counts: String?
+    @Option(help: "Transitions computed elsewhere (from_site,to_site,hour,count[,mean_seconds]) instead of a store, for route models.")
+    var transitions: String?
+    @Option(help: "Units for --counts or --transitions (cameras.csv, or unit_id,latitude,longitude).") var units: String?
+    @Option(help: "Analyst's time zone for hours, days and shifts (IANA name); recorded in the model.") var timezone = StoreOptions.defaultZone
     @Option(help: "Model spec, e.g. Models/poisson-hotspot.yaml.") var spec: String
     @Option(help: "What hotspot models count: all, keeper=rental, vehicles=ID,ID, watchlist=FILE.") var target = "all"
     @Option(help: "Model file to write (default: trained/<name>.model.json).") var out: String?
     @Option(help: "Train only on reads before this time (ISO 8601).") var until: String?
+    @Option(help: "Key the store was pseudonymised with, for a watch list of plates (or set ANPR_KEY).") var keyFile: String?
 
     func validate() throws {
       if !FileManager.default.fileExists(atPath: spec) { throw ValidationError("No spec at '\(spec)'; see Models/.") }
       _ = try parseTarget(target)
+      if [store != nil, counts != nil, transitions != nil].filter({ $0 }).count != 1 {
+        throw ValidationError("Give one of --store, --counts (with --units) or --transitions (with --units).")
+      }
+      if (counts != nil || transitions != nil) && units == nil { throw ValidationError("--counts and --transitions need --units.") }
     }
     func run() throws {
-      let (store, clock) = try storeOptions.open()
+      let clock = try LocalClock(identifier: timezone)
       let s = try SpecFile.load(spec)
       let path = out ?? "trained/\(s.name).model.json"
       try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-      let (_, summary) = try Training.train(spec: s, store: store, target: try parseTarget(target), clock: clock,
-                                            until: try until.map { try parseTime($0, option: "--until") }, to: path)
+      let summary: String
+      if let counts, let units {
+        guard target == "all" else { throw ValidationError("--target applies to a store's reads; counts are already of one target") }
+        let table = try CountTable.fromCSV(counts: counts, units: units, binning: s.bin)
+        summary = try Training.train(spec: s, table: table, target: .allReads, clock: clock, to: path).1
+      } else if let transitions, let units {
+        let u = try CountTable.readUnits(path: units)
+        summary = try Training.train(spec: s, transitions: try TransitionCounts.readRows(path: transitions, sites: u.map(\.id)), units: u,
+                                     clock: clock, to: path).1
+      } else {
+        let store = try openStore(store!)
+        summary = try Training.train(spec: s, store: store, target: try resolveTarget(target, store: store, keyFile: keyFile), clock: clock,
+                                     until: try until.map { try parseTime($0, option: "--until") }, to: path).1
+      }
       print(summary)
       print("model: \(path)")
     }
@@ -74,32 +138,54 @@ extension ANPR {
   struct Forecast: ParsableCommand {
     static let configuration = CommandConfiguration(
       abstract: "Forecast hotspots with a trained model: expected counts per site and hour with 90% intervals.",
-      discussion: "Writes every site and hour as CSV, and the sites ranked for a window (e.g. --window 'Thu 16-19') as CSV and GeoJSON.")
-    @OptionGroup var storeOptions: StoreOptions
+      discussion: """
+        Writes every site and hour as CSV, and the sites ranked for a window (e.g. --window 'Thu 16-19') as CSV and GeoJSON.
+        The history is a store's reads, or counts computed elsewhere (--counts with --units); the forecast starts after it.
+        """)
+    @Option(help: "Read store written by 'anpr ingest'.") var store: String?
+    @Option(help: "Counts computed elsewhere (unit_id,bin_start,count) as the history instead of a store.") var counts: String?
+    @Option(help: "Units for --counts (cameras.csv, or unit_id,latitude,longitude).") var units: String?
+    @Option(help: "Time zone to show windows in (IANA name; default: the model's own).") var timezone: String?
     @Option(help: "Trained hotspot model (from 'anpr train').") var model: String
     @Option(help: "Days to forecast after the store's last read.") var days = 7
     @Option(help: "Ranked list for a local time window, e.g. 'Thu 16-19' or '22-06'.") var window: String?
-    @Option(help: "CSV of every site and bin.") var out: String?
+    @Option(help: "CSV of every site and bin (what the numbers are goes beside it in FILE.meta.json).") var out: String?
+    @Option(help: "CSV of the sites ranked for the window (all sites, not only --top).") var ranked: String?
     @Option(help: "GeoJSON of ranked sites (QGIS opens it).") var geojson: String?
     @Option(help: "Show this many top sites.") var top = 10
+    @OptionGroup var csvOptions: CSVOptions
     @Flag(help: "Print the ranked list as JSON.") var json = false
 
     func run() throws {
-      let (store, clock) = try storeOptions.open()
-      let (_, saved) = try Training.loadHotspot(model)
+      let opened = try store.map(openStore)
+      let (header, saved) = try Training.loadHotspot(model)
+      let (modelClock, clock, zoneNote) = try StoreOptions.clocks(model: header, timezone: timezone)
       let w = try window.map { s -> ShiftWindow in do { return try ShiftWindow.parse(s) } catch { throw ValidationError("\(error)") } }
-      let f = try Training.forecast(model: saved, store: store, clock: clock, days: days)
-      if let out { try write(f.csv(), to: out) }
-      if let geojson { try write(f.geoJSON(window: w, clock: clock), to: geojson) }
-      let ranked = f.ranked(window: w, clock: clock, top: top)
-      if json { try printJSONLine(ranked); return }
-      print("\(saved.name): \(days)-day forecast of \(saved.target) from \(Timestamp.iso8601(f.binStarts.first ?? 0)), window \(w?.description ?? "all hours")")
-      if !f.fallbackUnits.isEmpty { print("  note: \(f.fallbackUnits.count) site(s) new since training, forecast by fallback: \(f.fallbackUnits.prefix(5).joined(separator: ", "))") }
-      print("rank  site   expected  90% interval  share")
-      for r in ranked {
-        print(String(format: "%4d  %@  %8.2f  [%3.0f, %3.0f]    %4.1f%%", r.rank, r.unit.padding(toLength: 5, withPad: " ", startingAt: 0), r.expected, r.lower90, r.upper90, r.share * 100))
+      let f: HotspotForecast
+      if let counts, let units {
+        let history = try CountTable.fromCSV(counts: counts, units: units, binning: saved.binning)
+        f = Training.forecast(model: saved, history: history, clock: modelClock, days: days)
+      } else if let opened {
+        f = try Training.forecast(model: saved, store: opened, clock: modelClock, days: days)
+      } else { throw ValidationError("Give --store, or --counts with --units.") }
+      if let out {
+        try write(f.table(), to: out, excel: csvOptions.excel)
+        try writeJSON(f.metadata(clock: clock), to: out + ".meta.json")
       }
-      if let out { print("all sites and hours: \(out)") }
+      if let ranked { try write(f.rankedTable(window: w, clock: clock), to: ranked, excel: csvOptions.excel) }
+      if let geojson { try write(try f.geoJSON(window: w, clock: clock), to: geojson) }
+      let rows = f.ranked(window: w, clock: clock, top: top)
+      if json { try printJSONLine(rows); return }
+      print("\(saved.name): \(days)-day forecast of \(saved.target) from \(Timestamp.iso8601(f.binStarts.first ?? 0)), window \(w?.description ?? "all hours") (\(clock.timeZone.identifier) time)")
+      if let zoneNote { print("  note: \(zoneNote)") }
+      if !f.fallbackUnits.isEmpty { print("  note: \(f.fallbackUnits.count) site(s) new since training, forecast by fallback: \(f.fallbackUnits.prefix(5).joined(separator: ", "))") }
+      let width = max(4, rows.map(\.unit.count).max() ?? 4)
+      print("rank  " + "site".padding(toLength: width, withPad: " ", startingAt: 0) + "  expected  90% interval  share")
+      for r in rows {
+        print(String(format: "%4d  %@  %8.2f  [%3.0f, %3.0f]    %4.1f%%", r.rank, r.unit.padding(toLength: width, withPad: " ", startingAt: 0), r.expected, r.lower90, r.upper90, r.share * 100))
+      }
+      if let out { print("all sites and hours: \(out) (about it: \(out).meta.json)") }
+      if let ranked { print("ranked sites: \(ranked)") }
       if let geojson { print("map layer: \(geojson)") }
     }
   }
@@ -110,12 +196,13 @@ extension ANPR {
     @OptionGroup var backtest: BacktestOptions
     @Option(help: "Model spec.") var spec: String
     @Option(help: "What hotspot models count.") var target = "all"
+    @Option(help: "Key the store was pseudonymised with, for a watch list of plates (or set ANPR_KEY).") var keyFile: String?
     @Flag(help: "Print JSON.") var json = false
     func run() throws {
       let (store, clock) = try storeOptions.open()
       let s = try SpecFile.load(spec)
       var o = CompareOptions()
-      o.specs = [s]; o.target = try parseTarget(target); o.plan = backtest.plan; o.routes = s.isRoute; o.seed = storeOptions.seed
+      o.specs = [s]; o.target = try resolveTarget(target, store: store, keyFile: keyFile); o.plan = backtest.plan; o.routes = s.isRoute; o.seed = storeOptions.seed
       let c = try CompareRun.run(store: store, options: o, clock: clock)
       if json { try printJSONLine(c); return }
       print(c.table(metrics: s.isRoute ? routeMetricNames : hotspotMetricNames))
@@ -132,7 +219,9 @@ extension ANPR {
     @Option(help: "Read store written by 'anpr ingest'.") var store: String?
     @Option(help: "Point events CSV (event_id,timestamp,latitude,longitude,category) instead of a store.") var events: String?
     @Option(help: "Counts computed elsewhere (unit_id,bin_start,count) instead of a store.") var counts: String?
-    @Option(help: "Unit coordinates for --counts (cameras.csv, or unit_id,latitude,longitude).") var units: String?
+    @Option(help: "Transitions computed elsewhere (from_site,to_site,hour,count[,mean_seconds]) instead of a store: route models, each hour held out in turn.")
+    var transitions: String?
+    @Option(help: "Unit coordinates for --counts or --transitions (cameras.csv, or unit_id,latitude,longitude).") var units: String?
     @Option(help: "Grid cell size for --events, metres.") var cellMetres = 500.0
     @Option(help: "Only this event category (e.g. Drugs).") var category: String?
     @Option(help: "Bin for --events or --counts: 1h, 1d, month, ... (default: month for events, 1h for counts)") var bin: String?
@@ -147,15 +236,18 @@ extension ANPR {
     @Option(help: "Write the comparison as CSV.") var csv: String?
     @Option(help: "Write the comparison as JSON.") var out: String?
     @Flag(help: "Skip the route models.") var noRoutes = false
+    @OptionGroup var csvOptions: CSVOptions
     @Flag(help: "Print the comparison as one JSON object on the last line.") var json = false
 
     func validate() throws {
       _ = try parseTarget(target)
       for s in spec where !FileManager.default.fileExists(atPath: s) { throw ValidationError("No spec at '\(s)'; see Models/.") }
-      if [store != nil, events != nil, counts != nil].filter({ $0 }).count != 1 {
-        throw ValidationError("Give one of --store (ANPR reads), --events (point events) or --counts (with --units).")
+      if [store != nil, events != nil, counts != nil, transitions != nil].filter({ $0 }).count != 1 {
+        throw ValidationError("Give one of --store (ANPR reads), --events (point events), --counts or --transitions (with --units).")
       }
-      if counts != nil && units == nil { throw ValidationError("--counts needs --units (cameras.csv or unit_id,latitude,longitude).") }
+      if (counts != nil || transitions != nil) && units == nil {
+        throw ValidationError("--counts and --transitions need --units (cameras.csv or unit_id,latitude,longitude).")
+      }
     }
     func run() throws {
       let clock = try LocalClock(identifier: timezone)
@@ -171,6 +263,18 @@ extension ANPR {
         try emit(Comparison.summarise(hotspot: scores, order: named.map(\.name), kind: "hotspot", target: "counts from \(counts)", seed: seed))
         return
       }
+      if let transitions, let units {
+        let u = try CountTable.readUnits(path: units)
+        let rows = try TransitionCounts.readRows(path: transitions, sites: u.map(\.id))
+        let specs = try spec.map(SpecFile.load).filter(\.isRoute)
+        let named = try specs.isEmpty ? TransitionsBacktest.builtIn : specs.map { NamedRouteModel(name: $0.name, model: try $0.routeModel()) }
+        let scores = try TransitionsBacktest.run(rows: rows, sites: u.map { (latitude: $0.latitude, longitude: $0.longitude) }, models: named)
+        var c = Comparison.summarise(hotspot: scores, order: named.map(\.name), kind: "route", target: "transitions from \(transitions)",
+                                     primary: "top1", seed: seed)
+        c.notes.append("route models on transitions: each of the 24 hours of the day held out in turn (no dates in the file); intervals over the hours")
+        try emit(c)
+        return
+      }
       if let events {
         let binning: Binning
         do { binning = try Binning.parse(bin ?? "month") } catch { throw ValidationError("\(error)") }
@@ -184,7 +288,7 @@ extension ANPR {
       let store = try openStore(store!)
       var o = CompareOptions()
       o.specs = try spec.map(SpecFile.load)
-      o.target = try parseTarget(target)
+      o.target = try resolveTarget(target, store: store, keyFile: keyFile)
       o.plan = backtest.plan
       o.routes = !noRoutes
       o.seed = seed
@@ -207,17 +311,20 @@ extension ANPR {
     }
 
     func emit(_ c: Comparison) throws {
-      if let csv { try write(c.csv, to: csv) }
+      if let csv { try write(c.table, to: csv, excel: csvOptions.excel) }
       if let out {
-        let enc = JSONEncoder(); enc.outputFormatting = [.sortedKeys, .prettyPrinted]
-        try write(String(decoding: try enc.encode(c), as: UTF8.self), to: out)
+        try writeJSON(c, to: out)
       }
       if json { try printJSONLine(c); return }
-      print("Backtest: \(c.windows) windows; hotspot target: \(c.target)")
       let hot = Comparison(target: c.target, windows: c.windows, models: c.models.filter { $0.kind == "hotspot" || $0.name == "oracle (hotspot)" })
-      print(hot.table(metrics: ["hit_rate@10%", "pai@10%", "pei*@10%", "log_score", "n_test_p"]))
       let route = Comparison(target: c.target, windows: c.windows, models: c.models.filter { $0.kind == "route" || $0.name == "oracle (route)" })
-      if !route.models.isEmpty { print(""); print(route.table(metrics: ["top1", "top3", "mrr", "log_loss", "arrival_abs_error_min", "arrival_coverage80"])) }
+      print("Backtest: \(c.windows) windows; \(hot.models.isEmpty ? "data" : "hotspot target"): \(c.target)")
+      if !hot.models.isEmpty { print(hot.table(metrics: ["hit_rate@10%", "pai@10%", "pei*@10%", "log_score", "n_test_p"])) }
+      if !route.models.isEmpty {
+        if !hot.models.isEmpty { print("") }
+        let metrics = ["top1", "top3", "mrr", "log_loss", "arrival_abs_error_min", "arrival_coverage80"].filter { m in route.models.contains { $0.metrics[m] != nil } }
+        print(route.table(metrics: metrics))
+      }
       if let p = c.pairedTest {
         print(String(format: "\npaired test on %@: %@ − %@ = %.3f [%.3f, %.3f], p = %.3f", p.metric, p.better, p.worse,
                      p.difference.value, p.difference.ciLow, p.difference.ciHigh, p.pValue))
@@ -236,6 +343,7 @@ extension ANPR {
     @Option(help: "A parameter and its values, e.g. bandwidth_metres=200,400,800 (repeatable).") var grid: [String] = []
     @Option(help: "What hotspot models count.") var target = "all"
     @Option(help: "Metric to choose by.") var metric = "hit_rate@10%"
+    @Option(help: "Key the store was pseudonymised with, for a watch list of plates (or set ANPR_KEY).") var keyFile: String?
     @Flag(help: "Print JSON.") var json = false
     func validate() throws {
       if grid.isEmpty { throw ValidationError("Give at least one --grid name=v1,v2.") }
@@ -244,7 +352,7 @@ extension ANPR {
     func run() throws {
       let (store, clock) = try storeOptions.open()
       let progress = ProgressLine("sweep")
-      let r = try Sweep.run(spec: try SpecFile.load(spec), grid: grid, store: store, target: try parseTarget(target), plan: backtest.plan,
+      let r = try Sweep.run(spec: try SpecFile.load(spec), grid: grid, store: store, target: try resolveTarget(target, store: store, keyFile: keyFile), plan: backtest.plan,
                             clock: clock, metric: metric) { d, n in progress.update(done: Double(d), total: Double(n), unit: "windows") }
       progress.finish()
       if json { try printJSONLine(r); return }
@@ -266,6 +374,7 @@ extension ANPR {
     @Option(help: "Batch: every vehicle read in the last N hours of the store.") var recentHours: Int?
     @Option(help: "Top next sites to list.") var top = 3
     @Option(help: "CSV output file.") var out: String?
+    @OptionGroup var csvOptions: CSVOptions
     @Flag(help: "Print JSON.") var json = false
 
     func validate() throws {
@@ -280,8 +389,9 @@ extension ANPR {
     }
 
     func run() throws {
-      let (store, clock) = try storeOptions.open()
-      let (_, saved) = try Training.loadRoute(model)
+      let store = try openStore(storeOptions.store)
+      let (header, saved) = try Training.loadRoute(model)
+      let clock = try storeOptions.clocks(model: header).model  // time bands as the model learned them; times printed in UTC
       guard saved.sites == store.sites else { throw CLIError("\(model) was trained on a different camera registry; retrain it on this store") }
       var vehicles: [Int] = []
       var personal: TransitionCounts? = nil
@@ -324,12 +434,13 @@ extension ANPR {
         }
       }
       if let out {
-        var text = "vehicle,last_site,last_seen,rank,next_site,probability,arrival_median,arrival_low80,arrival_high80,evidence,fallback\n"
+        var t = CSVTable(header: ["vehicle", "last_site", "last_seen", "rank", "next_site", "probability", "arrival_median", "arrival_low80",
+                                  "arrival_high80", "evidence", "fallback"])
         for r in rows {
-          text += [r.vehicle, r.lastSite, r.lastSeen, "\(r.rank)", r.nextSite, String(format: "%.4f", r.probability), r.arrivalMedian ?? "",
-                   r.arrivalLow80 ?? "", r.arrivalHigh80 ?? "", csvQuote(r.evidence), csvQuote(r.fallback ?? "")].joined(separator: ",") + "\n"
+          t.append([r.vehicle, r.lastSite, r.lastSeen, "\(r.rank)", r.nextSite, String(format: "%.4f", r.probability), r.arrivalMedian ?? "",
+                    r.arrivalLow80 ?? "", r.arrivalHigh80 ?? "", r.evidence, r.fallback ?? ""])
         }
-        try write(text, to: out)
+        try write(t, to: out, excel: csvOptions.excel)
       }
       if json { try printJSONLine(rows); return }
       for r in rows.prefix(30) {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Evaluation
 import Foundation
+import Linkage
 import Modelling
 import Reads
 import Routes
@@ -37,14 +38,8 @@ struct VehicleSelection: ParsableArguments {
     }
     if let group {
       let parts = group.split(separator: ":", maxSplits: 1).map(String.init)
-      guard parts.count == 2, let text = try? String(contentsOfFile: parts[0], encoding: .utf8) else {
-        throw CLIError("--group wants GROUPS.csv:GROUP_ID (a file from 'anpr link')")
-      }
-      let rows = text.split(whereSeparator: \.isNewline).map { splitCSVLine(String($0)) }
-      guard let header = rows.first, header.first == "group_id", let col = header.firstIndex(of: "vehicle") else {
-        throw CLIError("\(parts[0]): not a groups file from 'anpr link' (its header must start group_id and have a vehicle column)")
-      }
-      let ids = rows.dropFirst().filter { $0.first == parts[1] && $0.count > col }.map { $0[col] }
+      guard parts.count == 2 else { throw CLIError("--group wants GROUPS.csv:GROUP_ID (a file from 'anpr link')") }
+      let ids = try GroupsFile.read(path: parts[0]).members(of: parts[1]).map(\.vehicle)
       guard !ids.isEmpty else { throw CLIError("\(parts[0]): no group '\(parts[1])'") }
       let r = EpisodeID.resolve(ids, in: store)
       guard !r.vehicles.isEmpty else { throw CLIError("group '\(parts[1])' has no vehicle in this store") }

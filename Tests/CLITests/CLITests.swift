@@ -190,3 +190,134 @@ struct RealExportTests {
     #expect(r.status != 0 && r.err.contains("Mars/Olympus"))
   }
 }
+
+/// Every file the tool writes, read back by Python's csv and json (independent readers), with site
+/// names holding quotes, commas, a newline, backslashes and non-ASCII.
+@Suite("anpr outputs: escaping")
+struct OutputEscapingTests {
+  @Test func hostileSiteNamesSurviveEveryOutput() throws {
+    let d = FileManager.default.temporaryDirectory.appendingPathComponent("anprkit-esc-\(UUID())").path
+    try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
+    let sites = ["Site \"A\", north", "back\\slash", "Café – Straße 字", "two\nlines", "plain"]
+    var registry = "camera_id,site_id,latitude,longitude\n"
+    for (i, s) in sites.enumerated() {
+      registry += "C\(i),\"\(s.replacingOccurrences(of: "\"", with: "\"\""))\",\(51.5 + Double(i) * 0.01),\(0.6 + Double(i) * 0.01)\n"
+    }
+    try registry.write(toFile: d + "/cams.csv", atomically: true, encoding: .utf8)
+    var reads = "plate,camera_id,timestamp\n"
+    let start = 1_772_668_800  // 2026-03-05T00:00:00Z
+    for day in 0..<12 {
+      for trip in 0..<30 {
+        let t0 = start + day * 86400 + 6 * 3600 + trip * 1500
+        for k in 0..<3 { reads += "AB\(trip % 12)CDE,C\((trip + k) % sites.count),\(t0 + k * 300)\n" }
+      }
+    }
+    try reads.write(toFile: d + "/reads.csv", atomically: true, encoding: .utf8)
+    var r = try runANPR(["ingest", d + "/reads.csv", "--cameras", d + "/cams.csv", "--store", d + "/s.anpr", "--keep-raw-plates"])
+    #expect(r.status == 0, "\(r.err)")
+    r = try runANPR(["train", "--store", d + "/s.anpr", "--spec", "Models/historical-mean.yaml", "--out", d + "/h.model.json"])
+    #expect(r.status == 0, "\(r.err)")
+    r = try runANPR(["forecast", "--store", d + "/s.anpr", "--model", d + "/h.model.json", "--days", "2", "--out", d + "/f.csv",
+                     "--ranked", d + "/ranked.csv", "--geojson", d + "/f.geojson", "--excel"])
+    #expect(r.status == 0, "\(r.err)")
+    // The table prints whole site names (no cut to 5 characters).
+    #expect(r.out.contains("back\\slash"), "\(r.out)")
+    let meta = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: d + "/f.csv.meta.json"))) as! [String: Any]
+    #expect(meta["format"] as? String == "anprkit-forecast v1" && meta["timeZone"] as? String == "Europe/London")
+    #expect(!(try String(contentsOfFile: d + "/f.csv", encoding: .utf8)).contains("# format"))
+    r = try runANPR(["train", "--store", d + "/s.anpr", "--spec", "Models/markov-route.yaml", "--out", d + "/r.model.json"])
+    #expect(r.status == 0, "\(r.err)")
+    r = try runANPR(["predict-route", "--store", d + "/s.anpr", "--model", d + "/r.model.json", "--recent-hours", "48", "--out", d + "/route.csv"])
+    #expect(r.status == 0, "\(r.err)")
+    let expected = try JSONSerialization.data(withJSONObject: sites + ["END"])
+    try expected.write(to: URL(fileURLWithPath: d + "/sites.json"))
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    p.arguments = ["python3", "Tests/CLITests/Scripts/read_outputs.py", d + "/sites.json", d + "/f.csv:unit_id", d + "/ranked.csv:unit_id",
+                   d + "/f.geojson:unit", d + "/route.csv:last_site", d + "/route.csv:next_site"]
+    let out = Pipe()
+    p.standardOutput = out
+    try p.run()
+    let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    p.waitUntilExit()
+    #expect(p.terminationStatus == 0, "\(text)")
+  }
+}
+
+/// Watch lists of plates are pseudonymised on load, and trained models carry their clock.
+@Suite("anpr train/forecast: watch lists and time zones")
+struct WatchListAndZoneTests {
+  @Test func plateWatchListAndModelTimeZone() throws {
+    let d = FileManager.default.temporaryDirectory.appendingPathComponent("anprkit-wl-\(UUID())").path
+    try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
+    try "watch-list test key 0123456789abcdef\n".write(toFile: d + "/key", atomically: true, encoding: .utf8)
+    var r = try runANPR(["ingest", "Data/sample/reads.csv.gz", "--cameras", "Data/sample/cameras.csv", "--vehicles", "Data/sample/vehicles.csv",
+                         "--store", d + "/s.anpr", "--key-file", d + "/key"])
+    #expect(r.status == 0, "\(r.err)")
+    let vehicles = try String(contentsOfFile: "Data/sample/vehicles.csv", encoding: .utf8).split(separator: "\n").dropFirst()
+    let rental = vehicles.filter { $0.contains(",rental") }.prefix(3).map { String($0.split(separator: ",")[0]) }
+    #expect(rental.count == 3)
+    // Plates written as an analyst would: spaces, lower case.
+    let list = rental.map { p in " " + p.lowercased().prefix(4) + " " + p.lowercased().dropFirst(4) + " " }.joined(separator: "\n") + "\n"
+    try list.write(toFile: d + "/watch.txt", atomically: true, encoding: .utf8)
+    let train = ["train", "--store", d + "/s.anpr", "--spec", "Models/historical-mean.yaml", "--target", "watchlist=" + d + "/watch.txt"]
+    r = try runANPR(train + ["--out", d + "/w.model.json"], environment: [:])
+    #expect(r.status == 1 && r.err.contains("--key-file"), "without the key the plates cannot be matched: \(r.err)")
+    r = try runANPR(train + ["--out", d + "/w.model.json", "--key-file", d + "/key"])
+    #expect(r.status == 0, "\(r.err)")
+    #expect(!r.out.contains(" 0 target counts"), "\(r.out)")
+    let model = try String(contentsOfFile: d + "/w.model.json", encoding: .utf8)
+    for p in rental { #expect(!model.contains(p), "no plate in the model file") }
+    let header = (try JSONSerialization.jsonObject(with: Data(model.utf8)) as! [String: Any])["header"] as! [String: Any]
+    #expect(header["timeZone"] as? String == "Europe/London", "the model records its clock")
+    try "ZZ99 ZZZ\n".write(toFile: d + "/none.txt", atomically: true, encoding: .utf8)
+    r = try runANPR(["train", "--store", d + "/s.anpr", "--spec", "Models/historical-mean.yaml", "--target", "watchlist=" + d + "/none.txt",
+                     "--key-file", d + "/key", "--out", d + "/n.model.json"])
+    #expect(r.status == 1 && r.err.contains("match no vehicle"), "\(r.err)")
+    #expect(!FileManager.default.fileExists(atPath: d + "/n.model.json"))
+    // The same model forecast in London and in New York: the same expected count for every UTC bin
+    // (the model is evaluated on its own clock), windows shown in the zone asked for.
+    let fc = ["forecast", "--store", d + "/s.anpr", "--model", d + "/w.model.json", "--days", "2", "--window", "Thu 16-19"]
+    r = try runANPR(fc + ["--out", d + "/london.csv"])
+    #expect(r.status == 0 && r.out.contains("Europe/London time"), "\(r.out)\(r.err)")
+    r = try runANPR(fc + ["--out", d + "/ny.csv", "--timezone", "America/New_York"])
+    #expect(r.status == 0 && r.out.contains("America/New_York time") && r.out.contains("learned its hours on Europe/London"), "\(r.out)\(r.err)")
+    #expect(try Data(contentsOf: URL(fileURLWithPath: d + "/london.csv")) == Data(contentsOf: URL(fileURLWithPath: d + "/ny.csv")))
+  }
+}
+
+/// Statistics computed elsewhere, end to end without a store: counts train and forecast a hotspot
+/// model, transitions train and compare route models.
+@Suite("anpr without a store: counts and transitions")
+struct StatisticsFromElsewhereTests {
+  @Test func countsAndTransitionsEndToEnd() throws {
+    let d = FileManager.default.temporaryDirectory.appendingPathComponent("anprkit-stats-\(UUID())").path
+    try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
+    try "unit_id,latitude,longitude\nU1,51.50,0.60\nU2,51.51,0.61\nU3,51.52,0.62\n".write(toFile: d + "/units.csv", atomically: true, encoding: .utf8)
+    var counts = "unit_id,bin_start,count\n"
+    for h in 0..<(14 * 24) { for (k, u) in ["U1", "U2", "U3"].enumerated() { counts += "\(u),\(Timestamp(1_772_668_800 + h * 3600)),\((h % 24) / 6 + k * 3)\n" } }
+    try counts.write(toFile: d + "/counts.csv", atomically: true, encoding: .utf8)
+    var transitions = "from_site,to_site,hour,count,mean_seconds\n"
+    for h in 0..<24 { transitions += "U1,U2,\(h),\(h < 12 ? 20 : 5),300\nU1,U3,\(h),\(h < 12 ? 5 : 20),420\nU2,END,\(h),7,\n" }
+    try transitions.write(toFile: d + "/transitions.csv", atomically: true, encoding: .utf8)
+    var r = try runANPR(["train", "--counts", d + "/counts.csv", "--units", d + "/units.csv", "--spec", "Models/historical-mean.yaml", "--out", d + "/h.json"])
+    #expect(r.status == 0 && r.out.contains("3 sites × 336 bins"), "\(r.out)\(r.err)")
+    r = try runANPR(["forecast", "--counts", d + "/counts.csv", "--units", d + "/units.csv", "--model", d + "/h.json", "--days", "1", "--json"])
+    #expect(r.status == 0 && r.out.contains("\"unit\":\"U3\""), "\(r.out)\(r.err)")
+    r = try runANPR(["train", "--transitions", d + "/transitions.csv", "--units", d + "/units.csv", "--spec", "Models/markov-route-order1.yaml", "--out", d + "/r.json"])
+    #expect(r.status == 0 && r.out.contains("moves between 3 sites"), "\(r.out)\(r.err)")
+    r = try runANPR(["train", "--transitions", d + "/transitions.csv", "--units", d + "/units.csv", "--spec", "Models/markov-route.yaml", "--out", d + "/r2.json"])
+    #expect(r.status == 1 && r.err.contains("order: 1"), "an order-2 spec cannot learn from first-order moves: \(r.err)")
+    r = try runANPR(["compare", "--transitions", d + "/transitions.csv", "--units", d + "/units.csv", "--json"])
+    #expect(r.status == 0, "\(r.err)")
+    let models = (try JSONSerialization.jsonObject(with: Data((r.out.split(separator: "\n").last ?? "").utf8)) as! [String: Any])["models"] as! [[String: Any]]
+    #expect(Set(models.compactMap { $0["name"] as? String }) == ["markov-order1", "markov-order1-bands"])
+    r = try runANPR(["train", "--spec", "Models/historical-mean.yaml", "--out", d + "/x.json"])
+    #expect(r.status == 64 && r.err.contains("--counts"))
+  }
+}
+
+private func Timestamp(_ t: Int) -> String {
+  let f = ISO8601DateFormatter()
+  return f.string(from: Date(timeIntervalSince1970: TimeInterval(t)))
+}

@@ -5,6 +5,7 @@ import Testing
 import TestSupport
 @testable import Evaluation
 @testable import Hotspots
+import Routes
 
 @Suite("Metrics on hand-worked examples")
 struct MetricTests {
@@ -133,5 +134,36 @@ struct ReportTests {
     #expect(html.components(separatedBy: "<svg").count - 1 >= 4)
     #expect(!html.contains("AB12CDE"))
     #expect(!html.contains("<script") && !html.contains("http://") && !html.contains("https://"))  // self-contained
+  }
+}
+
+/// Route models on transitions with hours but no dates: each hour held out in turn.
+@Suite("Transitions backtest")
+struct TransitionsBacktestTests {
+  /// From site 0, morning-peak moves (06–10) go to site 1 and all other hours' to site 2. Held out, a
+  /// peak hour is predicted right only by the model that conditions on the time band, and the scores
+  /// are the counts' shares, exactly.
+  @Test func theBandModelWinsOnPeakHoursOnly() throws {
+    var rows: [TransitionCounts.Row] = []
+    for h in 0..<24 {
+      let peak = (6..<10).contains(h)
+      rows.append(.init(from: 0, to: peak ? 1 : 2, hour: h, count: 30, meanSeconds: 120))
+      rows.append(.init(from: 0, to: peak ? 2 : 1, hour: h, count: 10, meanSeconds: 120))
+    }
+    let sites = [(latitude: 51.5, longitude: 0.6), (latitude: 51.51, longitude: 0.6), (latitude: 51.5, longitude: 0.61)]
+    let scores = try TransitionsBacktest.run(rows: rows, sites: sites, models: TransitionsBacktest.builtIn)
+    let pooled = scores["markov-order1"]!, banded = scores["markov-order1-bands"]!
+    #expect(pooled.count == 24 && banded.count == 24)
+    for (p, b) in zip(pooled, banded) {
+      let peak = (6..<10).contains(Int(p.origin))
+      // Pooled: site 2 is the majority overall, right on 30 of 40 moves off-peak and 10 of 40 at the peak.
+      #expect(abs(p.metrics["top1"]! - (peak ? 0.25 : 0.75)) < 1e-12, "hour \(p.origin)")
+      // Banded: the other peak hours teach it the peak (one held out of four): right on 30 of 40 everywhere.
+      #expect(abs(b.metrics["top1"]! - 0.75) < 1e-12, "hour \(b.origin)")
+      #expect(b.metrics["top3"]! == 1 && b.metrics["arrival_abs_error_min"]! < 1e-9)
+      if peak { #expect(b.metrics["log_loss"]! < p.metrics["log_loss"]!) }
+    }
+    var order2 = MarkovRouteModel(); order2.order = 2
+    #expect(throws: SpecError.self) { try TransitionsBacktest.run(rows: rows, sites: sites, models: [NamedRouteModel(name: "o2", model: order2)]) }
   }
 }

@@ -140,7 +140,7 @@ struct HotspotModelTests {
     #expect(r.first!.unit == "S7")  // highest rate unit
     #expect(r.allSatisfy { $0.lower90 <= $0.expected && $0.expected <= $0.upper90 + 1 })
     #expect(abs(r.map(\.share).reduce(0, +) - 1) < 1e-12)
-    let geo = f.geoJSON(window: w, clock: .utc)
+    let geo = try f.geoJSON(window: w, clock: .utc)
     let obj = try JSONSerialization.jsonObject(with: Data(geo.utf8)) as! [String: Any]
     #expect((obj["features"] as! [Any]).count == 8)
   }
