@@ -26,11 +26,12 @@ let package = Package(
     .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
     .systemLibrary(name: "CLAPACKE", pkgConfig: "lapacke", providers: [.apt(["liblapacke-dev"])]),
     .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+    .systemLibrary(name: "CPROJ", pkgConfig: "proj", providers: [.apt(["libproj-dev"])]),
 
     .target(name: "Linalg", dependencies: ["CBLAS", "CLAPACKE"]),
     .target(
       name: "Reads",
-      dependencies: ["CZlib", .product(name: "Crypto", package: "swift-crypto")]),
+      dependencies: ["CZlib", "CPROJ", .product(name: "Crypto", package: "swift-crypto")]),
     .target(name: "Modelling", dependencies: ["Linalg", "Reads"]),
     .target(name: "Simulation", dependencies: ["Reads", "Modelling", "CZlib"]),
     .target(name: "Hotspots", dependencies: ["Linalg", "Reads", "Modelling"]),
@@ -52,7 +53,7 @@ let package = Package(
       name: "LinalgTests", dependencies: ["Linalg", "TestSupport"],
       resources: [.copy("Fixtures")]),
     .testTarget(
-      name: "ReadsTests", dependencies: ["Reads", "TestSupport"]),
+      name: "ReadsTests", dependencies: ["Reads", "TestSupport"], resources: [.copy("Fixtures")]),
     .testTarget(
       name: "HotspotsTests", dependencies: ["Hotspots", "Reads", "Modelling", "Linalg", "TestSupport"],
       resources: [.copy("Fixtures")]),

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian packages ANPRKit needs, only when they are missing.
 # Usage: scripts/install-deps.sh [build|bench|report]...
-#   build  (always)  OpenBLAS, LAPACKE, pkg-config, zlib
+#   build  (always)  OpenBLAS, LAPACKE, pkg-config, zlib, PROJ (coordinate reference systems)
 #   bench            + Python peers (numpy, scipy, polars, ...) from PyPI
 #   report           + chromium, for the report screenshot
 set -euo pipefail
 
-need=(libopenblas-dev liblapacke-dev pkg-config zlib1g-dev)
+need=(libopenblas-dev liblapacke-dev pkg-config zlib1g-dev libproj-dev)
 for extra in "$@"; do
   case "$extra" in
     build) ;;

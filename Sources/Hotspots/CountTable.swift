@@ -345,20 +345,31 @@ public struct CountTable: Codable, Sendable, Equatable {
 extension CountTable {
   /// Unit ids and locations: `cameras.csv` (sites from `site_id`, or `camera_id` when there is none;
   /// the first camera of a site gives its location) or any CSV with `unit_id,latitude,longitude`.
-  public static func readUnits(path unitsPath: String) throws -> [SpatialUnit] {
+  public static func readUnits(path unitsPath: String, crs: String? = nil) throws -> [SpatialUnit] {
+    let transform = try crs.flatMap { CoordinateTransform.isWGS84($0) ? nil : try CoordinateTransform(from: $0) }
+    let (xName, yName) = transform == nil ? ("latitude", "longitude") : ("easting", "northing")
     var units: [SpatialUnit] = []
     var index: [String: Int] = [:]
     var cols: [String: Int] = [:]
     try CSVReader(source: ByteSource(path: unitsPath)).forEachRecord { r in
       if r.line == 1 { for i in 0..<r.count { cols[r.string(i).trimmingCharacters(in: .whitespaces).lowercased()] = i }; return }
-      guard let idCol = cols["unit_id"] ?? cols["site_id"] ?? cols["camera_id"], let la = cols["latitude"], let lo = cols["longitude"] else {
-        throw IngestError.missingColumn(file: unitsPath, column: "unit_id (or site_id/camera_id), latitude, longitude", header: Array(cols.keys).sorted())
+      guard let idCol = cols["unit_id"] ?? cols["site_id"] ?? cols["camera_id"], let la = cols[xName], let lo = cols[yName] else {
+        throw IngestError.missingColumn(file: unitsPath, column: "unit_id (or site_id/camera_id), \(xName), \(yName)", header: Array(cols.keys).sorted())
       }
       guard r.count > max(idCol, la, lo) else { return }
       let id = r.string(idCol).trimmingCharacters(in: .whitespaces)
       guard !id.isEmpty, index[id] == nil else { return }  // first camera of a site gives its location
-      guard let lat = Double(r.string(la)), let lon = Double(r.string(lo)) else {
-        throw IngestError.badRegistry(file: unitsPath, line: r.line, field: "latitude/longitude", reason: "not a number")
+      guard let a = Double(r.string(la)), let b = Double(r.string(lo)) else {
+        throw IngestError.badRegistry(file: unitsPath, line: r.line, field: "\(xName)/\(yName)", reason: "not a number")
+      }
+      var lat = a, lon = b
+      if let transform {
+        guard let p = transform.wgs84(x: a, y: b) else {
+          throw IngestError.badRegistry(file: unitsPath, line: r.line, field: "easting/northing", reason: "(\(a), \(b)) cannot be converted from \(transform.source)")
+        }
+        (lat, lon) = p
+      } else if !(-90...90).contains(a) || !(-180...180).contains(b) {
+        throw IngestError.badRegistry(file: unitsPath, line: r.line, field: "latitude/longitude", reason: "(\(a), \(b)) is not a WGS84 position (pass --crs for easting/northing)")
       }
       index[id] = units.count
       units.append(SpatialUnit(id: id, latitude: lat, longitude: lon))
@@ -373,8 +384,8 @@ extension CountTable {
   /// `unit_id,latitude,longitude`. Rows for the same unit and bin add up (shards merge by addition);
   /// units in the units file with no rows are kept as zeros.
   /// - Throws: an error naming the file, line and field for unknown units, bad times, negative counts.
-  public static func fromCSV(counts path: String, units unitsPath: String, binning: Binning) throws -> CountTable {
-    let units = try readUnits(path: unitsPath)
+  public static func fromCSV(counts path: String, units unitsPath: String, binning: Binning, crs: String? = nil) throws -> CountTable {
+    let units = try readUnits(path: unitsPath, crs: crs)
     let index = Dictionary(units.enumerated().map { ($1.id, $0) }, uniquingKeysWith: { a, _ in a })
     struct Row { var unit: Int; var t: Int64; var count: Double; var exposure: Double? }
     var rows: [Row] = []

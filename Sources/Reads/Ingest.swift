@@ -176,6 +176,9 @@ public struct IngestOptions: Sendable {
   public var ambiguousTime: TimeReading.Ambiguity = .reject
   /// More than this fraction of rows rejected fails the ingest (nothing is stored); 1 = never.
   public var maxRejectRate = 0.5
+  /// Reference system of the camera registry's coordinates (nil or EPSG:4326: latitude/longitude;
+  /// otherwise easting/northing, e.g. EPSG:27700 British National Grid).
+  public var camerasCRS: String?
 
   public init(readsPath: String, camerasPath: String) {
     self.readsPath = readsPath
@@ -271,7 +274,7 @@ public enum Ingest {
   public static func run(_ options: IngestOptions, progress: Progress? = nil,
                          notice: ((String) -> Void)? = nil) throws -> (StoreContents, IngestReport) {
     let phases = PhaseTimer()
-    let cameras = try loadCameras(path: options.camerasPath, columns: options.columns)
+    let cameras = try loadCameras(path: options.camerasPath, columns: options.columns, crs: options.camerasCRS)
     let keepers = try options.vehiclesPath.map { try loadVehicles(path: $0, columns: options.columns) } ?? [:]
     var cameraLookup: [String: UInt16] = [:]
     var cameraTable = ByteKeyTable(capacity: cameras.count)

@@ -60,7 +60,7 @@ public struct ColumnMapping: Sendable, Equatable {
 
   public static let allCanonicalNames: Set<String> = [
     "read_id", "plate", "camera_id", "timestamp", "confidence", "site_id", "latitude", "longitude", "bearing",
-    "road", "description", "keeper_type", "make", "colour", "event_id", "category",
+    "road", "description", "keeper_type", "make", "colour", "event_id", "category", "easting", "northing",
   ]
 
   /// Column indices of `canonical` names in `header`; required ones must be present.
@@ -77,18 +77,20 @@ public struct ColumnMapping: Sendable, Equatable {
   }
 }
 
-/// Loads `cameras.csv`: `camera_id,site_id,latitude,longitude,bearing,road,description`.
-/// The registry must be clean (every later read refers to it), so a bad row is a fatal error naming
-/// its line and field, not a rejection.
-public func loadCameras(path: String, columns: ColumnMapping = ColumnMapping()) throws -> [Camera] {
+/// Loads `cameras.csv`: `camera_id,site_id,latitude,longitude,bearing,road,description` (WGS84), or
+/// with `crs` (e.g. `EPSG:27700`, British National Grid) `easting,northing` in place of latitude and
+/// longitude, converted to WGS84 with PROJ. The registry must be clean (every later read refers to
+/// it), so a bad row is a fatal error naming its line and field, not a rejection.
+public func loadCameras(path: String, columns: ColumnMapping = ColumnMapping(), crs: String? = nil) throws -> [Camera] {
   let reader = CSVReader(source: try ByteSource(path: path))
+  let position = try RegistryPosition(crs: crs)
   var idx: [String: Int] = [:]
   var cams: [Camera] = []
   var seen = Set<String>()
   try reader.forEachRecord { r in
     if r.line == 1 {
       idx = try columns.resolve(
-        header: (0..<r.count).map(r.string), required: ["camera_id", "latitude", "longitude"],
+        header: (0..<r.count).map(r.string), required: ["camera_id"] + position.columns,
         optional: ["site_id", "bearing", "road", "description"], file: path)
       return
     }
@@ -111,14 +113,19 @@ public func loadCameras(path: String, columns: ColumnMapping = ColumnMapping()) 
     guard seen.insert(id).inserted else {
       throw IngestError.badRegistry(file: path, line: r.line, field: "camera_id", reason: "'\(id)' listed twice")
     }
-    guard let lat = try number("latitude", -90...90) else {
-      throw IngestError.badRegistry(file: path, line: r.line, field: "latitude", reason: "empty")
+    guard let a = field(position.columns[0]) else {
+      throw IngestError.badRegistry(file: path, line: r.line, field: position.columns[0], reason: "empty")
     }
-    guard let lon = try number("longitude", -180...180) else {
-      throw IngestError.badRegistry(file: path, line: r.line, field: "longitude", reason: "empty")
+    guard let b = field(position.columns[1]) else {
+      throw IngestError.badRegistry(file: path, line: r.line, field: position.columns[1], reason: "empty")
+    }
+    let p: (latitude: Double, longitude: Double)
+    switch position.position(a, b) {
+    case .success(let x): p = x
+    case .failure(let e): throw IngestError.badRegistry(file: path, line: r.line, field: e.field, reason: e.reason)
     }
     cams.append(Camera(
-      id: id, site: field("site_id") ?? id, latitude: lat, longitude: lon, bearing: try number("bearing", 0...360),
+      id: id, site: field("site_id") ?? id, latitude: p.latitude, longitude: p.longitude, bearing: try number("bearing", 0...360),
       road: field("road"), description: field("description")))
   }
   if cams.isEmpty { throw IngestError.badRegistry(file: path, line: 1, field: "camera_id", reason: "no cameras listed") }
