@@ -465,40 +465,78 @@ extension Ingest {
     if options.timeFormat == nil {
       let d = TimeFormatDetection.detect(samples)
       if d.sampled == 0 { return reading }
-      guard let f = d.format else { throw IngestError.unknownTimeFormat(file: fileName, example: d.example) }
-      if let other = d.alsoFits { throw IngestError.ambiguousTimeFormat(file: fileName, example: d.example, first: f.description, second: other.description) }
-      reading.format = f
+      guard let detected = d.format else { throw IngestError.unknownTimeFormat(file: fileName, example: d.example) }
+      var chosen = detected
+      var tieNote = ""
+      if let other = d.alsoFits {
+        // Every date sampled has day and month ≤ 12. With a zone, follow its region's convention (the
+        // ingest then fails on the reject rate if that was wrong and the export reaches a 13th);
+        // without one, ask.
+        guard let zone = options.timeZone, let conventional = TimeFormatDetection.conventional(detected, other, zone: zone) else {
+          throw IngestError.ambiguousTimeFormat(file: fileName, example: d.example, first: detected.description, second: other.description)
+        }
+        chosen = conventional
+        tieNote = "; day and month were both ≤ 12 in every row looked at, so \(conventional.description) was taken as usual in \(zone) (say --time-format to choose)"
+      }
+      reading.format = chosen
+      let f = chosen
       // Mostly zone-less: a fatal error now, not a rejection per row (a stray zone-less row is rejected alone).
       if d.zoneless * 2 > d.parsed && options.timeZone == nil {
         throw IngestError.noTimeZone(file: fileName, example: d.example, zoneless: d.zoneless, sampled: d.sampled)
       }
-      notice?("timestamps: \(f.description) (detected from \(d.sampled) rows, e.g. '\(d.example ?? "")')"
-        + (options.timeZone.map { "; zone-less times read as local time in \($0)" } ?? ""))
+      if chosen != .iso8601 || d.zoneless > 0 || !tieNote.isEmpty { notice?("timestamps: \(f.description) (detected from \(d.sampled) rows, e.g. '\(d.example ?? "")')"
+        + (options.timeZone.map { "; zone-less times read as local time in \($0)" } ?? "") + tieNote) }
     } else if !reading.format.carriesZone && options.timeZone == nil {
       throw IngestError.noTimeZone(file: fileName, example: samples.first, zoneless: samples.count, sampled: samples.count)
     }
     return reading
   }
 
-  /// Up to 1,000 timestamp fields from the first bytes of an export (the last record may be cut).
+  /// Timestamp fields sampled from an export: up to 1,000 from its first bytes (`start`, which hold the
+  /// header) and, for a plain file, up to 500 from each of four later points (a day-first date is told
+  /// from a month-first one only by a day after the 12th, which a sorted export reaches later).
   static func sampleTimes(_ start: [UInt8], options: IngestOptions, fileName: String) -> [String] {
-    struct Enough: Error {}
     let context = RowParser.Context(fileName: fileName, columns: options.columns, cameraTable: ByteKeyTable(capacity: 1),
                                     cameraLookup: [:], retentionCutoff: nil, retainDays: nil,
                                     timeReader: try! TimeReader(TimeReading()))
-    var samples: [String] = []
     var header: RowParser.Header?
-    var lastLine: String?
-    do {
-      try CSVReader(source: ByteSource(bytes: start, name: fileName)).forEachRecord { r in
-        guard let h = header else { header = try RowParser.resolveHeader(r, context: context); return }
-        if let lastLine { samples.append(lastLine) }
-        lastLine = r.count == h.count ? String(decoding: r.trimmed(h.time), as: UTF8.self) : nil
-        if samples.count >= 1000 { throw Enough() }
+    var samples = sampleTimes(chunk: start, whole: start.count < 1 << 20, limit: 1000, header: &header, context: context)
+    if let h = header, let size = ByteSource.plainFileSize(options.readsPath), size > 1 << 20 {
+      let fd = open(options.readsPath, O_RDONLY)
+      if fd >= 0 {
+        defer { close(fd) }
+        for k in 1...4 {
+          var chunk = [UInt8](repeating: 0, count: 1 << 17)
+          let at = size * Int64(k) / 5
+          let n = chunk.withUnsafeMutableBytes { pread(fd, $0.baseAddress!, $0.count, off_t(at)) }
+          guard n > 0, let nl = chunk[0..<n].firstIndex(of: 0x0A) else { continue }
+          var known: RowParser.Header? = h
+          samples += sampleTimes(chunk: Array(chunk[(nl + 1)..<n]), whole: false, limit: 500, header: &known, context: context)
+        }
       }
-      if let lastLine, start.count < 1 << 20 { samples.append(lastLine) }  // the whole file: its last row is whole
-    } catch {}
+    }
     return samples.filter { !$0.isEmpty }
+  }
+
+  /// Timestamp fields of the records in `chunk` (the header first when `header` is nil); the last
+  /// record is dropped unless the chunk is the whole file (it may be cut).
+  private static func sampleTimes(chunk: [UInt8], whole: Bool, limit: Int, header: inout RowParser.Header?,
+                                  context: RowParser.Context) -> [String] {
+    struct Enough: Error {}
+    var samples: [String] = []
+    var lastLine: String?
+    var h = header
+    do {
+      try CSVReader(source: ByteSource(bytes: chunk, name: context.fileName)).forEachRecord { r in
+        guard let known = h else { h = try RowParser.resolveHeader(r, context: context); return }
+        if let lastLine { samples.append(lastLine) }
+        lastLine = r.count == known.count ? String(decoding: r.trimmed(known.time), as: UTF8.self) : nil
+        if samples.count >= limit { throw Enough() }
+      }
+      if let lastLine, whole { samples.append(lastLine) }
+    } catch {}
+    header = h
+    return samples
   }
 }
 

@@ -340,6 +340,21 @@ public enum TimeFormatDetection {
     return out
   }()
 
+  /// Of a day-first and a month-first form that both fit, the one usual where `zone` is: month-first
+  /// in the United States, day-first elsewhere. Nil when the two are not such a pair.
+  public static func conventional(_ a: TimeReading.Format, _ b: TimeReading.Format, zone: String) -> TimeReading.Format? {
+    guard case .pattern(let pa) = a, case .pattern(let pb) = b else { return nil }
+    func dayFirst(_ p: TimePattern) -> Bool? {
+      guard let d = p.tokens.firstIndex(of: .day), let m = p.tokens.firstIndex(of: .month) else { return nil }
+      return d < m
+    }
+    guard let da = dayFirst(pa), let db = dayFirst(pb), da != db else { return nil }
+    let usZones = ["America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles", "America/Phoenix", "America/Anchorage",
+                   "America/Detroit", "America/Boise", "America/Indiana/Indianapolis", "Pacific/Honolulu"]
+    let monthFirst = usZones.contains(zone) || zone.hasPrefix("US/")
+    return (da != monthFirst) ? a : b
+  }
+
   /// Chooses a format for `samples` (trimmed timestamp fields).
   public static func detect(_ samples: [String]) -> Result {
     let samples = samples.filter { !$0.isEmpty }

@@ -96,6 +96,7 @@ extension ANPR {
     @Option(help: "Transitions computed elsewhere (from_site,to_site,hour,count[,mean_seconds]) instead of a store, for route models.")
     var transitions: String?
     @Option(help: "Units for --counts or --transitions (cameras.csv, or unit_id,latitude,longitude).") var units: String?
+    @Option(help: "Coordinate system of --units, e.g. EPSG:27700 (easting,northing columns); default WGS84.") var crs: String?
     @Option(help: "Analyst's time zone for hours, days and shifts (IANA name); recorded in the model.") var timezone = StoreOptions.defaultZone
     @Option(help: "Model spec, e.g. Models/poisson-hotspot.yaml.") var spec: String
     @Option(help: "What hotspot models count: all, keeper=rental, vehicles=ID,ID, watchlist=FILE.") var target = "all"
@@ -119,10 +120,10 @@ extension ANPR {
       let summary: String
       if let counts, let units {
         guard target == "all" else { throw ValidationError("--target applies to a store's reads; counts are already of one target") }
-        let table = try CountTable.fromCSV(counts: counts, units: units, binning: s.bin)
+        let table = try CountTable.fromCSV(counts: counts, units: units, binning: s.bin, crs: crs)
         summary = try Training.train(spec: s, table: table, target: .allReads, clock: clock, to: path).1
       } else if let transitions, let units {
-        let u = try CountTable.readUnits(path: units)
+        let u = try CountTable.readUnits(path: units, crs: crs)
         summary = try Training.train(spec: s, transitions: try TransitionCounts.readRows(path: transitions, sites: u.map(\.id)), units: u,
                                      clock: clock, to: path).1
       } else {
@@ -145,6 +146,7 @@ extension ANPR {
     @Option(help: "Read store written by 'anpr ingest'.") var store: String?
     @Option(help: "Counts computed elsewhere (unit_id,bin_start,count) as the history instead of a store.") var counts: String?
     @Option(help: "Units for --counts (cameras.csv, or unit_id,latitude,longitude).") var units: String?
+    @Option(help: "Coordinate system of --units, e.g. EPSG:27700 (easting,northing columns); default WGS84.") var crs: String?
     @Option(help: "Time zone to show windows in (IANA name; default: the model's own).") var timezone: String?
     @Option(help: "Trained hotspot model (from 'anpr train').") var model: String
     @Option(help: "Days to forecast after the store's last read.") var days = 7
@@ -163,7 +165,7 @@ extension ANPR {
       let w = try window.map { s -> ShiftWindow in do { return try ShiftWindow.parse(s) } catch { throw ValidationError("\(error)") } }
       let f: HotspotForecast
       if let counts, let units {
-        let history = try CountTable.fromCSV(counts: counts, units: units, binning: saved.binning)
+        let history = try CountTable.fromCSV(counts: counts, units: units, binning: saved.binning, crs: crs)
         f = Training.forecast(model: saved, history: history, clock: modelClock, days: days)
       } else if let opened {
         f = try Training.forecast(model: saved, store: opened, clock: modelClock, days: days)
@@ -222,6 +224,7 @@ extension ANPR {
     @Option(help: "Transitions computed elsewhere (from_site,to_site,hour,count[,mean_seconds]) instead of a store: route models, each hour held out in turn.")
     var transitions: String?
     @Option(help: "Unit coordinates for --counts or --transitions (cameras.csv, or unit_id,latitude,longitude).") var units: String?
+    @Option(help: "Coordinate system of --units, e.g. EPSG:27700 (easting,northing columns); default WGS84.") var crs: String?
     @Option(help: "Grid cell size for --events, metres.") var cellMetres = 500.0
     @Option(help: "Only this event category (e.g. Drugs).") var category: String?
     @Option(help: "Bin for --events or --counts: 1h, 1d, month, ... (default: month for events, 1h for counts)") var bin: String?
@@ -254,7 +257,7 @@ extension ANPR {
       if let counts, let units {
         let binning: Binning
         do { binning = try Binning.parse(bin ?? "1h") } catch { throw ValidationError("\(error)") }
-        let table = try CountTable.fromCSV(counts: counts, units: units, binning: binning)
+        let table = try CountTable.fromCSV(counts: counts, units: units, binning: binning, crs: crs)
         let specs = try spec.map(SpecFile.load).filter { !$0.isRoute }
         let named = try specs.isEmpty
           ? HotspotCatalogue.kinds.map { NamedHotspotModel(name: $0, model: try HotspotCatalogue.defaultModel(kind: $0)) }
@@ -264,7 +267,7 @@ extension ANPR {
         return
       }
       if let transitions, let units {
-        let u = try CountTable.readUnits(path: units)
+        let u = try CountTable.readUnits(path: units, crs: crs)
         let rows = try TransitionCounts.readRows(path: transitions, sites: u.map(\.id))
         let specs = try spec.map(SpecFile.load).filter(\.isRoute)
         let named = try specs.isEmpty ? TransitionsBacktest.builtIn : specs.map { NamedRouteModel(name: $0.name, model: try $0.routeModel()) }

@@ -35,6 +35,8 @@ extension ANPR {
       valueName: "zone")) var timeZone: String?
     @Option(help: "A local time in the repeated autumn hour: first (summer time), second (winter time) or reject.")
     var ambiguous: String = "reject"
+    @Option(help: "Coordinate system of the camera registry, e.g. EPSG:27700 (British National Grid: easting,northing columns); default WGS84 latitude,longitude.")
+    var crs: String?
     @Option(help: "Fail, storing nothing, when more than this fraction of rows is rejected (1 = never).")
     var maxRejectRate: Double = 0.5
     @Flag(help: "Print the report as one JSON object on the last line.") var json = false
@@ -63,6 +65,7 @@ extension ANPR {
       o.timeZone = timeZone
       o.ambiguousTime = TimeReading.Ambiguity(rawValue: ambiguous)!
       o.maxRejectRate = maxRejectRate
+      o.camerasCRS = crs
       if !keepRawPlates {
         guard let p = try Pseudonymiser.load(file: keyFile) else {
           throw CLIError("""
@@ -95,7 +98,9 @@ extension ANPR {
           let e = (report.rejectExamples?[reason] ?? []).map { "line \($0.line)" + ($0.value.map { " '\($0)'" } ?? "") }
           print("  rejected \(reason): \(n)" + (e.isEmpty ? "" : " (e.g. \(e.joined(separator: ", ")))"))
         }
-        if let top = report.topRejection { print("  most rows rejected for \(top.code): \(RejectReason.hint(code: top.code))") }
+        if let top = report.topRejection, report.rejected * 100 > report.read {
+          print("  most rows rejected for \(top.code): \(RejectReason.hint(code: top.code))")
+        }
         if report.nonstandardPlateReads > 0 { print("  flagged: \(report.nonstandardPlateReads) reads of plates in no GB format (kept)") }
         if report.rejected > 0, let rejects { print("  rejected rows written to \(rejects)") }
         else if report.rejected > 0 { print("  (pass --rejects FILE to keep the rejected rows)") }
@@ -132,7 +137,9 @@ extension ANPR {
         print("  impossible travel: \(x.vehicle) \(x.fromSite)→\(x.toSite) \(Int(x.metres)) m in \(x.seconds) s at \(Timestamp.iso8601(x.time))")
       }
       for c in q.silentCameras { print("  silent: \(c.camera) for \(String(format: "%.1f", c.longestSilenceHours)) h from \(Timestamp.iso8601(c.silentFrom))") }
-      for c in q.clockDrift { print("  clock drift: \(c.camera) ≈ \(String(format: "%+.0f", c.estimatedOffsetSeconds)) s (from \(c.neighbours) neighbours); check the camera's clock") }
+      for c in q.clockDrift {
+        print("  clock drift: \(c.camera) ≈ \(String(format: "%+.0f s (95%% interval %+.0f to %+.0f s", c.estimatedOffsetSeconds, c.ciLowSeconds, c.ciHighSeconds)), from \(c.neighbours) neighbours); check the camera's clock")
+      }
     }
   }
 

@@ -34,6 +34,8 @@ extension ANPR {
     @Option(help: "Shared fleet: chance a group shares a deal site with the group before it.") var sharedDealSite: Double?
     @Option(help: "Shared fleet: chance a group's next car is collected before its current one is returned.") var twoCarsAtOnce: Double?
     @Option(help: "Shared fleet: longest depot gap between hires, days (shortest 0).") var maxDepotGapDays: Int?
+    @Option(help: "Cameras with a skewed clock (per unit scale; default 2).") var skewedCameras: Double?
+    @Option(help: "Size of a camera's clock skew, seconds, as LOW-HIGH (sign random; default 30-90).") var skewSeconds: String?
     @Flag(help: "Print the summary as JSON.") var json = false
     @Flag(help: "Write reads.csv and truth-passes.csv gzip-compressed (.csv.gz), for county-scale runs.") var gzip = false
 
@@ -51,6 +53,15 @@ extension ANPR {
       if let actorPlaces, !(1...20).contains(actorPlaces) { throw ValidationError("--actor-places must be in 1…20.") }
       if let actorHabitDays, !(1...6).contains(actorHabitDays) { throw ValidationError("--actor-habit-days must be in 1…6.") }
       if let maxDepotGapDays, !(0...60).contains(maxDepotGapDays) { throw ValidationError("--max-depot-gap-days must be in 0…60.") }
+      if let skewedCameras, !(skewedCameras >= 0 && skewedCameras <= 1000) { throw ValidationError("--skewed-cameras must be ≥ 0.") }
+      _ = try skewRange()
+    }
+
+    func skewRange() throws -> ClosedRange<Double>? {
+      guard let skewSeconds else { return nil }
+      let p = skewSeconds.split(separator: "-").compactMap { Double($0) }
+      guard p.count == 2, p[0] >= 0, p[0] <= p[1] else { throw ValidationError("--skew-seconds wants LOW-HIGH, e.g. 30-90.") }
+      return p[0]...p[1]
     }
 
     func run() throws {
@@ -69,6 +80,8 @@ extension ANPR {
       if let sharedDealSite { cfg.sharedDealSite = sharedDealSite }
       if let twoCarsAtOnce { cfg.twoCarsAtOnce = twoCarsAtOnce }
       if let maxDepotGapDays { cfg.depotGapDays = 0...maxDepotGapDays }
+      if let skewedCameras { cfg.skewedCameras = skewedCameras }
+      if let r = try skewRange() { cfg.skewSeconds = r }
       let sim = try Simulator(config: cfg)
       let progress = ProgressLine("simulate")
       let s = try sim.run(to: out, gzip: gzip) { d, n in progress.update(done: Double(d), total: Double(n), unit: "days") }

@@ -336,7 +336,63 @@ struct TripQualityTests {
     let q = try ReadStore(path: path).quality()
     #expect(q.impossibleTravelCount == 1)
     #expect(q.impossibleTravel.first?.kmh ?? 0 > 1000)
+    // Two sites read at the same second: no finite speed, and the report still encodes as JSON.
+    let (c2, _, d2) = try ingest("plate,camera_id,timestamp\nAB12CDE,C1,2026-03-05T17:00:00Z\nAB12CDE,C4,2026-03-05T17:00:00Z\n")
+    try StoreWriter.write(c2, to: d2.appendingPathComponent("s.anpr").path)
+    let q2 = try ReadStore(path: d2.appendingPathComponent("s.anpr").path).quality()
+    #expect(q2.impossibleTravelCount == 1 && q2.impossibleTravel[0].kmh == nil)
+    _ = try JSONEncoder().encode(q2)
     #expect(q.silentCameras.contains { $0.camera == "C2" })
+  }
+}
+
+/// Clock drift on a hand-built network: 8 cameras, every pair driven both ways 20 times. C0's clock
+/// runs 60 s ahead; the routes into and out of C5 differ by up to ±30 s (a one-way system), which the
+/// old rule (median over neighbours ≥ 20 s) could not tell from a skew. Only C0 is flagged, with an
+/// interval that holds its true offset, and its neighbours are not dragged along.
+@Suite("Clock drift")
+struct ClockDriftTests {
+  @Test func onlyTheSkewedCameraIsFlaggedWithAnIntervalHoldingItsOffset() throws {
+    let n = 8
+    var cams = "camera_id,site_id,latitude,longitude\n"
+    for i in 0..<n { cams += "K\(i),S\(i),\(51.5 + Double(i) * 0.01),\(0.6 + Double(i % 3) * 0.01)\n" }
+    var reads = "plate,camera_id,timestamp\n"
+    var x: UInt64 = 11
+    func noise() -> Int { x = x &* 6364136223846793005 &+ 1442695040888963407; return Int((x >> 33) % 41) - 20 }
+    let skew = [0: 60]
+    var t = 1_772_668_800, plate = 0
+    for a in 0..<n {
+      for b in 0..<n where b != a {
+        // Route asymmetry at C5: the way in is longer than the way out by a pair-specific amount.
+        let asym = a == 5 || b == 5 ? ((a * 7 + b * 3) % 7 - 3) * 10 : 0
+        let tau = 200 + 37 * abs(a - b) + (b == 5 ? asym : a == 5 ? -asym : 0)
+        for _ in 0..<20 {
+          let ta = t + (skew[a] ?? 0), tb = t + tau + noise() + (skew[b] ?? 0)
+          reads += "P\(plate)X,K\(a),\(ta)\nP\(plate)X,K\(b),\(tb)\n"
+          plate += 1; t += 3600
+        }
+      }
+    }
+    let d = tempDir()
+    var o = IngestOptions(readsPath: write(reads, d, "reads.csv"), camerasPath: write(cams, d, "cams.csv"))
+    o.pseudonymiser = key
+    let (c, _) = try Ingest.run(o)
+    let path = d.appendingPathComponent("s.anpr").path
+    try StoreWriter.write(c, to: path)
+    let q = try ReadStore(path: path).quality()
+    #expect(q.clockDrift.map(\.camera) == ["K0"], "\(q.clockDrift)")
+    let k0 = try #require(q.clockDrift.first)
+    #expect(k0.ciLowSeconds <= 60 && 60 <= k0.ciHighSeconds && abs(k0.estimatedOffsetSeconds - 60) < 10, "\(k0)")
+    #expect(k0.neighbours == n - 1)
+  }
+
+  /// Student-t quantiles against scipy.stats.t.ppf(0.975, df) (scipy 1.x; the values printed by
+  /// `python3 -c "from scipy.stats import t; print([t.ppf(0.975, d) for d in (3, 4, 5, 8, 10, 20, 50)])"`).
+  @Test func studentTQuantilesMatchScipy() {
+    let scipy: [(Double, Double)] = [(3, 3.1824463052837078), (4, 2.7764451051977934), (5, 2.5705818356363146), (8, 2.306004135204166),
+                                     (10, 2.228138851986274), (20, 2.085963447265864), (50, 2.008559112100761)]
+    for (df, q) in scipy { #expect(abs(StudentT.quantile(0.975, degrees: df) - q) < 1e-9, "df \(df)") }
+    #expect(abs(StudentT.cdf(0, degrees: 7) - 0.5) < 1e-15)
   }
 }
 

@@ -161,10 +161,21 @@ struct UKExportTests {
       #expect(e.description.contains("--timezone"))
     }
     let ambiguous = "plate,camera_id,timestamp\nAB12CDE,C1,02/03/2026 05:02:08\nAB12CDF,C1,04/03/2026 05:02:08\n"
-    #expect { _ = try ingest(ambiguous) { $0.timeZone = "Europe/London" } } throws: { e in
+    #expect { _ = try ingest(ambiguous) } throws: { e in
       guard case .ambiguousTimeFormat = e as? IngestError else { return false }
       return "\(e)".contains("--time-format")
     }
+    // With a zone, a tie follows the region's convention, and says so.
+    var notices: [String] = []
+    let d = tempDir()
+    var o = IngestOptions(readsPath: write(ambiguous, d, "r.csv"), camerasPath: write(camerasCSV, d, "c.csv"))
+    o.pseudonymiser = key; o.timeZone = "Europe/London"
+    let (uk, _) = try Ingest.run(o, notice: { notices.append($0) })
+    #expect(uk.times.first == Int64(try Timestamp.parse("2026-03-02T05:02:08Z").get()))
+    #expect(notices.contains { $0.contains("as usual in Europe/London") })
+    o.timeZone = "America/New_York"
+    let (us, _) = try Ingest.run(o)
+    #expect(us.times.first == Int64(try Timestamp.parse("2026-02-03T10:02:08Z").get()))
     // Said explicitly, it ingests.
     let (c, _, _) = try ingest(ambiguous) { o in
       o.timeZone = "Europe/London"; o.timeFormat = .pattern(try! TimePattern("%m/%d/%Y %H:%M:%S"))
