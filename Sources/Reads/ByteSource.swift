@@ -7,6 +7,11 @@ import Foundation
 public final class ByteSource {
   /// What the user called the input (a path, or `<stdin>`); used in every error message.
   public let name: String
+  /// Accept a gzip stream that stops before its end (`truncated` is then set) instead of failing.
+  public var allowTruncated = false
+  /// The gzip stream stopped before its end (only with `allowTruncated`; otherwise reading throws).
+  public private(set) var truncated = false
+  private var decompressed: Int64 = 0
   /// The size on disk when known (plain files), for progress percentages.
   public let sizeOnDisk: Int64?
   private let handle: gzFile?
@@ -124,6 +129,19 @@ public final class ByteSource {
       let msg = gzerror(handle, &errnum).map { String(cString: $0) } ?? "read error"
       throw .corruptInput(file: name, reason: msg)
     }
+    if n == 0 {
+      // zlib ends a stream cut short (no trailer) as if it were complete, noting Z_BUF_ERROR.
+      var errnum: Int32 = 0
+      _ = gzerror(handle, &errnum)
+      if errnum == Z_BUF_ERROR && !truncated {
+        truncated = true
+        if !allowTruncated {
+          let at = gzoffset(handle) >= 0 ? "at compressed byte \(gzoffset(handle))" : "after \(decompressed) bytes of data"
+          throw .corruptInput(file: name, reason: "the gzip stream stops \(at) before its end (the file was cut short); pass --allow-truncated to keep the rows read so far")
+        }
+      }
+    }
+    decompressed += Int64(n)
     return Int(n)
   }
 

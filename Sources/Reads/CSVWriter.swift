@@ -63,12 +63,12 @@ public func csvQuote(_ s: String) -> String {
   return s
 }
 
-/// Writes `text` to `path` atomically (a temporary file in the same directory, then rename).
+/// Writes `text` to `path` through `OutputFile` (atomic for regular files, through for devices and FIFOs).
 /// - Throws: `IngestError.cannotWrite` naming the file.
-public func writeAtomically(_ text: String, to path: String) throws(IngestError) {
-  do { try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic) } catch {
-    throw .cannotWrite(file: path, reason: error.localizedDescription)
-  }
+public func writeAtomically(_ text: String, to path: String, permissions: mode_t = 0o644) throws(IngestError) {
+  let f = try OutputFile(path: path, permissions: permissions)
+  try f.write(text)
+  try f.commit()
 }
 
 /// Writes `value` as JSON (sorted keys, so the same value gives the same bytes) to `path`, atomically.

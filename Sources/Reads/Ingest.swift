@@ -11,6 +11,8 @@ public enum RejectReason: Hashable, Sendable, CustomStringConvertible {
   case badTimestamp(Timestamp.Problem)
   case badConfidence(String)
   case outsideRetention(days: Int)
+  /// Later than a day after the reference time (now, or `--as-of`), or before 1990: no camera read it.
+  case implausibleTime
 
   /// The column the reason is about (`-` for whole-row reasons).
   public var field: String {
@@ -18,7 +20,7 @@ public enum RejectReason: Hashable, Sendable, CustomStringConvertible {
     case .emptyLine, .wrongColumnCount: return "-"
     case .emptyPlate, .plateTooLong: return "plate"
     case .missingCamera, .unknownCamera: return "camera_id"
-    case .badTimestamp, .outsideRetention: return "timestamp"
+    case .badTimestamp, .outsideRetention, .implausibleTime: return "timestamp"
     case .badConfidence: return "confidence"
     }
   }
@@ -42,6 +44,7 @@ public enum RejectReason: Hashable, Sendable, CustomStringConvertible {
       }
     case .badConfidence: return "bad_confidence"
     case .outsideRetention: return "outside_retention"
+    case .implausibleTime: return "implausible_timestamp"
     }
   }
 
@@ -59,6 +62,7 @@ public enum RejectReason: Hashable, Sendable, CustomStringConvertible {
     case "missing_timestamp": return "check the time column (map it with --columns timestamp=NAME)"
     case "bad_confidence": return "check the confidence column (0–1 or 0–100; map it with --columns confidence=NAME)"
     case "outside_retention": return "check --retain-days and --as-of"
+    case "implausible_timestamp": return "check the export's clock; for data dated after today pass --as-of"
     default: return "see the rejects file (--rejects FILE)"
     }
   }
@@ -74,6 +78,7 @@ public enum RejectReason: Hashable, Sendable, CustomStringConvertible {
     case .badTimestamp(let p): return p.reason
     case .badConfidence(let s): return "bad confidence '\(s)' (expected 0–1 or 0–100)"
     case .outsideRetention(let d): return "older than the \(d)-day retention period (row not copied: past retention)"
+    case .implausibleTime: return "time more than a day after the reference time (now, or --as-of) or before 1990: a clock or export error"
     }
   }
 }
@@ -106,6 +111,8 @@ public struct IngestReport: Codable, Sendable, Equatable {
   /// How the timestamps were read (format, zone of local times), and whether the format was detected.
   public var timeReading: String?
   public var timeFormatDetected: Bool?
+  /// The gzip export stopped before its end and the rows read were kept (`--allow-truncated`).
+  public var truncatedInput: Bool?
   /// Up to three rejected lines per reason code, with the offending value (never a plate).
   public var rejectExamples: [String: [RejectExample]]?
 
@@ -179,6 +186,8 @@ public struct IngestOptions: Sendable {
   /// Reference system of the camera registry's coordinates (nil or EPSG:4326: latitude/longitude;
   /// otherwise easting/northing, e.g. EPSG:27700 British National Grid).
   public var camerasCRS: String?
+  /// Keep the rows of a gzip export that stops before its end (reported), instead of failing.
+  public var allowTruncated = false
 
   public init(readsPath: String, camerasPath: String) {
     self.readsPath = readsPath
@@ -299,14 +308,17 @@ public enum Ingest {
     }
     // Standard input can be read once: its first bytes are peeked for the time format and then parsed.
     let stream = options.readsPath == "-" ? try ByteSource(path: "-") : nil
-    let reading = try timeReading(options, fileName: fileName, start: try (stream ?? ByteSource(path: options.readsPath)).peek(1 << 20), notice: notice)
+    let peekSource = try stream ?? ByteSource(path: options.readsPath)
+    peekSource.allowTruncated = options.allowTruncated
+    let reading = try timeReading(options, fileName: fileName, start: try peekSource.peek(1 << 20), notice: notice)
     report.timeReading = reading.description
     report.timeFormatDetected = options.timeFormat == nil
     let timeReader: TimeReader
     do { timeReader = try reading.reader() } catch { throw IngestError.badTimeSettings("--timezone: \(error)") }
-    let context = RowParser.Context(fileName: fileName, columns: options.columns, cameraTable: cameraTable,
+    var context = RowParser.Context(fileName: fileName, columns: options.columns, cameraTable: cameraTable,
                                     cameraLookup: cameraLookup, retentionCutoff: retentionCutoff, retainDays: options.retainDays,
                                     timeReader: timeReader)
+    context.plausibleTimes = 631_152_000...((options.asOf ?? Int64(Date().timeIntervalSince1970)) + 86400)  // 1990-01-01 … a day ahead
     var examples: [String: [RejectExample]] = [:]
     func writeRejects(_ parser: inout RowParser, lineOffset: Int) throws {
       for (code, list) in parser.examples {
@@ -334,6 +346,7 @@ public enum Ingest {
     }
     if parsers.isEmpty {
       let source = try stream ?? ByteSource(path: options.readsPath)
+      source.allowTruncated = options.allowTruncated
       var parser = RowParser(context: context, header: nil)
       try CSVReader(source: source).forEachRecord { r in
         try parser.row(r)
@@ -341,6 +354,7 @@ public enum Ingest {
         if let progress, parser.read & 0xFFFF == 0 { progress(source.position, source.sizeOnDisk, parser.read) }
       }
       progress?(source.position, source.sizeOnDisk, parser.read)
+      if source.truncated { report.truncatedInput = true }
       parsers = [parser]
     } else {
       var offset = 0
@@ -350,7 +364,7 @@ public enum Ingest {
       }
     }
     guard let headerCount = parsers.first?.headerCount, headerCount > 0 else {
-      throw IngestError.missingColumn(file: fileName, column: "plate", header: [])
+      throw IngestError.corruptInput(file: fileName, reason: "the file is empty (no header row, no data)")
     }
     try rejects?.close()
 
@@ -684,33 +698,26 @@ struct Deduplicator {
   return any && i == b.count ? v : nil
 }
 
-/// Writes rejected rows as CSV (`file,line,field,reason,raw`), atomically on close.
+/// Writes rejected rows as CSV (`file,line,field,reason,raw`), atomically on close. The file holds raw
+/// rows (plates), so it is created 0600.
 final class RejectsWriter {
-  private let path: String
-  private let tmp: String
-  private let handle: FileHandle
+  private let file: OutputFile
   private var buffer = Data()
 
   init(path: String) throws(IngestError) {
-    self.path = path
-    tmp = path + ".tmp-\(getpid())"
-    guard FileManager.default.createFile(atPath: tmp, contents: nil), let h = FileHandle(forWritingAtPath: tmp) else {
-      throw .cannotWrite(file: path, reason: "cannot create file")
-    }
-    handle = h
+    file = try OutputFile(path: path, permissions: 0o600)
     buffer.append(contentsOf: Array("file,line,field,reason,raw\n".utf8))
   }
 
-  func write(file: String, line: Int, reason: RejectReason, raw: String) throws {
-    let row = [csvQuote(file), "\(line)", reason.field, csvQuote(reason.description), csvQuote(raw)].joined(separator: ",")
+  func write(file name: String, line: Int, reason: RejectReason, raw: String) throws {
+    let row = [csvQuote(name), "\(line)", reason.field, csvQuote(reason.description), csvQuote(raw)].joined(separator: ",")
     buffer.append(contentsOf: Array((row + "\n").utf8))
-    if buffer.count > 1 << 20 { handle.write(buffer); buffer.removeAll(keepingCapacity: true) }
+    if buffer.count > 1 << 20 { try file.write(buffer); buffer.removeAll(keepingCapacity: true) }
   }
 
   func close() throws {
-    handle.write(buffer)
-    try handle.close()
-    if rename(tmp, path) != 0 { throw IngestError.cannotWrite(file: path, reason: String(cString: strerror(errno))) }
+    try file.write(buffer)
+    try file.commit()
   }
 }
 

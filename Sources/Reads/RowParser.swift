@@ -13,6 +13,8 @@ struct RowParser {
     var retentionCutoff: Int64?
     var retainDays: Int?
     var timeReader: TimeReader
+    /// Times a camera can have read (others are rejected as implausible); nil = any.
+    var plausibleTimes: ClosedRange<Int64>? = nil
   }
   /// Column positions from the header.
   struct Header: Sendable {
@@ -46,6 +48,9 @@ struct RowParser {
   /// Resolves the header record into column positions.
   static func resolveHeader(_ r: CSVRecord, context: Context) throws -> Header {
     let names = (0..<r.count).map(r.string)
+    if names.contains(where: { $0.contains("\r") }) {
+      throw IngestError.corruptInput(file: context.fileName, reason: "its lines end in a carriage return only (CR, an old Mac format), so the file reads as one line; convert the line endings to LF or CRLF")
+    }
     let idx = try context.columns.resolve(
       header: names, required: ["plate", "camera_id", "timestamp"], optional: ["read_id", "confidence"], file: context.fileName)
     return Header(count: r.count, plate: idx["plate"]!, camera: idx["camera_id"]!, time: idx["timestamp"]!, confidence: idx["confidence"])
@@ -79,7 +84,7 @@ struct RowParser {
       // The value that failed, never a plate.
       let value: String?
       switch reason {
-      case .badTimestamp: value = r.string(h.time)
+      case .badTimestamp, .implausibleTime: value = r.string(h.time)
       case .unknownCamera(let c): value = c
       case .badConfidence(let c): value = c
       case .wrongColumnCount(_, let found): value = "\(found) fields"
@@ -130,6 +135,7 @@ struct RowParser {
     case .success(let v): t = v >= 0 ? Int64(v) : Int64(v.rounded(.down))  // truncation is the floor for v ≥ 0
     case .failure(let p): reject(r, .badTimestamp(p)); return
     }
+    if let range = context.plausibleTimes, !range.contains(t) { reject(r, .implausibleTime); return }
     // confidence
     var c: UInt8 = 255
     if let ci = h.confidence {

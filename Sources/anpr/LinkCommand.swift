@@ -40,6 +40,8 @@ extension ANPR {
     @Flag(help: "Print the result as one JSON object on the last line.") var json = false
 
     func run() throws {
+      try requireDistinct(outputs: [("--out", out), ("--links", links), ("--episodes", episodes), ("--convoys", convoys)],
+                          inputs: [("--store", storeOptions.store), ("--truth", truth), ("--key-file", keyFile)])
       let (store, clock) = try storeOptions.open()
       var model = LinkageModel()
       if let threshold { model.threshold = threshold }

@@ -68,9 +68,7 @@ func parseTarget(_ s: String) throws -> Target {
 }
 
 func write(_ text: String, to path: String) throws {
-  do { try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic) } catch {
-    throw CLIError("\(path): cannot write (\(error.localizedDescription))")
-  }
+  try writeAtomically(text, to: path)
 }
 
 /// Writes a table as CSV (with a UTF-8 byte-order mark for Excel when asked).
@@ -116,6 +114,9 @@ extension ANPR {
       let clock = try LocalClock(identifier: timezone)
       let s = try SpecFile.load(spec)
       let path = out ?? "trained/\(s.name).model.json"
+      let watchlist = target.hasPrefix("watchlist=") ? String(target.dropFirst(10)) : nil
+      try requireDistinct(outputs: [("--out", path)], inputs: [("--store", store), ("--spec", spec), ("--counts", counts), ("--units", units),
+                                                              ("--transitions", transitions), ("--key-file", keyFile), ("--target watchlist", watchlist)])
       try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
       let summary: String
       if let counts, let units {
@@ -159,6 +160,8 @@ extension ANPR {
     @Flag(help: "Print the ranked list as JSON.") var json = false
 
     func run() throws {
+      try requireDistinct(outputs: [("--out", out), ("--out (metadata)", out.map { $0 + ".meta.json" }), ("--ranked", ranked), ("--geojson", geojson)],
+                          inputs: [("--store", store), ("--model", model), ("--counts", counts), ("--units", units)])
       let opened = try store.map(openStore)
       let (header, saved) = try Training.loadHotspot(model)
       let (modelClock, clock, zoneNote) = try StoreOptions.clocks(model: header, timezone: timezone)
@@ -253,6 +256,9 @@ extension ANPR {
       }
     }
     func run() throws {
+      try requireDistinct(outputs: [("--csv", csv), ("--out", out)],
+                          inputs: [("--store", store), ("--events", events), ("--counts", counts), ("--units", units), ("--transitions", transitions),
+                                   ("--truth", truth), ("--key-file", keyFile)] + spec.map { ("--spec", $0) })
       let clock = try LocalClock(identifier: timezone)
       if let counts, let units {
         let binning: Binning
@@ -392,6 +398,7 @@ extension ANPR {
     }
 
     func run() throws {
+      try requireDistinct(outputs: [("--out", out)], inputs: [("--store", storeOptions.store), ("--model", model)])
       let store = try openStore(storeOptions.store)
       let (header, saved) = try Training.loadRoute(model)
       let clock = try storeOptions.clocks(model: header).model  // time bands as the model learned them; times printed in UTC

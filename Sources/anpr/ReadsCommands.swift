@@ -39,6 +39,7 @@ extension ANPR {
     var crs: String?
     @Option(help: "Fail, storing nothing, when more than this fraction of rows is rejected (1 = never).")
     var maxRejectRate: Double = 0.5
+    @Flag(help: "Keep the rows of a gzip export that was cut short (reported) instead of failing.") var allowTruncated = false
     @Flag(help: "Print the report as one JSON object on the last line.") var json = false
 
     func validate() throws {
@@ -51,6 +52,11 @@ extension ANPR {
     }
 
     func run() throws {
+      try requireDistinct(outputs: [("--store", store), ("--rejects", rejects)],
+                          inputs: [("READS", reads), ("--cameras", cameras), ("--vehicles", vehicles), ("--key-file", keyFile)])
+      // One writer at a time: a second ingest into this store waits (withExtendedLifetime keeps the lock to the end).
+      let lock = try StoreLock(store: store) { FileHandle.standardError.write(Data("waiting for another writer of \(store) to finish…\n".utf8)) }
+      defer { withExtendedLifetime(lock) {} }
       var o = IngestOptions(readsPath: reads, camerasPath: cameras)
       o.vehiclesPath = vehicles
       if let columns { o.columns = try ColumnMapping(parsing: columns) }
@@ -66,6 +72,7 @@ extension ANPR {
       o.ambiguousTime = TimeReading.Ambiguity(rawValue: ambiguous)!
       o.maxRejectRate = maxRejectRate
       o.camerasCRS = crs
+      o.allowTruncated = allowTruncated
       if !keepRawPlates {
         guard let p = try Pseudonymiser.load(file: keyFile) else {
           throw CLIError("""
@@ -91,6 +98,7 @@ extension ANPR {
         try printJSONLine(report)
       } else {
         print(report.summaryLine)
+        if report.truncatedInput == true { print("  warning: \(reads) was cut short (the gzip stream stops before its end); the rows before the cut were kept") }
         if report.duplicates > 0 {
           print("  duplicates: \(report.exactDuplicates) repeats, \(report.misreadMerges) misreads merged, \(report.alreadyInStore) already in store")
         }
@@ -146,13 +154,19 @@ extension ANPR {
   struct Purge: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Drop reads older than the retention period from a store.")
     @Argument(help: "Store to purge (rewritten atomically).") var store: String
-    @Option(help: "Keep this many days of reads.") var retainDays: Int
+    @Option(help: "Keep this many days of reads (at least 1).") var retainDays: Int
     @Option(help: "Reference time (ISO 8601; default now).") var asOf: String?
     @Flag(help: "Print the result as JSON.") var json = false
 
+    func validate() throws {
+      if retainDays < 1 { throw ValidationError("--retain-days must be at least 1 (0 would empty the store).") }
+    }
+
     func run() throws {
       let ref = try asOf.map { try parseTime($0, option: "--as-of") } ?? Int64(Date().timeIntervalSince1970)
-      var c = try ReadStore(path: store).contents()
+      let lock = try StoreLock(store: store) { FileHandle.standardError.write(Data("waiting for another writer of \(store) to finish…\n".utf8)) }
+      defer { withExtendedLifetime(lock) {} }
+      var c = try openStore(store).contents()
       let before = c.times.count
       let removed = c.purge(before: ref - Int64(retainDays) * 86400)
       try StoreWriter.write(c, to: store)

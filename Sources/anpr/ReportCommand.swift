@@ -21,6 +21,7 @@ extension ANPR {
     @Option(help: "Report title.") var title = "ANPRKit report"
 
     func run() throws {
+      try requireDistinct(outputs: [("--out", out)], inputs: [("--store", storeOptions.store), ("--comparison", comparison), ("--model", model), ("--groups", groups)])
       let (store, clock) = try storeOptions.open()
       var input = ReportInput(storePath: storeOptions.store, summary: store.summary(clock: clock), clock: clock)
       input.title = title

@@ -321,3 +321,63 @@ private func Timestamp(_ t: Int) -> String {
   let f = ISO8601DateFormatter()
   return f.string(from: Date(timeIntervalSince1970: TimeInterval(t)))
 }
+
+/// Nothing lost, nothing destroyed: outputs never overwrite inputs, devices are written through, the
+/// rejects file (raw rows) is private, two appends at once both land, implausible times are per-row.
+@Suite("anpr files: inputs and outputs")
+struct FileSafetyTests {
+  @Test func outputsNeverDestroyInputsAndAppendsSerialise() throws {
+    let d = FileManager.default.temporaryDirectory.appendingPathComponent("anprkit-safe-\(UUID())").path
+    try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
+    try "camera_id,latitude,longitude\nC1,51.5,0.6\nC2,51.51,0.61\n".write(toFile: d + "/cams.csv", atomically: true, encoding: .utf8)
+    func batch(_ k: Int, rows: Int) -> String {
+      var s = "plate,camera_id,timestamp\n"
+      for i in 0..<rows { s += "B\(k)X\(i)AB,C\(1 + i % 2),\(1_772_668_800 + k * 100_000 + i * 13)\n" }
+      return s
+    }
+    try (batch(0, rows: 50) + "ZZ1ZZZ,C1,2099-01-01T00:00:00Z\nQQ1,C9,1772668800\n").write(toFile: d + "/r0.csv", atomically: true, encoding: .utf8)
+    let common = ["--cameras", d + "/cams.csv", "--keep-raw-plates"]
+    var r = try runANPR(["ingest", d + "/r0.csv", "--store", d + "/s.anpr", "--rejects", d + "/rej.csv", "--json"] + common)
+    #expect(r.status == 0 && r.out.contains("\"implausible_timestamp\":1"), "a row dated 2099 is rejected alone: \(r.out)\(r.err)")
+    var st = stat()
+    #expect(stat(d + "/rej.csv", &st) == 0 && st.st_mode & 0o777 == 0o600, "the rejects file holds raw rows: 0600")
+    // Outputs that are inputs are refused, and the input is untouched.
+    let before = try Data(contentsOf: URL(fileURLWithPath: d + "/r0.csv"))
+    r = try runANPR(["ingest", d + "/r0.csv", "--store", d + "/t.anpr", "--rejects", d + "/r0.csv"] + common)
+    #expect(r.status == 1 && r.err.contains("refusing to overwrite an input"), "\(r.err)")
+    #expect(try Data(contentsOf: URL(fileURLWithPath: d + "/r0.csv")) == before)
+    r = try runANPR(["ingest", d + "/r0.csv", "--store", d + "/s.anpr", "--rejects", d + "/s.anpr"] + common)
+    #expect(r.status == 1 && r.err.contains("same file"), "\(r.err)")
+    try FileManager.default.copyItem(atPath: "Models/historical-mean.yaml", toPath: d + "/spec.yaml")
+    r = try runANPR(["train", "--store", d + "/s.anpr", "--spec", d + "/spec.yaml", "--out", d + "/spec.yaml"])
+    #expect(r.status == 1 && r.err.contains("--spec"), "\(r.err)")
+    r = try runANPR(["train", "--store", d + "/s.anpr", "--spec", d + "/spec.yaml", "--out", d + "/m.json"])
+    #expect(r.status == 0, "\(r.err)")
+    r = try runANPR(["forecast", "--store", d + "/s.anpr", "--model", d + "/m.json", "--geojson", d + "/m.json"])
+    #expect(r.status == 1 && r.err.contains("--model"), "\(r.err)")
+    // A device is written through, not replaced by a regular file.
+    r = try runANPR(["ingest", d + "/r0.csv", "--store", d + "/u.anpr", "--rejects", "/dev/null"] + common)
+    #expect(r.status == 0, "\(r.err)")
+    #expect(stat("/dev/null", &st) == 0 && (st.st_mode & S_IFMT) == S_IFCHR)
+    r = try runANPR(["purge", d + "/s.anpr", "--retain-days", "0"])
+    #expect(r.status == 64)
+    // Two appends at once: both batches land (the second waits for the first).
+    for k in 1...2 { try batch(k, rows: 30_000).write(toFile: d + "/r\(k).csv", atomically: true, encoding: .utf8) }
+    let procs = try (1...2).map { k -> Process in
+      let p = Process()
+      var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+      while !FileManager.default.fileExists(atPath: dir.appendingPathComponent("anpr").path), dir.path != "/" { dir = dir.deletingLastPathComponent() }
+      p.executableURL = dir.appendingPathComponent("anpr")
+      p.arguments = ["ingest", d + "/r\(k).csv", "--store", d + "/s.anpr"] + common
+      p.standardOutput = FileHandle.nullDevice; p.standardError = FileHandle.nullDevice
+      try p.run()
+      return p
+    }
+    for p in procs { p.waitUntilExit(); #expect(p.terminationStatus == 0) }
+    r = try runANPR(["inspect", d + "/s.anpr", "--json"])
+    let reads = (try JSONSerialization.jsonObject(with: Data((r.out.split(separator: "\n").last ?? "").utf8)) as! [String: Any])["reads"] as! Int
+    #expect(reads == 50 + 60_000, "both appends are in the store")
+    let leftovers = try FileManager.default.contentsOfDirectory(atPath: d).filter { $0.contains(".anprkit-tmp-") || $0.contains(".tmp-") }
+    #expect(leftovers.isEmpty, "\(leftovers)")
+  }
+}

@@ -156,6 +156,40 @@ struct IngestTests {
     #expect(r.read == 2 && r.accepted == 2)
   }
 
+  /// A gzip export cut short anywhere is an error naming the offset (zlib alone ends it as if complete);
+  /// `allowTruncated` keeps the rows read and says so. A CR-only or empty file is an error, not "read 0".
+  @Test func truncatedGzipEmptyAndCROnlyInputsAreRefused() throws {
+    let d = tempDir()
+    var text = "plate,camera_id,timestamp\n"
+    for i in 0..<20_000 { text += "AB\(i % 97)CDE,C\(1 + i % 3),\(1_772_730_000 + i * 7)\n" }
+    let plain = write(text, d, "r.csv")
+    let gz = Process()
+    gz.executableURL = URL(fileURLWithPath: "/bin/gzip")
+    gz.arguments = ["-k", plain]
+    try gz.run(); gz.waitUntilExit()
+    let whole = try Data(contentsOf: URL(fileURLWithPath: plain + ".gz"))
+    let cams = write(camerasCSV, d, "c.csv")
+    for cut in [whole.count / 3, whole.count / 2, whole.count - 9, whole.count - 1] {
+      let path = d.appendingPathComponent("cut-\(cut).csv.gz").path
+      FileManager.default.createFile(atPath: path, contents: whole.prefix(cut))
+      var o = IngestOptions(readsPath: path, camerasPath: cams)
+      o.pseudonymiser = key
+      #expect(performing: { _ = try Ingest.run(o) }, throws: { e in "\(e)".contains("cut short") && "\(e)".contains("--allow-truncated") })
+      o.allowTruncated = true
+      let (_, r) = try Ingest.run(o)
+      #expect(r.truncatedInput == true && r.read <= 20_000 && r.balances, "cut at \(cut): \(r.summaryLine)")
+    }
+    var o = IngestOptions(readsPath: plain + ".gz", camerasPath: cams)
+    o.pseudonymiser = key
+    let (_, r) = try Ingest.run(o)
+    #expect(r.read == 20_000 && r.truncatedInput == nil)
+    for (name, bytes) in [("cr.csv", "plate,camera_id,timestamp\rAB12CDE,C1,1772730000\r"), ("empty.csv", "")] {
+      var e = IngestOptions(readsPath: write(bytes, d, name), camerasPath: cams)
+      e.pseudonymiser = key
+      #expect(performing: { _ = try Ingest.run(e) }, throws: { err in "\(err)".contains(name == "cr.csv" ? "carriage return" : "empty") })
+    }
+  }
+
   @Test func retentionDropsOldReadsAndCountsThem() throws {
     let rows = """
       plate,camera_id,timestamp

@@ -1,0 +1,142 @@
+import Foundation
+
+/// A file a command writes, written safely:
+/// - a regular file (or a new one) goes to a temporary file beside it, is synced and renamed over the
+///   target, and the directory is synced, so a crash leaves the old file or the new one, never half;
+/// - a symbolic link is followed: its target is replaced, the link kept;
+/// - a FIFO, a character device or a socket (`/dev/null`, `/dev/stdout`, a pipe) is written through,
+///   never replaced by a regular file;
+/// - the temporary file is removed on any error, or when the writer is dropped without `commit()`.
+public final class OutputFile {
+  /// The path as the user gave it (for messages).
+  public let path: String
+  private let target: String
+  private let temporary: String?
+  private var fd: Int32
+  private var done = false
+
+  /// Temporary files of this tool are named `NAME.anprkit-tmp-PID`.
+  public static let temporaryMarker = ".anprkit-tmp-"
+
+  /// - Parameter permissions: mode of a newly created file (0600 for files holding raw plates).
+  /// - Throws: `IngestError.cannotWrite` naming the file and the system's reason.
+  public init(path: String, permissions: mode_t = 0o644) throws(IngestError) {
+    self.path = path
+    var resolved = path
+    var st = stat()
+    if lstat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFLNK, let real = realpath(path, nil) {
+      resolved = String(cString: real)
+      free(real)
+      _ = stat(resolved, &st)
+    }
+    target = resolved
+    let exists = stat(resolved, &st) == 0
+    let kind = st.st_mode & S_IFMT
+    if exists && kind == S_IFDIR { throw .cannotWrite(file: path, reason: "is a directory") }
+    if exists && kind != S_IFREG {
+      // A FIFO, device or socket: write through.
+      fd = open(resolved, O_WRONLY)
+      temporary = nil
+    } else {
+      let tmp = resolved + Self.temporaryMarker + "\(getpid())"
+      fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, permissions)
+      temporary = tmp
+    }
+    if fd < 0 { throw .cannotWrite(file: path, reason: String(cString: strerror(errno))) }
+  }
+
+  deinit { if !done { discard() } }
+
+  /// Appends bytes.
+  public func write(_ data: Data) throws(IngestError) {
+    var failure: Int32 = 0
+    data.withUnsafeBytes { (b: UnsafeRawBufferPointer) in
+      var off = 0
+      while off < b.count {
+        let n = Foundation.write(fd, b.baseAddress! + off, b.count - off)
+        if n < 0 { if errno == EINTR { continue }; failure = errno; return }
+        off += n
+      }
+    }
+    if failure != 0 { throw .cannotWrite(file: path, reason: String(cString: strerror(failure))) }
+  }
+
+  public func write(_ text: String) throws(IngestError) { try write(Data(text.utf8)) }
+
+  /// Makes the file the target: sync, close, rename over the target, sync the directory.
+  public func commit() throws(IngestError) {
+    guard !done else { return }
+    done = true
+    guard let temporary else { close(fd); return }
+    if fsync(fd) != 0 { let e = errno; close(fd); unlink(temporary); throw .cannotWrite(file: path, reason: String(cString: strerror(e))) }
+    close(fd)
+    if rename(temporary, target) != 0 {
+      let e = errno
+      unlink(temporary)
+      throw .cannotWrite(file: path, reason: String(cString: strerror(e)))
+    }
+    let dir = (target as NSString).deletingLastPathComponent
+    let dfd = open(dir.isEmpty ? "." : dir, O_RDONLY)
+    if dfd >= 0 { _ = fsync(dfd); close(dfd) }
+  }
+
+  /// Abandons the file: the target is untouched and the temporary file removed.
+  public func discard() {
+    guard !done else { return }
+    done = true
+    close(fd)
+    if let temporary { unlink(temporary) }
+  }
+}
+
+/// Refuses a command whose output would overwrite one of its own inputs (the same file, by device and
+/// inode, or the same path): `--rejects S.anpr`, `train --out SPEC`, `forecast --geojson MODEL`, ….
+/// - Throws: `IngestError.cannotWrite` naming both options.
+public func requireDistinct(outputs: [(option: String, path: String?)], inputs: [(option: String, path: String?)]) throws(IngestError) {
+  func identity(_ p: String) -> String {
+    var st = stat()
+    if stat(p, &st) == 0 {
+      let kind = st.st_mode & S_IFMT
+      if kind != S_IFREG && kind != S_IFDIR { return "" }  // devices and FIFOs are written through, never replaced
+      return "\(st.st_dev):\(st.st_ino)"
+    }
+    return URL(fileURLWithPath: p).standardizedFileURL.path
+  }
+  let ins = inputs.compactMap { i in i.path.flatMap { $0 == "-" ? nil : (i.option, $0, identity($0)) } }
+  var seen: [String: String] = [:]
+  for o in outputs {
+    guard let p = o.path, p != "-" else { continue }
+    let id = identity(p)
+    if id.isEmpty { continue }
+    if let clash = ins.first(where: { $0.2 == id }) {
+      throw .cannotWrite(file: p, reason: "\(o.option) \(p) is also the input \(clash.0) \(clash.1); refusing to overwrite an input: choose another path")
+    }
+    if let other = seen[id] { throw .cannotWrite(file: p, reason: "\(o.option) and \(other) name the same file") }
+    seen[id] = o.option
+  }
+}
+
+/// An advisory lock (`flock`) on a store for one writer at a time: held on `STORE.lock` (never
+/// renamed, so it outlives the store's atomic replacement) until released or the process exits. A
+/// second `ingest` into the same store, or a `purge`, waits for the first instead of both writing and
+/// one batch being lost.
+public final class StoreLock {
+  private let fd: Int32
+  public let path: String
+
+  /// - Parameter waiting: called once when another writer holds the lock, before blocking.
+  /// - Throws: `IngestError.cannotWrite` when the lock file cannot be opened.
+  public init(store: String, waiting: (() -> Void)? = nil) throws(IngestError) {
+    path = store + ".lock"
+    fd = open(path, O_RDWR | O_CREAT, 0o600)
+    if fd < 0 { throw .cannotWrite(file: path, reason: String(cString: strerror(errno))) }
+    if flock(fd, LOCK_EX | LOCK_NB) != 0 {
+      waiting?()
+      while flock(fd, LOCK_EX) != 0 {
+        if errno != EINTR { let e = errno; close(fd); throw .cannotWrite(file: path, reason: String(cString: strerror(e))) }
+      }
+    }
+  }
+
+  deinit { flock(fd, LOCK_UN); close(fd) }
+}
