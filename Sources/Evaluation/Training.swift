@@ -63,6 +63,23 @@ public struct SavedHotspotModel: Codable, Sendable {
   public var kernel: KernelDensityModel.Fitted?
   public var lastWindow: LastWindowModel.Fitted?
 
+  /// What is wrong with the body for a file of `kind` (nil when it can be used): exactly the kind's
+  /// fitted body present, and that body valid.
+  public func bodyProblem(kind: String) -> String? {
+    if let p = binning.problem { return p }
+    let bodies: [(String, (any ModelBodyCheck)?)] = [
+      (PoissonHotspotModel.kind, poisson), (SelfExcitingModel.kind, selfExciting), (HistoricalMeanModel.kind, historicalMean),
+      (KernelDensityModel.kind, kernel), (LastWindowModel.kind, lastWindow),
+    ]
+    let present = bodies.filter { $0.1 != nil }.map(\.0)
+    // The prospective model saves a kernel body.
+    let expected: String = kind == ProspectiveHotspotModel.kind ? KernelDensityModel.kind : kind
+    guard present == [expected] || (present.isEmpty && expected == LastWindowModel.kind) else {
+      return "body holds \(present.isEmpty ? "no fitted model" : present.joined(separator: ", ")) for a \(kind) file"
+    }
+    return bodies.first { $0.0 == expected }?.1?.bodyProblem()
+  }
+
   public var fitted: any FittedHotspotModel {
     if let poisson { return poisson }
     if let selfExciting { return selfExciting }
@@ -76,6 +93,30 @@ public struct SavedRouteModel: Codable, Sendable {
   public var name: String
   public var sites: [String]
   public var route: FittedMarkovRoute
+
+  /// What is wrong with the body (nil when it can be used): one location per site, unique sites,
+  /// finite coordinates and speed, counts finite and non-negative, next sites within the registry.
+  public func bodyProblem() -> String? {
+    var seen = Set<String>()
+    if let d = sites.first(where: { !seen.insert($0).inserted }) { return "sites: '\(d)' listed twice" }
+    let n = sites.count
+    if route.siteLatitude.count != n || route.siteLongitude.count != n || route.counts.siteCount != n {
+      return "route: \(n) sites but \(route.siteLatitude.count) latitudes, \(route.siteLongitude.count) longitudes, counts for \(route.counts.siteCount)"
+    }
+    if let i = route.siteLatitude.indices.first(where: { !(abs(route.siteLatitude[$0]) <= 90) || !(abs(route.siteLongitude[$0]) <= 180) }) {
+      return "route.siteLatitude/siteLongitude[\(i)] is not a WGS84 position"
+    }
+    if !(route.medianSpeed.isFinite && route.medianSpeed > 0) { return "route.medianSpeed = \(route.medianSpeed) must be > 0" }
+    for (k, row) in route.counts.next {
+      for (site, c) in row where !(c.isFinite && c >= 0) || site < endOfTrip || site >= n {
+        return "route.counts.next[\(k)]: site \(site) with count \(c) (sites are 0…\(n - 1), or -1 for the end of a trip)"
+      }
+    }
+    for (k, v) in route.counts.travel where v.count != 3 || !v.allSatisfy(\.isFinite) || v[0] < 0 {
+      return "route.counts.travel[\(k)] = \(v) is not [n ≥ 0, Σ log s, Σ log² s]"
+    }
+    return nil
+  }
 }
 
 /// Train / load / forecast: the library calls behind `anpr train` and `anpr forecast`.
@@ -157,11 +198,15 @@ public enum Training {
     guard HotspotCatalogue.kinds.contains(h.kind) else {
       throw ModelFileError.wrongKind(path: path, expected: "a hotspot model (\(HotspotCatalogue.kinds.joined(separator: ", ")))", found: h.kind)
     }
-    return try ModelFile.read(SavedHotspotModel.self, kind: h.kind, from: path)
+    let (header, saved) = try ModelFile.read(SavedHotspotModel.self, kind: h.kind, from: path)
+    if let problem = saved.bodyProblem(kind: h.kind) { throw ModelFileError.corrupt(path: path, reason: problem) }
+    return (header, saved)
   }
 
   public static func loadRoute(_ path: String) throws -> (ModelFileHeader, SavedRouteModel) {
-    try ModelFile.read(SavedRouteModel.self, kind: MarkovRouteModel.kind, from: path)
+    let (header, saved) = try ModelFile.read(SavedRouteModel.self, kind: MarkovRouteModel.kind, from: path)
+    if let problem = saved.bodyProblem() { throw ModelFileError.corrupt(path: path, reason: problem) }
+    return (header, saved)
   }
 
   /// Forecasts `days` after the store's last full bin (or `asOf`) with a saved hotspot model.

@@ -33,6 +33,22 @@ public struct TransitionCounts: Codable, Sendable, Equatable {
 
   public init(order: Int, siteCount: Int) { self.order = order; self.siteCount = siteCount }
 
+  enum CodingKeys: String, CodingKey { case order, siteCount, next, travel, entries }
+
+  /// Encodes as the synthesised form does (a dictionary with `UInt64` keys is an array of alternating
+  /// keys and values), but in key order: a dictionary's own order changes from process to process,
+  /// so two identical `anpr train` runs wrote different bytes.
+  public func encode(to encoder: any Encoder) throws {
+    var c = encoder.container(keyedBy: CodingKeys.self)
+    try c.encode(order, forKey: .order)
+    try c.encode(siteCount, forKey: .siteCount)
+    var n = c.nestedUnkeyedContainer(forKey: .next)
+    for k in next.keys.sorted() { try n.encode(k); try n.encode(next[k]!) }
+    var t = c.nestedUnkeyedContainer(forKey: .travel)
+    for k in travel.keys.sorted() { try t.encode(k); try t.encode(travel[k]!) }
+    try c.encode(entries, forKey: .entries)
+  }
+
   /// Key of a context: up to three sites oldest-first in 16 bits each (site + 1; 0 = none), the band + 1
   /// in bits 48–55 (0 = any band). The empty context (key 0) holds how often each site comes next at all.
   @inlinable public static func key(_ sites: ArraySlice<Int>, band: Int?) -> UInt64 {

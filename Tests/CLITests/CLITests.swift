@@ -381,3 +381,28 @@ struct FileSafetyTests {
     #expect(leftovers.isEmpty, "\(leftovers)")
   }
 }
+
+/// Same input, same bytes across processes; damaged model files refused with the field.
+@Suite("anpr train: determinism and damaged models")
+struct ModelFileProcessTests {
+  @Test func twoTrainRunsWriteTheSameBytesAndDamageIsRefused() throws {
+    let d = FileManager.default.temporaryDirectory.appendingPathComponent("anprkit-det-\(UUID())").path
+    try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
+    var r = try runANPR(["ingest", "Data/sample/reads.csv.gz", "--cameras", "Data/sample/cameras.csv", "--store", d + "/s.anpr", "--keep-raw-plates"])
+    #expect(r.status == 0, "\(r.err)")
+    for spec in ["markov-route", "historical-mean"] {
+      for run in ["a", "b"] {
+        r = try runANPR(["train", "--store", d + "/s.anpr", "--spec", "Models/\(spec).yaml", "--out", d + "/\(spec)-\(run).json"])
+        #expect(r.status == 0, "\(r.err)")
+      }
+      let a = try Data(contentsOf: URL(fileURLWithPath: d + "/\(spec)-a.json")), b = try Data(contentsOf: URL(fileURLWithPath: d + "/\(spec)-b.json"))
+      #expect(a == b, "\(spec): two processes wrote different bytes")
+    }
+    let route = try String(contentsOfFile: d + "/markov-route-a.json", encoding: .utf8)
+    let edited = route.replacingOccurrences(of: "\"medianSpeed\" : ", with: "\"medianSpeed\" : -")
+    #expect(edited != route)
+    try edited.write(toFile: d + "/bad-route.json", atomically: true, encoding: .utf8)
+    r = try runANPR(["predict-route", "--store", d + "/s.anpr", "--model", d + "/bad-route.json", "--recent-hours", "2"])
+    #expect(r.status == 1 && r.err.contains("medianSpeed"), "\(r.err)")
+  }
+}

@@ -167,3 +167,34 @@ struct TransitionsBacktestTests {
     #expect(throws: SpecError.self) { try TransitionsBacktest.run(rows: rows, sites: sites, models: [NamedRouteModel(name: "o2", model: order2)]) }
   }
 }
+
+/// Model files edited by hand or damaged are refused with the field that is wrong.
+@Suite("Model file bodies")
+struct ModelBodyTests {
+  @Test func damagedBodiesAreRefusedNamingTheField() throws {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("anprkit-body-\(UUID())").path
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    try "kind: historical-mean\nname: hm\nparams: {}\n".write(toFile: dir + "/hm.yaml", atomically: true, encoding: .utf8)
+    let units = (0..<3).map { SpatialUnit(id: "S\($0)", latitude: 51.5, longitude: 0.6 + Double($0) * 0.01) }
+    var table = CountTable(units: units, binning: .hourly, firstBin: 1_772_668_800, binCount: 24 * 14, withExposure: false)
+    for i in table.counts.indices { table.counts[i] = Double(i % 5) }
+    let path = dir + "/hm.model.json"
+    try Training.train(spec: try SpecFile.load(dir + "/hm.yaml"), table: table, target: .allReads, clock: .utc, to: path)
+    _ = try Training.loadHotspot(path)  // the file as written loads
+    let original = try String(contentsOfFile: path, encoding: .utf8)
+    func refused(_ edit: (String) -> String, naming field: String) throws {
+      let p = dir + "/edited.model.json"
+      try edit(original).write(toFile: p, atomically: true, encoding: .utf8)
+      #expect(performing: { _ = try Training.loadHotspot(p) }, throws: { "\($0)".contains(field) })
+    }
+    try refused({ $0.replacingOccurrences(of: "\"S1\"", with: "\"S0\"") }, naming: "listed twice")
+    try refused({ $0.replacingOccurrences(of: "\"_0\" : 3600", with: "\"_0\" : 0") }, naming: "binning")
+    try refused({ s in
+      // The first rate made negative.
+      guard let r = s.range(of: "\"rate\" : [\n") else { return s }
+      var t = s; t.insert(contentsOf: "-", at: t.index(r.upperBound, offsetBy: t[r.upperBound...].prefix { $0 == " " }.count)); return t
+    }, naming: "historicalMean.rate[0]")
+    try refused({ $0.replacingOccurrences(of: "\"period\" : 168", with: "\"period\" : 24") }, naming: "historicalMean.rate has")
+    try refused({ s in s.replacingOccurrences(of: "\"historicalMean\"", with: "\"unusedKey\"") }, naming: "no fitted model")
+  }
+}

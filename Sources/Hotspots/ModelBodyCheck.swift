@@ -1,0 +1,76 @@
+import Foundation
+
+/// What is wrong with a fitted model's body as read from a file (nil when nothing): array lengths
+/// that disagree, numbers that are not finite or out of range, repeated units. A model file edited by
+/// hand or damaged must be refused with the field that is wrong, not forecast negative or infinite
+/// counts, crash on duplicate keys, or loop on a zero bin width.
+public protocol ModelBodyCheck {
+  func bodyProblem() -> String?
+}
+
+/// Shared checks, each returning the problem or nil.
+enum BodyCheck {
+  static func unique(_ units: [String], _ field: String) -> String? {
+    var seen = Set<String>()
+    for u in units where !seen.insert(u).inserted { return "\(field): unit '\(u)' listed twice" }
+    return units.isEmpty ? "\(field): no units" : nil
+  }
+  static func finite(_ xs: [Double], _ field: String, nonNegative: Bool = false) -> String? {
+    for (i, x) in xs.enumerated() where !x.isFinite || (nonNegative && x < 0) {
+      return "\(field)[\(i)] = \(x) is not a finite\(nonNegative ? " non-negative" : "") number"
+    }
+    return nil
+  }
+  static func count(_ n: Int, _ expected: Int, _ field: String) -> String? {
+    n == expected ? nil : "\(field) has \(n) values where \(expected) are needed"
+  }
+  static func positive(_ x: Double, _ field: String) -> String? {
+    x.isFinite && x > 0 ? nil : "\(field) = \(x) must be a finite number > 0"
+  }
+}
+
+extension HistoricalMeanModel.Fitted: ModelBodyCheck {
+  public func bodyProblem() -> String? {
+    if period < 1 { return "historicalMean.period = \(period) must be ≥ 1" }
+    return BodyCheck.unique(units, "historicalMean.units") ?? BodyCheck.count(rate.count, units.count * period, "historicalMean.rate")
+      ?? BodyCheck.finite(rate, "historicalMean.rate", nonNegative: true) ?? BodyCheck.finite([overall], "historicalMean.overall", nonNegative: true)
+  }
+}
+
+extension KernelDensityModel.Fitted: ModelBodyCheck {
+  public func bodyProblem() -> String? {
+    BodyCheck.positive(bandwidth, "kernel.bandwidth") ?? BodyCheck.finite(shares, "kernel.shares", nonNegative: true)
+      ?? (shares.isEmpty ? "kernel.shares: empty" : nil) ?? decayDays.flatMap { BodyCheck.positive($0, "kernel.decayDays") }
+  }
+}
+
+extension LastWindowModel.Fitted: ModelBodyCheck {
+  public func bodyProblem() -> String? { nil }
+}
+
+extension FittedPoissonHotspot: ModelBodyCheck {
+  public func bodyProblem() -> String? {
+    BodyCheck.unique(units, "poisson.units") ?? BodyCheck.count(coefficients.count, columns.count, "poisson.coefficients")
+      ?? BodyCheck.count(standardErrors.count, columns.count, "poisson.standardErrors")
+      ?? BodyCheck.finite(coefficients, "poisson.coefficients") ?? BodyCheck.finite(standardErrors, "poisson.standardErrors", nonNegative: true)
+      ?? (alpha.isFinite && alpha >= 0 ? nil : "poisson.alpha = \(alpha) must be a finite number ≥ 0")
+  }
+}
+
+extension FittedSelfExciting: ModelBodyCheck {
+  public func bodyProblem() -> String? {
+    BodyCheck.unique(units, "selfExciting.units") ?? BodyCheck.count(background.count, units.count, "selfExciting.background")
+      ?? BodyCheck.finite(background, "selfExciting.background", nonNegative: true)
+      ?? BodyCheck.finite(seasonalShares, "selfExciting.seasonalShares", nonNegative: true)
+      ?? (theta.isFinite && theta >= 0 && theta < 1 ? nil : "selfExciting.theta = \(theta) must be in [0, 1)")
+      ?? BodyCheck.positive(omegaPerSecond, "selfExciting.omegaPerSecond") ?? BodyCheck.positive(sigmaMetres, "selfExciting.sigmaMetres")
+  }
+}
+
+extension Binning {
+  /// Nil when the binning can be used (fixed widths of at least a minute).
+  public var problem: String? {
+    if case .seconds(let w) = self, w < 60 { return "binning: a bin of \(w) s (at least 60 s)" }
+    return nil
+  }
+}
