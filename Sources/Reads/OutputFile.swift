@@ -15,8 +15,28 @@ public final class OutputFile {
   private var fd: Int32
   private var done = false
 
-  /// Temporary files of this tool are named `NAME.anprkit-tmp-PID`.
+  /// Temporary files of this tool are named `NAME.anprkit-tmp-PID` (`NAME.tmp-PID` before 0.x).
   public static let temporaryMarker = ".anprkit-tmp-"
+
+  /// Told the path of each temporary file an interrupted run left beside a target (its process gone),
+  /// as it is removed; the CLI prints it.
+  nonisolated(unsafe) public static var staleRemoved: ((String) -> Void)?
+
+  /// Removes temporary files of this tool beside `target` whose process no longer exists.
+  static func removeStale(beside target: String) {
+    let dir = (target as NSString).deletingLastPathComponent
+    let name = (target as NSString).lastPathComponent
+    guard let entries = try? FileManager.default.contentsOfDirectory(atPath: dir.isEmpty ? "." : dir) else { return }
+    for e in entries {
+      for marker in [temporaryMarker, ".tmp-"] where e.hasPrefix(name + marker) {
+        guard let pid = Int32(e.dropFirst(name.count + marker.count)), pid > 0, pid != getpid() else { continue }
+        if kill(pid, 0) != 0 && errno == ESRCH {
+          let path = dir.isEmpty ? e : (dir as NSString).appendingPathComponent(e)
+          if unlink(path) == 0 { staleRemoved?(path) }
+        }
+      }
+    }
+  }
 
   /// - Parameter permissions: mode of a newly created file (0600 for files holding raw plates).
   /// - Throws: `IngestError.cannotWrite` naming the file and the system's reason.
@@ -38,6 +58,7 @@ public final class OutputFile {
       fd = open(resolved, O_WRONLY)
       temporary = nil
     } else {
+      Self.removeStale(beside: resolved)
       let tmp = resolved + Self.temporaryMarker + "\(getpid())"
       fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, permissions)
       temporary = tmp
@@ -49,19 +70,27 @@ public final class OutputFile {
 
   /// Appends bytes.
   public func write(_ data: Data) throws(IngestError) {
-    var failure: Int32 = 0
-    data.withUnsafeBytes { (b: UnsafeRawBufferPointer) in
-      var off = 0
-      while off < b.count {
-        let n = Foundation.write(fd, b.baseAddress! + off, b.count - off)
-        if n < 0 { if errno == EINTR { continue }; failure = errno; return }
-        off += n
-      }
-    }
+    let failure = data.withUnsafeBytes { writeAll($0) }
+    if failure != 0 { throw .cannotWrite(file: path, reason: String(cString: strerror(failure))) }
+  }
+
+  public func write(_ bytes: [UInt8]) throws(IngestError) {
+    let failure = bytes.withUnsafeBytes { writeAll($0) }
     if failure != 0 { throw .cannotWrite(file: path, reason: String(cString: strerror(failure))) }
   }
 
   public func write(_ text: String) throws(IngestError) { try write(Data(text.utf8)) }
+
+  /// Writes all of `b`, retrying on interrupts; the errno of a failure, or 0.
+  private func writeAll(_ b: UnsafeRawBufferPointer) -> Int32 {
+    var off = 0
+    while off < b.count {
+      let n = Foundation.write(fd, b.baseAddress! + off, b.count - off)
+      if n < 0 { if errno == EINTR { continue }; return errno }
+      off += n
+    }
+    return 0
+  }
 
   /// Makes the file the target: sync, close, rename over the target, sync the directory.
   public func commit() throws(IngestError) {

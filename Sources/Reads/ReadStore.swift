@@ -6,9 +6,10 @@ import Foundation
 /// Layout (little-endian):
 /// ```
 /// 0   "ANPRSTOR"            magic (8 bytes)
-/// 8   UInt32 formatVersion  (currently 1)
+/// 8   UInt32 formatVersion  (currently 2; version 1 files, without the header checksum, are read)
 /// 12  UInt32 headerLength
-/// 16  header JSON           counts, time span, plate mode, key fingerprint, ingest history,
+/// 16  UInt32 CRC-32 of the header (version 2)
+/// 20  header JSON           counts, time span, plate mode, key fingerprint, ingest history,
 ///                           and for each section: offset, length, CRC-32
 /// …   sections, 8-byte aligned: cameras (JSON), vehicles (JSON), merges (JSON),
 ///     time (Int32 seconds after baseTime), camera (UInt16), vehicle (UInt32), confidence (UInt8)
@@ -18,7 +19,7 @@ import Foundation
 /// with the columns. A truncated, corrupt (CRC mismatch) or newer-version file is refused.
 public final class ReadStore: @unchecked Sendable {
   public static let magic: [UInt8] = Array("ANPRSTOR".utf8)
-  public static let currentFormatVersion: UInt32 = 1
+  public static let currentFormatVersion: UInt32 = 2
 
   /// What the header JSON holds.
   public struct Header: Codable, Sendable {
@@ -84,15 +85,30 @@ public final class ReadStore: @unchecked Sendable {
       throw .badStore(file: path, reason: "format version \(version) is newer than this ANPRKit reads (\(Self.currentFormatVersion)); upgrade ANPRKit")
     }
     let hlen = Int(bytes.loadLE(UInt32.self, at: 12))
-    guard 16 + hlen <= bytes.count else { throw .badStore(file: path, reason: "truncated (header cut short)") }
+    let headerStart = version >= 2 ? 20 : 16
+    guard bytes.count >= headerStart, hlen <= bytes.count - headerStart else { throw .badStore(file: path, reason: "truncated (header cut short)") }
+    let headerSlice = UnsafeRawBufferPointer(rebasing: bytes[headerStart..<(headerStart + hlen)])
+    if version >= 2 {
+      let crc = headerSlice.isEmpty ? UInt32(crc32(0, nil, 0))
+        : UInt32(crc32(0, headerSlice.baseAddress!.assumingMemoryBound(to: UInt8.self), uInt(headerSlice.count)))
+      guard crc == bytes.loadLE(UInt32.self, at: 16) else {
+        throw .badStore(file: path, reason: "corrupt (checksum mismatch in the header); restore the store from a copy or ingest again")
+      }
+    }
     let h: Header
-    do { h = try JSONDecoder().decode(Header.self, from: Data(bytes[16..<(16 + hlen)])) } catch {
+    do { h = try JSONDecoder().decode(Header.self, from: Data(headerSlice)) } catch {
       throw .badStore(file: path, reason: "header is corrupt (\(error))")
     }
+    // Every number is range-checked before use (a crafted header must not overflow or shift times).
+    let size = bytes.count
+    guard h.readCount >= 0, h.readCount <= size, h.vehicleCount >= 0, h.vehicleCount <= size, h.cameraCount >= 0, h.cameraCount <= size,
+      abs(h.baseTime) < 1 << 40, (h.timeStart.map { abs($0) < 1 << 40 } ?? true), (h.timeEnd.map { abs($0) < 1 << 40 } ?? true),
+      h.timeStart.map({ s in h.timeEnd.map { s <= $0 } ?? false }) ?? (h.timeEnd == nil)
+    else { throw .badStore(file: path, reason: "header numbers out of range (counts, base time or time span)") }
     header = h
     var sec: [String: UnsafeRawBufferPointer] = [:]
     for s in h.sections {
-      guard s.offset >= 16 + hlen, s.length >= 0, s.offset + s.length <= bytes.count else {
+      guard s.offset >= headerStart + hlen, s.length >= 0, s.offset <= size, s.length <= size - s.offset else {
         throw .badStore(file: path, reason: "truncated (section '\(s.name)' ends past the end of the file)")
       }
       let slice = UnsafeRawBufferPointer(rebasing: bytes[s.offset..<(s.offset + s.length)])
@@ -321,7 +337,7 @@ public enum StoreWriter {
     var table: [ReadStore.Section] = []
     var guessLen = 4096
     for _ in 0..<8 {
-      var offset = align8(16 + guessLen)
+      var offset = align8(20 + guessLen)
       table = zip(sections, crcs).map { section, crc in
         defer { offset = align8(offset + section.1.count) }
         return ReadStore.Section(name: section.0, offset: offset, length: section.1.count, crc32: crc)
@@ -336,12 +352,14 @@ public enum StoreWriter {
       guessLen = headerBytes.count * 2
     }
     headerBytes += [UInt8](repeating: 0x20, count: guessLen - headerBytes.count)  // pad with spaces (valid JSON)
-    let file = try AtomicFile(path: path)
+    let file = try OutputFile(path: path)
     var written = 0
     func put(_ bytes: [UInt8]) throws(IngestError) { try file.write(bytes); written += bytes.count }
     try put(ReadStore.magic)
     try put(withUnsafeBytes(of: ReadStore.currentFormatVersion.littleEndian) { Array($0) })
     try put(withUnsafeBytes(of: UInt32(guessLen).littleEndian) { Array($0) })
+    let headerCRC = headerBytes.withUnsafeBufferPointer { UInt32(crc32(0, $0.baseAddress, uInt($0.count))) }
+    try put(withUnsafeBytes(of: headerCRC.littleEndian) { Array($0) })
     try put(headerBytes)
     for (s, (_, data)) in zip(table, sections) {
       if written < s.offset { try put([UInt8](repeating: 0, count: s.offset - written)) }
@@ -354,39 +372,3 @@ public enum StoreWriter {
   private static func align8(_ x: Int) -> Int { (x + 7) & ~7 }
 }
 
-/// Writes `data` to a temporary file beside `path`, flushes it, then renames it over `path`:
-/// readers see the old file or the new one, never half of one.
-/// A file written under a temporary name in the same folder and renamed into place on `commit`, so
-/// readers never see a half-written file; abandoned (deleted) if not committed.
-final class AtomicFile {
-  let path: String
-  private let tmp: String
-  private var fd: Int32
-  init(path: String) throws(IngestError) {
-    self.path = path
-    tmp = path + ".tmp-\(getpid())"
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-    guard fd >= 0 else { throw .cannotWrite(file: path, reason: String(cString: strerror(errno))) }
-  }
-  func write(_ bytes: [UInt8]) throws(IngestError) {
-    var done = 0
-    while done < bytes.count {
-      let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + done, $0.count - done) }
-      if n < 0 { if errno == EINTR { continue }; throw .cannotWrite(file: path, reason: String(cString: strerror(errno))) }
-      done += n
-    }
-  }
-  func commit() throws(IngestError) {
-    let failed = fsync(fd) != 0 || close(fd) != 0
-    fd = -1
-    if failed || rename(tmp, path) != 0 { let e = String(cString: strerror(errno)); unlink(tmp); throw .cannotWrite(file: path, reason: e) }
-  }
-  deinit { if fd >= 0 { close(fd); unlink(tmp) } }
-}
-
-public func atomicWrite(_ data: Data, to path: String) throws(IngestError) {
-  let url = URL(fileURLWithPath: path)
-  do { try data.write(to: url, options: .atomic) } catch {
-    throw .cannotWrite(file: path, reason: error.localizedDescription)
-  }
-}

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Linalg
 import Reads
 
@@ -20,6 +21,12 @@ struct ANPR: ParsableCommand {
     version: ToolkitInfo.version,
     subcommands: [SelfCheck.self, Simulate.self, Ingest.self, Inspect.self, Purge.self, Keygen.self, Train.self, Forecast.self, Evaluate.self, Compare.self, SweepCommand.self, PredictRoute.self, Link.self, NextAppearance.self, Report.self]
   )
+
+  /// Says so when a write clears a temporary file an interrupted run left, then runs the command.
+  static func main() {
+    OutputFile.staleRemoved = { FileHandle.standardError.write(Data("removed \($0), a temporary file an interrupted run left behind\n".utf8)) }
+    main(nil)
+  }
 }
 
 /// A run-time failure with a message that says what to do next; exits with code 1.

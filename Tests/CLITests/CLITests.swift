@@ -379,6 +379,11 @@ struct FileSafetyTests {
     #expect(reads == 50 + 60_000, "both appends are in the store")
     let leftovers = try FileManager.default.contentsOfDirectory(atPath: d).filter { $0.contains(".anprkit-tmp-") || $0.contains(".tmp-") }
     #expect(leftovers.isEmpty, "\(leftovers)")
+    // A temporary file an interrupted run left (its process gone) is removed on the next write, and said.
+    let stale = d + "/rej2.csv.anprkit-tmp-2147483000"
+    try "VRM,raw plates\n".write(toFile: stale, atomically: false, encoding: .utf8)
+    r = try runANPR(["ingest", d + "/r0.csv", "--store", d + "/v.anpr", "--rejects", d + "/rej2.csv"] + common)
+    #expect(r.status == 0 && !FileManager.default.fileExists(atPath: stale) && r.err.contains("interrupted run"), "\(r.err)")
   }
 }
 

@@ -42,3 +42,15 @@ struct CoordinateTests {
     #expect(wgs[0].latitude == 51.5)
   }
 }
+
+/// Stores written before the header checksum (format 1) still open: `Fixtures/v1-store.anpr` was
+/// written by `anpr ingest` of three reads (two cameras, raw plates) with the binary of 2026-12-01.
+@Suite("Store format versions")
+struct StoreVersionTests {
+  @Test func aFormatOneStoreStillOpens() throws {
+    let url = try #require(Bundle.module.url(forResource: "v1-store", withExtension: "anpr", subdirectory: "Fixtures"))
+    let s = try ReadStore(path: url.path)
+    #expect(s.header.formatVersion == 1 && s.count == 3 && s.vehicles.count == 2)
+    #expect(s.time(0) == Int64(try Timestamp.parse("2026-03-05T17:00:00Z").get()))
+  }
+}

@@ -288,6 +288,35 @@ struct StoreTests {
     refused(future, "newer")
     refused(Data("plate,camera\n".utf8), "not an ANPRKit store")
     refused(Data(), "not an ANPRKit store")
+    // The header is checksummed: any edit is refused (one edit of baseTime shifted every timestamp).
+    let text = String(decoding: good, as: UTF8.self)
+    let base = try #require(text.range(of: "\"baseTime\":"))
+    var edited = good
+    let at = good.startIndex + text.utf8.distance(from: text.startIndex, to: base.upperBound)
+    edited[at] = edited[at] == UInt8(ascii: "1") ? UInt8(ascii: "2") : UInt8(ascii: "1")
+    refused(edited, "checksum mismatch in the header")
+    // Crafted numbers with a valid checksum are range-checked, not used (19 digits crashed before).
+    let hlen = Int(good[12]) | Int(good[13]) << 8 | Int(good[14]) << 16 | Int(good[15]) << 24
+    var header = String(decoding: good[20..<(20 + hlen)], as: UTF8.self)
+    let count = try #require(header.range(of: #""readCount":\d+"#, options: .regularExpression))
+    header.replaceSubrange(count, with: "\"readCount\":9223372036854775807")
+    #expect(header.hasSuffix("   "), "the header is padded with spaces")
+    header.removeLast(max(0, header.utf8.count - hlen))
+    var crafted = Data(good[0..<20]) + Data(header.utf8)
+    crafted.append(good[(20 + hlen)...])
+    let crc = crc32(Array(crafted[20..<(20 + hlen)]))
+    for k in 0..<4 { crafted[16 + k] = UInt8((crc >> (8 * UInt32(k))) & 0xFF) }
+    refused(crafted, "out of range")
+  }
+
+  /// CRC-32 (IEEE, as zlib), for crafting test stores.
+  func crc32(_ bytes: [UInt8]) -> UInt32 {
+    var c: UInt32 = 0xFFFF_FFFF
+    for b in bytes {
+      c ^= UInt32(b)
+      for _ in 0..<8 { c = c & 1 != 0 ? (c >> 1) ^ 0xEDB8_8320 : c >> 1 }
+    }
+    return ~c
   }
 
   @Test func appendMergesAndKeepsAccounting() throws {
