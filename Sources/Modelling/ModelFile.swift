@@ -63,7 +63,9 @@ public enum ModelFile {
     enc.outputFormatting = [.sortedKeys, .prettyPrinted]
     do {
       let data = try enc.encode(ModelEnvelope(header: header, body: body))
-      try data.write(to: URL(fileURLWithPath: path), options: .atomic)
+      let file = try OutputFile(path: path)
+      try file.write(data)
+      try file.commit()
     } catch { throw .cannotWrite(path: path, reason: "\(error)") }
   }
 
