@@ -397,11 +397,14 @@ public enum Ingest {
     report.rejectExamples = examples.isEmpty ? nil : examples
     // An outcome that lost most of the data is a failure, not a store: the rejects file has the rows.
     if report.read == 0 { throw IngestError.noRows(file: fileName) }
-    if let top = report.topRejection,
-       report.rejected == report.read || Double(report.rejected) > options.maxRejectRate * Double(report.read) {
+    // Rows past retention are dropped on purpose (the user asked), not lost: they do not count here.
+    let failed = report.rejected - (report.rejectedByReason[RejectReason.outsideRetention(days: 0).code] ?? 0)
+    if failed > 0, let top = report.rejectedByReason.filter({ $0.key != RejectReason.outsideRetention(days: 0).code })
+         .max(by: { ($0.value, $1.key) < ($1.value, $0.key) }).map({ (code: $0.key, count: $0.value) }),
+       failed == report.read || Double(failed) > options.maxRejectRate * Double(report.read) {
       throw IngestError.tooManyRejected(
         file: fileName, summary: "read \(report.read), rejected \(report.rejected)",
-        allowed: report.rejected == report.read ? nil : options.maxRejectRate, code: top.code, count: top.count,
+        allowed: failed == report.read ? nil : options.maxRejectRate, code: top.code, count: top.count,
         examples: examples[top.code] ?? [])
     }
 

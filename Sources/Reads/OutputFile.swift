@@ -44,16 +44,23 @@ public final class OutputFile {
     self.path = path
     var resolved = path
     var st = stat()
-    if lstat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFLNK, let real = realpath(path, nil) {
-      resolved = String(cString: real)
-      free(real)
-      _ = stat(resolved, &st)
+    // Follow symbolic links by hand (realpath fails on a link to a file not yet made).
+    var hops = 0
+    while lstat(resolved, &st) == 0 && (st.st_mode & S_IFMT) == S_IFLNK && hops < 40 {
+      var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+      let n = readlink(resolved, &buffer, buffer.count - 1)
+      guard n > 0 else { break }
+      let link = String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+      resolved = link.hasPrefix("/") ? link : ((resolved as NSString).deletingLastPathComponent as NSString).appendingPathComponent(link)
+      hops += 1
     }
     target = resolved
     let exists = stat(resolved, &st) == 0
     let kind = st.st_mode & S_IFMT
     if exists && kind == S_IFDIR { throw .cannotWrite(file: path, reason: "is a directory") }
-    if exists && kind != S_IFREG {
+    // The process's own streams are written through whatever they point at (`--out /dev/stdout >> log`).
+    let ownStream = ["/dev/stdout", "/dev/stderr", "/dev/fd/", "/proc/self/fd/"].contains { path.hasPrefix($0) }
+    if ownStream || (exists && kind != S_IFREG) {
       // A FIFO, device or socket: write through.
       fd = open(resolved, O_WRONLY)
       temporary = nil
@@ -61,6 +68,8 @@ public final class OutputFile {
       Self.removeStale(beside: resolved)
       let tmp = resolved + Self.temporaryMarker + "\(getpid())"
       fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, permissions)
+      // A replaced file never becomes more open than it was (a chmod 600 store stays 600).
+      if fd >= 0 && exists { _ = fchmod(fd, st.st_mode & 0o777 & permissions) }
       temporary = tmp
     }
     if fd < 0 { throw .cannotWrite(file: path, reason: String(cString: strerror(errno))) }

@@ -108,6 +108,7 @@ public final class ReadStore: @unchecked Sendable {
     header = h
     var sec: [String: UnsafeRawBufferPointer] = [:]
     for s in h.sections {
+      guard s.offset % 8 == 0 else { throw .badStore(file: path, reason: "section '\(s.name)' is not 8-byte aligned") }
       guard s.offset >= headerStart + hlen, s.length >= 0, s.offset <= size, s.length <= size - s.offset else {
         throw .badStore(file: path, reason: "truncated (section '\(s.name)' ends past the end of the file)")
       }
@@ -352,7 +353,7 @@ public enum StoreWriter {
       guessLen = headerBytes.count * 2
     }
     headerBytes += [UInt8](repeating: 0x20, count: guessLen - headerBytes.count)  // pad with spaces (valid JSON)
-    let file = try OutputFile(path: path)
+    let file = try OutputFile(path: path, permissions: c.keyFingerprint == nil ? 0o600 : 0o644)  // raw plates: private
     var written = 0
     func put(_ bytes: [UInt8]) throws(IngestError) { try file.write(bytes); written += bytes.count }
     try put(ReadStore.magic)

@@ -99,7 +99,7 @@ public struct TimePattern: Sendable, Equatable, CustomStringConvertible {
       return k > 0 ? v : nil
     }
     @inline(__always) func lower(_ c: UInt8) -> UInt8 { c >= 0x41 && c <= 0x5A ? c + 32 : c }
-    for token in tokens {
+    for (ti, token) in tokens.enumerated() {
       switch token {
       case .literal(let c):
         guard i < n, b[i] == c else { return .failure(.malformed) }
@@ -116,7 +116,9 @@ public struct TimePattern: Sendable, Equatable, CustomStringConvertible {
       case .second:
         guard let v = number(maxDigits: 2) else { return .failure(.malformed) }
         s = v
-        if i + 1 < n, b[i] == 0x2E || b[i] == 0x2C, b[i + 1] >= 0x30, b[i + 1] <= 0x39 { i += 1; frac = fraction() ?? 0 }
+        // An optional fraction, unless the pattern spells it out next (`%S.%f`).
+        let spelled = ti + 2 < tokens.count && (tokens[ti + 1] == .literal(0x2E) || tokens[ti + 1] == .literal(0x2C)) && tokens[ti + 2] == .fraction
+        if !spelled, i + 1 < n, b[i] == 0x2E || b[i] == 0x2C, b[i + 1] >= 0x30, b[i + 1] <= 0x39 { i += 1; frac = fraction() ?? 0 }
       case .fraction: guard let v = fraction() else { return .failure(.malformed) }; frac = v
       case .monthName:
         var word: [UInt8] = []
@@ -139,8 +141,15 @@ public struct TimePattern: Sendable, Equatable, CustomStringConvertible {
         let sign = b[i] == 0x2B ? 1 : -1
         i += 1
         guard let oh = number(maxDigits: 2, minDigits: 2) else { return .failure(.malformed) }
-        if i < n, b[i] == 0x3A { i += 1 }
-        let om = number(maxDigits: 2, minDigits: 2) ?? 0
+        var om = 0
+        if i < n, b[i] == 0x3A {
+          i += 1
+          guard let m = number(maxDigits: 2, minDigits: 2) else { return .failure(.malformed) }
+          om = m
+        } else if i < n, b[i] >= 0x30, b[i] <= 0x39 {
+          guard let m = number(maxDigits: 2, minDigits: 2) else { return .failure(.malformed) }
+          om = m
+        }
         guard oh <= 18, om <= 59 else { return .failure(.outOfRange) }
         offset = sign * (oh * 3600 + om * 60)
       }
@@ -351,7 +360,7 @@ public enum TimeFormatDetection {
     guard let da = dayFirst(pa), let db = dayFirst(pb), da != db else { return nil }
     let usZones = ["America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles", "America/Phoenix", "America/Anchorage",
                    "America/Detroit", "America/Boise", "America/Indiana/Indianapolis", "Pacific/Honolulu"]
-    let monthFirst = usZones.contains(zone) || zone.hasPrefix("US/")
+    let monthFirst = usZones.contains(zone) || ["US/", "America/Indiana/", "America/Kentucky/", "America/North_Dakota/"].contains { zone.hasPrefix($0) }
     return (da != monthFirst) ? a : b
   }
 

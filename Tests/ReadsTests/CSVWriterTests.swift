@@ -32,4 +32,21 @@ struct CSVWriterTests {
     #expect(t.encoded() == "a,b\nplain,\"x,y\"\n\"say \"\"hi\"\"\",\"two\nlines\"\n")
     #expect(t.encoded(byteOrderMark: true).utf8.prefix(3).elementsEqual([0xEF, 0xBB, 0xBF]))
   }
+
+  /// A replaced file keeps tighter permissions; a link to a file not yet made stays a link.
+  @Test func outputFileKeepsPermissionsAndLinks() throws {
+    let d = tempDir()
+    let p = write("old", d, "out.csv")
+    chmod(p, 0o600)
+    try writeAtomically("new", to: p)
+    var st = stat()
+    let content = try String(contentsOfFile: p, encoding: .utf8)
+    #expect(stat(p, &st) == 0 && st.st_mode & 0o777 == 0o600 && content == "new")
+    let link = d.appendingPathComponent("link.csv").path
+    symlink(d.appendingPathComponent("target.csv").path, link)
+    try writeAtomically("via link", to: link)
+    #expect(lstat(link, &st) == 0 && (st.st_mode & S_IFMT) == S_IFLNK)
+    let viaLink = try String(contentsOfFile: d.appendingPathComponent("target.csv").path, encoding: .utf8)
+    #expect(viaLink == "via link")
+  }
 }

@@ -190,6 +190,14 @@ struct IngestTests {
     }
   }
 
+  /// Rows past retention are dropped on purpose: they never make the ingest fail the reject-rate test.
+  @Test func retentionDropsAreNotFailures() throws {
+    var text = "plate,camera_id,timestamp\n"
+    for i in 0..<10 { text += "AB\(i)CDE,C1,\(1_772_323_200 - (i < 8 ? 90 : 1) * 86400 + i * 60)\n" }
+    let (_, r, _) = try ingest(text) { o in o.retainDays = 30; o.asOf = 1_772_323_200; o.maxRejectRate = 0.5 }
+    #expect(r.rejectedByReason == ["outside_retention": 8] && r.accepted == 2)
+  }
+
   @Test func retentionDropsOldReadsAndCountsThem() throws {
     let rows = """
       plate,camera_id,timestamp

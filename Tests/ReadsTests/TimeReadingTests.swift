@@ -18,11 +18,20 @@ struct TimeReadingTests {
     ("%F %T %z", "2026-03-02 06:02:08 +01:00", "2026-03-02T05:02:08Z"),
     ("%Y%m%d %H%M%S", "20260302 050208", "2026-03-02T05:02:08Z"),
     ("%d/%m/%y %H:%M:%S", "02/03/26 05:02:08.250", "2026-03-02T05:02:08Z"),
+    ("%d/%m/%Y %H:%M:%S.%f", "02/03/2026 05:02:08.250", "2026-03-02T05:02:08Z"),
+    ("%d/%m/%Y %H:%M:%S,%f %z", "02/03/2026 06:02:08,5 +0100", "2026-03-02T05:02:08Z"),
   ])
   func patternsParse(pattern: String, text: String, expected: String) throws {
     var r = try TimeReader(TimeReading(format: .pattern(try TimePattern(pattern)), zone: "UTC"))
     let v = try r.read(text).get()
     #expect(v.rounded(.down) == utc(expected), "\(pattern) on \(text)")
+  }
+
+  @Test func partialZonesAreRefused() throws {
+    var r = try TimeReader(TimeReading(format: .pattern(try TimePattern("%F %T %z"))))
+    #expect(throws: Timestamp.Problem.malformed) { try r.read("2026-03-02 06:02:08 +011").get() }
+    #expect(throws: Timestamp.Problem.malformed) { try r.read("2026-03-02 06:02:08 +01:").get() }
+    #expect(try r.read("2026-03-02 06:02:08 +01").get() == utc("2026-03-02T05:02:08Z"))
   }
 
   @Test func badPatternsAndTimesAreRefused() throws {
