@@ -17,18 +17,25 @@ public struct CSVTable: Sendable, Equatable {
   }
 
   /// The table as CSV text; with `byteOrderMark` it starts with U+FEFF, so that Excel reads UTF-8
-  /// (dashes and accents) instead of guessing a code page.
-  public func encoded(byteOrderMark: Bool = false) -> String {
+  /// (dashes and accents) instead of guessing a code page. With `neutraliseFormulas` a text field that
+  /// starts with `=`, `+`, `-`, `@`, a tab or a carriage return gets a leading `'`, so a spreadsheet shows
+  /// it instead of running it as a formula (CSV injection); numbers are left as they are.
+  public func encoded(byteOrderMark: Bool = false, neutraliseFormulas: Bool = false) -> String {
     var s = byteOrderMark ? "\u{FEFF}" : ""
     s.reserveCapacity(32 * (rows.count + 1) * header.count)
     for line in [header] + rows {
       for (i, f) in line.enumerated() {
         if i > 0 { s += "," }
-        s += csvQuote(f)
+        s += csvQuote(neutraliseFormulas ? Self.neutralised(f) : f)
       }
       s += "\n"
     }
     return s
+  }
+
+  static func neutralised(_ f: String) -> String {
+    guard let c = f.unicodeScalars.first, "=+-@\t\r".unicodeScalars.contains(c), Double(f) == nil else { return f }
+    return "'" + f
   }
 
   /// Reads a table written by `encoded` (or any RFC 4180 CSV with a header) back, with `CSVReader`.

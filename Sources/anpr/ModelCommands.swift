@@ -73,12 +73,13 @@ func write(_ text: String, to path: String) throws {
 
 /// Writes a table as CSV (with a UTF-8 byte-order mark for Excel when asked).
 func write(_ table: CSVTable, to path: String, excel: Bool) throws {
-  try write(table.encoded(byteOrderMark: excel), to: path)
+  try write(table.encoded(byteOrderMark: excel, neutraliseFormulas: excel), to: path)
 }
 
 /// Options shared by every command that writes CSV.
 struct CSVOptions: ParsableArguments {
-  @Flag(help: "Start CSV files with a UTF-8 byte-order mark, so Excel shows dashes and accents right.") var excel = false
+  @Flag(help: "CSV for Excel: a UTF-8 byte-order mark (dashes and accents shown right), and text starting with = + - @ prefixed with ' so it is not run as a formula.")
+  var excel = false
 }
 
 extension ANPR {
@@ -339,7 +340,8 @@ extension ANPR {
                      p.difference.value, p.difference.ciLow, p.difference.ciHigh, p.pValue))
       }
       for n in c.notes { print("note: \(n)") }
-      print("(values are means over windows with 95% bootstrap intervals; % = fraction of the oracle)")
+      let hasOracle = c.models.contains { $0.kind == "oracle" }
+      print("(values are means over windows with 95% bootstrap intervals\(hasOracle ? "; % = fraction of the oracle" : ""))")
     }
   }
 

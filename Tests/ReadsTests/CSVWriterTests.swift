@@ -25,6 +25,14 @@ struct CSVWriterTests {
     }
   }
 
+  @Test func formulasAreNeutralisedForExcelOnly() {
+    var t = CSVTable(header: ["a", "b"])
+    t.append(["=HYPERLINK(\"x\")", "-0.5"])
+    t.append(["@SUM(A1)", "+44 20"])
+    #expect(t.encoded(neutraliseFormulas: true) == "a,b\n\"'=HYPERLINK(\"\"x\"\")\",-0.5\n'@SUM(A1),'+44 20\n")
+    #expect(t.encoded().contains("\"=HYPERLINK"))
+  }
+
   @Test func quotingIsMinimalAndRFC4180() {
     var t = CSVTable(header: ["a", "b"])
     t.append(["plain", "x,y"])
