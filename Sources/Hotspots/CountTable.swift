@@ -346,8 +346,8 @@ extension CountTable {
   /// Unit ids and locations: `cameras.csv` (sites from `site_id`, or `camera_id` when there is none;
   /// the first camera of a site gives its location) or any CSV with `unit_id,latitude,longitude`.
   public static func readUnits(path unitsPath: String, crs: String? = nil) throws -> [SpatialUnit] {
-    let transform = try crs.flatMap { CoordinateTransform.isWGS84($0) ? nil : try CoordinateTransform(from: $0) }
-    let (xName, yName) = transform == nil ? ("latitude", "longitude") : ("easting", "northing")
+    let position = try RegistryPosition(crs: crs)
+    let (xName, yName) = (position.columns[0], position.columns[1])
     var units: [SpatialUnit] = []
     var index: [String: Int] = [:]
     var cols: [String: Int] = [:]
@@ -359,17 +359,10 @@ extension CountTable {
       guard r.count > max(idCol, la, lo) else { return }
       let id = r.string(idCol).trimmingCharacters(in: .whitespaces)
       guard !id.isEmpty, index[id] == nil else { return }  // first camera of a site gives its location
-      guard let a = Double(r.string(la)), let b = Double(r.string(lo)) else {
-        throw IngestError.badRegistry(file: unitsPath, line: r.line, field: "\(xName)/\(yName)", reason: "not a number")
-      }
-      var lat = a, lon = b
-      if let transform {
-        guard let p = transform.wgs84(x: a, y: b) else {
-          throw IngestError.badRegistry(file: unitsPath, line: r.line, field: "easting/northing", reason: "(\(a), \(b)) cannot be converted from \(transform.source)")
-        }
-        (lat, lon) = p
-      } else if !(-90...90).contains(a) || !(-180...180).contains(b) {
-        throw IngestError.badRegistry(file: unitsPath, line: r.line, field: "latitude/longitude", reason: "(\(a), \(b)) is not a WGS84 position (pass --crs for easting/northing)")
+      let (lat, lon): (Double, Double)
+      switch position.position(r.string(la), r.string(lo)) {
+      case .success(let p): (lat, lon) = p
+      case .failure(let e): throw IngestError.badRegistry(file: unitsPath, line: r.line, field: e.field, reason: e.reason)
       }
       index[id] = units.count
       units.append(SpatialUnit(id: id, latitude: lat, longitude: lon))

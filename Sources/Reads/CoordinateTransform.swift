@@ -55,17 +55,17 @@ public final class CoordinateTransform {
 
 /// Reads a point's WGS84 position from a registry row: `latitude`/`longitude` columns, or with a
 /// transform `easting`/`northing` (projected) in its system.
-struct RegistryPosition {
+public struct RegistryPosition {
   let transform: CoordinateTransform?
   /// The canonical columns this reads, for header resolution.
-  var columns: [String] { transform == nil ? ["latitude", "longitude"] : ["easting", "northing"] }
+  public var columns: [String] { transform == nil ? ["latitude", "longitude"] : ["easting", "northing"] }
 
-  init(crs: String?) throws(IngestError) {
+  public init(crs: String?) throws(IngestError) {
     transform = try crs.flatMap { c throws(IngestError) -> CoordinateTransform? in CoordinateTransform.isWGS84(c) ? nil : try CoordinateTransform(from: c) }
   }
 
   /// The position from the two fields (as text), or the reason it is not one.
-  func position(_ a: String, _ b: String) -> Result<(latitude: Double, longitude: Double), RegistryProblem> {
+  public func position(_ a: String, _ b: String) -> Result<(latitude: Double, longitude: Double), RegistryProblem> {
     guard let t = transform else {
       guard let first = Double(a), (-90.0...90.0).contains(first) else {
         return .failure(RegistryProblem(field: "latitude", reason: "'\(a)' is not a number in \(-90.0...90.0)"))
@@ -84,4 +84,4 @@ struct RegistryPosition {
   }
 }
 
-struct RegistryProblem: Error { var field: String; var reason: String }
+public struct RegistryProblem: Error { public var field: String; public var reason: String }

@@ -9,9 +9,12 @@ public func timeBand(_ t: Int64, clock: LocalClock) -> Int {
   let day = local >= 0 ? local / 86400 : -((-local + 86399) / 86400)
   let h = Int((local - day * 86400) / 3600)
   let weekday = Int(((day + 3) % 7 + 7) % 7)  // 1970-01-01 was a Thursday; 0 = Monday
-  let b = h < 6 ? 0 : h < 10 ? 1 : h < 16 ? 2 : h < 19 ? 3 : 4
+  let b = weekdayBand(hour: h)
   return weekday >= 5 ? b + 5 : b
 }
+
+/// The time band of a local hour of day on a weekday (0 night, 1 morning peak, 2 day, 3 evening peak, 4 evening).
+@inlinable public func weekdayBand(hour h: Int) -> Int { h < 6 ? 0 : h < 10 ? 1 : h < 16 ? 2 : h < 19 ? 3 : 4 }
 public let timeBandCount = 10
 
 /// The end-of-trip symbol in next-site distributions.
@@ -174,7 +177,7 @@ public struct TransitionCounts: Codable, Sendable, Equatable {
     self.init(order: 1, siteCount: siteCount)
     for row in rows {
       let (f, to, n, h) = (row.from, row.to, row.count, row.hour)
-      let band = h < 6 ? 0 : h < 10 ? 1 : h < 16 ? 2 : h < 19 ? 3 : 4
+      let band = weekdayBand(hour: h)
       next[Self.key([f], band: band), default: [:]][to, default: 0] += n
       next[Self.key([f], band: nil), default: [:]][to, default: 0] += n
       next[0, default: [:]][to, default: 0] += n

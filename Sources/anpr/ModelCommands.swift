@@ -82,6 +82,26 @@ struct CSVOptions: ParsableArguments {
   var excel = false
 }
 
+/// Statistics computed elsewhere, instead of a store: counts for hotspot models, transitions for route
+/// models, and the units (sites) both refer to.
+struct StatisticsInput: ParsableArguments {
+  @Option(help: "Counts computed elsewhere (unit_id,bin_start,count) instead of a store, for hotspot models.") var counts: String?
+  @Option(help: "Transitions computed elsewhere (from_site,to_site,hour,count[,mean_seconds]) instead of a store, for route models.")
+  var transitions: String?
+  @Option(help: "Units for --counts or --transitions (cameras.csv, or unit_id,latitude,longitude).") var units: String?
+  @Option(help: "Coordinate system of --units, e.g. EPSG:27700 (easting,northing columns); default WGS84.") var crs: String?
+
+  /// As inputs for `requireDistinct`.
+  var inputs: [(option: String, path: String?)] { [("--counts", counts), ("--transitions", transitions), ("--units", units)] }
+
+  /// Throws unless --counts/--transitions come with --units.
+  func validate() throws {
+    if (counts != nil || transitions != nil) && units == nil {
+      throw ValidationError("--counts and --transitions need --units (cameras.csv or unit_id,latitude,longitude).")
+    }
+  }
+}
+
 extension ANPR {
   struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -91,11 +111,7 @@ extension ANPR {
         --transitions with --units for route models (order 1).
         """)
     @Option(help: "Read store written by 'anpr ingest'.") var store: String?
-    @Option(help: "Counts computed elsewhere (unit_id,bin_start,count) instead of a store, for hotspot models.") var counts: String?
-    @Option(help: "Transitions computed elsewhere (from_site,to_site,hour,count[,mean_seconds]) instead of a store, for route models.")
-    var transitions: String?
-    @Option(help: "Units for --counts or --transitions (cameras.csv, or unit_id,latitude,longitude).") var units: String?
-    @Option(help: "Coordinate system of --units, e.g. EPSG:27700 (easting,northing columns); default WGS84.") var crs: String?
+    @OptionGroup var statistics: StatisticsInput
     @Option(help: "Analyst's time zone for hours, days and shifts (IANA name); recorded in the model.") var timezone = StoreOptions.defaultZone
     @Option(help: "Model spec, e.g. Models/poisson-hotspot.yaml.") var spec: String
     @Option(help: "What hotspot models count: all, keeper=rental, vehicles=ID,ID, watchlist=FILE.") var target = "all"
@@ -106,20 +122,20 @@ extension ANPR {
     func validate() throws {
       if !FileManager.default.fileExists(atPath: spec) { throw ValidationError("No spec at '\(spec)'; see Models/.") }
       _ = try parseTarget(target)
-      if [store != nil, counts != nil, transitions != nil].filter({ $0 }).count != 1 {
+      if [store != nil, statistics.counts != nil, statistics.transitions != nil].filter({ $0 }).count != 1 {
         throw ValidationError("Give one of --store, --counts (with --units) or --transitions (with --units).")
       }
-      if (counts != nil || transitions != nil) && units == nil { throw ValidationError("--counts and --transitions need --units.") }
     }
     func run() throws {
       let clock = try LocalClock(identifier: timezone)
       let s = try SpecFile.load(spec)
       let path = out ?? "trained/\(s.name).model.json"
       let watchlist = target.hasPrefix("watchlist=") ? String(target.dropFirst(10)) : nil
-      try requireDistinct(outputs: [("--out", path)], inputs: [("--store", store), ("--spec", spec), ("--counts", counts), ("--units", units),
-                                                              ("--transitions", transitions), ("--key-file", keyFile), ("--target watchlist", watchlist)])
+      try requireDistinct(outputs: [("--out", path)], inputs: [("--store", store), ("--spec", spec), ("--key-file", keyFile),
+                                                              ("--target watchlist", watchlist)] + statistics.inputs)
       try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
       let summary: String
+      let (counts, transitions, units, crs) = (statistics.counts, statistics.transitions, statistics.units, statistics.crs)
       if let counts, let units {
         guard target == "all" else { throw ValidationError("--target applies to a store's reads; counts are already of one target") }
         let table = try CountTable.fromCSV(counts: counts, units: units, binning: s.bin, crs: crs)
@@ -224,11 +240,7 @@ extension ANPR {
         """)
     @Option(help: "Read store written by 'anpr ingest'.") var store: String?
     @Option(help: "Point events CSV (event_id,timestamp,latitude,longitude,category) instead of a store.") var events: String?
-    @Option(help: "Counts computed elsewhere (unit_id,bin_start,count) instead of a store.") var counts: String?
-    @Option(help: "Transitions computed elsewhere (from_site,to_site,hour,count[,mean_seconds]) instead of a store: route models, each hour held out in turn.")
-    var transitions: String?
-    @Option(help: "Unit coordinates for --counts or --transitions (cameras.csv, or unit_id,latitude,longitude).") var units: String?
-    @Option(help: "Coordinate system of --units, e.g. EPSG:27700 (easting,northing columns); default WGS84.") var crs: String?
+    @OptionGroup var statistics: StatisticsInput
     @Option(help: "Grid cell size for --events, metres.") var cellMetres = 500.0
     @Option(help: "Only this event category (e.g. Drugs).") var category: String?
     @Option(help: "Bin for --events or --counts: 1h, 1d, month, ... (default: month for events, 1h for counts)") var bin: String?
@@ -249,18 +261,16 @@ extension ANPR {
     func validate() throws {
       _ = try parseTarget(target)
       for s in spec where !FileManager.default.fileExists(atPath: s) { throw ValidationError("No spec at '\(s)'; see Models/.") }
-      if [store != nil, events != nil, counts != nil, transitions != nil].filter({ $0 }).count != 1 {
+      if [store != nil, events != nil, statistics.counts != nil, statistics.transitions != nil].filter({ $0 }).count != 1 {
         throw ValidationError("Give one of --store (ANPR reads), --events (point events), --counts or --transitions (with --units).")
-      }
-      if (counts != nil || transitions != nil) && units == nil {
-        throw ValidationError("--counts and --transitions need --units (cameras.csv or unit_id,latitude,longitude).")
       }
     }
     func run() throws {
       try requireDistinct(outputs: [("--csv", csv), ("--out", out)],
-                          inputs: [("--store", store), ("--events", events), ("--counts", counts), ("--units", units), ("--transitions", transitions),
-                                   ("--truth", truth), ("--key-file", keyFile)] + spec.map { ("--spec", $0) })
+                          inputs: [("--store", store), ("--events", events), ("--truth", truth), ("--key-file", keyFile)]
+                            + statistics.inputs + spec.map { ("--spec", $0) })
       let clock = try LocalClock(identifier: timezone)
+      let (counts, transitions, units, crs) = (statistics.counts, statistics.transitions, statistics.units, statistics.crs)
       if let counts, let units {
         let binning: Binning
         do { binning = try Binning.parse(bin ?? "1h") } catch { throw ValidationError("\(error)") }

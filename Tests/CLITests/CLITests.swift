@@ -2,14 +2,32 @@ import Foundation
 import Testing
 
 /// Runs the built `anpr` binary (beside the test bundle in .build/<config>/) and captures its output.
-func runANPR(_ args: [String], stdin: Data? = nil, environment: [String: String]? = nil) throws -> (status: Int32, out: String, err: String) {
+/// The built `anpr` binary, beside the test bundle in .build/<config>/ (swift-testing may run from
+/// inside the .xctest bundle on some layouts).
+func anprBinary() -> URL {
   var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-  // swift-testing may run from inside the .xctest bundle on some layouts
   while !FileManager.default.fileExists(atPath: dir.appendingPathComponent("anpr").path), dir.path != "/" {
     dir = dir.deletingLastPathComponent()
   }
+  return dir.appendingPathComponent("anpr")
+}
+
+/// A new empty directory for one test.
+func freshDirectory(_ tag: String) throws -> String {
+  let d = FileManager.default.temporaryDirectory.appendingPathComponent("anprkit-\(tag)-\(UUID())").path
+  try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
+  return d
+}
+
+/// The JSON object on the last line of a command's output (`--json`).
+func lastJSONLine(_ out: String) throws -> [String: Any] {
+  try JSONSerialization.jsonObject(with: Data((out.split(separator: "\n").last ?? "").utf8)) as! [String: Any]
+}
+
+/// Runs the built `anpr` binary and captures its output.
+func runANPR(_ args: [String], stdin: Data? = nil, environment: [String: String]? = nil) throws -> (status: Int32, out: String, err: String) {
   let p = Process()
-  p.executableURL = dir.appendingPathComponent("anpr")
+  p.executableURL = anprBinary()
   p.arguments = args
   if let environment { p.environment = environment }
   let out = Pipe(), err = Pipe(), inp = Pipe()
@@ -162,8 +180,7 @@ struct ContractTests {
 @Suite("anpr ingest: real exports")
 struct RealExportTests {
   @Test func ukLocalTimeExportExitCodes() throws {
-    let d = FileManager.default.temporaryDirectory.appendingPathComponent("anprkit-uk-\(UUID())").path
-    try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
+    let d = try freshDirectory("uk")
     try "CameraID,site_id,latitude,longitude\nCAM1,S1,51.5,0.6\nCAM2,S2,51.51,0.61\n".write(toFile: d + "/cams.csv", atomically: true, encoding: .utf8)
     var csv = "VRM,CameraID,ReadTime,Confidence\n"
     for i in 0..<40 { csv += "AB\(10 + i) CDE,CAM\(1 + i % 2),\(String(format: "%02d", 1 + i % 28))/03/2026 0\(i % 10):02:08,0.9\n" }
@@ -196,8 +213,7 @@ struct RealExportTests {
 @Suite("anpr outputs: escaping")
 struct OutputEscapingTests {
   @Test func hostileSiteNamesSurviveEveryOutput() throws {
-    let d = FileManager.default.temporaryDirectory.appendingPathComponent("anprkit-esc-\(UUID())").path
-    try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
+    let d = try freshDirectory("esc")
     let sites = ["Site \"A\", north", "back\\slash", "Café – Straße 字", "two\nlines", "plain"]
     var registry = "camera_id,site_id,latitude,longitude\n"
     for (i, s) in sites.enumerated() {
@@ -248,8 +264,7 @@ struct OutputEscapingTests {
 @Suite("anpr train/forecast: watch lists and time zones")
 struct WatchListAndZoneTests {
   @Test func plateWatchListAndModelTimeZone() throws {
-    let d = FileManager.default.temporaryDirectory.appendingPathComponent("anprkit-wl-\(UUID())").path
-    try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
+    let d = try freshDirectory("wl")
     try "watch-list test key 0123456789abcdef\n".write(toFile: d + "/key", atomically: true, encoding: .utf8)
     var r = try runANPR(["ingest", "Data/sample/reads.csv.gz", "--cameras", "Data/sample/cameras.csv", "--vehicles", "Data/sample/vehicles.csv",
                          "--store", d + "/s.anpr", "--key-file", d + "/key"])
@@ -291,8 +306,7 @@ struct WatchListAndZoneTests {
 @Suite("anpr without a store: counts and transitions")
 struct StatisticsFromElsewhereTests {
   @Test func countsAndTransitionsEndToEnd() throws {
-    let d = FileManager.default.temporaryDirectory.appendingPathComponent("anprkit-stats-\(UUID())").path
-    try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
+    let d = try freshDirectory("stats")
     try "unit_id,latitude,longitude\nU1,51.50,0.60\nU2,51.51,0.61\nU3,51.52,0.62\n".write(toFile: d + "/units.csv", atomically: true, encoding: .utf8)
     var counts = "unit_id,bin_start,count\n"
     for h in 0..<(14 * 24) { for (k, u) in ["U1", "U2", "U3"].enumerated() { counts += "\(u),\(Timestamp(1_772_668_800 + h * 3600)),\((h % 24) / 6 + k * 3)\n" } }
@@ -310,7 +324,7 @@ struct StatisticsFromElsewhereTests {
     #expect(r.status == 1 && r.err.contains("order: 1"), "an order-2 spec cannot learn from first-order moves: \(r.err)")
     r = try runANPR(["compare", "--transitions", d + "/transitions.csv", "--units", d + "/units.csv", "--json"])
     #expect(r.status == 0, "\(r.err)")
-    let models = (try JSONSerialization.jsonObject(with: Data((r.out.split(separator: "\n").last ?? "").utf8)) as! [String: Any])["models"] as! [[String: Any]]
+    let models = (try lastJSONLine(r.out))["models"] as! [[String: Any]]
     #expect(Set(models.compactMap { $0["name"] as? String }) == ["markov-order1", "markov-order1-bands"])
     r = try runANPR(["train", "--spec", "Models/historical-mean.yaml", "--out", d + "/x.json"])
     #expect(r.status == 64 && r.err.contains("--counts"))
@@ -327,8 +341,7 @@ private func Timestamp(_ t: Int) -> String {
 @Suite("anpr files: inputs and outputs")
 struct FileSafetyTests {
   @Test func outputsNeverDestroyInputsAndAppendsSerialise() throws {
-    let d = FileManager.default.temporaryDirectory.appendingPathComponent("anprkit-safe-\(UUID())").path
-    try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
+    let d = try freshDirectory("safe")
     try "camera_id,latitude,longitude\nC1,51.5,0.6\nC2,51.51,0.61\n".write(toFile: d + "/cams.csv", atomically: true, encoding: .utf8)
     func batch(_ k: Int, rows: Int) -> String {
       var s = "plate,camera_id,timestamp\n"
@@ -365,9 +378,7 @@ struct FileSafetyTests {
     for k in 1...2 { try batch(k, rows: 30_000).write(toFile: d + "/r\(k).csv", atomically: true, encoding: .utf8) }
     let procs = try (1...2).map { k -> Process in
       let p = Process()
-      var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-      while !FileManager.default.fileExists(atPath: dir.appendingPathComponent("anpr").path), dir.path != "/" { dir = dir.deletingLastPathComponent() }
-      p.executableURL = dir.appendingPathComponent("anpr")
+      p.executableURL = anprBinary()
       p.arguments = ["ingest", d + "/r\(k).csv", "--store", d + "/s.anpr"] + common
       p.standardOutput = FileHandle.nullDevice; p.standardError = FileHandle.nullDevice
       try p.run()
@@ -375,7 +386,7 @@ struct FileSafetyTests {
     }
     for p in procs { p.waitUntilExit(); #expect(p.terminationStatus == 0) }
     r = try runANPR(["inspect", d + "/s.anpr", "--json"])
-    let reads = (try JSONSerialization.jsonObject(with: Data((r.out.split(separator: "\n").last ?? "").utf8)) as! [String: Any])["reads"] as! Int
+    let reads = (try lastJSONLine(r.out))["reads"] as! Int
     #expect(reads == 50 + 60_000, "both appends are in the store")
     let leftovers = try FileManager.default.contentsOfDirectory(atPath: d).filter { $0.contains(".anprkit-tmp-") || $0.contains(".tmp-") }
     #expect(leftovers.isEmpty, "\(leftovers)")
@@ -391,8 +402,7 @@ struct FileSafetyTests {
 @Suite("anpr train: determinism and damaged models")
 struct ModelFileProcessTests {
   @Test func twoTrainRunsWriteTheSameBytesAndDamageIsRefused() throws {
-    let d = FileManager.default.temporaryDirectory.appendingPathComponent("anprkit-det-\(UUID())").path
-    try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
+    let d = try freshDirectory("det")
     var r = try runANPR(["ingest", "Data/sample/reads.csv.gz", "--cameras", "Data/sample/cameras.csv", "--store", d + "/s.anpr", "--keep-raw-plates"])
     #expect(r.status == 0, "\(r.err)")
     for spec in ["markov-route", "historical-mean"] {
