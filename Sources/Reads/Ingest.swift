@@ -116,9 +116,9 @@ public struct IngestReport: Codable, Sendable, Equatable {
   /// Up to three rejected lines per reason code, with the offending value (never a plate).
   public var rejectExamples: [String: [RejectExample]]?
 
-  /// The most common rejection reason (ties by code), if any.
-  public var topRejection: (code: String, count: Int)? {
-    rejectedByReason.max { ($0.value, $1.key) < ($1.value, $0.key) }.map { ($0.key, $0.value) }
+  /// The most common rejection reason (ties by code), if any, leaving out the codes in `excluding`.
+  public func topRejection(excluding: Set<String> = []) -> (code: String, count: Int)? {
+    rejectedByReason.filter { !excluding.contains($0.key) }.max { ($0.value, $1.key) < ($1.value, $0.key) }.map { ($0.key, $0.value) }
   }
 
   public init(file: String) { self.file = file }
@@ -398,9 +398,9 @@ public enum Ingest {
     // An outcome that lost most of the data is a failure, not a store: the rejects file has the rows.
     if report.read == 0 { throw IngestError.noRows(file: fileName) }
     // Rows past retention are dropped on purpose (the user asked), not lost: they do not count here.
-    let failed = report.rejected - (report.rejectedByReason[RejectReason.outsideRetention(days: 0).code] ?? 0)
-    if failed > 0, let top = report.rejectedByReason.filter({ $0.key != RejectReason.outsideRetention(days: 0).code })
-         .max(by: { ($0.value, $1.key) < ($1.value, $0.key) }).map({ (code: $0.key, count: $0.value) }),
+    let retention = RejectReason.outsideRetention(days: 0).code
+    let failed = report.rejected - (report.rejectedByReason[retention] ?? 0)
+    if failed > 0, let top = report.topRejection(excluding: [retention]),
        failed == report.read || Double(failed) > options.maxRejectRate * Double(report.read) {
       throw IngestError.tooManyRejected(
         file: fileName, summary: "read \(report.read), rejected \(report.rejected)",

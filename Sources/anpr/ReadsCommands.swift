@@ -106,7 +106,7 @@ extension ANPR {
           let e = (report.rejectExamples?[reason] ?? []).map { "line \($0.line)" + ($0.value.map { " '\($0)'" } ?? "") }
           print("  rejected \(reason): \(n)" + (e.isEmpty ? "" : " (e.g. \(e.joined(separator: ", ")))"))
         }
-        if let top = report.topRejection, report.rejected * 100 > report.read {
+        if let top = report.topRejection(), report.rejected * 100 > report.read {
           print("  most rows rejected for \(top.code): \(RejectReason.hint(code: top.code))")
         }
         if report.nonstandardPlateReads > 0 { print("  flagged: \(report.nonstandardPlateReads) reads of plates in no GB format (kept)") }
