@@ -2,24 +2,33 @@ import CZlib
 import Foundation
 
 /// A stream of bytes from a file, a gzip file (detected from its magic bytes, not its name), or
-/// standard input (`-`), read in large chunks through zlib's `gzread`, which passes plain files
-/// through unchanged.
+/// standard input (`-`), read in large chunks. Gzip is inflated here with zlib's `inflate`, member by
+/// member to the end of the input, each member's trailer (CRC-32 and length) checked: a stream cut short,
+/// a damaged member, or bytes after the last member that are not gzip are errors naming the compressed
+/// byte offset, never a silent end of input.
 public final class ByteSource {
   /// What the user called the input (a path, or `<stdin>`); used in every error message.
   public let name: String
-  /// Accept a gzip stream that stops before its end (`truncated` is then set) instead of failing.
+  /// Accept a gzip stream that stops before its end, or is followed by bytes that are not gzip
+  /// (`truncated` is then set), instead of failing.
   public var allowTruncated = false
-  /// The gzip stream stopped before its end (only with `allowTruncated`; otherwise reading throws).
+  /// The input stopped before its end, or had data after it (only with `allowTruncated`; otherwise reading throws).
   public private(set) var truncated = false
+  /// Gzip members read to their end so far.
+  public private(set) var gzipMembers = 0
   private var decompressed: Int64 = 0
   /// The size on disk when known (plain files), for progress percentages.
   public let sizeOnDisk: Int64?
-  private let handle: gzFile?
-  /// Plain-file byte range read with `pread` (parallel ingest): descriptor, next offset, end.
-  private var rangeFD: Int32 = -1
+  /// Raw descriptor of a file or standard input (-1 for bytes in memory).
+  private var fd: Int32 = -1
+  private var inflater: GzipInflater?
+  /// Plain-file byte range read with `pread` (parallel ingest): next offset, end.
   private var rangeStart: Int64 = 0
   private var rangeNext: Int64 = 0
   private var rangeEnd: Int64 = 0
+  private var isRange = false
+  /// Raw bytes consumed from `fd` (plain input).
+  private var rawConsumed: Int64 = 0
   /// Decompressed bytes read ahead (`peek`) or given (`init(bytes:)`), handed out before the rest.
   private var prefix: [UInt8] = []
   private var prefixNext = 0
@@ -28,39 +37,50 @@ public final class ByteSource {
   /// - Throws: `IngestError.cannotOpen` naming the file and the system's reason.
   public init(path: String) throws(IngestError) {
     if path == "-" {
-      guard let h = gzdopen(dup(0), "rb") else { throw .cannotOpen(file: "<stdin>", reason: "cannot read standard input") }
-      handle = h
+      fd = dup(0)
       name = "<stdin>"
       sizeOnDisk = nil
+      guard fd >= 0 else { throw .cannotOpen(file: name, reason: "cannot read standard input") }
     } else {
       var st = stat()
       guard stat(path, &st) == 0 else {
         throw .cannotOpen(file: path, reason: String(cString: strerror(errno)))
       }
       if (st.st_mode & S_IFMT) == S_IFDIR { throw .cannotOpen(file: path, reason: "is a directory") }
-      guard let h = gzopen(path, "rb") else {
-        throw .cannotOpen(file: path, reason: String(cString: strerror(errno)))
-      }
-      handle = h
       name = path
+      fd = open(path, O_RDONLY)
+      guard fd >= 0 else { throw .cannotOpen(file: path, reason: String(cString: strerror(errno))) }
       sizeOnDisk = Int64(st.st_size)
     }
-    gzbuffer(handle, 1 << 20)
+    // Sniff the gzip magic; the bytes read stay in the inflater's input or the plain prefix.
+    var head: [UInt8] = []
+    var one: UInt8 = 0
+    while head.count < 2 {
+      let n = Foundation.read(fd, &one, 1)
+      if n < 0 && errno == EINTR { continue }
+      if n <= 0 { break }
+      head.append(one)
+    }
+    if head == [0x1F, 0x8B] {
+      inflater = try GzipInflater(name: name, initialInput: head)
+    } else {
+      prefix = head
+      rawConsumed = Int64(head.count)
+    }
   }
 
   /// Reads only bytes `range` of a plain (uncompressed) file, for one worker of a parallel ingest.
   public init(path: String, range: Range<Int64>) throws(IngestError) {
-    let fd = open(path, O_RDONLY)
-    guard fd >= 0 else { throw .cannotOpen(file: path, reason: String(cString: strerror(errno))) }
-    handle = nil
+    fd = open(path, O_RDONLY)
     name = path
     sizeOnDisk = range.upperBound - range.lowerBound
-    rangeFD = fd; rangeStart = range.lowerBound; rangeNext = range.lowerBound; rangeEnd = range.upperBound
+    guard fd >= 0 else { throw .cannotOpen(file: path, reason: String(cString: strerror(errno))) }
+    isRange = true
+    rangeStart = range.lowerBound; rangeNext = range.lowerBound; rangeEnd = range.upperBound
   }
 
   /// A source over bytes in memory (a sample of a file, a test).
   public init(bytes: [UInt8], name: String) {
-    handle = nil
     self.name = name
     sizeOnDisk = Int64(bytes.count)
     prefix = bytes
@@ -81,10 +101,7 @@ public final class ByteSource {
     return Array(prefix[prefixNext...])
   }
 
-  deinit {
-    if let handle { gzclose(handle) }
-    if rangeFD >= 0 { close(rangeFD) }
-  }
+  deinit { if fd >= 0 { close(fd) } }
 
   /// `true` when `path` is a regular file that is not gzip-compressed (so byte ranges can be read
   /// independently); its size.
@@ -115,36 +132,135 @@ public final class ByteSource {
   }
 
   private func readUnderlying(into buffer: UnsafeMutableRawPointer, count: Int) throws(IngestError) -> Int {
-    guard let handle else {
+    if fd < 0 || truncated { return 0 }
+    if isRange {
       let want = Int(min(Int64(count), rangeEnd - rangeNext))
       if want <= 0 { return 0 }
-      let n = pread(rangeFD, buffer, want, off_t(rangeNext))
-      if n < 0 { throw .cannotOpen(file: name, reason: String(cString: strerror(errno))) }
-      rangeNext += Int64(n)
-      return n
-    }
-    let n = gzread(handle, buffer, UInt32(min(count, Int(Int32.max))))
-    if n < 0 {
-      var errnum: Int32 = 0
-      let msg = gzerror(handle, &errnum).map { String(cString: $0) } ?? "read error"
-      throw .corruptInput(file: name, reason: msg)
-    }
-    if n == 0 {
-      // zlib ends a stream cut short (no trailer) as if it were complete, noting Z_BUF_ERROR.
-      var errnum: Int32 = 0
-      _ = gzerror(handle, &errnum)
-      if errnum == Z_BUF_ERROR && !truncated {
-        truncated = true
-        if !allowTruncated {
-          let at = gzoffset(handle) >= 0 ? "at compressed byte \(gzoffset(handle))" : "after \(decompressed) bytes of data"
-          throw .corruptInput(file: name, reason: "the gzip stream stops \(at) before its end (the file was cut short); pass --allow-truncated to keep the rows read so far")
-        }
+      while true {
+        let n = pread(fd, buffer, want, off_t(rangeNext))
+        if n < 0 && errno == EINTR { continue }
+        if n < 0 { throw .cannotOpen(file: name, reason: String(cString: strerror(errno))) }
+        rangeNext += Int64(n)
+        return n
       }
     }
-    decompressed += Int64(n)
-    return Int(n)
+    guard let inflater else {
+      while true {
+        let n = Foundation.read(fd, buffer, count)
+        if n < 0 && errno == EINTR { continue }
+        if n < 0 { throw .cannotOpen(file: name, reason: String(cString: strerror(errno))) }
+        rawConsumed += Int64(n)
+        decompressed += Int64(n)
+        return n
+      }
+    }
+    do {
+      let n = try inflater.read(from: fd, into: buffer, count: count)
+      gzipMembers = inflater.membersEnded
+      decompressed += Int64(n)
+      return n
+    } catch let stop as GzipInflater.Stop {
+      gzipMembers = inflater.membersEnded
+      if allowTruncated { truncated = true; return 0 }
+      throw .corruptInput(file: name, reason: stop.message + "; pass --allow-truncated to keep the rows read so far")
+    } catch let e as IngestError { throw e } catch { throw .corruptInput(file: name, reason: "\(error)") }
   }
 
   /// Compressed bytes consumed so far (for progress on gzip input), or bytes read for plain files.
-  public var position: Int64 { handle.map { Int64(gzoffset($0)) } ?? (rangeNext - rangeStart) }
+  public var position: Int64 { isRange ? rangeNext - rangeStart : inflater?.compressedConsumed ?? rawConsumed }
+}
+
+/// Gzip inflation over a raw descriptor: every member to its end, then either another member or the
+/// end of input. zlib checks each member's trailer (CRC-32 and length of the data).
+final class GzipInflater {
+  /// Why reading stopped early: cut short, or bytes after the last member that are not gzip.
+  struct Stop: Error { let message: String }
+
+  private let name: String
+  private let stream: UnsafeMutablePointer<z_stream>
+  private let input: UnsafeMutablePointer<UInt8>
+  private let inputCapacity = 1 << 20
+  private var rawEOF = false
+  private var memberEnded = false
+  private var rawRead: Int64 = 0
+  private(set) var membersEnded = 0
+
+  init(name: String, initialInput: [UInt8]) throws(IngestError) {
+    self.name = name
+    stream = .allocate(capacity: 1)
+    stream.initialize(to: z_stream())
+    input = .allocate(capacity: inputCapacity)
+    initialInput.withUnsafeBufferPointer { input.update(from: $0.baseAddress!, count: $0.count) }
+    stream.pointee.next_in = input
+    stream.pointee.avail_in = uInt(initialInput.count)
+    rawRead = Int64(initialInput.count)
+    // 15 + 16: a gzip wrapper (not zlib, not raw deflate), the largest window.
+    guard inflateInit2_(stream, 15 + 16, zlibVersion(), Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
+      throw .corruptInput(file: name, reason: "cannot start gzip decompression")
+    }
+  }
+
+  deinit {
+    inflateEnd(stream)
+    stream.deallocate()
+    input.deallocate()
+  }
+
+  /// Compressed bytes used so far (read from the input and handed to zlib).
+  var compressedConsumed: Int64 { rawRead - Int64(stream.pointee.avail_in) }
+
+  /// Refills the input buffer when it is empty; `false` at the end of the raw input.
+  private func fill(from fd: Int32) throws(IngestError) -> Bool {
+    if stream.pointee.avail_in > 0 { return true }
+    if rawEOF { return false }
+    while true {
+      let n = Foundation.read(fd, input, inputCapacity)
+      if n < 0 && errno == EINTR { continue }
+      if n < 0 { throw .cannotOpen(file: name, reason: String(cString: strerror(errno))) }
+      if n == 0 { rawEOF = true; return false }
+      rawRead += Int64(n)
+      stream.pointee.next_in = input
+      stream.pointee.avail_in = uInt(n)
+      return true
+    }
+  }
+
+  /// Up to `count` decompressed bytes; 0 at the clean end of the last member.
+  func read(from fd: Int32, into buffer: UnsafeMutableRawPointer, count: Int) throws -> Int {
+    while true {
+      if memberEnded {
+        // Another member, or the end: anything else after a member is refused.
+        guard try fill(from: fd) else { return 0 }
+        if stream.pointee.next_in[0] != 0x1F || (stream.pointee.avail_in >= 2 && stream.pointee.next_in[1] != 0x8B) {
+          throw Stop(message: "has data after the end of its gzip stream at compressed byte \(compressedConsumed) that is not gzip (a file appended to a .gz?); nothing after that point would be read")
+        }
+        inflateReset(stream)
+        memberEnded = false
+      }
+      let haveInput = try fill(from: fd)
+      stream.pointee.next_out = buffer.assumingMemoryBound(to: UInt8.self)
+      stream.pointee.avail_out = uInt(min(count, Int(UInt32.max)))
+      let before = stream.pointee.avail_out
+      let status = inflate(stream, Z_NO_FLUSH)
+      let produced = Int(before - stream.pointee.avail_out)
+      switch status {
+      case Z_STREAM_END:
+        memberEnded = true
+        membersEnded += 1
+      case Z_OK:
+        break
+      case Z_BUF_ERROR where !haveInput:
+        throw Stop(message: "the gzip stream stops at compressed byte \(compressedConsumed) before its end (the file was cut short)")
+      case Z_BUF_ERROR:
+        break
+      default:
+        let detail = stream.pointee.msg.map { String(cString: $0) } ?? "error \(status)"
+        throw IngestError.corruptInput(file: name, reason: "gzip data is damaged at compressed byte \(compressedConsumed) (\(detail))")
+      }
+      if produced > 0 { return produced }
+      if !haveInput && !memberEnded {
+        throw Stop(message: "the gzip stream stops at compressed byte \(compressedConsumed) before its end (the file was cut short)")
+      }
+    }
+  }
 }

@@ -190,6 +190,41 @@ struct IngestTests {
     }
   }
 
+  /// Every gzip member is read (`cat a.gz b.gz`), and bytes after the last member that are not gzip
+  /// (zlib's `gzread` ignored them, losing the rows) are an error naming the offset. A damaged member
+  /// (its CRC-32 trailer wrong) is refused, not read as complete.
+  @Test func everyGzipMemberIsReadAndTrailingDataIsRefused() throws {
+    let d = tempDir()
+    func gzip(_ text: String, _ name: String) throws -> Data {
+      let plain = write(text, d, name)
+      let gz = Process()
+      gz.executableURL = URL(fileURLWithPath: "/bin/gzip")
+      gz.arguments = ["-kf", plain]
+      try gz.run(); gz.waitUntilExit()
+      return try Data(contentsOf: URL(fileURLWithPath: plain + ".gz"))
+    }
+    let first = try gzip("plate,camera_id,timestamp\nAB12CDE,C1,1772730000\n", "a.csv")
+    let second = try gzip("XY12CDE,C2,1772730060\n", "b.csv")
+    let cams = write(camerasCSV, d, "c.csv")
+    func run(_ bytes: Data, _ name: String, allowTruncated: Bool = false) throws -> IngestReport {
+      let path = d.appendingPathComponent(name).path
+      FileManager.default.createFile(atPath: path, contents: bytes)
+      var o = IngestOptions(readsPath: path, camerasPath: cams)
+      o.pseudonymiser = key
+      o.allowTruncated = allowTruncated
+      return try Ingest.run(o).1
+    }
+    #expect(try run(first + second, "two-members.csv.gz").read == 2)
+    let trailing = first + Data("XY12CDE,C2,1772730060\n".utf8)
+    #expect(performing: { _ = try run(trailing, "trailing.csv.gz") },
+            throws: { e in "\(e)".contains("data after the end of its gzip stream at compressed byte \(first.count)") })
+    let kept = try run(trailing, "trailing.csv.gz", allowTruncated: true)
+    #expect(kept.read == 1 && kept.truncatedInput == true)
+    var damaged = first
+    damaged[damaged.count - 6] ^= 0xFF  // inside the CRC-32 trailer
+    #expect(performing: { _ = try run(damaged, "damaged.csv.gz") }, throws: { e in "\(e)".contains("damaged") })
+  }
+
   /// Rows past retention are dropped on purpose: they never make the ingest fail the reject-rate test.
   @Test func retentionDropsAreNotFailures() throws {
     var text = "plate,camera_id,timestamp\n"
