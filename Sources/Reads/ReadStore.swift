@@ -1,25 +1,35 @@
 import CZlib
+import Crypto
 import Foundation
 
-/// The columnar read store (`*.anpr`): immutable once written, sorted by time, memory-mapped for reading.
+/// The columnar read store (`*.anpr`): sorted by time, memory-mapped for reading; every file of it
+/// is immutable once written.
 ///
-/// Layout (little-endian):
+/// A store is a base file plus, after appends, a small set of segment files and a manifest beside it
+/// (see `StoreSegments.swift`): `S.anpr`, `S.anpr.manifest`, `S.anpr.seg-G-NNNN`. Appending writes one
+/// new segment, so adding a day to a year costs a day; `anpr compact` (or an append past the segment
+/// bound) folds them back into one base file. Opening the store presents all of them as one sorted store.
+///
+/// Layout of each file (little-endian):
 /// ```
 /// 0   "ANPRSTOR"            magic (8 bytes)
-/// 8   UInt32 formatVersion  (currently 2; version 1 files, without the header checksum, are read)
+/// 8   UInt32 formatVersion  (currently 3; versions 1 (no header checksum) and 2 are read)
 /// 12  UInt32 headerLength
-/// 16  UInt32 CRC-32 of the header (version 2)
-/// 20  header JSON           counts, time span, plate mode, key fingerprint, ingest history,
-///                           and for each section: offset, length, CRC-32
+/// 16  UInt32 CRC-32 of the header (version ≥ 2)
+/// 20  header JSON           counts, time span, plate mode, key fingerprint, ingest history, store id
+///                           and generation (a base) or segment position (a segment), and for each
+///                           section: offset, length, CRC-32
 /// …   sections, 8-byte aligned: cameras (JSON), vehicles (JSON), merges (JSON),
 ///     time (Int32 seconds after baseTime), camera (UInt16), vehicle (UInt32), confidence (UInt8)
 /// ```
-/// 11 bytes per read on disk. The per-vehicle index (reads of one vehicle, in time order) is derived
-/// when the store is opened, in one counting pass, so it costs no disk and can never disagree
-/// with the columns. A truncated, corrupt (CRC mismatch) or newer-version file is refused.
+/// 11 bytes per read on disk. In a segment, the cameras and vehicles sections hold only those new in
+/// that segment, and its columns index the whole store's registries. The per-vehicle index (reads of
+/// one vehicle, in time order) is derived when the store is opened, in one counting pass, so it costs
+/// no disk and can never disagree with the columns. A truncated, corrupt (CRC mismatch) or
+/// newer-version file is refused.
 public final class ReadStore: @unchecked Sendable {
   public static let magic: [UInt8] = Array("ANPRSTOR".utf8)
-  public static let currentFormatVersion: UInt32 = 2
+  public static let currentFormatVersion: UInt32 = 3
 
   /// What the header JSON holds.
   public struct Header: Codable, Sendable {
@@ -37,6 +47,14 @@ public final class ReadStore: @unchecked Sendable {
     public var keyFingerprint: String?
     public var ingests: [IngestReport]
     public var sections: [Section]
+    /// Random id given when the store is created and kept by compaction: a manifest or segment of
+    /// another store is never attached to this one (nil before format 3).
+    public var storeID: String?
+    /// Base files: how many times the store was rewritten whole (compaction, purge); the manifest
+    /// names the generation its segments extend (nil before format 3: 0).
+    public var generation: Int?
+    /// Segment files: where the segment belongs.
+    public var segment: SegmentPosition?
   }
 
   public struct Section: Codable, Sendable {
@@ -47,6 +65,7 @@ public final class ReadStore: @unchecked Sendable {
   }
 
   public let path: String
+  /// The whole store's header: counts, span and ingest history over the base and its segments.
   public let header: Header
   public let cameras: [Camera]
   public let vehicles: [VehicleRecord]
@@ -56,7 +75,13 @@ public final class ReadStore: @unchecked Sendable {
   public let cameraSite: [Int]
   /// Location of each site (that of its first camera in the registry).
   public let siteLocations: [(latitude: Double, longitude: Double)]
-  private let mapping: MappedFile
+  /// Segment files read with the base, in manifest order (empty for a store in one file).
+  public let segmentPaths: [String]
+  /// The base file's generation and store id (what a new segment must name).
+  public let generation: Int
+  public let storeID: String?
+  private let files: [StoreFile]
+  private let owned: [UnsafeMutableRawBufferPointer]
   private let timeColumn: UnsafeBufferPointer<Int32>
   private let cameraColumn: UnsafeBufferPointer<UInt16>
   private let vehicleColumn: UnsafeBufferPointer<UInt32>
@@ -68,75 +93,84 @@ public final class ReadStore: @unchecked Sendable {
   /// `true` when plates are stored as keyed pseudonyms.
   public var isPseudonymised: Bool { header.plates == "pseudonymised" }
 
-  /// Opens and validates a store.
+  /// Opens and validates a store: its base file and the segments its manifest lists.
   /// - Throws: `IngestError.badStore` naming the file and the problem (not a store, newer format,
-  ///   truncated, checksum mismatch).
+  ///   truncated, checksum mismatch, a listed segment missing or not of this store).
   public init(path: String) throws(IngestError) {
     self.path = path
-    let m: MappedFile
-    do { m = try MappedFile(path: path) } catch { throw .badStore(file: path, reason: "cannot open: \(error)") }
-    mapping = m
-    let bytes = m.bytes
-    guard bytes.count >= 16, Array(bytes[0..<8]) == Self.magic else {
-      throw .badStore(file: path, reason: "not an ANPRKit store (bad magic bytes); make one with 'anpr ingest'")
+    let base = try StoreFile(path: path)
+    if let s = base.header.segment {
+      throw .badStore(file: path, reason: "is segment \(s.index) of a segmented store, not a store; open the store it belongs to (the path before '.seg-')")
     }
-    let version = bytes.loadLE(UInt32.self, at: 8)
-    guard version <= Self.currentFormatVersion else {
-      throw .badStore(file: path, reason: "format version \(version) is newer than this ANPRKit reads (\(Self.currentFormatVersion)); upgrade ANPRKit")
-    }
-    let hlen = Int(bytes.loadLE(UInt32.self, at: 12))
-    let headerStart = version >= 2 ? 20 : 16
-    guard bytes.count >= headerStart, hlen <= bytes.count - headerStart else { throw .badStore(file: path, reason: "truncated (header cut short)") }
-    let headerSlice = UnsafeRawBufferPointer(rebasing: bytes[headerStart..<(headerStart + hlen)])
-    if version >= 2 {
-      let crc = headerSlice.isEmpty ? UInt32(crc32(0, nil, 0))
-        : UInt32(crc32(0, headerSlice.baseAddress!.assumingMemoryBound(to: UInt8.self), uInt(headerSlice.count)))
-      guard crc == bytes.loadLE(UInt32.self, at: 16) else {
-        throw .badStore(file: path, reason: "corrupt (checksum mismatch in the header); restore the store from a copy or ingest again")
+    generation = base.header.generation ?? 0
+    storeID = base.header.storeID
+    var files = [base]
+    var cams = base.cameras, vehs = base.vehicles, merges = base.merges
+    var h = base.header
+    if let manifest = try StoreManifest.load(store: path), try manifest.attaches(to: base.header, store: path) {
+      for entry in manifest.segments {
+        let segPath = StoreManifest.segmentPath(store: path, file: entry.file)
+        guard FileManager.default.fileExists(atPath: segPath) else {
+          throw .badStore(file: segPath, reason: "segment listed in \(StoreManifest.path(store: path)) is missing (its reads would be lost); restore it from a copy")
+        }
+        let f = try StoreFile(path: segPath)
+        guard let s = f.header.segment, s.storeID == storeID, s.generation == generation, s.index == entry.index,
+          f.headerCRC == entry.headerCRC, s.firstCamera == cams.count, s.firstVehicle == vehs.count
+        else { throw .badStore(file: segPath, reason: "is not segment \(entry.index) of generation \(generation) of \(path) as its manifest records") }
+        guard f.header.keyFingerprint == base.header.keyFingerprint, f.header.plates == base.header.plates else {
+          throw .keyMismatch(store: segPath)
+        }
+        cams += f.cameras
+        vehs += f.vehicles
+        for u in s.keeperUpdates {
+          guard u.vehicle >= 0, u.vehicle < vehs.count else { throw .badStore(file: segPath, reason: "a keeper update names vehicle \(u.vehicle), which does not exist") }
+          vehs[u.vehicle].keeper = u.keeper
+        }
+        merges += f.merges
+        h.ingests += f.header.ingests
+        files.append(f)
       }
     }
-    let h: Header
-    do { h = try JSONDecoder().decode(Header.self, from: Data(headerSlice)) } catch {
-      throw .badStore(file: path, reason: "header is corrupt (\(error))")
-    }
-    // Every number is range-checked before use (a crafted header must not overflow or shift times).
-    let size = bytes.count
-    guard h.readCount >= 0, h.readCount <= size, h.vehicleCount >= 0, h.vehicleCount <= size, h.cameraCount >= 0, h.cameraCount <= size,
-      abs(h.baseTime) < 1 << 40, (h.timeStart.map { abs($0) < 1 << 40 } ?? true), (h.timeEnd.map { abs($0) < 1 << 40 } ?? true),
-      h.timeStart.map({ s in h.timeEnd.map { s <= $0 } ?? false }) ?? (h.timeEnd == nil)
-    else { throw .badStore(file: path, reason: "header numbers out of range (counts, base time or time span)") }
+    self.files = files
+    segmentPaths = files.dropFirst().map(\.path)
+    cameras = cams; vehicles = vehs; self.merges = merges
+    let n = files.reduce(0) { $0 + $1.header.readCount }
+    let filled = files.filter { $0.header.readCount > 0 }
+    h.readCount = n
+    h.vehicleCount = vehs.count
+    h.cameraCount = cams.count
+    h.baseTime = filled.map(\.header.baseTime).min() ?? base.header.baseTime
+    h.timeStart = filled.compactMap(\.header.timeStart).min()
+    h.timeEnd = filled.compactMap(\.header.timeEnd).max()
+    guard (h.timeEnd ?? 0) - (h.timeStart ?? 0) < Int64(Int32.max) else { throw .badStore(file: path, reason: "segments span over 68 years") }
     header = h
-    var sec: [String: UnsafeRawBufferPointer] = [:]
-    for s in h.sections {
-      guard s.offset % 8 == 0 else { throw .badStore(file: path, reason: "section '\(s.name)' is not 8-byte aligned") }
-      guard s.offset >= headerStart + hlen, s.length >= 0, s.offset <= size, s.length <= size - s.offset else {
-        throw .badStore(file: path, reason: "truncated (section '\(s.name)' ends past the end of the file)")
+    if filled.count <= 1 {
+      // One file holds every read (its base time is the store's): its mapped columns are used as they are.
+      let f = filled.first ?? base
+      (timeColumn, cameraColumn, vehicleColumn, confidenceColumn) = (f.time, f.camera, f.vehicle, f.confidence)
+      owned = []
+    } else {
+      // Concatenate the files' columns on one time base, then sort if the segments overlap in time.
+      let t = UnsafeMutableBufferPointer<Int32>.allocate(capacity: n)
+      let c = UnsafeMutableBufferPointer<UInt16>.allocate(capacity: n)
+      let v = UnsafeMutableBufferPointer<UInt32>.allocate(capacity: n)
+      let q = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: n)
+      var at = 0
+      for f in filled {
+        let shift = Int32(f.header.baseTime - h.baseTime)
+        for i in 0..<f.header.readCount { t[at + i] = f.time[i] + shift }
+        _ = UnsafeMutableBufferPointer(rebasing: c[at..<(at + f.header.readCount)]).initialize(from: f.camera)
+        _ = UnsafeMutableBufferPointer(rebasing: v[at..<(at + f.header.readCount)]).initialize(from: f.vehicle)
+        _ = UnsafeMutableBufferPointer(rebasing: q[at..<(at + f.header.readCount)]).initialize(from: f.confidence)
+        at += f.header.readCount
       }
-      let slice = UnsafeRawBufferPointer(rebasing: bytes[s.offset..<(s.offset + s.length)])
-      let crc = slice.isEmpty ? UInt32(crc32(0, nil, 0))
-        : UInt32(crc32(0, slice.baseAddress!.assumingMemoryBound(to: UInt8.self), uInt(slice.count)))
-      guard crc == s.crc32 else { throw .badStore(file: path, reason: "corrupt (checksum mismatch in section '\(s.name)')") }
-      sec[s.name] = slice
-    }
-    for name in ["cameras", "vehicles", "merges", "time", "camera", "vehicle", "confidence"] where sec[name] == nil {
-      throw .badStore(file: path, reason: "section '\(name)' missing")
-    }
-    func json<T: Decodable>(_ name: String, _ t: T.Type) throws(IngestError) -> T {
-      do { return try JSONDecoder().decode(T.self, from: Data(sec[name]!)) } catch {
-        throw .badStore(file: path, reason: "section '\(name)' is corrupt (\(error))")
+      if let order = columnOrder(times: UnsafeBufferPointer(t), cameras: UnsafeBufferPointer(c), vehicles: UnsafeBufferPointer(v)) {
+        func permute<T>(_ a: UnsafeMutableBufferPointer<T>) { let copy = Array(a); for (k, i) in order.enumerated() { a[k] = copy[i] } }
+        permute(t); permute(c); permute(v); permute(q)
       }
+      (timeColumn, cameraColumn, vehicleColumn, confidenceColumn) = (UnsafeBufferPointer(t), UnsafeBufferPointer(c), UnsafeBufferPointer(v), UnsafeBufferPointer(q))
+      owned = [UnsafeMutableRawBufferPointer(t), UnsafeMutableRawBufferPointer(c), UnsafeMutableRawBufferPointer(v), UnsafeMutableRawBufferPointer(q)]
     }
-    cameras = try json("cameras", [Camera].self)
-    vehicles = try json("vehicles", [VehicleRecord].self)
-    merges = try json("merges", [MisreadMerge].self)
-    let n = h.readCount
-    guard sec["time"]!.count == 4 * n, sec["camera"]!.count == 2 * n, sec["vehicle"]!.count == 4 * n,
-      sec["confidence"]!.count == n, cameras.count == h.cameraCount, vehicles.count == h.vehicleCount
-    else { throw .badStore(file: path, reason: "column lengths disagree with the header's counts") }
-    timeColumn = sec["time"]!.bindMemory(to: Int32.self)
-    cameraColumn = sec["camera"]!.bindMemory(to: UInt16.self)
-    vehicleColumn = sec["vehicle"]!.bindMemory(to: UInt32.self)
-    confidenceColumn = sec["confidence"]!.bindMemory(to: UInt8.self)
     var siteIdx: [String: Int] = [:]
     var siteNames: [String] = []
     cameraSite = cameras.map { c in
@@ -169,6 +203,8 @@ public final class ReadStore: @unchecked Sendable {
     }
     vehicleIndex = (counts, reads)
   }
+
+  deinit { for b in owned { b.deallocate() } }
 
   /// Epoch seconds of read `i`.
   public func time(_ i: Int) -> Int64 { header.baseTime + Int64(timeColumn[i]) }
@@ -238,6 +274,120 @@ final class MappedFile: @unchecked Sendable {
   deinit { if length > 0 { munmap(UnsafeMutableRawPointer(mutating: bytes.baseAddress), length) } }
 }
 
+/// One file of a store (the base or a segment), opened and checked: magic, version, header CRC, every
+/// header number in range, each section within the file, aligned and matching its CRC-32.
+struct StoreFile {
+  let path: String
+  let header: ReadStore.Header
+  let headerCRC: UInt32
+  let cameras: [Camera]
+  let vehicles: [VehicleRecord]
+  let merges: [MisreadMerge]
+  let mapping: MappedFile
+  let time: UnsafeBufferPointer<Int32>
+  let camera: UnsafeBufferPointer<UInt16>
+  let vehicle: UnsafeBufferPointer<UInt32>
+  let confidence: UnsafeBufferPointer<UInt8>
+
+  init(path: String) throws(IngestError) {
+    self.path = path
+    let m: MappedFile
+    do { m = try MappedFile(path: path) } catch { throw .badStore(file: path, reason: "cannot open: \(error)") }
+    mapping = m
+    let bytes = m.bytes
+    guard bytes.count >= 16, Array(bytes[0..<8]) == ReadStore.magic else {
+      throw .badStore(file: path, reason: "not an ANPRKit store (bad magic bytes); make one with 'anpr ingest'")
+    }
+    let version = bytes.loadLE(UInt32.self, at: 8)
+    guard version <= ReadStore.currentFormatVersion else {
+      throw .badStore(file: path, reason: "format version \(version) is newer than this ANPRKit reads (\(ReadStore.currentFormatVersion)); upgrade ANPRKit")
+    }
+    let hlen = Int(bytes.loadLE(UInt32.self, at: 12))
+    let headerStart = version >= 2 ? 20 : 16
+    guard bytes.count >= headerStart, hlen <= bytes.count - headerStart else { throw .badStore(file: path, reason: "truncated (header cut short)") }
+    let headerSlice = UnsafeRawBufferPointer(rebasing: bytes[headerStart..<(headerStart + hlen)])
+    let crc = headerSlice.isEmpty ? UInt32(crc32(0, nil, 0))
+      : UInt32(crc32(0, headerSlice.baseAddress!.assumingMemoryBound(to: UInt8.self), uInt(headerSlice.count)))
+    if version >= 2 {
+      guard crc == bytes.loadLE(UInt32.self, at: 16) else {
+        throw .badStore(file: path, reason: "corrupt (checksum mismatch in the header); restore the store from a copy or ingest again")
+      }
+    }
+    headerCRC = crc
+    let h: ReadStore.Header
+    do { h = try JSONDecoder().decode(ReadStore.Header.self, from: Data(headerSlice)) } catch {
+      throw .badStore(file: path, reason: "header is corrupt (\(error))")
+    }
+    // Every number is range-checked before use (a crafted header must not overflow or shift times).
+    let size = bytes.count
+    guard h.readCount >= 0, h.readCount <= size, h.vehicleCount >= 0, h.vehicleCount <= size, h.cameraCount >= 0, h.cameraCount <= size,
+      abs(h.baseTime) < 1 << 40, (h.timeStart.map { abs($0) < 1 << 40 } ?? true), (h.timeEnd.map { abs($0) < 1 << 40 } ?? true),
+      h.timeStart.map({ s in h.timeEnd.map { s <= $0 } ?? false }) ?? (h.timeEnd == nil),
+      (h.generation ?? 0) >= 0, (h.generation ?? 0) < 1 << 40,
+      h.segment.map({ s in s.index >= 1 && s.index < 1 << 20 && s.generation >= 0 && s.generation < 1 << 40 && s.firstCamera >= 0
+        && s.firstCamera < 1 << 16 && s.firstVehicle >= 0 && s.firstVehicle < 1 << 32 }) ?? true
+    else { throw .badStore(file: path, reason: "header numbers out of range (counts, base time, time span or segment position)") }
+    header = h
+    var sec: [String: UnsafeRawBufferPointer] = [:]
+    for s in h.sections {
+      guard s.offset % 8 == 0 else { throw .badStore(file: path, reason: "section '\(s.name)' is not 8-byte aligned") }
+      guard s.offset >= headerStart + hlen, s.length >= 0, s.offset <= size, s.length <= size - s.offset else {
+        throw .badStore(file: path, reason: "truncated (section '\(s.name)' ends past the end of the file)")
+      }
+      let slice = UnsafeRawBufferPointer(rebasing: bytes[s.offset..<(s.offset + s.length)])
+      let crc = slice.isEmpty ? UInt32(crc32(0, nil, 0))
+        : UInt32(crc32(0, slice.baseAddress!.assumingMemoryBound(to: UInt8.self), uInt(slice.count)))
+      guard crc == s.crc32 else { throw .badStore(file: path, reason: "corrupt (checksum mismatch in section '\(s.name)')") }
+      sec[s.name] = slice
+    }
+    for name in ["cameras", "vehicles", "merges", "time", "camera", "vehicle", "confidence"] where sec[name] == nil {
+      throw .badStore(file: path, reason: "section '\(name)' missing")
+    }
+    func json<T: Decodable>(_ name: String, _ t: T.Type) throws(IngestError) -> T {
+      do { return try JSONDecoder().decode(T.self, from: Data(sec[name]!)) } catch {
+        throw .badStore(file: path, reason: "section '\(name)' is corrupt (\(error))")
+      }
+    }
+    cameras = try json("cameras", [Camera].self)
+    vehicles = try json("vehicles", [VehicleRecord].self)
+    merges = try json("merges", [MisreadMerge].self)
+    let n = h.readCount
+    guard sec["time"]!.count == 4 * n, sec["camera"]!.count == 2 * n, sec["vehicle"]!.count == 4 * n,
+      sec["confidence"]!.count == n, cameras.count == h.cameraCount, vehicles.count == h.vehicleCount
+    else { throw .badStore(file: path, reason: "column lengths disagree with the header's counts") }
+    time = sec["time"]!.bindMemory(to: Int32.self)
+    camera = sec["camera"]!.bindMemory(to: UInt16.self)
+    vehicle = sec["vehicle"]!.bindMemory(to: UInt32.self)
+    confidence = sec["confidence"]!.bindMemory(to: UInt8.self)
+    if n > 0 {
+      // Sorted within the file, and the time offsets agree with the header's span.
+      guard h.baseTime + Int64(time[0]) == h.timeStart, h.baseTime + Int64(time[n - 1]) == h.timeEnd else {
+        throw .badStore(file: path, reason: "the time column disagrees with the header's time span")
+      }
+    }
+  }
+}
+
+/// The permutation that sorts concatenated columns by (time, camera, vehicle), or nil when they
+/// already are: a radix sort, or a comparison sort if the key would not fit 64 bits.
+func columnOrder(times: UnsafeBufferPointer<Int32>, cameras: UnsafeBufferPointer<UInt16>, vehicles: UnsafeBufferPointer<UInt32>) -> [Int]? {
+  let n = times.count
+  guard n > 1 else { return nil }
+  if (1..<n).allSatisfy({ i in (times[i - 1], cameras[i - 1], vehicles[i - 1]) <= (times[i], cameras[i], vehicles[i]) }) { return nil }
+  let base = Int64(times.min()!)
+  let timeBits = 64 - UInt64(Int64(times.max()!) - base).leadingZeroBitCount
+  let vehicleBits = 64 - UInt64(Int(vehicles.max()!) + 1).leadingZeroBitCount
+  if timeBits + 16 + vehicleBits <= 64 {
+    var keys = (0..<n).map { i in
+      UInt64(Int64(times[i]) - base) << UInt64(16 + vehicleBits) | UInt64(cameras[i]) << UInt64(vehicleBits) | UInt64(vehicles[i])
+    }
+    var payload = (0..<n).map { UInt32($0) }
+    radixSortPairs(keys: &keys, payload: &payload)
+    return payload.map(Int.init)
+  }
+  return (0..<n).sorted { a, b in (times[a], cameras[a], vehicles[a], a) < (times[b], cameras[b], vehicles[b], b) }
+}
+
 /// The permutation that sorts reads by (time, camera, vehicle), or nil when they already are (what
 /// ingest produces): a radix sort, or a comparison sort if the key would not fit 64 bits.
 func storeOrder(_ c: StoreContents) -> [Int]? {
@@ -253,7 +403,8 @@ func storeOrder(_ c: StoreContents) -> [Int]? {
   if sorted { return nil }
   let base = c.times.min()!
   let timeBits = 64 - UInt64(c.times.max()! - base).leadingZeroBitCount
-  let vehicleBits = 64 - UInt64(max(1, c.vehicles.count)).leadingZeroBitCount
+  // Segment contents index the whole store's vehicles: the bits come from the largest index, not the count.
+  let vehicleBits = 64 - UInt64(Int(c.vehicleIndex.max() ?? 0) + 1).leadingZeroBitCount
   if timeBits + 16 + vehicleBits <= 64 {
     var keys = (0..<n).map { i in
       UInt64(c.times[i] - base) << UInt64(16 + vehicleBits) | UInt64(c.cameraIndex[i]) << UInt64(vehicleBits) | UInt64(c.vehicleIndex[i])
@@ -294,9 +445,13 @@ func encodeVehicles(_ vehicles: [VehicleRecord]) -> [UInt8] {
 
 /// Writes store contents to a `.anpr` file atomically (temporary file in the same folder, then rename).
 public enum StoreWriter {
-  /// Sorts the reads by (time, camera, vehicle) and writes the store.
+  /// Sorts the reads by (time, camera, vehicle) and writes a store file: a new store (a fresh store id),
+  /// a rewritten base (`storeID` kept, `generation` one more) or a segment (`segment` set; `c` then
+  /// holds only the segment's new cameras and vehicles, its columns indexing the whole store's).
   /// - Throws: `IngestError.cannotWrite`; `badStore` when the time span exceeds the 32-bit offset range (68 years).
-  public static func write(_ c: StoreContents, to path: String) throws(IngestError) {
+  public static func write(_ c: StoreContents, to path: String, storeID: String? = nil, generation: Int = 0,
+                           segment: SegmentPosition? = nil) throws(IngestError) {
+
     let n = c.times.count
     let phases = PhaseTimer()
     let order = storeOrder(c)
@@ -334,6 +489,16 @@ public enum StoreWriter {
     phases.mark("store columns")
     // The header records section offsets, which depend on the header's own length: iterate to a fixed point.
     let crcs = sections.map { _, data in data.withUnsafeBufferPointer { UInt32(crc32(0, $0.baseAddress, uInt($0.count))) } }
+    // A new store's id is drawn from its contents (same input, same bytes), not from a clock or RNG.
+    var id: String? = nil
+    if segment == nil {
+      id = storeID ?? {
+        var h = SHA256()
+        for crc in crcs { withUnsafeBytes(of: crc.littleEndian) { h.update(bufferPointer: $0) } }
+        if let history = try? enc.encode(c.ingests) { h.update(data: history) }
+        return h.finalize().prefix(12).map { String(format: "%02x", $0) }.joined()
+      }()
+    }
     var headerBytes: [UInt8] = []
     var table: [ReadStore.Section] = []
     var guessLen = 4096
@@ -347,7 +512,7 @@ public enum StoreWriter {
         readCount: n, vehicleCount: c.vehicles.count, cameraCount: c.cameras.count, baseTime: base,
         timeStart: n > 0 ? base : nil, timeEnd: n > 0 ? end : nil,
         plates: c.keyFingerprint == nil ? "raw" : "pseudonymised", keyFingerprint: c.keyFingerprint,
-        ingests: c.ingests, sections: table)
+        ingests: c.ingests, sections: table, storeID: id, generation: segment == nil ? generation : nil, segment: segment)
       do { headerBytes = Array(try enc.encode(h)) } catch { throw .cannotWrite(file: path, reason: "\(error)") }
       if headerBytes.count <= guessLen { break }
       guessLen = headerBytes.count * 2

@@ -83,17 +83,18 @@ extension ANPR {
         o.pseudonymiser = p
       }
       let progress = ProgressLine("ingest \(reads)")
-      var (contents, report) = try Reads.Ingest.run(o, progress: { bytes, total, rows in
+      let (contents, ingested) = try Reads.Ingest.run(o, progress: { bytes, total, rows in
         progress.update(done: Double(bytes), total: total.map(Double.init), unit: "bytes", count: rows)
       }, notice: { FileHandle.standardError.write(Data(($0 + "\n").utf8)) })
       progress.finish()
+      var report = ingested
+      var outcome: StoreUpdate.Outcome? = nil
       if FileManager.default.fileExists(atPath: store) {
-        var existing = try ReadStore(path: store).contents()
-        try existing.append(contents, window: Int64(dedupeWindow), bySite: !dedupePerCamera, storePath: store)
-        report = existing.ingests.last!
-        contents = existing
+        (report, outcome) = try StoreUpdate.append(contents, to: store, window: Int64(dedupeWindow), bySite: !dedupePerCamera)
+      } else {
+        try StoreUpdate.requireNoOrphans(store: store)
+        try StoreWriter.write(contents, to: store)
       }
-      try StoreWriter.write(contents, to: store)
       if json {
         try printJSONLine(report)
       } else {
@@ -112,7 +113,11 @@ extension ANPR {
         if report.nonstandardPlateReads > 0 { print("  flagged: \(report.nonstandardPlateReads) reads of plates in no GB format (kept)") }
         if report.rejected > 0, let rejects { print("  rejected rows written to \(rejects)") }
         else if report.rejected > 0 { print("  (pass --rejects FILE to keep the rejected rows)") }
-        print("store: \(store)")
+        switch outcome {
+        case let .segment(index, path)?: print("store: \(store) (appended as segment \(index), \(path); 'anpr compact' folds segments into one file)")
+        case let .compacted(n)?: print("store: \(store) (compacted: \(n) segments and this batch rewritten as one file)")
+        case nil: print("store: \(store)")
+        }
       }
     }
   }
@@ -166,13 +171,32 @@ extension ANPR {
       let ref = try asOf.map { try parseTime($0, option: "--as-of") } ?? Int64(Date().timeIntervalSince1970)
       let lock = try StoreLock(store: store) { FileHandle.standardError.write(Data("waiting for another writer of \(store) to finish…\n".utf8)) }
       defer { withExtendedLifetime(lock) {} }
-      var c = try openStore(store).contents()
+      let opened = try openStore(store)
+      var c = opened.contents()
       let before = c.times.count
       let removed = c.purge(before: ref - Int64(retainDays) * 86400)
-      try StoreWriter.write(c, to: store)
+      try StoreUpdate.rewrite(c, replacing: opened)
       struct Out: Encodable { var before: Int; var purged: Int; var remaining: Int }
       if json { try printJSONLine(Out(before: before, purged: removed, remaining: before - removed)) }
       else { print("purged \(removed) of \(before) reads older than \(retainDays) days; \(before - removed) remain") }
+    }
+  }
+
+  struct Compact: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Fold a store's segments (one per append) into one file.",
+      discussion: "Appends write a new segment file beside the store; an append past 16 segments compacts automatically.")
+    @Argument(help: "Store to compact (rewritten atomically).") var store: String
+    @Flag(help: "Print the result as JSON.") var json = false
+
+    func run() throws {
+      let lock = try StoreLock(store: store) { FileHandle.standardError.write(Data("waiting for another writer of \(store) to finish…\n".utf8)) }
+      defer { withExtendedLifetime(lock) {} }
+      guard FileManager.default.fileExists(atPath: store) else { throw CLIError("\(store): no such store") }
+      let n = try StoreUpdate.compact(store)
+      struct Out: Encodable { var store: String; var segmentsFolded: Int }
+      if json { try printJSONLine(Out(store: store, segmentsFolded: n)) }
+      else { print(n == 0 ? "\(store) had no segments; rewritten as one file" : "folded \(n) segments into \(store)") }
     }
   }
 
