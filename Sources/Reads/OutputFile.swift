@@ -22,20 +22,62 @@ public final class OutputFile {
   /// as it is removed; the CLI prints it.
   nonisolated(unsafe) public static var staleRemoved: ((String) -> Void)?
 
-  /// Removes temporary files of this tool beside `target` whose process no longer exists.
-  static func removeStale(beside target: String) {
+  /// Removes temporary files of this tool whose process no longer exists: those of `target` itself,
+  /// or (`family`) of any file whose name starts with the target's (a store's segments and manifest).
+  public static func removeStale(beside target: String, family: Bool = false) {
     let dir = (target as NSString).deletingLastPathComponent
     let name = (target as NSString).lastPathComponent
     guard let entries = try? FileManager.default.contentsOfDirectory(atPath: dir.isEmpty ? "." : dir) else { return }
-    for e in entries {
-      for marker in [temporaryMarker, ".tmp-"] where e.hasPrefix(name + marker) {
-        guard let pid = Int32(e.dropFirst(name.count + marker.count)), pid > 0, pid != getpid() else { continue }
+    for e in entries where e.hasPrefix(name) {
+      for marker in [temporaryMarker, ".tmp-"] {
+        guard let r = e.range(of: marker, options: .backwards), family || e[..<r.lowerBound] == name,
+          let pid = Int32(e[r.upperBound...]), pid > 0, pid != getpid() else { continue }
         if kill(pid, 0) != 0 && errno == ESRCH {
           let path = dir.isEmpty ? e : (dir as NSString).appendingPathComponent(e)
           if unlink(path) == 0 { staleRemoved?(path) }
         }
+        break
       }
     }
+  }
+
+  /// Temporary files being written now, as C strings, for the signal handler (fixed slots: a handler
+  /// may not allocate).
+  nonisolated(unsafe) private static let liveTemporaries: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?> = {
+    let slots = UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>.allocate(capacity: liveSlots)
+    slots.initialize(repeating: nil, count: liveSlots)
+    return slots
+  }()
+  private static let liveSlots = 64
+  private var liveSlot: Int?
+
+  /// Makes SIGINT, SIGTERM, SIGHUP and SIGPIPE remove the temporary files being written before the
+  /// process ends as the signal says (a SIGKILL cannot be caught: the next run removes them).
+  public static func removeTemporariesOnSignals() {
+    _ = liveTemporaries
+    for sig in [SIGINT, SIGTERM, SIGHUP, SIGPIPE] {
+      signal(sig) { sig in
+        for i in 0..<OutputFile.liveSlots { if let p = OutputFile.liveTemporaries[i] { unlink(p) } }
+        signal(sig, SIG_DFL)
+        raise(sig)
+      }
+    }
+  }
+
+  private func registerLive(_ path: String) {
+    for i in 0..<Self.liveSlots where Self.liveTemporaries[i] == nil {
+      Self.liveTemporaries[i] = strdup(path)
+      liveSlot = i
+      return
+    }
+  }
+
+  private func unregisterLive() {
+    guard let i = liveSlot else { return }
+    let p = Self.liveTemporaries[i]
+    Self.liveTemporaries[i] = nil
+    free(p)
+    liveSlot = nil
   }
 
   /// - Parameter permissions: mode of a newly created file (0600 for files holding raw plates).
@@ -73,6 +115,7 @@ public final class OutputFile {
       temporary = tmp
     }
     if fd < 0 { throw .cannotWrite(file: path, reason: String(cString: strerror(errno))) }
+    if let temporary { registerLive(temporary) }
   }
 
   deinit { if !done { discard() } }
@@ -106,6 +149,7 @@ public final class OutputFile {
     guard !done else { return }
     done = true
     guard let temporary else { close(fd); return }
+    defer { unregisterLive() }
     if fsync(fd) != 0 { let e = errno; close(fd); unlink(temporary); throw .cannotWrite(file: path, reason: String(cString: strerror(e))) }
     close(fd)
     if rename(temporary, target) != 0 {
@@ -124,6 +168,7 @@ public final class OutputFile {
     done = true
     close(fd)
     if let temporary { unlink(temporary) }
+    unregisterLive()
   }
 }
 

@@ -112,7 +112,10 @@ public enum StoreUpdate {
   ///   holds raw plates); `badStore`/`cannotWrite` from reading or writing.
   public static func append(_ new: StoreContents, to path: String, window: Int64, bySite: Bool,
                             maxSegments: Int = defaultMaxSegments) throws(IngestError) -> (report: IngestReport, outcome: Outcome) {
+    let phases = PhaseTimer()
+    OutputFile.removeStale(beside: path, family: true)
     let store = try ReadStore(path: path)
+    phases.mark("append: open store")
     guard store.header.keyFingerprint == new.keyFingerprint else { throw .keyMismatch(store: path) }
     if store.segmentPaths.count + 1 > maxSegments {
       var all = store.contents()
@@ -146,6 +149,7 @@ public enum StoreUpdate {
       newVehicles.append(v)
       return UInt32(store.vehicles.count + newVehicles.count - 1)
     }
+    phases.mark("append: registries")
     let allCameras = store.cameras + newCameras
     var siteOf: [String: Int] = [:]
     let unit: [Int] = allCameras.enumerated().map { i, c in
@@ -180,6 +184,7 @@ public enum StoreUpdate {
     report.alreadyInStore = dropped
     segment.merges = new.merges
     segment.ingests = [report]
+    phases.mark("append: repeats of stored reads")
     // Unlisted segment files (an append killed before its manifest) and stale ones go first.
     var manifest = try currentManifest(of: store)
     removeUnlisted(store: path, keeping: manifest)
@@ -192,6 +197,7 @@ public enum StoreUpdate {
     let written = try StoreFile(path: segPath)
     manifest.segments.append(.init(file: name, index: index, reads: segment.times.count, headerCRC: written.headerCRC))
     try writeManifest(manifest, store: path)
+    phases.mark("append: segment and manifest written")
     return (report, .segment(index: index, path: segPath))
   }
 
@@ -208,6 +214,7 @@ public enum StoreUpdate {
   /// place first; a crash after that leaves a manifest of the old generation, which readers ignore
   /// and the next writer removes.
   public static func rewrite(_ contents: StoreContents, replacing store: ReadStore) throws(IngestError) {
+    OutputFile.removeStale(beside: store.path, family: true)
     try StoreWriter.write(contents, to: store.path, storeID: store.storeID, generation: store.generation + 1)
     removeUnlisted(store: store.path, keeping: nil)
   }

@@ -22,9 +22,11 @@ struct ANPR: ParsableCommand {
     subcommands: [SelfCheck.self, Simulate.self, Ingest.self, Inspect.self, Purge.self, Compact.self, Keygen.self, Train.self, Forecast.self, Evaluate.self, Compare.self, SweepCommand.self, PredictRoute.self, Link.self, NextAppearance.self, Report.self]
   )
 
-  /// Says so when a write clears a temporary file an interrupted run left, then runs the command.
+  /// Says so when a write clears a temporary file an interrupted run left, removes the temporary
+  /// files being written if a signal ends the run, then runs the command.
   static func main() {
     OutputFile.staleRemoved = { FileHandle.standardError.write(Data("removed \($0), a temporary file an interrupted run left behind\n".utf8)) }
+    OutputFile.removeTemporariesOnSignals()
     main(nil)
   }
 }

@@ -142,4 +142,24 @@ struct StoreSegmentTests {
     #expect(throws: IngestError.keyMismatch(store: path)) { _ = try StoreUpdate.append(foreign, to: path, window: 10, bySite: true) }
     #expect(files(d).filter { $0.hasPrefix("s.anpr") } == ["s.anpr"])
   }
+
+  /// The fast vehicles reader gives what `JSONDecoder` gives for what the writer writes (escapes
+  /// included), and declines (nil) anything of another shape rather than misreading it.
+  @Test func vehiclesSectionReaderAgreesWithJSONDecoder() throws {
+    let vehicles = [
+      VehicleRecord(id: "V0123456789abcdef", keeper: .rental, nonstandardPlate: false),
+      VehicleRecord(id: "AB\"12\\C/DÉ\u{1}", keeper: .unknown, nonstandardPlate: true),
+    ]
+    let sortedKeys = JSONEncoder()
+    sortedKeys.outputFormatting = [.sortedKeys]
+    for bytes in [encodeVehicles(vehicles), encodeVehicles([]), Array(try sortedKeys.encode(vehicles))] {
+      let fast = bytes.withUnsafeBytes { decodeVehicles($0) }
+      #expect(fast == (try JSONDecoder().decode([VehicleRecord].self, from: Data(bytes))), "\(String(decoding: bytes, as: UTF8.self))")
+    }
+    for other in [#"[{"keeper":"rental","id":"x","nonstandardPlate":false}]"#, #"[ {"id":"x","keeper":"rental","nonstandardPlate":false}]"#,
+                  #"[{"id":"x","keeper":"stolen","nonstandardPlate":false}]"#, #"[{"id":"\ud83d\ude00","keeper":"rental","nonstandardPlate":false}]"#,
+                  #"[{"id":"x","keeper":"rental","nonstandardPlate":false}"#] {
+      #expect(Array(other.utf8).withUnsafeBytes { decodeVehicles($0) } == nil, "\(other)")
+    }
+  }
 }
