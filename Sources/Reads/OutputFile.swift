@@ -152,6 +152,7 @@ public final class OutputFile {
     defer { unregisterLive() }
     if fsync(fd) != 0 { let e = errno; close(fd); unlink(temporary); throw .cannotWrite(file: path, reason: String(cString: strerror(e))) }
     close(fd)
+    Failpoint.reached("before-rename")
     if rename(temporary, target) != 0 {
       let e = errno
       unlink(temporary)
@@ -222,4 +223,17 @@ public final class StoreLock {
   }
 
   deinit { flock(fd, LOCK_UN); close(fd) }
+}
+
+/// Named pauses in the write path, for crash-safety tests: with `ANPRKIT_FAILPOINT=NAME` in the
+/// environment, reaching `NAME` prints `failpoint NAME reached` to standard error and sleeps a minute,
+/// so a test can kill the process exactly there. Unset (always, outside tests), it costs one lookup.
+public enum Failpoint {
+  /// `before-rename` (a temporary file complete, not yet renamed), `after-segment` (a segment written,
+  /// the manifest not yet), `after-rewrite` (a rewritten base renamed in, old segments not yet removed).
+  public static func reached(_ name: String) {
+    guard let armed = ProcessInfo.processInfo.environment["ANPRKIT_FAILPOINT"], armed == name else { return }
+    FileHandle.standardError.write(Data("failpoint \(name) reached\n".utf8))
+    sleep(60)
+  }
 }

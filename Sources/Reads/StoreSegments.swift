@@ -195,6 +195,7 @@ public enum StoreUpdate {
                                    firstCamera: store.cameras.count, firstVehicle: store.vehicles.count, keeperUpdates: updates)
     try StoreWriter.write(segment, to: segPath, segment: position)
     let written = try StoreFile(path: segPath)
+    Failpoint.reached("after-segment")
     manifest.segments.append(.init(file: name, index: index, reads: segment.times.count, headerCRC: written.headerCRC))
     try writeManifest(manifest, store: path)
     phases.mark("append: segment and manifest written")
@@ -216,6 +217,7 @@ public enum StoreUpdate {
   public static func rewrite(_ contents: StoreContents, replacing store: ReadStore) throws(IngestError) {
     OutputFile.removeStale(beside: store.path, family: true)
     try StoreWriter.write(contents, to: store.path, storeID: store.storeID, generation: store.generation + 1)
+    Failpoint.reached("after-rewrite")
     removeUnlisted(store: store.path, keeping: nil)
   }
 

@@ -24,6 +24,8 @@ public struct StoreSummary: Codable, Sendable {
   public var misreadMerges: Int
   public var ingests: [IngestReport]
   public var quality: QualityReport
+  /// Segment files beside the base (one per append since the last compaction).
+  public var segments: Int?
 
   public struct CameraCount: Codable, Sendable {
     public var camera: String
@@ -63,6 +65,6 @@ extension ReadStore {
       repeatDays: repeatDays, repeatVehicles: repeaters,
       rentalVehicles: vehicles.filter { $0.keeper == .rental }.count,
       nonstandardPlateVehicles: vehicles.filter(\.nonstandardPlate).count, misreadMerges: merges.count,
-      ingests: header.ingests, quality: quality(options))
+      ingests: header.ingests, quality: quality(options), segments: segmentPaths.count)
   }
 }

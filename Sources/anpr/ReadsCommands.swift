@@ -133,7 +133,8 @@ extension ANPR {
     func run() throws {
       let s = try ReadStore(path: store).summary(clock: try LocalClock(identifier: timezone), repeatDays: repeatDays)
       if json { try printJSONLine(s); return }
-      print("store \(store) (format v\(s.formatVersion), plates \(s.plates))")
+      print("store \(store) (format v\(s.formatVersion), plates \(s.plates)"
+        + ((s.segments ?? 0) > 0 ? ", \(s.segments!) appended segments: 'anpr compact' folds them)" : ")"))
       print("reads \(s.reads), vehicles \(s.vehicles), cameras \(s.cameras), sites \(s.sites)")
       print("time span \(s.timeStart ?? "-") to \(s.timeEnd ?? "-") (\(s.readsPerDay.count) days, \(s.timeZone))")
       print("repeat vehicles (≥\(s.repeatDays) days): \(s.repeatVehicles); rental: \(s.rentalVehicles); plates in no GB format: \(s.nonstandardPlateVehicles)")
