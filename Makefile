@@ -6,7 +6,7 @@ SWIFT ?= swift
 DEMO_DIR ?= out/demo
 ANPR := .build/release/anpr
 
-.PHONY: all deps build release test notebooks run-notebooks demo bench screenshot clean
+.PHONY: all deps build release test notebooks run-notebooks demo bench screenshot clean fuzz fuzz-build
 
 all: build
 
@@ -19,11 +19,23 @@ build: deps
 release: deps
 	$(SWIFT) build -c release --product anpr
 
-# Tests, then every notebook as a smoke test (with the debug binary the tests already built).
+# Tests, then every notebook as a smoke test (with the debug binary the tests already built), then
+# each fuzz target for 30 s.
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 	$(MAKE) --no-print-directory run-notebooks ANPR=.build/debug/anpr
+	$(MAKE) --no-print-directory fuzz-build
+	scripts/fuzz.sh 30
+
+# libFuzzer targets for the CSV/ingest path, the store reader and the model-file reader (Fuzz/);
+# `make fuzz` runs each for FUZZ_SECONDS.
+FUZZ_SECONDS ?= 600
+fuzz-build: deps
+	$(SWIFT) build --package-path Fuzz -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library
+
+fuzz: fuzz-build
+	scripts/fuzz.sh $(FUZZ_SECONDS)
 
 notebooks: build
 	$(MAKE) --no-print-directory run-notebooks ANPR=.build/debug/anpr
