@@ -8,13 +8,14 @@
 #   Fuzz/make-corpus.sh [ANPR_BINARY]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ANPR=${1:-.build/debug/anpr}
-C=Fuzz/Corpus
+ANPR=$(realpath "${1:-.build/debug/anpr}")
+C=$PWD/Fuzz/Corpus
 rm -rf "$C" && mkdir -p "$C/ingest" "$C/store" "$C/model"
 W=$(mktemp -d); trap 'rm -rf "$W"' EXIT
 "$ANPR" simulate --seed 7 --days 10 --scale 0.15 --oracle-replicates 0 --out "$W/town" > /dev/null
 "$ANPR" keygen --out "$W/key" > /dev/null
-"$ANPR" ingest "$W/town/reads.csv" --cameras "$W/town/cameras.csv" --vehicles "$W/town/vehicles.csv" --store "$C/history.anpr" --key-file "$W/key" > /dev/null
+# Ingested from inside the work folder: the stores' ingest history names files, not this machine's paths.
+(cd "$W" && "$ANPR" ingest town/reads.csv --cameras town/cameras.csv --vehicles town/vehicles.csv --store "$C/history.anpr" --key-file key > /dev/null)
 cp Tests/ReadsTests/Fixtures/v1-store.anpr "$C/store/v1.anpr"
 # Exports: the fuzz target's camera registry has C1, C2, C3 and CAM0007.
 head -c 1500 "$W/town/reads.csv" | sed 's/CAM[0-9]*/CAM0007/' > "$C/ingest/simulated.csv"
@@ -37,7 +38,7 @@ printf 'plate,camera_id,timestamp\nAB12CDE,C1,2026-03-05T17:00:00+01:00\nZZ1,C2,
 # A small store of this format.
 printf 'plate,camera_id,timestamp\nAB12CDE,C1,1772730000\nAB12CDE,C3,1772730600\nXY12ZZZ,C2,1772731000\n' > "$W/small.csv"
 printf 'camera_id,site_id,latitude,longitude\nC1,S1,51.54,0.70\nC2,S1,51.54,0.70\nC3,S3,51.55,0.72\n' > "$W/cams.csv"
-"$ANPR" ingest "$W/small.csv" --cameras "$W/cams.csv" --store "$C/store/small.anpr" --key-file "$W/key" > /dev/null
+(cd "$W" && "$ANPR" ingest small.csv --cameras cams.csv --store "$C/store/small.anpr" --key-file key > /dev/null)
 # Models.
 for spec in historical-mean kernel-density last-window poisson-hotspot negative-binomial-hotspot prospective-hotspot self-exciting markov-route; do
   "$ANPR" train --store "$C/history.anpr" --spec "Models/$spec.yaml" --out "$C/model/$spec.model.json" > /dev/null
