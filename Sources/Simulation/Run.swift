@@ -3,32 +3,36 @@ import Foundation
 import Modelling
 import Reads
 
-/// Buffered text output to a temporary file, renamed into place on `close()` (atomic); optionally
-/// gzip-compressed (level 1, for county-scale runs), then the file name gains `.gz`. Hot lines are built
-/// field by field as bytes (`int`, `text`, `iso8601`, `fixed2`, `end`), not through `String`.
+/// Buffered text output through `OutputFile` (a temporary file, renamed into place on `close()`;
+/// removed on an error or a signal); optionally gzip-compressed (level 1, for county-scale runs, the
+/// file name then gains `.gz`). Hot lines are built field by field as bytes (`int`, `text`,
+/// `iso8601`, `fixed2`, `end`), not through `String`. A failed write (a full disk) is kept and thrown
+/// by `close()`, so nothing half-written is ever renamed into place.
 final class TextFileWriter {
   let path: String
-  private let tmp: String
-  private let handle: FileHandle?
-  private let gz: gzFile?
+  private let file: OutputFile
+  private var deflater = z_stream()
+  private let gzip: Bool
   private var buffer: [UInt8] = []
+  private var compressed: [UInt8] = []
+  private var failure: IngestError?
   private(set) var lines = 0
 
   init(_ path: String, gzip: Bool = false) throws {
     self.path = gzip ? path + ".gz" : path
-    tmp = self.path + ".tmp-\(getpid())"
+    self.gzip = gzip
+    file = try OutputFile(path: self.path)
     if gzip {
-      guard let g = gzopen(tmp, "wb1") else { throw Simulator.SimulationError.cannotWrite(self.path) }
-      gz = g; handle = nil
-      gzbuffer(g, 1 << 20)
-    } else {
-      guard FileManager.default.createFile(atPath: tmp, contents: nil), let h = FileHandle(forWritingAtPath: tmp) else {
+      // 15 + 16: a gzip wrapper; level 1.
+      guard deflateInit2_(&deflater, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY, zlibVersion(), Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
         throw Simulator.SimulationError.cannotWrite(self.path)
       }
-      handle = h; gz = nil
+      compressed = [UInt8](repeating: 0, count: 1 << 18)
     }
     buffer.reserveCapacity(1 << 20 + 4096)
   }
+
+  deinit { if gzip { deflateEnd(&deflater) } }
 
   func line(_ s: String) {
     buffer.append(contentsOf: s.utf8)
@@ -72,23 +76,33 @@ final class TextFileWriter {
     if buffer.count >= 1 << 20 { flush() }
   }
 
-  private func flush() {
-    if let gz {
-      buffer.withUnsafeBytes { b in _ = gzwrite(gz, b.baseAddress, UInt32(b.count)) }
-    } else {
-      handle!.write(Data(buffer))
-    }
-    buffer.removeAll(keepingCapacity: true)
+  private func flush(finish: Bool = false) {
+    defer { buffer.removeAll(keepingCapacity: true) }
+    guard failure == nil else { return }
+    do {
+      if !gzip { try file.write(buffer); return }
+      try buffer.withUnsafeMutableBufferPointer { input throws(IngestError) in
+        deflater.next_in = input.baseAddress
+        deflater.avail_in = uInt(input.count)
+        var status = Z_OK
+        repeat {
+          let produced: Int = compressed.withUnsafeMutableBufferPointer { out in
+            deflater.next_out = out.baseAddress
+            deflater.avail_out = uInt(out.count)
+            status = deflate(&deflater, finish ? Z_FINISH : Z_NO_FLUSH)
+            return out.count - Int(deflater.avail_out)
+          }
+          if status == Z_STREAM_ERROR { throw IngestError.cannotWrite(file: path, reason: "gzip compression failed") }
+          if produced > 0 { try file.write(Array(compressed[0..<produced])) }
+        } while deflater.avail_out == 0 || (finish && status != Z_STREAM_END)
+      }
+    } catch { failure = error }
   }
 
   func close() throws {
-    flush()
-    if let gz {
-      guard gzclose(gz) == Z_OK else { throw Simulator.SimulationError.cannotWrite(path) }
-    } else {
-      try handle!.close()
-    }
-    guard rename(tmp, path) == 0 else { throw Simulator.SimulationError.cannotWrite(path) }
+    flush(finish: true)
+    if let failure { file.discard(); throw failure }
+    try file.commit()
   }
 }
 
@@ -310,7 +324,9 @@ extension Simulator {
       faults: faults, misreads: misreads)
     let enc = JSONEncoder()
     enc.outputFormatting = [.sortedKeys, .prettyPrinted]
-    try enc.encode(truth).write(to: URL(fileURLWithPath: p("truth.json")), options: .atomic)
+    let truthFile = try OutputFile(path: p("truth.json"))
+    try truthFile.write(try enc.encode(truth))
+    try truthFile.commit()
     return summary
   }
 

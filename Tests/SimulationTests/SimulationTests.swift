@@ -1,7 +1,7 @@
 import Foundation
 import Modelling
 import Reads
-import Simulation
+@testable import Simulation
 import Testing
 
 func tmpDir() -> String {
@@ -164,5 +164,31 @@ struct SimulatorTests {
     var sums: [String: Double] = [:]
     for r in try csvRows(shared.dir + "/truth-next-site.csv") { sums["\(r[0])|\(r[1])|\(r[2])", default: 0] += Double(r[4])! }
     #expect(!sums.isEmpty && sums.values.allSatisfy { abs($0 - 1) < 1e-5 })
+  }
+}
+
+/// A write that fails (here a full device) is an error at close, for plain and gzip output, never a
+/// crash or a file reported written; output that succeeds is renamed into place whole.
+@Suite("Simulator output files")
+struct SimulatorOutputTests {
+  @Test func failedWritesAreErrorsNotCrashes() throws {
+    let d = tmpDir()
+    // x.csv.gz is a link to the full device: both outputs are written through to it.
+    try FileManager.default.createSymbolicLink(atPath: d + "/x.csv.gz", withDestinationPath: "/dev/full")
+    for w in [try TextFileWriter("/dev/full"), try TextFileWriter(d + "/x.csv", gzip: true)] {
+      for i in 0..<300_000 { w.text("row"); w.int(i * 7919 % 100_003); w.end() }
+      #expect(throws: (any Error).self, "\(w.path)") { try w.close() }
+    }
+    try FileManager.default.removeItem(atPath: d + "/x.csv.gz")
+    let w = try TextFileWriter(d + "/out.csv", gzip: true)
+    for i in 0..<10_000 { w.int(i); w.end() }
+    #expect(!FileManager.default.fileExists(atPath: d + "/out.csv.gz"), "nothing at the target before close")
+    try w.close()
+    let z = Process()
+    z.executableURL = URL(fileURLWithPath: "/bin/gzip")
+    z.arguments = ["-t", d + "/out.csv.gz"]
+    try z.run(); z.waitUntilExit()
+    #expect(z.terminationStatus == 0)
+    #expect(try FileManager.default.contentsOfDirectory(atPath: d) == ["out.csv.gz"])
   }
 }
