@@ -39,6 +39,13 @@ public struct BacktestPlan: Codable, Sendable, Equatable {
 public struct WindowScore: Codable, Sendable {
   public var origin: Int64
   public var metrics: [String: Double]
+  /// Why the model could not fit or forecast on this window (its metrics are then empty); the other
+  /// models' windows are scored as usual.
+  public var failure: String?
+
+  public init(origin: Int64, metrics: [String: Double], failure: String? = nil) {
+    self.origin = origin; self.metrics = metrics; self.failure = failure
+  }
 }
 
 /// The metric names hotspot comparisons report, in table order.
@@ -130,8 +137,13 @@ public enum HotspotBacktest {
       let history = table.slice(bins: 0..<o)  // strictly before the origin
       let test = table.slice(bins: o..<min(table.binCount, o + h))
       for m in models {
-        let f = try m.model.fit(history, clock: clock).forecast(history: history, bins: test.binCount, clock: clock)
-        out[m.name, default: []].append(WindowScore(origin: table.binStarts[o], metrics: scoreHotspot(f, actual: test)))
+        // A model that cannot fit on a window fails that window alone, said in the comparison.
+        do {
+          let f = try m.model.fit(history, clock: clock).forecast(history: history, bins: test.binCount, clock: clock)
+          out[m.name, default: []].append(WindowScore(origin: table.binStarts[o], metrics: scoreHotspot(f, actual: test)))
+        } catch {
+          out[m.name, default: []].append(WindowScore(origin: table.binStarts[o], metrics: [:], failure: "\(error)"))
+        }
       }
       if let oracle {
         out["oracle", default: []].append(WindowScore(origin: table.binStarts[o], metrics: scoreHotspot(oracle.forecast(like: test), actual: test)))

@@ -183,9 +183,12 @@ public enum EventsCompare {
     for m in named.map(\.name) {
       let windows = perOffset[0][m] ?? []
       averaged[m] = windows.indices.map { w in
+        // Averaged over the offsets the model could fit on; failed on the window only if on all of them.
+        let scored = perOffset.compactMap { $0[m]?[w] }.filter { $0.failure == nil }
+        guard !scored.isEmpty else { return WindowScore(origin: windows[w].origin, metrics: [:], failure: windows[w].failure) }
         var metrics: [String: Double] = [:]
-        for key in windows[w].metrics.keys {
-          let vals = perOffset.compactMap { $0[m]?[w].metrics[key] }.filter { !$0.isNaN }
+        for key in scored[0].metrics.keys {
+          let vals = scored.compactMap { $0.metrics[key] }.filter { !$0.isNaN }
           metrics[key] = vals.isEmpty ? .nan : vals.reduce(0, +) / Double(vals.count)
         }
         return WindowScore(origin: windows[w].origin, metrics: metrics)

@@ -10,7 +10,11 @@ public struct ComparisonRow: Codable, Sendable {
   /// "hotspot", "route" or "oracle".
   public var kind: String
   public var metrics: [String: Estimate]
+  /// Windows scored (those the model failed on are not among them).
   public var windows: Int
+  /// Windows the model could not fit or forecast on, and the first reason.
+  public var failedWindows: Int?
+  public var failure: String?
 }
 
 /// Models × metrics over the same backtest windows.
@@ -53,24 +57,41 @@ public struct Comparison: Codable, Sendable {
         (m, Bootstrap.mean(ws.map { $0.metrics[m] ?? .nan }, seed: seed).value)
       })
     }) ?? [:]
+    var notes: [String] = []
     for name in order + (scores["oracle"] != nil ? ["oracle"] : []) {
-      guard let ws = scores[name] else { continue }
+      guard let all = scores[name] else { continue }
+      let ws = all.filter { $0.failure == nil }
       var metrics: [String: Estimate] = [:]
       for m in ws.first?.metrics.keys.sorted() ?? [] {
         var e = Bootstrap.mean(ws.map { $0.metrics[m] ?? .nan }, seed: seed)
         if ratioMetrics.contains(m), let o = oracleMeans[m], o > 0, name != "oracle" { e.fractionOfOracle = e.value / o }
         metrics[m] = e
       }
-      rows.append(ComparisonRow(name: name, kind: name == "oracle" ? "oracle" : kind, metrics: metrics, windows: ws.count))
+      var row = ComparisonRow(name: name, kind: name == "oracle" ? "oracle" : kind, metrics: metrics, windows: ws.count)
+      if let first = all.first(where: { $0.failure != nil }) {
+        row.failedWindows = all.count - ws.count
+        row.failure = first.failure
+        notes.append("\(name) could not fit on \(all.count - ws.count) of \(all.count) windows (first, from \(Timestamp.iso8601(first.origin)): \(first.failure!))"
+          + (ws.isEmpty ? "; it has no scores" : "; its scores are over the other \(ws.count)"))
+      }
+      rows.append(row)
     }
-    var c = Comparison(target: target, windows: scores.values.map(\.count).max() ?? 0, models: rows)
+    var c = Comparison(target: target, windows: scores.values.map(\.count).max() ?? 0, models: rows, notes: notes)
     let ranked = rows.filter { $0.kind != "oracle" && !($0.metrics[primary]?.value.isNaN ?? true) }
       .sorted { ($0.metrics[primary]!.value, $1.name) > ($1.metrics[primary]!.value, $0.name) }
     if ranked.count >= 2 {
-      let a = scores[ranked[0].name]!.map { $0.metrics[primary] ?? .nan }
-      let b = scores[ranked[1].name]!.map { $0.metrics[primary] ?? .nan }
-      let (d, p) = Bootstrap.paired(a, b, seed: seed)
-      c.pairedTest = PairedTest(metric: primary, better: ranked[0].name, worse: ranked[1].name, difference: d, pValue: p)
+      // Paired over the windows both models were scored on.
+      let a = scores[ranked[0].name]!, b = scores[ranked[1].name]!
+      let pairs = zip(a, b).compactMap { x, y -> (Double, Double)? in
+        guard let u = x.metrics[primary], let v = y.metrics[primary], u.isFinite, v.isFinite else { return nil }
+        return (u, v)
+      }
+      if pairs.count >= 2 {
+        let (d, p) = Bootstrap.paired(pairs.map(\.0), pairs.map(\.1), seed: seed)
+        c.pairedTest = PairedTest(metric: primary, better: ranked[0].name, worse: ranked[1].name, difference: d, pValue: p)
+      } else {
+        c.notes.append("no paired test: \(ranked[0].name) and \(ranked[1].name) share \(pairs.count) scored window(s); a test needs at least 2")
+      }
     }
     return c
   }

@@ -11,16 +11,33 @@ public enum HotspotMetrics {
   /// Number of units in the top `coverage` share (at least 1).
   public static func topCount(_ n: Int, coverage: Double) -> Int { max(1, Int((coverage * Double(n)).rounded(.up))) }
 
-  /// Units ranked by forecast (ties by index, so the ranking is deterministic).
+  /// Units ranked by forecast (ties by index, so the ranking is deterministic; scores do not use this
+  /// order for ties: see `expectedHits`).
   public static func ranking(_ forecast: [Double]) -> [Int] {
     forecast.indices.sorted { forecast[$0] != forecast[$1] ? forecast[$0] > forecast[$1] : $0 < $1 }
+  }
+
+  /// Expected events in the top `k` units when units tied on the forecast at the cut are chosen at
+  /// random (Adepeju, Rosser & Cheng 2016): units above the cut count whole, each of the `m` units tied
+  /// at it counts `r / m` for the `r` places left. Breaking ties by unit order instead favoured
+  /// whichever units came first (a zero forecast everywhere "hit" the first units' events).
+  public static func expectedHits(forecast: [Double], actual: [Double], k: Int) -> Double {
+    guard k > 0, !forecast.isEmpty else { return 0 }
+    let order = ranking(forecast)
+    let cut = forecast[order[min(k, order.count) - 1]]
+    var above = 0.0, aboveCount = 0, tied = 0.0, tiedCount = 0
+    for (f, a) in zip(forecast, actual) {
+      if f > cut { above += a; aboveCount += 1 } else if f == cut { tied += a; tiedCount += 1 }
+    }
+    let places = min(k, order.count) - aboveCount
+    return above + (tiedCount > 0 ? tied * Double(places) / Double(tiedCount) : 0)
   }
 
   public static func hitRate(forecast: [Double], actual: [Double], coverage: Double) -> Double {
     let total = actual.reduce(0, +)
     guard total > 0 else { return .nan }
     let k = topCount(forecast.count, coverage: coverage)
-    return ranking(forecast).prefix(k).reduce(0) { $0 + actual[$1] } / total
+    return expectedHits(forecast: forecast, actual: actual, k: k) / total
   }
 
   public static func pai(forecast: [Double], actual: [Double], coverage: Double) -> Double {
@@ -32,7 +49,7 @@ public enum HotspotMetrics {
     let k = topCount(forecast.count, coverage: coverage)
     let best = actual.sorted(by: >).prefix(k).reduce(0, +)
     guard best > 0 else { return .nan }
-    return ranking(forecast).prefix(k).reduce(0) { $0 + actual[$1] } / best
+    return expectedHits(forecast: forecast, actual: actual, k: k) / best
   }
 
   /// Mean log predictive probability per cell (Poisson, or NB2 with dispersion α), floor 1e-12 on μ.

@@ -25,6 +25,23 @@ struct MetricTests {
     #expect(HotspotMetrics.hitRate(forecast: forecast, actual: [0, 0, 0, 0, 0, 0, 0, 0, 0, 0], coverage: 0.1).isNaN)
   }
 
+  /// Ties at the cut share the places left (the expectation under random tie-breaking), so a forecast
+  /// that is the same everywhere scores the coverage share of events, not the first units' events.
+  @Test func tiesShareCredit() {
+    // Top 20% = 2 units: unit 0 (10) above the cut, then units 1, 2, 3 tied at 5 for 1 place: 4 + (0+1+3)/3.
+    let tied: [Double] = [10, 5, 5, 5, 0, 0, 0, 0, 0, 0]
+    let events: [Double] = [4, 0, 1, 3, 0, 0, 0, 0, 0, 2]
+    #expect(abs(HotspotMetrics.expectedHits(forecast: tied, actual: events, k: 2) - (4 + 4.0 / 3)) < 1e-12)
+    #expect(abs(HotspotMetrics.hitRate(forecast: tied, actual: events, coverage: 0.2) - (4 + 4.0 / 3) / 10) < 1e-12)
+    // Zero everywhere: 10% of units hold, in expectation, 10% of the events (order-broken: unit 0's 40%).
+    let zero = [Double](repeating: 0, count: 10)
+    #expect(abs(HotspotMetrics.hitRate(forecast: zero, actual: events, coverage: 0.1) - 0.1) < 1e-12)
+    // PEI* uses the same expectation: (10% of 10 events) / the best single unit (4).
+    #expect(abs(HotspotMetrics.peiStar(forecast: zero, actual: events, coverage: 0.1) - 0.25) < 1e-12)
+    // Without ties nothing changes.
+    #expect(HotspotMetrics.expectedHits(forecast: forecast, actual: actual, k: 4) == 5)
+  }
+
   @Test func logScoreAndDevianceClosedForms() {
     // Poisson(2) at y = 1: log p = log 2 − 2; at y = 0: −2.
     let ls = HotspotMetrics.logScore(expected: [2, 2], actual: [1, 0])
@@ -100,6 +117,41 @@ struct BacktestTests {
     #expect(try enc.encode(c1) == enc.encode(c2))
     #expect(c1.pairedTest != nil)
     #expect(c1.table(metrics: ["hit_rate@10%"]).contains("glm"))
+  }
+}
+
+/// A model that cannot fit on short history (as the Poisson model's recent-activity terms cannot).
+struct NeedsLongHistory: HotspotModel {
+  static let kind = "test-needs-long-history"
+  var days = 11
+  func fit(_ data: CountTable, clock: LocalClock) throws -> any FittedHotspotModel {
+    guard data.binCount >= days * 24 else { throw FitError.noData("need \(days) days of history") }
+    return try HistoricalMeanModel().fit(data, clock: clock)
+  }
+}
+
+@Suite("Backtest with failing models")
+struct FailingModelTests {
+  /// One model that cannot fit on some windows fails those windows alone: the others are scored on
+  /// every window, the failures are counted and said, the paired test uses the windows both have.
+  @Test func aModelThatCannotFitFailsItsWindowsNotTheComparison() throws {
+    let t = BacktestTests().table()
+    var plan = BacktestPlan()
+    plan.minimumTrainingDays = 9
+    let models = [NamedHotspotModel(name: "hm", model: HistoricalMeanModel()), NamedHotspotModel(name: "long", model: NeedsLongHistory()),
+                  NamedHotspotModel(name: "never", model: NeedsLongHistory(days: 99))]
+    let scores = try HotspotBacktest.run(table: t, models: models, plan: plan, clock: .utc)
+    #expect(scores["hm"]!.count == 5 && scores["hm"]!.allSatisfy { $0.failure == nil })
+    #expect(scores["long"]!.filter { $0.failure != nil }.count == 2 && scores["never"]!.allSatisfy { $0.failure != nil })
+    let c = Comparison.summarise(hotspot: scores, order: ["hm", "long", "never"], kind: "hotspot", target: "test")
+    let row = { (name: String) in c.models.first { $0.name == name }! }
+    #expect(row("hm").windows == 5 && row("hm").failedWindows == nil)
+    #expect(row("long").windows == 3 && row("long").failedWindows == 2 && row("long").failure?.contains("need 11 days") == true)
+    #expect(row("never").windows == 0 && row("never").metrics.isEmpty)
+    #expect(c.notes.contains { $0.hasPrefix("long could not fit on 2 of 5 windows") })
+    #expect(c.notes.contains { $0.hasPrefix("never could not fit on 5 of 5 windows") && $0.contains("no scores") })
+    #expect(c.pairedTest != nil)
+    #expect(c.table(metrics: ["hit_rate@10%"]).contains("never"))
   }
 }
 
