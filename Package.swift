@@ -44,7 +44,7 @@ let package = Package(
         "Linalg", "Reads", "Modelling", "Simulation", "Hotspots", "Routes", "Linkage", "Evaluation",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
-    .executableTarget(name: "ANPRBench", dependencies: ["Linalg", "Reads", "Simulation", "Hotspots", "Routes", "Linkage", "Modelling"]),
+    .executableTarget(name: "ANPRBench", dependencies: ["Linalg", "Reads", "Simulation", "Hotspots", "Routes", "Linkage", "Modelling", "Evaluation"]),
     .target(
       name: "TestSupport",
       dependencies: ["Linalg", .product(name: "Numerics", package: "swift-numerics")]),

@@ -2,7 +2,9 @@
 // Run through `make bench`, which runs the Python peers on the same inputs in the same run and
 // writes the side-by-side table into BENCHMARKS.md. Usage: ANPRBench SUITE [--repeats N]
 // Suites: linalg, ingest FILE CAMERAS, simulate
+import Evaluation
 import Foundation
+import Hotspots
 import Linalg
 import Modelling
 
@@ -105,6 +107,55 @@ func glmSuite(repeats: Int, dir: String) throws {
   }
 }
 
+/// The Poisson hotspot model (Models/poisson-hotspot.yaml) fitted through `Training.train` on the GLM
+/// suite's 268 800 rows as a count table (200 units × 8 weeks hourly): unit factor plus 6 seasonal
+/// harmonics and 3 recent-activity covariates. With HOTSPOT_DENSE set, the same design is also fitted
+/// with its unit one-hot columns formed (the path the model used before), for the ratio.
+func hotspotGLMSuite(repeats: Int) throws {
+  let units: [SpatialUnit] = (0..<200).map { (k: Int) -> SpatialUnit in
+    SpatialUnit(id: String(format: "S%03d", k), latitude: 51.5 + Double(k / 20) * 0.01, longitude: 0.5 + Double(k % 20) * 0.01)
+  }
+  let hours = 8 * 168
+  var rng = SeededRNG(seed: 2026)
+  let unitEffect = (0..<200).map { _ in rng.normal(mean: 0, sd: 0.5) }
+  var table = CountTable(units: units, binning: .hourly, firstBin: 1_767_571_200, binCount: hours, withExposure: false)  // a Monday 00:00 UTC
+  for u in 0..<200 {
+    for b in 0..<hours {
+      let h = b % 168
+      let eta = 0.2 + unitEffect[u] + 0.6 * sin(2 * Double.pi * Double(h % 24) / 24) + (h >= 120 ? 0.3 : 0)
+      table.counts[u * hours + b] = Double(rng.poisson(exp(eta)))
+    }
+  }
+  let spec = try SpecFile.load("Models/poisson-hotspot.yaml")
+  let out = NSTemporaryDirectory() + "anprkit-bench-hotspot-glm-\(getpid()).model.json"
+  defer { unlink(out) }
+  var summary = ""
+  let t = try time(repeats: repeats) { summary = try Training.train(spec: spec, table: table, target: .allReads, clock: .utc, to: out).1 }
+  emit(["suite": "hotspot-glm", "bench": "poisson_hotspot_train", "n": 200 * hours, "median_s": t, "per_s": 1 / t, "impl": "ANPRKit", "summary": summary])
+  if let model = try spec.hotspotModel() as? PoissonHotspotModel {
+    var parts: (FactorDesign, [Double], [Double]?)?
+    let td = try time(repeats: repeats) { parts = model.design(table, clock: .utc) }
+    let tf = try time(repeats: repeats) { _ = try model.fitTyped(table, clock: .utc) }
+    let (dz, yy, _) = parts!
+    let ww = [Double](repeating: 1, count: yy.count)
+    let tg = try time(repeats: repeats) { _ = try dz.weightedGram(weights: ww, z: yy) }
+    let beta = [Double](repeating: 0.01, count: dz.columns)
+    let tl = try time(repeats: repeats) { _ = dz.linearPredictor(beta) }
+    let glm = LogLinearGLM()
+    let td2 = try time(repeats: repeats) { _ = glm.deviance(yy, ww, ww, 0) }
+    emit(["gram_s": tg, "eta_s": tl, "deviance_s": td2])
+    emit(["suite": "hotspot-glm", "bench": "poisson_hotspot_parts", "design_s": td, "fit_with_design_s": tf, "rows": parts!.0.rows, "impl": "ANPRKit"])
+  }
+  if ProcessInfo.processInfo.environment["HOTSPOT_DENSE"] != nil, let model = try spec.hotspotModel() as? PoissonHotspotModel {
+    let (design, y, off) = model.design(table, clock: .utc)
+    let x = design.materialise()
+    var r: LogLinearGLM.Result?
+    let t2 = try time(repeats: 1) { r = try model.fitDesign(x, counts: y, offset: off) }
+    emit(["suite": "hotspot-glm", "bench": "poisson_hotspot_train", "n": 200 * hours, "median_s": t2, "per_s": 1 / t2,
+          "impl": "ANPRKit dense design (unit one-hot formed)", "iterations": r!.diagnostics.iterations, "params": x.columns])
+  }
+}
+
 var args = Array(CommandLine.arguments.dropFirst())
 var repeats = 5
 if let i = args.firstIndex(of: "--repeats"), i + 1 < args.count {
@@ -114,6 +165,7 @@ if let i = args.firstIndex(of: "--repeats"), i + 1 < args.count {
 let suite = args.first ?? "linalg"
 switch suite {
 case "linalg": try linalgSuite(repeats: repeats)
+case "hotspot-glm": try hotspotGLMSuite(repeats: repeats)
 case "glm": try glmSuite(repeats: repeats, dir: args.count > 1 ? args[1] : "/tmp/anprkit-bench")
 case "linkage": try linkageSuite(dir: args.count > 1 ? args[1] : "/tmp/anprkit-bench/linkage", n: Int(ProcessInfo.processInfo.environment["LINK_N"] ?? "100000")!)
 case "routes": try routesSuite(storePath: args.count > 1 ? args[1] : "/tmp/anprkit-bench/ingest/store.anpr")

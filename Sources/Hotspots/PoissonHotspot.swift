@@ -126,13 +126,17 @@ public struct PoissonHotspotModel: HotspotModel, Equatable {
   }
 
   /// Builds the design for all (unit, bin) rows of `data`, skipping bins too early for the recent-
-  /// activity covariates (the first 7 days) and rows with zero exposure when an offset is used.
-  func design(_ data: CountTable, clock: LocalClock) -> (Matrix, [Double], [Double]?) {
+  /// activity covariates (the first 7 days) and rows with zero exposure when an offset is used. The
+  /// unit effects are a factor (never one-hot columns: XᵀWX is assembled from counts per unit), the
+  /// seasonal, recent-activity and user covariates dense columns; coefficient order is intercept,
+  /// units 2…N, then the dense columns.
+  public func design(_ data: CountTable, clock: LocalClock) -> (FactorDesign, [Double], [Double]?) {
     let nb = neighbours(data.units)
     let starts = data.binStarts
     let nu = data.units.count
-    let p = columnNames(units: data.units).count
-    var rowsX: [[Double]] = []
+    let q = columnNames(units: data.units).count - nu
+    var dense: [Double] = []  // row-major while building
+    var unitLevel: [Int32] = []
     var y: [Double] = [], off: [Double] = []
     var cache: [Int64: [[Double]]] = [:]
     let user = try? userCovariates()
@@ -145,23 +149,17 @@ public struct PoissonHotspotModel: HotspotModel, Equatable {
       }()) : nil
       for u in 0..<nu {
         if exposureOffset { guard let e = data.exposure?[u * data.binCount + b], e > 0 else { continue }; off.append(log(e)) }
-        var row = [Double](repeating: 0, count: p)
-        row[0] = 1
-        if u > 0 { row[u] = 1 }
-        var j = nu
-        for s in season { row[j] = s; j += 1 }
-        if let rec { for v in rec[u] { row[j] = v; j += 1 } }
-        if let user {
-          let vals = user.values[data.units[u].id]?[starts[b]] ?? Array(repeating: 0, count: user.names.count)
-          for v in vals { row[j] = v; j += 1 }
-        }
-        rowsX.append(row)
+        unitLevel.append(Int32(u))
+        dense += season
+        if let rec { dense += rec[u] }
+        if let user { dense += user.values[data.units[u].id]?[starts[b]] ?? Array(repeating: 0, count: user.names.count) }
         y.append(data[u, b])
       }
     }
-    var x = Matrix(rows: rowsX.count, columns: p)
-    for (i, r) in rowsX.enumerated() { for j in 0..<p { x.elements[i + j * rowsX.count] = r[j] } }
-    return (x, y, exposureOffset ? off : nil)
+    let n = y.count
+    var d = Matrix(rows: n, columns: q)
+    for i in 0..<n { for j in 0..<q { d.elements[i + j * n] = dense[i * q + j] } }
+    return (FactorDesign(factors: [unitLevel], levels: [nu], dense: d), y, exposureOffset ? off : nil)
   }
 
   public func fit(_ data: CountTable, clock: LocalClock) throws -> any FittedHotspotModel { try fitTyped(data, clock: clock) }
@@ -179,7 +177,7 @@ public struct PoissonHotspotModel: HotspotModel, Equatable {
     }
     if !empty.isEmpty { notes.append("\(empty.count) unit(s) had no target counts; the ridge keeps their effects finite") }
     let glm = LogLinearGLM(family: family, ridge: ridge, maxIterations: maxIterations, tolerance: tolerance)
-    var r = try glm.fit(x, y, offset: off)
+    var r = try glm.fit(design: x, y, offset: off)
     r.diagnostics.notes += notes
     return FittedPoissonHotspot(
       specification: self, units: data.units.map(\.id), columns: columnNames(units: data.units), coefficients: r.coefficients,

@@ -48,50 +48,77 @@ public struct FactorDesign: Sendable {
     return eta
   }
 
-  /// XᵀWX and XᵀWz from the block structure: factor–factor blocks are weighted cross-tabulations,
-  /// factor–dense blocks weighted sums per level, and dense–dense is `dsyrk` on √W·D.
-  /// - Complexity: O(rows · (factors² + q)) + O(rows · q²) in BLAS, instead of O(rows · p²).
+  /// XᵀWX and XᵀWz from the block structure, in one pass over the rows: each row adds its weight to
+  /// the cells of its one-hot columns (intercept and one level per factor), w·d to the factor–dense
+  /// cells, and w·dᵢdⱼ to the dense–dense block (`dsyrk` on √W·D when there are many dense columns).
+  /// - Complexity: O(rows · (factors + q)²), instead of O(rows · p²) for the formed X.
   func gram(weights w: [Double], z: [Double]) -> (Matrix, [Double]) {
-    let p = columns, n = rows, q = dense.columns, d0 = denseOffset
+    let p = columns, n = rows, q = dense.columns, d0 = denseOffset, nf = factors.count
     var g = Matrix(rows: p, columns: p)
     var b = [Double](repeating: 0, count: p)
-    var sw = 0.0, swz = 0.0
-    for i in 0..<n { sw += w[i]; swz += w[i] * z[i] }
-    g[0, 0] = sw; b[0] = swz
-    for f in factors.indices {
-      let o = offset(f) - 1
-      for i in 0..<n where factors[f][i] > 0 {
-        let c = o + Int(factors[f][i])
-        g[c, c] += w[i]; g[c, 0] += w[i]; b[c] += w[i] * z[i]
+    // Each row's one-hot column per factor (−1 at the reference level), row-major.
+    var onehot = [Int32](repeating: -1, count: n * max(1, nf))
+    onehot.withUnsafeMutableBufferPointer { H in
+      for f in 0..<nf {
+        let o = Int32(offset(f) - 1)
+        factors[f].withUnsafeBufferPointer { L in for i in 0..<n where L[i] > 0 { H[i * nf + f] = o + L[i] } }
       }
-      for f2 in 0..<f {
-        let o2 = offset(f2) - 1
-        for i in 0..<n where factors[f][i] > 0 && factors[f2][i] > 0 {
-          g[o + Int(factors[f][i]), o2 + Int(factors[f2][i])] += w[i]
+    }
+    g.elements.withUnsafeMutableBufferPointer { G in
+      b.withUnsafeMutableBufferPointer { B in
+        w.withUnsafeBufferPointer { W in
+          z.withUnsafeBufferPointer { Z in
+            onehot.withUnsafeBufferPointer { H in
+              // Factor blocks, row by row: intercept and each one-hot column, and their cross cells.
+              var cols = [Int](repeating: 0, count: nf + 1)
+              cols.withUnsafeMutableBufferPointer { C in
+                for i in 0..<n {
+                  let wi = W[i], wz = wi * Z[i]
+                  var k = 1
+                  for f in 0..<nf where H[i * nf + f] >= 0 { C[k] = Int(H[i * nf + f]); k += 1 }
+                  for a in 0..<k {
+                    let ca = C[a]
+                    B[ca] += wz
+                    for m in 0...a { G[ca + C[m] * p] += wi }  // row ca ≥ column C[m]: lower triangle
+                  }
+                }
+              }
+              // Factor–dense cells and Xᵀwz for the dense columns, column by column (contiguous reads):
+              // per-column sums by one-hot column, kept in a small array, then copied into G.
+              guard q > 0 else { return }
+              dense.elements.withUnsafeBufferPointer { D in
+                var byColumn = [Double](repeating: 0, count: d0)
+                byColumn.withUnsafeMutableBufferPointer { S in
+                  for j in 0..<q {
+                    let col = D.baseAddress! + j * n
+                    for c in 0..<d0 { S[c] = 0 }
+                    var total = 0.0, tz = 0.0
+                    for i in 0..<n {
+                      let t = W[i] * col[i]
+                      total += t
+                      tz += t * Z[i]
+                      for f in 0..<nf { let h = Int(H[i * nf + f]); if h >= 0 { S[h] += t } }
+                    }
+                    S[0] = total
+                    B[d0 + j] = tz
+                    for c in 0..<d0 { G[(d0 + j) + c * p] = S[c] }
+                  }
+                }
+              }
+            }
+          }
         }
       }
     }
     if q > 0 {
+      // Dense–dense block: `dsyrk` on √W·D.
       var ds = dense
-      var zs = [Double](repeating: 0, count: n)
-      for i in 0..<n { let r = w[i].squareRoot(); zs[i] = r * z[i]; for j in 0..<q { ds.elements[i + j * n] *= r } }
+      ds.elements.withUnsafeMutableBufferPointer { E in
+        for j in 0..<q { for i in 0..<n { E[i + j * n] *= w[i].squareRoot() } }
+      }
       var dd = Matrix(rows: q, columns: q)
       try? BLAS.syrk(ds, transpose: true, into: &dd)
-      let dz = (try? BLAS.multiply(ds, zs, transpose: true)) ?? []
-      for j in 0..<q {
-        b[d0 + j] = dz[j]
-        for k in 0...j { g[d0 + j, d0 + k] = dd[j, k] }
-        var s0 = 0.0
-        for i in 0..<n { s0 += w[i] * dense.elements[i + j * n] }
-        g[d0 + j, 0] = s0
-      }
-      for f in factors.indices {
-        let o = offset(f) - 1
-        for j in 0..<q {
-          let col = j * n
-          for i in 0..<n where factors[f][i] > 0 { g[d0 + j, o + Int(factors[f][i])] += w[i] * dense.elements[col + i] }
-        }
-      }
+      for j in 0..<q { for m in 0...j { g[d0 + j, d0 + m] = dd[j, m] } }
     }
     // Lower triangle is filled (row ≥ column by construction); mirror it.
     for j in 0..<p { for i in (j + 1)..<p { g[j, i] = g[i, j] } }
@@ -99,55 +126,6 @@ public struct FactorDesign: Sendable {
   }
 }
 
-extension LogLinearGLM {
-  /// IRLS on a factor design: the same estimator as `fit(_:_:)` on `design.materialise()`, but XᵀWX is
-  /// assembled from the one-hot block structure (never forming X), then solved by Cholesky.
-  public func fit(design: FactorDesign, _ y: [Double], offset: [Double]? = nil) throws(FitError) -> Result {
-    let n = design.rows, p = design.columns
-    guard n > 0, y.count == n else { throw .noData("\(n) rows, \(y.count) counts") }
-    guard y.allSatisfy({ $0 >= 0 && $0.isFinite }) else { throw .noData("counts must be finite and non-negative") }
-    let off = offset ?? Array(repeating: 0, count: n)
-    let ybar = y.reduce(0, +) / Double(n)
-    var mu = y.map { ($0 + ybar) / 2 + 1e-3 }
-    var eta = mu.map(log)
-    var beta = [Double](repeating: 0, count: p)
-    var dev = deviance(y, mu, Array(repeating: 1, count: n), 0)
-    var converged = false, iterations = 0
-    let ones = [Double](repeating: 1, count: n)
-    for _ in 0..<maxIterations {
-      iterations += 1
-      var w = [Double](repeating: 0, count: n), z = w
-      for i in 0..<n { w[i] = mu[i]; z[i] = eta[i] - off[i] + (y[i] - mu[i]) / mu[i] }
-      var (g, b) = design.gram(weights: w, z: z)
-      for j in 1..<p { g[j, j] += ridge }
-      let chol: Cholesky
-      do { chol = try Cholesky(g) } catch { throw .collinear("XᵀWX is singular (\(error)): a level with no rows, or collinear columns") }
-      let target: [Double]
-      do { target = try chol.solve(b) } catch { throw .numerical("\(error)") }
-      var step = 1.0, accepted = false
-      for _ in 0..<30 {
-        let cand = zip(beta, target).map { $0 + step * ($1 - $0) }
-        var e = design.linearPredictor(cand)
-        for i in 0..<n { e[i] += off[i] }
-        let m = e.map { exp(min($0, 700)) }
-        let d = deviance(y, m, ones, 0)
-        if d.isFinite && d <= dev * (1 + 1e-12) + 1e-12 || step < 1e-6 {
-          let change = abs(d - dev) / (abs(d) + 0.1)
-          beta = cand; eta = e; mu = m.map { max($0, 1e-300) }; dev = d; accepted = true
-          if change < tolerance { converged = true }
-          break
-        }
-        step /= 2
-      }
-      if !accepted || converged { break }
-    }
-    var (info, _) = design.gram(weights: mu, z: Array(repeating: 0, count: n))
-    for j in 1..<p { info[j, j] += ridge }
-    var se = [Double](repeating: .nan, count: p)
-    if let c = try? Cholesky(info), let inv = try? c.inverse() { se = inv.diagonalElements.map { $0.squareRoot() } }
-    return Result(coefficients: beta, standardErrors: se, alpha: 0, diagnostics: FitDiagnostics(
-      converged: converged, iterations: iterations, deviance: dev, nullDeviance: deviance(y, Array(repeating: ybar, count: n), ones, 0),
-      logLikelihood: logLikelihood(y, mu, ones, 0), observations: n, parameters: p,
-      notes: converged ? [] : ["IRLS did not converge in \(maxIterations) iterations"]))
-  }
+extension FactorDesign: GLMDesign {
+  public func weightedGram(weights: [Double], z: [Double]) throws(FitError) -> (Matrix, [Double]) { gram(weights: weights, z: z) }
 }

@@ -67,67 +67,74 @@ public struct LogLinearGLM: Sendable {
     public var diagnostics: FitDiagnostics
   }
 
-  /// Fits `y ~ X` with an optional offset and prior weights.
+  /// Fits `y ~ X` with an optional offset and prior weights, X a dense matrix.
   /// - Parameters:
   ///   - penalised: columns the ridge applies to (default: all but column 0, the intercept).
   /// - Throws: `FitError.noData` (no rows, negative or non-finite y), `.collinear` (XᵀWX singular: a
   ///   constant or duplicated column), `.numerical`.
   public func fit(_ x: Matrix, _ y: [Double], offset: [Double]? = nil, weights: [Double]? = nil,
                   penalised: [Int]? = nil) throws(FitError) -> Result {
+    try fit(design: DenseDesign(x), y, offset: offset, weights: weights, penalised: penalised)
+  }
+
+  /// The one IRLS, on any design that can form XᵀWX and Xβ: a dense matrix, or a factor design that
+  /// never forms its one-hot columns. Poisson, or NB2 with α by maximum likelihood between IRLS runs.
+  public func fit<D: GLMDesign>(design x: D, _ y: [Double], offset: [Double]? = nil, weights: [Double]? = nil,
+                                penalised: [Int]? = nil) throws(FitError) -> Result {
     let n = x.rows, p = x.columns
     guard n > 0, y.count == n else { throw .noData("\(n) rows in the design, \(y.count) counts") }
     guard y.allSatisfy({ $0 >= 0 && $0.isFinite }) else { throw .noData("counts must be finite and non-negative") }
     let off = offset ?? Array(repeating: 0, count: n)
     let w = weights ?? Array(repeating: 1, count: n)
+    guard off.count == n, w.count == n, w.allSatisfy({ $0 >= 0 && $0.isFinite }) else {
+      throw .noData("offset and weights need one finite value per row (weights non-negative)")
+    }
     let pen = penalised ?? Array(1..<max(1, p))
     var alpha = family == .negativeBinomial ? 0.1 : 0.0
-    let ybar = zip(y, w).map { $0 * $1 }.reduce(0, +) / w.reduce(0, +)
+    let ybar = zip(y, w).map { $0 * $1 }.reduce(0, +) / max(w.reduce(0, +), .leastNormalMagnitude)
     var mu = y.map { ($0 + ybar) / 2 + 1e-3 }
     var eta = mu.map(log)  // η for the starting μ, offset included
     var beta = [Double](repeating: 0, count: p)
     var dev = deviance(y, mu, w, alpha)
     var converged = false
     var iterations = 0
-    var chol: Cholesky?
     var notes: [String] = []
     var outer = 0
+    func penalty(_ b: [Double]) -> Double { ridge * pen.reduce(0) { $0 + b[$1] * b[$1] } }
     repeat {
       outer += 1
       let alphaBefore = alpha
       for it in 1...maxIterations {
         iterations += 1
         // Weighted least squares step.
-        var xs = x
-        var zw = [Double](repeating: 0, count: n)
+        var wi = [Double](repeating: 0, count: n), z = wi
         for i in 0..<n {
-          let wi = w[i] * mu[i] / (1 + alpha * mu[i])
-          let sw = wi.squareRoot()
-          let z = eta[i] - off[i] + (y[i] - mu[i]) / mu[i]
-          zw[i] = sw * z
-          for j in 0..<p { xs.elements[i + j * n] *= sw }
+          wi[i] = w[i] * mu[i] / (1 + alpha * mu[i])
+          z[i] = eta[i] - off[i] + (y[i] - mu[i]) / mu[i]
         }
-        var xtwx = Matrix(rows: p, columns: p)
-        do { try BLAS.syrk(xs, transpose: true, into: &xtwx) } catch { throw .numerical("\(error)") }
+        var (xtwx, rhs) = try x.weightedGram(weights: wi, z: z)
         for j in pen { xtwx[j, j] += ridge }
-        let rhs: [Double]
-        do { rhs = try BLAS.multiply(xs, zw, transpose: true) } catch { throw .numerical("\(error)") }
+        let chol: Cholesky
         do { chol = try Cholesky(xtwx) } catch {
           throw .collinear("XᵀWX is singular (\(error)): a constant, all-zero or duplicated column, or a unit with no data; drop it or set ridge > 0")
         }
         var newBeta: [Double]
-        do { newBeta = try chol!.solve(rhs) } catch { throw .numerical("\(error)") }
-        // Step halving if the deviance got worse.
+        do { newBeta = try chol.solve(rhs) } catch { throw .numerical("\(error)") }
+        // Step halving if the penalised deviance got worse.
         var step = 1.0
         var newDev = Double.infinity
         var newEta = eta, newMu = mu
+        // A step within rounding of the old objective is taken as it is (near the optimum the full
+        // step can come out a few ulps worse, and halving it twenty times bought nothing).
+        let objective = dev + penalty(beta)
         for _ in 0..<30 {
           let b = zip(beta, newBeta).map { $0 + step * ($1 - $0) }
-          var e = (try? BLAS.multiply(x, b)) ?? []
+          var e = x.linearPredictor(b)
           for i in 0..<n { e[i] += off[i] }
           let m = e.map { exp(min($0, 700)) }
-          let d = deviance(y, m, w, alpha) + ridge * pen.reduce(0) { $0 + b[$1] * b[$1] }
-          if d.isFinite && d <= dev + ridge * pen.reduce(0) { $0 + beta[$1] * beta[$1] } + 1e-12 * abs(dev) || step < 1e-6 {
-            newBeta = b; newDev = d - ridge * pen.reduce(0) { $0 + b[$1] * b[$1] }; newEta = e; newMu = m
+          let d = deviance(y, m, w, alpha) + penalty(b)
+          if d.isFinite && d <= objective + 1e-10 * (abs(objective) + 1) || step < 1e-6 {
+            newBeta = b; newDev = d - penalty(b); newEta = e; newMu = m
             break
           }
           step /= 2
@@ -148,24 +155,18 @@ public struct LogLinearGLM: Sendable {
       notes.append("coefficient \(big) is \(String(format: "%.1f", beta[big])): likely separation (a level with all-zero counts); set ridge > 0")
     }
     // Final Fisher information at the optimum.
-    var xs = x
-    for i in 0..<n {
-      let sw = (w[i] * mu[i] / (1 + alpha * mu[i])).squareRoot()
-      for j in 0..<p { xs.elements[i + j * n] *= sw }
-    }
-    var info = Matrix(rows: p, columns: p)
-    try? BLAS.syrk(xs, transpose: true, into: &info)
+    let fisher = (0..<n).map { w[$0] * mu[$0] / (1 + alpha * mu[$0]) }
+    var (info, _) = try x.weightedGram(weights: fisher, z: [Double](repeating: 0, count: n))
     for j in pen { info[j, j] += ridge }
     var se = [Double](repeating: .nan, count: p)
     if let c = try? Cholesky(info), let inv = try? c.inverse() { se = inv.diagonalElements.map { $0.squareRoot() } }
     let nullMu = [Double](repeating: ybar, count: n)
-    let result = Result(
+    return Result(
       coefficients: beta, standardErrors: se, alpha: alpha,
       diagnostics: FitDiagnostics(
         converged: converged, iterations: iterations, deviance: dev, nullDeviance: deviance(y, nullMu, w, alpha),
         logLikelihood: logLikelihood(y, mu, w, alpha), observations: n, parameters: p + (family == .negativeBinomial ? 1 : 0),
         notes: notes))
-    return result
   }
 
   /// Unit deviance summed: Poisson 2Σw[y log(y/μ) − (y − μ)]; NB2 2Σw[y log(y/μ) − (y + 1/α) log((1 + αy)/(1 + αμ))].
@@ -252,4 +253,40 @@ public enum CountDistribution {
     }
     return k
   }
+}
+
+/// What IRLS needs of a design matrix X: its shape, XᵀWX and XᵀWz for diagonal weights W, and Xβ.
+public protocol GLMDesign {
+  var rows: Int { get }
+  var columns: Int { get }
+  /// XᵀWX (columns × columns, symmetric, both triangles filled) and XᵀWz.
+  func weightedGram(weights: [Double], z: [Double]) throws(FitError) -> (Matrix, [Double])
+  /// Xβ.
+  func linearPredictor(_ beta: [Double]) -> [Double]
+}
+
+/// A dense design: XᵀWX by `dsyrk` on √W·X, Xβ by `dgemv`.
+public struct DenseDesign: GLMDesign {
+  public let x: Matrix
+  public init(_ x: Matrix) { self.x = x }
+  public var rows: Int { x.rows }
+  public var columns: Int { x.columns }
+
+  public func weightedGram(weights w: [Double], z: [Double]) throws(FitError) -> (Matrix, [Double]) {
+    let n = x.rows, p = x.columns
+    var xs = x
+    var zw = [Double](repeating: 0, count: n)
+    for i in 0..<n {
+      let sw = w[i].squareRoot()
+      zw[i] = sw * z[i]
+      for j in 0..<p { xs.elements[i + j * n] *= sw }
+    }
+    var g = Matrix(rows: p, columns: p)
+    do { try BLAS.syrk(xs, transpose: true, into: &g) } catch { throw .numerical("\(error)") }
+    let rhs: [Double]
+    do { rhs = try BLAS.multiply(xs, zw, transpose: true) } catch { throw .numerical("\(error)") }
+    return (g, rhs)
+  }
+
+  public func linearPredictor(_ beta: [Double]) -> [Double] { (try? BLAS.multiply(x, beta)) ?? [] }
 }
