@@ -7,7 +7,7 @@ swift build -c release --product ANPRBench >&2
 swift build -c release --product anpr >&2
 BIN=.build/release
 REPEATS=${REPEATS:-5}
-suites=("$@"); [ ${#suites[@]} -eq 0 ] && suites=(linalg ingest simulate glm routes linkage)
+suites=("$@"); [ ${#suites[@]} -eq 0 ] && suites=(linalg ingest simulate glm hotspot-glm routes linkage)
 echo "Machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem:/{print $2}') GiB; $(swift --version 2>&1 | head -1)"
 echo "Date: $(date -u +%Y-%m-%dT%H:%MZ); repeats: $REPEATS (median reported)"
 for suite in "${suites[@]}"; do
@@ -57,6 +57,9 @@ PY
       DIR=${BENCH_DATA:-/tmp/anprkit-bench}/glm
       { GLM_DENSE=1 $BIN/ANPRBench glm --repeats 3 "$DIR"; python3 Benchmarks/peers/glm_peer.py "$DIR"; } \
         | python3 Benchmarks/compare.py "Poisson GLM: 200 units × 8 weeks hourly (268 800 rows, 371 parameters)" ;;
+    hotspot-glm)
+      HOTSPOT_DENSE=1 $BIN/ANPRBench hotspot-glm --repeats 5 \
+        | python3 Benchmarks/compare.py "Poisson hotspot model through Training.train: 200 units × 8 weeks hourly (268 800 cells)" ;;
     linkage)
       DIR=${BENCH_DATA:-/tmp/anprkit-bench}/linkage
       { $BIN/ANPRBench linkage "$DIR"; python3 Benchmarks/peers/linkage_peer.py "$DIR" 100000; } \

@@ -207,9 +207,10 @@ extension ANPR {
     @Option(help: "Where to write the key (created with permissions 0600; never overwritten).") var out: String
     func run() throws {
       if FileManager.default.fileExists(atPath: out) { throw CLIError("\(out) exists; refusing to overwrite a key") }
-      let ok = FileManager.default.createFile(
-        atPath: out, contents: Data((Pseudonymiser.generateKeyText() + "\n").utf8), attributes: [.posixPermissions: 0o600])
-      if !ok { throw CLIError("\(out): cannot write the key file") }
+      // Through the atomic writer: a key file is whole or absent, never a half-written key.
+      let file = try OutputFile(path: out, permissions: 0o600)
+      try file.write(Pseudonymiser.generateKeyText() + "\n")
+      try file.commit()
       print("key written to \(out)")
     }
   }
