@@ -61,6 +61,7 @@ extension FittedSelfExciting: ModelBodyCheck {
   public func bodyProblem() -> String? {
     BodyCheck.unique(units, "selfExciting.units") ?? BodyCheck.count(background.count, units.count, "selfExciting.background")
       ?? BodyCheck.finite(background, "selfExciting.background", nonNegative: true)
+      ?? BodyCheck.count(seasonalShares.count, 24, "selfExciting.seasonalShares (one per hour of the day)")
       ?? BodyCheck.finite(seasonalShares, "selfExciting.seasonalShares", nonNegative: true)
       ?? (theta.isFinite && theta >= 0 && theta < 1 ? nil : "selfExciting.theta = \(theta) must be in [0, 1)")
       ?? BodyCheck.positive(omegaPerSecond, "selfExciting.omegaPerSecond") ?? BodyCheck.positive(sigmaMetres, "selfExciting.sigmaMetres")

@@ -249,4 +249,26 @@ struct ModelBodyTests {
     try refused({ $0.replacingOccurrences(of: "\"period\" : 168", with: "\"period\" : 24") }, naming: "historicalMean.rate has")
     try refused({ s in s.replacingOccurrences(of: "\"historicalMean\"", with: "\"unusedKey\"") }, naming: "no fitted model")
   }
+
+  /// Found by fuzz-model (its input is kept in Fuzz/Corpus/model/): a self-exciting file with fewer
+  /// than 24 seasonal shares loaded, then crashed the forecast (index out of range).
+  @Test func selfExcitingNeedsOneSeasonalSharePerHour() throws {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("anprkit-body-se-\(UUID())").path
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    try "kind: self-exciting\nname: se\nparams: {max_iterations: 5}\n".write(toFile: dir + "/se.yaml", atomically: true, encoding: .utf8)
+    let units = (0..<3).map { SpatialUnit(id: "S\($0)", latitude: 51.5, longitude: 0.6 + Double($0) * 0.01) }
+    var table = CountTable(units: units, binning: .hourly, firstBin: 1_772_668_800, binCount: 24 * 10, withExposure: false)
+    for i in table.counts.indices { table.counts[i] = Double(i % 3 == 0 ? 1 : 0) }
+    let path = dir + "/se.model.json"
+    try Training.train(spec: try SpecFile.load(dir + "/se.yaml"), table: table, target: .allReads, clock: .utc, to: path)
+    _ = try Training.loadHotspot(path)
+    var json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as! [String: Any]
+    var body = json["body"] as! [String: Any]
+    var se = body["selfExciting"] as! [String: Any]
+    se["seasonalShares"] = Array((se["seasonalShares"] as! [Double]).prefix(15))
+    body["selfExciting"] = se
+    json["body"] = body
+    try JSONSerialization.data(withJSONObject: json).write(to: URL(fileURLWithPath: path))
+    #expect(performing: { _ = try Training.loadHotspot(path) }, throws: { "\($0)".contains("seasonalShares (one per hour of the day) has 15 values") })
+  }
 }
