@@ -113,8 +113,9 @@ public struct FactorDesign: Sendable {
     if q > 0 {
       // Dense–dense block: `dsyrk` on √W·D.
       var ds = dense
+      let root = w.map { $0.squareRoot() }
       ds.elements.withUnsafeMutableBufferPointer { E in
-        for j in 0..<q { for i in 0..<n { E[i + j * n] *= w[i].squareRoot() } }
+        root.withUnsafeBufferPointer { R in for j in 0..<q { for i in 0..<n { E[i + j * n] *= R[i] } } }
       }
       var dd = Matrix(rows: q, columns: q)
       try? BLAS.syrk(ds, transpose: true, into: &dd)

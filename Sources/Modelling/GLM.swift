@@ -125,8 +125,11 @@ public struct LogLinearGLM: Sendable {
         var newDev = Double.infinity
         var newEta = eta, newMu = mu
         // A step within rounding of the old objective is taken as it is (near the optimum the full
-        // step can come out a few ulps worse, and halving it twenty times bought nothing).
-        let objective = dev + penalty(beta)
+        // step can come out a few ulps worse, and halving it twenty times bought nothing). The first
+        // step is always taken whole: the starting μ is not a point of the model (β = 0 does not give
+        // it), so its deviance is no yardstick; comparing with it halved the first step twenty times
+        // to nothing and wasted the iteration.
+        let objective = iterations == 1 ? Double.infinity : dev + penalty(beta)
         for _ in 0..<30 {
           let b = zip(beta, newBeta).map { $0 + step * ($1 - $0) }
           var e = x.linearPredictor(b)
