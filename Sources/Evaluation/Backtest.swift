@@ -42,9 +42,12 @@ public struct WindowScore: Codable, Sendable {
   /// Why the model could not fit or forecast on this window (its metrics are then empty); the other
   /// models' windows are scored as usual.
   public var failure: String?
+  /// The forecast's largest expected count per bin when it is over 10× the largest count in the
+  /// training data (the model is extrapolating), else nil.
+  public var extrapolated: Double?
 
-  public init(origin: Int64, metrics: [String: Double], failure: String? = nil) {
-    self.origin = origin; self.metrics = metrics; self.failure = failure
+  public init(origin: Int64, metrics: [String: Double], failure: String? = nil, extrapolated: Double? = nil) {
+    self.origin = origin; self.metrics = metrics; self.failure = failure; self.extrapolated = extrapolated
   }
 }
 
@@ -136,11 +139,14 @@ public enum HotspotBacktest {
     for (k, o) in origins.enumerated() {
       let history = table.slice(bins: 0..<o)  // strictly before the origin
       let test = table.slice(bins: o..<min(table.binCount, o + h))
+      let largestCount = history.counts.max() ?? 0
       for m in models {
         // A model that cannot fit on a window fails that window alone, said in the comparison.
         do {
           let f = try m.model.fit(history, clock: clock).forecast(history: history, bins: test.binCount, clock: clock)
-          out[m.name, default: []].append(WindowScore(origin: table.binStarts[o], metrics: scoreHotspot(f, actual: test)))
+          let top = f.expected.max() ?? 0
+          out[m.name, default: []].append(WindowScore(origin: table.binStarts[o], metrics: scoreHotspot(f, actual: test),
+                                                      extrapolated: top > 10 * max(1, largestCount) ? top : nil))
         } catch {
           out[m.name, default: []].append(WindowScore(origin: table.binStarts[o], metrics: [:], failure: "\(error)"))
         }

@@ -74,6 +74,10 @@ public struct Comparison: Codable, Sendable {
         notes.append("\(name) could not fit on \(all.count - ws.count) of \(all.count) windows (first, from \(Timestamp.iso8601(first.origin)): \(first.failure!))"
           + (ws.isEmpty ? "; it has no scores" : "; its scores are over the other \(ws.count)"))
       }
+      let wild = ws.compactMap(\.extrapolated)
+      if let top = wild.max() {
+        notes.append("\(name) forecast up to \(String(format: "%.4g", top)) per bin in \(wild.count) of \(ws.count) windows, over 10× the largest count in its training data: it is extrapolating (too little history for its terms?)")
+      }
       rows.append(row)
     }
     var c = Comparison(target: target, windows: scores.values.map(\.count).max() ?? 0, models: rows, notes: notes)

@@ -120,6 +120,20 @@ struct BacktestTests {
   }
 }
 
+/// A model whose forecast is a hundred times anything it saw.
+struct Extrapolates: HotspotModel {
+  static let kind = "test-extrapolates"
+  struct Fitted: FittedHotspotModel {
+    var kind: String { Extrapolates.kind }
+    let top: Double
+    func forecast(history: CountTable, bins: Int, clock: LocalClock) -> HotspotForecast {
+      HotspotForecast(model: kind, units: history.units, binStarts: futureBins(after: history, count: bins),
+                      expected: Array(repeating: top * 100, count: history.units.count * bins), alpha: 0, fallbackUnits: [])
+    }
+  }
+  func fit(_ data: CountTable, clock: LocalClock) throws -> any FittedHotspotModel { Fitted(top: max(1, data.counts.max() ?? 1)) }
+}
+
 /// A model that cannot fit on short history (as the Poisson model's recent-activity terms cannot).
 struct NeedsLongHistory: HotspotModel {
   static let kind = "test-needs-long-history"
@@ -152,6 +166,10 @@ struct FailingModelTests {
     #expect(c.notes.contains { $0.hasPrefix("never could not fit on 5 of 5 windows") && $0.contains("no scores") })
     #expect(c.pairedTest != nil)
     #expect(c.table(metrics: ["hit_rate@10%"]).contains("never"))
+    #expect(!c.notes.contains { $0.contains("extrapolating") })
+    let wild = try HotspotBacktest.run(table: t, models: [NamedHotspotModel(name: "wild", model: Extrapolates())], plan: plan, clock: .utc)
+    let cw = Comparison.summarise(hotspot: wild, order: ["wild"], kind: "hotspot", target: "test")
+    #expect(cw.notes.contains { $0.hasPrefix("wild forecast up to") && $0.contains("in 5 of 5 windows") && $0.contains("extrapolating") })
   }
 }
 
