@@ -54,6 +54,19 @@ extension FittedPoissonHotspot: ModelBodyCheck {
       ?? BodyCheck.count(standardErrors.count, columns.count, "poisson.standardErrors")
       ?? BodyCheck.finite(coefficients, "poisson.coefficients") ?? BodyCheck.finite(standardErrors, "poisson.standardErrors", nonNegative: true)
       ?? (alpha.isFinite && alpha >= 0 ? nil : "poisson.alpha = \(alpha) must be a finite number ≥ 0")
+      ?? termsProblem()
+  }
+
+  /// The specification's terms need at least this many coefficients (user covariates add more): a
+  /// file whose specification was edited after fitting would otherwise index past them (found by fuzz-model).
+  func termsProblem() -> String? {
+    let s = specification
+    guard s.weeklyHarmonics >= 0, s.dailyHarmonics >= 0, s.weeklyHarmonics < 1000, s.dailyHarmonics < 1000 else {
+      return "poisson.specification: harmonics must be between 0 and 999"
+    }
+    let needed = max(1, units.count) + 2 * (s.weeklyHarmonics + s.dailyHarmonics) + (s.recentActivity ? 3 : 0)
+    return coefficients.count >= needed ? nil
+      : "poisson.coefficients has \(coefficients.count) values where the specification's terms need \(needed) (\(units.count) units, \(s.weeklyHarmonics) weekly and \(s.dailyHarmonics) daily harmonic pairs\(s.recentActivity ? ", 3 recent-activity terms" : ""))"
   }
 }
 

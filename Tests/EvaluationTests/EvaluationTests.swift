@@ -268,6 +268,24 @@ struct ModelBodyTests {
     try refused({ s in s.replacingOccurrences(of: "\"historicalMean\"", with: "\"unusedKey\"") }, naming: "no fitted model")
   }
 
+  /// Found by fuzz-model (kept in Fuzz/Corpus/model/): a Poisson file whose specification was edited
+  /// after fitting (more harmonics) loaded, then indexed past its coefficients in the forecast.
+  @Test func poissonSpecificationMustMatchItsCoefficients() throws {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("anprkit-body-glm-\(UUID())").path
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    try "kind: poisson-hotspot\nname: glm\nparams: {recent_activity: false, weekly_harmonics: 1, daily_harmonics: 1}\n"
+      .write(toFile: dir + "/glm.yaml", atomically: true, encoding: .utf8)
+    let units = (0..<3).map { SpatialUnit(id: "S\($0)", latitude: 51.5, longitude: 0.6 + Double($0) * 0.01) }
+    var table = CountTable(units: units, binning: .hourly, firstBin: 1_772_668_800, binCount: 24 * 10, withExposure: false)
+    for i in table.counts.indices { table.counts[i] = Double(i % 4) }
+    let path = dir + "/glm.model.json"
+    try Training.train(spec: try SpecFile.load(dir + "/glm.yaml"), table: table, target: .allReads, clock: .utc, to: path)
+    _ = try Training.loadHotspot(path)
+    let edited = try String(contentsOfFile: path, encoding: .utf8).replacingOccurrences(of: "\"daily_harmonics\" : 1", with: "\"daily_harmonics\" : 6")
+    try edited.write(toFile: path, atomically: true, encoding: .utf8)
+    #expect(performing: { _ = try Training.loadHotspot(path) }, throws: { "\($0)".contains("poisson.coefficients has 7 values where the specification's terms need 17") })
+  }
+
   /// Found by fuzz-model (its input is kept in Fuzz/Corpus/model/): a self-exciting file with fewer
   /// than 24 seasonal shares loaded, then crashed the forecast (index out of range).
   @Test func selfExcitingNeedsOneSeasonalSharePerHour() throws {
