@@ -267,6 +267,28 @@ public struct CountTable: Codable, Sendable, Equatable {
     return f.hex
   }
 
+  /// The number of bins from the one holding `tmin` to the one holding `tmax`, after checking that a
+  /// table of `units` × that many bins fits in memory (counts and exposure, 16 bytes a cell, at most
+  /// half this machine's memory): otherwise an error saying how much it would need.
+  static func binCount(from tmin: Int64, through tmax: Int64, binning: Binning, units: Int, source: String) throws -> Int {
+    var n = 0
+    switch binning {
+    case .seconds(let w):
+      let first = binning.start(of: tmin)
+      n = Int((tmax - first) / Int64(w)) + 1
+    case .month:
+      var s = binning.start(of: tmin)
+      while s <= tmax { s = binning.next(s); n += 1 }
+    }
+    let bytes = Double(units) * Double(n) * 16
+    let limit = Double(ProcessInfo.processInfo.physicalMemory) / 2
+    guard bytes <= limit else {
+      throw SpecError.invalid(String(format: "%@: %d units × %d bins of %@ would need %.1f GB for the count table alone, more than half this machine's %.1f GB; use larger cells or bins, or a shorter span",
+                                     source, units, n, "\(binning)", bytes / 1e9, limit * 2 / 1e9))
+    }
+    return n
+  }
+
   /// Site units of a store, in site order (location of the site's first camera).
   public static func siteUnits(_ store: ReadStore) -> [SpatialUnit] {
     zip(store.sites, store.siteLocations).map { SpatialUnit(id: $0, latitude: $1.latitude, longitude: $1.longitude) }
@@ -324,6 +346,12 @@ public struct CountTable: Codable, Sendable, Equatable {
     }
     let cells = events.map(cell)
     let nx = (cells.map(\.0).max() ?? 0) + 1, ny = (cells.map(\.1).max() ?? 0) + 1
+    let tmin = events.map(\.t).min()!, tmax = events.map(\.t).max()!
+    // Sized before anything is allocated: a grid too fine (or one stray event far away) is refused.
+    guard nx.multipliedReportingOverflow(by: ny).overflow == false, nx * ny <= 50_000_000 else {
+      throw SpecError.invalid("\(path): the events span \(nx) × \(ny) cells of \(Int(cellMetres)) m; use a larger --cell-metres (or check for events with wrong coordinates)")
+    }
+    let n = try binCount(from: tmin, through: tmax, binning: binning, units: nx * ny, source: path)
     var units: [SpatialUnit] = []
     for y in 0..<ny {
       for x in 0..<nx {
@@ -332,10 +360,6 @@ public struct CountTable: Codable, Sendable, Equatable {
           longitude: lon0 + ((Double(x) + 0.5) * cellMetres - ox) / mLon, cellMetres: cellMetres))
       }
     }
-    let tmin = events.map(\.t).min()!, tmax = events.map(\.t).max()!
-    var n = 0
-    var s = binning.start(of: tmin)
-    while s <= tmax { s = binning.next(s); n += 1 }
     var table = CountTable(units: units, binning: binning, firstBin: tmin, binCount: n, withExposure: false)
     for (e, c) in zip(events, cells) { table.counts[(c.1 * nx + c.0) * n + table.binIndex(e.t)!] += 1 }
     return (table, skipped)
@@ -400,13 +424,22 @@ extension CountTable {
       guard let c = Double(r.string(ccols["count"]!)), c >= 0, c.isFinite else {
         throw IngestError.badRegistry(file: path, line: r.line, field: "count", reason: "not a non-negative number")
       }
-      let e = ccols["exposure"].flatMap { Double(r.string($0)) }
+      guard c == c.rounded() else {
+        throw IngestError.badRegistry(file: path, line: r.line, field: "count",
+                                      reason: "\(r.string(ccols["count"]!)) is not a whole number (the models are for counts; rates or averages would be misread)")
+      }
+      var e: Double? = nil
+      if let ec = ccols["exposure"] {
+        let text = r.string(ec).trimmingCharacters(in: .whitespaces)
+        guard let x = Double(text), x >= 0, x.isFinite else {
+          throw IngestError.badRegistry(file: path, line: r.line, field: "exposure", reason: "'\(text)' is not a non-negative number")
+        }
+        e = x
+      }
       rows.append(Row(unit: u, t: Int64(t), count: c, exposure: e))
     }
     guard let tmin = rows.map(\.t).min(), let tmax = rows.map(\.t).max() else { throw SpecError.invalid("\(path): no count rows") }
-    var n = 0
-    var s = binning.start(of: tmin)
-    while s <= tmax { s = binning.next(s); n += 1 }
+    let n = try binCount(from: tmin, through: tmax, binning: binning, units: units.count, source: path)
     let withExposure = rows.contains { $0.exposure != nil }
     var table = CountTable(units: units, binning: binning, firstBin: tmin, binCount: n, withExposure: withExposure)
     for r in rows {

@@ -200,6 +200,32 @@ struct CountsCSVTests {
     do { _ = try CountTable.fromCSV(counts: dir + "/bad.csv", units: dir + "/cameras.csv", binning: .hourly); Issue.record("accepted") } catch {
       #expect("\(error)".contains("bad.csv:2: unit_id"))
     }
+    // Non-integer counts and unreadable exposure are errors naming line and field (an unreadable
+    // exposure was read as 0 before).
+    for (name, text, needle) in [
+      ("frac.csv", "unit_id,bin_start,count\nS1,2026-03-02T08:00:00Z,2.5\n", "frac.csv:2: count"),
+      ("expo.csv", "unit_id,bin_start,count,exposure\nS1,2026-03-02T08:00:00Z,2,n/a\n", "expo.csv:2: exposure"),
+    ] {
+      try text.write(toFile: dir + "/" + name, atomically: true, encoding: .utf8)
+      #expect(performing: { _ = try CountTable.fromCSV(counts: dir + "/" + name, units: dir + "/cameras.csv", binning: .hourly) },
+              throws: { "\($0)".contains(needle) })
+    }
+  }
+
+  /// A table too large for memory is refused before anything is allocated, saying what it would need:
+  /// 1-minute bins over 100 years of counts, and an event grid spread by one stray event.
+  @Test func tablesTooLargeAreRefusedBeforeAllocating() throws {
+    let dir = try makeTemporaryDirectory("counts-large")
+    // 2,000 units × 52 million one-minute bins: 1.7 TB.
+    try ("unit_id,latitude,longitude\n" + (0..<2000).map { "U\($0),51.5,\(0.5 + Double($0) * 1e-4)" }.joined(separator: "\n") + "\n")
+      .write(toFile: dir + "/units.csv", atomically: true, encoding: .utf8)
+    try "unit_id,bin_start,count\nU1,1990-01-01T00:00:00Z,1\nU1,2089-01-01T00:00:00Z,1\n".write(toFile: dir + "/long.csv", atomically: true, encoding: .utf8)
+    #expect(performing: { _ = try CountTable.fromCSV(counts: dir + "/long.csv", units: dir + "/units.csv", binning: .seconds(60)) },
+            throws: { "\($0)".contains("would need") && "\($0)".contains("GB for the count table alone") })
+    try "timestamp,latitude,longitude\n2026-03-02T08:00:00Z,51.54,0.70\n2026-03-02T09:00:00Z,-33.9,151.2\n"
+      .write(toFile: dir + "/events.csv", atomically: true, encoding: .utf8)
+    #expect(performing: { _ = try CountTable.fromEvents(path: dir + "/events.csv", cellMetres: 100, binning: .seconds(86400)) },
+            throws: { "\($0)".contains("cells of 100 m") })
   }
 }
 
