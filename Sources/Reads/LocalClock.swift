@@ -33,6 +33,9 @@ public struct LocalClock: Sendable {
   /// Local hour of week, 0 = Monday 00:00–01:00 … 167 = Sunday 23:00–24:00.
   public func hourOfWeek(_ t: Int64) -> Int { weekday(t) * 24 + hourOfDay(t) }
 
+  /// Local seconds since Monday 00:00, 0 ..< 604 800 (for seasonal slots finer than an hour).
+  public func secondOfWeek(_ t: Int64) -> Int { weekday(t) * 86400 + Int(floorMod(local(t), 86400)) }
+
   /// The UTC instants a local clock reading (seconds since 1970-01-01T00:00 local) can mean.
   public enum LocalResolution: Equatable, Sendable {
     /// One instant (almost every time).

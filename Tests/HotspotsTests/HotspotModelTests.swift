@@ -257,3 +257,29 @@ struct UserCovariateTests {
     #expect(throws: (any Error).self) { try spec.fitTyped(t, clock: .utc) }
   }
 }
+
+@Suite("Sub-hour bins")
+struct SubHourBinTests {
+  /// 15-minute bins are placed by quarter-hour of the week: a pattern inside the hour is learned, and
+  /// models that spread a total over the week's slots forecast the rate they saw (they forecast about
+  /// 4× too much when bins were placed by their hour alone).
+  @Test func fifteenMinuteBinsKeepTheirPatternAndTheirRate() throws {
+    let units = (0..<4).map { SpatialUnit(id: "S\($0)", latitude: 51.5, longitude: 0.6 + Double($0) * 0.01) }
+    let quarter = Binning.seconds(900)
+    let bins = 4 * 24 * 14  // two weeks from a Monday 00:00 UTC
+    var t = CountTable(units: units, binning: quarter, firstBin: 1_767_571_200, binCount: bins, withExposure: false)
+    // Busy in the first quarter of every hour (8 per unit), quiet in the rest (2).
+    for u in 0..<4 { for b in 0..<bins { t.counts[u * bins + b] = b % 4 == 0 ? 8 : 2 } }
+    let perBin = t.counts.reduce(0, +) / Double(bins)
+    let hm = try HistoricalMeanModel().fit(t, clock: .utc).forecast(history: t, bins: 8, clock: .utc)
+    // (Per-slot means are shrunk towards the unit's mean, so not 8 and 2 exactly; the rate is kept.)
+    #expect(hm.expected[0] > 2 * hm.expected[1] && hm.expected[4] == hm.expected[0] && abs(hm.expected.prefix(4).reduce(0, +) / 4 - perBin / 4) < 1e-9,
+            "\(hm.expected.prefix(8))")
+    for model in [KernelDensityModel() as any HotspotModel, ProspectiveHotspotModel()] {
+      let f = try model.fit(t, clock: .utc).forecast(history: t, bins: 96, clock: .utc)
+      let forecastPerBin = f.expected.reduce(0, +) / 96
+      #expect(abs(forecastPerBin / perBin - 1) < 0.05, "\(type(of: model)): \(forecastPerBin) per bin forecast, \(perBin) seen")
+      #expect(f.expected[0] > 3 * f.expected[1], "\(type(of: model)) keeps the quarter-hour pattern")
+    }
+  }
+}
