@@ -225,15 +225,19 @@ public final class StoreLock {
   deinit { flock(fd, LOCK_UN); close(fd) }
 }
 
-/// Named pauses in the write path, for crash-safety tests: with `ANPRKIT_FAILPOINT=NAME` in the
-/// environment, reaching `NAME` prints `failpoint NAME reached` to standard error and sleeps a minute,
-/// so a test can kill the process exactly there. Unset (always, outside tests), it costs one lookup.
+/// Named pauses in the write and open paths, for crash-safety tests: with `ANPRKIT_FAILPOINT=NAME` (or
+/// `NAME:SECONDS`) in the environment, reaching `NAME` prints `failpoint NAME reached` to standard error
+/// and sleeps a minute (or SECONDS), so a test can kill the process exactly there, or change the files
+/// under it. Unset (always, outside tests), it costs one lookup.
 public enum Failpoint {
   /// `before-rename` (a temporary file complete, not yet renamed), `after-segment` (a segment written,
-  /// the manifest not yet), `after-rewrite` (a rewritten base renamed in, old segments not yet removed).
+  /// the manifest not yet), `after-rewrite` (a rewritten base renamed in, old segments not yet removed),
+  /// `after-base-open` (a reader has the base file open, not yet its manifest).
   public static func reached(_ name: String) {
-    guard let armed = ProcessInfo.processInfo.environment["ANPRKIT_FAILPOINT"], armed == name else { return }
+    guard let armed = ProcessInfo.processInfo.environment["ANPRKIT_FAILPOINT"] else { return }
+    let parts = armed.split(separator: ":", maxSplits: 1)
+    guard parts.first.map(String.init) == name else { return }
     FileHandle.standardError.write(Data("failpoint \(name) reached\n".utf8))
-    sleep(60)
+    sleep(parts.count > 1 ? UInt32(parts[1]) ?? 60 : 60)
   }
 }

@@ -119,40 +119,13 @@ public final class ReadStore: @unchecked Sendable {
   public init(path: String) throws(IngestError) {
     self.path = path
     let phases = PhaseTimer()
-    let base = try StoreFile(path: path)
-    phases.mark("open: base file checked")
-    if let s = base.header.segment {
-      throw .badStore(file: path, reason: "is segment \(s.index) of a segmented store, not a store; open the store it belongs to (the path before '.seg-')")
-    }
+    let opened = try Self.openFiles(path: path)
+    phases.mark("open: base file and segments checked")
+    let base = opened.base, files = opened.files
+    let cams = opened.cameras, vehs = opened.vehicles, merges = opened.merges
+    var h = opened.header
     generation = base.header.generation ?? 0
     storeID = base.header.storeID
-    var files = [base]
-    var cams = base.cameras, vehs = base.vehicles, merges = base.merges
-    var h = base.header
-    if let manifest = try StoreManifest.load(store: path), try manifest.attaches(to: base.header, store: path) {
-      for entry in manifest.segments {
-        let segPath = StoreManifest.segmentPath(store: path, file: entry.file)
-        guard FileManager.default.fileExists(atPath: segPath) else {
-          throw .badStore(file: segPath, reason: "segment listed in \(StoreManifest.path(store: path)) is missing (its reads would be lost); restore it from a copy")
-        }
-        let f = try StoreFile(path: segPath)
-        guard let s = f.header.segment, s.storeID == storeID, s.generation == generation, s.index == entry.index,
-          f.headerCRC == entry.headerCRC, s.firstCamera == cams.count, s.firstVehicle == vehs.count
-        else { throw .badStore(file: segPath, reason: "is not segment \(entry.index) of generation \(generation) of \(path) as its manifest records") }
-        guard f.header.keyFingerprint == base.header.keyFingerprint, f.header.plates == base.header.plates else {
-          throw .keyMismatch(store: segPath)
-        }
-        cams += f.cameras
-        vehs += f.vehicles
-        for u in s.keeperUpdates {
-          guard u.vehicle >= 0, u.vehicle < vehs.count else { throw .badStore(file: segPath, reason: "a keeper update names vehicle \(u.vehicle), which does not exist") }
-          vehs[u.vehicle].keeper = u.keeper
-        }
-        merges += f.merges
-        h.ingests += f.header.ingests
-        files.append(f)
-      }
-    }
     self.files = files
     segmentPaths = files.dropFirst().map(\.path)
     cameras = cams; vehicles = vehs; self.merges = merges
@@ -224,6 +197,75 @@ public final class ReadStore: @unchecked Sendable {
 
   deinit { for b in owned { b.deallocate() } }
 
+  /// The base file, and the segments its manifest lists, with the registries and header they add up
+  /// to. A compaction or purge may replace the base while it is being opened (readers take no lock):
+  /// then the base file opened is no longer the one at `path`, and the open starts again (a reader
+  /// could otherwise read the old base without the segments the rewrite just removed).
+  private struct OpenedFiles {
+    var base: StoreFile
+    var files: [StoreFile]
+    var cameras: [Camera]
+    var vehicles: [VehicleRecord]
+    var merges: [MisreadMerge]
+    var header: Header
+  }
+
+  private static func openFiles(path: String) throws(IngestError) -> OpenedFiles {
+    var attempt = 0
+    while true {
+      attempt += 1
+      var opened: StoreFile? = nil
+      do {
+        let result = try openFilesOnce(path: path, base: &opened)
+        if attempt < 5, let o = opened, o.mapping.replaced(at: path) { continue }
+        return result
+      } catch {
+        if attempt < 5, let o = opened, o.mapping.replaced(at: path) { continue }
+        throw error
+      }
+    }
+  }
+
+  private static func openFilesOnce(path: String, base opened: inout StoreFile?) throws(IngestError) -> OpenedFiles {
+    let base = try StoreFile(path: path)
+    opened = base
+    Failpoint.reached("after-base-open")
+    if let s = base.header.segment {
+      throw .badStore(file: path, reason: "is segment \(s.index) of a segmented store, not a store; open the store it belongs to (the path before '.seg-')")
+    }
+    let generation = base.header.generation ?? 0
+    let storeID = base.header.storeID
+    var files = [base]
+    var cams = base.cameras, vehs = base.vehicles, merges = base.merges
+    var h = base.header
+    if let manifest = try StoreManifest.load(store: path), try manifest.attaches(to: base.header, store: path) {
+      for entry in manifest.segments {
+        let segPath = StoreManifest.segmentPath(store: path, file: entry.file)
+        guard FileManager.default.fileExists(atPath: segPath) else {
+          throw .badStore(file: segPath, reason: "segment listed in \(StoreManifest.path(store: path)) is missing (its reads would be lost); restore it from a copy")
+        }
+        let f = try StoreFile(path: segPath)
+        guard let s = f.header.segment, s.storeID == storeID, s.generation == generation, s.index == entry.index,
+          f.headerCRC == entry.headerCRC, s.firstCamera == cams.count, s.firstVehicle == vehs.count
+        else { throw .badStore(file: segPath, reason: "is not segment \(entry.index) of generation \(generation) of \(path) as its manifest records") }
+        guard f.header.keyFingerprint == base.header.keyFingerprint, f.header.plates == base.header.plates else {
+          throw .keyMismatch(store: segPath)
+        }
+        cams += f.cameras
+        vehs += f.vehicles
+        for u in s.keeperUpdates {
+          guard u.vehicle >= 0, u.vehicle < vehs.count else { throw .badStore(file: segPath, reason: "a keeper update names vehicle \(u.vehicle), which does not exist") }
+          vehs[u.vehicle].keeper = u.keeper
+        }
+        merges += f.merges
+        h.ingests += f.header.ingests
+        files.append(f)
+      }
+    }
+    return OpenedFiles(base: base, files: files, cameras: cams, vehicles: vehs, merges: merges, header: h)
+  }
+
+
   /// Epoch seconds of read `i`.
   public func time(_ i: Int) -> Int64 { header.baseTime + Int64(timeColumn[i]) }
   /// Camera index of read `i`.
@@ -274,6 +316,15 @@ extension UnsafeRawBufferPointer {
 final class MappedFile: @unchecked Sendable {
   let bytes: UnsafeRawBufferPointer
   private let length: Int
+  private var device: UInt64 = 0
+  private var inode: UInt64 = 0
+
+  /// Whether `path` now names another file than the one mapped (it was replaced by a rename).
+  func replaced(at path: String) -> Bool {
+    var st = stat()
+    guard stat(path, &st) == 0 else { return true }
+    return UInt64(st.st_dev) != device || UInt64(st.st_ino) != inode
+  }
 
   init(path: String) throws {
     let fd = open(path, O_RDONLY)
@@ -282,6 +333,7 @@ final class MappedFile: @unchecked Sendable {
     var st = stat()
     fstat(fd, &st)
     length = Int(st.st_size)
+    device = UInt64(st.st_dev); inode = UInt64(st.st_ino)
     if length == 0 { bytes = UnsafeRawBufferPointer(start: nil, count: 0); return }
     guard let p = mmap(nil, length, PROT_READ, MAP_PRIVATE, fd, 0), p != MAP_FAILED else {
       throw IngestError.cannotOpen(file: path, reason: "mmap failed: \(String(cString: strerror(errno)))")

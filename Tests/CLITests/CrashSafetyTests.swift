@@ -206,6 +206,41 @@ struct CrashSafetyTests {
     }
   }
 
+  /// A reader that has the base open when a compaction replaces it (readers take no lock) opens again,
+  /// and reads the whole store: it used to read the old base alone, the segments just folded away.
+  @Test func aReaderRacingACompactionReadsTheWholeStore() throws {
+    let t = try makeTown()
+    let store = t.path("s.anpr")
+    #expect(try timed(ingestArgs(t, "base.csv", store: store)) > 0)
+    let base = try readCount(store)!
+    #expect(try timed(ingestArgs(t, "a.csv", store: store)) > 0)
+    let whole = try readCount(store)!
+    #expect(whole > base)
+    let p = Process()
+    p.executableURL = anprBinary()
+    p.arguments = ["inspect", store, "--json"]
+    var env = ProcessInfo.processInfo.environment
+    env["ANPRKIT_FAILPOINT"] = "after-base-open:3"
+    p.environment = env
+    let out = Pipe(), err = Pipe()
+    p.standardOutput = out
+    p.standardError = err
+    try p.run()
+    var seen = Data()
+    while !String(decoding: seen, as: UTF8.self).contains("reached") {
+      let chunk = err.fileHandleForReading.availableData
+      if chunk.isEmpty { break }
+      seen += chunk
+    }
+    let compact = try runANPR(["compact", store])
+    #expect(compact.status == 0, "\(compact.err)")
+    let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    p.waitUntilExit()
+    #expect(p.terminationStatus == 0)
+    let seenReads = try lastJSONLine(text)["reads"] as? Int
+    #expect(seenReads == whole, "the reader saw \(seenReads.map(String.init) ?? "nothing") of \(whole) reads")
+  }
+
   /// Two appends started together into one store: the second waits for the first's lock, and both
   /// batches are in the store (3 of 3 trials lost one before the lock).
   @Test func twoAppendsAtOnceBothLand() throws {
