@@ -40,6 +40,17 @@ extension StoreContents {
       existing[Int64(vehicleIndex[i]) << 20 | Int64(unit[Int(cameraIndex[i])]), default: []].append(times[i])
     }
     for k in existing.keys { existing[k]!.sort() }
+    let report = appendUnrepeated(new, camMap: camMap, vMap: vMap, unit: unit, existing: existing, window: window)
+    merges += new.merges
+    ingests.append(report)
+  }
+
+  /// Appends the reads of `new` (ids mapped by `camMap`/`vMap`) that repeat no stored read — same
+  /// vehicle and unit within `window` seconds, `existing` holding stored times in order per
+  /// `vehicle << 20 | unit` — and returns the batch's report with the dropped reads counted as
+  /// `alreadyInStore`. Shared by the in-memory append and the segment append.
+  mutating func appendUnrepeated(_ new: StoreContents, camMap: [UInt16], vMap: [UInt32], unit: [Int],
+                                 existing: [Int64: [Int64]], window: Int64) -> IngestReport {
     var report = new.ingests.last ?? IngestReport(file: "?")
     var dropped = 0
     for i in new.times.indices {
@@ -55,8 +66,7 @@ extension StoreContents {
     report.accepted -= dropped
     report.duplicates += dropped
     report.alreadyInStore = dropped
-    merges += new.merges
-    ingests.append(report)
+    return report
   }
 
   /// Drops reads older than `cutoff` (epoch seconds); returns how many went. Vehicles left with no

@@ -166,22 +166,7 @@ public enum StoreUpdate {
       }
     }
     var segment = StoreContents(cameras: newCameras, vehicles: newVehicles, keyFingerprint: new.keyFingerprint)
-    var report = new.ingests.last ?? IngestReport(file: "?")
-    var dropped = 0
-    for i in new.times.indices {
-      let cam = camMap[Int(new.cameraIndex[i])], veh = vMap[Int(new.vehicleIndex[i])]
-      let t = new.times[i]
-      if let ts = existing[Int64(veh) << 20 | Int64(unit[Int(cam)])] {
-        // Stored times are in time order (the store is sorted).
-        var lo = 0, hi = ts.count
-        while lo < hi { let m = (lo + hi) / 2; if ts[m] < t - window { lo = m + 1 } else { hi = m } }
-        if lo < ts.count && ts[lo] <= t + window { dropped += 1; continue }
-      }
-      segment.times.append(t); segment.cameraIndex.append(cam); segment.vehicleIndex.append(veh); segment.confidence.append(new.confidence[i])
-    }
-    report.accepted -= dropped
-    report.duplicates += dropped
-    report.alreadyInStore = dropped
+    let report = segment.appendUnrepeated(new, camMap: camMap, vMap: vMap, unit: unit, existing: existing, window: window)
     segment.merges = new.merges
     segment.ingests = [report]
     phases.mark("append: repeats of stored reads")
