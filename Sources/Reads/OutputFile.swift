@@ -25,8 +25,8 @@ public final class OutputFile {
   /// Removes temporary files of this tool whose process no longer exists: those of `target` itself,
   /// or (`family`) of any file whose name starts with the target's (a store's segments and manifest).
   public static func removeStale(beside target: String, family: Bool = false) {
-    let dir = (target as NSString).deletingLastPathComponent
-    let name = (target as NSString).lastPathComponent
+    let dir = PathParts(target).directory
+    let name = PathParts(target).name
     guard let entries = try? FileManager.default.contentsOfDirectory(atPath: dir.isEmpty ? "." : dir) else { return }
     for e in entries where e.hasPrefix(name) {
       for marker in [temporaryMarker, ".tmp-"] {
@@ -93,7 +93,8 @@ public final class OutputFile {
       let n = readlink(resolved, &buffer, buffer.count - 1)
       guard n > 0 else { break }
       let link = String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-      resolved = link.hasPrefix("/") ? link : ((resolved as NSString).deletingLastPathComponent as NSString).appendingPathComponent(link)
+      let dir = PathParts(resolved).directory
+      resolved = link.hasPrefix("/") || dir.isEmpty ? link : (dir as NSString).appendingPathComponent(link)
       hops += 1
     }
     target = resolved
@@ -158,7 +159,7 @@ public final class OutputFile {
       unlink(temporary)
       throw .cannotWrite(file: path, reason: String(cString: strerror(e)))
     }
-    let dir = (target as NSString).deletingLastPathComponent
+    let dir = PathParts(target).directory
     let dfd = open(dir.isEmpty ? "." : dir, O_RDONLY)
     if dfd >= 0 { _ = fsync(dfd); close(dfd) }
   }
@@ -239,5 +240,21 @@ public enum Failpoint {
     guard parts.first.map(String.init) == name else { return }
     FileHandle.standardError.write(Data("failpoint \(name) reached\n".utf8))
     sleep(parts.count > 1 ? UInt32(parts[1]) ?? 60 : 60)
+  }
+}
+
+/// A path's folder and file name, split at the last "/" ("" for a bare name). Foundation's
+/// `NSString.deletingLastPathComponent` trapped on a one-character bare name (`anpr keygen --out k`).
+struct PathParts {
+  let directory: String
+  let name: String
+  init(_ path: String) {
+    if let slash = path.lastIndex(of: "/") {
+      directory = slash == path.startIndex ? "/" : String(path[..<slash])
+      name = String(path[path.index(after: slash)...])
+    } else {
+      directory = ""
+      name = path
+    }
   }
 }

@@ -43,12 +43,12 @@ public struct StoreManifest: Codable, Sendable {
 
   /// The path of a segment file named in the manifest (it sits beside the store).
   static func segmentPath(store: String, file: String) -> String {
-    let dir = (store as NSString).deletingLastPathComponent
+    let dir = PathParts(store).directory
     return dir.isEmpty ? file : (dir as NSString).appendingPathComponent(file)
   }
 
   static func segmentFileName(store: String, generation: Int, index: Int) -> String {
-    (store as NSString).lastPathComponent + ".seg-\(generation)-" + String(format: "%04d", index)
+    PathParts(store).name + ".seg-\(generation)-" + String(format: "%04d", index)
   }
 
   /// The manifest beside `store`, or nil when there is none.
@@ -61,7 +61,7 @@ public struct StoreManifest: Codable, Sendable {
       guard m.format == "anprkit-store-manifest" else { throw IngestError.badStore(file: p, reason: "not a store manifest") }
       guard m.formatVersion <= 1 else { throw IngestError.badStore(file: p, reason: "manifest format \(m.formatVersion) is newer than this ANPRKit reads; upgrade ANPRKit") }
       guard m.baseGeneration >= 0, m.segments.enumerated().allSatisfy({ $0.element.index == $0.offset + 1 && $0.element.reads >= 0 }),
-        m.segments.allSatisfy({ !$0.file.contains("/") && $0.file.hasPrefix((store as NSString).lastPathComponent + ".seg-") })
+        m.segments.allSatisfy({ !$0.file.contains("/") && $0.file.hasPrefix(PathParts(store).name + ".seg-") })
       else { throw IngestError.badStore(file: p, reason: "manifest entries out of order or naming files that are not this store's segments") }
       return m
     } catch let e as IngestError { throw e } catch {
@@ -234,8 +234,8 @@ public enum StoreUpdate {
 
   /// Segment files beside the store (any generation).
   static func segmentFiles(store path: String) -> [String] {
-    let dir = (path as NSString).deletingLastPathComponent
-    let prefix = (path as NSString).lastPathComponent + ".seg-"
+    let dir = PathParts(path).directory
+    let prefix = PathParts(path).name + ".seg-"
     let entries = (try? FileManager.default.contentsOfDirectory(atPath: dir.isEmpty ? "." : dir)) ?? []
     return entries.filter { $0.hasPrefix(prefix) && !$0.contains(OutputFile.temporaryMarker) }.sorted()
       .map { StoreManifest.segmentPath(store: path, file: $0) }
@@ -246,7 +246,7 @@ public enum StoreUpdate {
     let listed = Set((manifest?.segments ?? []).map { StoreManifest.segmentPath(store: path, file: $0.file) })
     if manifest == nil { unlink(StoreManifest.path(store: path)) }
     for f in segmentFiles(store: path) where !listed.contains(f) { unlink(f) }
-    let dir = (path as NSString).deletingLastPathComponent
+    let dir = PathParts(path).directory
     let dfd = open(dir.isEmpty ? "." : dir, O_RDONLY)
     if dfd >= 0 { _ = fsync(dfd); close(dfd) }
   }

@@ -241,6 +241,21 @@ struct CrashSafetyTests {
     #expect(seenReads == whole, "the reader saw \(seenReads.map(String.init) ?? "nothing") of \(whole) reads")
   }
 
+  /// A bare one-letter output name in the working folder (`keygen --out k`) is written, not a crash
+  /// (Foundation's path splitting trapped on it).
+  @Test func bareOneLetterOutputNamesAreWritten() throws {
+    let d = try freshDirectory("bare")
+    let p = Process()
+    p.executableURL = anprBinary()
+    p.arguments = ["keygen", "--out", "k"]
+    p.currentDirectoryURL = URL(fileURLWithPath: d)
+    p.standardOutput = FileHandle.nullDevice
+    p.standardError = FileHandle.nullDevice
+    try p.run()
+    p.waitUntilExit()
+    #expect(p.terminationStatus == 0 && FileManager.default.fileExists(atPath: d + "/k"))
+  }
+
   /// Two appends started together into one store: the second waits for the first's lock, and both
   /// batches are in the store (3 of 3 trials lost one before the lock).
   @Test func twoAppendsAtOnceBothLand() throws {
