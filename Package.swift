@@ -14,6 +14,7 @@ let package = Package(
     .library(name: "Routes", targets: ["Routes"]),
     .library(name: "Linkage", targets: ["Linkage"]),
     .library(name: "Evaluation", targets: ["Evaluation"]),
+    .library(name: "Governance", targets: ["Governance"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -38,10 +39,13 @@ let package = Package(
     .target(name: "Routes", dependencies: ["Linalg", "Reads", "Modelling"]),
     .target(name: "Linkage", dependencies: ["Linalg", "Reads", "Modelling"]),
     .target(name: "Evaluation", dependencies: ["Linalg", "Reads", "Modelling", "Hotspots", "Routes", "Linkage", .product(name: "Yams", package: "Yams")]),
+    .target(
+      name: "Governance",
+      dependencies: ["Reads", .product(name: "Crypto", package: "swift-crypto"), .product(name: "Yams", package: "Yams")]),
     .executableTarget(
       name: "anpr",
       dependencies: [
-        "Linalg", "Reads", "Modelling", "Simulation", "Hotspots", "Routes", "Linkage", "Evaluation",
+        "Linalg", "Reads", "Modelling", "Simulation", "Hotspots", "Routes", "Linkage", "Evaluation", "Governance",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
     .executableTarget(name: "ANPRBench", dependencies: ["Linalg", "Reads", "Simulation", "Hotspots", "Routes", "Linkage", "Modelling", "Evaluation"]),
@@ -62,6 +66,7 @@ let package = Package(
     .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Hotspots", "Routes", "Reads", "Modelling", "TestSupport"]),
     .testTarget(
       name: "SimulationTests", dependencies: ["Simulation", "Reads", "TestSupport"]),
+    .testTarget(name: "GovernanceTests", dependencies: ["Governance", "Reads"]),
     .testTarget(
       name: "CLITests",
       dependencies: ["anpr"]),

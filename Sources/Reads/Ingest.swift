@@ -167,6 +167,8 @@ public struct IngestOptions: Sendable {
   public var mergeMisreads = true
   /// Keyed pseudonyms; nil means raw plates are kept (the caller must have been told explicitly).
   public var pseudonymiser: Pseudonymiser?
+  /// Keep each vehicle's plate beside its pseudonym (`StoreContents.platesForVault`) for the vault.
+  public var platesForVault = false
   /// Drop reads older than this many days before `asOf`.
   public var retainDays: Int?
   /// Reference time for retention (default: now).
@@ -256,6 +258,11 @@ public struct StoreContents: Sendable {
   public var ingests: [IngestReport]
   /// Fingerprint of the pseudonymisation key, or nil when raw plates are stored.
   public var keyFingerprint: String?
+  /// The audit log's place and the access policy (kept by append, compaction and purge).
+  public var governance: StoreGovernance?
+  /// Each vehicle's pseudonym and normalised plate, for the plate vault: filled by ingest only when
+  /// `IngestOptions.platesForVault` is set, and never written to a store.
+  public var platesForVault: [(pseudonym: String, plate: String)]?
 
   public init(cameras: [Camera], vehicles: [VehicleRecord] = [], keyFingerprint: String?) {
     self.cameras = cameras; self.vehicles = vehicles; self.keyFingerprint = keyFingerprint
@@ -451,6 +458,9 @@ public enum Ingest {
       let text = String(decoding: bytes, as: UTF8.self)
       return VehicleRecord(id: pseudonymiser?.pseudonym(bytes) ?? text, keeper: keepers[text] ?? .unknown,
                            nonstandardPlate: Plate.gbFormat(bytes) == nil)
+    }
+    if options.platesForVault, pseudonymiser != nil {
+      contents.platesForVault = zip(contents.vehicles, keys).map { ($0.id, String(decoding: $1.bytes, as: UTF8.self)) }
     }
     let nonstandard = contents.vehicles.map(\.nonstandardPlate)
     for v in contents.vehicleIndex where nonstandard[Int(v)] { report.nonstandardPlateReads += 1 }

@@ -245,10 +245,10 @@ public enum Failpoint {
 
 /// A path's folder and file name, split at the last "/" ("" for a bare name). Foundation's
 /// `NSString.deletingLastPathComponent` trapped on a one-character bare name (`anpr keygen --out k`).
-struct PathParts {
-  let directory: String
-  let name: String
-  init(_ path: String) {
+public struct PathParts: Sendable {
+  public let directory: String
+  public let name: String
+  public init(_ path: String) {
     if let slash = path.lastIndex(of: "/") {
       directory = slash == path.startIndex ? "/" : String(path[..<slash])
       name = String(path[path.index(after: slash)...])

@@ -110,7 +110,7 @@ public struct Pseudonymiser: Sendable {
   private let keyed: UncheckedSendable<HMAC<SHA256>>
   private static let hexDigits = Array("0123456789abcdef".utf8)
 
-  /// Minimum key length in bytes (128 bits).
+  /// The fewest key bytes the library accepts (128 bits); key files and `ANPR_KEY` need 32 (`SecretKeyFile`).
   public static let minimumKeyBytes = 16
 
   /// A pseudonymiser over raw key bytes.
@@ -125,21 +125,17 @@ public struct Pseudonymiser: Sendable {
     fingerprint = Array(mac).prefix(8).map { String(format: "%02x", $0) }.joined()
   }
 
-  /// Loads the key from a file (its bytes, surrounding whitespace trimmed) or, when `file` is nil,
-  /// from the environment variable `ANPR_KEY`. Returns `nil` when neither is given.
+  /// Loads the key from a file (its bytes, surrounding whitespace trimmed; `/dev/fd/N` reads a file
+  /// descriptor) or, when `file` is nil, from the environment variable `ANPR_KEY`. Returns `nil` when
+  /// neither is given.
+  /// - Throws: `IngestError.noKey` when the file is readable by group or others, or the key is shorter
+  ///   than 32 bytes or of low entropy (`SecretKeyFile.weakness`).
   public static func load(file: String?, environment: [String: String] = ProcessInfo.processInfo.environment)
     throws(IngestError) -> Pseudonymiser?
   {
-    if let file {
-      guard let data = FileManager.default.contents(atPath: file) else {
-        throw .noKey("\(file): cannot read the key file; make one with 'anpr keygen --out \(file)'")
-      }
-      var bytes = [UInt8](data)
-      while let l = bytes.last, l == 0x0A || l == 0x0D || l == 0x20 { bytes.removeLast() }
-      return try Pseudonymiser(keyBytes: bytes)
-    }
-    if let env = environment["ANPR_KEY"], !env.isEmpty { return try Pseudonymiser(keyBytes: Array(env.utf8)) }
-    return nil
+    guard let bytes = try SecretKeyFile.load(file: file, variable: "ANPR_KEY", environment: environment, what: "pseudonymisation key")
+    else { return nil }
+    return try Pseudonymiser(keyBytes: bytes)
   }
 
   /// The pseudonym of a normalised plate.

@@ -55,6 +55,8 @@ public final class ReadStore: @unchecked Sendable {
     public var generation: Int?
     /// Segment files: where the segment belongs.
     public var segment: SegmentPosition?
+    /// Base files: the audit log's place and the access policy the store was made under (nil: none recorded).
+    public var governance: StoreGovernance?
   }
 
   public struct Section: Codable, Sendable {
@@ -302,6 +304,7 @@ public final class ReadStore: @unchecked Sendable {
     c.confidence = Array(confidenceColumn)
     c.merges = merges
     c.ingests = header.ingests
+    c.governance = header.governance
     return c
   }
 }
@@ -638,7 +641,8 @@ public enum StoreWriter {
         readCount: n, vehicleCount: c.vehicles.count, cameraCount: c.cameras.count, baseTime: base,
         timeStart: n > 0 ? base : nil, timeEnd: n > 0 ? end : nil,
         plates: c.keyFingerprint == nil ? "raw" : "pseudonymised", keyFingerprint: c.keyFingerprint,
-        ingests: c.ingests, sections: table, storeID: id, generation: segment == nil ? generation : nil, segment: segment)
+        ingests: c.ingests, sections: table, storeID: id, generation: segment == nil ? generation : nil, segment: segment,
+        governance: segment == nil ? c.governance : nil)
       do { headerBytes = Array(try enc.encode(h)) } catch { throw .cannotWrite(file: path, reason: "\(error)") }
       if headerBytes.count <= guessLen { break }
       guessLen = headerBytes.count * 2

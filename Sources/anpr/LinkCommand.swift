@@ -1,6 +1,7 @@
 import ArgumentParser
 import Evaluation
 import Foundation
+import Governance
 import Linkage
 import Modelling
 import Reads
@@ -43,6 +44,10 @@ extension ANPR {
       try requireDistinct(outputs: [("--out", out), ("--links", links), ("--episodes", episodes), ("--convoys", convoys)],
                           inputs: [("--store", storeOptions.store), ("--truth", truth), ("--key-file", keyFile)])
       let (store, clock) = try storeOptions.open()
+      try audited(try storeOptions.governance.begin("link", storePath: storeOptions.store, store: store)) { try link(store, clock: clock) }
+    }
+
+    func link(_ store: ReadStore, clock: LocalClock) throws -> [String: Int] {
       var model = LinkageModel()
       if let threshold { model.threshold = threshold }
       if let minConfidence {
@@ -98,7 +103,8 @@ extension ANPR {
         if !json { print(try LinkageEvaluation.diagnostics(model: model, store: store, clock: clock, result: r, truth: t)) }
         output.curve = try LinkageEvaluation.curve(model: model, store: store, clock: clock, hires: hires, thresholds: [0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.8, 0.9])
       }
-      if json { try printJSONLine(output); return }
+      let counts = ["candidates": r.candidates, "links": r.links.count, "groups": r.groups.count]
+      if json { try printJSONLine(output); return counts }
       print("\(r.candidates) candidate vehicles, \(r.links.count) links, \(r.groups.count) groups → \(out)")
       for (g, members) in r.groups.prefix(10).enumerated() {
         print("G\(g + 1) (\(members.count) vehicles, confidence ≥ \(String(format: "%.2f", r.groupConfidence[g]))): \(members.joined(separator: ", "))")
@@ -117,6 +123,7 @@ extension ANPR {
       }
       for n in r.notes { print("note: \(n)") }
       print("Links are leads to check, not facts.")
+      return counts
     }
   }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Evaluation
 import Foundation
+import Governance
 import Hotspots
 import Modelling
 import Reads
@@ -12,6 +13,7 @@ struct StoreOptions: ParsableArguments {
   @Option(help: "Analyst's time zone for hours, days and shifts (IANA name; default Europe/London, or a trained model's own zone).")
   var timezone: String?
   @Option(help: "Seed for every random choice; same seed, same output.") var seed: UInt64 = 1
+  @OptionGroup var governance: GovernanceOptions
 
   static let defaultZone = "Europe/London"
 
@@ -40,6 +42,12 @@ func resolveTarget(_ s: String, store: ReadStore, keyFile: String?) throws -> Ta
   let t = try parseTarget(s).pseudonymised(for: store, with: try Pseudonymiser.load(file: keyFile))
   try t.requireMatches(in: store)
   return t
+}
+
+/// What a target looks up, for the audit entry: the vehicles of a watch list or vehicle list.
+func auditScope(_ t: Target) -> AuditScope {
+  if case .vehicles(let ids) = t { return AuditScope(vehicles: ids) }
+  return AuditScope()
 }
 
 /// Opens a store, or says how to make one.
@@ -118,6 +126,7 @@ extension ANPR {
     @Option(help: "Model file to write (default: trained/<name>.model.json).") var out: String?
     @Option(help: "Train only on reads before this time (ISO 8601).") var until: String?
     @Option(help: "Key the store was pseudonymised with, for a watch list of plates (or set ANPR_KEY).") var keyFile: String?
+    @OptionGroup var governance: GovernanceOptions
 
     func validate() throws {
       if !FileManager.default.fileExists(atPath: spec) { throw ValidationError("No spec at '\(spec)'; see Models/.") }
@@ -145,9 +154,16 @@ extension ANPR {
         summary = try Training.train(spec: s, transitions: try TransitionCounts.readRows(path: transitions, sites: u.map(\.id)), units: u,
                                      clock: clock, to: path).1
       } else {
-        let store = try openStore(store!)
-        summary = try Training.train(spec: s, store: store, target: try resolveTarget(target, store: store, keyFile: keyFile), clock: clock,
-                                     until: try until.map { try parseTime($0, option: "--until") }, to: path).1
+        let opened = try openStore(store!)
+        let t = try resolveTarget(target, store: opened, keyFile: keyFile)
+        let audit = try governance.begin("train", storePath: store, store: opened, key: try Pseudonymiser.load(file: keyFile), scope: auditScope(t))
+        var text = ""
+        try audited(audit) {
+          text = try Training.train(spec: s, store: opened, target: t, clock: clock,
+                                    until: try until.map { try parseTime($0, option: "--until") }, to: path).1
+          return ["models_written": 1]
+        }
+        summary = text
       }
       print(summary)
       print("model: \(path)")
@@ -174,12 +190,19 @@ extension ANPR {
     @Option(help: "GeoJSON of ranked sites (QGIS opens it).") var geojson: String?
     @Option(help: "Show this many top sites.") var top = 10
     @OptionGroup var csvOptions: CSVOptions
+    @OptionGroup var governance: GovernanceOptions
     @Flag(help: "Print the ranked list as JSON.") var json = false
 
     func run() throws {
       try requireDistinct(outputs: [("--out", out), ("--out (metadata)", out.map { $0 + ".meta.json" }), ("--ranked", ranked), ("--geojson", geojson)],
                           inputs: [("--store", store), ("--model", model), ("--counts", counts), ("--units", units)])
       let opened = try store.map(openStore)
+      if let opened {
+        try audited(try governance.begin("forecast", storePath: store, store: opened)) { try forecast(opened); return ["days": days] }
+      } else { try forecast(nil) }
+    }
+
+    func forecast(_ opened: ReadStore?) throws {
       let (header, saved) = try Training.loadHotspot(model)
       let (modelClock, clock, zoneNote) = try StoreOptions.clocks(model: header, timezone: timezone)
       let w = try window.map { s -> ShiftWindow in do { return try ShiftWindow.parse(s) } catch { throw ValidationError("\(error)") } }
@@ -225,9 +248,13 @@ extension ANPR {
       let s = try SpecFile.load(spec)
       var o = CompareOptions()
       o.specs = [s]; o.target = try resolveTarget(target, store: store, keyFile: keyFile); o.plan = backtest.plan; o.routes = s.isRoute; o.seed = storeOptions.seed
-      let c = try CompareRun.run(store: store, options: o, clock: clock)
-      if json { try printJSONLine(c); return }
-      print(c.table(metrics: s.isRoute ? routeMetricNames : hotspotMetricNames))
+      let audit = try storeOptions.governance.begin("evaluate", storePath: storeOptions.store, store: store, key: try Pseudonymiser.load(file: keyFile),
+                                                    scope: auditScope(o.target))
+      try audited(audit) {
+        let c = try CompareRun.run(store: store, options: o, clock: clock)
+        if json { try printJSONLine(c) } else { print(c.table(metrics: s.isRoute ? routeMetricNames : hotspotMetricNames)) }
+        return ["windows": c.windows]
+      }
     }
   }
 
@@ -252,6 +279,7 @@ extension ANPR {
     @Option(help: "What hotspot models count: all, keeper=rental, vehicles=ID,ID, watchlist=FILE.") var target = "all"
     @Option(help: "Simulator truth (truth.json or its directory): adds the oracle rows.") var truth: String?
     @Option(help: "Key the store was pseudonymised with (to match truth plates).") var keyFile: String?
+    @OptionGroup var governance: GovernanceOptions
     @Option(help: "Write the comparison as CSV.") var csv: String?
     @Option(help: "Write the comparison as JSON.") var out: String?
     @Flag(help: "Skip the route models.") var noRoutes = false
@@ -309,6 +337,12 @@ extension ANPR {
       var o = CompareOptions()
       o.specs = try spec.map(SpecFile.load)
       o.target = try resolveTarget(target, store: store, keyFile: keyFile)
+      let audit = try governance.begin("compare", storePath: self.store, store: store, key: try Pseudonymiser.load(file: keyFile), scope: auditScope(o.target))
+      try audited(audit) { ["windows": try compare(store, o, clock: clock)] }
+    }
+
+    func compare(_ store: ReadStore, _ options: CompareOptions, clock: LocalClock) throws -> Int {
+      var o = options
       o.plan = backtest.plan
       o.routes = !noRoutes
       o.seed = seed
@@ -328,6 +362,7 @@ extension ANPR {
       }
       progress.finish()
       try emit(c)
+      return c.windows
     }
 
     func emit(_ c: Comparison) throws {
@@ -372,16 +407,24 @@ extension ANPR {
     }
     func run() throws {
       let (store, clock) = try storeOptions.open()
+      let t = try resolveTarget(target, store: store, keyFile: keyFile)
+      let audit = try storeOptions.governance.begin("sweep", storePath: storeOptions.store, store: store, key: try Pseudonymiser.load(file: keyFile),
+                                                    scope: auditScope(t))
+      try audited(audit) { try sweep(store, t, clock: clock) }
+    }
+
+    func sweep(_ store: ReadStore, _ t: Target, clock: LocalClock) throws -> [String: Int] {
       let progress = ProgressLine("sweep")
-      let r = try Sweep.run(spec: try SpecFile.load(spec), grid: grid, store: store, target: try resolveTarget(target, store: store, keyFile: keyFile), plan: backtest.plan,
+      let r = try Sweep.run(spec: try SpecFile.load(spec), grid: grid, store: store, target: t, plan: backtest.plan,
                             clock: clock, metric: metric) { d, n in progress.update(done: Double(d), total: Double(n), unit: "windows") }
       progress.finish()
-      if json { try printJSONLine(r); return }
+      if json { try printJSONLine(r); return ["settings": r.settings.count, "windows": r.bestPerWindow.count] }
       for s in r.settings {
         let e = r.scores[s]!
         print(String(format: "%@  %@ %.3f [%.3f, %.3f]", s.padding(toLength: 40, withPad: " ", startingAt: 0), r.metric, e.value, e.ciLow, e.ciHigh))
       }
       print("best: \(r.best); best in \(Int((r.stability * 100).rounded()))% of \(r.bestPerWindow.count) windows")
+      return ["settings": r.settings.count, "windows": r.bestPerWindow.count]
     }
   }
 
@@ -412,6 +455,12 @@ extension ANPR {
     func run() throws {
       try requireDistinct(outputs: [("--out", out)], inputs: [("--store", storeOptions.store), ("--model", model)])
       let store = try openStore(storeOptions.store)
+      let audit = try storeOptions.governance.begin("predict-route", storePath: storeOptions.store, store: store,
+                                                    key: try selection.key(store), scope: try selection.auditScope(store))
+      try audited(audit) { ["rows": try predict(store)] }
+    }
+
+    func predict(_ store: ReadStore) throws -> Int {
       let (header, saved) = try Training.loadRoute(model)
       let clock = try storeOptions.clocks(model: header).model  // time bands as the model learned them; times printed in UTC
       guard saved.sites == store.sites else { throw CLIError("\(model) was trained on a different camera registry; retrain it on this store") }
@@ -464,13 +513,14 @@ extension ANPR {
         }
         try write(t, to: out, excel: csvOptions.excel)
       }
-      if json { try printJSONLine(rows); return }
+      if json { try printJSONLine(rows); return rows.count }
       for r in rows.prefix(30) {
         print("\(r.vehicle) at \(r.lastSite) \(r.lastSeen): #\(r.rank) \(r.nextSite) p=\(String(format: "%.2f", r.probability))"
           + (r.arrivalMedian.map { " arrive ~\($0) (80%: \(r.arrivalLow80!)–\(r.arrivalHigh80!))" } ?? "") + " [\(r.evidence)]"
           + (r.fallback.map { " note: \($0)" } ?? ""))
       }
       if rows.count > 30 { print("… \(rows.count - 30) more rows\(out.map { " in \($0)" } ?? "")") }
+      return rows.count
     }
   }
 }

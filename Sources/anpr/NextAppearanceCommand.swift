@@ -1,5 +1,6 @@
 import ArgumentParser
 import Evaluation
+import Governance
 import Foundation
 import Linkage
 import Modelling
@@ -13,6 +14,24 @@ struct VehicleSelection: ParsableArguments {
   @Option(help: "Vehicle id as the store holds it (pseudonym).") var vehicle: String?
   @Option(help: "An actor group from 'anpr link': GROUPS.csv:G1 (its periods of use are pooled, whatever cars they were in).") var group: String?
   @Option(help: "Key file for --plate on a pseudonymised store (or ANPR_KEY).") var keyFile: String?
+
+  /// The key for `--plate` (nil for `--vehicle`/`--group`, or a raw store).
+  func key(_ store: ReadStore) throws -> Pseudonymiser? {
+    plate != nil && store.isPseudonymised ? try Pseudonymiser.load(file: keyFile) : nil
+  }
+
+  /// What the selection looks up, for the audit entry, and the oldest read it touches.
+  func auditScope(_ store: ReadStore) throws -> AuditScope {
+    var scope = AuditScope()
+    if let plate { scope.plates = [plate] }
+    if let vehicle { scope.vehicles = [vehicle] }
+    if let group { scope.vehicles = ["group " + group] }
+    if plate != nil || vehicle != nil || group != nil, let r = try? resolveWithSpans(store) {
+      if group != nil { scope.vehicles = r.vehicles.map { store.vehicles[$0].id } }
+      scope.oldestTouched = r.vehicles.compactMap { v in store.reads(ofVehicle: v).first.map { store.time(Int($0)) } }.min()
+    }
+    return scope
+  }
 
   func resolve(_ store: ReadStore) throws -> (vehicles: [Int], label: String) {
     let r = try resolveWithSpans(store)
@@ -63,6 +82,12 @@ extension ANPR {
 
     func run() throws {
       let (store, clock) = try storeOptions.open()
+      let audit = try storeOptions.governance.begin("next-appearance", storePath: storeOptions.store, store: store,
+                                                    key: try selection.key(store), scope: try selection.auditScope(store))
+      try audited(audit) { ["windows": try forecast(store, clock: clock)] }
+    }
+
+    func forecast(_ store: ReadStore, clock: LocalClock) throws -> Int {
       let (vehicles, spans, label) = try selection.resolveWithSpans(store)
       guard let end = store.header.timeEnd else { throw CLIError("the store has no reads") }
       let all = NextAppearanceModel.visits(store: store, until: end + 1, clock: clock)
@@ -75,11 +100,12 @@ extension ANPR {
       let windows = model.topWindows(visits, from: from, days: days, k: top, clock: clock)
       struct Row: Encodable { var site: String; var hourStart: String; var probability: Double }
       let rows = windows.map { Row(site: store.sites[$0.site], hourStart: Timestamp.iso8601($0.hourStart), probability: $0.probability) }
-      if json { try printJSONLine(rows); return }
+      if json { try printJSONLine(rows); return rows.count }
       print("\(label): \(visits.count) past visits on \(Set(visits.map(\.day)).count) days; P(seen in the next \(days) days) = \(String(format: "%.2f", 1 - none))")
       print("by day: " + dayP.enumerated().map { String(format: "+%d %.2f", $0.offset + 1, $0.element) }.joined(separator: "  "))
       for r in rows { print("  \(r.hourStart)  \(r.site)  p = \(String(format: "%.3f", r.probability))") }
       print("(probabilities of a first appearance in that site and hour; a forecast, not a certainty)")
+      return rows.count
     }
   }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Governance
 import Reads
 
 extension ANPR {
@@ -40,9 +41,16 @@ extension ANPR {
     @Option(help: "Fail, storing nothing, when more than this fraction of rows is rejected (1 = never).")
     var maxRejectRate: Double = 0.5
     @Flag(help: "Keep the rows of a gzip export that was cut short (reported) instead of failing.") var allowTruncated = false
+    @Option(help: "Access policy (YAML: retention_days, authority_age_days, reason_required) recorded in a new store; every later command enforces it.")
+    var policy: String?
+    @Option(help: "Plate vault to write (each pseudonym's plate encrypted for the custodian; created or extended).") var vault: String?
+    @Option(help: "The custodian's public key (CUSTODIAN.pub from 'anpr keygen --custodian'), for --vault.") var custodianPublicKey: String?
+    @OptionGroup var governance: GovernanceOptions
     @Flag(help: "Print the report as one JSON object on the last line.") var json = false
 
     func validate() throws {
+      if (vault == nil) != (custodianPublicKey == nil) { throw ValidationError("--vault and --custodian-public-key go together.") }
+      if vault != nil && keepRawPlates { throw ValidationError("--vault keeps plates for pseudonyms; a store of raw plates needs none.") }
       if TimeReading.Ambiguity(rawValue: ambiguous) == nil { throw ValidationError("--ambiguous must be first, second or reject.") }
       if !(0...1).contains(maxRejectRate) { throw ValidationError("--max-reject-rate must be between 0 and 1.") }
       if let timeFormat { do { _ = try TimeReading.Format(parsing: timeFormat) } catch { throw ValidationError("\(error)") } }
@@ -52,11 +60,22 @@ extension ANPR {
     }
 
     func run() throws {
-      try requireDistinct(outputs: [("--store", store), ("--rejects", rejects)],
-                          inputs: [("READS", reads), ("--cameras", cameras), ("--vehicles", vehicles), ("--key-file", keyFile)])
+      try requireDistinct(outputs: [("--store", store), ("--rejects", rejects), ("--vault", vault), ("--audit", governance.audit)],
+                          inputs: [("READS", reads), ("--cameras", cameras), ("--vehicles", vehicles), ("--key-file", keyFile),
+                                   ("--policy", policy), ("--custodian-public-key", custodianPublicKey)])
       // One writer at a time: a second ingest into this store waits (withExtendedLifetime keeps the lock to the end).
       let lock = try StoreLock(store: store) { FileHandle.standardError.write(Data("waiting for another writer of \(store) to finish…\n".utf8)) }
       defer { withExtendedLifetime(lock) {} }
+      let existing = FileManager.default.fileExists(atPath: store) ? try ReadStore(path: store) : nil
+      let newPolicy = try policy.map(PolicyFile.load)
+      if let newPolicy, let existing, existing.header.governance?.policy != newPolicy {
+        throw CLIError("\(store) exists\(existing.header.governance?.policy == nil ? " without a policy" : " with another policy"); a policy is recorded when a store is made (ingest into a new store, or leave out --policy)")
+      }
+      let audit = try governance.begin("ingest", storePath: store, store: existing)
+      try audited(audit) { try ingest(existing: existing, policy: newPolicy) }
+    }
+
+    func ingest(existing: ReadStore?, policy newPolicy: AccessPolicy?) throws -> [String: Int] {
       var o = IngestOptions(readsPath: reads, camerasPath: cameras)
       o.vehiclesPath = vehicles
       if let columns { o.columns = try ColumnMapping(parsing: columns) }
@@ -73,6 +92,9 @@ extension ANPR {
       o.maxRejectRate = maxRejectRate
       o.camerasCRS = crs
       o.allowTruncated = allowTruncated
+      // Under a policy, reads past its retention are not taken in at all.
+      if let p = newPolicy ?? existing?.header.governance?.policy, o.retainDays == nil { o.retainDays = p.retentionDays }
+      o.platesForVault = vault != nil
       if !keepRawPlates {
         guard let p = try Pseudonymiser.load(file: keyFile) else {
           throw CLIError("""
@@ -83,18 +105,34 @@ extension ANPR {
         o.pseudonymiser = p
       }
       let progress = ProgressLine("ingest \(reads)")
-      let (contents, ingested) = try Reads.Ingest.run(o, progress: { bytes, total, rows in
+      var (contents, ingested) = try Reads.Ingest.run(o, progress: { bytes, total, rows in
         progress.update(done: Double(bytes), total: total.map(Double.init), unit: "bytes", count: rows)
       }, notice: { FileHandle.standardError.write(Data(($0 + "\n").utf8)) })
       progress.finish()
+      var sealed = 0
+      if let vault, let custodianPublicKey, let plates = contents.platesForVault {
+        // The vault first: if the store write then fails, the vault holds a few plates no store names yet, never the reverse.
+        let custodian = try CustodianKey.publicKey(file: custodianPublicKey)
+        var v = FileManager.default.fileExists(atPath: vault) ? try PlateVault.load(vault)
+          : PlateVault(custodian: custodian, keyFingerprint: contents.keyFingerprint ?? "", audit: AuditLog.path(explicit: governance.audit, store: store, recorded: existing?.header.governance?.auditLog))
+        guard v.header.keyFingerprint == contents.keyFingerprint else {
+          throw CLIError("\(vault) holds plates pseudonymised under another key (fingerprint \(v.header.keyFingerprint)); use that key or another vault")
+        }
+        sealed = try v.seal(plates, for: custodian)
+        try v.write(to: vault)
+      }
+      contents.platesForVault = nil
       var report = ingested
       var outcome: StoreUpdate.Outcome? = nil
-      if FileManager.default.fileExists(atPath: store) {
+      if existing != nil {
         (report, outcome) = try StoreUpdate.append(contents, to: store, window: Int64(dedupeWindow), bySite: !dedupePerCamera)
       } else {
         try StoreUpdate.requireNoOrphans(store: store)
+        if governance.audit != nil || newPolicy != nil { contents.governance = StoreGovernance(auditLog: governance.audit, policy: newPolicy) }
         try StoreWriter.write(contents, to: store)
       }
+      let counts = ["read": report.read, "accepted": report.accepted, "rejected": report.rejected, "duplicates": report.duplicates,
+                    "plates_sealed": sealed]
       if json {
         try printJSONLine(report)
       } else {
@@ -118,7 +156,9 @@ extension ANPR {
         case let .compacted(n)?: print("store: \(store) (compacted: \(n) segments and this batch rewritten as one file)")
         case nil: print("store: \(store)")
         }
+        if let vault { print("vault: \(vault) (\(sealed) new plates sealed for the custodian)") }
       }
+      return counts
     }
   }
 
@@ -128,10 +168,18 @@ extension ANPR {
     @Argument(help: "Store written by 'anpr ingest'.") var store: String
     @Option(help: "Time zone for days and hours (IANA name).") var timezone = "Europe/London"
     @Option(help: "A repeat vehicle is seen on at least this many distinct days.") var repeatDays = 3
+    @OptionGroup var governance: GovernanceOptions
     @Flag(help: "Print the summary as JSON.") var json = false
 
     func run() throws {
-      let s = try ReadStore(path: store).summary(clock: try LocalClock(identifier: timezone), repeatDays: repeatDays)
+      let opened = try openStore(store)
+      try audited(try governance.begin("inspect", storePath: store, store: opened)) {
+        try show(opened.summary(clock: try LocalClock(identifier: timezone), repeatDays: repeatDays))
+        return ["reads": opened.count, "vehicles": opened.vehicles.count]
+      }
+    }
+
+    func show(_ s: StoreSummary) throws {
       if json { try printJSONLine(s); return }
       print("store \(store) (format v\(s.formatVersion), plates \(s.plates)"
         + ((s.segments ?? 0) > 0 ? ", \(s.segments!) appended segments: 'anpr compact' folds them)" : ")"))
@@ -160,12 +208,13 @@ extension ANPR {
   struct Purge: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Drop reads older than the retention period from a store.")
     @Argument(help: "Store to purge (rewritten atomically).") var store: String
-    @Option(help: "Keep this many days of reads (at least 1).") var retainDays: Int
+    @Option(help: "Keep this many days of reads (at least 1; default: the store's policy's retention).") var retainDays: Int?
     @Option(help: "Reference time (ISO 8601; default now).") var asOf: String?
+    @OptionGroup var governance: GovernanceOptions
     @Flag(help: "Print the result as JSON.") var json = false
 
     func validate() throws {
-      if retainDays < 1 { throw ValidationError("--retain-days must be at least 1 (0 would empty the store).") }
+      if let r = retainDays, r < 1 { throw ValidationError("--retain-days must be at least 1 (0 would empty the store).") }
     }
 
     func run() throws {
@@ -173,6 +222,17 @@ extension ANPR {
       let lock = try StoreLock(store: store) { FileHandle.standardError.write(Data("waiting for another writer of \(store) to finish…\n".utf8)) }
       defer { withExtendedLifetime(lock) {} }
       let opened = try openStore(store)
+      let policy = opened.header.governance?.policy
+      guard let retainDays = retainDays ?? policy?.retentionDays else {
+        throw ValidationError("Give --retain-days (the store has no policy to take it from).")
+      }
+      if let policy, retainDays > policy.retentionDays {
+        throw CLIError("--retain-days \(retainDays) keeps reads longer than the store's policy allows (\(policy.retentionDays) days)")
+      }
+      try audited(try governance.begin("purge", storePath: store, store: opened)) { try purge(opened, retainDays: retainDays, ref: ref) }
+    }
+
+    func purge(_ opened: ReadStore, retainDays: Int, ref: Int64) throws -> [String: Int] {
       var c = opened.contents()
       let before = c.times.count
       let removed = c.purge(before: ref - Int64(retainDays) * 86400)
@@ -180,6 +240,7 @@ extension ANPR {
       struct Out: Encodable { var before: Int; var purged: Int; var remaining: Int }
       if json { try printJSONLine(Out(before: before, purged: removed, remaining: before - removed)) }
       else { print("purged \(removed) of \(before) reads older than \(retainDays) days; \(before - removed) remain") }
+      return ["before": before, "purged": removed]
     }
   }
 
@@ -188,16 +249,22 @@ extension ANPR {
       abstract: "Fold a store's segments (one per append) into one file.",
       discussion: "Appends write a new segment file beside the store; an append past 16 segments compacts automatically.")
     @Argument(help: "Store to compact (rewritten atomically).") var store: String
+    @OptionGroup var governance: GovernanceOptions
     @Flag(help: "Print the result as JSON.") var json = false
 
     func run() throws {
       let lock = try StoreLock(store: store) { FileHandle.standardError.write(Data("waiting for another writer of \(store) to finish…\n".utf8)) }
       defer { withExtendedLifetime(lock) {} }
       guard FileManager.default.fileExists(atPath: store) else { throw CLIError("\(store): no such store") }
+      try audited(try governance.begin("compact", storePath: store, store: try ReadStore(path: store))) { ["segments_folded": try compact()] }
+    }
+
+    func compact() throws -> Int {
       let n = try StoreUpdate.compact(store)
       struct Out: Encodable { var store: String; var segmentsFolded: Int }
       if json { try printJSONLine(Out(store: store, segmentsFolded: n)) }
       else { print(n == 0 ? "\(store) had no segments; rewritten as one file" : "folded \(n) segments into \(store)") }
+      return n
     }
   }
 
@@ -205,9 +272,24 @@ extension ANPR {
     static let configuration = CommandConfiguration(
       abstract: "Make a new random pseudonymisation key (keep it away from the data; lose it and pseudonyms can't be recomputed).")
     @Option(help: "Where to write the key (created with permissions 0600; never overwritten).") var out: String
+    @Flag(help: "Make a plate-vault custodian key pair instead: the private key at --out (for 'anpr reveal', kept by the custodian) and the public key at OUT.pub (for 'anpr ingest --vault').")
+    var custodian = false
     func run() throws {
-      if FileManager.default.fileExists(atPath: out) { throw CLIError("\(out) exists; refusing to overwrite a key") }
+      for p in [out] + (custodian ? [out + ".pub"] : []) where FileManager.default.fileExists(atPath: p) {
+        throw CLIError("\(p) exists; refusing to overwrite a key")
+      }
       // Through the atomic writer: a key file is whole or absent, never a half-written key.
+      if custodian {
+        let k = CustodianKey()
+        let pub = try OutputFile(path: out + ".pub", permissions: 0o644)
+        try pub.write(k.publicText + "\n")
+        let file = try OutputFile(path: out, permissions: 0o600)
+        try file.write(k.privateText + "\n")
+        try pub.commit()
+        try file.commit()
+        print("custodian key written to \(out) (private: give it to the custodian only) and \(out).pub (public: for ingest --vault)")
+        return
+      }
       let file = try OutputFile(path: out, permissions: 0o600)
       try file.write(Pseudonymiser.generateKeyText() + "\n")
       try file.commit()

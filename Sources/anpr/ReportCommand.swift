@@ -1,6 +1,7 @@
 import ArgumentParser
 import Evaluation
 import Foundation
+import Governance
 import Hotspots
 import Linkage
 import Modelling
@@ -23,6 +24,10 @@ extension ANPR {
     func run() throws {
       try requireDistinct(outputs: [("--out", out)], inputs: [("--store", storeOptions.store), ("--comparison", comparison), ("--model", model), ("--groups", groups)])
       let (store, clock) = try storeOptions.open()
+      try audited(try storeOptions.governance.begin("report", storePath: storeOptions.store, store: store)) { try report(store, clock: clock) }
+    }
+
+    func report(_ store: ReadStore, clock: LocalClock) throws -> [String: Int] {
       var input = ReportInput(storePath: storeOptions.store, summary: store.summary(clock: clock), clock: clock)
       input.title = title
       if let comparison {
@@ -47,6 +52,7 @@ extension ANPR {
       }
       try write(HTMLReport.render(input), to: out)
       print("report: \(out)")
+      return ["groups": input.groups.count]
     }
   }
 }
