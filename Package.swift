@@ -48,7 +48,7 @@ let package = Package(
         "Linalg", "Reads", "Modelling", "Simulation", "Hotspots", "Routes", "Linkage", "Evaluation", "Governance",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
-    .executableTarget(name: "ANPRBench", dependencies: ["Linalg", "Reads", "Simulation", "Hotspots", "Routes", "Linkage", "Modelling", "Evaluation"]),
+    .executableTarget(name: "ANPRBench", dependencies: ["Linalg", "Reads", "Simulation", "Hotspots", "Routes", "Linkage", "Modelling", "Evaluation", "Governance"]),
     .target(
       name: "TestSupport",
       dependencies: ["Linalg", .product(name: "Numerics", package: "swift-numerics")]),

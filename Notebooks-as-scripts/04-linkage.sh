@@ -17,6 +17,7 @@ if grep -q "$(sed -n 2p Data/sample/vehicles.csv | cut -d, -f1)" "$WORK/groups.c
 # members are periods of use (PLATE#FROM..TO): only those reads of each car count.
 ids=$(tail -n +2 "$WORK/groups.csv" | awk -F, '$1=="G1"{print $2}' | paste -sd, -)
 if [ -n "$ids" ]; then
-  "$ANPR" train --store "$WORK/s.anpr" --spec Models/historical-mean.yaml --target "vehicles=$ids" --out "$WORK/g1.model.json"
+  "$ANPR" train --store "$WORK/s.anpr" --spec Models/historical-mean.yaml --target "vehicles=$ids" --out "$WORK/g1.model.json" \
+    --reason "notebook 04: group forecast"
   "$ANPR" forecast --store "$WORK/s.anpr" --model "$WORK/g1.model.json" --top 3
 fi

@@ -1,4 +1,5 @@
 import Foundation
+import Governance
 import Linalg
 import Linkage
 import Modelling
@@ -81,4 +82,32 @@ func peakMB() -> Double {
   var u = rusage()
   getrusage(RUSAGE_SELF.rawValue, &u)
   return Double(u.ru_maxrss) / 1024
+}
+
+/// What the audit adds to a command: the rules checked, the `query` entry written and synced before it
+/// runs and the `result` entry after (two appends, two head rewrites), on a log already holding
+/// `prefill` entries in `dir` (on disk, not tmpfs, for the sync to mean something).
+func auditSuite(repeats: Int, dir: String) throws {
+  try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+  let path = dir + "/bench.audit.jsonl"
+  try? FileManager.default.removeItem(atPath: path)
+  try? FileManager.default.removeItem(atPath: path + ".head")
+  let log = AuditLog(path: path)
+  var request = AccessRequest(command: "next-appearance", arguments: ["next-appearance", "--store", "s.anpr", "--plate", "V0123456789abcdef"])
+  request.reason = "CASE-1"; request.queriesVehicles = true; request.pseudonyms = ["V0123456789abcdef"]
+  let prefill = 1000
+  for _ in 0..<(prefill / 2) { try AuditedCommand.begin(request, log: log, policy: .nasple, now: 0).finish(counts: ["windows": 10]) }
+  var samples: [Double] = []
+  for _ in 0..<max(repeats, 50) {
+    let t0 = now()
+    let a = try AuditedCommand.begin(request, log: log, policy: .nasple, now: 0)
+    try a.finish(counts: ["windows": 10])
+    samples.append(now() - t0)
+  }
+  let verify0 = now()
+  let v = try log.verify()
+  let verifySeconds = now() - verify0
+  emit(["suite": "audit", "bench": "audited_command_overhead", "median_s": median(samples), "p90_s": samples.sorted()[samples.count * 9 / 10],
+        "samples": samples.count, "log_entries_before": prefill, "impl": "ANPRKit (flock, append, fsync, head rewrite; twice)"])
+  emit(["suite": "audit", "bench": "audit_verify", "entries": v.entries.count, "median_s": verifySeconds, "impl": "ANPRKit (SHA-256 chain)"])
 }

@@ -19,10 +19,19 @@ public enum SecretKeyFile {
     if st.st_mode & S_IFMT == S_IFREG, st.st_mode & 0o077 != 0 {
       throw .noKey("\(path): the \(what) file can be read by others (mode \(String(st.st_mode & 0o777, radix: 8))); run 'chmod 600 \(path)'")
     }
-    guard let data = FileManager.default.contents(atPath: path) else {
-      throw .noKey("\(path): cannot read the \(what) file")
+    // read(2) in a loop, not FileManager.contents: a descriptor (`/dev/fd/3`, a pipe) has no size to read up to.
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { throw .noKey("\(path): cannot read the \(what) file (\(String(cString: strerror(errno))))") }
+    defer { close(fd) }
+    var bytes: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 4096)
+    while bytes.count < 1 << 20 {
+      let n = buffer.withUnsafeMutableBytes { Foundation.read(fd, $0.baseAddress!, $0.count) }
+      if n < 0 { if errno == EINTR { continue }; throw .noKey("\(path): cannot read the \(what) file (\(String(cString: strerror(errno))))") }
+      if n == 0 { break }
+      bytes += buffer[0..<n]
     }
-    return trimmed([UInt8](data))
+    return trimmed(bytes)
   }
 
   public static func trimmed(_ bytes: [UInt8]) -> [UInt8] {

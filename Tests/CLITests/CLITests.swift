@@ -158,19 +158,19 @@ struct ContractTests {
     let episodes = try String(contentsOfFile: d + "/episodes.csv", encoding: .utf8)
     #expect(episodes.hasPrefix("episode,plate,from,to,visits,boundary_confidence,cut_before,cut_after\n"))
     // The group as a target, and the group's next appearance and route: its periods of use, whatever car.
-    r = try runANPR(["next-appearance", "--store", d + "/s.anpr", "--group", d + "/groups.csv:G1", "--top", "3"])
+    r = try runANPR(["next-appearance", "--store", d + "/s.anpr", "--group", d + "/groups.csv:G1", "--top", "3", "--reason", "test G1"])
     #expect(r.status == 0 && r.out.contains("periods of use in"), "\(r.out)\(r.err)")
     r = try runANPR(["train", "--store", d + "/s.anpr", "--spec", "Models/historical-mean.yaml", "--target", "vehicles=" + g1.joined(separator: ","),
-                     "--out", d + "/g1.model.json"])
+                     "--out", d + "/g1.model.json", "--reason", "test G1"])
     #expect(r.status == 0, "\(r.err)")
     r = try runANPR(["train", "--store", d + "/s.anpr", "--spec", "Models/markov-route.yaml", "--out", d + "/route.model.json"])
     #expect(r.status == 0, "\(r.err)")
-    r = try runANPR(["predict-route", "--store", d + "/s.anpr", "--model", d + "/route.model.json", "--group", d + "/groups.csv:G1", "--json"])
+    r = try runANPR(["predict-route", "--store", d + "/s.anpr", "--model", d + "/route.model.json", "--group", d + "/groups.csv:G1", "--json", "--reason", "test G1"])
     #expect(r.status == 0 && r.out.contains("nextSite"), "\(r.err)")
     // A file that is not a groups file, and a group that is not in it: clear errors.
-    r = try runANPR(["next-appearance", "--store", d + "/s.anpr", "--group", d + "/episodes.csv:G1"])
+    r = try runANPR(["next-appearance", "--store", d + "/s.anpr", "--group", d + "/episodes.csv:G1", "--reason", "test"])
     #expect(r.status != 0 && r.err.contains("not a groups file"))
-    r = try runANPR(["next-appearance", "--store", d + "/s.anpr", "--group", d + "/groups.csv:G999"])
+    r = try runANPR(["next-appearance", "--store", d + "/s.anpr", "--group", d + "/groups.csv:G999", "--reason", "test"])
     #expect(r.status != 0 && r.err.contains("no group 'G999'"))
   }
 }
@@ -265,7 +265,7 @@ struct OutputEscapingTests {
 struct WatchListAndZoneTests {
   @Test func plateWatchListAndModelTimeZone() throws {
     let d = try freshDirectory("wl")
-    try "watch-list test key 0123456789abcdef\n".write(toFile: d + "/key", atomically: true, encoding: .utf8)
+    #expect(try runANPR(["keygen", "--out", d + "/key"]).status == 0)
     var r = try runANPR(["ingest", "Data/sample/reads.csv.gz", "--cameras", "Data/sample/cameras.csv", "--vehicles", "Data/sample/vehicles.csv",
                          "--store", d + "/s.anpr", "--key-file", d + "/key"])
     #expect(r.status == 0, "\(r.err)")
@@ -275,7 +275,8 @@ struct WatchListAndZoneTests {
     // Plates written as an analyst would: spaces, lower case.
     let list = rental.map { p in " " + p.lowercased().prefix(4) + " " + p.lowercased().dropFirst(4) + " " }.joined(separator: "\n") + "\n"
     try list.write(toFile: d + "/watch.txt", atomically: true, encoding: .utf8)
-    let train = ["train", "--store", d + "/s.anpr", "--spec", "Models/historical-mean.yaml", "--target", "watchlist=" + d + "/watch.txt"]
+    let train = ["train", "--store", d + "/s.anpr", "--spec", "Models/historical-mean.yaml", "--target", "watchlist=" + d + "/watch.txt",
+                 "--reason", "test watch list"]
     r = try runANPR(train + ["--out", d + "/w.model.json"], environment: [:])
     #expect(r.status == 1 && r.err.contains("--key-file"), "without the key the plates cannot be matched: \(r.err)")
     r = try runANPR(train + ["--out", d + "/w.model.json", "--key-file", d + "/key"])
@@ -287,7 +288,7 @@ struct WatchListAndZoneTests {
     #expect(header["timeZone"] as? String == "Europe/London", "the model records its clock")
     try "ZZ99 ZZZ\n".write(toFile: d + "/none.txt", atomically: true, encoding: .utf8)
     r = try runANPR(["train", "--store", d + "/s.anpr", "--spec", "Models/historical-mean.yaml", "--target", "watchlist=" + d + "/none.txt",
-                     "--key-file", d + "/key", "--out", d + "/n.model.json"])
+                     "--key-file", d + "/key", "--out", d + "/n.model.json", "--reason", "test"])
     #expect(r.status == 1 && r.err.contains("match no vehicle"), "\(r.err)")
     #expect(!FileManager.default.fileExists(atPath: d + "/n.model.json"))
     // The same model forecast in London and in New York: the same expected count for every UTC bin

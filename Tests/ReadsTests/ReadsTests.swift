@@ -164,11 +164,15 @@ struct PlateTests {
 
   @Test func keyFromEnvironmentOrFile() throws {
     #expect(try Pseudonymiser.load(file: nil, environment: [:]) == nil)
-    let env = try Pseudonymiser.load(file: nil, environment: ["ANPR_KEY": "0123456789abcdef0123456789abcdef"])
-    #expect(env?.fingerprint == key.fingerprint)
+    let text = "3f9a0c6e1b7d24859e0af3c2d1b6e7480a9c5f3e2d1b0a9f8e7d6c5b4a392817"
+    let strong = try Pseudonymiser(keyBytes: Array(text.utf8))
+    let env = try Pseudonymiser.load(file: nil, environment: ["ANPR_KEY": text])
+    #expect(env?.fingerprint == strong.fingerprint, "the key is the text's bytes, as keygen writes it")
     let d = tempDir()
-    let f = write("0123456789abcdef0123456789abcdef\n", d, "k")
-    #expect(try Pseudonymiser.load(file: f)?.fingerprint == key.fingerprint)
+    let f = write(text + "\n", d, "k")
+    chmod(f, 0o600)
+    #expect(try Pseudonymiser.load(file: f)?.fingerprint == strong.fingerprint)
+    #expect(throws: IngestError.self) { try Pseudonymiser.load(file: nil, environment: ["ANPR_KEY": "0123456789abcdef0123456789abcdef"]) }
     #expect(throws: IngestError.self) { try Pseudonymiser.load(file: d.appendingPathComponent("missing").path) }
   }
 }
