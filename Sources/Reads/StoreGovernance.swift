@@ -35,7 +35,7 @@ public struct AccessPolicy: Codable, Sendable, Equatable {
 /// made under. Absent in stores made before governance (format 3 without the field): then the audit
 /// log is beside the store and no policy applies.
 public struct StoreGovernance: Codable, Sendable, Equatable {
-  /// The audit log's path as given at ingest (relative paths are relative to the store's folder).
+  /// The audit log's path chosen when the store was made (absolute; a relative one is taken relative to the store's folder).
   public var auditLog: String?
   public var policy: AccessPolicy?
   public init(auditLog: String? = nil, policy: AccessPolicy? = nil) { self.auditLog = auditLog; self.policy = policy }

@@ -6,7 +6,7 @@ import Reads
 /// Options every command that reads a store or looks up a vehicle takes: where the audit entry goes,
 /// who asks and why.
 struct GovernanceOptions: ParsableArguments {
-  @Option(help: "Audit log (default: the one the store's header names, else STORE.audit.jsonl beside the store).") var audit: String?
+  @Option(help: "Audit log for a new store (recorded in it); later commands use the store's own: the one its header names, else STORE.audit.jsonl beside it.") var audit: String?
   @Option(help: "Who is asking, for the audit log (default: the operating-system account, which is logged too).") var user: String?
   @Option(help: "Case or incident reference, written to the audit log (required to look up a plate, vehicle, group or watch list).")
   var reason: String?
@@ -33,6 +33,13 @@ extension GovernanceOptions {
              logPath explicit: String? = nil) throws -> AuditedCommand {
     guard let path = AuditLog.path(explicit: audit ?? explicit, store: storePath, recorded: store?.header.governance?.auditLog) else {
       throw CLIError("\(command): no audit log: pass --audit FILE")
+    }
+    // An existing store's log is fixed: --audit cannot send a query's entry somewhere else.
+    if let store, let audit, let storePath {
+      let own = AuditLog.path(explicit: nil, store: storePath, recorded: store.header.governance?.auditLog)!
+      if absolutePath(audit) != absolutePath(own) {
+        throw CLIError("\(storePath) keeps its audit log at \(own); --audit chooses the log only when a store is made")
+      }
     }
     func hidden(_ plate: String) -> String? {
       guard let n = Plate.normalise(plate) else { return nil }
@@ -151,7 +158,11 @@ extension ANPR {
 
     func run() throws {
       let v = try PlateVault.load(vault)
-      let logPath = governance.audit ?? v.header.audit ?? (vault + ".audit.jsonl")
+      let own = v.header.audit ?? (vault + ".audit.jsonl")
+      if let audit = governance.audit, absolutePath(audit) != absolutePath(own) {
+        throw CLIError("\(vault) keeps its audit log at \(own); reveals are written there")
+      }
+      let logPath = own
       var r = AccessRequest(command: "reveal", arguments: Array(CommandLine.arguments.dropFirst()))
       r.user = governance.user; r.reason = governance.reason; r.authority = governance.authority
       r.store = vault; r.pseudonyms = [pseudonym]; r.queriesVehicles = true

@@ -114,7 +114,8 @@ extension ANPR {
         // The vault first: if the store write then fails, the vault holds a few plates no store names yet, never the reverse.
         let custodian = try CustodianKey.publicKey(file: custodianPublicKey)
         var v = FileManager.default.fileExists(atPath: vault) ? try PlateVault.load(vault)
-          : PlateVault(custodian: custodian, keyFingerprint: contents.keyFingerprint ?? "", audit: AuditLog.path(explicit: governance.audit, store: store, recorded: existing?.header.governance?.auditLog))
+          : PlateVault(custodian: custodian, keyFingerprint: contents.keyFingerprint ?? "",
+                       audit: AuditLog.path(explicit: governance.audit, store: store, recorded: existing?.header.governance?.auditLog).map(absolutePath))
         guard v.header.keyFingerprint == contents.keyFingerprint else {
           throw CLIError("\(vault) holds plates pseudonymised under another key (fingerprint \(v.header.keyFingerprint)); use that key or another vault")
         }
@@ -128,7 +129,7 @@ extension ANPR {
         (report, outcome) = try StoreUpdate.append(contents, to: store, window: Int64(dedupeWindow), bySite: !dedupePerCamera)
       } else {
         try StoreUpdate.requireNoOrphans(store: store)
-        if governance.audit != nil || newPolicy != nil { contents.governance = StoreGovernance(auditLog: governance.audit, policy: newPolicy) }
+        if governance.audit != nil || newPolicy != nil { contents.governance = StoreGovernance(auditLog: governance.audit.map(absolutePath), policy: newPolicy) }
         try StoreWriter.write(contents, to: store)
       }
       let counts = ["read": report.read, "accepted": report.accepted, "rejected": report.rejected, "duplicates": report.duplicates,
@@ -297,6 +298,9 @@ extension ANPR {
     }
   }
 }
+
+/// `path` made absolute (against the working folder), for paths recorded in a file and used later from elsewhere.
+func absolutePath(_ path: String) -> String { URL(fileURLWithPath: path).standardizedFileURL.path }
 
 /// Parses an ISO 8601 time or epoch seconds for an option, with an error that names the option.
 func parseTime(_ s: String, option: String) throws -> Int64 {

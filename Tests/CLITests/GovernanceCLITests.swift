@@ -81,10 +81,12 @@ struct GovernanceCLITests {
     try (lines.joined(separator: "\n") + "\n").write(toFile: s + ".audit.jsonl", atomically: false, encoding: .utf8)
     r = try runANPR(["audit", "verify", s + ".audit.jsonl"])
     #expect(r.status == 1 && r.out.contains("line \(k + 1) ") && r.out.contains("NOT intact"), "\(r.out)\(r.err)")
-    // A tampered log takes no more entries silently: the chain is checked from its last line only,
-    // but verify names the break, and a query that cannot be logged does not run.
-    r = try runANPR(["inspect", s, "--audit", d + "/no-such-folder/audit.jsonl"])
-    #expect(r.status == 1 && r.err.contains("cannot write the audit log") && r.out.isEmpty, "\(r.out)\(r.err)")
+    // A store's log cannot be moved by a later command, and a command that cannot be logged does not run.
+    r = try runANPR(["inspect", s, "--audit", d + "/elsewhere.jsonl"])
+    #expect(r.status == 1 && r.err.contains("keeps its audit log at") && r.out.isEmpty, "\(r.out)\(r.err)")
+    r = try runANPR(["ingest", d + "/reads.csv", "--cameras", "Data/sample/cameras.csv", "--store", d + "/full.anpr", "--key-file", d + "/key",
+                     "--audit", "/dev/full"])
+    #expect(r.status == 1 && r.err.contains("cannot write the audit log") && !FileManager.default.fileExists(atPath: d + "/full.anpr"), "\(r.out)\(r.err)")
   }
 
   @Test func aPolicyRecordedAtIngestIsEnforcedByEveryCommand() throws {
