@@ -20,7 +20,9 @@ public struct ShiftWindow: Codable, Sendable, Hashable, CustomStringConvertible 
   /// 0 = Monday … 6 = Sunday; empty = every day.
   public var weekdays: [Int]
   public var startHour: Int
-  public var endHour: Int  // exclusive; may be ≤ startHour for a shift past midnight
+  /// Exclusive; ≤ `startHour` for a shift past midnight, which is the night that *starts* on each of
+  /// `weekdays` (`Wed 22-06` is Wednesday 22:00 to Thursday 06:00).
+  public var endHour: Int
 
   public init(weekdays: [Int] = [], startHour: Int, endHour: Int) {
     self.weekdays = weekdays; self.startHour = startHour; self.endHour = endHour
@@ -45,16 +47,20 @@ public struct ShiftWindow: Codable, Sendable, Hashable, CustomStringConvertible 
     return ShiftWindow(weekdays: days, startHour: hs[0], endHour: hs[1])
   }
 
+  /// Whether local time `t` is in the window. A window past midnight belongs to the day it starts on:
+  /// its hours after midnight count for the previous weekday.
   public func contains(_ t: Int64, clock: LocalClock) -> Bool {
     let h = clock.hourOfDay(t), d = clock.weekday(t)
-    let inHours = startHour < endHour ? (h >= startHour && h < endHour) : (h >= startHour || h < endHour)
-    return inHours && (weekdays.isEmpty || weekdays.contains(d))
+    func onDay(_ day: Int) -> Bool { weekdays.isEmpty || weekdays.contains(day) }
+    if startHour < endHour { return h >= startHour && h < endHour && onDay(d) }
+    return (h >= startHour && onDay(d)) || (h < endHour && onDay((d + 6) % 7))
   }
 
   public var description: String {
     let names = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
     let days = weekdays.isEmpty ? "every day" : weekdays.map { names[$0] }.joined(separator: ",")
-    return String(format: "%@ %02d:00–%02d:00", days, startHour, endHour)
+    let overnight = startHour >= endHour && !weekdays.isEmpty ? " (the night from that day)" : ""
+    return String(format: "%@ %02d:00–%02d:00%@", days, startHour, endHour, overnight)
   }
 }
 

@@ -36,6 +36,17 @@ public struct LocalClock: Sendable {
   /// Local seconds since Monday 00:00, 0 ..< 604 800 (for seasonal slots finer than an hour).
   public func secondOfWeek(_ t: Int64) -> Int { weekday(t) * 86400 + Int(floorMod(local(t), 86400)) }
 
+  /// The first instant of local day `day` (days since 1970-01-01 local): its midnight, the earlier one
+  /// when the clocks go back over it, or the instant the clocks skip to when they jump over it.
+  public func startOfDay(_ day: Int64) -> Int64 {
+    let l = day * 86400
+    switch resolve(local: l) {
+    case .unique(let t): return t
+    case .ambiguous(let earlier, _): return earlier
+    case .nonexistent: return l - offset(at: l - 86400)
+    }
+  }
+
   /// The UTC instants a local clock reading (seconds since 1970-01-01T00:00 local) can mean.
   public enum LocalResolution: Equatable, Sendable {
     /// One instant (almost every time).

@@ -66,8 +66,30 @@ public struct FittedNextAppearance: Codable, Sendable {
   public let populationGaps: [Double]
   public let populationEntries: [Double]
 
-  /// Probability of the first appearance in each of the next `days` days (index 0 = the day after `from`'s
-  /// day starts at `from`), and of none in the period.
+  /// The hour-of-week profile of `visits` (own visits plus population pseudo-visits).
+  func hourProfile(_ visits: [NextAppearanceModel.Visit]) -> [Double] {
+    var prof = populationProfile.map { $0 * specification.profileStrength }
+    for v in visits { prof[v.hourOfWeek] += 1 }
+    return prof
+  }
+
+  /// The forecast's days: day 0 from `from` to the next local midnight, then whole local days (23 or
+  /// 25 hours on clock-change days), with their hours (start instant, local hour of day) and weekday.
+  static func horizon(from: Int64, days: Int, clock: LocalClock) -> [(weekday: Int, hours: [(t: Int64, hour: Int)])] {
+    let d0 = clock.day(from)
+    return (0..<days).map { d in
+      let start = d == 0 ? from : clock.startOfDay(d0 + Int64(d))
+      let end = clock.startOfDay(d0 + Int64(d) + 1)
+      var hours: [(Int64, Int)] = []
+      var t = start
+      while t < end { hours.append((t, clock.hourOfDay(t))); t += 3600 }
+      return (clock.weekday(start), hours)
+    }
+  }
+
+  /// Probability of the first appearance on each of the next `days` local days — day 0 runs from `from`
+  /// (an origin inside a day counts only the part of that day's habit still to come) — and of none in
+  /// the period. `from` should be on a whole hour (the CLI rounds up).
   public func dayProbabilities(_ visits: [NextAppearanceModel.Visit], from: Int64, days: Int, clock: LocalClock) -> (days: [Double], none: Double) {
     let s = specification
     var gaps = populationGaps.map { $0 * s.gapStrength }
@@ -77,48 +99,44 @@ public struct FittedNextAppearance: Codable, Sendable {
     let pmf = gaps.map { $0 / total }
     let g0 = vd.last.map { Int(clock.day(from) - $0) } ?? 0
     // Weekday habit: the share of visits on each weekday (own visits + population pseudo-visits),
-    // scaling the gap hazard so habitual days carry the probability.
-    var weekday = (0..<7).map { d in (0..<24).reduce(0.0) { $0 + populationProfile[d * 24 + $1] } * s.profileStrength }
-    for v in visits { weekday[v.hourOfWeek / 24] += 1 }
+    // scaling the gap hazard so habitual days carry the probability; within a day, the share of the
+    // day's hour profile inside the forecast (all of it but on the origin's day).
+    let prof = hourProfile(visits)
+    let weekday = (0..<7).map { d in (0..<24).reduce(0.0) { $0 + prof[d * 24 + $1] } }
     let wTotal = weekday.reduce(0, +)
     var survive = 1.0
     var out: [Double] = []
-    let fromDay = clock.day(from)
-    for d in 0..<days {
+    for (d, day) in Self.horizon(from: from, days: days, clock: clock).enumerated() {
       let g = max(1, g0 + d)
       let tail = pmf[min(g, s.maxGapDays)...].reduce(0, +)
       let h0 = g >= s.maxGapDays ? pmf[s.maxGapDays] / max(tail, 1e-12) * 0.5 : pmf[g] / max(tail, 1e-12)
-      let wd = Int(((fromDay + Int64(d) + 3) % 7 + 7) % 7)
-      let h = h0 * 7 * weekday[wd] / max(wTotal, 1e-12)
-      let p = survive * min(1, h)
+      let wd = day.weekday
+      let inside = Set(day.hours.map(\.hour)).reduce(0.0) { $0 + prof[wd * 24 + $1] } / max(weekday[wd], 1e-12)
+      let h = min(1, h0 * 7 * weekday[wd] / max(wTotal, 1e-12)) * min(1, inside)
+      let p = survive * h
       out.append(p)
       survive -= p
     }
     return (out, max(0, survive))
   }
 
-  /// The top `k` (entry site, hour) windows over the next `days` days, with probabilities.
+  /// The top `k` (entry site, hour) windows over the next `days` local days from `from`, with
+  /// probabilities; over every site and hour the windows add up to P(seen in the period).
   public func topWindows(_ visits: [NextAppearanceModel.Visit], from: Int64, days: Int = 7, k: Int = 10, clock: LocalClock) -> [AppearanceWindow] {
     let s = specification
     let (dayP, _) = dayProbabilities(visits, from: from, days: days, clock: clock)
-    var prof = populationProfile.map { $0 * s.profileStrength }
-    for v in visits { prof[v.hourOfWeek] += 1 }
+    let prof = hourProfile(visits)
     var ent = populationEntries.map { $0 * s.entryStrength }
     for v in visits where v.entrySite < ent.count { ent[v.entrySite] += 1 }
     let entTotal = ent.reduce(0, +)
     let topSites = ent.indices.sorted { ent[$0] > ent[$1] }.prefix(max(1, k))
     var out: [AppearanceWindow] = []
-    let dayStart = from - ((clock.local(from) % 86400) + 86400) % 86400
-    for d in 0..<days {
-      let start = dayStart + Int64(d) * 86400
-      let wd = clock.weekday(start + 43200)
-      let hours = (0..<24).map { prof[wd * 24 + $0] }
+    for (d, day) in Self.horizon(from: from, days: days, clock: clock).enumerated() {
+      let hours = day.hours.map { prof[day.weekday * 24 + $0.hour] }
       let ht = hours.reduce(0, +)
-      for h in 0..<24 {
-        let t = start + Int64(h) * 3600
-        if t < from { continue }
+      for (i, hour) in day.hours.enumerated() where ht > 0 {
         for site in topSites {
-          out.append(AppearanceWindow(site: site, hourStart: t, probability: dayP[d] * hours[h] / ht * ent[site] / entTotal))
+          out.append(AppearanceWindow(site: site, hourStart: hour.t, probability: dayP[d] * hours[i] / ht * ent[site] / entTotal))
         }
       }
     }

@@ -145,6 +145,31 @@ struct HotspotModelTests {
     #expect((obj["features"] as! [Any]).count == 8)
   }
 
+  /// A window past midnight is the night that starts on the named day (issue 15): `Wed 22-06` is
+  /// Wednesday 22:00 to Thursday 06:00, not Wednesday's small hours plus its late evening.
+  @Test func anOvernightShiftIsTheNightFromItsDay() throws {
+    let w = try ShiftWindow.parse("Wed 22-06")
+    let clock = try LocalClock(identifier: "Europe/London")
+    func at(_ s: String) -> Int64 { if case .success(let t) = Timestamp.parse(s) { return Int64(t) }; fatalError(s) }
+    // 2026-11-04 is a Wednesday (GMT, so local = UTC).
+    #expect(w.contains(at("2026-11-04T22:00:00Z"), clock: clock))
+    #expect(w.contains(at("2026-11-04T23:59:00Z"), clock: clock))
+    #expect(w.contains(at("2026-11-05T02:00:00Z"), clock: clock), "Thursday 02:00 is Wednesday's night")
+    #expect(w.contains(at("2026-11-05T05:59:00Z"), clock: clock))
+    #expect(!w.contains(at("2026-11-05T06:00:00Z"), clock: clock))
+    #expect(!w.contains(at("2026-11-04T02:00:00Z"), clock: clock), "Wednesday 02:00 is Tuesday's night")
+    #expect(!w.contains(at("2026-11-05T22:30:00Z"), clock: clock), "Thursday 22:30 starts Thursday's night")
+    #expect(!w.contains(at("2026-11-04T21:59:00Z"), clock: clock))
+    // Eight hours a night, one night a week.
+    var hours = 0
+    for h in 0..<(24 * 7) where w.contains(at("2026-11-02T00:00:00Z") + Int64(h) * 3600, clock: clock) { hours += 1 }
+    #expect(hours == 8)
+    #expect(w.description.contains("night from that day"))
+    // Without days, every night: the same 8 hours each day.
+    let every = try ShiftWindow.parse("22-06")
+    #expect(every.contains(at("2026-11-04T02:00:00Z"), clock: clock) && every.contains(at("2026-11-04T23:00:00Z"), clock: clock))
+  }
+
   @Test("self-exciting EM recovers known parameters")
   func selfExcitingRecovery() throws {
     // Simulate from the model: 6 units 400 m apart, background 0.5/day each, θ = 0.5, 1/ω = 12 h, σ = 400 m.

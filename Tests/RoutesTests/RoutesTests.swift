@@ -206,5 +206,33 @@ struct MarkovRouteTests {
     let top = model.topWindows(visits, from: from, days: 7, k: 3, clock: .utc)
     #expect(top.first?.site == 2)
     #expect(LocalClock.utc.hourOfWeek(top.first!.hourStart) == 3 * 24 + 16)
+    // Over every site and hour, the windows add up to P(seen in the period): nothing is lost to a
+    // first "day" that is only the seconds left before midnight (issue 15).
+    let all = model.topWindows(visits, from: from, days: 7, k: 5 * 24 * 7, clock: .utc)
+    #expect(all.count == 5 * 24 * 7)
+    #expect(abs(all.map(\.probability).reduce(0, +) - (1 - none)) < 1e-9)
+  }
+
+  /// An origin inside a day counts only the rest of that day: from Thursday 17:00, the habitual
+  /// Thursday 16:00 visit has passed, so the first likely window is the next Thursday's, and the
+  /// windows still add up to P(seen in the period). In a zone with clock changes, a 7-day horizon
+  /// over the October change holds 7 × 24 + 1 hours.
+  @Test func anOriginInsideADayCountsOnlyWhatIsLeftOfIt() throws {
+    let visits = (0..<4).map { NextAppearanceModel.Visit(day: Int64(20496 + 7 * $0), hourOfWeek: 3 * 24 + 16, entrySite: 2) }
+    let model = NextAppearanceModel().fit(visits: [0: visits, 1: visits], siteCount: 5)
+    let thursday = Int64(20496 + 7 * 4) * 86400
+    #expect(LocalClock.utc.weekday(thursday) == 3)
+    let from = thursday + 17 * 3600
+    let (days, none) = model.dayProbabilities(visits, from: from, days: 8, clock: .utc)
+    #expect(days[0] < days[7], "the rest of this Thursday is past its habit: \(days)")
+    let all = model.topWindows(visits, from: from, days: 8, k: 5 * 24 * 8, clock: .utc)
+    #expect(all.count == 5 * (7 + 24 * 7))
+    #expect(abs(all.map(\.probability).reduce(0, +) - (1 - none)) < 1e-9)
+    #expect(all.allSatisfy { $0.hourStart >= from })
+    #expect(LocalClock.utc.hourOfWeek(all[0].hourStart) == 3 * 24 + 16 && all[0].hourStart > from + 6 * 86400)
+    let london = try LocalClock(identifier: "Europe/London")
+    guard case .success(let sunday) = Timestamp.parse("2026-10-24T23:00:00Z") else { Issue.record("parse"); return }  // Sun 25 Oct 00:00 BST
+    let windows = model.topWindows(visits, from: Int64(sunday), days: 7, k: 5 * 200, clock: london)
+    #expect(windows.count == 5 * (7 * 24 + 1), "\(windows.count)")
   }
 }
