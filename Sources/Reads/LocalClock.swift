@@ -47,6 +47,17 @@ public struct LocalClock: Sendable {
     }
   }
 
+  /// The default forecast origin: the end of the last full local day of data. The day of the last read
+  /// counts as full when the reads reach into its last hour (then the origin is the midnight after it);
+  /// otherwise the origin is the midnight that starts that day, and the partial day is forecast rather
+  /// than used as history — a store whose last read is seconds before midnight and one whose last read
+  /// is at noon both forecast whole days from a midnight.
+  public func endOfLastFullDay(lastRead: Int64) -> Int64 {
+    let day = self.day(lastRead)
+    let next = startOfDay(day + 1)
+    return lastRead >= next - 3600 ? next : startOfDay(day)
+  }
+
   /// The UTC instants a local clock reading (seconds since 1970-01-01T00:00 local) can mean.
   public enum LocalResolution: Equatable, Sendable {
     /// One instant (almost every time).

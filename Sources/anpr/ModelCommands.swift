@@ -183,7 +183,8 @@ extension ANPR {
     @Option(help: "Coordinate system of --units, e.g. EPSG:27700 (easting,northing columns); default WGS84.") var crs: String?
     @Option(help: "Time zone to show windows in (IANA name; default: the model's own).") var timezone: String?
     @Option(help: "Trained hotspot model (from 'anpr train').") var model: String
-    @Option(help: "Days to forecast after the store's last read.") var days = 7
+    @OptionGroup var origin: OriginOption
+    @Option(help: "Days to forecast from the origin.") var days = 7
     @Option(help: "Ranked list for a local time window, e.g. 'Thu 16-19' or '22-06'.") var window: String?
     @Option(help: "CSV of every site and bin (what the numbers are goes beside it in FILE.meta.json).") var out: String?
     @Option(help: "CSV of the sites ranked for the window (all sites, not only --top).") var ranked: String?
@@ -207,11 +208,15 @@ extension ANPR {
       let (modelClock, clock, zoneNote) = try StoreOptions.clocks(model: header, timezone: timezone)
       let w = try window.map { s -> ShiftWindow in do { return try ShiftWindow.parse(s) } catch { throw ValidationError("\(error)") } }
       let f: HotspotForecast
+      var originNote: String? = nil
+      if origin.at != nil && opened == nil { throw ValidationError("--at needs --store (counts are forecast after their last bin)") }
       if let counts, let units {
         let history = try CountTable.fromCSV(counts: counts, units: units, binning: saved.binning, crs: crs)
         f = Training.forecast(model: saved, history: history, clock: modelClock, days: days)
       } else if let opened {
-        f = try Training.forecast(model: saved, store: opened, clock: modelClock, days: days)
+        let (o, note) = try origin.origin(opened, clock: clock)
+        originNote = note
+        f = try Training.forecast(model: saved, store: opened, clock: modelClock, days: days, asOf: o)
       } else { throw ValidationError("Give --store, or --counts with --units.") }
       if let out {
         try write(f.table(), to: out, excel: csvOptions.excel)
@@ -222,6 +227,7 @@ extension ANPR {
       let rows = f.ranked(window: w, clock: clock, top: top)
       if json { try printJSONLine(rows); return }
       print("\(saved.name): \(days)-day forecast of \(saved.target) from \(Timestamp.iso8601(f.binStarts.first ?? 0)), window \(w?.description ?? "all hours") (\(clock.timeZone.identifier) time)")
+      if let originNote { print("  \(originNote)") }
       if let zoneNote { print("  note: \(zoneNote)") }
       if !f.fallbackUnits.isEmpty { print("  note: \(f.fallbackUnits.count) site(s) new since training, forecast by fallback: \(f.fallbackUnits.prefix(5).joined(separator: ", "))") }
       let width = max(4, rows.map(\.unit.count).max() ?? 4)
@@ -435,7 +441,9 @@ extension ANPR {
     @OptionGroup var storeOptions: StoreOptions
     @Option(help: "Trained route model (markov-route).") var model: String
     @OptionGroup var selection: VehicleSelection
-    @Option(help: "Batch: every vehicle read in the last N hours of the store.") var recentHours: Int?
+    @Option(help: "Batch: every vehicle read in the N hours before the origin.") var recentHours: Int?
+    @Option(help: ArgumentHelp("Predict as of this time (ISO 8601): reads after it are not used. Default: just after the store's last read (a trip in progress now).",
+                               valueName: "time")) var at: String?
     @Option(help: "Top next sites to list.") var top = 3
     @Option(help: "CSV output file.") var out: String?
     @OptionGroup var csvOptions: CSVOptions
@@ -467,13 +475,28 @@ extension ANPR {
       var vehicles: [Int] = []
       var personal: TransitionCounts? = nil
       var groupSpans: [Int: [ClosedRange<Int64>]] = [:]
-      if let recentHours, let end = store.header.timeEnd {
-        vehicles = Array(Set(store.reads(from: end - Int64(recentHours) * 3600, to: end + 1).map { store.vehicle($0) })).sorted()
+      guard let first = store.header.timeStart, let last = store.header.timeEnd else { throw CLIError("the store has no reads") }
+      let cut = try at.map { try parseTime($0, option: "--at") } ?? (last + 1)
+      guard cut > first else { throw CLIError("--at is before the store's first read (\(Timestamp.iso8601(first))): no trip to continue") }
+      if !json { print("as of \(Timestamp.iso8601(cut))" + (at == nil ? " (just after the last read; --at chooses another time)" : "")) }
+      /// A vehicle's trips as known at the cut: those begun before it, the last cut short at it.
+      func tripsBefore(_ v: Int) -> [Trip] {
+        var ts = store.trips(ofVehicle: v).filter { $0.start < cut }
+        if var lastTrip = ts.last, lastTrip.end >= cut {
+          let keep = lastTrip.times.firstIndex { $0 >= cut } ?? lastTrip.times.count
+          lastTrip.reads = Array(lastTrip.reads.prefix(keep)); lastTrip.sites = Array(lastTrip.sites.prefix(keep))
+          lastTrip.times = Array(lastTrip.times.prefix(keep)); lastTrip.end = lastTrip.times.last ?? lastTrip.start
+          ts[ts.count - 1] = lastTrip
+        }
+        return ts
+      }
+      if let recentHours {
+        vehicles = Array(Set(store.reads(from: cut - Int64(recentHours) * 3600, to: cut).map { store.vehicle($0) })).sorted()
       } else {
         let (members, spans, _) = try selection.resolveWithSpans(store)
         groupSpans = spans
         func tripsInUse(_ v: Int) -> [Trip] {
-          store.trips(ofVehicle: v).filter { EpisodeID.inUse(spans, vehicle: v, at: $0.start) }
+          tripsBefore(v).filter { EpisodeID.inUse(spans, vehicle: v, at: $0.start) }
         }
         if members.count > 1 || !spans.isEmpty {
           // A linked group: predict for the member seen last, personalised with the whole group's moves
@@ -486,7 +509,7 @@ extension ANPR {
       }
       var rows: [Row] = []
       for v in vehicles {
-        let inUse = store.trips(ofVehicle: v).filter { EpisodeID.inUse(groupSpans, vehicle: v, at: $0.start) }
+        let inUse = tripsBefore(v).filter { EpisodeID.inUse(groupSpans, vehicle: v, at: $0.start) }
         guard let trip = inUse.last else { continue }
         var s: [Int] = []
         for a in trip.sites where s.last != a { s.append(a) }

@@ -76,7 +76,8 @@ extension ANPR {
       abstract: "When and where a repeat vehicle (or an actor group, whatever car it drives) will next enter: top (camera site, hour) windows.")
     @OptionGroup var storeOptions: StoreOptions
     @OptionGroup var selection: VehicleSelection
-    @Option(help: "Days ahead.") var days = 7
+    @OptionGroup var origin: OriginOption
+    @Option(help: "Days ahead (local days from the origin).") var days = 7
     @Option(help: "Windows to list.") var top = 10
     @Flag(help: "Print JSON.") var json = false
 
@@ -89,21 +90,27 @@ extension ANPR {
 
     func forecast(_ store: ReadStore, clock: LocalClock) throws -> Int {
       let (vehicles, spans, label) = try selection.resolveWithSpans(store)
-      guard let end = store.header.timeEnd else { throw CLIError("the store has no reads") }
-      let all = NextAppearanceModel.visits(store: store, until: end + 1, clock: clock)
+      let (from, originNote) = try origin.origin(store, clock: clock)
+      let all = NextAppearanceModel.visits(store: store, until: from, clock: clock)
       let model = NextAppearanceModel().fit(visits: all, siteCount: store.sites.count)
       // The selection's visits: every visit of a plain vehicle, only those inside its periods of use for a group.
-      let mine = NextAppearanceModel.visits(store: store, until: end + 1, clock: clock, vehicles: vehicles, spans: spans)
+      let mine = NextAppearanceModel.visits(store: store, until: from, clock: clock, vehicles: vehicles, spans: spans)
       let visits = vehicles.flatMap { mine[$0] ?? [] }.sorted { $0.day < $1.day }
-      let from = end + 1
+      guard !visits.isEmpty else {
+        throw CLIError("\(label): no visits before the origin \(Timestamp.iso8601(from)); nothing to forecast from (try a later --at)")
+      }
       let (dayP, none) = model.dayProbabilities(visits, from: from, days: days, clock: clock)
       let windows = model.topWindows(visits, from: from, days: days, k: top, clock: clock)
-      struct Row: Encodable { var site: String; var hourStart: String; var probability: Double }
-      let rows = windows.map { Row(site: store.sites[$0.site], hourStart: Timestamp.iso8601($0.hourStart), probability: $0.probability) }
+      struct Row: Encodable { var site: String; var hourStart: String; var local: String; var probability: Double }
+      let rows = windows.map { Row(site: store.sites[$0.site], hourStart: Timestamp.iso8601($0.hourStart), local: clock.label($0.hourStart), probability: $0.probability) }
       if json { try printJSONLine(rows); return rows.count }
-      print("\(label): \(visits.count) past visits on \(Set(visits.map(\.day)).count) days; P(seen in the next \(days) days) = \(String(format: "%.2f", 1 - none))")
-      print("by day: " + dayP.enumerated().map { String(format: "+%d %.2f", $0.offset + 1, $0.element) }.joined(separator: "  "))
-      for r in rows { print("  \(r.hourStart)  \(r.site)  p = \(String(format: "%.3f", r.probability))") }
+      let seenDays = Set(visits.map(\.day)).count
+      print("\(label): \(visits.count) past visits on \(seenDays) days; P(seen in the next \(days) days) = \(String(format: "%.2f", 1 - none))")
+      print(originNote)
+      if seenDays < 2 { print("note: seen on one day only: the forecast leans on the habits of all repeat vehicles") }
+      print("by day: " + dayP.enumerated().map { d, p in String(format: "%@ %.2f", clock.label(d == 0 ? from : clock.startOfDay(clock.day(from) + Int64(d))).prefix(3) as CVarArg, p) }
+        .joined(separator: "  "))
+      for r in rows { print("  \(r.hourStart)  \(r.local)  \(r.site)  p = \(String(format: "%.3f", r.probability))") }
       print("(probabilities of a first appearance in that site and hour; a forecast, not a certainty)")
       return rows.count
     }

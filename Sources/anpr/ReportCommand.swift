@@ -14,7 +14,8 @@ extension ANPR {
     @OptionGroup var storeOptions: StoreOptions
     @Option(help: "Comparison JSON from 'anpr compare --out'.") var comparison: String?
     @Option(help: "Hotspot model for the forecast map and patrol plan.") var model: String?
-    @Option(help: "Days to forecast.") var days = 7
+    @OptionGroup var origin: OriginOption
+    @Option(help: "Days to forecast from the origin.") var days = 7
     @Option(help: "Window for the map's ranking, e.g. 'Fri 16-22'.") var window: String?
     @Option(help: "Officers (patrol areas) per shift.") var officers = 3
     @Option(help: "Groups CSV from 'anpr link'.") var groups: String?
@@ -37,7 +38,9 @@ extension ANPR {
       }
       if let model {
         let (header, saved) = try Training.loadHotspot(model)
-        let fc = try Training.forecast(model: saved, store: store, clock: try storeOptions.clocks(model: header).model, days: days)
+        let (o, note) = try origin.origin(store, clock: clock)
+        print(note)
+        let fc = try Training.forecast(model: saved, store: store, clock: try storeOptions.clocks(model: header).model, days: days, asOf: o)
         input.forecast = fc
         input.forecastModel = saved.name
         input.window = try window.map { s in do { return try ShiftWindow.parse(s) } catch { throw ValidationError("\(error)") } }

@@ -177,6 +177,22 @@ struct PlateTests {
   }
 }
 
+@Suite struct ForecastOriginTests {
+  /// A last read in the day's last hour makes the day full (origin: the midnight after); one at noon
+  /// leaves it partial (origin: the midnight that starts it). Clock changes move midnight in UTC.
+  @Test func theEndOfTheLastFullDay() throws {
+    let london = try LocalClock(identifier: "Europe/London")
+    func t(_ s: String) -> Int64 { if case .success(let v) = Timestamp.parse(s) { return Int64(v) }; fatalError(s) }
+    #expect(london.endOfLastFullDay(lastRead: t("2026-03-15T23:59:58Z")) == t("2026-03-16T00:00:00Z"))
+    #expect(london.endOfLastFullDay(lastRead: t("2026-03-15T23:00:00Z")) == t("2026-03-16T00:00:00Z"))
+    #expect(london.endOfLastFullDay(lastRead: t("2026-03-15T12:00:00Z")) == t("2026-03-15T00:00:00Z"))
+    // Summer time: local midnight is 23:00 UTC.
+    #expect(london.endOfLastFullDay(lastRead: t("2026-07-01T22:30:00Z")) == t("2026-07-01T23:00:00Z"))
+    #expect(london.startOfDay(london.day(t("2026-10-25T12:00:00Z"))) == t("2026-10-24T23:00:00Z"), "the day the clocks go back starts at BST midnight")
+    #expect(london.startOfDay(london.day(t("2026-10-26T12:00:00Z"))) == t("2026-10-26T00:00:00Z"))
+  }
+}
+
 @Suite struct LocalClockTableTests {
   /// The transition table must give exactly the offsets the time zone gives, including zones with
   /// half-hour DST (Lord Howe), southern-hemisphere DST and historical changes, and outside the table.
