@@ -4,7 +4,10 @@ import Reads
 import Routes
 
 /// The route metric names, in table order.
-public let routeMetricNames = ["top1", "top3", "mrr", "log_loss", "arrival_abs_error_min", "arrival_coverage80"]
+/// Route metrics: next-site accuracy over moves (among sites: a move cannot end the trip), its log loss
+/// conditional on the trip going on, arrival error and 80% coverage, and the Brier score of
+/// P(the trip ends here) at every site of every trip.
+public let routeMetricNames = ["top1", "top3", "mrr", "log_loss", "arrival_abs_error_min", "arrival_coverage80", "end_brier"]
 
 /// A named route model variant for comparisons.
 public struct NamedRouteModel: Sendable {
@@ -98,23 +101,40 @@ public enum RouteBacktest {
         for (trip, s, ts, i) in moves {
           let history = Array(s[0...i]), actual = s[i + 1]
           let pred = fitted.predict(history: history, time: ts[i], clock: clock, personal: m.personal ? personal[trip.vehicle] : nil)
-          let rank = (pred.ranked.firstIndex { $0.site == actual }.map { $0 + 1 })
-            ?? (pred.ranked.count + (store.sites.count + 1 - pred.ranked.count + 1) / 2)
+          // A move is scored among sites only: "the trip ends here" cannot be its answer, and has its
+          // own score (end_brier) below. Probabilities are conditional on the trip going on.
+          let pEnd = pred.ranked.first { $0.site == endOfTrip }?.probability ?? 0
+          let sitesRanked = pred.ranked.filter { $0.site != endOfTrip }
+          let rank = (sitesRanked.firstIndex { $0.site == actual }.map { $0 + 1 })
+            ?? (sitesRanked.count + (store.sites.count - sitesRanked.count + 1) / 2)
           if rank == 1 { top1 += 1 }
           if rank <= 3 { top3 += 1 }
           rr += 1 / Double(rank)
-          let p = pred.ranked.first { $0.site == actual }?.probability ?? pred.remainderPerSite
-          ll += -log(max(p, 1e-12))
+          let p = (sitesRanked.first { $0.site == actual }?.probability ?? pred.remainderPerSite) / max(1 - pEnd, 1e-12)
+          ll += -log(max(min(p, 1), 1e-12))
           let tt = fitted.travelTime(from: s[i], to: actual, band: timeBand(ts[i], clock: clock))
           let secs = Double(ts[i + 1] - ts[i])
           errs.append(abs(tt.median - secs) / 60)
           if secs >= tt.low80 && secs <= tt.high80 { cover += 1 }
         }
+        // Trip ends: at every site of every test trip, P(the trip ends here) against whether it did.
+        var brier = 0.0, points = 0.0
+        for t in test {
+          var s: [Int] = [], ts: [Int64] = []
+          for (a, b) in zip(t.sites, t.times) where s.last != a { s.append(a); ts.append(b) }
+          for i in s.indices {
+            let pred = fitted.predict(history: Array(s[0...i]), time: ts[i], clock: clock, personal: m.personal ? personal[t.vehicle] : nil)
+            let pEnd = pred.ranked.first { $0.site == endOfTrip }?.probability ?? 0
+            let ended = i == s.count - 1 ? 1.0 : 0.0
+            brier += (pEnd - ended) * (pEnd - ended)
+            points += 1
+          }
+        }
         let n = Double(moves.count)
         errs.sort()
         out[m.name, default: []].append(WindowScore(origin: origin, metrics: [
           "top1": top1 / n, "top3": top3 / n, "mrr": rr / n, "log_loss": ll / n,
-          "arrival_abs_error_min": errs[errs.count / 2], "arrival_coverage80": cover / n,
+          "arrival_abs_error_min": errs[errs.count / 2], "arrival_coverage80": cover / n, "end_brier": brier / max(points, 1),
         ]))
       }
       if let oracle {

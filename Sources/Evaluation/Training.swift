@@ -129,6 +129,10 @@ public enum Training {
     guard let start = store.header.timeStart, let end = store.header.timeEnd else { throw FitError.noData("the store has no reads") }
     let stop = min(until ?? (end + 1), end + 1)
     if spec.isRoute {
+      // Refused, not ignored: a route model learns from every vehicle's trips.
+      guard case .allReads = target else {
+        throw SpecError.invalid("\(spec.name) is a route model: it learns from every vehicle's trips, so --target \(target) does not apply; for a vehicle or group's own moves use 'anpr predict-route --vehicle/--group', which personalises with them")
+      }
       let model = try spec.routeModel()
       let counts = TransitionCounts.build(store: store, order: model.order, to: stop, clock: clock)
       let fitted = try model.fit(counts, sites: store.siteLocations)

@@ -383,7 +383,7 @@ extension ANPR {
       if !hot.models.isEmpty { print(hot.table(metrics: ["hit_rate@10%", "pai@10%", "pei*@10%", "log_score", "n_test_p"])) }
       if !route.models.isEmpty {
         if !hot.models.isEmpty { print("") }
-        let metrics = ["top1", "top3", "mrr", "log_loss", "arrival_abs_error_min", "arrival_coverage80"].filter { m in route.models.contains { $0.metrics[m] != nil } }
+        let metrics = routeMetricNames.filter { m in route.models.contains { $0.metrics[m] != nil } }
         print(route.table(metrics: metrics))
       }
       if let p = c.pairedTest {
@@ -456,7 +456,8 @@ extension ANPR {
 
     struct Row: Encodable {
       var vehicle: String; var lastSite: String; var lastSeen: String; var rank: Int; var nextSite: String
-      var probability: Double; var arrivalMedian: String?; var arrivalLow80: String?; var arrivalHigh80: String?
+      /// P(next site | the trip goes on); the trip's end has its own probability, `tripEndsHere`.
+      var probability: Double; var tripEndsHere: Double; var arrivalMedian: String?; var arrivalLow80: String?; var arrivalHigh80: String?
       var evidence: String; var fallback: String?
     }
 
@@ -515,30 +516,33 @@ extension ANPR {
         for a in trip.sites where s.last != a { s.append(a) }
         let t = trip.end
         let pred = saved.route.predict(history: s, time: t, clock: clock, personal: personal)
-        for (k, c) in pred.ranked.prefix(top).enumerated() {
+        // Sites are ranked given that the trip goes on; "the trip ends here" is said beside them, never
+        // ranked among them (it is not a place to be).
+        let pEnd = pred.ranked.first { $0.site == endOfTrip }?.probability ?? 0
+        for (k, c) in pred.ranked.filter({ $0.site != endOfTrip }).prefix(top).enumerated() {
           var r = Row(vehicle: store.vehicles[v].id, lastSite: store.sites[s.last!], lastSeen: Timestamp.iso8601(t), rank: k + 1,
-                      nextSite: c.site == endOfTrip ? "END" : store.sites[c.site], probability: c.probability,
+                      nextSite: store.sites[c.site], probability: min(1, c.probability / max(1 - pEnd, 1e-12)), tripEndsHere: pEnd,
                       evidence: pred.level, fallback: pred.fallback)
-          if c.site != endOfTrip {
-            let tt = saved.route.travelTime(from: s.last!, to: c.site, band: timeBand(t, clock: clock))
-            r.arrivalMedian = Timestamp.iso8601(t + Int64(tt.median)); r.arrivalLow80 = Timestamp.iso8601(t + Int64(tt.low80))
-            r.arrivalHigh80 = Timestamp.iso8601(t + Int64(tt.high80))
-          }
+          let tt = saved.route.travelTime(from: s.last!, to: c.site, band: timeBand(t, clock: clock))
+          r.arrivalMedian = Timestamp.iso8601(t + Int64(tt.median)); r.arrivalLow80 = Timestamp.iso8601(t + Int64(tt.low80))
+          r.arrivalHigh80 = Timestamp.iso8601(t + Int64(tt.high80))
           rows.append(r)
         }
       }
       if let out {
-        var t = CSVTable(header: ["vehicle", "last_site", "last_seen", "rank", "next_site", "probability", "arrival_median", "arrival_low80",
-                                  "arrival_high80", "evidence", "fallback"])
+        var t = CSVTable(header: ["vehicle", "last_site", "last_seen", "rank", "next_site", "probability_if_it_goes_on", "p_trip_ends_here",
+                                  "arrival_median", "arrival_low80", "arrival_high80", "evidence", "fallback"])
         for r in rows {
-          t.append([r.vehicle, r.lastSite, r.lastSeen, "\(r.rank)", r.nextSite, String(format: "%.4f", r.probability), r.arrivalMedian ?? "",
+          t.append([r.vehicle, r.lastSite, r.lastSeen, "\(r.rank)", r.nextSite, String(format: "%.4f", r.probability),
+                    String(format: "%.4f", r.tripEndsHere), r.arrivalMedian ?? "",
                     r.arrivalLow80 ?? "", r.arrivalHigh80 ?? "", r.evidence, r.fallback ?? ""])
         }
         try write(t, to: out, excel: csvOptions.excel)
       }
       if json { try printJSONLine(rows); return rows.count }
       for r in rows.prefix(30) {
-        print("\(r.vehicle) at \(r.lastSite) \(r.lastSeen): #\(r.rank) \(r.nextSite) p=\(String(format: "%.2f", r.probability))"
+        if r.rank == 1 { print("\(r.vehicle) at \(r.lastSite) \(r.lastSeen): P(trip ends here) = \(String(format: "%.2f", r.tripEndsHere)); if it goes on:") }
+        print("  #\(r.rank) \(r.nextSite) p=\(String(format: "%.2f", r.probability))"
           + (r.arrivalMedian.map { " arrive ~\($0) (80%: \(r.arrivalLow80!)–\(r.arrivalHigh80!))" } ?? "") + " [\(r.evidence)]"
           + (r.fallback.map { " note: \($0)" } ?? ""))
       }

@@ -33,4 +33,52 @@ struct OriginTests {
     let csv = try String(contentsOfFile: d + "/f.csv", encoding: .utf8)
     #expect(csv.contains("2026-03-12T00:00:00Z") && !csv.contains("2026-03-13T00:00:00Z"), "one day from the origin")
   }
+
+  /// Routes (issue 15): a move is scored among sites — "the trip ends here" can never be its answer —
+  /// and the trip's end has its own score. Trips S001 → S002 (end) for 60% of vehicles and
+  /// S001 → S002 → S003 for 40%: at S002 the end is likelier than S003, yet every move from S002 goes to
+  /// S003, so the site ranking must put S003 first (top-1 = 1 over all moves).
+  @Test func routeMovesAreScoredAmongSitesAndTheEndApart() throws {
+    let d = try freshDirectory("route-end")
+    var rows = ["read_id,plate,camera_id,timestamp,confidence"]
+    var id = 1
+    let iso = ISO8601DateFormatter()
+    let day0 = iso.date(from: "2026-03-02T00:00:00Z")!
+    for day in 0..<14 {
+      for v in 0..<20 {
+        let t = day0.addingTimeInterval(Double(day * 86400 + 8 * 3600 + v * 600))
+        let plate = String(format: "AB%02dCDE", v)
+        rows.append("\(id),\(plate),CAM0001,\(iso.string(from: t)),0.9"); id += 1
+        rows.append("\(id),\(plate),CAM0003,\(iso.string(from: t.addingTimeInterval(120))),0.9"); id += 1
+        if v % 5 < 2 { rows.append("\(id),\(plate),CAM0005,\(iso.string(from: t.addingTimeInterval(240))),0.9"); id += 1 }
+      }
+    }
+    try (rows.joined(separator: "\n") + "\n").write(toFile: d + "/reads.csv", atomically: true, encoding: .utf8)
+    var r = try runANPR(["ingest", d + "/reads.csv", "--cameras", "Data/sample/cameras.csv", "--store", d + "/s.anpr", "--keep-raw-plates"])
+    #expect(r.status == 0, "\(r.err)")
+    r = try runANPR(["evaluate", "--store", d + "/s.anpr", "--spec", "Models/markov-route.yaml", "--train-days", "9", "--json"])
+    #expect(r.status == 0, "\(r.err)")
+    let c = try lastJSONLine(r.out)
+    let model = try #require((c["models"] as? [[String: Any]])?.first { ($0["kind"] as? String) == "route" })
+    let metrics = try #require(model["metrics"] as? [String: Any])
+    let top1 = try #require((metrics["top1"] as? [String: Any])?["value"] as? Double)
+    let brier = try #require((metrics["end_brier"] as? [String: Any])?["value"] as? Double)
+    #expect(top1 == 1, "every move's next site ranked first among sites: \(top1)")
+    // Each vehicle always does the same, and the model is personalised: its ends are nearly certain
+    // (an unpersonalised 0.6 at S002 would score about 0.24 there).
+    #expect(brier >= 0 && brier < 0.15, "\(brier)")
+    // The route model takes no --target: refused, not ignored.
+    r = try runANPR(["train", "--store", d + "/s.anpr", "--spec", "Models/markov-route.yaml", "--target", "keeper=rental", "--out", d + "/r.json"])
+    #expect(r.status == 1 && r.err.contains("does not apply"), "\(r.err)")
+    r = try runANPR(["train", "--store", d + "/s.anpr", "--spec", "Models/markov-route.yaml", "--out", d + "/r.json"])
+    #expect(r.status == 0, "\(r.err)")
+    // AB02CDE's trips always end at S002 (its 08:20 trip reached S002 at 08:22): the end is said, and
+    // the sites are ranked as if it went on — S003, where every trip that goes on goes.
+    r = try runANPR(["predict-route", "--store", d + "/s.anpr", "--model", d + "/r.json", "--plate", "AB02CDE", "--reason", "test",
+                     "--at", "2026-03-15T08:23:00Z", "--json"])
+    let predicted = try JSONSerialization.jsonObject(with: Data((r.out.split(separator: "\n").last ?? "").utf8)) as! [[String: Any]]
+    #expect(predicted.first?["lastSite"] as? String == "S002", "\(predicted)")
+    #expect(predicted.first?["nextSite"] as? String == "S003" && predicted.allSatisfy { ($0["nextSite"] as? String) != "END" }, "\(predicted)")
+    #expect((predicted.first?["tripEndsHere"] as? Double ?? 0) > 0.4, "the end is the likeliest single outcome here: \(predicted)")
+  }
 }
