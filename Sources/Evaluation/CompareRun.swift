@@ -15,6 +15,8 @@ public struct CompareOptions: Sendable {
   public var plan = BacktestPlan()
   public var bin: Binning = .hourly
   public var routes = true
+  /// Also backtest where-and-when-next (repeat vehicles, or the truth's actor groups).
+  public var nextAppearance = true
   public var seed: UInt64 = 1
   public init() {}
 }
@@ -67,6 +69,26 @@ public enum CompareRun {
       }
       routes.pairedTest = nil
       comparison.append(routes)
+    }
+    if o.nextAppearance {
+      // Subjects: the truth's actor groups when it is given (their cars pooled), else every repeat vehicle.
+      var groups: [String: [Int]]? = nil
+      if !actorVehicles.isEmpty {
+        var g: [String: [Int]] = [:]
+        for (v, actor) in actorVehicles { g[actor, default: []].append(v) }
+        groups = g.mapValues { $0.sorted() }
+      }
+      do {
+        let scores = try NextAppearanceBacktest.run(store: store, plan: o.plan, clock: clock, groups: groups) { progress?("next-appearance backtest", $0, $1) }
+        var na = Comparison.summarise(hotspot: scores, order: [NextAppearanceBacktest.modelName] + NextAppearanceBacktest.baselines,
+                                      kind: "next-appearance", target: groups == nil ? "repeat vehicles" : "actor groups (truth)", primary: "hit@10", seed: o.seed)
+        na.pairedTest = nil
+        comparison.append(na)
+        notes.append("next appearance: " + (groups == nil ? "every repeat vehicle (visits on 2+ days before the origin, at most 2000)" : "each actor group of the truth, its cars' trips pooled (whole cars: a re-hired car's other hirers count too)")
+          + "; first visit in the 7 days after each origin; no oracle row yet")
+      } catch let e as SpecError {
+        notes.append("next appearance not backtested: \(e)")
+      }
     }
     comparison.notes = notes + comparison.notes
     return comparison

@@ -46,7 +46,7 @@ public struct Comparison: Codable, Sendable {
   /// Metrics where the oracle fraction is meaningful (ratios of non-negative scores, higher is better).
   public static let ratioMetrics: Set<String> = ["hit_rate@5%", "hit_rate@10%", "hit_rate@20%", "pai@10%", "pei*@10%", "top1", "top3", "mrr"]
   /// Metrics where lower is better.
-  public static let lowerIsBetter: Set<String> = ["deviance", "log_loss", "arrival_abs_error_min"]
+  public static let lowerIsBetter: Set<String> = ["deviance", "log_loss", "arrival_abs_error_min", "end_brier", "seen7_brier"]
 
   /// Summarises per-window scores. `primary` picks the paired test's pair.
   public static func summarise(hotspot scores: [String: [WindowScore]], order: [String], kind: String, target: String,

@@ -22,7 +22,10 @@ public struct NextAppearanceModel: Codable, Sendable, Equatable {
   public var maxGapDays = 28
   public init() {}
 
-  public struct Visit: Codable, Sendable { public var day: Int64; public var hourOfWeek: Int; public var entrySite: Int }
+  public struct Visit: Codable, Sendable {
+    public var day: Int64; public var hourOfWeek: Int; public var entrySite: Int
+    public init(day: Int64, hourOfWeek: Int, entrySite: Int) { self.day = day; self.hourOfWeek = hourOfWeek; self.entrySite = entrySite }
+  }
 
   /// Visits (trip starts) of each vehicle before `until`; for a vehicle in `spans`, only trips that start
   /// inside one of its spans (its periods of use by the selected actor).
@@ -75,7 +78,7 @@ public struct FittedNextAppearance: Codable, Sendable {
 
   /// The forecast's days: day 0 from `from` to the next local midnight, then whole local days (23 or
   /// 25 hours on clock-change days), with their hours (start instant, local hour of day) and weekday.
-  static func horizon(from: Int64, days: Int, clock: LocalClock) -> [(weekday: Int, hours: [(t: Int64, hour: Int)])] {
+  public static func horizon(from: Int64, days: Int, clock: LocalClock) -> [(weekday: Int, hours: [(t: Int64, hour: Int)])] {
     let d0 = clock.day(from)
     return (0..<days).map { d in
       let start = d == 0 ? from : clock.startOfDay(d0 + Int64(d))
@@ -118,6 +121,27 @@ public struct FittedNextAppearance: Codable, Sendable {
       survive -= p
     }
     return (out, max(0, survive))
+  }
+
+  /// The whole forecast in factored form: the probability of the first appearance in each local hour
+  /// slot of the next `days` days (slot = day offset × 24 + local hour; an hour the clocks repeat adds
+  /// into its slot, one they skip stays 0), and the entry-site distribution (sums to 1). A window's
+  /// probability is `slots[h] × sites[s]`; `slots` sums to P(seen in the period).
+  public func forecast(_ visits: [NextAppearanceModel.Visit], from: Int64, days: Int, clock: LocalClock) -> (slots: [Double], sites: [Double]) {
+    let s = specification
+    let (dayP, _) = dayProbabilities(visits, from: from, days: days, clock: clock)
+    let prof = hourProfile(visits)
+    var slots = [Double](repeating: 0, count: days * 24)
+    for (d, day) in Self.horizon(from: from, days: days, clock: clock).enumerated() {
+      let hours = day.hours.map { prof[day.weekday * 24 + $0.hour] }
+      let ht = hours.reduce(0, +)
+      guard ht > 0 else { continue }
+      for (i, hour) in day.hours.enumerated() { slots[d * 24 + hour.hour] += dayP[d] * hours[i] / ht }
+    }
+    var ent = populationEntries.map { $0 * s.entryStrength }
+    for v in visits where v.entrySite < ent.count { ent[v.entrySite] += 1 }
+    let total = ent.reduce(0, +)
+    return (slots, ent.map { $0 / total })
   }
 
   /// The top `k` (entry site, hour) windows over the next `days` local days from `from`, with

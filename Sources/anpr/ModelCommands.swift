@@ -214,7 +214,8 @@ extension ANPR {
         let history = try CountTable.fromCSV(counts: counts, units: units, binning: saved.binning, crs: crs)
         f = Training.forecast(model: saved, history: history, clock: modelClock, days: days)
       } else if let opened {
-        let (o, note) = try origin.origin(opened, clock: clock)
+        // The origin on the model's clock (its days), so the bins do not depend on the zone they are shown in.
+        let (o, note) = try origin.origin(opened, clock: modelClock)
         originNote = note
         f = try Training.forecast(model: saved, store: opened, clock: modelClock, days: days, asOf: o)
       } else { throw ValidationError("Give --store, or --counts with --units.") }
@@ -289,6 +290,7 @@ extension ANPR {
     @Option(help: "Write the comparison as CSV.") var csv: String?
     @Option(help: "Write the comparison as JSON.") var out: String?
     @Flag(help: "Skip the route models.") var noRoutes = false
+    @Flag(help: "Skip the next-appearance backtest (where and when each repeat vehicle, or actor group, is next seen).") var noNextAppearance = false
     @OptionGroup var csvOptions: CSVOptions
     @Flag(help: "Print the comparison as one JSON object on the last line.") var json = false
 
@@ -351,6 +353,7 @@ extension ANPR {
       var o = options
       o.plan = backtest.plan
       o.routes = !noRoutes
+      o.nextAppearance = !noNextAppearance
       o.seed = seed
       if let truth {
         var isDir: ObjCBool = false
@@ -385,6 +388,11 @@ extension ANPR {
         if !hot.models.isEmpty { print("") }
         let metrics = routeMetricNames.filter { m in route.models.contains { $0.metrics[m] != nil } }
         print(route.table(metrics: metrics))
+      }
+      let next = Comparison(target: c.target, windows: c.windows, models: c.models.filter { $0.kind == "next-appearance" })
+      if !next.models.isEmpty {
+        print("\nNext appearance (first visit in the 7 days after each origin; hit@k of the (hour, entry site) window):")
+        print(next.table(metrics: NextAppearanceBacktest.metricNames))
       }
       if let p = c.pairedTest {
         print(String(format: "\npaired test on %@: %@ − %@ = %.3f [%.3f, %.3f], p = %.3f", p.metric, p.better, p.worse,

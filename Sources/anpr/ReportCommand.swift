@@ -38,9 +38,10 @@ extension ANPR {
       }
       if let model {
         let (header, saved) = try Training.loadHotspot(model)
-        let (o, note) = try origin.origin(store, clock: clock)
+        let modelClock = try storeOptions.clocks(model: header).model
+        let (o, note) = try origin.origin(store, clock: modelClock)
         print(note)
-        let fc = try Training.forecast(model: saved, store: store, clock: try storeOptions.clocks(model: header).model, days: days, asOf: o)
+        let fc = try Training.forecast(model: saved, store: store, clock: modelClock, days: days, asOf: o)
         input.forecast = fc
         input.forecastModel = saved.name
         input.window = try window.map { s in do { return try ShiftWindow.parse(s) } catch { throw ValidationError("\(error)") } }

@@ -81,4 +81,44 @@ struct OriginTests {
     #expect(predicted.first?["nextSite"] as? String == "S003" && predicted.allSatisfy { ($0["nextSite"] as? String) != "END" }, "\(predicted)")
     #expect((predicted.first?["tripEndsHere"] as? Double ?? 0) > 0.4, "the end is the likeliest single outcome here: \(predicted)")
   }
+
+  /// Next appearance in `compare` (issue 15), on known habits: 12 vehicles each come every Tuesday and
+  /// Thursday at their own hour by their own entry road, 4 weeks. The model's (hour, site) window must
+  /// be in its top 10 for nearly every next visit, above the population profile beyond its interval.
+  @Test func nextAppearanceIsBacktestedOnKnownHabits() throws {
+    let d = try freshDirectory("next-habits")
+    var rows = ["read_id,plate,camera_id,timestamp,confidence"]
+    var id = 1
+    let iso = ISO8601DateFormatter()
+    let monday = iso.date(from: "2026-03-02T00:00:00Z")!  // GMT until 29 March: local = UTC
+    let cams = ["CAM0001", "CAM0003", "CAM0005", "CAM0006"]
+    for week in 0..<4 {
+      for weekday in [1, 3] {
+        for v in 0..<12 {
+          let t = monday.addingTimeInterval(Double((week * 7 + weekday) * 86400 + (7 + v) * 3600 + 600))
+          let plate = String(format: "HB%02dABC", v)
+          rows.append("\(id),\(plate),\(cams[v % 4]),\(iso.string(from: t)),0.9"); id += 1
+          rows.append("\(id),\(plate),CAM0007,\(iso.string(from: t.addingTimeInterval(300))),0.9"); id += 1
+        }
+      }
+    }
+    try (rows.joined(separator: "\n") + "\n").write(toFile: d + "/reads.csv", atomically: true, encoding: .utf8)
+    var r = try runANPR(["ingest", d + "/reads.csv", "--cameras", "Data/sample/cameras.csv", "--store", d + "/s.anpr", "--keep-raw-plates"])
+    #expect(r.status == 0, "\(r.err)")
+    r = try runANPR(["compare", "--store", d + "/s.anpr", "--no-routes", "--spec", "Models/historical-mean.yaml", "--train-days", "10", "--json"])
+    #expect(r.status == 0, "\(r.err)")
+    let models = try #require(try lastJSONLine(r.out)["models"] as? [[String: Any]])
+    func metric(_ name: String, _ m: String) -> (value: Double, low: Double, high: Double)? {
+      guard let row = models.first(where: { ($0["name"] as? String) == name }), let e = (row["metrics"] as? [String: Any])?[m] as? [String: Any],
+        let v = e["value"] as? Double, let lo = e["ci_low"] as? Double, let hi = e["ci_high"] as? Double else { return nil }
+      return (v, lo, hi)
+    }
+    let model = try #require(metric("next-appearance", "hit@10"))
+    let population = try #require(metric("population profile", "hit@10"))
+    #expect(model.value >= 0.9, "\(model)")
+    #expect(model.low > population.high, "model \(model) vs population profile \(population)")
+    #expect(try #require(metric("next-appearance", "site_hit@1")).value >= 0.9)
+    r = try runANPR(["compare", "--store", d + "/s.anpr", "--no-routes", "--spec", "Models/historical-mean.yaml", "--train-days", "10"])
+    #expect(r.out.contains("Next appearance") && r.out.contains("most frequent hour-of-week"), "\(r.out)")
+  }
 }

@@ -9,6 +9,26 @@ import Routes
 
 @Suite("Metrics on hand-worked examples")
 struct MetricTests {
+  /// Next-appearance metrics (issue 15) on a factored forecast: hours × sites.
+  @Test func nextAppearanceMetrics() {
+    // Windows: slot 0 → .30 .15 .05; slot 1 → .12 .06 .02; slot 2 → .06 .03 .01. P(seen) = 0.8.
+    let f = NextAppearanceBacktest.Forecast(slots: [0.5, 0.2, 0.1], sites: [0.6, 0.3, 0.1])
+    var m = NextAppearanceBacktest.score(f, actual: (slot: 1, site: 0))  // .12: two windows above it
+    #expect(m["hit@1"] == 0 && m["hit@3"] == 1 && m["hit@10"] == 1)
+    #expect(abs(m["log_score"]! - log(0.12)) < 1e-12)
+    #expect(abs(m["seen7_brier"]! - 0.04) < 1e-12)
+    #expect(m["hour_hit@3"] == 1 && m["site_hit@1"] == 1)
+    #expect(m["arrival_coverage80"] == 1, "slots 0 and 1 hold .7 of .8: 80% needs both")
+    m = NextAppearanceBacktest.score(f, actual: (slot: 2, site: 0))  // .06, tied with (1, 1); .30 .15 .12 above
+    #expect(m["hit@3"] == 0 && m["hit@10"] == 1 && m["arrival_coverage80"] == 0 && m["site_hit@1"] == 1)
+    // Ties share credit: two windows at .30, the one that came is one of them.
+    let tied = NextAppearanceBacktest.Forecast(slots: [0.6, 0.4], sites: [0.5, 0.5])
+    #expect(NextAppearanceBacktest.score(tied, actual: (slot: 0, site: 1))["hit@1"] == 0.5)
+    // Not seen: scored by P(not seen); hit rates are over subjects that were seen.
+    m = NextAppearanceBacktest.score(f, actual: nil)
+    #expect(abs(m["log_score"]! - log(0.2)) < 1e-12 && abs(m["seen7_brier"]! - 0.64) < 1e-12 && m["hit@10"]!.isNaN)
+  }
+
   // 10 units; forecast ranks unit 0 first, then 1, ...; actual events: 4 at unit 0, 1 at unit 3, 5 at unit 9.
   let forecast: [Double] = [10, 9, 8, 7, 6, 5, 4, 3, 2, 1]
   let actual: [Double] = [4, 0, 0, 1, 0, 0, 0, 0, 0, 5]

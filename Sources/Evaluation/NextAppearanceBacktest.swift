@@ -1,0 +1,177 @@
+import Foundation
+import Modelling
+import Reads
+import Routes
+
+/// "Where and when will they next appear", backtested: at each origin (a local midnight), every
+/// subject — a repeat vehicle, or an actor group pooled over its cars — with visits on at least two
+/// days before it gets a forecast of its first visit (trip start) in the next `days` days: a probability
+/// for every (local hour, entry site) window. The forecast is scored on the visit that came.
+///
+/// Metrics per window (means over subjects): `hit@1/3/10` — the visit's (hour, site) window among the
+/// forecast's top 1/3/10 (ties share credit); `hour_hit@3` and `site_hit@1` — the hour alone among the
+/// top 3 hours, the entry site alone first; `log_score` — log P(the window that came), or log P(not
+/// seen) for a subject not seen; `seen7_brier` — Brier score of P(seen in the period);
+/// `arrival_coverage80` — the visit's hour inside the smallest set of hours holding 80% of the time
+/// distribution. Hit rates and coverage are over subjects that were seen.
+public enum NextAppearanceBacktest {
+  public static let metricNames = ["hit@1", "hit@3", "hit@10", "hour_hit@3", "site_hit@1", "log_score", "seen7_brier", "arrival_coverage80"]
+  public static let modelName = "next-appearance"
+  public static let baselines = ["same hour next week", "most frequent hour-of-week", "population profile"]
+
+  /// A forecast in factored form: P(first visit in hour slot h) and P(entry site s | a visit).
+  struct Forecast { var slots: [Double]; var sites: [Double] }
+
+  /// - Parameters:
+  ///   - groups: subjects as named sets of vehicles (actor groups from the truth); nil = every repeat
+  ///     vehicle on its own.
+  ///   - maxSubjects: at most this many subjects per origin (the first in vehicle-id order).
+  public static func run(store: ReadStore, plan: BacktestPlan, clock: LocalClock, days: Int = 7, groups: [String: [Int]]? = nil,
+                         maxSubjects: Int = 2000, progress: ((Int, Int) -> Void)? = nil) throws -> [String: [WindowScore]] {
+    guard let start = store.header.timeStart, let end = store.header.timeEnd else { throw FitError.noData("the store has no reads") }
+    let firstDay = clock.day(start)
+    var origins: [Int64] = []
+    var d = firstDay + Int64(plan.minimumTrainingDays)
+    while clock.startOfDay(d + Int64(days)) <= end + 1 { origins.append(clock.startOfDay(d)); d += Int64(plan.stepDays) }
+    if plan.maxWindows > 0 && origins.count > plan.maxWindows { origins = Array(origins.suffix(plan.maxWindows)) }
+    guard !origins.isEmpty else {
+      throw SpecError.invalid("not enough days for a next-appearance backtest: it needs \(plan.minimumTrainingDays) days of history and \(days) days after each origin")
+    }
+    // Every trip start once, with its time, per vehicle.
+    var starts: [Int: [(t: Int64, site: Int)]] = [:]
+    for v in 0..<store.vehicles.count { starts[v] = store.trips(ofVehicle: v).map { ($0.start, $0.entrySite) } }
+    let subjects: [(name: String, vehicles: [Int])] = groups.map { g in g.keys.sorted().map { ($0, g[$0]!) } }
+      ?? (0..<store.vehicles.count).sorted { store.vehicles[$0].id < store.vehicles[$1].id }.map { (store.vehicles[$0].id, [$0]) }
+    var out: [String: [WindowScore]] = [:]
+    for (k, origin) in origins.enumerated() {
+      let originDay = clock.day(origin)
+      let horizonEnd = clock.startOfDay(originDay + Int64(days))
+      func visit(_ s: (t: Int64, site: Int)) -> NextAppearanceModel.Visit {
+        NextAppearanceModel.Visit(day: clock.day(s.t), hourOfWeek: clock.hourOfWeek(s.t), entrySite: s.site)
+      }
+      // Population parts from every vehicle's visits before the origin.
+      var before: [Int: [NextAppearanceModel.Visit]] = [:]
+      for (v, ss) in starts { let b = ss.filter { $0.t < origin }.map(visit); if !b.isEmpty { before[v] = b } }
+      let fitted = NextAppearanceModel().fit(visits: before, siteCount: store.sites.count)
+      // P(seen in a period) for baselines: the share of repeat vehicles seen in the L days before the
+      // origin (L = the period, or half the history when shorter), as a constant daily hazard over the period.
+      let lookback = max(1, min(Int64(days), (originDay - firstDay) / 2))
+      let earlier = clock.startOfDay(originDay - lookback)
+      var repeatCount = 0, seenCount = 0
+      for (_, ss) in starts {
+        let days0 = Set(ss.filter { $0.t < earlier }.map { clock.day($0.t) })
+        guard days0.count >= 2 else { continue }
+        repeatCount += 1
+        if ss.contains(where: { $0.t >= earlier && $0.t < origin }) { seenCount += 1 }
+      }
+      let seenInLookback = repeatCount > 0 ? Double(seenCount) / Double(repeatCount) : 0.5
+      let baseRate = 1 - pow(1 - min(seenInLookback, 0.999), Double(days) / Double(lookback))
+      var popSlots = [Double](repeating: 0, count: days * 24)
+      for h in popSlots.indices {
+        let wd = Int((((originDay + Int64(h / 24)) + 3) % 7 + 7) % 7)
+        popSlots[h] = fitted.populationProfile[wd * 24 + h % 24]
+      }
+      let popTotal = popSlots.reduce(0, +)
+      popSlots = popSlots.map { $0 / max(popTotal, 1e-300) * baseRate }
+
+      var sums: [String: [String: Double]] = [:], counts: [String: [String: Double]] = [:]
+      var scored = 0
+      for subject in subjects {
+        if scored >= maxSubjects { break }
+        let pooled = subject.vehicles.flatMap { starts[$0] ?? [] }.sorted { $0.t < $1.t }
+        let past = pooled.filter { $0.t < origin }
+        guard Set(past.map { clock.day($0.t) }).count >= 2 else { continue }
+        scored += 1
+        let next = pooled.first { $0.t >= origin && $0.t < horizonEnd }
+        let actual = next.map { (slot: Int(clock.day($0.t) - originDay) * 24 + clock.hourOfDay($0.t), site: $0.site) }
+        let visits = past.map(visit)
+        var forecasts: [(String, Forecast)] = []
+        let f = fitted.forecast(visits, from: origin, days: days, clock: clock)
+        forecasts.append((modelName, Forecast(slots: f.slots, sites: f.sites)))
+        let n = store.sites.count
+        func peaked(_ site: Int) -> [Double] { (0..<n).map { ($0 == site ? 0.9 : 0) + 0.1 / Double(n) } }
+        func atHourOfWeek(_ how: Int) -> [Double] {
+          var slots = [Double](repeating: 0.1 * baseRate / Double(days * 24), count: days * 24)
+          let hits = slots.indices.filter { h in Int((((originDay + Int64(h / 24)) + 3) % 7 + 7) % 7) * 24 + h % 24 == how }
+          for h in hits { slots[h] += 0.9 * baseRate / Double(hits.count) }
+          return slots
+        }
+        // Same hour next week: the last visit's hour of the week, at its entry site.
+        let last = visits.last!
+        forecasts.append((baselines[0], Forecast(slots: atHourOfWeek(last.hourOfWeek), sites: peaked(last.entrySite))))
+        // The subject's most frequent hour of the week and entry site (ties: the earliest).
+        var howCount = [Int](repeating: 0, count: 168), siteCount = [Int](repeating: 0, count: n)
+        for v in visits { howCount[v.hourOfWeek] += 1; if v.entrySite < n { siteCount[v.entrySite] += 1 } }
+        let mode = howCount.indices.max { howCount[$0] != howCount[$1] ? howCount[$0] < howCount[$1] : $0 > $1 }!
+        let siteMode = siteCount.indices.max { siteCount[$0] != siteCount[$1] ? siteCount[$0] < siteCount[$1] : $0 > $1 }!
+        forecasts.append((baselines[1], Forecast(slots: atHourOfWeek(mode), sites: peaked(siteMode))))
+        // Everyone's habits: the population's hour-of-week profile and entry sites.
+        forecasts.append((baselines[2], Forecast(slots: popSlots, sites: fitted.populationEntries)))
+        for (name, fc) in forecasts {
+          for (m, v) in score(fc, actual: actual) where !v.isNaN {
+            sums[name, default: [:]][m, default: 0] += v
+            counts[name, default: [:]][m, default: 0] += 1
+          }
+        }
+      }
+      guard scored > 0 else { continue }
+      for name in [modelName] + baselines {
+        let metrics = Dictionary(uniqueKeysWithValues: metricNames.map { m in
+          (m, (counts[name]?[m] ?? 0) > 0 ? sums[name]![m]! / counts[name]![m]! : Double.nan)
+        })
+        out[name, default: []].append(WindowScore(origin: origin, metrics: metrics))
+      }
+      progress?(k + 1, origins.count)
+    }
+    guard !out.isEmpty else {
+      throw SpecError.invalid("no subject had visits on two days before any origin: nothing to forecast a next appearance for")
+    }
+    return out
+  }
+
+  /// The metrics of one forecast against what came (`actual` nil: not seen in the period).
+  static func score(_ f: Forecast, actual: (slot: Int, site: Int)?) -> [String: Double] {
+    let seen = f.slots.reduce(0, +)
+    var m: [String: Double] = ["seen7_brier": pow(seen - (actual == nil ? 0 : 1), 2)]
+    guard let a = actual, a.slot >= 0, a.slot < f.slots.count, a.site < f.sites.count else {
+      m["log_score"] = log(max(1 - seen, 1e-12))
+      for k in ["hit@1", "hit@3", "hit@10", "hour_hit@3", "site_hit@1", "arrival_coverage80"] { m[k] = .nan }
+      return m
+    }
+    let p = f.slots[a.slot] * f.sites[a.site]
+    m["log_score"] = log(max(p, 1e-12))
+    // Windows above and equal to the one that came: for each hour, the sites whose product beats it.
+    let sorted = f.sites.sorted(by: >)
+    var greater = 0.0, equal = 0.0
+    for x in f.slots where x > 0 {
+      // Sites with x * s > p, and with x * s == p (to a relative 1e-12).
+      var lo = 0, hi = sorted.count
+      while lo < hi { let mid = (lo + hi) / 2; if x * sorted[mid] > p * (1 + 1e-12) { lo = mid + 1 } else { hi = mid } }
+      let above = lo
+      var eq = 0
+      var j = above
+      while j < sorted.count && abs(x * sorted[j] - p) <= p * 1e-12 { eq += 1; j += 1 }
+      greater += Double(above); equal += Double(eq)
+    }
+    if p == 0 { equal = Double(f.slots.count * f.sites.count) - greater }
+    func hit(_ k: Double, greater g: Double, equal e: Double) -> Double { g >= k ? 0 : min(1, (k - g) / max(e, 1)) }
+    m["hit@1"] = hit(1, greater: greater, equal: equal)
+    m["hit@3"] = hit(3, greater: greater, equal: equal)
+    m["hit@10"] = hit(10, greater: greater, equal: equal)
+    let h = f.slots[a.slot]
+    m["hour_hit@3"] = hit(3, greater: Double(f.slots.filter { $0 > h }.count), equal: Double(f.slots.filter { $0 == h }.count))
+    let s = f.sites[a.site]
+    m["site_hit@1"] = hit(1, greater: Double(f.sites.filter { $0 > s }.count), equal: Double(f.sites.filter { $0 == s }.count))
+    // The smallest set of hours holding 80% of the time distribution (ties at the cut share).
+    let order = f.slots.indices.sorted { f.slots[$0] > f.slots[$1] }
+    var cum = 0.0
+    var covered = false
+    for i in order {
+      if cum >= 0.8 * seen { break }
+      cum += f.slots[i]
+      if i == a.slot { covered = true; break }
+    }
+    m["arrival_coverage80"] = covered ? 1 : 0
+    return m
+  }
+}
