@@ -22,14 +22,14 @@ step "3. Ingest: validate, de-duplicate, pseudonymise (every row accounted for)"
 step "4. Inspect the store"
 "$ANPR" inspect "$OUT/store/town.anpr" | head -12
 
-step "5. Train every model in Models/ on reads of rental vehicles"
+step "5. Train every hotspot model in Models/ on reads of rental vehicles (route models learn from every trip: step 10)"
 for spec in Models/*.yaml; do
-  case "$spec" in *essex*) continue ;; esac
+  case "$spec" in *essex*|*markov-route*) continue ;; esac
   name=$(basename "$spec" .yaml)
   "$ANPR" train --store "$OUT/store/town.anpr" --spec "$spec" --target keeper=rental --out "$OUT/trained/$name.model.json" | head -1
 done
 
-step "6. Compare every hotspot and route model in a rolling backtest, with the oracle from the truth"
+step "6. Compare every hotspot and route model, and the next-appearance forecast, in a rolling backtest, with the oracle from the truth"
 "$ANPR" compare --store "$OUT/store/town.anpr" --target keeper=rental --truth "$OUT/town" --key-file "$OUT/key/anpr.key" \
   --max-windows 14 --out "$OUT/results/comparison.json" --csv "$OUT/results/comparison.csv" | tee "$OUT/results/comparison.txt"
 

@@ -389,14 +389,14 @@ extension ANPR {
         let metrics = routeMetricNames.filter { m in route.models.contains { $0.metrics[m] != nil } }
         print(route.table(metrics: metrics))
       }
+      if let p = c.pairedTest {
+        print(String(format: "\npaired test on %@: %@ − %@ = %.3f [%.3f, %.3f], p = %.3f", p.metric, p.better, p.worse,
+                     p.difference.value, p.difference.ciLow, p.difference.ciHigh, p.pValue))
+      }
       let next = Comparison(target: c.target, windows: c.windows, models: c.models.filter { $0.kind == "next-appearance" })
       if !next.models.isEmpty {
         print("\nNext appearance (first visit in the 7 days after each origin; hit@k of the (hour, entry site) window):")
         print(next.table(metrics: NextAppearanceBacktest.metricNames))
-      }
-      if let p = c.pairedTest {
-        print(String(format: "\npaired test on %@: %@ − %@ = %.3f [%.3f, %.3f], p = %.3f", p.metric, p.better, p.worse,
-                     p.difference.value, p.difference.ciLow, p.difference.ciHigh, p.pValue))
       }
       for n in c.notes { print("note: \(n)") }
       let hasOracle = c.models.contains { $0.kind == "oracle" }

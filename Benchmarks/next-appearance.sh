@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Next appearance on towns the models were not designed on (issue 15): for each held-out seed, a 28-day
+# town (shared rental fleet), ingested, and `anpr compare --truth` with the next-appearance backtest for
+# the truth's actor groups (their cars pooled). Prints one line per seed and model: hit@1/3/10 of the
+# (hour, entry site) window, hit@3 of the hour, site hit@1, log score, Brier of P(seen in 7 days).
+# Usage: Benchmarks/next-appearance.sh [SEEDS...]   (default: 7301 … 7310, never used in design)
+set -euo pipefail
+ANPR=${ANPR:-.build/release/anpr}
+SEEDS=${*:-$(seq 7301 7310)}
+WORK=$(mktemp -d); trap 'rm -rf "$WORK"' EXIT
+"$ANPR" keygen --out "$WORK/key" > /dev/null
+for seed in $SEEDS; do
+  town="$WORK/town-$seed"
+  "$ANPR" simulate --seed "$seed" --days 28 --scale 1 --fleet shared --out "$town" > /dev/null
+  "$ANPR" ingest "$town/reads.csv" --cameras "$town/cameras.csv" --vehicles "$town/vehicles.csv" --store "$town/s.anpr" \
+    --key-file "$WORK/key" --max-reject-rate 1 > /dev/null
+  "$ANPR" compare --store "$town/s.anpr" --target keeper=rental --truth "$town" --key-file "$WORK/key" --no-routes \
+    --spec Models/historical-mean.yaml --json | tail -1 > "$town/c.json"
+  python3 - "$seed" "$town/c.json" <<'PY'
+import json, sys
+seed, path = sys.argv[1], sys.argv[2]
+c = json.load(open(path))
+for m in c["models"]:
+    if m["kind"] != "next-appearance":
+        continue
+    v = lambda k: m["metrics"][k]["value"]
+    print(f'{seed}\t{m["name"]}\t{m["windows"]}\t' + "\t".join(f'{v(k):.3f}' for k in
+          ["hit@1", "hit@3", "hit@10", "hour_hit@3", "site_hit@1", "log_score", "seen7_brier"]))
+PY
+  rm -rf "$town"
+done
