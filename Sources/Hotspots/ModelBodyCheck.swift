@@ -64,9 +64,10 @@ extension FittedPoissonHotspot: ModelBodyCheck {
     guard s.weeklyHarmonics >= 0, s.dailyHarmonics >= 0, s.weeklyHarmonics < 1000, s.dailyHarmonics < 1000 else {
       return "poisson.specification: harmonics must be between 0 and 999"
     }
-    let needed = max(1, units.count) + 2 * (s.weeklyHarmonics + s.dailyHarmonics) + (s.recentActivity ? 3 : 0)
+    let nb = columns.contains { $0.hasPrefix("unit×band:") } ? s.bands(units: units.count) : 0
+    let needed = max(1, units.count) + (nb > 0 ? units.count * nb - 1 : 0) + 2 * (s.weeklyHarmonics + s.dailyHarmonics) + (s.recentActivity ? 3 : 0)
     return coefficients.count >= needed ? nil
-      : "poisson.coefficients has \(coefficients.count) values where the specification's terms need \(needed) (\(units.count) units, \(s.weeklyHarmonics) weekly and \(s.dailyHarmonics) daily harmonic pairs\(s.recentActivity ? ", 3 recent-activity terms" : ""))"
+      : "poisson.coefficients has \(coefficients.count) values where the specification's terms need \(needed) (\(units.count) units, \(nb > 0 ? "\(units.count * nb - 1) unit × time-of-day levels, " : "")\(s.weeklyHarmonics) weekly and \(s.dailyHarmonics) daily harmonic pairs\(s.recentActivity ? ", 3 recent-activity terms" : ""))"
   }
 }
 

@@ -9,6 +9,10 @@ import Reads
 ///                 + γ₁ log1p(y_u, last 24 h) + γ₂ log1p(y_u, last 7 days) + γ₃ log1p(neighbours, last 7 days)
 ///                 [+ log exposure(u,b)]
 /// ```
+/// `α_{u,band}` (optional, on by default): a unit × time-of-day-band effect — the day cut into
+/// `unit_time_of_day_bands` equal bands (4: night, morning, afternoon, evening) — shrunk to 0 by the
+/// ridge, so one road can be busy in the evening and another in the morning; without it every unit's
+/// share of the forecast is the same in every hour (main effects only).
 /// Unit effects are one-hot (first unit is the reference); seasonality uses Fourier terms so a few
 /// parameters describe the week; the recent-activity covariates are computed at the start of each
 /// bin's day from bins strictly before it (and, when forecasting, at the origin), so nothing leaks.
@@ -20,6 +24,10 @@ public struct PoissonHotspotModel: HotspotModel, Equatable {
   public var ridge = 1.0
   public var weeklyHarmonics = 3
   public var dailyHarmonics = 3
+  /// Time-of-day bands for the unit × time-of-day effect (0 = none). Left out, with a note, when units
+  /// × bands passes `maxInteractionLevels` (the normal equations are dense in the coefficients).
+  public var unitTimeOfDayBands = 4
+  public static let maxInteractionLevels = 4000
   public var recentActivity = true
   /// Neighbours are units within this distance.
   public var neighbourMetres = 1000.0
@@ -34,6 +42,7 @@ public struct PoissonHotspotModel: HotspotModel, Equatable {
   public init() {}
   enum CodingKeys: String, CodingKey, CaseIterable {
     case family, ridge, weeklyHarmonics = "weekly_harmonics", dailyHarmonics = "daily_harmonics"
+    case unitTimeOfDayBands = "unit_time_of_day_bands"
     case recentActivity = "recent_activity", neighbourMetres = "neighbour_metres", exposureOffset = "exposure_offset"
     case maxIterations = "max_iterations", tolerance, covariatesFile = "covariates_file"
   }
@@ -45,20 +54,29 @@ public struct PoissonHotspotModel: HotspotModel, Equatable {
     ridge = try c.decodeIfPresent(Double.self, forKey: .ridge) ?? d.ridge
     weeklyHarmonics = try c.decodeIfPresent(Int.self, forKey: .weeklyHarmonics) ?? d.weeklyHarmonics
     dailyHarmonics = try c.decodeIfPresent(Int.self, forKey: .dailyHarmonics) ?? d.dailyHarmonics
+    unitTimeOfDayBands = try c.decodeIfPresent(Int.self, forKey: .unitTimeOfDayBands) ?? d.unitTimeOfDayBands
     recentActivity = try c.decodeIfPresent(Bool.self, forKey: .recentActivity) ?? d.recentActivity
     neighbourMetres = try c.decodeIfPresent(Double.self, forKey: .neighbourMetres) ?? d.neighbourMetres
     exposureOffset = try c.decodeIfPresent(Bool.self, forKey: .exposureOffset) ?? d.exposureOffset
     maxIterations = try c.decodeIfPresent(Int.self, forKey: .maxIterations) ?? d.maxIterations
     tolerance = try c.decodeIfPresent(Double.self, forKey: .tolerance) ?? d.tolerance
     covariatesFile = try c.decodeIfPresent(String.self, forKey: .covariatesFile)
-    guard ridge >= 0, weeklyHarmonics >= 0, dailyHarmonics >= 0, maxIterations > 0, tolerance > 0 else {
-      throw SpecError.invalid("poisson-hotspot: ridge ≥ 0, harmonics ≥ 0, max_iterations > 0, tolerance > 0")
+    guard ridge >= 0, weeklyHarmonics >= 0, dailyHarmonics >= 0, maxIterations > 0, tolerance > 0, (0...24).contains(unitTimeOfDayBands) else {
+      throw SpecError.invalid("poisson-hotspot: ridge ≥ 0, harmonics ≥ 0, unit_time_of_day_bands 0–24, max_iterations > 0, tolerance > 0")
     }
+  }
+
+  /// The time-of-day bands actually used for `units` units: 0 without the interaction, with one
+  /// unit, or past `maxInteractionLevels` levels.
+  public func bands(units n: Int) -> Int {
+    unitTimeOfDayBands > 1 && n > 1 && n * unitTimeOfDayBands <= Self.maxInteractionLevels ? unitTimeOfDayBands : 0
   }
 
   /// Column names of the design, in order.
   func columnNames(units: [SpatialUnit]) -> [String] {
     var names = ["intercept"] + units.dropFirst().map { "unit:\($0.id)" }
+    let nb = bands(units: units.count)
+    if nb > 0 { for l in 1..<(units.count * nb) { names.append("unit×band:\(units[l / nb].id):\(l % nb)") } }
     for k in 0..<weeklyHarmonics { names += ["week_sin\(k + 1)", "week_cos\(k + 1)"] }
     for k in 0..<dailyHarmonics { names += ["day_sin\(k + 1)", "day_cos\(k + 1)"] }
     if recentActivity { names += ["log1p_unit_24h", "log1p_unit_7d", "log1p_neighbours_7d"] }
@@ -134,9 +152,10 @@ public struct PoissonHotspotModel: HotspotModel, Equatable {
     let nb = neighbours(data.units)
     let starts = data.binStarts
     let nu = data.units.count
-    let q = columnNames(units: data.units).count - nu
+    let bandCount = bands(units: nu)
+    let q = columnNames(units: data.units).count - nu - (bandCount > 0 ? nu * bandCount - 1 : 0)
     var dense: [Double] = []  // row-major while building
-    var unitLevel: [Int32] = []
+    var unitLevel: [Int32] = [], unitBand: [Int32] = []
     var y: [Double] = [], off: [Double] = []
     var cache: [Int64: [[Double]]] = [:]
     let user = try? userCovariates()
@@ -150,6 +169,7 @@ public struct PoissonHotspotModel: HotspotModel, Equatable {
       for u in 0..<nu {
         if exposureOffset { guard let e = data.exposure?[u * data.binCount + b], e > 0 else { continue }; off.append(log(e)) }
         unitLevel.append(Int32(u))
+        if bandCount > 0 { unitBand.append(Int32(u * bandCount + clock.hourOfDay(starts[b]) * bandCount / 24)) }
         dense += season
         if let rec { dense += rec[u] }
         if let user { dense += user.values[data.units[u].id]?[starts[b]] ?? Array(repeating: 0, count: user.names.count) }
@@ -159,7 +179,9 @@ public struct PoissonHotspotModel: HotspotModel, Equatable {
     let n = y.count
     var d = Matrix(rows: n, columns: q)
     for i in 0..<n { for j in 0..<q { d.elements[i + j * n] = dense[i * q + j] } }
-    return (FactorDesign(factors: [unitLevel], levels: [nu], dense: d), y, exposureOffset ? off : nil)
+    let design = bandCount > 0 ? FactorDesign(factors: [unitLevel, unitBand], levels: [nu, nu * bandCount], dense: d)
+      : FactorDesign(factors: [unitLevel], levels: [nu], dense: d)
+    return (design, y, exposureOffset ? off : nil)
   }
 
   public func fit(_ data: CountTable, clock: LocalClock) throws -> any FittedHotspotModel { try fitTyped(data, clock: clock) }
@@ -176,6 +198,9 @@ public struct PoissonHotspotModel: HotspotModel, Equatable {
       throw FitError.collinear("\(empty.count) unit(s) have no target counts (e.g. \(data.units[empty[0]].id)): their effects are −∞ without a penalty; set ridge > 0")
     }
     if !empty.isEmpty { notes.append("\(empty.count) unit(s) had no target counts; the ridge keeps their effects finite") }
+    if unitTimeOfDayBands > 1 && bands(units: data.units.count) == 0 && data.units.count > 1 {
+      notes.append("no unit × time-of-day term: \(data.units.count) units × \(unitTimeOfDayBands) bands is over \(Self.maxInteractionLevels) levels; every unit keeps one share of the forecast in every hour")
+    }
     let glm = LogLinearGLM(family: family, ridge: ridge, maxIterations: maxIterations, tolerance: tolerance)
     var r = try glm.fit(design: x, y, offset: off)
     r.diagnostics.notes += notes
@@ -215,6 +240,10 @@ public struct FittedPoissonHotspot: FittedHotspotModel, Codable {
     let nbs = spec.neighbours(h.units)
     let rec = spec.recentActivity ? PoissonHotspotModel.recent(h, before: h.end, neighbours: nbs) : nil
     let nu = units.count
+    // The unit × band coefficients, if the model was fitted with them (found by name: older model
+    // files have none), and where the dense coefficients start.
+    let nb = columns.contains { $0.hasPrefix("unit×band:") } ? spec.bands(units: nu) : 0
+    let denseStart = nu + (nb > 0 ? nu * nb - 1 : 0)
     var fallback: [String] = []
     var e = [Double](repeating: 0, count: h.units.count * bins)
     // Exposure for the future: the unit's mean traffic in the same seasonal slot over the history.
@@ -237,7 +266,11 @@ public struct FittedPoissonHotspot: FittedHotspotModel, Codable {
       for b in 0..<bins {
         var eta = coefficients[0]
         if let k, k > 0 { eta += coefficients[k] }
-        var j = nu
+        if let k, nb > 0 {
+          let level = k * nb + clock.hourOfDay(starts[b]) * nb / 24
+          if level > 0 { eta += coefficients[nu + level - 1] }
+        }
+        var j = denseStart
         for s in spec.seasonalRow(starts[b], clock) { eta += coefficients[j] * s; j += 1 }
         if let rec { for v in rec[u] { eta += coefficients[j] * v; j += 1 } }
         if let user {

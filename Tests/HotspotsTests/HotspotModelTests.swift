@@ -145,6 +145,34 @@ struct HotspotModelTests {
     #expect((obj["features"] as! [Any]).count == 8)
   }
 
+  /// Sites busy at different times of day (issue 15): half the sites are busy only 07–10, half only
+  /// 17–20. With the unit × time-of-day term the Poisson model's morning and evening rankings differ
+  /// and follow the truth; without it (main effects only) every site's share is the same all day.
+  @Test func poissonRankingsFollowEachSitesTimeOfDay() throws {
+    let n = 10, days = 28
+    let units = (0..<n).map { SpatialUnit(id: "S\($0)", latitude: 51.54, longitude: 0.70 + Double($0) * 0.02) }
+    var t = CountTable(units: units, binning: .hourly, firstBin: 1_772_409_600, binCount: days * 24, withExposure: false)
+    var rng = SeededRNG(seed: 15)
+    for u in 0..<n {
+      for b in 0..<t.binCount {
+        let h = b % 24
+        let morning = u < n / 2
+        let busy = morning ? (7..<10).contains(h) : (17..<20).contains(h)
+        t.counts[u * t.binCount + b] = Double(rng.poisson(busy ? 4.0 : 0.1))
+      }
+    }
+    let am = try ShiftWindow.parse("07-10"), pm = try ShiftWindow.parse("17-20")
+    func top(_ f: HotspotForecast, _ w: ShiftWindow) -> Set<String> { Set(f.ranked(window: w, clock: .utc, top: n / 2).map(\.unit)) }
+    let f = try PoissonHotspotModel().fit(t, clock: .utc).forecast(history: t, bins: 48, clock: .utc)
+    #expect(top(f, am) == Set(units.prefix(n / 2).map(\.id)), "morning: \(top(f, am))")
+    #expect(top(f, pm) == Set(units.suffix(n / 2).map(\.id)), "evening: \(top(f, pm))")
+    var mainOnly = PoissonHotspotModel()
+    mainOnly.unitTimeOfDayBands = 0
+    let g = try mainOnly.fit(t, clock: .utc).forecast(history: t, bins: 48, clock: .utc)
+    let shares = { (w: ShiftWindow) in g.ranked(window: w, clock: .utc).sorted { $0.unit < $1.unit }.map(\.share) }
+    #expect(zip(shares(am), shares(pm)).allSatisfy { abs($0 - $1) < 1e-6 }, "main effects only: the same shares morning and evening")
+  }
+
   /// A window past midnight is the night that starts on the named day (issue 15): `Wed 22-06` is
   /// Wednesday 22:00 to Thursday 06:00, not Wednesday's small hours plus its late evening.
   @Test func anOvernightShiftIsTheNightFromItsDay() throws {
