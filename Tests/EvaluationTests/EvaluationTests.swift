@@ -303,7 +303,7 @@ struct ModelBodyTests {
     _ = try Training.loadHotspot(path)
     let edited = try String(contentsOfFile: path, encoding: .utf8).replacingOccurrences(of: "\"daily_harmonics\" : 1", with: "\"daily_harmonics\" : 6")
     try edited.write(toFile: path, atomically: true, encoding: .utf8)
-    #expect(performing: { _ = try Training.loadHotspot(path) }, throws: { "\($0)".contains("poisson.coefficients has 7 values where the specification's terms need 17") })
+    #expect(performing: { _ = try Training.loadHotspot(path) }, throws: { "\($0)".contains("poisson.coefficients has 18 values where the specification's terms need 28") })
   }
 
   /// Found by fuzz-model (its input is kept in Fuzz/Corpus/model/): a self-exciting file with fewer
