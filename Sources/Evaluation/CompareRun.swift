@@ -71,27 +71,75 @@ public enum CompareRun {
       comparison.append(routes)
     }
     if o.nextAppearance {
-      // Subjects: the truth's actor groups when it is given (their cars pooled), else every repeat vehicle.
-      var groups: [String: [Int]]? = nil
-      if !actorVehicles.isEmpty {
-        var g: [String: [Int]] = [:]
-        for (v, actor) in actorVehicles { g[actor, default: []].append(v) }
-        groups = g.mapValues { $0.sorted() }
+      // Subjects: the truth's actor groups when it is given (each car within the group's hires of it),
+      // else every repeat vehicle.
+      var groups: [String: [Int: [ClosedRange<Int64>]]]? = nil
+      if !actorVehicles.isEmpty, let dir = o.truthDirectory {
+        groups = try actorPeriods(store: store, truthDirectory: dir, pseudonymiser: o.pseudonymiser, clock: clock)
+      }
+      var habits: [String: NextAppearanceBacktest.Habit] = [:]
+      if groups != nil, let dir = o.truthDirectory {
+        habits = try actorHabits(truthDirectory: dir)
+        if habits.isEmpty { notes.append("next appearance: the truth holds no habit parameters (simulated before 2026-12): no oracle row") }
       }
       do {
-        let scores = try NextAppearanceBacktest.run(store: store, plan: o.plan, clock: clock, groups: groups) { progress?("next-appearance backtest", $0, $1) }
+        let scores = try NextAppearanceBacktest.run(store: store, plan: o.plan, clock: clock, groups: groups, habits: habits) {
+          progress?("next-appearance backtest", $0, $1)
+        }
         var na = Comparison.summarise(hotspot: scores, order: [NextAppearanceBacktest.modelName] + NextAppearanceBacktest.baselines,
                                       kind: "next-appearance", target: groups == nil ? "repeat vehicles" : "actor groups (truth)", primary: "hit@10", seed: o.seed)
+        if let row = na.models.firstIndex(where: { $0.name == "oracle" }) { na.models[row].name = "oracle (next appearance)" }
         na.pairedTest = nil
         comparison.append(na)
-        notes.append("next appearance: " + (groups == nil ? "every repeat vehicle (visits on 2+ days before the origin, at most 2000)" : "each actor group of the truth, its cars' trips pooled (whole cars: a re-hired car's other hirers count too)")
-          + "; first visit in the 7 days after each origin; no oracle row yet")
+        notes.append("next appearance: " + (groups == nil ? "every repeat vehicle (visits on 2+ days before the origin, at most 2000)" : "each actor group of the truth, its cars' trips within its hires of them pooled")
+          + "; first visit in the 7 days after each origin"
+          + (habits.isEmpty ? "; no oracle row" : "; the oracle forecasts from each group's simulated habit (visit probability by weekday, entry time), its entry sites from all the data"))
       } catch let e as SpecError {
         notes.append("next appearance not backtested: \(e)")
       }
     }
     comparison.notes = notes + comparison.notes
     return comparison
+  }
+
+  /// Each actor group's cars and the spans it hired them (local days `fromDay`…`toDay` of the
+  /// simulation), from the truth.
+  public static func actorPeriods(store: ReadStore, truthDirectory dir: String, pseudonymiser: Pseudonymiser?,
+                                  clock: LocalClock) throws -> [String: [Int: [ClosedRange<Int64>]]] {
+    struct Truth: Decodable {
+      struct Hire: Decodable { var plate: String; var holder: String; var fromDay: Int; var toDay: Int }
+      var hires: [Hire]; var startUTC: Int64
+    }
+    let truth = try JSONDecoder().decode(Truth.self, from: Data(contentsOf: URL(fileURLWithPath: dir + "/truth.json")))
+    let index = Dictionary(store.vehicles.enumerated().map { ($1.id, $0) }, uniquingKeysWith: { a, _ in a })
+    let day0 = clock.day(truth.startUTC)
+    var out: [String: [Int: [ClosedRange<Int64>]]] = [:]
+    for h in truth.hires where h.holder.hasPrefix("actor-") {
+      let id = store.isPseudonymised ? pseudonymiser?.pseudonym(plate: h.plate) : Plate.normalise(h.plate)
+      guard let id, let v = index[id] else { continue }
+      let span = clock.startOfDay(day0 + Int64(h.fromDay))...(clock.startOfDay(day0 + Int64(h.toDay) + 1) - 1)
+      out[h.holder, default: [:]][v, default: []].append(span)
+    }
+    return out
+  }
+
+  /// Each actor group's habit from the truth, when it records the generative parameters.
+  public static func actorHabits(truthDirectory dir: String) throws -> [String: NextAppearanceBacktest.Habit] {
+    struct Truth: Decodable {
+      struct H: Decodable {
+        var weekdays: [Int]; var entryHour: Double
+        var visitProbabilityHabitDay: Double?; var visitProbabilityOtherDay: Double?; var entryHourSD: Double?
+      }
+      var actorHabits: [String: H]?
+    }
+    let truth = try JSONDecoder().decode(Truth.self, from: Data(contentsOf: URL(fileURLWithPath: dir + "/truth.json")))
+    var out: [String: NextAppearanceBacktest.Habit] = [:]
+    for (name, h) in truth.actorHabits ?? [:] {
+      guard let ph = h.visitProbabilityHabitDay, let po = h.visitProbabilityOtherDay, let sd = h.entryHourSD, sd > 0 else { continue }
+      out[name] = NextAppearanceBacktest.Habit(weekdays: h.weekdays, entryHour: h.entryHour, visitProbabilityHabitDay: ph,
+                                               visitProbabilityOtherDay: po, entryHourSD: sd)
+    }
+    return out
   }
 
   /// Store vehicle index → actor name, from the truth's hires (pseudonymised with the key when needed).

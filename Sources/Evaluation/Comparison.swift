@@ -44,7 +44,8 @@ public struct Comparison: Codable, Sendable {
   }
 
   /// Metrics where the oracle fraction is meaningful (ratios of non-negative scores, higher is better).
-  public static let ratioMetrics: Set<String> = ["hit_rate@5%", "hit_rate@10%", "hit_rate@20%", "pai@10%", "pei*@10%", "top1", "top3", "mrr"]
+  public static let ratioMetrics: Set<String> = ["hit_rate@5%", "hit_rate@10%", "hit_rate@20%", "pai@10%", "pei*@10%", "top1", "top3", "mrr",
+                                                   "hit@1", "hit@3", "hit@10", "hour_hit@3", "site_hit@1"]
   /// Metrics where lower is better.
   public static let lowerIsBetter: Set<String> = ["deviance", "log_loss", "arrival_abs_error_min", "end_brier", "seen7_brier"]
 

@@ -22,12 +22,47 @@ public enum NextAppearanceBacktest {
   /// A forecast in factored form: P(first visit in hour slot h) and P(entry site s | a visit).
   struct Forecast { var slots: [Double]; var sites: [Double] }
 
+  /// An actor group's habit as the simulator drew it (from `truth.json`): the oracle forecasts its
+  /// next visit from the generative process — P(visit) per day by weekday, the entry time normal
+  /// around the habitual hour — and, for the entry road (not in the truth), the group's own mix of
+  /// entry sites over the whole data, hindsight included. No forecast from the data can do better on
+  /// the time; on the site it is an upper bound.
+  public struct Habit: Sendable {
+    public var weekdays: [Int]
+    public var entryHour: Double
+    public var visitProbabilityHabitDay: Double
+    public var visitProbabilityOtherDay: Double
+    public var entryHourSD: Double
+    public init(weekdays: [Int], entryHour: Double, visitProbabilityHabitDay: Double, visitProbabilityOtherDay: Double, entryHourSD: Double) {
+      self.weekdays = weekdays; self.entryHour = entryHour; self.visitProbabilityHabitDay = visitProbabilityHabitDay
+      self.visitProbabilityOtherDay = visitProbabilityOtherDay; self.entryHourSD = entryHourSD
+    }
+
+    /// P(first visit in each hour slot) over `days` local days from origin day `originDay`.
+    func slots(originDay: Int64, days: Int) -> [Double] {
+      func phi(_ x: Double) -> Double { 0.5 * erfc(-x / 2.0.squareRoot()) }
+      let hours = (0..<24).map { h in phi((Double(h + 1) - entryHour) / entryHourSD) - phi((Double(h) - entryHour) / entryHourSD) }
+      let total = hours.reduce(0, +)
+      var out = [Double](repeating: 0, count: days * 24)
+      var survive = 1.0
+      for d in 0..<days {
+        let wd = Int((((originDay + Int64(d)) + 3) % 7 + 7) % 7)
+        let p = survive * (weekdays.contains(wd) ? visitProbabilityHabitDay : visitProbabilityOtherDay)
+        for h in 0..<24 { out[d * 24 + h] = p * hours[h] / max(total, 1e-300) }
+        survive -= p
+      }
+      return out
+    }
+  }
+
   /// - Parameters:
-  ///   - groups: subjects as named sets of vehicles (actor groups from the truth); nil = every repeat
-  ///     vehicle on its own.
+  ///   - groups: subjects as named sets of vehicles, each with the spans it was the subject's (its
+  ///     hires, from the truth; empty = all its trips); nil = every repeat vehicle on its own.
   ///   - maxSubjects: at most this many subjects per origin (the first in vehicle-id order).
-  public static func run(store: ReadStore, plan: BacktestPlan, clock: LocalClock, days: Int = 7, groups: [String: [Int]]? = nil,
-                         maxSubjects: Int = 2000, progress: ((Int, Int) -> Void)? = nil) throws -> [String: [WindowScore]] {
+  ///   - habits: group name → its habit, for an oracle row (simulated towns).
+  public static func run(store: ReadStore, plan: BacktestPlan, clock: LocalClock, days: Int = 7, groups: [String: [Int: [ClosedRange<Int64>]]]? = nil,
+                         habits: [String: Habit] = [:], maxSubjects: Int = 2000,
+                         progress: ((Int, Int) -> Void)? = nil) throws -> [String: [WindowScore]] {
     guard let start = store.header.timeStart, let end = store.header.timeEnd else { throw FitError.noData("the store has no reads") }
     let firstDay = clock.day(start)
     var origins: [Int64] = []
@@ -40,8 +75,8 @@ public enum NextAppearanceBacktest {
     // Every trip start once, with its time, per vehicle.
     var starts: [Int: [(t: Int64, site: Int)]] = [:]
     for v in 0..<store.vehicles.count { starts[v] = store.trips(ofVehicle: v).map { ($0.start, $0.entrySite) } }
-    let subjects: [(name: String, vehicles: [Int])] = groups.map { g in g.keys.sorted().map { ($0, g[$0]!) } }
-      ?? (0..<store.vehicles.count).sorted { store.vehicles[$0].id < store.vehicles[$1].id }.map { (store.vehicles[$0].id, [$0]) }
+    let subjects: [(name: String, vehicles: [Int: [ClosedRange<Int64>]])] = groups.map { g in g.keys.sorted().map { ($0, g[$0]!) } }
+      ?? (0..<store.vehicles.count).sorted { store.vehicles[$0].id < store.vehicles[$1].id }.map { (store.vehicles[$0].id, [$0: []]) }
     var out: [String: [WindowScore]] = [:]
     for (k, origin) in origins.enumerated() {
       let originDay = clock.day(origin)
@@ -78,7 +113,9 @@ public enum NextAppearanceBacktest {
       var scored = 0
       for subject in subjects {
         if scored >= maxSubjects { break }
-        let pooled = subject.vehicles.flatMap { starts[$0] ?? [] }.sorted { $0.t < $1.t }
+        let pooled = subject.vehicles.flatMap { v, spans in
+          (starts[v] ?? []).filter { s in spans.isEmpty || spans.contains { $0.contains(s.t) } }
+        }.sorted { $0.t < $1.t }
         let past = pooled.filter { $0.t < origin }
         guard Set(past.map { clock.day($0.t) }).count >= 2 else { continue }
         scored += 1
@@ -107,6 +144,12 @@ public enum NextAppearanceBacktest {
         forecasts.append((baselines[1], Forecast(slots: atHourOfWeek(mode), sites: peaked(siteMode))))
         // Everyone's habits: the population's hour-of-week profile and entry sites.
         forecasts.append((baselines[2], Forecast(slots: popSlots, sites: fitted.populationEntries)))
+        if let habit = habits[subject.name] {
+          var mix = [Double](repeating: 0.01 / Double(n), count: n)
+          for s in pooled where s.site < n { mix[s.site] += 1 }
+          let total = mix.reduce(0, +)
+          forecasts.append(("oracle", Forecast(slots: habit.slots(originDay: originDay, days: days), sites: mix.map { $0 / total })))
+        }
         for (name, fc) in forecasts {
           for (m, v) in score(fc, actual: actual) where !v.isNaN {
             sums[name, default: [:]][m, default: 0] += v
@@ -115,7 +158,7 @@ public enum NextAppearanceBacktest {
         }
       }
       guard scored > 0 else { continue }
-      for name in [modelName] + baselines {
+      for name in [modelName] + baselines + (habits.isEmpty ? [] : ["oracle"]) where counts[name] != nil {
         let metrics = Dictionary(uniqueKeysWithValues: metricNames.map { m in
           (m, (counts[name]?[m] ?? 0) > 0 ? sums[name]![m]! / counts[name]![m]! : Double.nan)
         })

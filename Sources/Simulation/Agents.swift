@@ -8,6 +8,16 @@ public enum AgentKind: String, Sendable, Codable {
 
 /// One trip as planned: leave `origin` at `depart` (seconds since the simulation start, local
 /// clock), visit each leg's destination and wait there `dwell` seconds.
+/// How an actor group behaves, as the simulator draws it; written into the truth so the
+/// next-appearance oracle forecasts from the same numbers the town was drawn with.
+public enum ActorBehaviour {
+  /// P(a visit) on one of the group's habit weekdays, and on any other day.
+  public static let habitDayVisitProbability = 0.85
+  public static let otherDayVisitProbability = 0.06
+  /// Standard deviation (hours) of the departure around the habitual entry hour.
+  public static let entryHourSD = 0.4
+}
+
 struct PlannedTrip {
   var depart: Double
   var origin: Int
@@ -123,8 +133,8 @@ extension Simulator {
       }
     case .actor:
       let habitual = a.habitDays.contains(weekday)
-      if rng.bernoulli(habitual ? 0.85 : 0.06) {
-        let entry = a.entryHour + rng.normal(mean: 0, sd: 0.4)
+      if rng.bernoulli(habitual ? ActorBehaviour.habitDayVisitProbability : ActorBehaviour.otherDayVisitProbability) {
+        let entry = a.entryHour + rng.normal(mean: 0, sd: ActorBehaviour.entryHourSD)
         var remaining = a.places.indices.map { $0 }
         var legs: [(Int, Double)] = []
         for _ in 0..<min(rng.int(2...4), remaining.count) {

@@ -154,6 +154,11 @@ public struct SimulationTruth: Sendable, Codable {
     public var entryHour: Double
     public var placeSites: [String]  // nearest camera site of each preferred place, or "-"
     public var placeWeights: [Double]
+    /// P(a visit) on a habit weekday and on another day, and the spread (hours) of the entry time: the
+    /// generative process, for the next-appearance oracle (absent in truth files before 2026-12).
+    public var visitProbabilityHabitDay: Double?
+    public var visitProbabilityOtherDay: Double?
+    public var entryHourSD: Double?
   }
   public struct Misread: Sendable, Codable, Hashable {
     public var line: Int
@@ -315,7 +320,8 @@ extension Simulator {
       habits["actor-\(g + 1)"] = .init(
         weekdays: a.habitDays.sorted(), entryHour: a.entryHour,
         placeSites: a.places.map { n in town.camerasAtNode[n].first.map { town.cameras[$0].site } ?? "-" },
-        placeWeights: a.placeWeights)
+        placeWeights: a.placeWeights, visitProbabilityHabitDay: ActorBehaviour.habitDayVisitProbability,
+        visitProbabilityOtherDay: ActorBehaviour.otherDayVisitProbability, entryHourSD: ActorBehaviour.entryHourSD)
     }
     let truth = SimulationTruth(
       config: cfg, startUTC: startUTC, summary: summary, hires: hires, actors: actors, actorHabits: habits,

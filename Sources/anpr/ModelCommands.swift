@@ -393,7 +393,7 @@ extension ANPR {
         print(String(format: "\npaired test on %@: %@ − %@ = %.3f [%.3f, %.3f], p = %.3f", p.metric, p.better, p.worse,
                      p.difference.value, p.difference.ciLow, p.difference.ciHigh, p.pValue))
       }
-      let next = Comparison(target: c.target, windows: c.windows, models: c.models.filter { $0.kind == "next-appearance" })
+      let next = Comparison(target: c.target, windows: c.windows, models: c.models.filter { $0.kind == "next-appearance" || $0.name == "oracle (next appearance)" })
       if !next.models.isEmpty {
         print("\nNext appearance (first visit in the 7 days after each origin; hit@k of the (hour, entry site) window):")
         print(next.table(metrics: NextAppearanceBacktest.metricNames))

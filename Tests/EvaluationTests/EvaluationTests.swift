@@ -9,6 +9,25 @@ import Routes
 
 @Suite("Metrics on hand-worked examples")
 struct MetricTests {
+  /// The next-appearance oracle's time forecast from a simulated habit: visits on habit weekdays with
+  /// probability .85 (.06 otherwise), the entry time normal around 17:30 (sd 0.4 h).
+  @Test func habitOracleIsTheGenerativeProcess() {
+    let h = NextAppearanceBacktest.Habit(weekdays: [3], entryHour: 17.5, visitProbabilityHabitDay: 0.85, visitProbabilityOtherDay: 0.06, entryHourSD: 0.4)
+    let monday: Int64 = 20_514  // 2026-03-02, a Monday (weekday 0)
+    let slots = h.slots(originDay: monday, days: 7)
+    let none = [0.06, 0.06, 0.06, 0.85, 0.06, 0.06, 0.06].reduce(1.0) { $0 * (1 - $1) }
+    #expect(abs(slots.reduce(0, +) - (1 - none)) < 1e-12)
+    // Thursday: 17:30 ± 0.4 h puts Φ(1.25) − Φ(−1.25) = 0.789 of the day in the 17:00 hour, the same
+    // either side; the day before holds 0.06 of what survives.
+    let thursday = 0.85 * 0.94 * 0.94 * 0.94
+    let thu17 = slots[3 * 24 + 17], thu16 = slots[3 * 24 + 16], thu18 = slots[3 * 24 + 18]
+    #expect(abs(thu17 - thursday * 0.788700) < 1e-5, "\(thu17)")
+    #expect(abs(thu16 - thu18) < 1e-12)
+    let wednesday: Double = slots[48..<72].reduce(0, +)
+    let expected: Double = 0.06 * 0.94 * 0.94
+    #expect(abs(wednesday - expected) < 1e-12)
+  }
+
   /// Next-appearance metrics (issue 15) on a factored forecast: hours × sites.
   @Test func nextAppearanceMetrics() {
     // Windows: slot 0 → .30 .15 .05; slot 1 → .12 .06 .02; slot 2 → .06 .03 .01. P(seen) = 0.8.
