@@ -51,8 +51,90 @@ public struct NextAppearanceModel: Codable, Sendable, Equatable {
       for v in vs { profile[v.hourOfWeek] += 1; if v.entrySite < siteCount { entries[v.entrySite] += 1 } }
       for (a, b) in zip(days, days.dropFirst()) { gaps[min(maxGapDays, Int(b - a))] += 1 }
     }
-    return FittedNextAppearance(specification: self, populationProfile: profile.map { $0 / profile.reduce(0, +) },
-                                populationGaps: gaps.map { $0 / gaps.reduce(0, +) }, populationEntries: entries.map { $0 / entries.reduce(0, +) })
+    let population = profile.map { $0 / profile.reduce(0, +) }
+    let (pooling, smoothing) = Self.chooseHourShape(visits, population: population, profileStrength: profileStrength)
+    var fitted = FittedNextAppearance(specification: self, populationProfile: population,
+                                      populationGaps: gaps.map { $0 / gaps.reduce(0, +) }, populationEntries: entries.map { $0 / entries.reduce(0, +) },
+                                      hourPooling: pooling, hourSmoothing: smoothing)
+    fitted.renewalWeight = Self.chooseRenewalWeight(visits, fitted: fitted)
+    return fitted
+  }
+
+  public static let renewalWeightGrid: [Double] = [0, 0.25, 0.5, 0.75, 1]
+
+  /// Learns from the store whether repeat vehicles come back after regular gaps (renewal) or on
+  /// regular weekdays (weekly slots), or a mix: the weight on the grid with the highest one-day-ahead
+  /// likelihood of "visited or not" on every day after each repeat vehicle's second visit day (at most
+  /// 500 vehicles, in vehicle order; days up to the last visit day in the data).
+  static func chooseRenewalWeight(_ visits: [Int: [Visit]], fitted: FittedNextAppearance) -> Double {
+    guard let lastDay = visits.values.compactMap({ $0.map(\.day).max() }).max() else { return 1 }
+    let subjects = visits.keys.sorted().compactMap { k -> [Visit]? in
+      let vs = visits[k]!.sorted { $0.day < $1.day }
+      return Set(vs.map(\.day)).count >= 3 ? vs : nil
+    }.prefix(500)
+    guard !subjects.isEmpty else { return 1 }
+    var ll = [Double](repeating: 0, count: renewalWeightGrid.count)
+    for vs in subjects {
+      let days = Set(vs.map(\.day)).sorted()
+      var t = days[1] + 1
+      while t <= lastDay {
+        let before = vs.filter { $0.day < t }
+        let (hr, hw) = fitted.dayHazards(before, day: t)
+        let y = days.contains(t)
+        for (i, l) in renewalWeightGrid.enumerated() {
+          let h = min(max(l * hr + (1 - l) * hw, 1e-6), 1 - 1e-6)
+          ll[i] += y ? log(h) : log(1 - h)
+        }
+        t += 1
+      }
+    }
+    return renewalWeightGrid[ll.indices.max { ll[$0] < ll[$1] }!]
+  }
+
+  /// The grids `chooseHourShape` searches: pseudo-visits of the vehicle's own all-week hour profile
+  /// added to each weekday's, and the share of a visit spread to each neighbouring hour.
+  public static let hourPoolingGrid: [Double] = [0, 1, 3, 10, 30]
+  public static let hourSmoothingGrid: [Double] = [0, 0.15, 0.3]
+
+  /// Learns from the store how a repeat vehicle's hours carry across weekdays and to neighbouring
+  /// hours: the (pooling, smoothing) pair on the grids with the highest leave-one-out likelihood of
+  /// each visit's hour given its weekday, over the repeat vehicles (at most 500, in vehicle order).
+  /// A habit kept on several weekdays at one hour is pooled; a vehicle whose hours differ by weekday
+  /// is not; jittered entry times are smoothed.
+  static func chooseHourShape(_ visits: [Int: [Visit]], population: [Double], profileStrength: Double) -> (Double, Double) {
+    let subjects = visits.keys.sorted().compactMap { k -> [Visit]? in
+      let vs = visits[k]!
+      return Set(vs.map(\.day)).count >= 2 && vs.count >= 3 ? vs : nil
+    }.prefix(500)
+    guard !subjects.isEmpty else { return (0, 0) }
+    var best = (ll: -Double.infinity, pooling: 0.0, smoothing: 0.0)
+    for k in hourSmoothingGrid {
+      for alpha in hourPoolingGrid {
+        var ll = 0.0
+        for vs in subjects {
+          var own = [Double](repeating: 0, count: 168), all = [Double](repeating: 0, count: 24)
+          for v in vs { own[v.hourOfWeek] += 1; all[v.hourOfWeek % 24] += 1 }
+          let n = Double(vs.count)
+          for v in vs {
+            let wd = v.hourOfWeek / 24, h0 = v.hourOfWeek % 24
+            var w = [Double](repeating: 0, count: 24)
+            for h in 0..<24 {
+              // Leave this visit out, then smooth (linear, so the two commute).
+              func raw(_ x: Int, _ isOwn: Bool) -> Double {
+                let hh = (x + 24) % 24
+                return isOwn ? own[wd * 24 + hh] - (hh == h0 ? 1 : 0) : all[hh] - (hh == h0 ? 1 : 0)
+              }
+              let o = (1 - 2 * k) * raw(h, true) + k * (raw(h - 1, true) + raw(h + 1, true))
+              let a = (1 - 2 * k) * raw(h, false) + k * (raw(h - 1, false) + raw(h + 1, false))
+              w[h] = max(0, o) + alpha * max(0, a) / max(n - 1, 1) + profileStrength * population[wd * 24 + h]
+            }
+            ll += log(max(w[h0], 1e-300) / w.reduce(0, +))
+          }
+        }
+        if ll > best.ll { best = (ll, alpha, k) }
+      }
+    }
+    return (best.pooling, best.smoothing)
   }
 }
 
@@ -68,6 +150,38 @@ public struct FittedNextAppearance: Codable, Sendable {
   public let populationProfile: [Double]
   public let populationGaps: [Double]
   public let populationEntries: [Double]
+  /// Learned at fit time (`NextAppearanceModel.chooseHourShape`); nil in fits from before 2026-12: 0.
+  public var hourPooling: Double?
+  public var hourSmoothing: Double?
+  /// Weight of the renewal hazard against the weekday hazard (1 = renewal only, the rule before 2026-12).
+  public var renewalWeight: Double?
+
+  public init(specification: NextAppearanceModel, populationProfile: [Double], populationGaps: [Double], populationEntries: [Double],
+              hourPooling: Double? = nil, hourSmoothing: Double? = nil, renewalWeight: Double? = nil) {
+    self.specification = specification; self.populationProfile = populationProfile; self.populationGaps = populationGaps
+    self.populationEntries = populationEntries; self.hourPooling = hourPooling; self.hourSmoothing = hourSmoothing
+    self.renewalWeight = renewalWeight
+  }
+
+  /// Weights of the hours within each weekday (168, hour-of-week order): the vehicle's visits on that
+  /// weekday, spread to neighbouring hours by `hourSmoothing`, plus `hourPooling` pseudo-visits of its
+  /// own hours on every weekday, plus the population's profile.
+  func hourWeights(_ visits: [NextAppearanceModel.Visit]) -> [Double] {
+    let k = hourSmoothing ?? 0, alpha = hourPooling ?? 0
+    var own = [Double](repeating: 0, count: 168), all = [Double](repeating: 0, count: 24)
+    for v in visits { own[v.hourOfWeek] += 1; all[v.hourOfWeek % 24] += 1 }
+    let n = Double(max(visits.count, 1))
+    var w = [Double](repeating: 0, count: 168)
+    for wd in 0..<7 {
+      for h in 0..<24 {
+        let l = (h + 23) % 24, r = (h + 1) % 24
+        let o = (1 - 2 * k) * own[wd * 24 + h] + k * (own[wd * 24 + l] + own[wd * 24 + r])
+        let a = (1 - 2 * k) * all[h] + k * (all[l] + all[r])
+        w[wd * 24 + h] = o + alpha * a / n + specification.profileStrength * populationProfile[wd * 24 + h]
+      }
+    }
+    return w
+  }
 
   /// The hour-of-week profile of `visits` (own visits plus population pseudo-visits).
   func hourProfile(_ visits: [NextAppearanceModel.Visit]) -> [Double] {
@@ -90,32 +204,54 @@ public struct FittedNextAppearance: Codable, Sendable {
     }
   }
 
-  /// Probability of the first appearance on each of the next `days` local days — day 0 runs from `from`
-  /// (an origin inside a day counts only the part of that day's habit still to come) — and of none in
-  /// the period. `from` should be on a whole hour (the CLI rounds up).
-  public func dayProbabilities(_ visits: [NextAppearanceModel.Visit], from: Int64, days: Int, clock: LocalClock) -> (days: [Double], none: Double) {
+  /// The two hazards of a first visit on local day `day`, given the visits before it:
+  /// - renewal: P(gap = g | gap ≥ g) from the gap distribution (own gaps + population pseudo-gaps),
+  ///   scaled by the vehicle's weekday share;
+  /// - weekday: the share of days of that weekday with a visit since the first visit (with 2
+  ///   population pseudo-days), a habit of weekly slots.
+  func dayHazards(_ visits: [NextAppearanceModel.Visit], day: Int64) -> (renewal: Double, weekday: Double) {
     let s = specification
-    var gaps = populationGaps.map { $0 * s.gapStrength }
     let vd = Set(visits.map(\.day)).sorted()
+    guard let first = vd.first, let last = vd.last else { return (0, 0) }
+    var gaps = populationGaps.map { $0 * s.gapStrength }
     for (a, b) in zip(vd, vd.dropFirst()) { gaps[min(s.maxGapDays, Int(b - a))] += 1 }
     let total = gaps.reduce(0, +)
     let pmf = gaps.map { $0 / total }
-    let g0 = vd.last.map { Int(clock.day(from) - $0) } ?? 0
-    // Weekday habit: the share of visits on each weekday (own visits + population pseudo-visits),
-    // scaling the gap hazard so habitual days carry the probability; within a day, the share of the
-    // day's hour profile inside the forecast (all of it but on the origin's day).
+    let g = max(1, Int(day - last))
+    let tail = pmf[min(g, s.maxGapDays)...].reduce(0, +)
+    let h0 = g >= s.maxGapDays ? pmf[s.maxGapDays] / max(tail, 1e-12) * 0.5 : pmf[g] / max(tail, 1e-12)
     let prof = hourProfile(visits)
     let weekday = (0..<7).map { d in (0..<24).reduce(0.0) { $0 + prof[d * 24 + $1] } }
     let wTotal = weekday.reduce(0, +)
+    let wd = Int(((day + 3) % 7 + 7) % 7)
+    let renewal = min(1, h0 * 7 * weekday[wd] / max(wTotal, 1e-12))
+    var visitDaysOn = 0.0, daysOn = 0.0
+    for d in vd where Int(((d + 3) % 7 + 7) % 7) == wd { visitDaysOn += 1 }
+    var d = first
+    while d < day { if Int(((d + 3) % 7 + 7) % 7) == wd { daysOn += 1 }; d += 1 }
+    // Population prior: the vehicle's own mean daily rate, shaped by the population's weekdays.
+    let popDay = (0..<24).reduce(0.0) { $0 + populationProfile[wd * 24 + $1] }
+    let meanRate = Double(vd.count) / Double(max(1, day - first))
+    let prior = min(1, popDay * 7 * meanRate)
+    return (renewal, (visitDaysOn + 2 * prior) / (daysOn + 2))
+  }
+
+  /// Probability of the first appearance on each of the next `days` local days — day 0 runs from `from`
+  /// (an origin inside a day counts only the part of that day's habit still to come) — and of none in
+  /// the period. The daily hazard mixes the renewal and weekday hazards (`dayHazards`) with the weight
+  /// learned at fit time (`renewalWeight`). `from` should be on a whole hour (the CLI rounds up).
+  public func dayProbabilities(_ visits: [NextAppearanceModel.Visit], from: Int64, days: Int, clock: LocalClock) -> (days: [Double], none: Double) {
+    let hw = hourWeights(visits)
+    let lambda = renewalWeight ?? 1
+    let fromDay = clock.day(from)
     var survive = 1.0
     var out: [Double] = []
     for (d, day) in Self.horizon(from: from, days: days, clock: clock).enumerated() {
-      let g = max(1, g0 + d)
-      let tail = pmf[min(g, s.maxGapDays)...].reduce(0, +)
-      let h0 = g >= s.maxGapDays ? pmf[s.maxGapDays] / max(tail, 1e-12) * 0.5 : pmf[g] / max(tail, 1e-12)
+      let (hr, hwk) = dayHazards(visits, day: fromDay + Int64(d))
       let wd = day.weekday
-      let inside = Set(day.hours.map(\.hour)).reduce(0.0) { $0 + prof[wd * 24 + $1] } / max(weekday[wd], 1e-12)
-      let h = min(1, h0 * 7 * weekday[wd] / max(wTotal, 1e-12)) * min(1, inside)
+      let dayWeights = (0..<24).reduce(0.0) { $0 + hw[wd * 24 + $1] }
+      let inside = Set(day.hours.map(\.hour)).reduce(0.0) { $0 + hw[wd * 24 + $1] } / max(dayWeights, 1e-12)
+      let h = min(1, lambda * hr + (1 - lambda) * hwk) * min(1, inside)
       let p = survive * h
       out.append(p)
       survive -= p
@@ -130,7 +266,7 @@ public struct FittedNextAppearance: Codable, Sendable {
   public func forecast(_ visits: [NextAppearanceModel.Visit], from: Int64, days: Int, clock: LocalClock) -> (slots: [Double], sites: [Double]) {
     let s = specification
     let (dayP, _) = dayProbabilities(visits, from: from, days: days, clock: clock)
-    let prof = hourProfile(visits)
+    let prof = hourWeights(visits)
     var slots = [Double](repeating: 0, count: days * 24)
     for (d, day) in Self.horizon(from: from, days: days, clock: clock).enumerated() {
       let hours = day.hours.map { prof[day.weekday * 24 + $0.hour] }
@@ -149,7 +285,7 @@ public struct FittedNextAppearance: Codable, Sendable {
   public func topWindows(_ visits: [NextAppearanceModel.Visit], from: Int64, days: Int = 7, k: Int = 10, clock: LocalClock) -> [AppearanceWindow] {
     let s = specification
     let (dayP, _) = dayProbabilities(visits, from: from, days: days, clock: clock)
-    let prof = hourProfile(visits)
+    let prof = hourWeights(visits)
     var ent = populationEntries.map { $0 * s.entryStrength }
     for v in visits where v.entrySite < ent.count { ent[v.entrySite] += 1 }
     let entTotal = ent.reduce(0, +)
