@@ -280,6 +280,32 @@ public struct FittedNextAppearance: Codable, Sendable {
     return (slots, ent.map { $0 / total })
   }
 
+  /// Why a window is forecast, in words, from the vehicle's own visits before `from`: how many of the
+  /// weekdays of its kind since the first visit had a visit, how many of those within an hour of the
+  /// window, and how often it entered by the window's site (`siteName`, e.g. the road).
+  public func explanation(hourStart t: Int64, site: Int, siteName: String, visits: [NextAppearanceModel.Visit], from: Int64,
+                          clock: LocalClock) -> String {
+    let names = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+    let wd = clock.weekday(t), h = clock.hourOfDay(t)
+    func near(_ v: NextAppearanceModel.Visit) -> Bool { let d = abs(v.hourOfWeek % 24 - h); return min(d, 24 - d) <= 1 }
+    let days = Set(visits.map(\.day)).sorted()
+    var weekdaysSeen = 0
+    if let first = days.first { var d = first; while d < clock.day(from) { if Int(((d + 3) % 7 + 7) % 7) == wd { weekdaysSeen += 1 }; d += 1 } }
+    let onDay = Set(visits.filter { $0.hourOfWeek / 24 == wd }.map(\.day))
+    let onDayNear = Set(visits.filter { $0.hourOfWeek / 24 == wd && near($0) }.map(\.day))
+    let band = String(format: "%02d–%02dh", (h + 23) % 24, (h + 2) % 24)
+    var parts: [String] = []
+    if onDay.isEmpty {
+      let anyNear = visits.filter(near).count
+      parts.append("no \(names[wd]) visit yet; \(anyNear) of its \(visits.count) visits on other days were \(band)")
+    } else {
+      parts.append("\(names[wd])s: visited on \(onDay.count) of \(max(weekdaysSeen, onDay.count)), \(onDayNear.count) of them \(band)")
+    }
+    let bySite = visits.filter { $0.entrySite == site }.count
+    parts.append("entered by \(siteName) on \(bySite) of \(visits.count) visits")
+    return parts.joined(separator: "; ")
+  }
+
   /// The top `k` (entry site, hour) windows over the next `days` local days from `from`, with
   /// probabilities; over every site and hour the windows add up to P(seen in the period).
   public func topWindows(_ visits: [NextAppearanceModel.Visit], from: Int64, days: Int = 7, k: Int = 10, clock: LocalClock) -> [AppearanceWindow] {

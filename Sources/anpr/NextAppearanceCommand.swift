@@ -101,8 +101,16 @@ extension ANPR {
       }
       let (dayP, none) = model.dayProbabilities(visits, from: from, days: days, clock: clock)
       let windows = model.topWindows(visits, from: from, days: days, k: top, clock: clock)
-      struct Row: Encodable { var site: String; var hourStart: String; var local: String; var probability: Double }
-      let rows = windows.map { Row(site: store.sites[$0.site], hourStart: Timestamp.iso8601($0.hourStart), local: clock.label($0.hourStart), probability: $0.probability) }
+      struct Row: Encodable { var site: String; var hourStart: String; var local: String; var probability: Double; var why: String }
+      // A site's name for people: its road from the camera registry, else its id.
+      func siteName(_ s: Int) -> String {
+        let id = store.sites[s]
+        return store.cameras.first { $0.site == id && $0.road != nil }?.road.map { "\($0) (\(id))" } ?? id
+      }
+      let rows = windows.map { w in
+        Row(site: store.sites[w.site], hourStart: Timestamp.iso8601(w.hourStart), local: clock.label(w.hourStart), probability: w.probability,
+            why: model.explanation(hourStart: w.hourStart, site: w.site, siteName: siteName(w.site), visits: visits, from: from, clock: clock))
+      }
       if json { try printJSONLine(rows); return rows.count }
       let seenDays = Set(visits.map(\.day)).count
       print("\(label): \(visits.count) past visits on \(seenDays) days; P(seen in the next \(days) days) = \(String(format: "%.2f", 1 - none))")
@@ -110,7 +118,7 @@ extension ANPR {
       if seenDays < 2 { print("note: seen on one day only: the forecast leans on the habits of all repeat vehicles") }
       print("by day: " + dayP.enumerated().map { d, p in String(format: "%@ %.2f", clock.label(d == 0 ? from : clock.startOfDay(clock.day(from) + Int64(d))).prefix(3) as CVarArg, p) }
         .joined(separator: "  "))
-      for r in rows { print("  \(r.hourStart)  \(r.local)  \(r.site)  p = \(String(format: "%.3f", r.probability))") }
+      for r in rows { print("  \(r.hourStart)  \(r.local)  \(r.site)  p = \(String(format: "%.3f", r.probability))  — \(r.why)") }
       print("(probabilities of a first appearance in that site and hour; a forecast, not a certainty)")
       return rows.count
     }

@@ -15,6 +15,8 @@ struct OriginTests {
     let na = ["next-appearance", "--store", d + "/s.anpr", "--plate", plate, "--key-file", d + "/key", "--reason", "test origin"]
     r = try runANPR(na)
     #expect(r.status == 0 && r.out.contains("origin 2026-03-16T00:00:00Z") && r.out.contains("end of the last full day"), "\(r.out)\(r.err)")
+    // Each window says why, from the vehicle's own visits, with the road it enters by.
+    #expect(r.out.contains("visited on") && r.out.contains("entered by A") && r.out.contains(" of 12 visits"), "\(r.out)")
     r = try runANPR(na + ["--json", "--top", "5000"])
     let rows = try JSONSerialization.jsonObject(with: Data((r.out.split(separator: "\n").last ?? "").utf8)) as! [[String: Any]]
     #expect(rows.allSatisfy { ($0["hourStart"] as! String) >= "2026-03-16T00:00:00Z" && ($0["hourStart"] as! String) < "2026-03-23T00:00:00Z" })
