@@ -3,6 +3,7 @@ import Evaluation
 import Foundation
 import Governance
 import Hotspots
+import Linkage
 import Modelling
 import Reads
 import Routes
@@ -72,6 +73,18 @@ struct BacktestOptions: ParsableArguments {
 }
 
 func parseTarget(_ s: String) throws -> Target {
+  // Actor groups from 'anpr link': one group (group=GROUPS.csv:G1) or every group (groups=GROUPS.csv),
+  // as the periods of use they hold (only those reads of each car count).
+  if s.hasPrefix("group=") || s.hasPrefix("groups=") {
+    let spec = String(s.drop { $0 != "=" }.dropFirst())
+    let one = s.hasPrefix("group=")
+    let parts = one ? spec.split(separator: ":", maxSplits: 1).map(String.init) : [spec]
+    guard !one || parts.count == 2 else { throw ValidationError("--target group=GROUPS.csv:GROUP_ID (a file from 'anpr link')") }
+    let file = try GroupsFile.read(path: parts[0])
+    let ids = (one ? file.members(of: parts[1]) : file.groups.flatMap { file.members(of: $0) }).map(\.vehicle)
+    guard !ids.isEmpty else { throw ValidationError(one ? "\(parts[0]): no group '\(parts[1])'" : "\(parts[0]): no groups") }
+    return .vehicles(Array(Set(ids)).sorted())
+  }
   do { return try Target.parse(s) } catch { throw ValidationError("\(error)") }
 }
 
@@ -122,7 +135,7 @@ extension ANPR {
     @OptionGroup var statistics: StatisticsInput
     @Option(help: "Analyst's time zone for hours, days and shifts (IANA name); recorded in the model.") var timezone = StoreOptions.defaultZone
     @Option(help: "Model spec, e.g. Models/poisson-hotspot.yaml.") var spec: String
-    @Option(help: "What hotspot models count: all, keeper=rental, vehicles=ID,ID, watchlist=FILE.") var target = "all"
+    @Option(help: "What hotspot models count: all, keeper=rental, vehicles=ID,ID, watchlist=FILE, group=GROUPS.csv:G1, groups=GROUPS.csv.") var target = "all"
     @Option(help: "Model file to write (default: trained/<name>.model.json).") var out: String?
     @Option(help: "Train only on reads before this time (ISO 8601).") var until: String?
     @Option(help: "Key the store was pseudonymised with, for a watch list of plates (or set ANPR_KEY).") var keyFile: String?
@@ -283,7 +296,7 @@ extension ANPR {
     @Option(help: "Seed for every random choice; same seed, same output.") var seed: UInt64 = 1
     @OptionGroup var backtest: BacktestOptions
     @Option(help: "Model spec (repeatable).") var spec: [String] = []
-    @Option(help: "What hotspot models count: all, keeper=rental, vehicles=ID,ID, watchlist=FILE.") var target = "all"
+    @Option(help: "What hotspot models count: all, keeper=rental, vehicles=ID,ID, watchlist=FILE, group=GROUPS.csv:G1, groups=GROUPS.csv.") var target = "all"
     @Option(help: "Simulator truth (truth.json or its directory): adds the oracle rows.") var truth: String?
     @Option(help: "Key the store was pseudonymised with (to match truth plates).") var keyFile: String?
     @OptionGroup var governance: GovernanceOptions

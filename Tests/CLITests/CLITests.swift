@@ -163,6 +163,18 @@ struct ContractTests {
     r = try runANPR(["train", "--store", d + "/s.anpr", "--spec", "Models/historical-mean.yaml", "--target", "vehicles=" + g1.joined(separator: ","),
                      "--out", d + "/g1.model.json", "--reason", "test G1"])
     #expect(r.status == 0, "\(r.err)")
+    // The same group named by its file (issue 15: actor hotspots), and every group at once.
+    r = try runANPR(["train", "--store", d + "/s.anpr", "--spec", "Models/historical-mean.yaml", "--target", "group=" + d + "/groups.csv:G1",
+                     "--out", d + "/g1b.model.json", "--reason", "test G1"])
+    #expect(r.status == 0, "\(r.err)")
+    let g1a = try String(contentsOfFile: d + "/g1.model.json", encoding: .utf8), g1b = try String(contentsOfFile: d + "/g1b.model.json", encoding: .utf8)
+    #expect(g1a.components(separatedBy: "\"trainingEnd\"")[1] == g1b.components(separatedBy: "\"trainingEnd\"")[1], "the same target, the same model")
+    r = try runANPR(["train", "--store", d + "/s.anpr", "--spec", "Models/historical-mean.yaml", "--target", "groups=" + d + "/groups.csv",
+                     "--out", d + "/all.model.json", "--reason", "test groups"])
+    #expect(r.status == 0, "\(r.err)")
+    r = try runANPR(["train", "--store", d + "/s.anpr", "--spec", "Models/historical-mean.yaml", "--target", "group=" + d + "/groups.csv:G99",
+                     "--out", d + "/none.model.json", "--reason", "test"])
+    #expect(r.status == 64 && r.err.contains("no group 'G99'"), "\(r.err)")
     r = try runANPR(["train", "--store", d + "/s.anpr", "--spec", "Models/markov-route.yaml", "--out", d + "/route.model.json"])
     #expect(r.status == 0, "\(r.err)")
     r = try runANPR(["predict-route", "--store", d + "/s.anpr", "--model", d + "/route.model.json", "--group", d + "/groups.csv:G1", "--json", "--reason", "test G1"])
