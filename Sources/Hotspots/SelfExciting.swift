@@ -112,6 +112,7 @@ public struct SelfExcitingModel: HotspotModel, Equatable {
     let maxLag = Int(candLag.max() ?? 0)
     let lagSeconds = (0...maxLag).map { $0 == 0 ? binWidth / 3 : Double($0) * binWidth }
     var contributions = [Double](repeating: 0, count: candJ.count)
+    var logLik = -Double.infinity, lastChange = Double.nan, lastLLChange = Double.nan
     for it in 1...maxIterations {
       iterations = it
       var kernel = [Double](repeating: 0, count: n * n)  // k(u | v) at [u * n + v]
@@ -125,6 +126,7 @@ public struct SelfExcitingModel: HotspotModel, Equatable {
       var bgHour = [Double](repeating: 0, count: 24)
       var trig = 0.0, trigDt = 0.0
       var pairQ = [Double](repeating: 0, count: n * n)  // expected offspring at u from parents at v
+      var sumLogIntensity = 0.0
       for (i, e) in events.enumerated() {
         let bg = mu[e.unit] * season(e.time)
         var total = bg
@@ -134,6 +136,7 @@ public struct SelfExcitingModel: HotspotModel, Equatable {
           let g = candFactor[c] * p.count * decay[Int(candLag[c])] * kernel[row + p.unit]
           contributions[c] = g; total += g
         }
+        sumLogIntensity += e.count * log(max(total, 1e-300))
         bgSum[e.unit] += e.count * bg / total
         bgHour[hourSlot(e.time)] += e.count * bg / total
         let scale = e.count / total
@@ -175,6 +178,12 @@ public struct SelfExcitingModel: HotspotModel, Equatable {
       }
       let change = abs(newTheta - theta) + abs(newOmega - omega) / omega + abs(newSigma - sigma) / sigma
         + zip(newMu, mu).map { abs($0 - $1) }.reduce(0, +) / max(mu.reduce(0, +), 1e-300)
+      // The log-likelihood at the parameters this iteration started from (up to a constant): Σ n log λ
+      // minus the compensator, background Σμ·T (the seasonal profile has mean 1) plus θ per event.
+      let ll = sumLogIntensity - (mu.reduce(0, +) * T + theta * totalCount)
+      lastLLChange = ll - logLik
+      logLik = ll
+      lastChange = change
       mu = newMu; theta = newTheta; omega = newOmega; sigma = newSigma
       if hourly {
         let meanHour = bgHour.reduce(0, +) / 24
@@ -183,14 +192,17 @@ public struct SelfExcitingModel: HotspotModel, Equatable {
         let m = profile.reduce(0, +) / 24
         profile = profile.map { $0 / m }
       }
-      if change < tolerance { converged = true; break }
+      // EM converges linearly: stop when the parameters or the log-likelihood (relative change under 1e-8) settle.
+      if change < tolerance || (it > 2 && abs(lastLLChange) <= 1e-8 * max(1, abs(ll))) { converged = true; break }
     }
+    let diagnosis = String(format: "EM did not converge in %d iterations: in the last one the parameters moved by %.2g (relative; tolerance %.2g) and the log-likelihood by %.3g; raise max_iterations, or the model may not suit these counts (θ = %.3f)",
+                           maxIterations, lastChange, tolerance, lastLLChange, theta)
     return FittedSelfExciting(
       specification: self, units: data.units.map(\.id), background: mu, seasonalShares: profile, theta: theta,
       omegaPerSecond: omega, sigmaMetres: sigma,
       diagnostics: FitDiagnostics(converged: converged, iterations: iterations, deviance: .nan, nullDeviance: .nan,
-                                  logLikelihood: .nan, observations: events.count, parameters: n + 3,
-                                  notes: (converged ? [] : ["EM did not converge in \(maxIterations) iterations"]) + (budgetNote.map { [$0] } ?? [])))
+                                  logLikelihood: logLik, observations: events.count, parameters: n + 3,
+                                  notes: (converged ? [] : [diagnosis]) + (budgetNote.map { [$0] } ?? [])))
   }
 }
 
@@ -208,7 +220,7 @@ public struct FittedSelfExciting: FittedHotspotModel, Codable {
   let fitDiagnostics: FitDiagnostics
   public var diagnostics: FitDiagnostics? {
     var d = fitDiagnostics
-    if d.deviance.isNaN { d.deviance = 0; d.nullDeviance = 0; d.logLikelihood = 0 }
+    if d.deviance.isNaN { d.deviance = 0; d.nullDeviance = 0 }; if !d.logLikelihood.isFinite { d.logLikelihood = 0 }
     return d
   }
 
@@ -216,7 +228,7 @@ public struct FittedSelfExciting: FittedHotspotModel, Codable {
        omegaPerSecond: Double, sigmaMetres: Double, diagnostics: FitDiagnostics) {
     self.specification = specification; self.units = units; self.background = background; self.seasonalShares = seasonalShares
     self.theta = theta; self.omegaPerSecond = omegaPerSecond; self.sigmaMetres = sigmaMetres
-    var d = diagnostics; if d.deviance.isNaN { d.deviance = 0; d.nullDeviance = 0; d.logLikelihood = 0 }
+    var d = diagnostics; if d.deviance.isNaN { d.deviance = 0; d.nullDeviance = 0 }; if !d.logLikelihood.isFinite { d.logLikelihood = 0 }
     fitDiagnostics = d
   }
 

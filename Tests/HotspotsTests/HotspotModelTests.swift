@@ -235,6 +235,13 @@ struct HotspotModelTests {
     #expect(abs(fit.sigmaMetres - sigma) / sigma < 0.35, "sigma \(fit.sigmaMetres)")
     let bg = fit.background.map { $0 * 86400 }
     #expect(bg.allSatisfy { abs($0 - 0.5) < 0.2 }, "background per day \(bg)")
+    // It stops by itself (parameters or log-likelihood settled), well inside the iteration budget.
+    let d = try #require(fit.diagnostics)
+    #expect(d.converged && d.iterations < 1000 && d.logLikelihood.isFinite && d.logLikelihood != 0, "\(d)")
+    // With too small a budget it says what was still moving, not only that it stopped.
+    spec.maxIterations = 3
+    let short = try spec.fitTyped(table, clock: .utc)
+    #expect(short.diagnostics?.converged == false && short.diagnostics?.notes.first?.contains("log-likelihood by") == true)
   }
 }
 
