@@ -83,14 +83,20 @@ public enum CompareRun {
         if habits.isEmpty { notes.append("next appearance: the truth holds no habit parameters (simulated before 2026-12): no oracle row") }
       }
       do {
-        let scores = try NextAppearanceBacktest.run(store: store, plan: o.plan, clock: clock, groups: groups, habits: habits) {
+        let result = try NextAppearanceBacktest.run(store: store, plan: o.plan, clock: clock, groups: groups, habits: habits) {
           progress?("next-appearance backtest", $0, $1)
         }
+        let scores = result.scores
         var na = Comparison.summarise(hotspot: scores, order: [NextAppearanceBacktest.modelName] + NextAppearanceBacktest.baselines,
                                       kind: "next-appearance", target: groups == nil ? "repeat vehicles" : "actor groups (truth)", primary: "hit@10", seed: o.seed)
         if let row = na.models.firstIndex(where: { $0.name == "oracle" }) { na.models[row].name = "oracle (next appearance)" }
         na.pairedTest = nil
         comparison.append(na)
+        let bins = result.reliability
+        let n = bins.reduce(0) { $0 + $1.subjects }
+        let ece = bins.reduce(0.0) { $0 + Double($1.subjects) * abs($1.stated - $1.observed) } / Double(max(n, 1))
+        notes.append(String(format: "next appearance, P(seen in 7 days) reliability over %d forecasts (expected calibration error %.3f): ", n, ece)
+          + bins.map { String(format: "%.1f–%.1f: %d stated %.2f seen %.2f", $0.from, $0.to, $0.subjects, $0.stated, $0.observed) }.joined(separator: "; "))
         notes.append("next appearance: " + (groups == nil ? "every repeat vehicle (visits on 2+ days before the origin, at most 2000)" : "each actor group of the truth, its cars' trips within its hires of them pooled")
           + "; first visit in the 7 days after each origin"
           + (habits.isEmpty ? "; no oracle row" : "; the oracle forecasts from each group's simulated habit (visit probability by weekday, entry time), its entry sites from all the data"))

@@ -19,6 +19,32 @@ public enum NextAppearanceBacktest {
   public static let modelName = "next-appearance"
   public static let baselines = ["same hour next week", "most frequent hour-of-week", "population profile"]
 
+  /// The backtest's scores per forecaster and window, and the reliability of the model's P(seen in
+  /// the period): subjects grouped by the probability stated (tenths), each bin's mean stated and
+  /// observed share seen.
+  public struct Result: Sendable {
+    public var scores: [String: [WindowScore]]
+    public var reliability: [ReliabilityBin]
+  }
+  public struct ReliabilityBin: Codable, Sendable, Equatable {
+    public var from: Double, to: Double
+    public var subjects: Int
+    public var stated: Double, observed: Double
+  }
+
+  /// Reliability bins (tenths of probability) of stated probabilities against outcomes.
+  public static func reliability(_ pairs: [(p: Double, seen: Bool)]) -> [ReliabilityBin] {
+    var bins: [ReliabilityBin] = []
+    for b in 0..<10 {
+      let lo = Double(b) / 10, hi = Double(b + 1) / 10
+      let inBin = pairs.filter { $0.p >= lo && ($0.p < hi || (b == 9 && $0.p <= 1)) }
+      guard !inBin.isEmpty else { continue }
+      bins.append(ReliabilityBin(from: lo, to: hi, subjects: inBin.count, stated: inBin.map(\.p).reduce(0, +) / Double(inBin.count),
+                                 observed: Double(inBin.filter(\.seen).count) / Double(inBin.count)))
+    }
+    return bins
+  }
+
   /// A forecast in factored form: P(first visit in hour slot h) and P(entry site s | a visit).
   struct Forecast { var slots: [Double]; var sites: [Double] }
 
@@ -62,7 +88,7 @@ public enum NextAppearanceBacktest {
   ///   - habits: group name → its habit, for an oracle row (simulated towns).
   public static func run(store: ReadStore, plan: BacktestPlan, clock: LocalClock, days: Int = 7, groups: [String: [Int: [ClosedRange<Int64>]]]? = nil,
                          habits: [String: Habit] = [:], maxSubjects: Int = 2000,
-                         progress: ((Int, Int) -> Void)? = nil) throws -> [String: [WindowScore]] {
+                         progress: ((Int, Int) -> Void)? = nil) throws -> Result {
     guard let start = store.header.timeStart, let end = store.header.timeEnd else { throw FitError.noData("the store has no reads") }
     let firstDay = clock.day(start)
     var origins: [Int64] = []
@@ -78,6 +104,7 @@ public enum NextAppearanceBacktest {
     let subjects: [(name: String, vehicles: [Int: [ClosedRange<Int64>]])] = groups.map { g in g.keys.sorted().map { ($0, g[$0]!) } }
       ?? (0..<store.vehicles.count).sorted { store.vehicles[$0].id < store.vehicles[$1].id }.map { (store.vehicles[$0].id, [$0: []]) }
     var out: [String: [WindowScore]] = [:]
+    var stated: [(p: Double, seen: Bool)] = []
     for (k, origin) in origins.enumerated() {
       let originDay = clock.day(origin)
       let horizonEnd = clock.startOfDay(originDay + Int64(days))
@@ -125,6 +152,7 @@ public enum NextAppearanceBacktest {
         var forecasts: [(String, Forecast)] = []
         let f = fitted.forecast(visits, from: origin, days: days, clock: clock)
         forecasts.append((modelName, Forecast(slots: f.slots, sites: f.sites)))
+        stated.append((f.slots.reduce(0, +), actual != nil))
         let n = store.sites.count
         func peaked(_ site: Int) -> [Double] { (0..<n).map { ($0 == site ? 0.9 : 0) + 0.1 / Double(n) } }
         func atHourOfWeek(_ how: Int) -> [Double] {
@@ -169,7 +197,7 @@ public enum NextAppearanceBacktest {
     guard !out.isEmpty else {
       throw SpecError.invalid("no subject had visits on two days before any origin: nothing to forecast a next appearance for")
     }
-    return out
+    return Result(scores: out, reliability: reliability(stated))
   }
 
   /// The metrics of one forecast against what came (`actual` nil: not seen in the period).

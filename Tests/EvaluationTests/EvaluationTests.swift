@@ -28,6 +28,15 @@ struct MetricTests {
     #expect(abs(wednesday - expected) < 1e-12)
   }
 
+  /// Reliability of P(seen): bins of tenths, mean stated against share seen.
+  @Test func nextAppearanceReliabilityBins() {
+    let pairs: [(p: Double, seen: Bool)] = [(0.05, false), (0.15, false), (0.15, true), (0.95, true), (1.0, true), (0.92, false)]
+    let bins = NextAppearanceBacktest.reliability(pairs)
+    #expect(bins.map(\.subjects) == [1, 2, 3])
+    #expect(abs(bins[1].stated - 0.15) < 1e-12 && bins[1].observed == 0.5)
+    #expect(abs(bins[2].stated - (0.95 + 1 + 0.92) / 3) < 1e-12 && abs(bins[2].observed - 2.0 / 3) < 1e-12)
+  }
+
   /// Next-appearance metrics (issue 15) on a factored forecast: hours × sites.
   @Test func nextAppearanceMetrics() {
     // Windows: slot 0 → .30 .15 .05; slot 1 → .12 .06 .02; slot 2 → .06 .03 .01. P(seen) = 0.8.
