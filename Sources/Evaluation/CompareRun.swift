@@ -62,7 +62,7 @@ public enum CompareRun {
       let routeOracle = try o.truthDirectory.map { try RouteOracle(path: truthFile($0, "truth-next-site.csv"), siteCount: store.sites.count) }
       let rs = try RouteBacktest.run(store: store, models: routeModels, plan: o.plan, clock: clock, testVehicles: test,
                                      oracle: actorVehicles.isEmpty ? nil : routeOracle, actorOf: actorVehicles) { progress?("route backtest", $0, $1) }
-      var routes = Comparison.summarise(hotspot: rs, order: routeModels.map(\.name), kind: "route", target: test == nil ? "all trips" : "actor trips", primary: "top1", seed: o.seed)
+      var routes = Comparison.summarise(hotspot: rs, order: routeModels.map(\.name) + CountTableRoutes.names, kind: "route", target: test == nil ? "all trips" : "actor trips", primary: "top1", seed: o.seed)
       if let row = routes.models.firstIndex(where: { $0.name == "oracle" }) { routes.models[row].name = "oracle (route)" }
       if test != nil {
         notes.append("route models are scored on the trips of actor vehicles (from the truth), where the oracle is defined; the route oracle spreads 2% of its probability uniformly so unsimulated moves keep a finite log loss")

@@ -51,6 +51,41 @@ public struct RouteOracle: Sendable {
   }
 }
 
+/// The plain baselines a route model must match: the next site by raw counts from the current site,
+/// and from the (previous, current) pair backing off to the current site when the pair was never seen.
+struct CountTableRoutes {
+  var first: [Int: [Int: Double]] = [:]   // current → next (or endOfTrip) → count
+  var second: [Int64: [Int: Double]] = [:] // (previous, current) → next → count
+  static let names = ["count table (current → next)", "count table (previous, current → next)"]
+
+  mutating func add(_ sites: [Int]) {
+    var s: [Int] = []
+    for a in sites where s.last != a { s.append(a) }
+    for i in s.indices {
+      let next = i + 1 < s.count ? s[i + 1] : endOfTrip
+      first[s[i], default: [:]][next, default: 0] += 1
+      if i > 0 { second[Int64(s[i - 1]) << 32 | Int64(s[i]), default: [:]][next, default: 0] += 1 }
+    }
+  }
+
+  /// Next sites ranked by count (ties: lower site index), P(next | the trip goes on) with a small
+  /// pseudo-count per site so unseen moves keep a finite log loss, and P(the trip ends here).
+  func predict(history: [Int], pair: Bool, siteCount: Int) -> (ranked: [(site: Int, probability: Double)], unseen: Double, end: Double) {
+    let cur = history.last!
+    var row = first[cur] ?? [:]
+    if pair, history.count >= 2, let r = second[Int64(history[history.count - 2]) << 32 | Int64(cur)] { row = r }
+    let total = row.values.reduce(0, +)
+    let end = total > 0 ? (row[endOfTrip] ?? 0) / total : 0
+    let moves = row.filter { $0.key != endOfTrip }
+    let moveTotal = moves.values.reduce(0, +)
+    let eps = 0.01
+    let denom = moveTotal + eps * Double(siteCount)
+    let ranked = moves.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
+      .map { (site: $0.key, probability: ($0.value + eps) / denom) }
+    return (ranked, eps / denom, end)
+  }
+}
+
 public enum RouteBacktest {
   /// Scores each model (and the oracle, for actor vehicles, when given) on next-site prediction over
   /// daily windows: train on trips before the origin, test on moves in trips starting in the window.
@@ -76,10 +111,12 @@ public enum RouteBacktest {
     for (k, origin) in origins.enumerated() {
       var counts = TransitionCounts(order: maxOrder, siteCount: store.sites.count)
       var personal: [Int: TransitionCounts] = [:]
+      var tables = CountTableRoutes()
       for t in trips where t.start < origin {
         let keep = t.times.indices.filter { t.times[$0] < origin }
         let s = keep.map { t.sites[$0] }, ts = keep.map { t.times[$0] }
         counts.add(sites: s, times: ts, clock: clock)
+        tables.add(s)
         if testVehicles?.contains(t.vehicle) ?? true {
           personal[t.vehicle, default: TransitionCounts(order: 1, siteCount: store.sites.count)].add(sites: s, times: ts, clock: clock)
         }
@@ -135,6 +172,34 @@ public enum RouteBacktest {
         out[m.name, default: []].append(WindowScore(origin: origin, metrics: [
           "top1": top1 / n, "top3": top3 / n, "mrr": rr / n, "log_loss": ll / n,
           "arrival_abs_error_min": errs[errs.count / 2], "arrival_coverage80": cover / n, "end_brier": brier / max(points, 1),
+        ]))
+      }
+      // The count-table baselines, scored as the models are (moves among sites; ends apart).
+      for (b, name) in CountTableRoutes.names.enumerated() {
+        var top1 = 0.0, top3 = 0.0, rr = 0.0, ll = 0.0
+        for (_, s, _, i) in moves {
+          let pred = tables.predict(history: Array(s[0...i]), pair: b == 1, siteCount: store.sites.count)
+          let actual = s[i + 1]
+          let rank = (pred.ranked.firstIndex { $0.site == actual }.map { $0 + 1 })
+            ?? (pred.ranked.count + (store.sites.count - pred.ranked.count + 1) / 2)
+          if rank == 1 { top1 += 1 }
+          if rank <= 3 { top3 += 1 }
+          rr += 1 / Double(rank)
+          ll += -log(max(pred.ranked.first { $0.site == actual }?.probability ?? pred.unseen, 1e-12))
+        }
+        var brier = 0.0, points = 0.0
+        for t in test {
+          var s: [Int] = []
+          for a in t.sites where s.last != a { s.append(a) }
+          for i in s.indices {
+            let e = tables.predict(history: Array(s[0...i]), pair: b == 1, siteCount: store.sites.count).end
+            let ended = i == s.count - 1 ? 1.0 : 0.0
+            brier += (e - ended) * (e - ended); points += 1
+          }
+        }
+        let n = Double(moves.count)
+        out[name, default: []].append(WindowScore(origin: origin, metrics: [
+          "top1": top1 / n, "top3": top3 / n, "mrr": rr / n, "log_loss": ll / n, "end_brier": brier / max(points, 1),
         ]))
       }
       if let oracle {

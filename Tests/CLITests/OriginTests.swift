@@ -66,6 +66,13 @@ struct OriginTests {
     let top1 = try #require((metrics["top1"] as? [String: Any])?["value"] as? Double)
     let brier = try #require((metrics["end_brier"] as? [String: Any])?["value"] as? Double)
     #expect(top1 == 1, "every move's next site ranked first among sites: \(top1)")
+    // The plain count tables are scored beside it, and the model is at least as good as both.
+    let scored = try #require(c["models"] as? [[String: Any]])
+    for name in ["count table (current → next)", "count table (previous, current → next)"] {
+      let row = try #require(scored.first { ($0["name"] as? String) == name }, "\(name) missing")
+      let baseline = try #require(((row["metrics"] as? [String: Any])?["top1"] as? [String: Any])?["value"] as? Double)
+      #expect(top1 >= baseline, "\(name): \(baseline) vs the model's \(top1)")
+    }
     // Each vehicle always does the same, and the model is personalised: its ends are nearly certain
     // (an unpersonalised 0.6 at S002 would score about 0.24 there).
     #expect(brier >= 0 && brier < 0.15, "\(brier)")

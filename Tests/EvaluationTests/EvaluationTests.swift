@@ -356,3 +356,33 @@ struct ModelBodyTests {
     #expect(performing: { _ = try Training.loadHotspot(path) }, throws: { "\($0)".contains("seasonalShares (one per hour of the day) has 15 values") })
   }
 }
+
+@Suite("Routes against the count tables")
+struct RouteBaselineTests {
+  /// Issue 15: on the sample town (Data/sample, 14 days, last 2 windows) the route models are scored
+  /// beside the plain count tables of their order — the next site by raw counts from the current
+  /// site, or from the (previous, current) pair — over the same moves. Order 1 matches its table; the
+  /// order-2 chain without time bands matches the pair table (to 0.002: its discount moves a few ties)
+  /// with a better log loss; personalised, it beats it. With time bands it is about a point below the
+  /// pair table here: the bands split the contexts of a 14-day town too thinly (a known shortfall,
+  /// recorded in the issue note, not hidden by this test).
+  @Test func routeModelsAgainstTheCountTables() throws {
+    let dir = try makeTemporaryDirectory("route-baselines")
+    let o = IngestOptions(readsPath: "Data/sample/reads.csv.gz", camerasPath: "Data/sample/cameras.csv")
+    let (contents, _) = try Ingest.run(o)
+    try StoreWriter.write(contents, to: dir + "/s.anpr")
+    let store = try ReadStore(path: dir + "/s.anpr")
+    var plan = BacktestPlan()
+    plan.maxWindows = 2
+    var models = NamedRouteModel.builtIn
+    var plain = MarkovRouteModel(); plain.timeBands = false
+    models.append(NamedRouteModel(name: "markov-order2", model: plain))
+    let scores = try RouteBacktest.run(store: store, models: models, plan: plan, clock: try LocalClock(identifier: "Europe/London"))
+    func mean(_ name: String, _ m: String = "top1") -> Double { let w = scores[name]!; return w.map { $0.metrics[m]! }.reduce(0, +) / Double(w.count) }
+    let current = CountTableRoutes.names[0], pair = CountTableRoutes.names[1]
+    #expect(mean("markov-order1") >= mean(current) - 1e-9, "order 1 \(mean("markov-order1")) vs \(mean(current))")
+    #expect(mean("markov-order2") >= mean(pair) - 0.002, "order 2 \(mean("markov-order2")) vs \(mean(pair))")
+    #expect(mean("markov-order2", "log_loss") <= mean(pair, "log_loss") + 0.002)
+    #expect(mean("markov-order2-personal") >= mean(pair), "personalised \(mean("markov-order2-personal")) vs \(mean(pair))")
+  }
+}
