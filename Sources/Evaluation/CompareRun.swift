@@ -29,7 +29,7 @@ public enum CompareRun {
     guard let start = store.header.timeStart, let end = store.header.timeEnd else { throw FitError.noData("the store has no reads") }
     var notes: [String] = []
     // Hotspot models: the given specs, or every built-in with its defaults.
-    let hotspotSpecs = o.specs.filter { !$0.isRoute }
+    let hotspotSpecs = o.specs.filter(\.isHotspot)
     let named: [NamedHotspotModel] = hotspotSpecs.isEmpty && o.specs.allSatisfy({ !$0.isRoute }) || o.specs.isEmpty
       ? try HotspotCatalogue.kinds.map { NamedHotspotModel(name: $0, model: try HotspotCatalogue.defaultModel(kind: $0)) }
       : try hotspotSpecs.map { NamedHotspotModel(name: $0.name, model: try $0.hotspotModel()) }
@@ -83,7 +83,8 @@ public enum CompareRun {
         if habits.isEmpty { notes.append("next appearance: the truth holds no habit parameters (simulated before 2026-12): no oracle row") }
       }
       do {
-        let result = try NextAppearanceBacktest.run(store: store, plan: o.plan, clock: clock, groups: groups, habits: habits) {
+        let model = try o.specs.first(where: \.isNextAppearance)?.nextAppearanceModel() ?? NextAppearanceModel()
+        let result = try NextAppearanceBacktest.run(store: store, plan: o.plan, clock: clock, model: model, groups: groups, habits: habits) {
           progress?("next-appearance backtest", $0, $1)
         }
         let scores = result.scores
@@ -239,7 +240,7 @@ public enum EventsCompare {
     let named: [NamedHotspotModel] = specs.isEmpty
       ? try [HistoricalMeanModel.kind, KernelDensityModel.kind, ProspectiveHotspotModel.kind, PoissonHotspotModel.kind, LastWindowModel.kind]
         .map { NamedHotspotModel(name: $0, model: try HotspotCatalogue.defaultModel(kind: $0)) }
-      : try specs.filter { !$0.isRoute }.map { NamedHotspotModel(name: $0.name, model: try $0.hotspotModel()) }
+      : try specs.filter(\.isHotspot).map { NamedHotspotModel(name: $0.name, model: try $0.hotspotModel()) }
     let shifts: [(Double, Double)] = [(0, 0), (0.5, 0), (0, 0.5), (0.5, 0.5), (0.25, 0.75), (0.75, 0.25)].prefix(max(1, offsets)).map { ($0.0 * cellMetres, $0.1 * cellMetres) }
     var perOffset: [[String: [WindowScore]]] = []
     var notes: [String] = []

@@ -86,7 +86,8 @@ public enum NextAppearanceBacktest {
   ///     hires, from the truth; empty = all its trips); nil = every repeat vehicle on its own.
   ///   - maxSubjects: at most this many subjects per origin (the first in vehicle-id order).
   ///   - habits: group name → its habit, for an oracle row (simulated towns).
-  public static func run(store: ReadStore, plan: BacktestPlan, clock: LocalClock, days: Int = 7, groups: [String: [Int: [ClosedRange<Int64>]]]? = nil,
+  public static func run(store: ReadStore, plan: BacktestPlan, clock: LocalClock, days: Int = 7, model: NextAppearanceModel = NextAppearanceModel(),
+                         groups: [String: [Int: [ClosedRange<Int64>]]]? = nil,
                          habits: [String: Habit] = [:], maxSubjects: Int = 2000,
                          progress: ((Int, Int) -> Void)? = nil) throws -> Result {
     guard let start = store.header.timeStart, let end = store.header.timeEnd else { throw FitError.noData("the store has no reads") }
@@ -114,7 +115,7 @@ public enum NextAppearanceBacktest {
       // Population parts from every vehicle's visits before the origin.
       var before: [Int: [NextAppearanceModel.Visit]] = [:]
       for (v, ss) in starts { let b = ss.filter { $0.t < origin }.map(visit); if !b.isEmpty { before[v] = b } }
-      let fitted = NextAppearanceModel().fit(visits: before, siteCount: store.sites.count)
+      let fitted = model.fit(visits: before, siteCount: store.sites.count)
       // P(seen in a period) for baselines: the share of repeat vehicles seen in the L days before the
       // origin (L = the period, or half the history when shorter), as a constant daily hazard over the period.
       let lookback = max(1, min(Int64(days), (originDay - firstDay) / 2))

@@ -23,6 +23,7 @@ public struct SpecFile: Sendable {
 
   public static let topLevelKeys = ["kind", "name", "description", "bin", "params"]
   public static let routeKinds = [MarkovRouteModel.kind]
+  public static let nextAppearanceKinds = [NextAppearanceModel.kind]
 
   public static func load(_ path: String) throws -> SpecFile {
     guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw SpecError.invalid("\(path): cannot read the spec file") }
@@ -31,9 +32,10 @@ public struct SpecFile: Sendable {
     guard let dict = node as? [String: Any] else { throw SpecError.invalid("\(path): expected a mapping with 'kind' and 'params'") }
     let unknown = dict.keys.filter { !topLevelKeys.contains($0) }.sorted()
     if !unknown.isEmpty { throw SpecError.unknownKeys(unknown, allowed: topLevelKeys, kind: "\(path)") }
-    guard let kind = dict["kind"] as? String else { throw SpecError.invalid("\(path): 'kind' is required (one of \((HotspotCatalogue.kinds + routeKinds).joined(separator: ", ")))") }
-    guard HotspotCatalogue.kinds.contains(kind) || routeKinds.contains(kind) else {
-      throw SpecError.invalid("\(path): unknown kind '\(kind)'; known: \((HotspotCatalogue.kinds + routeKinds).joined(separator: ", "))")
+    let known = HotspotCatalogue.kinds + routeKinds + nextAppearanceKinds
+    guard let kind = dict["kind"] as? String else { throw SpecError.invalid("\(path): 'kind' is required (one of \(known.joined(separator: ", ")))") }
+    guard known.contains(kind) else {
+      throw SpecError.invalid("\(path): unknown kind '\(kind)'; known: \(known.joined(separator: ", "))")
     }
     let params = dict["params"] ?? [String: Any]()
     guard JSONSerialization.isValidJSONObject(params) else { throw SpecError.invalid("\(path): 'params' must be a mapping") }
@@ -41,12 +43,17 @@ public struct SpecFile: Sendable {
     let data = try JSONSerialization.data(withJSONObject: params, options: [.sortedKeys])
     do {  // validate now, so errors name the file
       if kind == MarkovRouteModel.kind { _ = try JSONDecoder().decode(MarkovRouteModel.self, from: data) }
+      else if kind == NextAppearanceModel.kind { _ = try JSONDecoder().decode(NextAppearanceModel.self, from: data) }
       else { _ = try HotspotCatalogue.model(kind: kind, json: data) }
     } catch { throw SpecError.invalid("\(path): \(error)") }
     return SpecFile(kind: kind, name: dict["name"] as? String ?? kind, bin: bin, params: data, path: path)
   }
 
   public var isRoute: Bool { Self.routeKinds.contains(kind) }
+  public var isNextAppearance: Bool { Self.nextAppearanceKinds.contains(kind) }
+  /// A hotspot model (neither a route nor a next-appearance model).
+  public var isHotspot: Bool { !isRoute && !isNextAppearance }
+  public func nextAppearanceModel() throws -> NextAppearanceModel { try JSONDecoder().decode(NextAppearanceModel.self, from: params) }
   public func hotspotModel() throws -> any HotspotModel { try HotspotCatalogue.model(kind: kind, json: params) }
   public func routeModel() throws -> MarkovRouteModel { try JSONDecoder().decode(MarkovRouteModel.self, from: params) }
 }
@@ -89,6 +96,32 @@ public struct SavedHotspotModel: Codable, Sendable {
   }
 }
 
+/// The body of a saved next-appearance model: the population parts and the learned shape, fitted on
+/// the visits of every vehicle, and the sites (entry sites are indices into them).
+public struct SavedNextAppearanceModel: Codable, Sendable {
+  public var name: String
+  public var sites: [String]
+  public var fitted: FittedNextAppearance
+
+  /// What is wrong with the body (nil when it can be used): array lengths that match the model's
+  /// terms, probabilities finite, non-negative and summing to 1, shape weights in range.
+  public func bodyProblem() -> String? {
+    let f = fitted
+    let checks: [(String, [Double], Int)] = [("fitted.populationProfile", f.populationProfile, 168),
+                                           ("fitted.populationGaps", f.populationGaps, f.specification.maxGapDays + 1),
+                                           ("fitted.populationEntries", f.populationEntries, sites.count)]
+    for (name, xs, n) in checks {
+      if xs.count != n { return "\(name) has \(xs.count) values where \(n) are needed" }
+      if xs.contains(where: { !$0.isFinite || $0 < 0 }) { return "\(name) holds a value that is not a probability" }
+      if abs(xs.reduce(0, +) - 1) > 1e-6 { return "\(name) does not sum to 1" }
+    }
+    for (name, v, range) in [("hourPooling", f.hourPooling, 0.0...1e6), ("hourSmoothing", f.hourSmoothing, 0.0...0.5), ("renewalWeight", f.renewalWeight, 0.0...1.0)] {
+      if let v, !range.contains(v) { return "fitted.\(name) \(v) is outside \(range)" }
+    }
+    return nil
+  }
+}
+
 public struct SavedRouteModel: Codable, Sendable {
   public var name: String
   public var sites: [String]
@@ -128,6 +161,22 @@ public enum Training {
                            to path: String) throws -> (ModelFileHeader, String) {
     guard let start = store.header.timeStart, let end = store.header.timeEnd else { throw FitError.noData("the store has no reads") }
     let stop = min(until ?? (end + 1), end + 1)
+    if spec.isNextAppearance {
+      guard case .allReads = target else {
+        throw SpecError.invalid("\(spec.name) learns from every vehicle's visits, so --target \(target) does not apply; ask for a vehicle or group in 'anpr next-appearance'")
+      }
+      let model = try spec.nextAppearanceModel()
+      let visits = NextAppearanceModel.visits(store: store, until: stop, clock: clock)
+      let fitted = model.fit(visits: visits, siteCount: store.sites.count)
+      var f = Fingerprint()
+      for v in visits.keys.sorted() { for x in visits[v]! { f.add(Int64(v)); f.add(x.day); f.add(Int64(x.hourOfWeek)); f.add(Int64(x.entrySite)) } }
+      var header = ModelFileHeader(kind: NextAppearanceModel.kind, trainingStart: start, trainingEnd: stop, dataFingerprint: f.hex)
+      header.timeZone = clock.timeZone.identifier
+      try ModelFile.write(SavedNextAppearanceModel(name: spec.name, sites: store.sites, fitted: fitted), header: header, to: path)
+      let repeats = visits.values.filter { Set($0.map(\.day)).count >= 2 }.count
+      return (header, String(format: "%@: %d repeat vehicles; learned: hours pooled across weekdays %.0f, spread to neighbouring hours %.2f, renewal weight %.2f",
+                             spec.name, repeats, fitted.hourPooling ?? 0, fitted.hourSmoothing ?? 0, fitted.renewalWeight ?? 1))
+    }
     if spec.isRoute {
       // Refused, not ignored: a route model learns from every vehicle's trips.
       guard case .allReads = target else {
@@ -152,6 +201,7 @@ public enum Training {
   @discardableResult
   public static func train(spec: SpecFile, table: CountTable, target: Target, clock: LocalClock, to path: String) throws -> (ModelFileHeader, String) {
     guard !spec.isRoute else { throw SpecError.invalid("\(spec.name) is a route model: it learns from trips or transitions, not counts") }
+    guard !spec.isNextAppearance else { throw SpecError.invalid("\(spec.name) is a next-appearance model: it learns from a store's visits, not counts") }
     guard table.binning == spec.bin else {
       throw SpecError.invalid("the counts are in bins of \(table.binning) but \(spec.name) wants \(spec.bin); pass --bin \(spec.bin) or change the spec's bin")
     }
@@ -204,6 +254,12 @@ public enum Training {
     }
     let (header, saved) = try ModelFile.read(SavedHotspotModel.self, kind: h.kind, from: path)
     if let problem = saved.bodyProblem(kind: h.kind) { throw ModelFileError.corrupt(path: path, reason: problem) }
+    return (header, saved)
+  }
+
+  public static func loadNextAppearance(_ path: String) throws -> (ModelFileHeader, SavedNextAppearanceModel) {
+    let (header, saved) = try ModelFile.read(SavedNextAppearanceModel.self, kind: NextAppearanceModel.kind, from: path)
+    if let problem = saved.bodyProblem() { throw ModelFileError.corrupt(path: path, reason: problem) }
     return (header, saved)
   }
 

@@ -22,6 +22,23 @@ public struct NextAppearanceModel: Codable, Sendable, Equatable {
   public var maxGapDays = 28
   public init() {}
 
+  enum CodingKeys: String, CodingKey, CaseIterable {
+    case profileStrength = "profile_strength", gapStrength = "gap_strength", entryStrength = "entry_strength", maxGapDays = "max_gap_days"
+  }
+  /// Spec `params` (snake_case; every key optional, unknown keys refused).
+  public init(from decoder: Decoder) throws {
+    try rejectUnknownKeys(decoder, allowed: CodingKeys.allCases.map(\.rawValue), kind: Self.kind)
+    let c = try decoder.container(keyedBy: CodingKeys.self)
+    let d = NextAppearanceModel()
+    profileStrength = try c.decodeIfPresent(Double.self, forKey: .profileStrength) ?? d.profileStrength
+    gapStrength = try c.decodeIfPresent(Double.self, forKey: .gapStrength) ?? d.gapStrength
+    entryStrength = try c.decodeIfPresent(Double.self, forKey: .entryStrength) ?? d.entryStrength
+    maxGapDays = try c.decodeIfPresent(Int.self, forKey: .maxGapDays) ?? d.maxGapDays
+    guard profileStrength > 0, gapStrength > 0, entryStrength > 0, (2...365).contains(maxGapDays),
+      profileStrength.isFinite, gapStrength.isFinite, entryStrength.isFinite
+    else { throw SpecError.invalid("next-appearance: strengths must be finite and > 0, max_gap_days 2–365") }
+  }
+
   public struct Visit: Codable, Sendable {
     public var day: Int64; public var hourOfWeek: Int; public var entrySite: Int
     public init(day: Int64, hourOfWeek: Int, entrySite: Int) { self.day = day; self.hourOfWeek = hourOfWeek; self.entrySite = entrySite }

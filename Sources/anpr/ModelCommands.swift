@@ -266,6 +266,7 @@ extension ANPR {
     func run() throws {
       let (store, clock) = try storeOptions.open()
       let s = try SpecFile.load(spec)
+      if s.isNextAppearance { throw ValidationError("evaluate backtests hotspot and route specs; a next-appearance spec is backtested by 'anpr compare --spec \(spec)'") }
       var o = CompareOptions()
       o.specs = [s]; o.target = try resolveTarget(target, store: store, keyFile: keyFile); o.plan = backtest.plan; o.routes = s.isRoute; o.seed = storeOptions.seed
       let audit = try storeOptions.governance.begin("evaluate", storePath: storeOptions.store, store: store, key: try Pseudonymiser.load(file: keyFile),
@@ -324,7 +325,7 @@ extension ANPR {
         let binning: Binning
         do { binning = try Binning.parse(bin ?? "1h") } catch { throw ValidationError("\(error)") }
         let table = try CountTable.fromCSV(counts: counts, units: units, binning: binning, crs: crs)
-        let specs = try spec.map(SpecFile.load).filter { !$0.isRoute }
+        let specs = try spec.map(SpecFile.load).filter(\.isHotspot)
         let named = try specs.isEmpty
           ? HotspotCatalogue.kinds.map { NamedHotspotModel(name: $0, model: try HotspotCatalogue.defaultModel(kind: $0)) }
           : specs.map { NamedHotspotModel(name: $0.name, model: try $0.hotspotModel()) }

@@ -77,6 +77,8 @@ extension ANPR {
     @OptionGroup var storeOptions: StoreOptions
     @OptionGroup var selection: VehicleSelection
     @OptionGroup var origin: OriginOption
+    @Option(help: "Trained next-appearance model (anpr train --spec Models/next-appearance.yaml); default: fitted on the store's visits before the origin.")
+    var model: String?
     @Option(help: "Days ahead (local days from the origin).") var days = 7
     @Option(help: "Windows to list.") var top = 10
     @Flag(help: "Print JSON.") var json = false
@@ -91,8 +93,24 @@ extension ANPR {
     func forecast(_ store: ReadStore, clock: LocalClock) throws -> Int {
       let (vehicles, spans, label) = try selection.resolveWithSpans(store)
       let (from, originNote) = try origin.origin(store, clock: clock)
-      let all = NextAppearanceModel.visits(store: store, until: from, clock: clock)
-      let model = NextAppearanceModel().fit(visits: all, siteCount: store.sites.count)
+      let model: FittedNextAppearance
+      var modelNote: String
+      if let path = self.model {
+        let (header, saved) = try Training.loadNextAppearance(path)
+        guard saved.sites == store.sites else { throw CLIError("\(path) was trained on a different camera registry; retrain it on this store") }
+        if header.trainingEnd > from {
+          let end = header.trainingEnd
+          throw CLIError("\(path) was trained on reads up to \(Timestamp.iso8601(end)), after the origin \(Timestamp.iso8601(from)): it has seen the period it would forecast; retrain with --until or choose a later --at")
+        }
+        model = saved.fitted
+        modelNote = "model \(path) (\(saved.name), trained on reads before \(Timestamp.iso8601(header.trainingEnd)))"
+      } else {
+        let all = NextAppearanceModel.visits(store: store, until: from, clock: clock)
+        model = NextAppearanceModel().fit(visits: all, siteCount: store.sites.count)
+        modelNote = "model fitted on every vehicle's visits before the origin"
+      }
+      modelNote += String(format: "; learned: hours pooled across weekdays %.0f, spread to neighbouring hours %.2f, renewal weight %.2f",
+                          model.hourPooling ?? 0, model.hourSmoothing ?? 0, model.renewalWeight ?? 1)
       // The selection's visits: every visit of a plain vehicle, only those inside its periods of use for a group.
       let mine = NextAppearanceModel.visits(store: store, until: from, clock: clock, vehicles: vehicles, spans: spans)
       let visits = vehicles.flatMap { mine[$0] ?? [] }.sorted { $0.day < $1.day }
@@ -115,6 +133,7 @@ extension ANPR {
       let seenDays = Set(visits.map(\.day)).count
       print("\(label): \(visits.count) past visits on \(seenDays) days; P(seen in the next \(days) days) = \(String(format: "%.2f", 1 - none))")
       print(originNote)
+      print(modelNote)
       if seenDays < 2 { print("note: seen on one day only: the forecast leans on the habits of all repeat vehicles") }
       print("by day: " + dayP.enumerated().map { d, p in String(format: "%@ %.2f", clock.label(d == 0 ? from : clock.startOfDay(clock.day(from) + Int64(d))).prefix(3) as CVarArg, p) }
         .joined(separator: "  "))

@@ -26,6 +26,20 @@ struct OriginTests {
     #expect(r.out.contains("8 past visits"), "only the visits before the origin: \(r.out)")
     r = try runANPR(na + ["--at", "2020-01-01T00:00:00Z"])
     #expect(r.status == 1 && r.err.contains("before the store's first read"), "\(r.err)")
+    // Next appearance as a model family: trained from a spec, saved, loaded; a model that has seen the
+    // period after the origin is refused, as are a target it cannot honour and a damaged body.
+    r = try runANPR(["train", "--store", d + "/s.anpr", "--spec", "Models/next-appearance.yaml", "--out", d + "/na.json", "--until", "2026-03-12T00:00:00Z"])
+    #expect(r.status == 0 && r.out.contains("repeat vehicles; learned: hours pooled"), "\(r.out)\(r.err)")
+    r = try runANPR(na + ["--model", d + "/na.json", "--at", "2026-03-12T00:00:00Z"])
+    #expect(r.status == 0 && r.out.contains("model \(d)/na.json"), "\(r.out)\(r.err)")
+    r = try runANPR(na + ["--model", d + "/na.json", "--at", "2026-03-10T00:00:00Z"])
+    #expect(r.status == 1 && r.err.contains("it has seen the period it would forecast"), "\(r.err)")
+    r = try runANPR(["train", "--store", d + "/s.anpr", "--spec", "Models/next-appearance.yaml", "--out", d + "/na2.json", "--target", "keeper=rental"])
+    #expect(r.status == 1 && r.err.contains("does not apply"), "\(r.err)")
+    let body = try String(contentsOfFile: d + "/na.json", encoding: .utf8)
+    try body.replacingOccurrences(of: "\"renewalWeight\" : ", with: "\"renewalWeight\" : 7").write(toFile: d + "/bad.json", atomically: true, encoding: .utf8)
+    r = try runANPR(na + ["--model", d + "/bad.json"])
+    #expect(r.status == 1 && r.err.contains("renewalWeight"), "\(r.err)")
     // Hotspot forecasts start at the same origin.
     r = try runANPR(["train", "--store", d + "/s.anpr", "--spec", "Models/historical-mean.yaml", "--out", d + "/hm.json"])
     #expect(r.status == 0, "\(r.err)")
