@@ -131,7 +131,9 @@ extension ANPR {
       }
       if json { try printJSONLine(rows); return rows.count }
       let seenDays = Set(visits.map(\.day)).count
-      print("\(label): \(visits.count) past visits on \(seenDays) days; P(seen in the next \(days) days) = \(String(format: "%.2f", 1 - none))")
+      let within = [1, 3, days].filter { $0 <= days }.map { k in (k, dayP.prefix(k).reduce(0, +)) }
+      print("\(label): \(visits.count) past visits on \(seenDays) days; P(seen within "
+        + within.map { "\($0.0)" }.joined(separator: "/") + " days) = " + within.map { String(format: "%.2f", $0.1) }.joined(separator: " / "))
       print(originNote)
       print(modelNote)
       if seenDays < 2 { print("note: seen on one day only: the forecast leans on the habits of all repeat vehicles") }
