@@ -188,10 +188,30 @@ public struct PoissonHotspotModel: HotspotModel, Equatable {
 
   /// `fit`, returning the concrete fitted type (for saving).
   public func fitTyped(_ data: CountTable, clock: LocalClock) throws -> FittedPoissonHotspot {
+    // Terms the training rows cannot identify are left out, with a note, not extrapolated: weekly
+    // harmonics need a week of rows (after the 7 days the recent-activity terms use up), the daily
+    // shape and the site × time-of-day term a day. Fitted on two days, a weekly curve says anything
+    // about the other five (the Bath windows with 9 days of history forecast 10⁴ reads an hour).
+    var spec = self
+    var notes: [String] = []
+    let rowDays = Double(data.end - data.firstBin) / 86400 - (recentActivity ? 7 : 0)
+    if weeklyHarmonics > 0 && rowDays < 7 {
+      spec.weeklyHarmonics = 0
+      notes.append(String(format: "weekly harmonics left out: %.1f days of training rows (after the 7 days the recent-activity terms need) cannot show a week", max(0, rowDays)))
+    }
+    if rowDays < 1 && (dailyHarmonics > 0 || unitTimeOfDayBands > 1) {
+      spec.dailyHarmonics = 0; spec.unitTimeOfDayBands = 0
+      notes.append("daily terms left out: under a day of training rows")
+    }
+    if spec != self { return try spec.fitIdentified(data, clock: clock, notes: notes) }
+    return try fitIdentified(data, clock: clock, notes: notes)
+  }
+
+  func fitIdentified(_ data: CountTable, clock: LocalClock, notes initial: [String]) throws -> FittedPoissonHotspot {
     if covariatesFile != nil { _ = try userCovariates() }  // a bad file is an error here, not silently zeros
     let (x, y, off) = design(data, clock: clock)
     guard x.rows > 0 else { throw FitError.noData("no training rows (need more than 7 days of history for recent-activity terms)") }
-    var notes: [String] = []
+    var notes = initial
     let totals = data.unitTotals
     let empty = data.units.indices.filter { totals[$0] == 0 }
     if !empty.isEmpty && ridge == 0 {

@@ -173,6 +173,20 @@ struct HotspotModelTests {
     #expect(zip(shares(am), shares(pm)).allSatisfy { abs($0 - $1) < 1e-6 }, "main effects only: the same shares morning and evening")
   }
 
+  /// Terms the rows cannot identify are left out (issue 17): with 9 days of history the recent-activity
+  /// terms leave 2 days of rows, which cannot show a week, so the weekly harmonics are dropped with a
+  /// note, and the forecast stays within the range of the data instead of extrapolating a weekly curve.
+  @Test func poissonLeavesOutTermsItsRowsCannotIdentify() throws {
+    let t = syntheticTable(days: 9)
+    let f = try PoissonHotspotModel().fitTyped(t, clock: .utc)
+    #expect(f.specification.weeklyHarmonics == 0)
+    #expect(f.fitDiagnostics.notes.contains { $0.contains("weekly harmonics left out") }, "\(f.fitDiagnostics.notes)")
+    let fc = f.forecast(history: t, bins: 168, clock: .utc)
+    #expect((fc.expected.max() ?? 0) < 10 * (t.counts.max() ?? 1), "no extrapolation: \(fc.expected.max() ?? 0)")
+    // With a month the weekly terms are kept.
+    #expect(try PoissonHotspotModel().fitTyped(syntheticTable(days: 28), clock: .utc).specification.weeklyHarmonics == 3)
+  }
+
   /// A window past midnight is the night that starts on the named day (issue 15): `Wed 22-06` is
   /// Wednesday 22:00 to Thursday 06:00, not Wednesday's small hours plus its late evening.
   @Test func anOvernightShiftIsTheNightFromItsDay() throws {
