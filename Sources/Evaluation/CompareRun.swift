@@ -31,7 +31,7 @@ public enum CompareRun {
     // Hotspot models: the given specs, or every built-in with its defaults.
     let hotspotSpecs = o.specs.filter(\.isHotspot)
     let named: [NamedHotspotModel] = hotspotSpecs.isEmpty && o.specs.allSatisfy({ !$0.isRoute }) || o.specs.isEmpty
-      ? try HotspotCatalogue.kinds.map { NamedHotspotModel(name: $0, model: try HotspotCatalogue.defaultModel(kind: $0)) }
+      ? try NamedHotspotModel.defaults()
       : try hotspotSpecs.map { NamedHotspotModel(name: $0.name, model: try $0.hotspotModel()) }
     let bin = hotspotSpecs.first?.bin ?? o.bin
     let dayStart = start - ((clock.local(start) % 86400) + 86400) % 86400

@@ -327,7 +327,7 @@ extension ANPR {
         let table = try CountTable.fromCSV(counts: counts, units: units, binning: binning, crs: crs)
         let specs = try spec.map(SpecFile.load).filter(\.isHotspot)
         let named = try specs.isEmpty
-          ? HotspotCatalogue.kinds.map { NamedHotspotModel(name: $0, model: try HotspotCatalogue.defaultModel(kind: $0)) }
+          ? try NamedHotspotModel.defaults()
           : specs.map { NamedHotspotModel(name: $0.name, model: try $0.hotspotModel()) }
         let scores = try HotspotBacktest.run(table: table, models: named, plan: backtest.plan, clock: clock)
         try emit(Comparison.summarise(hotspot: scores, order: named.map(\.name), kind: "hotspot", target: "counts from \(counts)", seed: seed))
