@@ -8,6 +8,9 @@ public struct LinkageModel: Codable, Sendable, Equatable {
   public static let kind = "behaviour-linkage"
   /// Two groups (or vehicles) merge when the mean score of the pairs across them reaches this
   /// (average linkage); a pair's score is the similarity of the two signatures plus any succession bonus.
+  /// Seed of the two random draws (the null pairs when there are too many to use all, and the reference
+  /// vehicles); `--seed`. Seed 1, the default, draws as the fixed seeds before it did.
+  public var seed: UInt64 = 1
   public var threshold = 0.65
   /// A merge also needs at least this confidence (the probability of one actor, learned from the store):
   /// the similarity threshold is then never below where the store's own evidence makes a link more likely
@@ -140,7 +143,7 @@ extension LinkageModel {
     // the null only when the candidates give too few.
     var null: [Double] = [], referenceNull: [Double] = [], open: [Double] = []
     let n = candidates.count, m = pool.count
-    var rng = SeededRNG(seed: 17)
+    var rng = SeededRNG(seed: seed &+ 16)
     let candidatePairs = n * (n - 1) / 2
     if candidatePairs <= 2_000_000 {
       for i in 0..<n { for j in (i + 1)..<n {
@@ -376,7 +379,7 @@ extension LinkageModel {
       let e = Episode(vehicle: v, first: a.start, last: b.end, visits: t.count)
       return qualifies(store: store, e, travel: travel, trips: t) ? e : nil
     } : []
-    var shuffle = SeededRNG(seed: 29)
+    var shuffle = SeededRNG(seed: seed &+ 28)
     others.shuffle(using: &shuffle)
     others = Array(others.prefix(1500)).sorted { $0.vehicle < $1.vehicle }
     let sig = Signatures.build(store: store, clock: clock, episodes: candidates + others, visitGap: visitGap, travel: travel)

@@ -49,6 +49,7 @@ extension ANPR {
 
     func link(_ store: ReadStore, clock: LocalClock) throws -> [String: Int] {
       var model = LinkageModel()
+      model.seed = storeOptions.seed
       if let threshold { model.threshold = threshold }
       if let minConfidence {
         guard (0...1).contains(minConfidence) else { throw ValidationError("--min-confidence must be in [0, 1].") }
