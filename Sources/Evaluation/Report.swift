@@ -16,6 +16,14 @@ public struct ReportInput {
   /// Linkage groups: (group id, members, confidence, evidence).
   public var groups: [(String, [String], Double, String)] = []
   public var clock: LocalClock
+  /// Protective marking printed at the top and foot of every page (e.g. "OFFICIAL-SENSITIVE").
+  public var marking: String?
+  /// Provenance: when the report was made (epoch seconds; the CLI honours SOURCE_DATE_EPOCH), the
+  /// store's id, the model files used and the forecast origin.
+  public var generatedAt: Int64?
+  public var storeID: String?
+  public var modelFiles: [String] = []
+  public var origin: Int64?
   public init(storePath: String, summary: StoreSummary, clock: LocalClock) {
     self.storePath = storePath; self.summary = summary; self.clock = clock
   }
@@ -43,7 +51,12 @@ public enum HTMLReport {
       th{background:#eef3f8}td:first-child,th:first-child{text-align:left}.note{color:#555;font-size:13px}
       .oracle td{background:#fff7e0;font-style:italic}.grid{display:flex;gap:24px;flex-wrap:wrap}
       .card{border:1px solid #ddd;border-radius:6px;padding:8px 12px}
+      .marking{text-align:center;font-weight:bold;letter-spacing:1px;color:#a00}
+      .provenance td{text-align:left}
+      @page{size:A4;margin:16mm 12mm}
+      @media print{.marking{position:fixed;left:0;right:0}.marking.top{top:0}.marking.foot{bottom:0}body{margin:12mm 0}}
       </style></head><body>
+      \(r.marking.map { "<div class=\"marking top\">\(esc($0))</div>" } ?? "")
       <h1>\(esc(r.title))</h1>
       <p class="note">Store <code>\(esc(r.storePath))</code>: \(r.summary.reads) reads, \(r.summary.vehicles) vehicles,
       \(r.summary.cameras) cameras at \(r.summary.sites) sites, \(esc(r.summary.timeStart ?? "-")) to \(esc(r.summary.timeEnd ?? "-")).
@@ -51,13 +64,30 @@ public enum HTMLReport {
       Times in \(esc(r.summary.timeZone)). Every figure carries its uncertainty; forecasts and links are leads for judgement, not facts.</p>
 
       """
+    h += provenanceSection(r)
     if let c = r.comparison { h += comparisonSection(c) }
     if let fc = r.forecast { h += mapSection(fc, model: r.forecastModel ?? fc.model, window: r.window, plan: r.plan, clock: r.clock) }
     if !r.plan.isEmpty { h += planSection(r.plan) }
     if !r.groups.isEmpty { h += groupsSection(r.groups) }
     h += qualitySection(r.summary)
-    h += "<p class=\"note\">Made by ANPRKit \(ToolkitInfo.version). Report format anprkit-report v1.</p></body></html>\n"
+    h += "<p class=\"note\">Made by ANPRKit \(ToolkitInfo.version). Report format anprkit-report v1.</p>"
+    h += r.marking.map { "<div class=\"marking foot\">\(esc($0))</div>" } ?? ""
+    h += "</body></html>\n"
     return h
+  }
+
+  /// Where the report comes from: when it was made, by which version, from which data and models.
+  static func provenanceSection(_ r: ReportInput) -> String {
+    var rows: [(String, String)] = []
+    if let t = r.generatedAt { rows.append(("generated at", Timestamp.iso8601(t))) }
+    rows.append(("tool", "ANPRKit \(ToolkitInfo.version)"))
+    rows.append(("store", r.storePath + (r.storeID.map { " (id \($0))" } ?? "")))
+    rows.append(("data span", "\(r.summary.timeStart ?? "-") to \(r.summary.timeEnd ?? "-") (\(r.summary.readsPerDay.count) days, \(r.summary.reads) reads)"))
+    rows.append(("time zone", r.clock.timeZone.identifier))
+    if let o = r.origin { rows.append(("forecast origin", Timestamp.iso8601(o))) }
+    if !r.modelFiles.isEmpty { rows.append(("model files", r.modelFiles.joined(separator: ", "))) }
+    if let m = r.marking { rows.append(("protective marking", m)) }
+    return "<h2>Provenance</h2><table class=\"provenance\">" + rows.map { "<tr><th>\(esc($0.0))</th><td>\(esc($0.1))</td></tr>" }.joined() + "</table>\n"
   }
 
   static func comparisonSection(_ c: Comparison) -> String {

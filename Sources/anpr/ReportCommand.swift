@@ -21,6 +21,7 @@ extension ANPR {
     @Option(help: "Groups CSV from 'anpr link'.") var groups: String?
     @Option(help: "HTML file to write.") var out: String
     @Option(help: "Report title.") var title = "ANPRKit report"
+    @Option(help: "Protective marking printed at the top and foot of every page, e.g. OFFICIAL-SENSITIVE.") var marking: String?
 
     func run() throws {
       try requireDistinct(outputs: [("--out", out)], inputs: [("--store", storeOptions.store), ("--comparison", comparison), ("--model", model), ("--groups", groups)])
@@ -31,6 +32,11 @@ extension ANPR {
     func report(_ store: ReadStore, clock: LocalClock) throws -> [String: Int] {
       var input = ReportInput(storePath: storeOptions.store, summary: store.summary(clock: clock), clock: clock)
       input.title = title
+      input.marking = marking
+      input.storeID = store.header.storeID
+      // When the report was made: now, or SOURCE_DATE_EPOCH (the reproducible-builds convention) for the same bytes twice.
+      input.generatedAt = ProcessInfo.processInfo.environment["SOURCE_DATE_EPOCH"].flatMap { Int64($0) } ?? Int64(Date().timeIntervalSince1970)
+      input.modelFiles = [model].compactMap { $0 }
       if let comparison {
         do { input.comparison = try JSONDecoder().decode(Comparison.self, from: Data(contentsOf: URL(fileURLWithPath: comparison))) } catch {
           throw CLIError("\(comparison): not a comparison file from 'anpr compare --out' (\(error))")
@@ -42,6 +48,7 @@ extension ANPR {
         let (o, note) = try origin.origin(store, clock: modelClock)
         print(note)
         let fc = try Training.forecast(model: saved, store: store, clock: modelClock, days: days, asOf: o)
+        input.origin = o
         input.forecast = fc
         input.forecastModel = saved.name
         input.window = try window.map { s in do { return try ShiftWindow.parse(s) } catch { throw ValidationError("\(error)") } }

@@ -252,6 +252,17 @@ struct ReportTests {
     #expect(html.components(separatedBy: "<svg").count - 1 >= 4)
     #expect(!html.contains("AB12CDE"))
     #expect(!html.contains("<script") && !html.contains("http://") && !html.contains("https://"))  // self-contained
+    // Provenance and a protective marking on every printed page (issue 21), A4 pages.
+    input.marking = "OFFICIAL-SENSITIVE"
+    input.generatedAt = 1_800_000_000
+    input.origin = 1_773_360_000
+    input.modelFiles = ["m.model.json"]
+    let marked = HTMLReport.render(input)
+    #expect(marked.components(separatedBy: "class=\"marking").count - 1 == 2, "top and foot")
+    #expect(marked.contains("@page{size:A4") && marked.contains("position:fixed"))
+    #expect(marked.contains("<h2>Provenance</h2>") && marked.contains("2027-01-15T08:00:00Z") && marked.contains("m.model.json")
+            && marked.contains("forecast origin"))
+    #expect(HTMLReport.render(input) == marked, "same input, same bytes")
   }
 }
 
