@@ -65,7 +65,7 @@ public final class AuditedCommand {
   static func refusal(_ r: AccessRequest, reason: String?, authority: String?, policy: AccessPolicy?, now: Int64) -> String? {
     if reason == nil {
       if r.queriesVehicles {
-        return "\(r.command) looks up a vehicle: give --reason with the case or incident reference (it is written to the audit log)"
+        return "\(r.command) \(r.command == "reveal" ? "shows a plate" : "looks up a vehicle"): give --reason with the case or incident reference (it is written to the audit log)"
       }
       if policy?.requiresReason(command: r.command) == true {
         return "the store's policy requires a reason for \(r.command): give --reason with the case or incident reference"
@@ -102,6 +102,23 @@ public enum AuditLogFingerprint {
 /// (`--plate AB12CDE`, `--plate=AB12CDE`) and plate elements of a vehicle list (`--target
 /// vehicles=AB12CDE,V…`) become their pseudonyms, or `[plate]` when there is no key.
 public enum ArgumentRedaction {
+  /// Whether free text seems to hold a GB plate of a dated format — current, prefix or suffix — as one
+  /// word or two adjacent words ("AB12 CDE"). Dateless plates ("ABC 123") look like ordinary
+  /// references ("Op 1234") and are not looked for.
+  public static func holdsPlate(_ text: String) -> Bool {
+    let words = text.split { !$0.isLetter && !$0.isNumber }.map(String.init)
+    func isPlate(_ w: String) -> Bool {
+      guard let n = Plate.normalise(w), n.count >= 5, n.contains(where: \.isNumber), n.contains(where: \.isLetter) else { return false }
+      guard let f = Plate.gbFormat(Array(n.utf8)) else { return false }
+      return f != .dateless
+    }
+    for (i, w) in words.enumerated() {
+      if isPlate(w) { return true }
+      if i + 1 < words.count, isPlate(w + words[i + 1]) { return true }
+    }
+    return false
+  }
+
   public static func redact(_ arguments: [String], plateOptions: Set<String> = ["--plate"],
                             isPseudonym: (String) -> Bool, pseudonym: (String) -> String?) -> [String] {
     func replace(_ plate: String) -> String { pseudonym(plate) ?? "[plate]" }

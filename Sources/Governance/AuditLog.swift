@@ -102,6 +102,7 @@ public struct AuditLog: Sendable {
     defer { flock(fd, LOCK_UN) }
     var e = entry
     (e.seq, e.prev) = try lastLink(fd)
+    try requireHeadAgrees(lastSeq: e.seq - 1, lastHash: e.prev)
     e.time = Timestamp.iso8601(Int64(now.timeIntervalSince1970))
     var line: [UInt8]
     do { line = Array(try Self.encoder.encode(e)) } catch { throw .cannotWrite(file: path, reason: "\(error)") }
@@ -136,6 +137,34 @@ public struct AuditLog: Sendable {
       throw .cannotWrite(file: headPath, reason: reason)
     }
   }
+
+  /// Refuses to extend a log that does not reach its head: truncated (the head records more entries),
+  /// its head deleted, or its last line edited. A head one entry behind (a command interrupted between
+  /// its line and its head) is allowed: the next head repairs it. Edits further back are found by
+  /// `anpr audit verify`, which reads the whole log.
+  func requireHeadAgrees(lastSeq: Int, lastHash: String) throws(AuditError) {
+    let data = FileManager.default.contents(atPath: headPath)
+    if lastSeq == 0 {
+      if data != nil, let head = try? JSONDecoder().decode(Head.self, from: data!), head.entries > 0 {
+        throw .cannotWrite(file: path, reason: "the log is empty but its head records \(head.entries) entries: it was truncated or replaced; run 'anpr audit verify \(path)'")
+      }
+      return
+    }
+    guard let data, let head = try? JSONDecoder().decode(Head.self, from: data) else {
+      throw .cannotWrite(file: path, reason: "its head file \(headPath) is missing or damaged, so the log cannot be shown whole; run 'anpr audit verify \(path)'")
+    }
+    if head.entries > lastSeq {
+      throw .cannotWrite(file: path, reason: "the log ends at entry \(lastSeq) but its head records \(head.entries): it was truncated; run 'anpr audit verify \(path)'")
+    }
+    if head.entries == lastSeq && head.last != lastHash {
+      throw .cannotWrite(file: path, reason: "its last entry does not match its head: it was edited; run 'anpr audit verify \(path)'")
+    }
+    if head.entries < lastSeq - 1 {
+      throw .cannotWrite(file: path, reason: "the log holds \(lastSeq) entries but its head records \(head.entries); run 'anpr audit verify \(path)'")
+    }
+  }
+
+  struct Head: Decodable { var entries: Int; var last: String }
 
   /// The next entry's `seq` and `prev`, from the last line of the open log.
   private func lastLink(_ fd: Int32) throws(AuditError) -> (Int, String) {
@@ -204,6 +233,7 @@ public struct AuditLog: Sendable {
       }
       if e.prev != prevHash {
         // This line's link does not match the line before: that line (or this link) was changed.
+        if !v.entries.isEmpty { v.entries.removeLast() }
         return bad(n - 1, "changed after it was written: entry \(n) recorded a different hash for it")
       }
       prevHash = Self.hash(line)
@@ -213,7 +243,6 @@ public struct AuditLog: Sendable {
       if lines.isEmpty { return v }
       return bad(lines.count, "the head file \(headPath) is missing, so truncation cannot be ruled out")
     }
-    struct Head: Decodable { var entries: Int; var last: String }
     guard let head = try? decoder.decode(Head.self, from: headData) else {
       return bad(lines.count, "the head file \(headPath) is not a head (edited)")
     }
@@ -222,7 +251,10 @@ public struct AuditLog: Sendable {
     }
     if head.entries > 0 {
       let recorded = Self.hash(lines[head.entries - 1])
-      if recorded != head.last { return bad(head.entries, "changed after it was written: its hash is not the one the head recorded") }
+      if recorded != head.last {
+        v.entries = Array(v.entries.prefix(head.entries - 1))
+        return bad(head.entries, "changed after it was written: its hash is not the one the head recorded")
+      }
     }
     if head.entries < lines.count {
       v.notes.append("\(lines.count - head.entries) entr\(lines.count - head.entries == 1 ? "y was" : "ies were") written after the head was last updated (an interrupted command); the chain holds")

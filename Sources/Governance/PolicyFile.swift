@@ -13,6 +13,9 @@ import Yams
 /// ```
 public enum PolicyFile {
   public static let keys = ["retention_days", "authority_age_days", "reason_required"]
+  /// Commands a policy can name in `reason_required` (`all`: every one).
+  public static let commands = ["all", "compact", "compare", "evaluate", "forecast", "ingest", "inspect", "link", "next-appearance",
+                                "predict-route", "purge", "report", "reveal", "sweep", "train"]
 
   public static func load(_ path: String) throws -> AccessPolicy {
     guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
@@ -44,6 +47,9 @@ public enum PolicyFile {
       let list: [String]
       if let s = v as? String { list = [s] } else if let a = v as? [Any], a.allSatisfy({ $0 is String }) { list = a as! [String] } else {
         throw GovernanceError.badPolicy(file: file, reason: "reason_required must be a list of command names")
+      }
+      for c in list where !commands.contains(c) {
+        throw GovernanceError.badPolicy(file: file, reason: "reason_required: '\(c)' is not a command (known: \(commands.joined(separator: ", ")))")
       }
       p.reasonRequired = list.sorted()
     }

@@ -41,6 +41,10 @@ extension GovernanceOptions {
         throw CLIError("\(storePath) keeps its audit log at \(own); --audit chooses the log only when a store is made")
       }
     }
+    // A store that records its log must find it: a deleted or moved log is not started afresh.
+    if let recorded = store?.header.governance?.auditLog, !FileManager.default.fileExists(atPath: path) {
+      throw CLIError("\(storePath ?? "the store") records its audit log at \(recorded), which is missing (deleted or moved); restore it — the store is not used without its log")
+    }
     func hidden(_ plate: String) -> String? {
       guard let n = Plate.normalise(plate) else { return nil }
       if let key { return key.pseudonym(plate: n) }
@@ -48,12 +52,18 @@ extension GovernanceOptions {
       let salt = store?.header.storeID ?? "anprkit"
       return "plate-sha256:" + AuditLogFingerprint.of(salt + ":" + n)
     }
-    let args = ArgumentRedaction.redact(Array(CommandLine.arguments.dropFirst()), isPseudonym: isPseudonymLike, pseudonym: hidden)
+    let args = ArgumentRedaction.redact(Array(CommandLine.arguments.dropFirst()), plateOptions: ["--plate", "--vehicle"],
+                                        isPseudonym: isPseudonymLike, pseudonym: hidden)
+    if let reason, ArgumentRedaction.holdsPlate(reason) {
+      throw CLIError("--reason seems to hold a plate ('\(reason)'); give the case or incident reference instead — the audit log keeps no plate")
+    }
     var r = AccessRequest(command: command, arguments: args)
     r.user = user; r.reason = reason; r.authority = authority
     r.store = storePath; r.storeID = store?.header.storeID
     let plateIDs = scope.plates.map { hidden($0) ?? "[plate]" }
-    let ids = (plateIDs + scope.vehicles.map { store?.isPseudonymised == false ? (hidden($0) ?? "[plate]") : $0 })
+    // A vehicle id that is not a pseudonym (a plate typed as --vehicle by mistake) is hidden as a plate is.
+    let ids = (plateIDs + scope.vehicles.map { id in
+      store?.isPseudonymised == false || !isPseudonymLike(id) ? (hidden(id) ?? "[plate]") : id })
     r.pseudonyms = Array(Set(ids)).sorted()
     r.queriesVehicles = scope.queriesVehicles
     r.oldestStored = store?.header.timeStart
@@ -63,16 +73,33 @@ extension GovernanceOptions {
   }
 }
 
+/// Plates typed on this command line (values of --plate and --vehicle, and plates in vehicles= lists),
+/// as typed and normalised.
+func typedPlates() -> [String] {
+  let args = Array(CommandLine.arguments.dropFirst())
+  var out: [String] = []
+  for (i, a) in args.enumerated() {
+    if (a == "--plate" || a == "--vehicle"), i + 1 < args.count { out.append(args[i + 1]) }
+    for o in ["--plate=", "--vehicle="] where a.hasPrefix(o) { out.append(String(a.dropFirst(o.count))) }
+    if let r = a.range(of: "vehicles=") { out += a[r.upperBound...].split(separator: ",").map(String.init) }
+  }
+  let plates = out.filter { !isPseudonymLike($0) && !$0.contains("#") && !$0.isEmpty }
+  return Array(Set(plates + plates.compactMap(Plate.normalise))).sorted { $0.count > $1.count }
+}
+
 func isPseudonymLike(_ id: String) -> Bool {
   let car = id.split(separator: "#", maxSplits: 1).first.map(String.init) ?? id
   return car.utf8.count == 17 && car.first == "V" && car.utf8.dropFirst().allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }
 }
 
-/// Runs `body` under `audit`: the result entry says `ok` with the counts returned, or the failure.
+/// Runs `body` under `audit`: the result entry says `ok` with the counts returned, or the failure —
+/// with any plate typed on the command line replaced, as in the query entry.
 func audited(_ audit: AuditedCommand, _ body: () throws -> [String: Int]) throws {
   let counts: [String: Int]
   do { counts = try body() } catch {
-    try? audit.finish(status: "failed: \(error)")
+    var status = "failed: \(error)"
+    for typed in typedPlates() { status = status.replacingOccurrences(of: typed, with: "[plate]", options: .caseInsensitive) }
+    try? audit.finish(status: status)
     throw error
   }
   try audit.finish(counts: counts)
@@ -95,7 +122,7 @@ extension ANPR {
         if json {
           try printJSONLine(Out(log: log, entries: v.entries.count, ok: v.ok, firstBadLine: v.firstBad?.line, reason: v.firstBad?.reason, notes: v.notes))
         } else if let bad = v.firstBad {
-          print("\(log): NOT intact: line \(bad.line) \(bad.reason) (\(v.entries.count) entries before it checked)")
+          print("\(log): NOT intact: line \(bad.line): \(bad.reason) (the \(v.entries.count) entries before it verified)")
         } else {
           print("\(log): intact, \(v.entries.count) entries, chain and head agree")
         }
@@ -114,7 +141,7 @@ extension ANPR {
       @Flag(help: "Print entries as JSON lines.") var json = false
       func run() throws {
         let v = try AuditLog(path: log).verify()
-        if let bad = v.firstBad { FileHandle.standardError.write(Data("warning: \(log) line \(bad.line) \(bad.reason); showing the entries before it\n".utf8)) }
+        if let bad = v.firstBad { FileHandle.standardError.write(Data("warning: \(log) line \(bad.line): \(bad.reason); showing only the \(v.entries.count) entries before it\n".utf8)) }
         let from = try since.map { try parseTime($0, option: "--since") }
         let queries = Dictionary(v.entries.map { ($0.seq, $0) }, uniquingKeysWith: { a, _ in a })
         var shown = 0

@@ -68,6 +68,9 @@ extension ANPR {
       defer { withExtendedLifetime(lock) {} }
       let existing = FileManager.default.fileExists(atPath: store) ? try ReadStore(path: store) : nil
       let newPolicy = try policy.map(PolicyFile.load)
+      if asOf != nil, newPolicy != nil || existing?.header.governance?.policy != nil {
+        throw CLIError("--as-of cannot move the reference time of a policy's retention (it is now); leave it out")
+      }
       if let newPolicy, let existing, existing.header.governance?.policy != newPolicy {
         throw CLIError("\(store) exists\(existing.header.governance?.policy == nil ? " without a policy" : " with another policy"); a policy is recorded when a store is made (ingest into a new store, or leave out --policy)")
       }
@@ -129,7 +132,10 @@ extension ANPR {
         (report, outcome) = try StoreUpdate.append(contents, to: store, window: Int64(dedupeWindow), bySite: !dedupePerCamera)
       } else {
         try StoreUpdate.requireNoOrphans(store: store)
-        if governance.audit != nil || newPolicy != nil { contents.governance = StoreGovernance(auditLog: governance.audit.map(absolutePath), policy: newPolicy) }
+        // Every new store records its audit log (absolute), so a deleted or moved log is noticed and
+        // a copy of the store keeps writing to the original's log.
+        let log = AuditLog.path(explicit: governance.audit, store: store, recorded: nil)!
+        contents.governance = StoreGovernance(auditLog: absolutePath(log), policy: newPolicy)
         try StoreWriter.write(contents, to: store)
       }
       let counts = ["read": report.read, "accepted": report.accepted, "rejected": report.rejected, "duplicates": report.duplicates,
@@ -224,6 +230,7 @@ extension ANPR {
       defer { withExtendedLifetime(lock) {} }
       let opened = try openStore(store)
       let policy = opened.header.governance?.policy
+      if policy != nil && asOf != nil { throw CLIError("--as-of cannot move the reference time of the store's policy (it is now); leave it out") }
       guard let retainDays = retainDays ?? policy?.retentionDays else {
         throw ValidationError("Give --retain-days (the store has no policy to take it from).")
       }

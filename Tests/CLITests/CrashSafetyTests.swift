@@ -120,7 +120,7 @@ struct CrashSafetyTests {
     #expect(purged < appended)
 
     func reset(_ state: String) throws {
-      for f in ((try? FileManager.default.contentsOfDirectory(atPath: t.dir)) ?? []) where f.hasPrefix("s.anpr") { try FileManager.default.removeItem(atPath: t.path(f)) }
+      for f in ((try? FileManager.default.contentsOfDirectory(atPath: t.dir)) ?? []) where f.hasPrefix("s.anpr") && !f.hasPrefix("s.anpr.audit") { try FileManager.default.removeItem(atPath: t.path(f)) }
       switch state {
       case "none": break
       case "base": try FileManager.default.copyItem(atPath: pristine + "/s.anpr", toPath: store)
@@ -173,7 +173,7 @@ struct CrashSafetyTests {
     #expect(try timed(purgeArgs) > 0)
     let purged = try readCount(store)!
     func reset(_ state: String) throws {
-      for f in ((try? FileManager.default.contentsOfDirectory(atPath: t.dir)) ?? []) where f.hasPrefix("s.anpr") { try FileManager.default.removeItem(atPath: t.path(f)) }
+      for f in ((try? FileManager.default.contentsOfDirectory(atPath: t.dir)) ?? []) where f.hasPrefix("s.anpr") && !f.hasPrefix("s.anpr.audit") { try FileManager.default.removeItem(atPath: t.path(f)) }
       if state == "base" { try FileManager.default.copyItem(atPath: saved + "/base", toPath: store) }
       if state == "appended" { for f in ["s.anpr", "s.anpr.manifest", "s.anpr.seg-0-0001"] { try FileManager.default.copyItem(atPath: saved + "/" + f, toPath: t.path(f)) } }
     }

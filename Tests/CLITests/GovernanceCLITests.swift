@@ -80,10 +80,22 @@ struct GovernanceCLITests {
     lines[k] = lines[k].replacingOccurrences(of: "CASE-2026-0043", with: "CASE-2026-0044")
     try (lines.joined(separator: "\n") + "\n").write(toFile: s + ".audit.jsonl", atomically: false, encoding: .utf8)
     r = try runANPR(["audit", "verify", s + ".audit.jsonl"])
-    #expect(r.status == 1 && r.out.contains("line \(k + 1) ") && r.out.contains("NOT intact"), "\(r.out)\(r.err)")
+    #expect(r.status == 1 && r.out.contains("line \(k + 1):") && r.out.contains("NOT intact"), "\(r.out)\(r.err)")
+    // A plate typed as --vehicle by mistake, or in a reason, never reaches the log.
+    r = try runANPR(["next-appearance", "--store", s, "--vehicle", "XY51ZZZ", "--reason", "CASE-2026-0050"])
+    #expect(r.status == 1)
+    r = try runANPR(query + ["--reason", "stop of AB12 CDE"])
+    #expect(r.status == 1 && r.err.contains("seems to hold a plate") && r.out.isEmpty, "\(r.err)")
+    let logNow = try String(contentsOfFile: s + ".audit.jsonl", encoding: .utf8).uppercased()
+    for p in plates { #expect(!logNow.contains(p) && !logNow.contains(p.prefix(4) + " " + p.dropFirst(4)), "plate \(p) in the log") }
     // A store's log cannot be moved by a later command, and a command that cannot be logged does not run.
     r = try runANPR(["inspect", s, "--audit", d + "/elsewhere.jsonl"])
     #expect(r.status == 1 && r.err.contains("keeps its audit log at") && r.out.isEmpty, "\(r.out)\(r.err)")
+    // A deleted log is not started afresh: the store records it.
+    try FileManager.default.moveItem(atPath: s + ".audit.jsonl", toPath: d + "/moved.jsonl")
+    r = try runANPR(["inspect", s])
+    #expect(r.status == 1 && r.err.contains("which is missing") && r.out.isEmpty, "\(r.err)")
+    try FileManager.default.moveItem(atPath: d + "/moved.jsonl", toPath: s + ".audit.jsonl")
     r = try runANPR(["ingest", d + "/reads.csv", "--cameras", "Data/sample/cameras.csv", "--store", d + "/full.anpr", "--key-file", d + "/key",
                      "--audit", "/dev/full"])
     #expect(r.status == 1 && r.err.contains("cannot write the audit log") && !FileManager.default.fileExists(atPath: d + "/full.anpr"), "\(r.out)\(r.err)")
@@ -111,6 +123,8 @@ struct GovernanceCLITests {
     r = try runANPR(["ingest", d + "/reads.csv", "--cameras", "Data/sample/cameras.csv", "--store", s, "--key-file", d + "/key",
                      "--policy", d + "/loose.yaml", "--authority", "AUTH-17"])
     #expect(r.status == 1 && r.err.contains("another policy"), "\(r.err)")
+    r = try runANPR(["purge", s, "--as-of", "2020-01-01T00:00:00Z"])
+    #expect(r.status == 1 && r.err.contains("--as-of cannot move"), "\(r.err)")
     r = try runANPR(["purge", s, "--retain-days", "500", "--authority", "AUTH-17"])
     #expect(r.status == 1 && r.err.contains("longer than the store's policy allows"), "\(r.err)")
     // Purging to 60 days leaves nothing past the authority age: no reference needed after it.

@@ -87,6 +87,34 @@ func rewrite(_ log: AuditLog, lines: [String], trailingNewline: Bool = true) thr
     #expect(throws: AuditError.self) { try log.append(AuditEntry(phase: .query, user: "u", osUser: "u", command: "inspect")) }
   }
 
+  /// A log cut back, its head deleted, or its last line edited is not extended: the next command's
+  /// entry would otherwise make it look whole (found by a review as a new user).
+  @Test func aTamperedTailIsNotExtended() throws {
+    let q = AuditEntry(phase: .query, user: "u", osUser: "u", command: "inspect")
+    var (log, lines) = try writtenLog("tail-truncated", pairs: 3)
+    try rewrite(log, lines: Array(lines.prefix(4)))
+    #expect(throws: AuditError.self) { try log.append(q) }
+    (log, lines) = try writtenLog("tail-head", pairs: 3)
+    try FileManager.default.removeItem(atPath: log.headPath)
+    #expect(throws: AuditError.self) { try log.append(q) }
+    (log, lines) = try writtenLog("tail-edited", pairs: 3)
+    var l = lines
+    l[5] = l[5].replacingOccurrences(of: "\"ok\"", with: "\"ko\"")
+    try rewrite(log, lines: l)
+    #expect(throws: AuditError.self) { try log.append(q) }
+    // An edit further back is found by verify, which no longer lists the changed entry.
+    (log, lines) = try writtenLog("verify-drops", pairs: 3)
+    l = lines
+    l[2] = l[2].replacingOccurrences(of: "CASE-1", with: "CASE-9")
+    try rewrite(log, lines: l)
+    let v = try log.verify()
+    #expect(v.firstBad?.line == 3 && v.entries.count == 2 && !v.entries.contains { $0.reason == "CASE-9" })
+    // A whole log emptied while its head remains is not restarted either.
+    (log, lines) = try writtenLog("emptied", pairs: 1)
+    try "".write(toFile: log.path, atomically: false, encoding: .utf8)
+    #expect(throws: AuditError.self) { try log.append(q) }
+  }
+
   @Test func aMissingHeadIsABreakAndALaggingHeadANote() throws {
     let (log, _) = try writtenLog("head", pairs: 2)
     let head = try String(contentsOfFile: log.headPath, encoding: .utf8)
@@ -174,7 +202,8 @@ func rewrite(_ log: AuditLog, lines: [String], trailingNewline: Bool = true) thr
     #expect(p.retentionDays == 180 && p.authorityAgeDays == 30 && p.reasonRequired == ["compare", "train"])
     for (bad, says) in [("retention_day: 30", "unknown setting 'retention_day'"), ("retention_days: 0", "at least 1"),
                         ("retention_days: ten", "whole number"), ("retention_days: 30\nauthority_age_days: 60", "past retention_days"),
-                        ("reason_required: 3", "list of command names"), ("- a\n- b", "mapping")] {
+                        ("reason_required: 3", "list of command names"), ("reason_required: [trian]", "'trian' is not a command"),
+                        ("- a\n- b", "mapping")] {
       #expect(throws: GovernanceError.self) { try PolicyFile.parse(bad, file: "p.yaml") }
       do { _ = try PolicyFile.parse(bad, file: "p.yaml") } catch { #expect("\(error)".contains(says) && "\(error)".hasPrefix("p.yaml:"), "\(error)") }
     }
@@ -265,5 +294,8 @@ func rewrite(_ log: AuditLog, lines: [String], trailingNewline: Bool = true) thr
                     "--plate=P(LM02ABC)", "--out", "AB12CDE.csv"])
     let noKey = ArgumentRedaction.redact(["--plate", "AB12CDE"], isPseudonym: { _ in false }, pseudonym: { _ in nil })
     #expect(noKey == ["--plate", "[plate]"])
+    // Reasons are case references, not plates: dated GB plates are caught in any spacing.
+    #expect(ArgumentRedaction.holdsPlate("stop of XN13 XAJ") && ArgumentRedaction.holdsPlate("xn13xaj seen") && ArgumentRedaction.holdsPlate("A123BCD"))
+    #expect(!ArgumentRedaction.holdsPlate("CASE-2026-0042 authorised by Insp Smith") && !ArgumentRedaction.holdsPlate("Op 1234"))
   }
 }
