@@ -34,15 +34,9 @@ extension GovernanceOptions {
     guard let path = AuditLog.path(explicit: audit ?? explicit, store: storePath, recorded: store?.header.governance?.auditLog) else {
       throw CLIError("\(command): no audit log: pass --audit FILE")
     }
-    // An existing store's log is fixed: --audit cannot send a query's entry somewhere else.
-    if let store, let audit, let storePath {
-      let own = AuditLog.path(explicit: nil, store: storePath, recorded: store.header.governance?.auditLog)!
-      if absolutePath(audit) != absolutePath(own) {
-        throw CLIError("\(storePath) keeps its audit log at \(own); --audit chooses the log only when a store is made")
-      }
-    }
     // A store that records its log must find it: a deleted or moved log is not started afresh.
-    if let recorded = store?.header.governance?.auditLog, !FileManager.default.fileExists(atPath: path) {
+    if let recorded = store?.header.governance?.auditLog,
+      !FileManager.default.fileExists(atPath: AuditLog.path(explicit: nil, store: storePath, recorded: recorded) ?? recorded) {
       throw CLIError("\(storePath ?? "the store") records its audit log at \(recorded), which is missing (deleted or moved); restore it — the store is not used without its log")
     }
     func hidden(_ plate: String) -> String? {
@@ -54,6 +48,18 @@ extension GovernanceOptions {
     }
     let args = ArgumentRedaction.redact(Array(CommandLine.arguments.dropFirst()), plateOptions: ["--plate", "--vehicle"],
                                         isPseudonym: isPseudonymLike, pseudonym: hidden)
+    // An existing store's log is fixed: --audit cannot send a query's entry somewhere else (the attempt
+    // is written to the store's own log).
+    if let store, let audit, let storePath {
+      let own = AuditLog.path(explicit: nil, store: storePath, recorded: store.header.governance?.auditLog)!
+      if absolutePath(audit) != absolutePath(own) {
+        let why = "\(storePath) keeps its audit log at \(own); --audit chooses the log only when a store is made"
+        var e = AuditEntry(phase: .refused, user: user ?? AuditedCommand.osUser(), osUser: AuditedCommand.osUser(), command: command)
+        e.arguments = args; e.store = storePath; e.storeID = store.header.storeID; e.status = why
+        if FileManager.default.fileExists(atPath: own) { try AuditLog(path: own).append(e) }
+        throw CLIError(why)
+      }
+    }
     if let reason, ArgumentRedaction.holdsPlate(reason) {
       throw CLIError("--reason seems to hold a plate ('\(reason)'); give the case or incident reference instead — the audit log keeps no plate")
     }

@@ -91,6 +91,8 @@ struct GovernanceCLITests {
     // A store's log cannot be moved by a later command, and a command that cannot be logged does not run.
     r = try runANPR(["inspect", s, "--audit", d + "/elsewhere.jsonl"])
     #expect(r.status == 1 && r.err.contains("keeps its audit log at") && r.out.isEmpty, "\(r.out)\(r.err)")
+    #expect(try String(contentsOfFile: s + ".audit.jsonl", encoding: .utf8).split(separator: "\n").last?.contains("\"refused\"") == true,
+            "the attempt is in the store's own log")
     // A deleted log is not started afresh: the store records it.
     try FileManager.default.moveItem(atPath: s + ".audit.jsonl", toPath: d + "/moved.jsonl")
     r = try runANPR(["inspect", s])
