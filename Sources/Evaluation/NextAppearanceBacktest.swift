@@ -100,8 +100,7 @@ public enum NextAppearanceBacktest {
       throw SpecError.invalid("not enough days for a next-appearance backtest: it needs \(plan.minimumTrainingDays) days of history and \(days) days after each origin")
     }
     // Every trip start once, with its time, per vehicle.
-    var starts: [Int: [(t: Int64, site: Int)]] = [:]
-    for v in 0..<store.vehicles.count { starts[v] = store.trips(ofVehicle: v).map { ($0.start, $0.entrySite) } }
+    let starts: [[(t: Int64, site: Int)]] = (0..<store.vehicles.count).map { v in store.trips(ofVehicle: v).map { ($0.start, $0.entrySite) } }
     let subjects: [(name: String, vehicles: [Int: [ClosedRange<Int64>]])] = groups.map { g in g.keys.sorted().map { ($0, g[$0]!) } }
       ?? (0..<store.vehicles.count).sorted { store.vehicles[$0].id < store.vehicles[$1].id }.map { (store.vehicles[$0].id, [$0: []]) }
     var out: [String: [WindowScore]] = [:]
@@ -114,14 +113,14 @@ public enum NextAppearanceBacktest {
       }
       // Population parts from every vehicle's visits before the origin.
       var before: [Int: [NextAppearanceModel.Visit]] = [:]
-      for (v, ss) in starts { let b = ss.filter { $0.t < origin }.map(visit); if !b.isEmpty { before[v] = b } }
+      for (v, ss) in starts.enumerated() { let b = ss.filter { $0.t < origin }.map(visit); if !b.isEmpty { before[v] = b } }
       let fitted = model.fit(visits: before, siteCount: store.sites.count)
       // P(seen in a period) for baselines: the share of repeat vehicles seen in the L days before the
       // origin (L = the period, or half the history when shorter), as a constant daily hazard over the period.
       let lookback = max(1, min(Int64(days), (originDay - firstDay) / 2))
       let earlier = clock.startOfDay(originDay - lookback)
       var repeatCount = 0, seenCount = 0
-      for (_, ss) in starts {
+      for ss in starts {
         let days0 = Set(ss.filter { $0.t < earlier }.map { clock.day($0.t) })
         guard days0.count >= 2 else { continue }
         repeatCount += 1
@@ -142,7 +141,7 @@ public enum NextAppearanceBacktest {
       for subject in subjects {
         if scored >= maxSubjects { break }
         let pooled = subject.vehicles.flatMap { v, spans in
-          (starts[v] ?? []).filter { s in spans.isEmpty || spans.contains { $0.contains(s.t) } }
+          starts[v].filter { s in spans.isEmpty || spans.contains { $0.contains(s.t) } }
         }.sorted { $0.t < $1.t }
         let past = pooled.filter { $0.t < origin }
         guard Set(past.map { clock.day($0.t) }).count >= 2 else { continue }

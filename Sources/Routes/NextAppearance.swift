@@ -62,7 +62,9 @@ public struct NextAppearanceModel: Codable, Sendable, Equatable {
     var profile = [Double](repeating: 1e-3, count: 168)
     var gaps = [Double](repeating: 0.1, count: maxGapDays + 1)
     var entries = [Double](repeating: 0.1, count: siteCount)
-    for (_, vs) in visits {
+    // In vehicle order: float sums in dictionary (hash) order would differ between processes.
+    for k in visits.keys.sorted() {
+      let vs = visits[k]!
       let days = Set(vs.map(\.day)).sorted()
       guard days.count >= 2 else { continue }
       for v in vs { profile[v.hourOfWeek] += 1; if v.entrySite < siteCount { entries[v.entrySite] += 1 } }
@@ -267,7 +269,7 @@ public struct FittedNextAppearance: Codable, Sendable {
       let (hr, hwk) = dayHazards(visits, day: fromDay + Int64(d))
       let wd = day.weekday
       let dayWeights = (0..<24).reduce(0.0) { $0 + hw[wd * 24 + $1] }
-      let inside = Set(day.hours.map(\.hour)).reduce(0.0) { $0 + hw[wd * 24 + $1] } / max(dayWeights, 1e-12)
+      let inside = Set(day.hours.map(\.hour)).sorted().reduce(0.0) { $0 + hw[wd * 24 + $1] } / max(dayWeights, 1e-12)
       let h = min(1, lambda * hr + (1 - lambda) * hwk) * min(1, inside)
       let p = survive * h
       out.append(p)

@@ -130,6 +130,9 @@ struct OriginTests {
     #expect(r.status == 0, "\(r.err)")
     r = try runANPR(["compare", "--store", d + "/s.anpr", "--no-routes", "--spec", "Models/historical-mean.yaml", "--train-days", "10", "--json"])
     #expect(r.status == 0, "\(r.err)")
+    // Same input, same bytes, across processes (sums once ran in dictionary and set order).
+    let again = try runANPR(["compare", "--store", d + "/s.anpr", "--no-routes", "--spec", "Models/historical-mean.yaml", "--train-days", "10", "--json"])
+    #expect(again.out == r.out, "two runs of compare printed different JSON")
     let models = try #require(try lastJSONLine(r.out)["models"] as? [[String: Any]])
     func metric(_ name: String, _ m: String) -> (value: Double, low: Double, high: Double)? {
       guard let row = models.first(where: { ($0["name"] as? String) == name }), let e = (row["metrics"] as? [String: Any])?[m] as? [String: Any],
