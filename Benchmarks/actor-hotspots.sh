@@ -4,14 +4,16 @@
 # 7 daily windows; prints per seed and model the hit rate in the top 10% of sites, its 95% interval and
 # its fraction of the oracle's (the simulator's expected rental reads).
 # Usage: Benchmarks/actor-hotspots.sh [SEEDS...]   (default: 7331 … 7340)
+# SIM_ARGS: the town's settings (default: --fleet shared), e.g. SIM_ARGS="--fleet one-hirer --actor-habit-days 3".
 set -euo pipefail
 ANPR=${ANPR:-.build/release/anpr}
+SIM_ARGS=${SIM_ARGS:---fleet shared}
 SEEDS=${*:-$(seq 7331 7340)}
 WORK=$(mktemp -d); trap 'rm -rf "$WORK"' EXIT
 "$ANPR" keygen --out "$WORK/key" > /dev/null
 for seed in $SEEDS; do
   town="$WORK/town-$seed"
-  "$ANPR" simulate --seed "$seed" --days 28 --scale 1 --fleet shared --out "$town" > /dev/null
+  "$ANPR" simulate --seed "$seed" --days 28 --scale 1 $SIM_ARGS --out "$town" > /dev/null
   "$ANPR" ingest "$town/reads.csv" --cameras "$town/cameras.csv" --vehicles "$town/vehicles.csv" --store "$town/s.anpr" \
     --key-file "$WORK/key" --max-reject-rate 1 > /dev/null
   "$ANPR" compare --store "$town/s.anpr" --target keeper=rental --truth "$town" --key-file "$WORK/key" --no-routes \

@@ -4,14 +4,16 @@
 # the truth's actor groups (each car within the group's hires of it), with the oracle from their simulated habits. Prints one line per seed and model: hit@1/3/10 of the
 # (hour, entry site) window, hit@3 of the hour, site hit@1, log score, Brier of P(seen in 7 days).
 # Usage: Benchmarks/next-appearance.sh [SEEDS...]   (default: 7301 … 7310, never used in design)
+# SIM_ARGS: the town's settings (default: --fleet shared), e.g. SIM_ARGS="--fleet one-hirer --actor-habit-days 3".
 set -euo pipefail
 ANPR=${ANPR:-.build/release/anpr}
+SIM_ARGS=${SIM_ARGS:---fleet shared}
 SEEDS=${*:-$(seq 7301 7310)}
 WORK=$(mktemp -d); trap 'rm -rf "$WORK"' EXIT
 "$ANPR" keygen --out "$WORK/key" > /dev/null
 for seed in $SEEDS; do
   town="$WORK/town-$seed"
-  "$ANPR" simulate --seed "$seed" --days 28 --scale 1 --fleet shared --out "$town" > /dev/null
+  "$ANPR" simulate --seed "$seed" --days 28 --scale 1 $SIM_ARGS --out "$town" > /dev/null
   "$ANPR" ingest "$town/reads.csv" --cameras "$town/cameras.csv" --vehicles "$town/vehicles.csv" --store "$town/s.anpr" \
     --key-file "$WORK/key" --max-reject-rate 1 > /dev/null
   "$ANPR" compare --store "$town/s.anpr" --target keeper=rental --truth "$town" --key-file "$WORK/key" --no-routes \

@@ -72,7 +72,7 @@ public enum NextAppearanceBacktest {
       var out = [Double](repeating: 0, count: days * 24)
       var survive = 1.0
       for d in 0..<days {
-        let wd = Int((((originDay + Int64(d)) + 3) % 7 + 7) % 7)
+        let wd = LocalClock.weekday(ofDay: originDay + Int64(d))
         let p = survive * (weekdays.contains(wd) ? visitProbabilityHabitDay : visitProbabilityOtherDay)
         for h in 0..<24 { out[d * 24 + h] = p * hours[h] / max(total, 1e-300) }
         survive -= p
@@ -130,7 +130,7 @@ public enum NextAppearanceBacktest {
       let baseRate = 1 - pow(1 - min(seenInLookback, 0.999), Double(days) / Double(lookback))
       var popSlots = [Double](repeating: 0, count: days * 24)
       for h in popSlots.indices {
-        let wd = Int((((originDay + Int64(h / 24)) + 3) % 7 + 7) % 7)
+        let wd = LocalClock.weekday(ofDay: originDay + Int64(h / 24))
         popSlots[h] = fitted.populationProfile[wd * 24 + h % 24]
       }
       let popTotal = popSlots.reduce(0, +)
@@ -157,7 +157,7 @@ public enum NextAppearanceBacktest {
         func peaked(_ site: Int) -> [Double] { (0..<n).map { ($0 == site ? 0.9 : 0) + 0.1 / Double(n) } }
         func atHourOfWeek(_ how: Int) -> [Double] {
           var slots = [Double](repeating: 0.1 * baseRate / Double(days * 24), count: days * 24)
-          let hits = slots.indices.filter { h in Int((((originDay + Int64(h / 24)) + 3) % 7 + 7) % 7) * 24 + h % 24 == how }
+          let hits = slots.indices.filter { h in LocalClock.weekday(ofDay: originDay + Int64(h / 24)) * 24 + h % 24 == how }
           for h in hits { slots[h] += 0.9 * baseRate / Double(hits.count) }
           return slots
         }

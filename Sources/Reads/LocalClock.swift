@@ -28,7 +28,9 @@ public struct LocalClock: Sendable {
   public func day(_ t: Int64) -> Int64 { floorDiv(local(t), 86400) }
 
   /// Local day of week, 0 = Monday … 6 = Sunday.
-  public func weekday(_ t: Int64) -> Int { Int(floorMod(day(t) + 3, 7)) }  // 1970-01-01 was a Thursday
+  public func weekday(_ t: Int64) -> Int { Self.weekday(ofDay: day(t)) }
+  /// Weekday (0 = Monday) of local day `day` (days since 1970-01-01, a Thursday).
+  public static func weekday(ofDay day: Int64) -> Int { Int(floorMod(day + 3, 7)) }
 
   /// Local hour of week, 0 = Monday 00:00–01:00 … 167 = Sunday 23:00–24:00.
   public func hourOfWeek(_ t: Int64) -> Int { weekday(t) * 24 + hourOfDay(t) }

@@ -242,12 +242,12 @@ public struct FittedNextAppearance: Codable, Sendable {
     let prof = hourProfile(visits)
     let weekday = (0..<7).map { d in (0..<24).reduce(0.0) { $0 + prof[d * 24 + $1] } }
     let wTotal = weekday.reduce(0, +)
-    let wd = Int(((day + 3) % 7 + 7) % 7)
+    let wd = LocalClock.weekday(ofDay: day)
     let renewal = min(1, h0 * 7 * weekday[wd] / max(wTotal, 1e-12))
     var visitDaysOn = 0.0, daysOn = 0.0
-    for d in vd where Int(((d + 3) % 7 + 7) % 7) == wd { visitDaysOn += 1 }
+    for d in vd where LocalClock.weekday(ofDay: d) == wd { visitDaysOn += 1 }
     var d = first
-    while d < day { if Int(((d + 3) % 7 + 7) % 7) == wd { daysOn += 1 }; d += 1 }
+    while d < day { if LocalClock.weekday(ofDay: d) == wd { daysOn += 1 }; d += 1 }
     // Population prior: the vehicle's own mean daily rate, shaped by the population's weekdays.
     let popDay = (0..<24).reduce(0.0) { $0 + populationProfile[wd * 24 + $1] }
     let meanRate = Double(vd.count) / Double(max(1, day - first))
@@ -309,7 +309,7 @@ public struct FittedNextAppearance: Codable, Sendable {
     func near(_ v: NextAppearanceModel.Visit) -> Bool { let d = abs(v.hourOfWeek % 24 - h); return min(d, 24 - d) <= 1 }
     let days = Set(visits.map(\.day)).sorted()
     var weekdaysSeen = 0
-    if let first = days.first { var d = first; while d < clock.day(from) { if Int(((d + 3) % 7 + 7) % 7) == wd { weekdaysSeen += 1 }; d += 1 } }
+    if let first = days.first { var d = first; while d < clock.day(from) { if LocalClock.weekday(ofDay: d) == wd { weekdaysSeen += 1 }; d += 1 } }
     let onDay = Set(visits.filter { $0.hourOfWeek / 24 == wd }.map(\.day))
     let onDayNear = Set(visits.filter { $0.hourOfWeek / 24 == wd && near($0) }.map(\.day))
     let band = String(format: "%02d–%02dh", (h + 23) % 24, (h + 2) % 24)

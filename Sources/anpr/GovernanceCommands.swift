@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Governance
+import Hotspots
 import Reads
 
 /// Options every command that reads a store or looks up a vehicle takes: where the audit entry goes,
@@ -93,10 +94,7 @@ func typedPlates() -> [String] {
   return Array(Set(plates + plates.compactMap(Plate.normalise))).sorted { $0.count > $1.count }
 }
 
-func isPseudonymLike(_ id: String) -> Bool {
-  let car = id.split(separator: "#", maxSplits: 1).first.map(String.init) ?? id
-  return car.utf8.count == 17 && car.first == "V" && car.utf8.dropFirst().allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }
-}
+func isPseudonymLike(_ id: String) -> Bool { Target.isPseudonym(id) }
 
 /// Runs `body` under `audit`: the result entry says `ok` with the counts returned, or the failure —
 /// with any plate typed on the command line replaced, as in the query entry.
