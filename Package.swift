@@ -15,6 +15,7 @@ let package = Package(
     .library(name: "Linkage", targets: ["Linkage"]),
     .library(name: "Evaluation", targets: ["Evaluation"]),
     .library(name: "Governance", targets: ["Governance"]),
+    .library(name: "Statistics", targets: ["Statistics"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -38,14 +39,15 @@ let package = Package(
     .target(name: "Hotspots", dependencies: ["Linalg", "Reads", "Modelling"]),
     .target(name: "Routes", dependencies: ["Linalg", "Reads", "Modelling"]),
     .target(name: "Linkage", dependencies: ["Linalg", "Reads", "Modelling"]),
-    .target(name: "Evaluation", dependencies: ["Linalg", "Reads", "Modelling", "Hotspots", "Routes", "Linkage", .product(name: "Yams", package: "Yams")]),
+    .target(name: "Evaluation", dependencies: ["Linalg", "Reads", "Modelling", "Hotspots", "Routes", "Linkage", "Statistics", .product(name: "Yams", package: "Yams")]),
+    .target(name: "Statistics", dependencies: ["Reads", "Hotspots", "Routes", .product(name: "Crypto", package: "swift-crypto")]),
     .target(
       name: "Governance",
       dependencies: ["Reads", .product(name: "Crypto", package: "swift-crypto"), .product(name: "Yams", package: "Yams")]),
     .executableTarget(
       name: "anpr",
       dependencies: [
-        "Linalg", "Reads", "Modelling", "Simulation", "Hotspots", "Routes", "Linkage", "Evaluation", "Governance",
+        "Linalg", "Reads", "Modelling", "Simulation", "Hotspots", "Routes", "Linkage", "Evaluation", "Governance", "Statistics",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
     .executableTarget(name: "ANPRBench", dependencies: ["Linalg", "Reads", "Simulation", "Hotspots", "Routes", "Linkage", "Modelling", "Evaluation", "Governance"]),
@@ -67,6 +69,7 @@ let package = Package(
     .testTarget(
       name: "SimulationTests", dependencies: ["Simulation", "Reads", "TestSupport"]),
     .testTarget(name: "GovernanceTests", dependencies: ["Governance", "Reads"]),
+    .testTarget(name: "StatisticsTests", dependencies: ["Statistics", "Routes", "Hotspots", "Reads", "Simulation"]),
     .testTarget(
       name: "CLITests",
       dependencies: ["anpr"]),

@@ -3,6 +3,7 @@ import Hotspots
 import Modelling
 import Reads
 import Routes
+import Statistics
 import Yams
 
 /// A model specification file (`Models/*.yaml`): what `anpr train --spec` reads.
@@ -184,17 +185,51 @@ public enum Training {
       }
       let model = try spec.routeModel()
       let counts = TransitionCounts.build(store: store, order: model.order, to: stop, clock: clock)
-      let fitted = try model.fit(counts, sites: store.siteLocations)
-      var f = Fingerprint()
-      for k in counts.next.keys.sorted() { f.add(k); for (n, c) in counts.next[k]!.sorted(by: { $0.key < $1.key }) { f.add(Int64(n)); f.add(c) } }
-      var header = ModelFileHeader(kind: MarkovRouteModel.kind, trainingStart: start, trainingEnd: stop, dataFingerprint: f.hex)
-      header.timeZone = clock.timeZone.identifier
-      try ModelFile.write(SavedRouteModel(name: spec.name, sites: store.sites, route: fitted), header: header, to: path)
-      return (header, "\(spec.name): \(Int(counts.next[0]?.values.reduce(0, +) ?? 0)) moves from \(store.sites.count) sites, order \(model.order)")
+      return try train(spec: spec, counts: counts, sites: store.sites, locations: store.siteLocations, start: start, stop: stop, clock: clock, to: path)
     }
     try target.requireMatches(in: store)
     let table = CountTable.build(store: store, target: target, binning: spec.bin, from: start, to: stop)
     return try train(spec: spec, table: table, target: target, clock: clock, to: path)
+  }
+
+  /// Fits a route spec on transition counts of trips between `start` and `stop` and writes the model file.
+  static func train(spec: SpecFile, counts: TransitionCounts, sites: [String], locations: [(latitude: Double, longitude: Double)],
+                    start: Int64, stop: Int64, clock: LocalClock, to path: String) throws -> (ModelFileHeader, String) {
+    let model = try spec.routeModel()
+    let fitted = try model.fit(counts, sites: locations)
+    var f = Fingerprint()
+    for k in counts.next.keys.sorted() { f.add(k); for (n, c) in counts.next[k]!.sorted(by: { $0.key < $1.key }) { f.add(Int64(n)); f.add(c) } }
+    var header = ModelFileHeader(kind: MarkovRouteModel.kind, trainingStart: start, trainingEnd: stop, dataFingerprint: f.hex)
+    header.timeZone = clock.timeZone.identifier
+    try ModelFile.write(SavedRouteModel(name: spec.name, sites: sites, route: fitted), header: header, to: path)
+    return (header, "\(spec.name): \(Int(counts.next[0]?.values.reduce(0, +) ?? 0)) moves from \(sites.count) sites, order \(model.order)")
+  }
+
+  /// Fits a spec on statistics from `anpr stats` / `anpr merge`: a hotspot model on the counts of
+  /// `target` (all reads or a keeper type), a route model on the transitions. The model is the one
+  /// `train(spec:store:…)` fits on a store of the same reads (same file, byte for byte).
+  /// - Throws: for next-appearance models (they learn from each vehicle's visits by date) and for
+  ///   vehicle targets (statistics hold no per-vehicle counts).
+  @discardableResult
+  public static func train(spec: SpecFile, statistics stats: ReadStatistics, target: Target, clock: LocalClock,
+                           to path: String) throws -> (ModelFileHeader, String) {
+    guard clock.timeZone.identifier == stats.header.timeZone else {
+      throw SpecError.invalid("the statistics' time bands are in \(stats.header.timeZone) time; train with --timezone \(stats.header.timeZone) (or make the statistics with --timezone \(clock.timeZone.identifier))")
+    }
+    guard !spec.isNextAppearance else {
+      throw SpecError.invalid("\(spec.name) is a next-appearance model: it learns from each vehicle's visits by date, which statistics do not keep; train it on a store")
+    }
+    guard let span = stats.span else { throw FitError.noData("the statistics hold no reads") }
+    if spec.isRoute {
+      guard case .allReads = target else {
+        throw SpecError.invalid("\(spec.name) is a route model: it learns from every vehicle's trips, so --target \(target) does not apply")
+      }
+      let counts = try stats.transitionCounts(order: try spec.routeModel().order)
+      return try train(spec: spec, counts: counts, sites: stats.header.sites.map(\.id),
+                       locations: stats.header.sites.map { (latitude: $0.latitude, longitude: $0.longitude) },
+                       start: span.first, stop: span.last + 1, clock: clock, to: path)
+    }
+    return try train(spec: spec, table: try stats.countTable(target: target, binning: spec.bin), target: target, clock: clock, to: path)
   }
 
   /// Fits a hotspot spec on a count table (from a store, or `counts.csv` computed elsewhere) and writes the model file.

@@ -88,11 +88,11 @@ extension TransitionCounts {
         }
         next.add(0, nxt, weight)
         if nxt != Int32(endOfTrip) {
-          let l = log(max(1.0, Double(t[i + 1] - t[i])))
+          let (l, l2) = TransitionCounts.logSeconds(t[i + 1] - t[i])
           let a = TransitionCounts.travelKey(Int(s[i]), Int(nxt), band: nil)
           let b = TransitionCounts.travelKey(Int(s[i]), Int(nxt), band: Int(bands[i]))
-          travel.add(a, 0, weight); travel.add(a, 1, weight * l); travel.add(a, 2, weight * l * l)
-          travel.add(b, 0, weight); travel.add(b, 1, weight * l); travel.add(b, 2, weight * l * l)
+          travel.add(a, 0, weight); travel.add(a, 1, weight * l); travel.add(a, 2, weight * l2)
+          travel.add(b, 0, weight); travel.add(b, 1, weight * l); travel.add(b, 2, weight * l2)
         }
       }
     }

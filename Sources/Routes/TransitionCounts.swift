@@ -67,6 +67,18 @@ public struct TransitionCounts: Codable, Sendable, Equatable {
     UInt64(a + 1) | UInt64(b + 1) << 20 | UInt64((band ?? -1) + 1) << 40
   }
 
+  /// Resolution of the travel-time sums: log s and (log s)² are rounded to multiples of 2⁻²⁰ before
+  /// they are added, so every sum is an exact multiple of it and adding moves, shards or partitions
+  /// in any order gives the same bits (exact up to ~10⁸ moves per cell); 2⁻²⁰ of a log-second is a
+  /// millionth of the travel time.
+  public static let travelResolution = 1_048_576.0
+
+  /// log s and (log s)² of a move of `seconds` (at least 1), each rounded to a multiple of 2⁻²⁰.
+  @inlinable public static func logSeconds(_ seconds: Int64) -> (Double, Double) {
+    let l = log(Double(max(1, seconds)))
+    return ((l * travelResolution).rounded() / travelResolution, (l * l * travelResolution).rounded() / travelResolution)
+  }
+
   /// Adds one trip's moves (sites in order, times in epoch seconds).
   public mutating func add(sites: [Int], times: [Int64], clock: LocalClock, weight: Double = 1) {
     // Collapse consecutive repeats at one site (two cameras at a site, or a dwell read twice).
@@ -84,11 +96,10 @@ public struct TransitionCounts: Codable, Sendable, Equatable {
       }
       next[0, default: [:]][nxt, default: 0] += weight  // order 0: how often each site comes next at all
       if nxt != endOfTrip {
-        let secs = max(1.0, Double(t[i + 1] - t[i]))
-        let l = log(secs)
+        let (l, l2) = Self.logSeconds(t[i + 1] - t[i])
         for key in [Self.travelKey(s[i], nxt, band: nil), Self.travelKey(s[i], nxt, band: band)] {
           var v = travel[key] ?? [0, 0, 0]
-          v[0] += weight; v[1] += weight * l; v[2] += weight * l * l
+          v[0] += weight; v[1] += weight * l; v[2] += weight * l2
           travel[key] = v
         }
       }

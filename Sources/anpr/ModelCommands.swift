@@ -7,6 +7,7 @@ import Linkage
 import Modelling
 import Reads
 import Routes
+import Statistics
 
 /// Options shared by every command that reads a store.
 struct StoreOptions: ParsableArguments {
@@ -106,6 +107,7 @@ struct CSVOptions: ParsableArguments {
 /// Statistics computed elsewhere, instead of a store: counts for hotspot models, transitions for route
 /// models, and the units (sites) both refer to.
 struct StatisticsInput: ParsableArguments {
+  @Option(help: "Statistics from 'anpr stats' / 'anpr merge' (counts, transitions, registry) instead of a store.") var stats: String?
   @Option(help: "Counts computed elsewhere (unit_id,bin_start,count) instead of a store, for hotspot models.") var counts: String?
   @Option(help: "Transitions computed elsewhere (from_site,to_site,hour,count[,mean_seconds]) instead of a store, for route models.")
   var transitions: String?
@@ -113,7 +115,7 @@ struct StatisticsInput: ParsableArguments {
   @Option(help: "Coordinate system of --units, e.g. EPSG:27700 (easting,northing columns); default WGS84.") var crs: String?
 
   /// As inputs for `requireDistinct`.
-  var inputs: [(option: String, path: String?)] { [("--counts", counts), ("--transitions", transitions), ("--units", units)] }
+  var inputs: [(option: String, path: String?)] { [("--stats", stats), ("--counts", counts), ("--transitions", transitions), ("--units", units)] }
 
   /// Throws unless --counts/--transitions come with --units.
   func validate() throws {
@@ -144,9 +146,10 @@ extension ANPR {
     func validate() throws {
       if !FileManager.default.fileExists(atPath: spec) { throw ValidationError("No spec at '\(spec)'; see Models/.") }
       _ = try parseTarget(target)
-      if [store != nil, statistics.counts != nil, statistics.transitions != nil].filter({ $0 }).count != 1 {
-        throw ValidationError("Give one of --store, --counts (with --units) or --transitions (with --units).")
+      if [store != nil, statistics.stats != nil, statistics.counts != nil, statistics.transitions != nil].filter({ $0 }).count != 1 {
+        throw ValidationError("Give one of --store, --stats, --counts (with --units) or --transitions (with --units).")
       }
+      if statistics.stats != nil && until != nil { throw ValidationError("--until applies to a store; statistics cover the shards they were made from (make them from the training span)") }
     }
     func run() throws {
       let clock = try LocalClock(identifier: timezone)
@@ -158,7 +161,10 @@ extension ANPR {
       try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
       let summary: String
       let (counts, transitions, units, crs) = (statistics.counts, statistics.transitions, statistics.units, statistics.crs)
-      if let counts, let units {
+      if let statsPath = statistics.stats {
+        let stats = try StatisticsFile.read(statsPath)
+        summary = try Training.train(spec: s, statistics: stats, target: try parseTarget(target), clock: clock, to: path).1
+      } else if let counts, let units {
         guard target == "all" else { throw ValidationError("--target applies to a store's reads; counts are already of one target") }
         let table = try CountTable.fromCSV(counts: counts, units: units, binning: s.bin, crs: crs)
         summary = try Training.train(spec: s, table: table, target: .allReads, clock: clock, to: path).1
@@ -311,8 +317,8 @@ extension ANPR {
     func validate() throws {
       _ = try parseTarget(target)
       for s in spec where !FileManager.default.fileExists(atPath: s) { throw ValidationError("No spec at '\(s)'; see Models/.") }
-      if [store != nil, events != nil, statistics.counts != nil, statistics.transitions != nil].filter({ $0 }).count != 1 {
-        throw ValidationError("Give one of --store (ANPR reads), --events (point events), --counts or --transitions (with --units).")
+      if [store != nil, events != nil, statistics.stats != nil, statistics.counts != nil, statistics.transitions != nil].filter({ $0 }).count != 1 {
+        throw ValidationError("Give one of --store (ANPR reads), --events (point events), --stats, --counts or --transitions (with --units).")
       }
     }
     func run() throws {
@@ -321,16 +327,23 @@ extension ANPR {
                             + statistics.inputs + spec.map { ("--spec", $0) })
       let clock = try LocalClock(identifier: timezone)
       let (counts, transitions, units, crs) = (statistics.counts, statistics.transitions, statistics.units, statistics.crs)
-      if let counts, let units {
+      if statistics.stats != nil || (counts != nil && units != nil) {
         let binning: Binning
         do { binning = try Binning.parse(bin ?? "1h") } catch { throw ValidationError("\(error)") }
-        let table = try CountTable.fromCSV(counts: counts, units: units, binning: binning, crs: crs)
+        let table: CountTable
+        if let statsPath = statistics.stats {
+          let t = try parseTarget(target)
+          table = try StatisticsFile.read(statsPath).countTable(target: t, binning: binning)
+        } else { table = try CountTable.fromCSV(counts: counts!, units: units!, binning: binning, crs: crs) }
         let specs = try spec.map(SpecFile.load).filter(\.isHotspot)
         let named = try specs.isEmpty
           ? try NamedHotspotModel.defaults()
           : specs.map { NamedHotspotModel(name: $0.name, model: try $0.hotspotModel()) }
         let scores = try HotspotBacktest.run(table: table, models: named, plan: backtest.plan, clock: clock)
-        try emit(Comparison.summarise(hotspot: scores, order: named.map(\.name), kind: "hotspot", target: "counts from \(counts)", seed: seed))
+        var c = Comparison.summarise(hotspot: scores, order: named.map(\.name), kind: "hotspot",
+                                     target: statistics.stats.map { "\(target) from statistics \($0)" } ?? "counts from \(counts!)", seed: seed)
+        if statistics.stats != nil { c.notes.append("from statistics: hotspot models only (route and next-appearance backtests need a store's trips by date)") }
+        try emit(c)
         return
       }
       if let transitions, let units {

@@ -1,0 +1,377 @@
+import Crypto
+import Foundation
+import Hotspots
+import Reads
+import Routes
+
+/// The statistics every model learns from, as one mergeable value: the map step of a map-and-merge
+/// (`anpr stats` on a shard, `anpr merge` over shards, or the same map step inside a Spark job).
+///
+/// What it holds is a pure function of the reads, and every part adds up exactly:
+/// - reads per camera site and 15-minute bin, for all reads and per keeper type (integers: any
+///   hotspot bin of 15 minutes or more, and calendar months, are sums of them);
+/// - transitions within trips (contexts of up to three sites, with and without the local time band,
+///   to the next site or the end of the trip) with travel-time sums (integers in units of 2⁻²⁰ of a
+///   log-second, so float sums do not depend on the order they were added in);
+/// - the vehicle registry by pseudonym: keeper type, reads, first and last read, and, until the
+///   statistics are complete, the first and last trip of each vehicle as its reads ("fragments"):
+///   a trip cut by a shard's edge is put back together when the shards are merged;
+/// - the ingest accounting (read = accepted + rejected + duplicates).
+///
+/// Trips are a vehicle's reads with no gap over `tripGap`; a vehicle's first and last trip in a shard
+/// may continue in another shard, so only the trips between them are counted until the shards meet
+/// (or the statistics are declared complete: every vehicle's reads all seen). Shards may split the
+/// reads by time (days) or by vehicle (cluster partitions), not both ways inside one vehicle: two
+/// shards whose reads of one vehicle overlap in time are refused at merge.
+public struct ReadStatistics: Sendable, Equatable {
+  public static let format = "anprkit-statistics"
+  public static let formatVersion = 1
+  /// Width of the count bins, seconds.
+  public static let binSeconds: Int64 = 900
+  /// Longest transition context kept (what the route model's order may be at most).
+  public static let order = 3
+
+  public struct Site: Codable, Sendable, Equatable {
+    public var id: String
+    public var latitude: Double
+    public var longitude: Double
+  }
+
+  /// What must agree between shards that merge.
+  public struct Header: Codable, Sendable, Equatable {
+    public var format = ReadStatistics.format
+    public var formatVersion = ReadStatistics.formatVersion
+    /// The zone of the local time bands of transitions.
+    public var timeZone: String
+    /// Fingerprint of the pseudonymisation key, or nil for raw plates.
+    public var keyFingerprint: String?
+    public var tripGap: Int64
+    public var binSeconds = ReadStatistics.binSeconds
+    public var order = ReadStatistics.order
+    /// Camera sites in the registry's order (counts and transitions refer to them by index).
+    public var sites: [Site]
+    /// Every vehicle's reads are all here: no fragments, and no later shard may hold the same vehicle.
+    public var complete = false
+  }
+
+  /// A count cell: target (`all`, `keeper=rental`, ...), 15-minute bin since the epoch, site.
+  public struct CountKey: Hashable, Sendable, Comparable {
+    public var target: String, bin: Int64, site: Int
+    public static func < (a: Self, b: Self) -> Bool { (a.target, a.bin, a.site) < (b.target, b.bin, b.site) }
+  }
+  public struct NextKey: Hashable, Sendable, Comparable {
+    public var context: UInt64, next: Int
+    public static func < (a: Self, b: Self) -> Bool { (a.context, a.next) < (b.context, b.next) }
+  }
+  /// Moves, Σ log s and Σ (log s)², the sums in units of 2⁻²⁰.
+  public struct TravelSums: Sendable, Equatable {
+    public var moves: Int64, sumLog: Int64, sumLogSquared: Int64
+    static func + (a: Self, b: Self) -> Self {
+      TravelSums(moves: a.moves + b.moves, sumLog: a.sumLog + b.sumLog, sumLogSquared: a.sumLogSquared + b.sumLogSquared)
+    }
+  }
+  /// One trip's reads as they were stored (sites and times), before repeats at one site collapse.
+  public struct Fragment: Sendable, Equatable {
+    public var sites: [Int], times: [Int64]
+    var first: Int64 { times.first ?? 0 }
+    var last: Int64 { times.last ?? 0 }
+  }
+  /// A stretch of one vehicle's reads seen whole (a shard's, or several adjacent shards' joined):
+  /// its first and last read, and its first and last trip (one when they are the same), which may
+  /// continue beyond it; the trips between them are counted.
+  public struct Piece: Sendable, Equatable {
+    public var first: Int64, last: Int64
+    public var trips: [Fragment]
+  }
+  public struct Vehicle: Sendable, Equatable {
+    public var keeper: KeeperType
+    public var nonstandardPlate: Bool
+    public var reads: Int64
+    public var first: Int64, last: Int64
+    /// How many shards held this vehicle (a vehicle in two shards of complete statistics is an error).
+    public var shards: Int64 = 1
+    /// The stretches of reads not yet joined to their neighbours, in time order (none once complete).
+    public var pieces: [Piece] = []
+  }
+
+  public var header: Header
+  /// The time the shards cover, as disjoint intervals [from, to) in order: a vehicle's stretches of
+  /// reads join when the time between them is covered (no shard still to come can hold reads there).
+  /// Complete statistics have none.
+  public var coverage: [ClosedRange<Int64>] = []
+  /// Ingest accounting: read, accepted, rejected, duplicates.
+  public var accounting: [String: Int64] = [:]
+  public var counts: [CountKey: Int64] = [:]
+  public var next: [NextKey: Int64] = [:]
+  public var travel: [UInt64: TravelSums] = [:]
+  /// First site of each trip → trips.
+  public var entries: [Int: Int64] = [:]
+  public var vehicles: [String: Vehicle] = [:]
+
+  public init(header: Header) { self.header = header }
+
+  /// The count targets a shard records: every read, and the reads of each keeper type.
+  public static func targetName(_ keeper: KeeperType?) -> String { keeper.map { "keeper=\($0.rawValue)" } ?? "all" }
+}
+
+// MARK: - The map step
+
+extension ReadStatistics {
+  /// Statistics of every read in a store: one pass over the reads for counts, one over each
+  /// vehicle's reads for trips. With `complete`, every vehicle's trips are counted (the store holds
+  /// all of its reads); otherwise each vehicle's first and last trip are kept as fragments.
+  /// - Parameter span: the time the shard covers (default: its first to its last read); a day shard
+  ///   says its whole day, so that its vehicles' trips join those of the next day's shard at merge.
+  public static func build(store: ReadStore, clock: LocalClock, tripGap: Int64 = ReadStore.defaultTripGap,
+                           complete: Bool = false, span: ClosedRange<Int64>? = nil) throws -> ReadStatistics {
+    let sites = zip(store.sites, store.siteLocations).map { Site(id: $0, latitude: $1.latitude, longitude: $1.longitude) }
+    var s = ReadStatistics(header: Header(timeZone: clock.timeZone.identifier, keyFingerprint: store.header.keyFingerprint,
+                                          tripGap: tripGap, sites: sites, complete: complete))
+    for r in store.header.ingests {
+      s.accounting["read", default: 0] += Int64(r.read); s.accounting["accepted", default: 0] += Int64(r.accepted)
+      s.accounting["rejected", default: 0] += Int64(r.rejected); s.accounting["duplicates", default: 0] += Int64(r.duplicates)
+    }
+    if let first = store.header.timeStart, let last = store.header.timeEnd {
+      if let span, !(span.contains(first) && span.contains(last)) {
+        throw StatisticsError("the shard's reads run from \(Timestamp.iso8601(first)) to \(Timestamp.iso8601(last)), outside its declared span \(Timestamp.iso8601(span.lowerBound))..\(Timestamp.iso8601(span.upperBound))")
+      }
+      if !complete { s.coverage = [span ?? first...last] }
+    } else if let span, !complete { s.coverage = [span] }
+    // Reads purged since they were ingested, so that accepted − removed is the reads held.
+    if let accepted = s.accounting["accepted"], accepted > Int64(store.count) { s.accounting["removed"] = accepted - Int64(store.count) }
+    let keeperTarget = store.vehicles.map { targetName($0.keeper) }
+    for i in 0..<store.count {
+      let bin = floorDiv(store.time(i), binSeconds), site = store.site(i)
+      s.counts[CountKey(target: "all", bin: bin, site: site), default: 0] += 1
+      s.counts[CountKey(target: keeperTarget[store.vehicle(i)], bin: bin, site: site), default: 0] += 1
+    }
+    let counter = TripCounter(order: order, clock: clock)
+    for v in 0..<store.vehicles.count {
+      let reads = store.reads(ofVehicle: v)
+      guard let firstRead = reads.first, let lastRead = reads.last else { continue }
+      var trips: [Fragment] = []
+      var current = Fragment(sites: [], times: [])
+      for r in reads {
+        let i = Int(r), t = store.time(i)
+        if let last = current.times.last, t - last > tripGap { trips.append(current); current = Fragment(sites: [], times: []) }
+        current.sites.append(store.site(i)); current.times.append(t)
+      }
+      trips.append(current)
+      let record = store.vehicles[v]
+      var vehicle = Vehicle(keeper: record.keeper, nonstandardPlate: record.nonstandardPlate, reads: Int64(reads.count),
+                            first: store.time(Int(firstRead)), last: store.time(Int(lastRead)))
+      if complete {
+        for t in trips { counter.add(t, into: &s) }
+      } else {
+        for t in trips.dropFirst().dropLast() { counter.add(t, into: &s) }
+        vehicle.pieces = [Piece(first: vehicle.first, last: vehicle.last, trips: trips.count == 1 ? [trips[0]] : [trips[0], trips[trips.count - 1]])]
+      }
+      s.vehicles[record.id] = vehicle
+    }
+    return s
+  }
+
+  /// Counts every fragment still held (each vehicle's reads are all here): the statistics become
+  /// complete, and equal to those of one pass over all the reads.
+  public mutating func complete() throws {
+    let clock = try LocalClock(identifier: header.timeZone)
+    let counter = TripCounter(order: header.order, clock: clock)
+    for id in vehicles.keys.sorted() {
+      // Everything is here: each stretch joins the next, and every trip left is counted.
+      guard var piece = vehicles[id]!.pieces.first else { continue }
+      for next in vehicles[id]!.pieces.dropFirst() { piece = Self.join(piece, next, tripGap: header.tripGap, counter: counter, into: &self) }
+      for t in piece.trips { counter.add(t, into: &self) }
+      vehicles[id]!.pieces = []
+    }
+    // Nothing is left to join, so the time covered no longer matters (and the canonical form has none).
+    coverage = []
+    header.complete = true
+  }
+
+  /// Two adjacent stretches of one vehicle's reads as one: the last trip of the first and the first
+  /// of the second are one trip when no more than the trip gap apart; the trips that are then
+  /// neither the first nor the last are counted.
+  static func join(_ p: Piece, _ q: Piece, tripGap: Int64, counter: TripCounter, into s: inout ReadStatistics) -> Piece {
+    var list: [Fragment]
+    if q.trips[0].first - p.trips[p.trips.count - 1].last <= tripGap {
+      var joined = p.trips[p.trips.count - 1]
+      joined.sites += q.trips[0].sites; joined.times += q.trips[0].times
+      list = p.trips.dropLast() + [joined] + q.trips.dropFirst()
+    } else { list = p.trips + q.trips }
+    for t in list.dropFirst().dropLast() { counter.add(t, into: &s) }
+    return Piece(first: p.first, last: q.last, trips: list.count == 1 ? list : [list[0], list[list.count - 1]])
+  }
+
+  /// The union of two coverages, touching or overlapping intervals made one.
+  static func union(_ a: [ClosedRange<Int64>], _ b: [ClosedRange<Int64>]) -> [ClosedRange<Int64>] {
+    var out: [ClosedRange<Int64>] = []
+    for r in (a + b).sorted(by: { $0.lowerBound < $1.lowerBound }) {
+      if let last = out.last, r.lowerBound <= last.upperBound + 1 { out[out.count - 1] = last.lowerBound...max(last.upperBound, r.upperBound) }
+      else { out.append(r) }
+    }
+    return out
+  }
+
+  /// First and last read over every vehicle (nil with no reads).
+  public var span: (first: Int64, last: Int64)? {
+    guard let a = vehicles.values.map(\.first).min(), let b = vehicles.values.map(\.last).max() else { return nil }
+    return (a, b)
+  }
+  public var readCount: Int64 { vehicles.values.reduce(0) { $0 + $1.reads } }
+}
+
+/// Counts one trip's moves as `TransitionCounts` does (repeats at one site collapse; contexts of
+/// 1…order sites with and without the time band, and the empty context; travel sums quantised).
+struct TripCounter {
+  let order: Int
+  let clock: LocalClock
+  init(order: Int, clock: LocalClock) { self.order = order; self.clock = clock }
+
+  func add(_ trip: ReadStatistics.Fragment, into s: inout ReadStatistics) {
+    var sites: [Int] = [], times: [Int64] = []
+    for (site, t) in zip(trip.sites, trip.times) where sites.last != site { sites.append(site); times.append(t) }
+    guard let entry = sites.first else { return }
+    s.entries[entry, default: 0] += 1
+    let n = sites.count
+    for i in 0..<n {
+      let nxt = i + 1 < n ? sites[i + 1] : endOfTrip
+      let band = timeBand(times[i], clock: clock)
+      for k in 1...order where i - k + 1 >= 0 {
+        let ctx = sites[(i - k + 1)...i]
+        s.next[.init(context: TransitionCounts.key(ctx, band: band), next: nxt), default: 0] += 1
+        s.next[.init(context: TransitionCounts.key(ctx, band: nil), next: nxt), default: 0] += 1
+      }
+      s.next[.init(context: 0, next: nxt), default: 0] += 1
+      if nxt != endOfTrip {
+        let (l, l2) = TransitionCounts.logSeconds(times[i + 1] - times[i])
+        let q = ReadStatistics.TravelSums(moves: 1, sumLog: Int64(l * TransitionCounts.travelResolution),
+                                          sumLogSquared: Int64(l2 * TransitionCounts.travelResolution))
+        for key in [TransitionCounts.travelKey(sites[i], nxt, band: nil), TransitionCounts.travelKey(sites[i], nxt, band: band)] {
+          s.travel[key] = (s.travel[key] ?? .init(moves: 0, sumLog: 0, sumLogSquared: 0)) + q
+        }
+      }
+    }
+  }
+}
+
+@inline(__always) func floorDiv(_ a: Int64, _ b: Int64) -> Int64 { a >= 0 ? a / b : -((-a + b - 1) / b) }
+
+// MARK: - Merge
+
+/// Why two statistics cannot be merged, naming the inputs.
+public struct StatisticsError: Error, CustomStringConvertible, Equatable {
+  public var description: String
+  public init(_ d: String) { description = d }
+}
+
+extension ReadStatistics {
+  /// The sum of two shards' statistics: counts added; a vehicle in both has its stretches of reads
+  /// joined where the time between them is covered (one's last trip and the other's first are one
+  /// trip when no more than the trip gap apart), and the trips that are then inside are counted. Commutative and associative: the
+  /// result does not depend on the order shards are merged in.
+  /// - Throws: when headers differ (zone, key, sites, trip gap), when both are complete and share a
+  ///   vehicle, or when one vehicle's reads in the two overlap in time.
+  public func merged(with o: ReadStatistics, names: (String, String) = ("first", "second")) throws -> ReadStatistics {
+    var ha = header, hb = o.header
+    ha.complete = false; hb.complete = false
+    guard ha == hb else {
+      throw StatisticsError("\(names.0) and \(names.1) cannot be merged: \(Self.difference(header, o.header))")
+    }
+    var out = self
+    out.header.complete = header.complete && o.header.complete
+    for (k, v) in o.accounting { out.accounting[k, default: 0] += v }
+    for (k, v) in o.counts { out.counts[k, default: 0] += v }
+    for (k, v) in o.next { out.next[k, default: 0] += v }
+    for (k, v) in o.travel { out.travel[k] = (out.travel[k] ?? .init(moves: 0, sumLog: 0, sumLogSquared: 0)) + v }
+    for (k, v) in o.entries { out.entries[k, default: 0] += v }
+    let clock = try LocalClock(identifier: header.timeZone)
+    let counter = TripCounter(order: header.order, clock: clock)
+    out.coverage = Self.union(coverage, o.coverage)
+    for id in o.vehicles.keys.sorted() {
+      let b = o.vehicles[id]!
+      guard let a = out.vehicles[id] else { out.vehicles[id] = b; continue }
+      if header.complete || o.header.complete {
+        throw StatisticsError("\(names.0) and \(names.1) both hold vehicle \(id), and \(header.complete ? names.0 : names.1) was declared complete (every vehicle's reads all in it): merge shards before completing them")
+      }
+      guard a.keeper == b.keeper, a.nonstandardPlate == b.nonstandardPlate else {
+        throw StatisticsError("\(names.0) and \(names.1) give vehicle \(id) different keeper types (\(a.keeper.rawValue), \(b.keeper.rawValue)): use one vehicles file for every shard")
+      }
+      let pieces = (a.pieces + b.pieces).sorted { $0.first < $1.first }
+      for (p, q) in zip(pieces, pieces.dropFirst()) where q.first <= p.last {
+        throw StatisticsError("\(names.0) and \(names.1) both hold reads of vehicle \(id) between \(Timestamp.iso8601(q.first)) and \(Timestamp.iso8601(min(p.last, q.last))): shards must split the reads by time or by vehicle, and each read must be in one shard")
+      }
+      // Stretches join where the time between them is covered: no shard still to come can hold reads there.
+      var joined: [Piece] = []
+      for q in pieces {
+        if let p = joined.last, out.coverage.contains(where: { $0.contains(p.last) && $0.contains(q.first) }) {
+          joined[joined.count - 1] = Self.join(p, q, tripGap: header.tripGap, counter: counter, into: &out)
+        } else { joined.append(q) }
+      }
+      out.vehicles[id] = Vehicle(keeper: a.keeper, nonstandardPlate: a.nonstandardPlate, reads: a.reads + b.reads,
+                                 first: min(a.first, b.first), last: max(a.last, b.last), pieces: joined)
+    }
+    return out
+  }
+
+  static func difference(_ a: Header, _ b: Header) -> String {
+    if a.format != b.format || a.formatVersion != b.formatVersion { return "format \(a.format) \(a.formatVersion) against \(b.format) \(b.formatVersion)" }
+    if a.timeZone != b.timeZone { return "time zone \(a.timeZone) against \(b.timeZone) (use one --timezone for every shard)" }
+    if a.keyFingerprint != b.keyFingerprint {
+      return "pseudonymised under different keys (\(a.keyFingerprint ?? "raw plates") against \(b.keyFingerprint ?? "raw plates")): use one key for every shard"
+    }
+    if a.tripGap != b.tripGap { return "trip gap \(a.tripGap) s against \(b.tripGap) s" }
+    if a.sites != b.sites { return "different camera sites (\(a.sites.count) against \(b.sites.count)): use one camera registry for every shard" }
+    return "headers differ"
+  }
+}
+
+// MARK: - What models learn from
+
+extension ReadStatistics {
+  /// The count table of `target` (`all` or `keeper=TYPE`) in `binning` over every bin from the first
+  /// read's to the last read's, with all reads as the exposure: what `CountTable.build` gives on a store
+  /// of the same reads.
+  public func countTable(target: Target, binning: Binning) throws -> CountTable {
+    let name: String
+    switch target {
+    case .allReads: name = "all"
+    case .keeper(let k): name = Self.targetName(k)
+    case .vehicles:
+      throw StatisticsError("statistics hold counts for all reads and per keeper type, not per vehicle: train a watch list or group's model on a store")
+    }
+    if case .seconds(let w) = binning, Int64(w) % Self.binSeconds != 0 {
+      throw StatisticsError("statistics are kept in 15-minute bins; \(binning) is not a whole number of them")
+    }
+    guard let span = span else { throw StatisticsError("the statistics hold no reads") }
+    let units = header.sites.map { SpatialUnit(id: $0.id, latitude: $0.latitude, longitude: $0.longitude) }
+    let first = binning.start(of: span.first)
+    var n = 0, s = first
+    while s < span.last + 1 { s = binning.next(s); n += 1 }
+    var t = CountTable(units: units, binning: binning, firstBin: first, binCount: n, withExposure: true)
+    for (k, c) in counts where k.target == name || k.target == "all" {
+      guard let b = t.binIndex(k.bin * Self.binSeconds), k.site < units.count else { continue }
+      if k.target == "all" { t.exposure![k.site * n + b] += Double(c) }
+      if k.target == name { t.counts[k.site * n + b] += Double(c) }
+    }
+    return t
+  }
+
+  /// Transition counts of `order` (≤ 3), every fragment counted as a trip.
+  public func transitionCounts(order: Int) throws -> TransitionCounts {
+    guard (1...header.order).contains(order) else { throw StatisticsError("statistics hold contexts of up to \(header.order) sites; order \(order) asked") }
+    var s = self
+    if !s.header.complete { try s.complete() }
+    var c = TransitionCounts(order: order, siteCount: header.sites.count)
+    for (k, v) in s.next {
+      var length = 0
+      for slot in 0..<3 where (k.context >> (16 * UInt64(slot))) & 0xFFFF != 0 { length += 1 }
+      guard length <= order else { continue }
+      c.next[k.context, default: [:]][k.next] = Double(v)
+    }
+    for (k, v) in s.travel {
+      c.travel[k] = [Double(v.moves), Double(v.sumLog) / TransitionCounts.travelResolution, Double(v.sumLogSquared) / TransitionCounts.travelResolution]
+    }
+    for (k, v) in s.entries { c.entries[k] = Double(v) }
+    return c
+  }
+}
