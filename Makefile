@@ -6,7 +6,7 @@ SWIFT ?= swift
 DEMO_DIR ?= out/demo
 ANPR := .build/release/anpr
 
-.PHONY: all deps build release test notebooks run-notebooks demo bench screenshot clean fuzz fuzz-build
+.PHONY: all deps build release test notebooks run-notebooks demo bench screenshot clean fuzz fuzz-build spark-test
 
 all: build
 
@@ -27,6 +27,14 @@ test: deps
 	$(MAKE) --no-print-directory run-notebooks ANPR=.build/debug/anpr
 	$(MAKE) --no-print-directory fuzz-build
 	scripts/fuzz.sh 30
+	$(MAKE) --no-print-directory spark-test
+
+# The statistics map step on Apache Spark (local mode): a simulated week's statistics from the store,
+# from day shards + merge and from Spark with 1, 3 and 7 partitions must be the same bytes (issue 20).
+# Installs a Java runtime (Debian) and pyspark (PyPI, pinned) when missing.
+spark-test: build
+	@scripts/install-deps.sh spark
+	scale/spark/equivalence.sh .build/debug/anpr
 
 # libFuzzer targets for the CSV/ingest path, the store reader and the model-file reader (Fuzz/);
 # `make fuzz` runs each for FUZZ_SECONDS.

@@ -4,6 +4,7 @@
 #   build  (always)  OpenBLAS, LAPACKE, pkg-config, zlib, PROJ (coordinate reference systems)
 #   bench            + Python peers (numpy, scipy, polars, ...) from PyPI
 #   report           + chromium, for the report screenshot
+#   spark            + a Java runtime and PyPI's pyspark (pinned in scale/spark/requirements.txt)
 set -euo pipefail
 
 need=(libopenblas-dev liblapacke-dev pkg-config zlib1g-dev libproj-dev)
@@ -11,8 +12,9 @@ for extra in "$@"; do
   case "$extra" in
     build) ;;
     report) need+=(chromium) ;;
+    spark) command -v java > /dev/null || need+=(openjdk-17-jre-headless) ;;
     bench) ;;
-    *) echo "install-deps: unknown group '$extra' (use build, bench or report)" >&2; exit 2 ;;
+    *) echo "install-deps: unknown group '$extra' (use build, bench, report or spark)" >&2; exit 2 ;;
   esac
 done
 
@@ -39,5 +41,15 @@ import importlib, sys
 for m in ("numpy", "scipy", "polars", "sklearn", "statsmodels", "glum", "pandas", "threadpoolctl"):
     importlib.import_module(m)
 PY
+  fi
+done
+for extra in "$@"; do
+  if [ "$extra" = spark ]; then
+    want=$(sed -n 's/^pyspark==//p' scale/spark/requirements.txt)
+    have=$(python3 -c 'import pyspark; print(pyspark.__version__)' 2>/dev/null || true)
+    if [ "$have" != "$want" ]; then
+      echo "install-deps: installing pyspark $want from PyPI (about 320 MB)"
+      python3 -m pip install -q --disable-pip-version-check -r scale/spark/requirements.txt
+    fi
   fi
 done

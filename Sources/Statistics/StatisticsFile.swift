@@ -88,8 +88,13 @@ public enum StatisticsFile {
     }
     var stats: ReadStatistics? = nil
     var seen = Set<String>()
-    for n in firstRecord..<lines.count {
-      let line = lines[n], where_ = "\(name):\(n + 1)"
+    // A record stream reduced by a cluster comes in any order: its header first, wherever it is.
+    var numbered = Array(zip(lines.indices, lines).dropFirst(firstRecord))
+    if firstRecord == 0, let h = numbered.firstIndex(where: { $0.1.hasPrefix("H ") }), h > 0 {
+      numbered.insert(numbered.remove(at: h), at: 0)
+    }
+    for (n, line) in numbered {
+      let where_ = "\(name):\(n + 1)"
       let f = line.split(separator: " ", omittingEmptySubsequences: false)
       guard let type = f.first else { continue }
       func int(_ i: Int, _ field: String) throws -> Int64 {

@@ -1,0 +1,217 @@
+#!/usr/bin/env python3
+"""ANPRKit statistics on Apache Spark: the map step of `anpr stats`, run inside the executors.
+
+Reads ANPR exports (CSV or CSV.gz, any path Spark reads: local, HDFS, S3, ...), partitions the rows so
+that every read of one vehicle lands in one partition (a hash of the plate, normalised as ANPRKit does
+and with the characters OCR confuses folded together, O/D/Q→0, I/L→1, B→8, S→5, Z→2, G→6, T→7, so a
+misread meets its original and de-duplication gives the answer one process gives), and pipes each
+partition's rows through the Swift binary (`anpr stats - --complete --records`): validation,
+de-duplication, pseudonymisation and every statistic are computed there, by the one definition in
+Swift. Spark then reduces the records by key (integer sums, and the minimum and maximum of a vehicle's
+first and last read) and the driver writes them through `anpr merge`, which checks the accounting and
+writes the canonical statistics file. Fit with `anpr train --stats OUT --spec Models/....yaml`.
+
+No statistic is computed in Python: this file only routes rows and adds integers.
+
+    spark-submit scale/spark/anpr_stats_job.py --reads 'hdfs:///anpr/2026-*/reads-*.csv.gz' \
+        --cameras cameras.csv --vehicles vehicles.csv --key-file anpr.key --anpr ./anpr \
+        --partitions 200 --out county-2026.stats
+
+See README.md ("Scaling out") for cluster flags: how the binary, the registries and the key reach the
+executors.
+"""
+import argparse
+import csv
+import io
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import zlib
+
+FOLD = str.maketrans("ODQILBSZGT", "0001185267")
+
+
+def fold_plate(raw):
+    """The partition key of a plate: ANPRKit's normalisation (A–Z and 0–9 only, upper case) with the
+    confusable characters folded, so every spelling ingest may merge lands in one partition."""
+    return "".join(c for c in raw.upper() if ("A" <= c <= "Z") or ("0" <= c <= "9")).translate(FOLD)
+
+
+def plate_index(header, columns):
+    """Index of the plate column in the export's header (as `anpr ingest --columns` resolves it)."""
+    mapping = dict(p.split("=", 1) for p in columns.split(",") if "=" in p) if columns else {}
+    names = [h.strip().lower() for h in next(csv.reader([header]))]
+    for want in [mapping.get("plate"), "plate"]:
+        if want and want.strip().lower() in names:
+            return names.index(want.strip().lower())
+    raise SystemExit(f"anpr_stats_job: the export's header has no plate column: {header!r}")
+
+
+def partition_key(index):
+    def key(line):
+        try:
+            fields = next(csv.reader([line]))
+        except (csv.Error, StopIteration):
+            return ""
+        return fold_plate(fields[index]) if index < len(fields) else ""
+    return key
+
+
+def map_step(args, header, files):
+    """Runs `anpr stats` on one partition's rows; yields its record lines."""
+    def run(rows):
+        from pyspark import SparkFiles
+        rows = list(rows)
+        if not rows:
+            return
+        work = tempfile.mkdtemp(prefix="anprkit-spark-")
+        try:
+            binary = os.path.join(work, "anpr")
+            shutil.copy(SparkFiles.get(files["anpr"]), binary)
+            os.chmod(binary, 0o700)
+            # The key through a pipe (/dev/fd/N): never on disk beside the data, never in argv.
+            with open(SparkFiles.get(files["key"]), "rb") as f:
+                key = f.read()
+            r, w = os.pipe()
+            os.write(w, key)
+            os.close(w)
+            cmd = [binary, "stats", "-", "--cameras", SparkFiles.get(files["cameras"]), "--key-file", f"/dev/fd/{r}",
+                   "--complete", "--records", "--out", "-", "--timezone", args.timezone, "--max-reject-rate", "1"]
+            if "vehicles" in files:
+                cmd += ["--vehicles", SparkFiles.get(files["vehicles"])]
+            for flag in ("columns", "time_format", "export_timezone", "crs"):
+                value = getattr(args, flag)
+                if value:
+                    cmd += ["--" + flag.replace("_", "-"), value]
+            data = (header + "\n" + "\n".join(v for _, v in rows) + "\n").encode()
+            p = subprocess.run(cmd, input=data, stdout=subprocess.PIPE, stderr=subprocess.PIPE, pass_fds=(r,))
+            os.close(r)
+            if p.returncode != 0:
+                raise RuntimeError("anpr stats failed on a partition of %d rows (exit %d): %s"
+                                   % (len(rows), p.returncode, p.stderr.decode(errors="replace").strip()))
+            for line in p.stdout.decode().splitlines():
+                if line:
+                    yield line
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+    return run
+
+
+# Fields of each record type that are its key (the rest are values), and how values combine.
+KEY_FIELDS = {"H": 1, "A": 2, "C": 4, "E": 2, "N": 3, "T": 2, "V": 2}
+
+
+def keyed(line):
+    f = line.split(" ")
+    n = KEY_FIELDS.get(f[0])
+    if n is None:
+        raise RuntimeError(f"anpr stats wrote a record this job does not know: {line[:60]!r}")
+    if f[0] == "H":
+        return ("H", line[2:])
+    return (" ".join(f[:n]), f[n:])
+
+
+def combine(a, b):
+    """Two values of one key: integers add; a vehicle's keeper must agree, first/last take min/max."""
+    if isinstance(a, str):  # the header: every partition must write the same one
+        if a != b:
+            raise RuntimeError("partitions wrote different statistics headers (registries or settings differ)")
+        return a
+    if len(a) == 7:  # V: keeper, nonstandard, reads, first, last, shards, pieces
+        if a[0] != b[0] or a[1] != b[1] or a[6] != "-" or b[6] != "-":
+            raise RuntimeError("one vehicle's reads were split between partitions with different keeper types or open trips")
+        return [a[0], a[1], str(int(a[2]) + int(b[2])), str(min(int(a[3]), int(b[3]))),
+                str(max(int(a[4]), int(b[4]))), str(int(a[5]) + int(b[5])), "-"]
+    return [str(int(x) + int(y)) for x, y in zip(a, b)]
+
+
+def record(kv):
+    k, v = kv
+    return "H " + v if k == "H" else k + " " + " ".join(v)
+
+
+def run_job(spark, args):
+    """The whole job in one Spark session; returns the path written."""
+    sc = spark.sparkContext
+    files = {"anpr": args.anpr, "cameras": args.cameras, "key": args.key_file}
+    if args.vehicles:
+        files["vehicles"] = args.vehicles
+    names = {}
+    for role, path in files.items():
+        if path not in run_job.shipped:  # each file once per SparkContext
+            sc.addFile(path)
+            run_job.shipped.add(path)
+        names[role] = os.path.basename(path)
+    from pyspark.sql.functions import input_file_name
+    df = spark.read.text(args.reads)
+    header = df.first()[0]
+    lines = df.withColumn("file", input_file_name())
+    nfiles = lines.select("file").distinct().count()
+    nheaders = lines.filter(lines.value == header).select("file").distinct().count()
+    if nheaders != nfiles:
+        raise SystemExit(f"anpr_stats_job: {nfiles - nheaders} of {nfiles} input files do not start with the header {header!r}; "
+                         "give exports of one layout (or run the job once per layout)")
+    key = partition_key(plate_index(header, args.columns))
+    rows = (df.rdd.map(lambda r: r[0]).filter(lambda l: l != header and l.strip() != "")
+            .map(lambda l: (key(l), l))
+            .partitionBy(args.partitions, partitionFunc=lambda k: zlib.crc32(k.encode())))
+    reduced = (rows.mapPartitions(map_step(args, header, names))
+               .map(keyed).reduceByKey(combine, numPartitions=args.partitions).map(record))
+    # The driver streams the reduced records (one partition at a time) into `anpr merge`, which checks
+    # them (a vehicle in two partitions, the accounting) and writes the canonical, checksummed file.
+    merge = subprocess.Popen([args.anpr, "merge", "-", "--out", args.out], stdin=subprocess.PIPE)
+    try:
+        for line in reduced.toLocalIterator():
+            merge.stdin.write((line + "\n").encode())
+    except BaseException:
+        merge.kill()  # nothing is written when a partition failed
+        merge.wait()
+        raise
+    merge.stdin.close()
+    if merge.wait() != 0:
+        raise SystemExit(f"anpr_stats_job: anpr merge refused the reduced statistics (exit {merge.returncode}); {args.out} not written")
+    return args.out
+
+
+run_job.shipped = set()
+
+
+def parse(argv):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--reads", required=True, help="exports to read (any Spark path or glob; CSV or CSV.gz)")
+    p.add_argument("--cameras", required=True, help="camera registry CSV (shipped to the executors)")
+    p.add_argument("--vehicles", help="vehicles CSV with keeper types (shipped to the executors)")
+    p.add_argument("--key-file", required=True,
+                   help="pseudonymisation key file (shipped with the job's files; on a cluster, a secret mounted on the driver)")
+    p.add_argument("--anpr", required=True, help="the anpr binary (release build; shipped to the executors)")
+    p.add_argument("--partitions", type=int, default=8, help="partitions of the reads, by vehicle")
+    p.add_argument("--timezone", default="Europe/London", help="analyst's time zone for the time bands")
+    p.add_argument("--columns", help="column names of the export, as for anpr ingest --columns")
+    p.add_argument("--time-format", help="how the export writes times, as for anpr ingest")
+    p.add_argument("--export-timezone", help="zone of times written without one")
+    p.add_argument("--crs", help="coordinate system of the camera registry, e.g. EPSG:27700")
+    p.add_argument("--out", required=True, help="statistics file to write (on the driver)")
+    p.add_argument("--master", help="Spark master when not run by spark-submit (e.g. local[2])")
+    return p.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse(argv)
+    if args.partitions < 1:
+        raise SystemExit("anpr_stats_job: --partitions must be at least 1")
+    from pyspark.sql import SparkSession
+    builder = SparkSession.builder.appName("anprkit-stats")
+    if args.master:
+        builder = builder.master(args.master)
+    spark = builder.getOrCreate()
+    try:
+        out = run_job(spark, args)
+        print(f"statistics: {out}", file=sys.stderr)
+    finally:
+        spark.stop()
+
+
+if __name__ == "__main__":
+    main()
