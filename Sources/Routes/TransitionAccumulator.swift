@@ -3,16 +3,17 @@ import Reads
 
 /// Open-addressing hash table from a 64-bit context key and a next symbol to a count: the hot loop of
 /// transition counting (five to seven increments per trip step) without per-entry allocation or
-/// SipHash. Converted to the `TransitionCounts` dictionaries once counting is done.
-struct FlatCountTable {
+/// SipHash. Converted to the `TransitionCounts` dictionaries once counting is done (and used the same
+/// way by the statistics map step).
+public struct FlatCountTable: Sendable {
   private(set) var contexts: [UInt64]
   private(set) var symbols: [Int32]
   private(set) var values: [Double]
   private var occupied: [Bool]
   private var mask: Int
-  private(set) var count = 0
+  public private(set) var count = 0
 
-  init(capacity: Int = 1 << 14) {
+  public init(capacity: Int = 1 << 14) {
     var c = 16
     while c < capacity * 2 { c <<= 1 }
     contexts = .init(repeating: 0, count: c); symbols = .init(repeating: 0, count: c)
@@ -24,7 +25,7 @@ struct FlatCountTable {
   }
 
   /// Adds `w` to the cell (k, s).
-  @inline(__always) mutating func add(_ k: UInt64, _ s: Int32, _ w: Double) {
+  @inline(__always) public mutating func add(_ k: UInt64, _ s: Int32, _ w: Double) {
     var i = Self.hash(k, s) & mask
     while occupied[i] {
       if contexts[i] == k && symbols[i] == s { values[i] += w; return }
@@ -53,7 +54,7 @@ struct FlatCountTable {
   }
 
   /// Every occupied cell.
-  func forEach(_ body: (UInt64, Int32, Double) -> Void) {
+  public func forEach(_ body: (UInt64, Int32, Double) -> Void) {
     for i in occupied.indices where occupied[i] { body(contexts[i], symbols[i], values[i]) }
   }
 

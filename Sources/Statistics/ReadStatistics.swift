@@ -46,6 +46,8 @@ public struct ReadStatistics: Sendable, Equatable {
     /// Fingerprint of the pseudonymisation key, or nil for raw plates.
     public var keyFingerprint: String?
     public var tripGap: Int64
+    /// Ingest's de-duplication window (seconds, at the site): a repeat split by a shard edge is found at merge.
+    public var dedupeWindow: Int64?
     public var binSeconds = ReadStatistics.binSeconds
     public var order = ReadStatistics.order
     /// Camera sites in the registry's order (counts and transitions refer to them by index).
@@ -54,11 +56,14 @@ public struct ReadStatistics: Sendable, Equatable {
     public var complete = false
   }
 
-  /// A count cell: target (`all`, `keeper=rental`, ...), 15-minute bin since the epoch, site.
+  /// A count cell: target (an index into `targetNames`: `all`, `keeper=rental`, ...), 15-minute bin
+  /// since the epoch, site.
   public struct CountKey: Hashable, Sendable, Comparable {
-    public var target: String, bin: Int64, site: Int
+    public var target: Int, bin: Int64, site: Int
     public static func < (a: Self, b: Self) -> Bool { (a.target, a.bin, a.site) < (b.target, b.bin, b.site) }
   }
+  /// The count targets, in file order: every read, and the reads of each keeper type.
+  public static let targetNames = (["all"] + KeeperType.allCases.map { "keeper=\($0.rawValue)" }).sorted()
   public struct NextKey: Hashable, Sendable, Comparable {
     public var context: UInt64, next: Int
     public static func < (a: Self, b: Self) -> Bool { (a.context, a.next) < (b.context, b.next) }
@@ -112,6 +117,7 @@ public struct ReadStatistics: Sendable, Equatable {
 
   /// The count targets a shard records: every read, and the reads of each keeper type.
   public static func targetName(_ keeper: KeeperType?) -> String { keeper.map { "keeper=\($0.rawValue)" } ?? "all" }
+  public static func targetIndex(_ keeper: KeeperType?) -> Int { targetNames.firstIndex(of: targetName(keeper))! }
 }
 
 // MARK: - The map step
@@ -122,11 +128,13 @@ extension ReadStatistics {
   /// all of its reads); otherwise each vehicle's first and last trip are kept as fragments.
   /// - Parameter span: the time the shard covers (default: its first to its last read); a day shard
   ///   says its whole day, so that its vehicles' trips join those of the next day's shard at merge.
+  /// - Parameter dedupeWindow: the de-duplication window the reads were ingested with (`anpr ingest
+  ///   --dedupe-window`, default 10 s), so that a repeat split by the shard's edge is dropped at merge.
   public static func build(store: ReadStore, clock: LocalClock, tripGap: Int64 = ReadStore.defaultTripGap,
-                           complete: Bool = false, span: ClosedRange<Int64>? = nil) throws -> ReadStatistics {
+                           complete: Bool = false, span: ClosedRange<Int64>? = nil, dedupeWindow: Int64? = 10) throws -> ReadStatistics {
     let sites = zip(store.sites, store.siteLocations).map { Site(id: $0, latitude: $1.latitude, longitude: $1.longitude) }
     var s = ReadStatistics(header: Header(timeZone: clock.timeZone.identifier, keyFingerprint: store.header.keyFingerprint,
-                                          tripGap: tripGap, sites: sites, complete: complete))
+                                          tripGap: tripGap, dedupeWindow: dedupeWindow, sites: sites, complete: complete))
     for r in store.header.ingests {
       s.accounting["read", default: 0] += Int64(r.read); s.accounting["accepted", default: 0] += Int64(r.accepted)
       s.accounting["rejected", default: 0] += Int64(r.rejected); s.accounting["duplicates", default: 0] += Int64(r.duplicates)
@@ -139,13 +147,24 @@ extension ReadStatistics {
     } else if let span, !complete { s.coverage = [span] }
     // Reads purged since they were ingested, so that accepted − removed is the reads held.
     if let accepted = s.accounting["accepted"], accepted > Int64(store.count) { s.accounting["removed"] = accepted - Int64(store.count) }
-    let keeperTarget = store.vehicles.map { targetName($0.keeper) }
+    // Counts: the store is in time order, so each 15-minute bin is counted in a small array
+    // (targets × sites) and its cells written when the bin ends.
+    let keeperTarget = store.vehicles.map { targetIndex($0.keeper) }, all = targetIndex(nil)
+    let nt = targetNames.count, ns = sites.count
+    var cells = [Int64](repeating: 0, count: nt * ns)
+    var currentBin: Int64? = nil
+    func flush() {
+      guard let b = currentBin else { return }
+      for k in cells.indices where cells[k] != 0 { s.counts[CountKey(target: k / ns, bin: b, site: k % ns)] = cells[k]; cells[k] = 0 }
+    }
     for i in 0..<store.count {
       let bin = floorDiv(store.time(i), binSeconds), site = store.site(i)
-      s.counts[CountKey(target: "all", bin: bin, site: site), default: 0] += 1
-      s.counts[CountKey(target: keeperTarget[store.vehicle(i)], bin: bin, site: site), default: 0] += 1
+      if bin != currentBin { flush(); currentBin = bin }
+      cells[all * ns + site] += 1
+      cells[keeperTarget[store.vehicle(i)] * ns + site] += 1
     }
-    let counter = TripCounter(order: order, clock: clock)
+    flush()
+    var counter = TripCounter(order: order, clock: clock)
     for v in 0..<store.vehicles.count {
       let reads = store.reads(ofVehicle: v)
       guard let firstRead = reads.first, let lastRead = reads.last else { continue }
@@ -161,13 +180,14 @@ extension ReadStatistics {
       var vehicle = Vehicle(keeper: record.keeper, nonstandardPlate: record.nonstandardPlate, reads: Int64(reads.count),
                             first: store.time(Int(firstRead)), last: store.time(Int(lastRead)))
       if complete {
-        for t in trips { counter.add(t, into: &s) }
+        for t in trips { counter.add(t) }
       } else {
-        for t in trips.dropFirst().dropLast() { counter.add(t, into: &s) }
+        for t in trips.dropFirst().dropLast() { counter.add(t) }
         vehicle.pieces = [Piece(first: vehicle.first, last: vehicle.last, trips: trips.count == 1 ? [trips[0]] : [trips[0], trips[trips.count - 1]])]
       }
       s.vehicles[record.id] = vehicle
     }
+    counter.flush(into: &s)
     return s
   }
 
@@ -175,14 +195,17 @@ extension ReadStatistics {
   /// complete, and equal to those of one pass over all the reads.
   public mutating func complete() throws {
     let clock = try LocalClock(identifier: header.timeZone)
-    let counter = TripCounter(order: header.order, clock: clock)
-    for id in vehicles.keys.sorted() {
+    var counter = TripCounter(order: header.order, clock: clock)
+    for id in vehicles.keys.sorted() where !vehicles[id]!.pieces.isEmpty {
       // Everything is here: each stretch joins the next, and every trip left is counted.
-      guard var piece = vehicles[id]!.pieces.first else { continue }
-      for next in vehicles[id]!.pieces.dropFirst() { piece = Self.join(piece, next, tripGap: header.tripGap, counter: counter, into: &self) }
-      for t in piece.trips { counter.add(t, into: &self) }
-      vehicles[id]!.pieces = []
+      var v = vehicles[id]!
+      var piece = v.pieces[0]
+      for next in v.pieces.dropFirst() { piece = join(piece, next, keeper: v.keeper, reads: &v.reads, counter: &counter) }
+      for t in piece.trips { counter.add(t) }
+      v.pieces = []
+      vehicles[id] = v
     }
+    counter.flush(into: &self)
     // Nothing is left to join, so the time covered no longer matters (and the canonical form has none).
     coverage = []
     header.complete = true
@@ -191,14 +214,36 @@ extension ReadStatistics {
   /// Two adjacent stretches of one vehicle's reads as one: the last trip of the first and the first
   /// of the second are one trip when no more than the trip gap apart; the trips that are then
   /// neither the first nor the last are counted.
-  static func join(_ p: Piece, _ q: Piece, tripGap: Int64, counter: TripCounter, into s: inout ReadStatistics) -> Piece {
+  ///
+  /// A read at the start of the second that repeats one of the first's at the same site within the
+  /// de-duplication window is the duplicate one ingest of both would have dropped: it is taken out of
+  /// the counts and the vehicle's reads, and counted as a duplicate.
+  mutating func join(_ p: Piece, _ q: Piece, keeper: KeeperType, reads: inout Int64, counter: inout TripCounter) -> Piece {
+    var head = q.trips[0]
+    let tail = p.trips[p.trips.count - 1]
+    if let window = header.dedupeWindow, head.first - tail.last <= window {
+      var k = 0
+      while k < head.times.count, head.times.count > 1, head.times[k] - tail.last <= window {
+        let (site, t) = (head.sites[k], head.times[k])
+        if zip(tail.sites, tail.times).contains(where: { $0 == site && t - $1 <= window }) {
+          for target in [Self.targetIndex(nil), Self.targetIndex(keeper)] {
+            let key = CountKey(target: target, bin: floorDiv(t, Self.binSeconds), site: site)
+            counts[key, default: 0] -= 1
+            if counts[key] == 0 { counts[key] = nil }
+          }
+          accounting["accepted", default: 0] -= 1; accounting["duplicates", default: 0] += 1
+          reads -= 1
+          head.sites.remove(at: k); head.times.remove(at: k)
+        } else { k += 1 }
+      }
+    }
     var list: [Fragment]
-    if q.trips[0].first - p.trips[p.trips.count - 1].last <= tripGap {
-      var joined = p.trips[p.trips.count - 1]
-      joined.sites += q.trips[0].sites; joined.times += q.trips[0].times
+    if head.first - tail.last <= header.tripGap {
+      var joined = tail
+      joined.sites += head.sites; joined.times += head.times
       list = p.trips.dropLast() + [joined] + q.trips.dropFirst()
-    } else { list = p.trips + q.trips }
-    for t in list.dropFirst().dropLast() { counter.add(t, into: &s) }
+    } else { list = p.trips + [head] + q.trips.dropFirst() }
+    for t in list.dropFirst().dropLast() { counter.add(t) }
     return Piece(first: p.first, last: q.last, trips: list.count == 1 ? list : [list[0], list[list.count - 1]])
   }
 
@@ -220,37 +265,50 @@ extension ReadStatistics {
   public var readCount: Int64 { vehicles.values.reduce(0) { $0 + $1.reads } }
 }
 
-/// Counts one trip's moves as `TransitionCounts` does (repeats at one site collapse; contexts of
-/// 1…order sites with and without the time band, and the empty context; travel sums quantised).
+/// Counts trips' moves as `TransitionCounts` does (repeats at one site collapse; contexts of 1…order
+/// sites with and without the time band, and the empty context; travel sums quantised), into
+/// open-addressing tables; `flush` adds them to the statistics.
 struct TripCounter {
   let order: Int
   let clock: LocalClock
+  var next = FlatCountTable(), travel = FlatCountTable()
+  var entries: [Int: Int64] = [:]
   init(order: Int, clock: LocalClock) { self.order = order; self.clock = clock }
 
-  func add(_ trip: ReadStatistics.Fragment, into s: inout ReadStatistics) {
+  mutating func add(_ trip: ReadStatistics.Fragment) {
     var sites: [Int] = [], times: [Int64] = []
     for (site, t) in zip(trip.sites, trip.times) where sites.last != site { sites.append(site); times.append(t) }
     guard let entry = sites.first else { return }
-    s.entries[entry, default: 0] += 1
+    entries[entry, default: 0] += 1
     let n = sites.count
     for i in 0..<n {
-      let nxt = i + 1 < n ? sites[i + 1] : endOfTrip
+      let nxt = Int32(i + 1 < n ? sites[i + 1] : endOfTrip)
       let band = timeBand(times[i], clock: clock)
       for k in 1...order where i - k + 1 >= 0 {
         let ctx = sites[(i - k + 1)...i]
-        s.next[.init(context: TransitionCounts.key(ctx, band: band), next: nxt), default: 0] += 1
-        s.next[.init(context: TransitionCounts.key(ctx, band: nil), next: nxt), default: 0] += 1
+        next.add(TransitionCounts.key(ctx, band: band), nxt, 1)
+        next.add(TransitionCounts.key(ctx, band: nil), nxt, 1)
       }
-      s.next[.init(context: 0, next: nxt), default: 0] += 1
-      if nxt != endOfTrip {
+      next.add(0, nxt, 1)
+      if nxt != Int32(endOfTrip) {
         let (l, l2) = TransitionCounts.logSeconds(times[i + 1] - times[i])
-        let q = ReadStatistics.TravelSums(moves: 1, sumLog: Int64(l * TransitionCounts.travelResolution),
-                                          sumLogSquared: Int64(l2 * TransitionCounts.travelResolution))
-        for key in [TransitionCounts.travelKey(sites[i], nxt, band: nil), TransitionCounts.travelKey(sites[i], nxt, band: band)] {
-          s.travel[key] = (s.travel[key] ?? .init(moves: 0, sumLog: 0, sumLogSquared: 0)) + q
+        for key in [TransitionCounts.travelKey(sites[i], Int(nxt), band: nil), TransitionCounts.travelKey(sites[i], Int(nxt), band: band)] {
+          travel.add(key, 0, 1); travel.add(key, 1, l * TransitionCounts.travelResolution); travel.add(key, 2, l2 * TransitionCounts.travelResolution)
         }
       }
     }
+  }
+
+  /// Adds what was counted to `s` (integers: the tables hold whole numbers) and starts afresh.
+  mutating func flush(into s: inout ReadStatistics) {
+    next.forEach { k, n, c in s.next[.init(context: k, next: Int(n)), default: 0] += Int64(c) }
+    travel.forEach { k, j, v in
+      var t = s.travel[k] ?? .init(moves: 0, sumLog: 0, sumLogSquared: 0)
+      switch j { case 0: t.moves += Int64(v); case 1: t.sumLog += Int64(v); default: t.sumLogSquared += Int64(v) }
+      s.travel[k] = t
+    }
+    for (k, c) in entries { s.entries[k, default: 0] += c }
+    next = FlatCountTable(); travel = FlatCountTable(); entries = [:]
   }
 }
 
@@ -272,27 +330,26 @@ extension ReadStatistics {
   /// - Throws: when headers differ (zone, key, sites, trip gap), when both are complete and share a
   ///   vehicle, or when one vehicle's reads in the two overlap in time.
   public func merged(with o: ReadStatistics, names: (String, String) = ("first", "second")) throws -> ReadStatistics {
+    var out = self
+    try out.merge(o, names: names)
+    return out
+  }
+
+  /// Adds `o` to these statistics in place (what `merged(with:)` returns).
+  public mutating func merge(_ o: ReadStatistics, names: (String, String) = ("first", "second")) throws {
     var ha = header, hb = o.header
     ha.complete = false; hb.complete = false
     guard ha == hb else {
       throw StatisticsError("\(names.0) and \(names.1) cannot be merged: \(Self.difference(header, o.header))")
     }
-    var out = self
-    out.header.complete = header.complete && o.header.complete
-    for (k, v) in o.accounting { out.accounting[k, default: 0] += v }
-    for (k, v) in o.counts { out.counts[k, default: 0] += v }
-    for (k, v) in o.next { out.next[k, default: 0] += v }
-    for (k, v) in o.travel { out.travel[k] = (out.travel[k] ?? .init(moves: 0, sumLog: 0, sumLogSquared: 0)) + v }
-    for (k, v) in o.entries { out.entries[k, default: 0] += v }
-    let clock = try LocalClock(identifier: header.timeZone)
-    let counter = TripCounter(order: header.order, clock: clock)
-    out.coverage = Self.union(coverage, o.coverage)
-    for id in o.vehicles.keys.sorted() {
-      let b = o.vehicles[id]!
-      guard let a = out.vehicles[id] else { out.vehicles[id] = b; continue }
-      if header.complete || o.header.complete {
-        throw StatisticsError("\(names.0) and \(names.1) both hold vehicle \(id), and \(header.complete ? names.0 : names.1) was declared complete (every vehicle's reads all in it): merge shards before completing them")
-      }
+    let shared = o.vehicles.keys.filter { vehicles[$0] != nil }.sorted()
+    if let id = shared.first, header.complete || o.header.complete {
+      throw StatisticsError("\(names.0) and \(names.1) both hold vehicle \(id), and \(header.complete ? names.0 : names.1) was declared complete (every vehicle's reads all in it): merge shards before completing them")
+    }
+    // Check every shared vehicle before changing anything: a refused merge leaves both as they were.
+    var ordered: [String: [Piece]] = [:]
+    for id in shared {
+      let (a, b) = (vehicles[id]!, o.vehicles[id]!)
       guard a.keeper == b.keeper, a.nonstandardPlate == b.nonstandardPlate else {
         throw StatisticsError("\(names.0) and \(names.1) give vehicle \(id) different keeper types (\(a.keeper.rawValue), \(b.keeper.rawValue)): use one vehicles file for every shard")
       }
@@ -300,17 +357,31 @@ extension ReadStatistics {
       for (p, q) in zip(pieces, pieces.dropFirst()) where q.first <= p.last {
         throw StatisticsError("\(names.0) and \(names.1) both hold reads of vehicle \(id) between \(Timestamp.iso8601(q.first)) and \(Timestamp.iso8601(min(p.last, q.last))): shards must split the reads by time or by vehicle, and each read must be in one shard")
       }
+      ordered[id] = pieces
+    }
+    header.complete = header.complete && o.header.complete
+    for (k, v) in o.accounting { accounting[k, default: 0] += v }
+    for (k, v) in o.counts { counts[k, default: 0] += v }
+    for (k, v) in o.next { next[k, default: 0] += v }
+    for (k, v) in o.travel { travel[k] = (travel[k] ?? .init(moves: 0, sumLog: 0, sumLogSquared: 0)) + v }
+    for (k, v) in o.entries { entries[k, default: 0] += v }
+    coverage = Self.union(coverage, o.coverage)
+    for (id, v) in o.vehicles where vehicles[id] == nil { vehicles[id] = v }
+    var counter = TripCounter(order: header.order, clock: try LocalClock(identifier: header.timeZone))
+    for id in shared {
+      let (a, b) = (vehicles[id]!, o.vehicles[id]!)
+      var reads = a.reads + b.reads
       // Stretches join where the time between them is covered: no shard still to come can hold reads there.
       var joined: [Piece] = []
-      for q in pieces {
-        if let p = joined.last, out.coverage.contains(where: { $0.contains(p.last) && $0.contains(q.first) }) {
-          joined[joined.count - 1] = Self.join(p, q, tripGap: header.tripGap, counter: counter, into: &out)
+      for q in ordered[id]! {
+        if let p = joined.last, coverage.contains(where: { $0.contains(p.last) && $0.contains(q.first) }) {
+          joined[joined.count - 1] = join(p, q, keeper: a.keeper, reads: &reads, counter: &counter)
         } else { joined.append(q) }
       }
-      out.vehicles[id] = Vehicle(keeper: a.keeper, nonstandardPlate: a.nonstandardPlate, reads: a.reads + b.reads,
-                                 first: min(a.first, b.first), last: max(a.last, b.last), pieces: joined)
+      vehicles[id] = Vehicle(keeper: a.keeper, nonstandardPlate: a.nonstandardPlate, reads: reads,
+                             first: min(a.first, b.first), last: max(a.last, b.last), pieces: joined)
     }
-    return out
+    counter.flush(into: &self)
   }
 
   static func difference(_ a: Header, _ b: Header) -> String {
@@ -320,6 +391,7 @@ extension ReadStatistics {
       return "pseudonymised under different keys (\(a.keyFingerprint ?? "raw plates") against \(b.keyFingerprint ?? "raw plates")): use one key for every shard"
     }
     if a.tripGap != b.tripGap { return "trip gap \(a.tripGap) s against \(b.tripGap) s" }
+    if a.dedupeWindow != b.dedupeWindow { return "de-duplication window \(a.dedupeWindow.map { "\($0) s" } ?? "unknown") against \(b.dedupeWindow.map { "\($0) s" } ?? "unknown") (use one --dedupe-window)" }
     if a.sites != b.sites { return "different camera sites (\(a.sites.count) against \(b.sites.count)): use one camera registry for every shard" }
     return "headers differ"
   }
@@ -348,10 +420,11 @@ extension ReadStatistics {
     var n = 0, s = first
     while s < span.last + 1 { s = binning.next(s); n += 1 }
     var t = CountTable(units: units, binning: binning, firstBin: first, binCount: n, withExposure: true)
-    for (k, c) in counts where k.target == name || k.target == "all" {
+    let wanted = Self.targetNames.firstIndex(of: name)!, all = Self.targetIndex(nil)
+    for (k, c) in counts where k.target == wanted || k.target == all {
       guard let b = t.binIndex(k.bin * Self.binSeconds), k.site < units.count else { continue }
-      if k.target == "all" { t.exposure![k.site * n + b] += Double(c) }
-      if k.target == name { t.counts[k.site * n + b] += Double(c) }
+      if k.target == all { t.exposure![k.site * n + b] += Double(c) }
+      if k.target == wanted { t.counts[k.site * n + b] += Double(c) }
     }
     return t
   }

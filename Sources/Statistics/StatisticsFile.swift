@@ -32,7 +32,7 @@ public enum StatisticsFile {
     out.append("H " + String(decoding: try! enc.encode(s.header), as: UTF8.self))
     for k in s.accounting.keys.sorted() { out.append("A \(k) \(s.accounting[k]!)") }
     for r in s.coverage { out.append("S \(r.lowerBound) \(r.upperBound)") }
-    for k in s.counts.keys.sorted() { out.append("C \(k.target) \(k.bin) \(k.site) \(s.counts[k]!)") }
+    for k in s.counts.keys.sorted() { out.append("C \(ReadStatistics.targetNames[k.target]) \(k.bin) \(k.site) \(s.counts[k]!)") }
     for k in s.entries.keys.sorted() { out.append("E \(k) \(s.entries[k]!)") }
     for k in s.next.keys.sorted() { out.append("N \(k.context) \(k.next) \(s.next[k]!)") }
     for k in s.travel.keys.sorted() { let v = s.travel[k]!; out.append("T \(k) \(v.moves) \(v.sumLog) \(v.sumLogSquared)") }
@@ -121,7 +121,10 @@ public enum StatisticsFile {
         stats!.accounting[String(f[1]), default: 0] += try int(2, "count")
       case "C":
         try arity(5)
-        let k = ReadStatistics.CountKey(target: String(f[1]), bin: try int(2, "bin"), site: Int(try int(3, "site")))
+        guard let target = ReadStatistics.targetNames.firstIndex(of: String(f[1])) else {
+          throw StatisticsError("\(where_): target: '\(f[1])' is not one of \(ReadStatistics.targetNames.joined(separator: ", "))")
+        }
+        let k = ReadStatistics.CountKey(target: target, bin: try int(2, "bin"), site: Int(try int(3, "site")))
         guard k.site >= 0 && k.site < stats!.header.sites.count else { throw StatisticsError("\(where_): site: \(k.site) is not one of the \(stats!.header.sites.count) sites") }
         stats!.counts[k, default: 0] += try int(4, "count")
       case "S":

@@ -28,7 +28,7 @@ extension ANPR {
     @Option(help: ArgumentHelp("IANA zone of times written without one in the export.", valueName: "zone")) var exportTimezone: String?
     @Option(help: "A local time in the repeated autumn hour: first, second or reject.") var ambiguous = "reject"
     @Option(help: "Coordinate system of the camera registry, e.g. EPSG:27700.") var crs: String?
-    @Option(help: "Seconds within which a repeat at one site counts once.") var dedupeWindow: Int = 10
+    @Option(help: "Seconds within which a repeat at one site counts once (with --store: the window it was ingested with); a repeat split by a shard's edge is found at merge.") var dedupeWindow: Int = 10
     @Flag(help: "Do not merge one-character OCR confusions.") var noMisreadMerge = false
     @Option(help: "Where rejected rows go (CSV).") var rejects: String?
     @Option(help: "Fail when more than this fraction of rows is rejected (1 = never).") var maxRejectRate = 0.5
@@ -68,7 +68,7 @@ extension ANPR {
         let audit = try governance.begin("stats", storePath: store, store: opened)
         var built: ReadStatistics? = nil
         try audited(audit) {
-          built = try ReadStatistics.build(store: opened, clock: clock, complete: complete, span: try shardSpan())
+          built = try ReadStatistics.build(store: opened, clock: clock, complete: complete, span: try shardSpan(), dedupeWindow: Int64(dedupeWindow))
           return ["vehicles": built!.vehicles.count]
         }
         stats = built!
@@ -107,7 +107,7 @@ extension ANPR {
       defer { try? FileManager.default.removeItem(atPath: dir) }
       let path = dir + "/shard.anpr"
       try StoreWriter.write(contents, to: path)
-      var stats = try ReadStatistics.build(store: try ReadStore(path: path), clock: clock, complete: complete, span: try shardSpan())
+      var stats = try ReadStatistics.build(store: try ReadStore(path: path), clock: clock, complete: complete, span: try shardSpan(), dedupeWindow: Int64(dedupeWindow))
       // The shard's accounting is the ingest's (the temporary store holds the same report).
       stats.accounting = ["read": Int64(report.read), "accepted": Int64(report.accepted), "rejected": Int64(report.rejected),
                           "duplicates": Int64(report.duplicates)]
@@ -133,17 +133,10 @@ extension ANPR {
 
     func run() throws {
       try requireDistinct(outputs: [("--out", out)], inputs: inputs.map { ("INPUT", $0) })
-      var total: ReadStatistics? = nil
-      var names = ""
-      for path in inputs {
-        let s = try StatisticsFile.read(path)
-        if let t = total {
-          // Cluster reductions of complete partitions: a vehicle in two inputs means its reads were split.
-          total = try t.merged(with: s, names: (names, path))
-          names = "the inputs before \(path)"
-        } else { total = s; names = path }
+      var result = try StatisticsFile.read(inputs[0])
+      for (k, path) in inputs.enumerated().dropFirst() {
+        try result.merge(try StatisticsFile.read(path), names: (k == 1 ? inputs[0] : "the inputs before \(path)", path))
       }
-      var result = total!
       if result.header.complete, let v = result.vehicles.keys.sorted().first(where: { result.vehicles[$0]!.shards > 1 }) {
         throw CLIError("vehicle \(v) was in \(result.vehicles[v]!.shards) complete shards: its reads were split between partitions (partition by the vehicle's plate)")
       }

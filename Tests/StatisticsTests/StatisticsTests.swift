@@ -106,6 +106,24 @@ struct RandomExport {
     #expect(throws: StatisticsError.self) { try odd.merged(with: right) }  // complete and sharing vehicles
   }
 
+  /// A repeat of one plate at one site a few seconds apart, split by midnight into two day shards, is
+  /// the duplicate one ingest would drop: merge drops it too (counts, reads, accounting).
+  @Test func aRepeatSplitByMidnightIsDroppedAtMerge() throws {
+    var export = try RandomExport(seed: 13)
+    let midnight: Int64 = 1_772_668_800 + 86400
+    // Camera C0 and C1 are both site S0: a double read across midnight, then a move to another site.
+    export.rows += [(midnight - 4, "Q1X,C0,\(midnight - 4)"), (midnight + 3, "Q1X,C1,\(midnight + 3)"), (midnight + 200, "Q1X,C5,\(midnight + 200)")]
+    export.rows.sort { $0.time < $1.time }
+    let whole = try export.statistics(export.rows, name: "whole", complete: true)
+    #expect(whole.accounting["duplicates"]! >= 1)
+    let before = try export.statistics(export.rows.filter { $0.time < midnight }, name: "before", span: (midnight - 86400)...(midnight - 1))
+    let after = try export.statistics(export.rows.filter { $0.time >= midnight }, name: "after", span: midnight...(midnight + 3 * 86400 - 1))
+    var merged = try after.merged(with: before)
+    try merged.complete()
+    #expect(merged.accounting == whole.accounting)
+    #expect(StatisticsFile.encode(merged) == StatisticsFile.encode(whole))
+  }
+
   /// What models learn from statistics is what they learn from a store of the same reads.
   @Test func countsAndTransitionsAreTheStoresOwn() throws {
     let export = try RandomExport(seed: 5)
