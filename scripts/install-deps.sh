@@ -4,7 +4,7 @@
 #   build  (always)  OpenBLAS, LAPACKE, pkg-config, zlib, PROJ (coordinate reference systems)
 #   bench            + Python peers (numpy, scipy, polars, ...) from PyPI
 #   report           + chromium, for the report screenshot
-#   spark            + a Java runtime and PyPI's pyspark (pinned in scale/spark/requirements.txt)
+#   spark            + a Java runtime and PyPI's pyspark, pyarrow and pandas (pinned in scale/spark/requirements.txt)
 set -euo pipefail
 
 need=(libopenblas-dev liblapacke-dev pkg-config zlib1g-dev libproj-dev)
@@ -45,10 +45,19 @@ PY
 done
 for extra in "$@"; do
   if [ "$extra" = spark ]; then
-    want=$(sed -n 's/^pyspark==//p' scale/spark/requirements.txt)
-    have=$(python3 -c 'import pyspark; print(pyspark.__version__)' 2>/dev/null || true)
-    if [ "$have" != "$want" ]; then
-      echo "install-deps: installing pyspark $want from PyPI (about 320 MB)"
+    # Each pinned package at its version, or install them all (pyspark is about 320 MB).
+    if ! python3 - scale/spark/requirements.txt <<'PY'
+import importlib.metadata as m, sys
+for line in open(sys.argv[1]):
+    name, _, version = line.strip().partition("==")
+    try:
+        if name and m.version(name) != version:
+            sys.exit(1)
+    except m.PackageNotFoundError:
+        sys.exit(1)
+PY
+    then
+      echo "install-deps: installing $(tr '\n' ' ' < scale/spark/requirements.txt)from PyPI"
       python3 -m pip install -q --disable-pip-version-check -r scale/spark/requirements.txt
     fi
   fi

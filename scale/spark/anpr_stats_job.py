@@ -4,8 +4,8 @@
 Reads ANPR exports (CSV or CSV.gz, any path Spark reads: local, HDFS, S3, ...), partitions the rows so
 that every read of one vehicle lands in one partition (a hash of the plate, normalised as ANPRKit does
 and with the characters OCR confuses folded together, O/D/Q→0, I/L→1, B→8, S→5, Z→2, G→6, T→7, so a
-misread meets its original and de-duplication gives the answer one process gives), and pipes each
-partition's rows through the Swift binary (`anpr stats - --complete --records`): validation,
+misread meets its original and de-duplication gives the answer one process gives) in Spark SQL, and streams each
+partition's rows (as Arrow batches, `mapInArrow`) through the Swift binary (`anpr stats - --complete --records`): validation,
 de-duplication, pseudonymisation and every statistic are computed there, by the one definition in
 Swift. Spark then reduces the records by key (integer sums, and the minimum and maximum of a vehicle's
 first and last read) and the driver writes them through `anpr merge`, which checks the accounting and
@@ -28,15 +28,21 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import zlib
 
 FOLD = str.maketrans("ODQILBSZGT", "0001185267")
 
 
 def fold_plate(raw):
-    """The partition key of a plate: ANPRKit's normalisation (A–Z and 0–9 only, upper case) with the
+    """The partition key of a plate in Python (the job computes it in Spark SQL, `fold_column`, the
+    same way): ANPRKit's normalisation (ASCII letters and digits only, upper case) with the
     confusable characters folded, so every spelling ingest may merge lands in one partition."""
-    return "".join(c for c in raw.upper() if ("A" <= c <= "Z") or ("0" <= c <= "9")).translate(FOLD)
+    return "".join(c for c in raw if c.isascii() and c.isalnum()).upper().translate(FOLD)
+
+
+def fold_column(plate):
+    """`fold_plate` as a Spark SQL expression (runs in the JVM, no Python per row)."""
+    from pyspark.sql import functions as F
+    return F.translate(F.upper(F.regexp_replace(plate, "[^A-Za-z0-9]", "")), "ODQILBSZGT", "0001185267")
 
 
 def plate_index(header, columns):
@@ -49,52 +55,59 @@ def plate_index(header, columns):
     raise SystemExit(f"anpr_stats_job: the export's header has no plate column: {header!r}")
 
 
-def partition_key(index):
-    def key(line):
-        try:
-            fields = next(csv.reader([line]))
-        except (csv.Error, StopIteration):
-            return ""
-        return fold_plate(fields[index]) if index < len(fields) else ""
-    return key
-
-
 def map_step(args, header, files):
-    """Runs `anpr stats` on one partition's rows; yields its record lines."""
-    def run(rows):
+    """Runs `anpr stats` on one partition's rows, which arrive as Arrow batches and are written to the
+    binary's standard input as they come (no row held in Python); yields its record lines as batches."""
+    def run(batches):
+        import numpy as np
+        import pyarrow as pa
+        import pyarrow.compute as pc
         from pyspark import SparkFiles
-        rows = list(rows)
-        if not rows:
-            return
         work = tempfile.mkdtemp(prefix="anprkit-spark-")
+        p = None
         try:
-            binary = os.path.join(work, "anpr")
-            shutil.copy(SparkFiles.get(files["anpr"]), binary)
-            os.chmod(binary, 0o700)
-            # The key through a pipe (/dev/fd/N): never on disk beside the data, never in argv.
-            with open(SparkFiles.get(files["key"]), "rb") as f:
-                key = f.read()
-            r, w = os.pipe()
-            os.write(w, key)
-            os.close(w)
-            cmd = [binary, "stats", "-", "--cameras", SparkFiles.get(files["cameras"]), "--key-file", f"/dev/fd/{r}",
-                   "--complete", "--records", "--out", "-", "--timezone", args.timezone, "--max-reject-rate", "1"]
-            if "vehicles" in files:
-                cmd += ["--vehicles", SparkFiles.get(files["vehicles"])]
-            for flag in ("columns", "time_format", "export_timezone", "crs"):
-                value = getattr(args, flag)
-                if value:
-                    cmd += ["--" + flag.replace("_", "-"), value]
-            data = (header + "\n" + "\n".join(v for _, v in rows) + "\n").encode()
-            p = subprocess.run(cmd, input=data, stdout=subprocess.PIPE, stderr=subprocess.PIPE, pass_fds=(r,))
-            os.close(r)
-            if p.returncode != 0:
-                raise RuntimeError("anpr stats failed on a partition of %d rows (exit %d): %s"
-                                   % (len(rows), p.returncode, p.stderr.decode(errors="replace").strip()))
-            for line in p.stdout.decode().splitlines():
-                if line:
-                    yield line
+            for batch in batches:
+                if batch.num_rows == 0:
+                    continue
+                if p is None:
+                    binary = os.path.join(work, "anpr")
+                    shutil.copy(SparkFiles.get(files["anpr"]), binary)
+                    os.chmod(binary, 0o700)
+                    # The key through a pipe (/dev/fd/N): never on disk beside the data, never in argv.
+                    with open(SparkFiles.get(files["key"]), "rb") as f:
+                        key = f.read()
+                    r, w = os.pipe()
+                    os.write(w, key)
+                    os.close(w)
+                    cmd = [binary, "stats", "-", "--cameras", SparkFiles.get(files["cameras"]), "--key-file", f"/dev/fd/{r}",
+                           "--complete", "--records", "--out", "-", "--timezone", args.timezone, "--max-reject-rate", "1"]
+                    if "vehicles" in files:
+                        cmd += ["--vehicles", SparkFiles.get(files["vehicles"])]
+                    for flag in ("columns", "time_format", "export_timezone", "crs"):
+                        value = getattr(args, flag)
+                        if value:
+                            cmd += ["--" + flag.replace("_", "-"), value]
+                    err = open(os.path.join(work, "stderr"), "w+b")
+                    p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err, pass_fds=(r,))
+                    os.close(r)
+                    p.stdin.write((header + "\n").encode())
+                # Each row and a newline, straight from the Arrow buffers.
+                lines = pc.binary_join_element_wise(batch.column(0), pa.scalar(""), pa.scalar("\n"))
+                offsets = np.frombuffer(lines.buffers()[1], dtype=np.int32)[lines.offset:lines.offset + len(lines) + 1]
+                p.stdin.write(memoryview(lines.buffers()[2])[offsets[0]:offsets[-1]])
+            if p is None:
+                return
+            p.stdin.close()
+            out = p.stdout.read().decode()
+            if p.wait() != 0:
+                err.seek(0)
+                raise RuntimeError("anpr stats failed on a partition (exit %d): %s" % (p.returncode, err.read().decode(errors="replace").strip()))
+            records = out.splitlines()
+            for k in range(0, len(records), 100_000):
+                yield pa.RecordBatch.from_arrays([pa.array(records[k:k + 100_000], type=pa.string())], names=["line"])
         finally:
+            if p is not None and p.poll() is None:
+                p.kill()
             shutil.rmtree(work, ignore_errors=True)
     return run
 
@@ -144,21 +157,24 @@ def run_job(spark, args):
             sc.addFile(path)
             run_job.shipped.add(path)
         names[role] = os.path.basename(path)
-    from pyspark.sql.functions import input_file_name
+    from pyspark.sql import functions as F
     df = spark.read.text(args.reads)
     header = df.first()[0]
-    lines = df.withColumn("file", input_file_name())
+    lines = df.withColumn("file", F.input_file_name())
     nfiles = lines.select("file").distinct().count()
     nheaders = lines.filter(lines.value == header).select("file").distinct().count()
     if nheaders != nfiles:
         raise SystemExit(f"anpr_stats_job: {nfiles - nheaders} of {nfiles} input files do not start with the header {header!r}; "
                          "give exports of one layout (or run the job once per layout)")
-    key = partition_key(plate_index(header, args.columns))
-    rows = (df.rdd.map(lambda r: r[0]).filter(lambda l: l != header and l.strip() != "")
-            .map(lambda l: (key(l), l))
-            .partitionBy(args.partitions, partitionFunc=lambda k: zlib.crc32(k.encode())))
-    reduced = (rows.mapPartitions(map_step(args, header, names))
-               .map(keyed).reduceByKey(combine, numPartitions=args.partitions).map(record))
+    # The plate parsed from each row by Spark's CSV reader (RFC 4180 quoting) and folded, in the JVM;
+    # a row that does not parse gets the empty key (ingest rejects it, counted, wherever it lands).
+    width = len(next(csv.reader([header])))
+    parsed = F.from_csv(F.col("value"), ", ".join(f"c{i} STRING" for i in range(width)), {"escape": '"', "mode": "PERMISSIVE"})
+    rows = (df.filter((F.col("value") != header) & (F.trim(F.col("value")) != ""))
+            .withColumn("k", F.coalesce(fold_column(parsed[f"c{plate_index(header, args.columns)}"]), F.lit("")))
+            .repartition(args.partitions, "k").select("value"))
+    reduced = (rows.mapInArrow(map_step(args, header, names), "line string").rdd
+               .map(lambda r: keyed(r[0])).reduceByKey(combine, numPartitions=args.partitions).map(record))
     # The driver streams the reduced records (one partition at a time) into `anpr merge`, which checks
     # them (a vehicle in two partitions, the accounting) and writes the canonical, checksummed file.
     merge = subprocess.Popen([args.anpr, "merge", "-", "--out", args.out], stdin=subprocess.PIPE)
