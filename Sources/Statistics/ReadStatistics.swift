@@ -164,30 +164,43 @@ extension ReadStatistics {
       cells[keeperTarget[store.vehicle(i)] * ns + site] += 1
     }
     flush()
-    var counter = TripCounter(order: order, clock: clock)
-    for v in 0..<store.vehicles.count {
-      let reads = store.reads(ofVehicle: v)
-      guard let firstRead = reads.first, let lastRead = reads.last else { continue }
-      var trips: [Fragment] = []
-      var current = Fragment(sites: [], times: [])
-      for r in reads {
-        let i = Int(r), t = store.time(i)
-        if let last = current.times.last, t - last > tripGap { trips.append(current); current = Fragment(sites: [], times: []) }
-        current.sites.append(store.site(i)); current.times.append(t)
+    // Trips: vehicles in contiguous ranges, one per core, each counted into its own tables (integers,
+    // so the order the parts are added in does not matter).
+    let nv = store.vehicles.count, parts = max(1, min(ProcessInfo.processInfo.activeProcessorCount, nv / 2000 + 1))
+    let results = ParallelSlots<(TripCounter, [(String, Vehicle)])>(count: parts)
+    DispatchQueue.concurrentPerform(iterations: parts) { part in
+      var counter = TripCounter(order: order, clock: clock)
+      var out: [(String, Vehicle)] = []
+      for v in (nv * part / parts)..<(nv * (part + 1) / parts) {
+        let reads = store.reads(ofVehicle: v)
+        guard let firstRead = reads.first, let lastRead = reads.last else { continue }
+        var trips: [Fragment] = []
+        var current = Fragment(sites: [], times: [])
+        for r in reads {
+          let i = Int(r), t = store.time(i)
+          if let last = current.times.last, t - last > tripGap { trips.append(current); current = Fragment(sites: [], times: []) }
+          current.sites.append(store.site(i)); current.times.append(t)
+        }
+        trips.append(current)
+        let record = store.vehicles[v]
+        var vehicle = Vehicle(keeper: record.keeper, nonstandardPlate: record.nonstandardPlate, reads: Int64(reads.count),
+                              first: store.time(Int(firstRead)), last: store.time(Int(lastRead)))
+        if complete {
+          for t in trips { counter.add(t) }
+        } else {
+          for t in trips.dropFirst().dropLast() { counter.add(t) }
+          vehicle.pieces = [Piece(first: vehicle.first, last: vehicle.last, trips: trips.count == 1 ? [trips[0]] : [trips[0], trips[trips.count - 1]])]
+        }
+        out.append((record.id, vehicle))
       }
-      trips.append(current)
-      let record = store.vehicles[v]
-      var vehicle = Vehicle(keeper: record.keeper, nonstandardPlate: record.nonstandardPlate, reads: Int64(reads.count),
-                            first: store.time(Int(firstRead)), last: store.time(Int(lastRead)))
-      if complete {
-        for t in trips { counter.add(t) }
-      } else {
-        for t in trips.dropFirst().dropLast() { counter.add(t) }
-        vehicle.pieces = [Piece(first: vehicle.first, last: vehicle.last, trips: trips.count == 1 ? [trips[0]] : [trips[0], trips[trips.count - 1]])]
-      }
-      s.vehicles[record.id] = vehicle
+      results.set(part, (counter, out))
     }
-    counter.flush(into: &s)
+    s.vehicles.reserveCapacity(nv)
+    for part in 0..<parts {
+      var (counter, out) = results.get(part)!
+      counter.flush(into: &s)
+      for (id, v) in out { s.vehicles[id] = v }
+    }
     return s
   }
 

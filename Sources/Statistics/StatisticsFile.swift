@@ -26,32 +26,72 @@ public enum StatisticsFile {
 
   /// The records, in canonical order, one per line (no magic line, no checksum).
   public static func records(_ s: ReadStatistics) -> [String] {
-    var out: [String] = []
+    String(decoding: recordBytes(s), as: UTF8.self).split(separator: "\n").map(String.init)
+  }
+
+  /// The records as bytes, each line ending in a newline (written straight into one buffer: a
+  /// county's statistics are millions of records).
+  public static func recordBytes(_ s: ReadStatistics) -> [UInt8] {
+    var out: [UInt8] = []
+    out.reserveCapacity(32 * (s.counts.count + s.next.count + s.travel.count) + 64 * s.vehicles.count + 4096)
+    func text(_ t: String) { out.append(contentsOf: t.utf8) }
+    func int(_ v: Int64) {
+      if v < 0 { out.append(0x2D) }
+      var m = v.magnitude, digits: [UInt8] = []
+      repeat { digits.append(UInt8(48 + m % 10)); m /= 10 } while m > 0
+      out.append(contentsOf: digits.reversed())
+    }
+    func uint(_ v: UInt64) {
+      var m = v, digits: [UInt8] = []
+      repeat { digits.append(UInt8(48 + m % 10)); m /= 10 } while m > 0
+      out.append(contentsOf: digits.reversed())
+    }
+    let sp: UInt8 = 0x20, nl: UInt8 = 0x0A
     let enc = JSONEncoder()
     enc.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-    out.append("H " + String(decoding: try! enc.encode(s.header), as: UTF8.self))
-    for k in s.accounting.keys.sorted() { out.append("A \(k) \(s.accounting[k]!)") }
-    for r in s.coverage { out.append("S \(r.lowerBound) \(r.upperBound)") }
-    for k in s.counts.keys.sorted() { out.append("C \(ReadStatistics.targetNames[k.target]) \(k.bin) \(k.site) \(s.counts[k]!)") }
-    for k in s.entries.keys.sorted() { out.append("E \(k) \(s.entries[k]!)") }
-    for k in s.next.keys.sorted() { out.append("N \(k.context) \(k.next) \(s.next[k]!)") }
-    for k in s.travel.keys.sorted() { let v = s.travel[k]!; out.append("T \(k) \(v.moves) \(v.sumLog) \(v.sumLogSquared)") }
+    text("H "); out.append(contentsOf: try! enc.encode(s.header)); out.append(nl)
+    for k in s.accounting.keys.sorted() { text("A \(k) "); int(s.accounting[k]!); out.append(nl) }
+    for r in s.coverage { text("S "); int(r.lowerBound); out.append(sp); int(r.upperBound); out.append(nl) }
+    let targets = ReadStatistics.targetNames.map { Array("C \($0) ".utf8) }
+    for k in s.counts.keys.sorted() {
+      out.append(contentsOf: targets[k.target]); int(k.bin); out.append(sp); int(Int64(k.site)); out.append(sp); int(s.counts[k]!); out.append(nl)
+    }
+    for k in s.entries.keys.sorted() { text("E "); int(Int64(k)); out.append(sp); int(s.entries[k]!); out.append(nl) }
+    for k in s.next.keys.sorted() {
+      text("N "); uint(k.context); out.append(sp); int(Int64(k.next)); out.append(sp); int(s.next[k]!); out.append(nl)
+    }
+    for k in s.travel.keys.sorted() {
+      let v = s.travel[k]!
+      text("T "); uint(k); out.append(sp); int(v.moves); out.append(sp); int(v.sumLog); out.append(sp); int(v.sumLogSquared); out.append(nl)
+    }
     for id in s.vehicles.keys.sorted() {
       let v = s.vehicles[id]!
-      let pieces = v.pieces.isEmpty ? "-" : v.pieces.map { p in
-        "\(p.first)~\(p.last)~" + p.trips.map { f in zip(f.sites, f.times).map { "\($0)@\($1)" }.joined(separator: ",") }.joined(separator: "|")
-      }.joined(separator: ";")
-      out.append("V \(id) \(v.keeper.rawValue) \(v.nonstandardPlate ? 1 : 0) \(v.reads) \(v.first) \(v.last) \(v.shards) \(pieces)")
+      text("V \(id) \(v.keeper.rawValue) \(v.nonstandardPlate ? 1 : 0) ")
+      int(v.reads); out.append(sp); int(v.first); out.append(sp); int(v.last); out.append(sp); int(v.shards); out.append(sp)
+      if v.pieces.isEmpty { out.append(0x2D) }
+      for (i, p) in v.pieces.enumerated() {
+        if i > 0 { out.append(0x3B) }
+        int(p.first); out.append(0x7E); int(p.last); out.append(0x7E)
+        for (j, f) in p.trips.enumerated() {
+          if j > 0 { out.append(0x7C) }
+          for (k, (site, t)) in zip(f.sites, f.times).enumerated() {
+            if k > 0 { out.append(0x2C) }
+            int(Int64(site)); out.append(0x40); int(t)
+          }
+        }
+      }
+      out.append(nl)
     }
     return out
   }
 
   /// The whole file: magic line, records, checksum.
   public static func encode(_ s: ReadStatistics) -> Data {
-    var body = magic + "\n"
-    for r in records(s) { body += r; body += "\n" }
-    let digest = SHA256.hash(data: Data(body.utf8)).map { String(format: "%02x", $0) }.joined()
-    return Data((body + "sha256 \(digest)\n").utf8)
+    var body = Array((magic + "\n").utf8)
+    body += recordBytes(s)
+    let digest = SHA256.hash(data: body).map { String(format: "%02x", $0) }.joined()
+    body += Array("sha256 \(digest)\n".utf8)
+    return Data(body)
   }
 
   /// Reads a statistics file or a record stream (`-` for standard input).
@@ -67,33 +107,45 @@ public enum StatisticsFile {
   }
 
   public static func decode(_ data: Data, name: String) throws -> ReadStatistics {
-    guard let text = String(data: data, encoding: .utf8) else { throw StatisticsError("\(name): not UTF-8 text, so not a statistics file") }
-    var lines = text.split(separator: "\n", omittingEmptySubsequences: false)
-    if lines.last == "" { lines.removeLast() }
+    let bytes = [UInt8](data)
+    // Line ranges (without the newline), found on the bytes: files hold millions of records.
+    var ranges: [Range<Int>] = []
+    var from = 0
+    bytes.withUnsafeBufferPointer { b in
+      for i in 0..<b.count where b[i] == 0x0A { ranges.append(from..<i); from = i + 1 }
+    }
+    if from < bytes.count { ranges.append(from..<bytes.count) }
+    func line(_ k: Int) -> Substring { Substring(String(decoding: bytes[ranges[k]], as: UTF8.self)) }
     var firstRecord = 0
-    if let first = lines.first, first.hasPrefix(ReadStatistics.format) {
+    if !ranges.isEmpty, bytes[ranges[0]].starts(with: ReadStatistics.format.utf8) {
+      let first = line(0)
       guard first == magic else {
         throw StatisticsError("\(name):1: format: '\(first)' — this toolkit reads \(magic); a newer toolkit wrote it")
       }
-      guard let last = lines.last, last.hasPrefix("sha256 "), lines.count >= 3 else {
-        throw StatisticsError("\(name):\(lines.count): checksum: no 'sha256' line at the end (the file was cut short?)")
+      let last = line(ranges.count - 1)
+      guard last.hasPrefix("sha256 "), ranges.count >= 3 else {
+        throw StatisticsError("\(name):\(ranges.count): checksum: no 'sha256' line at the end (the file was cut short?)")
       }
-      let bodyBytes = data.count - (last.utf8.count + 1)
-      let digest = SHA256.hash(data: data.prefix(bodyBytes)).map { String(format: "%02x", $0) }.joined()
+      let digest = SHA256.hash(data: bytes[0..<ranges[ranges.count - 1].lowerBound]).map { String(format: "%02x", $0) }.joined()
       guard last.dropFirst(7) == digest else {
-        throw StatisticsError("\(name):\(lines.count): checksum: the records do not match their sha256 (the file was changed or damaged)")
+        throw StatisticsError("\(name):\(ranges.count): checksum: the records do not match their sha256 (the file was changed or damaged)")
       }
       firstRecord = 1
-      lines.removeLast()
+      ranges.removeLast()
     }
     var stats: ReadStatistics? = nil
     var seen = Set<String>()
     // A record stream reduced by a cluster comes in any order: its header first, wherever it is.
-    var numbered = Array(zip(lines.indices, lines).dropFirst(firstRecord))
-    if firstRecord == 0, let h = numbered.firstIndex(where: { $0.1.hasPrefix("H ") }), h > 0 {
+    var numbered = Array(ranges.indices.dropFirst(firstRecord))
+    if firstRecord == 0, let h = numbered.firstIndex(where: { bytes[ranges[$0]].starts(with: [0x48, 0x20]) }), h > 0 {
       numbered.insert(numbered.remove(at: h), at: 0)
     }
-    for (n, line) in numbered {
+    let targetBytes = ReadStatistics.targetNames.map { Array($0.utf8) }
+    for n in numbered {
+      // Counts, entries, transitions and travel (nearly every record): parsed on the bytes; anything
+      // unexpected goes the careful way below, which names the field.
+      if stats != nil, fastRecord(bytes, ranges[n], targets: targetBytes, into: &stats!) { continue }
+      let line = line(n)
       let where_ = "\(name):\(n + 1)"
       let f = line.split(separator: " ", omittingEmptySubsequences: false)
       guard let type = f.first else { continue }
@@ -182,6 +234,51 @@ public enum StatisticsFile {
     return stats
   }
 
+  /// Adds a C, E, N or T record parsed straight from its bytes; false (nothing added) when the line is
+  /// anything else or not exactly as the writer writes it, so the careful parser can say what is wrong.
+  static func fastRecord(_ b: [UInt8], _ r: Range<Int>, targets: [[UInt8]], into s: inout ReadStatistics) -> Bool {
+    guard r.count > 2, b[r.lowerBound + 1] == 0x20 else { return false }
+    let type = b[r.lowerBound]
+    guard type == 0x43 || type == 0x45 || type == 0x4E || type == 0x54 else { return false }
+    // Fields after the type: up to five.
+    var fields: [Range<Int>] = []
+    var start = r.lowerBound + 2
+    for i in start..<r.upperBound where b[i] == 0x20 { fields.append(start..<i); start = i + 1 }
+    fields.append(start..<r.upperBound)
+    func int(_ f: Range<Int>) -> Int64? {
+      guard !f.isEmpty else { return nil }
+      var i = f.lowerBound, negative = false
+      if b[i] == 0x2D { negative = true; i += 1; guard i < f.upperBound else { return nil } }
+      var v: Int64 = 0
+      while i < f.upperBound {
+        let d = b[i] &- 48
+        guard d < 10 else { return nil }
+        let (m, o1) = v.multipliedReportingOverflow(by: 10), (a, o2) = m.addingReportingOverflow(Int64(d))
+        guard !o1, !o2 else { return nil }
+        v = a; i += 1
+      }
+      return negative ? -v : v
+    }
+    switch type {
+    case 0x43:  // C target bin site count
+      guard fields.count == 4, let t = targets.firstIndex(where: { $0.elementsEqual(b[fields[0]]) }),
+        let bin = int(fields[1]), let site = int(fields[2]), site >= 0, site < s.header.sites.count, let c = int(fields[3]) else { return false }
+      s.counts[.init(target: t, bin: bin, site: Int(site)), default: 0] += c
+    case 0x45:  // E site count
+      guard fields.count == 2, let site = int(fields[0]), let c = int(fields[1]) else { return false }
+      s.entries[Int(site), default: 0] += c
+    case 0x4E:  // N context next count
+      guard fields.count == 3, let ctx = int(fields[0]).flatMap({ $0 >= 0 ? UInt64($0) : nil }) ?? UInt64(String(decoding: b[fields[0]], as: UTF8.self)),
+        let nx = int(fields[1]), let c = int(fields[2]) else { return false }
+      s.next[.init(context: ctx, next: Int(nx)), default: 0] += c
+    default:  // T key moves sumLog sumLog²
+      guard fields.count == 4, let key = int(fields[0]).flatMap({ $0 >= 0 ? UInt64($0) : nil }) ?? UInt64(String(decoding: b[fields[0]], as: UTF8.self)),
+        let m = int(fields[1]), let a = int(fields[2]), let q = int(fields[3]) else { return false }
+      s.travel[key] = (s.travel[key] ?? .init(moves: 0, sumLog: 0, sumLogSquared: 0)) + .init(moves: m, sumLog: a, sumLogSquared: q)
+    }
+    return true
+  }
+
   /// Writes the statistics file atomically (or to standard output for `-`).
   public static func write(_ s: ReadStatistics, to path: String) throws {
     let data = encode(s)
@@ -193,7 +290,7 @@ public enum StatisticsFile {
 
   /// Writes the record stream (no magic line, no checksum) to standard output or a file.
   public static func writeRecords(_ s: ReadStatistics, to path: String) throws {
-    let data = Data((records(s).joined(separator: "\n") + "\n").utf8)
+    let data = Data(recordBytes(s))
     if path == "-" { FileHandle.standardOutput.write(data); return }
     let out = try OutputFile(path: path)
     try out.write(data)

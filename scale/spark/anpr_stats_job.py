@@ -112,42 +112,60 @@ def map_step(args, header, files):
     return run
 
 
-# Fields of each record type that are its key (the rest are values), and how values combine.
-KEY_FIELDS = {"H": 1, "A": 2, "C": 4, "E": 2, "N": 3, "T": 2, "V": 2}
+def reduce_records(records):
+    """Reduces the map step's record lines by key in one Spark SQL aggregation (no Python per record):
+    everything before the last field (A, C, E, N) or the last three (T) is the key and the values add;
+    a vehicle (V) adds its reads and shards, takes the minimum first and maximum last read, and must
+    have one keeper type; the header (H) must be the same from every partition (two different headers
+    are both kept, and anpr merge refuses them). Returns a DataFrame of lines."""
+    from pyspark.sql import functions as F
+    f = F.split(F.col("line"), " ")
+    t = f[0]
+    single = t.isin("A", "C", "E", "N")
+
+    def at(i):
+        return f[i].cast("long")
+    r = records.select(
+        F.when(t == "H", F.col("line")).when(single, F.array_join(F.slice(f, 1, F.size(f) - 1), " "))
+         .otherwise(F.concat_ws(" ", f[0], f[1])).alias("k"),
+        t.alias("t"),
+        F.when(single, F.element_at(f, -1).cast("long")).when(t == "T", at(2)).when(t == "V", at(4)).alias("s1"),
+        F.when(t == "T", at(3)).when(t == "V", at(7)).alias("s2"),
+        F.when(t == "T", at(4)).alias("s3"),
+        F.when(t == "V", at(5)).alias("mn"), F.when(t == "V", at(6)).alias("mx"),
+        F.when(t == "V", F.concat_ws(" ", f[2], f[3])).alias("keeper"), F.when(t == "V", f[8]).alias("pieces"))
+    g = r.groupBy("k").agg(F.first("t").alias("t"), F.sum("s1").alias("s1"), F.sum("s2").alias("s2"), F.sum("s3").alias("s3"),
+                           F.min("mn").alias("mn"), F.max("mx").alias("mx"), F.min("keeper").alias("kmin"),
+                           F.max("keeper").alias("kmax"), F.max("pieces").alias("pieces"))
+    c = F.col
+    keeper = F.when(c("kmin") == c("kmax"), c("kmin")).otherwise(F.lit("conflicting 0"))
+    line = (F.when(c("t") == "H", c("k"))
+            .when(c("t") == "T", F.concat_ws(" ", c("k"), c("s1").cast("string"), c("s2").cast("string"), c("s3").cast("string")))
+            .when(c("t") == "V", F.concat_ws(" ", c("k"), keeper, c("s1").cast("string"), c("mn").cast("string"),
+                                             c("mx").cast("string"), c("s2").cast("string"), c("pieces")))
+            .otherwise(F.concat_ws(" ", c("k"), c("s1").cast("string"))))
+    return g.select(line.alias("line"))
 
 
-def keyed(line):
-    f = line.split(" ")
-    n = KEY_FIELDS.get(f[0])
-    if n is None:
-        raise RuntimeError(f"anpr stats wrote a record this job does not know: {line[:60]!r}")
-    if f[0] == "H":
-        return ("H", line[2:])
-    return (" ".join(f[:n]), f[n:])
-
-
-def combine(a, b):
-    """Two values of one key: integers add; a vehicle's keeper must agree, first/last take min/max."""
-    if isinstance(a, str):  # the header: every partition must write the same one
-        if a != b:
-            raise RuntimeError("partitions wrote different statistics headers (registries or settings differ)")
-        return a
-    if len(a) == 7:  # V: keeper, nonstandard, reads, first, last, shards, pieces
-        if a[0] != b[0] or a[1] != b[1] or a[6] != "-" or b[6] != "-":
-            raise RuntimeError("one vehicle's reads were split between partitions with different keeper types or open trips")
-        return [a[0], a[1], str(int(a[2]) + int(b[2])), str(min(int(a[3]), int(b[3]))),
-                str(max(int(a[4]), int(b[4]))), str(int(a[5]) + int(b[5])), "-"]
-    return [str(int(x) + int(y)) for x, y in zip(a, b)]
-
-
-def record(kv):
-    k, v = kv
-    return "H " + v if k == "H" else k + " " + " ".join(v)
+def joined_lines(batches):
+    """Each Arrow batch of lines as one blob (lines and newlines, from the Arrow buffers), so the
+    driver receives a few large values instead of a Python object per record."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    for batch in batches:
+        if batch.num_rows == 0:
+            continue
+        lines = pc.binary_join_element_wise(batch.column(0), pa.scalar(""), pa.scalar("\n"))
+        offsets = np.frombuffer(lines.buffers()[1], dtype=np.int32)[lines.offset:lines.offset + len(lines) + 1]
+        blob = memoryview(lines.buffers()[2])[offsets[0]:offsets[-1]].tobytes()
+        yield pa.RecordBatch.from_arrays([pa.array([blob], type=pa.binary())], names=["blob"])
 
 
 def run_job(spark, args):
     """The whole job in one Spark session; returns the path written."""
     sc = spark.sparkContext
+    spark.conf.set("spark.sql.shuffle.partitions", str(args.partitions))  # the reduce's partitions
     files = {"anpr": args.anpr, "cameras": args.cameras, "key": args.key_file}
     if args.vehicles:
         files["vehicles"] = args.vehicles
@@ -160,9 +178,9 @@ def run_job(spark, args):
     from pyspark.sql import functions as F
     df = spark.read.text(args.reads)
     header = df.first()[0]
-    lines = df.withColumn("file", F.input_file_name())
-    nfiles = lines.select("file").distinct().count()
-    nheaders = lines.filter(lines.value == header).select("file").distinct().count()
+    # One pass: every input file must hold the header line (exports of one layout).
+    per_file = df.groupBy(F.input_file_name()).agg(F.max((F.col("value") == header).cast("int")).alias("h")).collect()
+    nfiles, nheaders = len(per_file), sum(r["h"] for r in per_file)
     if nheaders != nfiles:
         raise SystemExit(f"anpr_stats_job: {nfiles - nheaders} of {nfiles} input files do not start with the header {header!r}; "
                          "give exports of one layout (or run the job once per layout)")
@@ -173,14 +191,13 @@ def run_job(spark, args):
     rows = (df.filter((F.col("value") != header) & (F.trim(F.col("value")) != ""))
             .withColumn("k", F.coalesce(fold_column(parsed[f"c{plate_index(header, args.columns)}"]), F.lit("")))
             .repartition(args.partitions, "k").select("value"))
-    reduced = (rows.mapInArrow(map_step(args, header, names), "line string").rdd
-               .map(lambda r: keyed(r[0])).reduceByKey(combine, numPartitions=args.partitions).map(record))
+    reduced = reduce_records(rows.mapInArrow(map_step(args, header, names), "line string"))
     # The driver streams the reduced records (one partition at a time) into `anpr merge`, which checks
     # them (a vehicle in two partitions, the accounting) and writes the canonical, checksummed file.
     merge = subprocess.Popen([args.anpr, "merge", "-", "--out", args.out], stdin=subprocess.PIPE)
     try:
-        for line in reduced.toLocalIterator():
-            merge.stdin.write((line + "\n").encode())
+        for row in reduced.mapInArrow(joined_lines, "blob binary").toLocalIterator():
+            merge.stdin.write(row[0])
     except BaseException:
         merge.kill()  # nothing is written when a partition failed
         merge.wait()
