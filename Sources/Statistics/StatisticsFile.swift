@@ -144,7 +144,7 @@ public enum StatisticsFile {
     for n in numbered {
       // Counts, entries, transitions and travel (nearly every record): parsed on the bytes; anything
       // unexpected goes the careful way below, which names the field.
-      if stats != nil, fastRecord(bytes, ranges[n], targets: targetBytes, into: &stats!) { continue }
+      if stats != nil, fastRecord(bytes, ranges[n], targets: targetBytes, into: &stats!, seen: &seen) { continue }
       let line = line(n)
       let where_ = "\(name):\(n + 1)"
       let f = line.split(separator: " ", omittingEmptySubsequences: false)
@@ -236,10 +236,10 @@ public enum StatisticsFile {
 
   /// Adds a C, E, N or T record parsed straight from its bytes; false (nothing added) when the line is
   /// anything else or not exactly as the writer writes it, so the careful parser can say what is wrong.
-  static func fastRecord(_ b: [UInt8], _ r: Range<Int>, targets: [[UInt8]], into s: inout ReadStatistics) -> Bool {
+  static func fastRecord(_ b: [UInt8], _ r: Range<Int>, targets: [[UInt8]], into s: inout ReadStatistics, seen: inout Set<String>) -> Bool {
     guard r.count > 2, b[r.lowerBound + 1] == 0x20 else { return false }
     let type = b[r.lowerBound]
-    guard type == 0x43 || type == 0x45 || type == 0x4E || type == 0x54 else { return false }
+    guard type == 0x43 || type == 0x45 || type == 0x4E || type == 0x54 || type == 0x56 else { return false }
     // Fields after the type: up to five.
     var fields: [Range<Int>] = []
     var start = r.lowerBound + 2
@@ -260,6 +260,42 @@ public enum StatisticsFile {
       return negative ? -v : v
     }
     switch type {
+    case 0x56:  // V id keeper nonstandard reads first last shards pieces
+      guard fields.count == 8, let keeper = KeeperType(rawValue: String(decoding: b[fields[1]], as: UTF8.self)),
+        fields[2].count == 1, let reads = int(fields[3]), let first = int(fields[4]), let last = int(fields[5]), let shards = int(fields[6]) else { return false }
+      var v = ReadStatistics.Vehicle(keeper: keeper, nonstandardPlate: b[fields[2].lowerBound] == 0x31, reads: reads, first: first, last: last, shards: shards)
+      let pf = fields[7]
+      if !(pf.count == 1 && b[pf.lowerBound] == 0x2D) {
+        // piece;piece, piece = FIRST~LAST~trip|trip, trip = site@time,site@time
+        var piece = ReadStatistics.Piece(first: 0, last: 0, trips: [])
+        var trip = ReadStatistics.Fragment(sites: [], times: [])
+        var part = 0, start = pf.lowerBound, site: Int64 = -1
+        for i in pf.lowerBound...pf.upperBound {
+          let c: UInt8 = i < pf.upperBound ? b[i] : 0x3B
+          switch c {
+          case 0x7E:  // ~ ends FIRST or LAST
+            guard let x = int(start..<i) else { return false }
+            if part == 0 { piece.first = x } else if part == 1 { piece.last = x } else { return false }
+            part += 1; start = i + 1
+          case 0x40:  // @ ends a site
+            guard part == 2, let x = int(start..<i), x >= 0, x < Int64(s.header.sites.count) else { return false }
+            site = x; start = i + 1
+          case 0x2C, 0x7C, 0x3B:  // , | ; end a time (and a trip, and a piece)
+            guard part == 2, site >= 0, let t = int(start..<i) else { return false }
+            trip.sites.append(Int(site)); trip.times.append(t); site = -1; start = i + 1
+            if c != 0x2C { piece.trips.append(trip); trip = .init(sites: [], times: []) }
+            if c == 0x3B {
+              guard (1...2).contains(piece.trips.count), piece.first <= piece.last else { return false }
+              v.pieces.append(piece); piece = .init(first: 0, last: 0, trips: []); part = 0
+            }
+          default: break
+          }
+        }
+      }
+      let id = String(decoding: b[fields[0]], as: UTF8.self)
+      guard !seen.contains(id) else { return false }
+      seen.insert(id)
+      s.vehicles[id] = v
     case 0x43:  // C target bin site count
       guard fields.count == 4, let t = targets.firstIndex(where: { $0.elementsEqual(b[fields[0]]) }),
         let bin = int(fields[1]), let site = int(fields[2]), site >= 0, site < s.header.sites.count, let c = int(fields[3]) else { return false }
