@@ -3,7 +3,7 @@
 # scale 4, ~6 M reads) turned into statistics four ways, with wall time and peak memory (/usr/bin/time):
 #   1. anpr ingest + anpr stats --store --complete (one process, one store);
 #   2. anpr stats per day shard (28 processes, one after another) + anpr merge --complete;
-#   3. the Spark job, local[2], 8 partitions (the Swift map step inside Spark);
+#   3. the Spark job, local[2], 2 and 8 partitions (the Swift map step inside Spark);
 #   4. the peer: a plain Spark SQL group-by of reads per site and hour (counts only).
 # and checks that 1–3 wrote the same bytes.
 #   Benchmarks/spark-stats.sh [SCALE] [DAYS]
@@ -56,8 +56,10 @@ end=$(date +%s.%N)
 echo "stats-day-shards: $(python3 -c "print(f'{$end - $start:.2f}')") s wall for $(ls "$W"/days/*.csv | wc -l) shards, $peak KB peak (largest shard)"
 timed merge $B merge "$W"/days/*.stats --complete --out "$W/days.stats"
 cmp "$W/days.stats" "$W/store.stats" && echo "day shards + merge: identical to the store's statistics"
-timed spark-job python3 scale/spark/anpr_stats_job.py --master 'local[2]' --reads "$T/reads.csv" --cameras "$T/cameras.csv" \
-  --vehicles "$T/vehicles.csv" --key-file "$W/key" --anpr "$B" --partitions 8 --out "$W/spark.stats"
-cmp "$W/spark.stats" "$W/store.stats" && echo "spark job: identical to the store's statistics"
+for P in 2 8; do
+  timed spark-job-$P python3 scale/spark/anpr_stats_job.py --master 'local[2]' --reads "$T/reads.csv" --cameras "$T/cameras.csv" \
+    --vehicles "$T/vehicles.csv" --key-file "$W/key" --anpr "$B" --partitions $P --out "$W/spark-$P.stats"
+  cmp "$W/spark-$P.stats" "$W/store.stats" && echo "spark job, $P partitions: identical to the store's statistics"
+done
 timed spark-sql-peer python3 Benchmarks/peers/spark_sql_counts.py "$T/reads.csv" "$T/cameras.csv" 'local[2]'
 grep "site-hours" "$W/spark-sql-peer.err" || true

@@ -178,9 +178,9 @@ def run_job(spark, args):
     from pyspark.sql import functions as F
     df = spark.read.text(args.reads)
     header = df.first()[0]
-    # One pass: every input file must hold the header line (exports of one layout).
-    per_file = df.groupBy(F.input_file_name()).agg(F.max((F.col("value") == header).cast("int")).alias("h")).collect()
-    nfiles, nheaders = len(per_file), sum(r["h"] for r in per_file)
+    # Every input file must hold the header line (exports of one layout): one filtered scan.
+    nfiles = len(df.inputFiles())
+    nheaders = df.filter(F.col("value") == header).select(F.input_file_name()).distinct().count()
     if nheaders != nfiles:
         raise SystemExit(f"anpr_stats_job: {nfiles - nheaders} of {nfiles} input files do not start with the header {header!r}; "
                          "give exports of one layout (or run the job once per layout)")
@@ -196,7 +196,7 @@ def run_job(spark, args):
     # them (a vehicle in two partitions, the accounting) and writes the canonical, checksummed file.
     merge = subprocess.Popen([args.anpr, "merge", "-", "--out", args.out], stdin=subprocess.PIPE)
     try:
-        for row in reduced.mapInArrow(joined_lines, "blob binary").toLocalIterator():
+        for row in reduced.mapInArrow(joined_lines, "blob binary").toLocalIterator(prefetchPartitions=True):
             merge.stdin.write(row[0])
     except BaseException:
         merge.kill()  # nothing is written when a partition failed
