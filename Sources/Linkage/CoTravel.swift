@@ -30,7 +30,9 @@ public struct CoTravelDetector: Codable, Sendable {
   public var maxPValue = 1e-6
   public init() {}
 
-  public func detect(store: ReadStore) -> [CoTravel] {
+  /// - Parameter clock: the analyst's clock: a vehicle's chance of being at a site is taken per local
+  ///   hour of the day (commuting hours follow local time across the clock change).
+  public func detect(store: ReadStore, clock: LocalClock = .utc) -> [CoTravel] {
     guard let start = store.header.timeStart, let end = store.header.timeEnd, store.count > 1 else { return [] }
     let days = max(1, Double(end - start) / 86400)
     // Reads grouped by site, in time order (the store is time-sorted).
@@ -60,7 +62,7 @@ public struct CoTravelDetector: Codable, Sendable {
       var c: [Int: Double] = [:]
       for r in store.reads(ofVehicle: v) {
         let t = store.time(Int(r))
-        c[store.site(Int(r)) * 24 + Int(((t % 86400) + 86400) % 86400 / 3600), default: 0] += 1
+        c[store.site(Int(r)) * 24 + clock.hourOfDay(t), default: 0] += 1
       }
       perSite[v] = c
       return c
@@ -76,10 +78,12 @@ public struct CoTravelDetector: Codable, Sendable {
       var together = sorted.isEmpty ? 0 : 1
       for (x, y) in zip(sorted, sorted.dropFirst()) where y - x > 1800 { together += 1 }
       let ca = counts(a), cb = counts(b)
-      var perSiteExpected: [Int: Double] = [:]
-      for (k, na) in ca { if let nb = cb[k] { perSiteExpected[k / 24, default: 0] += na * nb * 2 * Double(windowSeconds) / (days * 3600) } }
+      // Summed in key order: a dictionary's order changes from process to process, and so would the
+      // last bits of a float sum taken in it.
+      var chance = 0.0
+      for k in ca.keys.sorted() { if let nb = cb[k] { chance += ca[k]! * nb * 2 * Double(windowSeconds) / (days * 3600) } }
       let perEpisode = Double(times.count) / Double(max(1, together))
-      let expected = perSiteExpected.values.reduce(0, +) / max(1, perEpisode)
+      let expected = chance / max(1, perEpisode)
       let p = CountDistribution.poissonUpperTail(Double(together), mean: expected)
       guard p <= maxPValue else { continue }
       let names = sites.sorted().map { store.sites[$0] }

@@ -84,7 +84,7 @@ extension ANPR {
       if let convoys {
         var d = CoTravelDetector()
         d.windowSeconds = Int64(convoyWindow); d.minimumSites = convoyMinSites
-        let found = d.detect(store: store)
+        let found = d.detect(store: store, clock: clock)
         var t = CSVTable(header: ["vehicle_a", "vehicle_b", "sites", "together", "expected_by_chance", "p_value", "evidence"])
         for c in found {
           t.append([c.a, c.b, "\(c.sites.count)", "\(c.together)", String(format: "%.4g", c.expected), String(format: "%.3g", c.pValue), c.evidence])

@@ -1,0 +1,47 @@
+import Foundation
+import Testing
+
+/// Same input, same bytes — across processes (each run has its own hash seed, so a float sum taken in
+/// dictionary order, or a dictionary written in its own order, shows here and not within one process).
+@Suite("anpr: the same bytes from two processes", .serialized)
+struct CrossProcessDeterminismTests {
+  @Test func linkConvoysAndStatisticsAreTheSameBytesTwice() throws {
+    let d = try freshDirectory("determinism")
+    var r = try runANPR(["simulate", "--seed", "7406", "--days", "7", "--scale", "0.3", "--fleet", "shared", "--oracle-replicates", "0", "--out", d + "/town"])
+    #expect(r.status == 0, "\(r.err)")
+    // A pair travelling together (10 s apart past four sites at 01:00 on six days), so there is co-travel to report.
+    let cameras = try String(contentsOfFile: d + "/town/cameras.csv", encoding: .utf8).split(separator: "\n").dropFirst().map { String($0.split(separator: ",")[0]) }
+    var extra = ""
+    let iso = ISO8601DateFormatter()
+    for day in 0..<6 {
+      for (k, camera) in cameras.prefix(8).enumerated() where k % 2 == 0 {
+        let t = Date(timeIntervalSince1970: 1_772_413_200 + Double(day * 86400 + k * 300))  // 2026-03-02T01:00Z + …
+        extra += "c\(day)\(k)a,CNV1A,\(camera),\(iso.string(from: t)),0.9\nc\(day)\(k)b,CNV1B,\(camera),\(iso.string(from: t.addingTimeInterval(10))),0.9\n"
+      }
+    }
+    let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: d + "/town/reads.csv"))
+    handle.seekToEndOfFile()
+    handle.write(Data(extra.utf8))
+    try handle.close()
+    r = try runANPR(["ingest", d + "/town/reads.csv", "--cameras", d + "/town/cameras.csv", "--vehicles", d + "/town/vehicles.csv",
+                     "--keep-raw-plates", "--store", d + "/s.anpr"])
+    #expect(r.status == 0, "\(r.err)")
+    for run in ["1", "2"] {
+      r = try runANPR(["link", "--store", d + "/s.anpr", "--out", d + "/groups\(run).csv", "--links", d + "/links\(run).csv",
+                       "--episodes", d + "/episodes\(run).csv", "--convoys", d + "/convoys\(run).csv", "--convoy-min-sites", "2"])
+      #expect(r.status == 0, "\(r.err)")
+      r = try runANPR(["stats", "--store", d + "/s.anpr", "--out", d + "/stats\(run).stats"])
+      #expect(r.status == 0, "\(r.err)")
+      r = try runANPR(["train", "--store", d + "/s.anpr", "--spec", "Models/markov-route.yaml", "--out", d + "/route\(run).json"])
+      #expect(r.status == 0, "\(r.err)")
+    }
+    for name in ["groups", "links", "episodes", "convoys"] {
+      let a = FileManager.default.contents(atPath: d + "/\(name)1.csv"), b = FileManager.default.contents(atPath: d + "/\(name)2.csv")
+      #expect(a != nil && a == b, "\(name).csv differs between two runs")
+    }
+    let convoys = try String(contentsOfFile: d + "/convoys1.csv", encoding: .utf8)
+    #expect(convoys.split(separator: "\n").count > 1, "the check needs some co-travel pairs to compare")
+    #expect(FileManager.default.contents(atPath: d + "/stats1.stats") == FileManager.default.contents(atPath: d + "/stats2.stats"))
+    #expect(FileManager.default.contents(atPath: d + "/route1.json") == FileManager.default.contents(atPath: d + "/route2.json"))
+  }
+}
