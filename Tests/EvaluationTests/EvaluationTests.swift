@@ -135,18 +135,23 @@ struct BacktestTests {
     return t
   }
 
-  @Test func noLeakageFromFutureReads() throws {
-    // Scrambling everything at or after an origin must not change that window's forecast.
+  /// The backtest never shows a model data at or after a window's origin: a spy model, run by
+  /// `HotspotBacktest.run` itself, records the end of every table it is given to fit on and to forecast
+  /// from, and each must be at or before that window's origin (and every window is seen). A backtest
+  /// that handed models the whole table would fail here.
+  @Test func theBacktestNeverShowsAModelItsFuture() throws {
     let t = table()
     var plan = BacktestPlan()
     plan.minimumTrainingDays = 9
-    let o = plan.origins(t)[0]
-    var scrambled = t
-    for u in 0..<6 { for b in o..<t.binCount { scrambled.counts[u * t.binCount + b] = 1000 } }
-    for m in [HistoricalMeanModel() as any HotspotModel, PoissonHotspotModel(), ProspectiveHotspotModel(), SelfExcitingModel()] {
-      let f1 = try m.fit(t.slice(bins: 0..<o), clock: .utc).forecast(history: t.slice(bins: 0..<o), bins: 24, clock: .utc)
-      let f2 = try m.fit(scrambled.slice(bins: 0..<o), clock: .utc).forecast(history: scrambled.slice(bins: 0..<o), bins: 24, clock: .utc)
-      #expect(f1.expected == f2.expected)
+    let spy = LeakageSpy()
+    let scores = try HotspotBacktest.run(table: t, models: [NamedHotspotModel(name: "spy", model: spy)], plan: plan, clock: .utc)
+    let origins = scores["spy"]!.map(\.origin)
+    #expect(origins.count == 5)
+    let seen = spy.recorder.seen()
+    #expect(seen.fits.count == origins.count && seen.forecasts.count == origins.count)
+    for (k, origin) in origins.enumerated() {
+      #expect(seen.fits[k] <= origin && seen.forecasts[k] <= origin, "window \(k): the model saw data up to \(seen.fits[k]) / \(seen.forecasts[k]), origin \(origin)")
+      #expect(seen.fits[k] == origin, "and it sees all of the history before the origin")
     }
   }
 
@@ -395,5 +400,37 @@ struct RouteBaselineTests {
     #expect(mean("markov-order2") >= mean(pair) - 0.002, "order 2 \(mean("markov-order2")) vs \(mean(pair))")
     #expect(mean("markov-order2", "log_loss") <= mean(pair, "log_loss") + 0.002)
     #expect(mean("markov-order2-personal") >= mean(pair), "personalised \(mean("markov-order2-personal")) vs \(mean(pair))")
+  }
+}
+
+/// Records what a backtest shows a model: the end (exclusive, epoch seconds) of each table it fits on
+/// and of each history it forecasts from, in call order.
+final class LeakageRecorder: @unchecked Sendable {
+  private let lock = NSLock()
+  private var fits: [Int64] = [], forecasts: [Int64] = []
+  func fit(_ end: Int64) { lock.lock(); fits.append(end); lock.unlock() }
+  func forecast(_ end: Int64) { lock.lock(); forecasts.append(end); lock.unlock() }
+  func seen() -> (fits: [Int64], forecasts: [Int64]) { lock.lock(); defer { lock.unlock() }; return (fits, forecasts) }
+}
+
+/// A model that forecasts its training mean and tells the recorder what it was shown.
+struct LeakageSpy: HotspotModel {
+  static let kind = "test-leakage-spy"
+  var recorder = LeakageRecorder()
+  enum CodingKeys: CodingKey {}  // nothing to save: a spy lives in one test
+  struct Fitted: FittedHotspotModel {
+    var kind: String { LeakageSpy.kind }
+    var recorder = LeakageRecorder()
+    var mean: Double
+    enum CodingKeys: CodingKey { case mean }
+    func forecast(history: CountTable, bins: Int, clock: LocalClock) -> HotspotForecast {
+      recorder.forecast(history.end)
+      return HotspotForecast(model: kind, units: history.units, binStarts: futureBins(after: history, count: bins),
+                             expected: Array(repeating: mean, count: history.units.count * bins), alpha: 0, fallbackUnits: [])
+    }
+  }
+  func fit(_ data: CountTable, clock: LocalClock) throws -> any FittedHotspotModel {
+    recorder.fit(data.end)
+    return Fitted(recorder: recorder, mean: max(0.01, data.counts.reduce(0, +) / Double(max(1, data.counts.count))))
   }
 }
