@@ -1,15 +1,16 @@
 #!/usr/bin/env python3
 """ANPRKit statistics on Apache Spark: the map step of `anpr stats`, run inside the executors.
 
-Reads ANPR exports (CSV or CSV.gz, any path Spark reads: local, HDFS, S3, ...), partitions the rows so
-that every read of one vehicle lands in one partition (a hash of the plate, normalised as ANPRKit does
-and with the characters OCR confuses folded together, O/D/Q→0, I/L→1, B→8, S→5, Z→2, G→6, T→7, so a
-misread meets its original and de-duplication gives the answer one process gives) in Spark SQL, and streams each
-partition's rows (as Arrow batches, `mapInArrow`) through the Swift binary (`anpr stats - --complete --records`): validation,
-de-duplication, pseudonymisation and every statistic are computed there, by the one definition in
-Swift. Spark then reduces the records by key (integer sums, and the minimum and maximum of a vehicle's
-first and last read) and the driver writes them through `anpr merge`, which checks the accounting and
-writes the canonical statistics file. Fit with `anpr train --stats OUT --spec Models/....yaml`.
+Reads ANPR exports (CSV or CSV.gz, any path Spark reads: local, HDFS, S3, ...) and partitions the rows
+so that every read of one vehicle lands in one partition: a hash of the plate, parsed by Spark's CSV
+reader and normalised in Spark SQL as ANPRKit does, with the characters OCR confuses folded together
+(O/D/Q→0, I/L→1, B→8, S→5, Z→2, G→6, T→7) so a misread meets its original and de-duplication gives the
+answer one process gives. Each partition's rows stream as Arrow batches (`mapInArrow`) through the Swift
+binary (`anpr stats - --complete --records`): validation, de-duplication, pseudonymisation and every
+statistic are computed there, by the one definition in Swift. Spark SQL then reduces the records by key
+(integer sums; the minimum and maximum of a vehicle's first and last read) and the driver streams them
+through `anpr merge`, which checks them and writes the canonical statistics file. Fit with
+`anpr train --stats OUT --spec Models/....yaml`.
 
 No statistic is computed in Python: this file only routes rows and adds integers.
 
@@ -22,7 +23,6 @@ executors.
 """
 import argparse
 import csv
-import io
 import os
 import shutil
 import subprocess
