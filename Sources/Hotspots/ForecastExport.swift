@@ -149,6 +149,62 @@ extension HotspotForecast {
   }
 }
 
+extension HotspotForecast {
+  /// The ranked forecast as KML 2.2 (OGC 07-147r2; Google Earth and QGIS open it): one placemark per
+  /// site (a point) or grid cell (a polygon), named by rank and unit, with the expected count, its 90%
+  /// interval and share in `ExtendedData`, and a description an analyst can read; placemarks are in
+  /// rank order. Every text is XML-escaped.
+  public func kml(window: ShiftWindow?, clock: LocalClock) -> String {
+    func x(_ t: String) -> String {
+      var o = ""
+      for c in t.unicodeScalars {
+        switch c {
+        case "&": o += "&amp;"
+        case "<": o += "&lt;"
+        case ">": o += "&gt;"
+        case "\"": o += "&quot;"
+        case "'": o += "&apos;"
+        default: if c.value >= 0x20 || c == "\n" || c == "\t" { o.unicodeScalars.append(c) }
+        }
+      }
+      return o
+    }
+    func n(_ v: Double) -> String { String(format: "%.4f", v) }
+    func coordinate(_ lon: Double, _ lat: Double) -> String { String(format: "%.6f,%.6f,0", lon, lat) }
+    let byID = Dictionary(units.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+    let what = window?.description ?? "all hours"
+    var out = """
+      <?xml version="1.0" encoding="UTF-8"?>
+      <kml xmlns="http://www.opengis.net/kml/2.2">
+      <Document>
+      <name>\(x("anprkit hotspots: \(model), \(what)"))</name>
+      <description>\(x("Expected target activity per unit over \(what) (\(clock.timeZone.identifier) time), with 90% intervals; rank 1 is the busiest."))</description>
+
+      """
+    for r in ranked(window: window, clock: clock) {
+      let u = byID[r.unit]!
+      let geometry: String
+      if let c = u.cellMetres {
+        let dLat = c / 2 / 111_200, dLon = c / 2 / (111_200 * cos(u.latitude * .pi / 180))
+        let ring = [(-1.0, -1.0), (1, -1), (1, 1), (-1, 1), (-1, -1)].map { coordinate(u.longitude + $0.0 * dLon, u.latitude + $0.1 * dLat) }
+        geometry = "<Polygon><outerBoundaryIs><LinearRing><coordinates>\(ring.joined(separator: " "))</coordinates></LinearRing></outerBoundaryIs></Polygon>"
+      } else {
+        geometry = "<Point><coordinates>\(coordinate(u.longitude, u.latitude))</coordinates></Point>"
+      }
+      out += """
+        <Placemark>
+        <name>\(x("\(r.rank). \(r.unit)"))</name>
+        <description>\(x(String(format: "expected %.2f (90%% interval %.0f–%.0f), %.1f%% of the forecast", r.expected, r.lower90, r.upper90, r.share * 100)))</description>
+        <ExtendedData><Data name="rank"><value>\(r.rank)</value></Data><Data name="unit"><value>\(x(r.unit))</value></Data><Data name="expected"><value>\(n(r.expected))</value></Data><Data name="lower90"><value>\(n(r.lower90))</value></Data><Data name="upper90"><value>\(n(r.upper90))</value></Data><Data name="share"><value>\(n(r.share))</value></Data></ExtendedData>
+        \(geometry)
+        </Placemark>
+
+        """
+    }
+    return out + "</Document>\n</kml>\n"
+  }
+}
+
 /// GeoJSON (RFC 7946) as Codable values, so every string is escaped by `JSONEncoder`.
 public enum GeoJSON {
   public enum Geometry: Encodable, Sendable {

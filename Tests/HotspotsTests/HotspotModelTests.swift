@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
 import Modelling
 import Reads
 import Testing
@@ -143,6 +146,42 @@ struct HotspotModelTests {
     let geo = try f.geoJSON(window: w, clock: .utc)
     let obj = try JSONSerialization.jsonObject(with: Data(geo.utf8)) as! [String: Any]
     #expect((obj["features"] as! [Any]).count == 8)
+  }
+
+  /// KML: well-formed XML (read back with Foundation's XML parser) with a placemark per unit in rank
+  /// order, the values of the ranked forecast, names escaped, grid cells as polygons.
+  @Test func kmlReadsBackAsTheRankedForecast() throws {
+    var t = syntheticTable()
+    t.units[0].id = "S0 & <Tesco> \"car park\""
+    for k in 1..<3 { t.units[k].cellMetres = 500 }
+    let f = try HistoricalMeanModel().fit(t, clock: .utc).forecast(history: t, bins: 168, clock: .utc)
+    let w = try ShiftWindow.parse("Thu 16-19")
+    let text = f.kml(window: w, clock: .utc)
+    final class Reader: NSObject, XMLParserDelegate {
+      var names: [String] = [], data: [String: [String]] = [:], polygons = 0, points = 0
+      var path: [String] = [], text = "", dataName = ""
+      func parser(_ p: XMLParser, didStartElement e: String, namespaceURI: String?, qualifiedName: String?, attributes: [String: String] = [:]) {
+        path.append(e); text = ""
+        if e == "Data" { dataName = attributes["name"] ?? "" }
+        if e == "Polygon" { polygons += 1 }
+        if e == "Point" { points += 1 }
+      }
+      func parser(_ p: XMLParser, foundCharacters s: String) { text += s }
+      func parser(_ p: XMLParser, didEndElement e: String, namespaceURI: String?, qualifiedName: String?) {
+        if e == "name" && path.dropLast().last == "Placemark" { names.append(text) }
+        if e == "value" { data[dataName, default: []].append(text) }
+        path.removeLast(); text = ""
+      }
+    }
+    let reader = Reader()
+    let parser = XMLParser(data: Data(text.utf8))
+    parser.delegate = reader
+    #expect(parser.parse(), "the KML is well-formed XML: \(parser.parserError.map { "\($0)" } ?? "")")
+    let ranked = f.ranked(window: w, clock: .utc)
+    #expect(reader.names == ranked.map { "\($0.rank). \($0.unit)" })
+    #expect(reader.names.contains { $0.contains("S0 & <Tesco> \"car park\"") })
+    #expect(reader.data["expected"] == ranked.map { String(format: "%.4f", $0.expected) })
+    #expect(reader.polygons == 2 && reader.points == 6)
   }
 
   /// Sites busy at different times of day (issue 15): half the sites are busy only 07–10, half only
