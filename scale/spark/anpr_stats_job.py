@@ -194,7 +194,9 @@ def run_job(spark, args):
     reduced = reduce_records(rows.mapInArrow(map_step(args, header, names), "line string"))
     # The driver streams the reduced records (one partition at a time) into `anpr merge`, which checks
     # them (a vehicle in two partitions, the accounting) and writes the canonical, checksummed file.
-    merge = subprocess.Popen([args.anpr, "merge", "-", "--out", args.out], stdin=subprocess.PIPE)
+    # Written beside the output and renamed over it only when every check passed.
+    partial = f"{args.out}.anprkit-tmp-{os.getpid()}"
+    merge = subprocess.Popen([args.anpr, "merge", "-", "--out", partial], stdin=subprocess.PIPE)
     try:
         for row in reduced.mapInArrow(joined_lines, "blob binary").toLocalIterator(prefetchPartitions=True):
             merge.stdin.write(row[0])
@@ -204,7 +206,23 @@ def run_job(spark, args):
         raise
     merge.stdin.close()
     if merge.wait() != 0:
+        if os.path.exists(partial):
+            os.remove(partial)
         raise SystemExit(f"anpr_stats_job: anpr merge refused the reduced statistics (exit {merge.returncode}); {args.out} not written")
+    # The partitions take every row they can (--max-reject-rate 1): the export as a whole is held to the
+    # rate here, as one `anpr ingest` would be, and nothing is kept when it fails.
+    accounting = {}
+    with open(partial) as f:
+        for line in f:
+            if line.startswith("A "):
+                _, name, value = line.split()
+                accounting[name] = int(value)
+    read, rejected = accounting.get("read", 0), accounting.get("rejected", 0)
+    if read and rejected / read > args.max_reject_rate:
+        os.remove(partial)
+        raise SystemExit(f"anpr_stats_job: {rejected} of {read} rows rejected, more than --max-reject-rate {args.max_reject_rate}; "
+                         f"nothing written (check the export's layout, --columns and --time-format)")
+    os.replace(partial, args.out)
     return args.out
 
 
@@ -225,6 +243,8 @@ def parse(argv):
     p.add_argument("--time-format", help="how the export writes times, as for anpr ingest")
     p.add_argument("--export-timezone", help="zone of times written without one")
     p.add_argument("--crs", help="coordinate system of the camera registry, e.g. EPSG:27700")
+    p.add_argument("--max-reject-rate", type=float, default=0.5,
+                   help="fail, writing nothing, when more than this fraction of rows is rejected (as anpr ingest)")
     p.add_argument("--out", required=True, help="statistics file to write (on the driver)")
     p.add_argument("--master", help="Spark master when not run by spark-submit (e.g. local[2])")
     return p.parse_args(argv)

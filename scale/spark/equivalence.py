@@ -32,6 +32,23 @@ def main():
             same = filecmp.cmp(path, expected, shallow=False)
             print(f"spark local[2], {n} partitions: {'identical to' if same else 'DIFFERS from'} {os.path.basename(expected)}")
             failed += not same
+        # An export with most rows bad (unknown cameras): refused as a whole (as one anpr ingest would), nothing written.
+        bad = os.path.join(out, "mostly-bad.csv")
+        with open(os.path.join(town, "reads.csv")) as f:
+            lines = [next(f) for _ in range(11)]
+        with open(bad, "w") as f:
+            when = lines[1].split(",")[3]
+            f.write("".join(lines) + "".join(f"x{i},AB12CDE,NO-SUCH-CAMERA,{when},0.9\n" for i in range(20)))
+        path = os.path.join(out, "bad.stats")
+        try:
+            job.run_job(spark, job.parse(["--reads", bad, "--cameras", os.path.join(town, "cameras.csv"), "--key-file", key,
+                                          "--anpr", anpr, "--partitions", "1", "--out", path]))
+            refused = False
+        except SystemExit as e:
+            refused = "rows rejected" in str(e)
+        clean = not os.path.exists(path) and not any(n.startswith("bad.stats") for n in os.listdir(out))
+        print(f"an export with 20 of 30 rows bad: {'refused, nothing written' if refused and clean else 'NOT REFUSED'}")
+        failed += not (refused and clean)
     finally:
         spark.stop()
     sys.exit(1 if failed else 0)
