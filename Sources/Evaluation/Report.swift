@@ -33,10 +33,7 @@ public struct ReportInput {
 /// hit-rate curves, calibration, a map of forecast hotspots over the camera sites, the patrol plan,
 /// linkage leads and data quality.
 public enum HTMLReport {
-  static func esc(_ s: String) -> String {
-    s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
-      .replacingOccurrences(of: "\"", with: "&quot;")
-  }
+  static func esc(_ s: String) -> String { xmlEscaped(s) }
   static func f(_ x: Double, _ d: Int = 3) -> String { x.isFinite ? String(format: "%.\(d)f", x) : "–" }
   static let palette = ["#1b6ca8", "#d1495b", "#edae49", "#66a182", "#8d6a9f", "#00798c", "#30343f", "#e07a5f"]
 

@@ -155,20 +155,7 @@ extension HotspotForecast {
   /// interval and share in `ExtendedData`, and a description an analyst can read; placemarks are in
   /// rank order. Every text is XML-escaped.
   public func kml(window: ShiftWindow?, clock: LocalClock) -> String {
-    func x(_ t: String) -> String {
-      var o = ""
-      for c in t.unicodeScalars {
-        switch c {
-        case "&": o += "&amp;"
-        case "<": o += "&lt;"
-        case ">": o += "&gt;"
-        case "\"": o += "&quot;"
-        case "'": o += "&apos;"
-        default: if c.value >= 0x20 || c == "\n" || c == "\t" { o.unicodeScalars.append(c) }
-        }
-      }
-      return o
-    }
+    let x = xmlEscaped
     func n(_ v: Double) -> String { String(format: "%.4f", v) }
     func coordinate(_ lon: Double, _ lat: Double) -> String { String(format: "%.6f,%.6f,0", lon, lat) }
     let byID = Dictionary(units.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })

@@ -70,11 +70,33 @@ public func csvQuote(_ s: String) -> String {
   return s
 }
 
+/// Text for XML or HTML: `& < > " '` as entities, and the control characters XML 1.0 cannot hold
+/// (all below U+0020 but tab and line breaks) dropped.
+public func xmlEscaped(_ s: String) -> String {
+  var o = ""
+  for c in s.unicodeScalars {
+    switch c {
+    case "&": o += "&amp;"
+    case "<": o += "&lt;"
+    case ">": o += "&gt;"
+    case "\"": o += "&quot;"
+    case "'": o += "&apos;"
+    default: if c.value >= 0x20 || c == "\n" || c == "\t" || c == "\r" { o.unicodeScalars.append(c) }
+    }
+  }
+  return o
+}
+
 /// Writes `text` to `path` through `OutputFile` (atomic for regular files, through for devices and FIFOs).
 /// - Throws: `IngestError.cannotWrite` naming the file.
 public func writeAtomically(_ text: String, to path: String, permissions: mode_t = 0o644) throws(IngestError) {
+  try writeAtomically(Data(text.utf8), to: path, permissions: permissions)
+}
+
+/// Writes `data` to `path` through `OutputFile`, as `writeAtomically(_:to:)` does text.
+public func writeAtomically(_ data: Data, to path: String, permissions: mode_t = 0o644) throws(IngestError) {
   let f = try OutputFile(path: path, permissions: permissions)
-  try f.write(text)
+  try f.write(data)
   try f.commit()
 }
 
