@@ -63,16 +63,17 @@ public struct FlatCountTable: Sendable {
 
 extension TransitionCounts {
   /// Per-shard counting state: next-symbol counts (key, symbol) and travel statistics, where the
-  /// travel cell (key, 0/1/2) holds n, Σ log s and Σ log² s.
-  struct Accumulator {
-    var next = FlatCountTable()
-    var travel = FlatCountTable()
-    var entries: [Double]
-    let order: Int
-    init(order: Int, siteCount: Int) { self.order = order; entries = .init(repeating: 0, count: siteCount) }
+  /// travel cell (key, 0/1/2) holds n, Σ log s and Σ log² s (the statistics map step counts with it too).
+  public struct Accumulator: Sendable {
+    public private(set) var next = FlatCountTable()
+    public private(set) var travel = FlatCountTable()
+    /// Trips entering at each site.
+    public private(set) var entries: [Double]
+    public let order: Int
+    public init(order: Int, siteCount: Int) { self.order = order; entries = .init(repeating: 0, count: siteCount) }
 
     /// One trip's (already collapsed) sites, times and bands.
-    @inline(__always) mutating func add(sites s: UnsafeBufferPointer<Int32>, times t: UnsafeBufferPointer<Int64>, bands: UnsafeBufferPointer<Int32>, weight: Double) {
+    @inline(__always) public mutating func add(sites s: UnsafeBufferPointer<Int32>, times t: UnsafeBufferPointer<Int64>, bands: UnsafeBufferPointer<Int32>, weight: Double) {
       let n = s.count
       guard n > 0 else { return }
       entries[Int(s[0])] += weight

@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 import Hotspots
 import Reads
@@ -14,8 +13,9 @@ import Routes
 ///   to the next site or the end of the trip) with travel-time sums (integers in units of 2⁻²⁰ of a
 ///   log-second, so float sums do not depend on the order they were added in);
 /// - the vehicle registry by pseudonym: keeper type, reads, first and last read, and, until the
-///   statistics are complete, the first and last trip of each vehicle as its reads ("fragments"):
-///   a trip cut by a shard's edge is put back together when the shards are merged;
+///   statistics are complete, each stretch of the vehicle's reads not yet joined to its neighbours
+///   ("pieces", with their first and last trip as reads): a trip cut by a shard's edge is put back
+///   together when the shards are merged;
 /// - the ingest accounting (read = accepted + rejected + duplicates).
 ///
 /// Trips are a vehicle's reads with no gap over `tripGap`; a vehicle's first and last trip in a shard
@@ -52,7 +52,7 @@ public struct ReadStatistics: Sendable, Equatable {
     public var order = ReadStatistics.order
     /// Camera sites in the registry's order (counts and transitions refer to them by index).
     public var sites: [Site]
-    /// Every vehicle's reads are all here: no fragments, and no later shard may hold the same vehicle.
+    /// Every vehicle's reads are all here: no pieces left to join, and no later shard may hold the same vehicle.
     public var complete = false
   }
 
@@ -100,7 +100,7 @@ public struct ReadStatistics: Sendable, Equatable {
   }
 
   public var header: Header
-  /// The time the shards cover, as disjoint intervals [from, to) in order: a vehicle's stretches of
+  /// The time the shards cover, as disjoint closed intervals (first and last second) in order: a vehicle's stretches of
   /// reads join when the time between them is covered (no shard still to come can hold reads there).
   /// Complete statistics have none.
   public var coverage: [ClosedRange<Int64>] = []
@@ -125,7 +125,7 @@ public struct ReadStatistics: Sendable, Equatable {
 extension ReadStatistics {
   /// Statistics of every read in a store: one pass over the reads for counts, one over each
   /// vehicle's reads for trips. With `complete`, every vehicle's trips are counted (the store holds
-  /// all of its reads); otherwise each vehicle's first and last trip are kept as fragments.
+  /// all of its reads); otherwise each vehicle's reads are one piece, its first and last trip kept.
   /// - Parameter span: the time the shard covers (default: its first to its last read); a day shard
   ///   says its whole day, so that its vehicles' trips join those of the next day's shard at merge.
   /// - Parameter dedupeWindow: the de-duplication window the reads were ingested with (`anpr ingest
@@ -169,22 +169,14 @@ extension ReadStatistics {
     let nv = store.vehicles.count, parts = max(1, min(ProcessInfo.processInfo.activeProcessorCount, nv / 2000 + 1))
     let results = ParallelSlots<(TripCounter, [(String, Vehicle)])>(count: parts)
     DispatchQueue.concurrentPerform(iterations: parts) { part in
-      var counter = TripCounter(order: order, clock: clock)
+      var counter = TripCounter(order: order, siteCount: sites.count, clock: clock)
       var out: [(String, Vehicle)] = []
       for v in (nv * part / parts)..<(nv * (part + 1) / parts) {
-        let reads = store.reads(ofVehicle: v)
-        guard let firstRead = reads.first, let lastRead = reads.last else { continue }
-        var trips: [Fragment] = []
-        var current = Fragment(sites: [], times: [])
-        for r in reads {
-          let i = Int(r), t = store.time(i)
-          if let last = current.times.last, t - last > tripGap { trips.append(current); current = Fragment(sites: [], times: []) }
-          current.sites.append(store.site(i)); current.times.append(t)
-        }
-        trips.append(current)
+        let trips = store.trips(ofVehicle: v, gap: tripGap).map { Fragment(sites: $0.sites, times: $0.times) }
+        guard let first = trips.first, let last = trips.last else { continue }
         let record = store.vehicles[v]
-        var vehicle = Vehicle(keeper: record.keeper, nonstandardPlate: record.nonstandardPlate, reads: Int64(reads.count),
-                              first: store.time(Int(firstRead)), last: store.time(Int(lastRead)))
+        var vehicle = Vehicle(keeper: record.keeper, nonstandardPlate: record.nonstandardPlate, reads: Int64(trips.reduce(0) { $0 + $1.times.count }),
+                              first: first.first, last: last.last)
         if complete {
           for t in trips { counter.add(t) }
         } else {
@@ -204,11 +196,11 @@ extension ReadStatistics {
     return s
   }
 
-  /// Counts every fragment still held (each vehicle's reads are all here): the statistics become
+  /// Joins every vehicle's pieces and counts their trips (each vehicle's reads are all here): the statistics become
   /// complete, and equal to those of one pass over all the reads.
   public mutating func complete() throws {
     let clock = try LocalClock(identifier: header.timeZone)
-    var counter = TripCounter(order: header.order, clock: clock)
+    var counter = TripCounter(order: header.order, siteCount: header.sites.count, clock: clock)
     for id in vehicles.keys.sorted() where !vehicles[id]!.pieces.isEmpty {
       // Everything is here: each stretch joins the next, and every trip left is counted.
       var v = vehicles[id]!
@@ -278,50 +270,37 @@ extension ReadStatistics {
   public var readCount: Int64 { vehicles.values.reduce(0) { $0 + $1.reads } }
 }
 
-/// Counts trips' moves as `TransitionCounts` does (repeats at one site collapse; contexts of 1…order
-/// sites with and without the time band, and the empty context; travel sums quantised), into
-/// open-addressing tables; `flush` adds them to the statistics.
+/// Counts trips as `TransitionCounts.build` does — repeats at one site collapse, local time bands,
+/// then the same accumulator — and `flush` adds the counts to the statistics as integers.
 struct TripCounter {
-  let order: Int
   let clock: LocalClock
-  var next = FlatCountTable(), travel = FlatCountTable()
-  var entries: [Int: Int64] = [:]
-  init(order: Int, clock: LocalClock) { self.order = order; self.clock = clock }
+  var counts: TransitionCounts.Accumulator
+  init(order: Int, siteCount: Int, clock: LocalClock) {
+    self.clock = clock; counts = .init(order: order, siteCount: siteCount)
+  }
 
   mutating func add(_ trip: ReadStatistics.Fragment) {
-    var sites: [Int] = [], times: [Int64] = []
-    for (site, t) in zip(trip.sites, trip.times) where sites.last != site { sites.append(site); times.append(t) }
-    guard let entry = sites.first else { return }
-    entries[entry, default: 0] += 1
-    let n = sites.count
-    for i in 0..<n {
-      let nxt = Int32(i + 1 < n ? sites[i + 1] : endOfTrip)
-      let band = timeBand(times[i], clock: clock)
-      for k in 1...order where i - k + 1 >= 0 {
-        let ctx = sites[(i - k + 1)...i]
-        next.add(TransitionCounts.key(ctx, band: band), nxt, 1)
-        next.add(TransitionCounts.key(ctx, band: nil), nxt, 1)
-      }
-      next.add(0, nxt, 1)
-      if nxt != Int32(endOfTrip) {
-        let (l, l2) = TransitionCounts.logSeconds(times[i + 1] - times[i])
-        for key in [TransitionCounts.travelKey(sites[i], Int(nxt), band: nil), TransitionCounts.travelKey(sites[i], Int(nxt), band: band)] {
-          travel.add(key, 0, 1); travel.add(key, 1, l * TransitionCounts.travelResolution); travel.add(key, 2, l2 * TransitionCounts.travelResolution)
-        }
-      }
+    var sites: [Int32] = [], times: [Int64] = [], bands: [Int32] = []
+    for (site, t) in zip(trip.sites, trip.times) where sites.last != Int32(site) {
+      sites.append(Int32(site)); times.append(t); bands.append(Int32(timeBand(t, clock: clock)))
+    }
+    sites.withUnsafeBufferPointer { s in
+      times.withUnsafeBufferPointer { t in bands.withUnsafeBufferPointer { b in counts.add(sites: s, times: t, bands: b, weight: 1) } }
     }
   }
 
-  /// Adds what was counted to `s` (integers: the tables hold whole numbers) and starts afresh.
+  /// Adds what was counted to `s` and starts afresh. The tables hold whole numbers, and travel sums
+  /// multiples of 2⁻²⁰ (exact in a double), so the integers are exact.
   mutating func flush(into s: inout ReadStatistics) {
-    next.forEach { k, n, c in s.next[.init(context: k, next: Int(n)), default: 0] += Int64(c) }
-    travel.forEach { k, j, v in
+    counts.next.forEach { k, n, c in s.next[.init(context: k, next: Int(n)), default: 0] += Int64(c) }
+    counts.travel.forEach { k, j, v in
       var t = s.travel[k] ?? .init(moves: 0, sumLog: 0, sumLogSquared: 0)
-      switch j { case 0: t.moves += Int64(v); case 1: t.sumLog += Int64(v); default: t.sumLogSquared += Int64(v) }
+      let units = Int64((v * TransitionCounts.travelResolution).rounded())
+      switch j { case 0: t.moves += Int64(v); case 1: t.sumLog += units; default: t.sumLogSquared += units }
       s.travel[k] = t
     }
-    for (k, c) in entries { s.entries[k, default: 0] += c }
-    next = FlatCountTable(); travel = FlatCountTable(); entries = [:]
+    for (site, c) in counts.entries.enumerated() where c != 0 { s.entries[site, default: 0] += Int64(c) }
+    counts = .init(order: counts.order, siteCount: counts.entries.count)
   }
 }
 
@@ -380,7 +359,7 @@ extension ReadStatistics {
     for (k, v) in o.entries { entries[k, default: 0] += v }
     coverage = Self.union(coverage, o.coverage)
     for (id, v) in o.vehicles where vehicles[id] == nil { vehicles[id] = v }
-    var counter = TripCounter(order: header.order, clock: try LocalClock(identifier: header.timeZone))
+    var counter = TripCounter(order: header.order, siteCount: header.sites.count, clock: try LocalClock(identifier: header.timeZone))
     for id in shared {
       let (a, b) = (vehicles[id]!, o.vehicles[id]!)
       var reads = a.reads + b.reads
@@ -442,7 +421,7 @@ extension ReadStatistics {
     return t
   }
 
-  /// Transition counts of `order` (≤ 3), every fragment counted as a trip.
+  /// Transition counts of `order` (≤ 3), every piece still open joined and counted.
   public func transitionCounts(order: Int) throws -> TransitionCounts {
     guard (1...header.order).contains(order) else { throw StatisticsError("statistics hold contexts of up to \(header.order) sites; order \(order) asked") }
     var s = self

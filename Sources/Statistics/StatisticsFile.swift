@@ -14,7 +14,7 @@ import Reads
 /// N 281474976776193 7 4                        transition context key, next site (-1 = end), count
 /// T 4194306 12 80123456 700123456              travel key, moves, Σ log s and Σ log² s (× 2²⁰)
 /// V V0123456789abcdef rental 0 42 T0 T1 1 -    vehicle, keeper, nonstandard plate, reads, first,
-///                                              last, shards, fragments (site@time,…;…) or -
+///                                              last, shards, pieces (FIRST~LAST~site@time,…|…;…) or -
 /// sha256 <hex of every byte above>
 /// ```
 /// Without the first and last line the same records are a *record stream* (what `anpr stats
@@ -35,16 +35,14 @@ public enum StatisticsFile {
     var out: [UInt8] = []
     out.reserveCapacity(32 * (s.counts.count + s.next.count + s.travel.count) + 64 * s.vehicles.count + 4096)
     func text(_ t: String) { out.append(contentsOf: t.utf8) }
-    func int(_ v: Int64) {
-      if v < 0 { out.append(0x2D) }
-      var m = v.magnitude, digits: [UInt8] = []
-      repeat { digits.append(UInt8(48 + m % 10)); m /= 10 } while m > 0
-      out.append(contentsOf: digits.reversed())
-    }
     func uint(_ v: UInt64) {
       var m = v, digits: [UInt8] = []
       repeat { digits.append(UInt8(48 + m % 10)); m /= 10 } while m > 0
       out.append(contentsOf: digits.reversed())
+    }
+    func int(_ v: Int64) {
+      if v < 0 { out.append(0x2D) }
+      uint(v.magnitude)
     }
     let sp: UInt8 = 0x20, nl: UInt8 = 0x0A
     let enc = JSONEncoder()
@@ -141,116 +139,91 @@ public enum StatisticsFile {
       numbered.insert(numbered.remove(at: h), at: 0)
     }
     let targetBytes = ReadStatistics.targetNames.map { Array($0.utf8) }
-    for n in numbered {
-      // Counts, entries, transitions and travel (nearly every record): parsed on the bytes; anything
-      // unexpected goes the careful way below, which names the field.
-      if stats != nil, fastRecord(bytes, ranges[n], targets: targetBytes, into: &stats!, seen: &seen) { continue }
-      let line = line(n)
-      let where_ = "\(name):\(n + 1)"
-      let f = line.split(separator: " ", omittingEmptySubsequences: false)
-      guard let type = f.first else { continue }
-      func int(_ i: Int, _ field: String) throws -> Int64 {
-        guard i < f.count, let v = Int64(f[i]) else { throw StatisticsError("\(where_): \(field): '\(i < f.count ? String(f[i]) : "")' is not an integer") }
-        return v
-      }
-      func arity(_ k: Int) throws { guard f.count == k else { throw StatisticsError("\(where_): record \(type) has \(f.count - 1) fields where \(k - 1) are needed") } }
-      if type == "H" {
+    for n in numbered where !ranges[n].isEmpty {
+      let f = RecordLine(bytes, ranges[n], at: "\(name):\(n + 1)")
+      if f.type == "H" {
         do {
-          let h = try JSONDecoder().decode(ReadStatistics.Header.self, from: Data(line.dropFirst(2).utf8))
+          let h = try JSONDecoder().decode(ReadStatistics.Header.self, from: Data(bytes[(ranges[n].lowerBound + min(2, ranges[n].count))..<ranges[n].upperBound]))
           guard h.format == ReadStatistics.format, h.formatVersion == ReadStatistics.formatVersion else {
-            throw StatisticsError("\(where_): header: format \(h.format) \(h.formatVersion); this toolkit reads \(magic)")
+            throw StatisticsError("\(f.at): header: format \(h.format) \(h.formatVersion); this toolkit reads \(magic)")
           }
-          if let s = stats, s.header != h { throw StatisticsError("\(where_): header: a second header that differs from the first (\(ReadStatistics.difference(s.header, h)))") }
+          if let s = stats, s.header != h { throw StatisticsError("\(f.at): header: a second header that differs from the first (\(ReadStatistics.difference(s.header, h)))") }
           if stats == nil { stats = ReadStatistics(header: h) }
-        } catch let e as StatisticsError { throw e } catch { throw StatisticsError("\(where_): header: not a statistics header (\(error))") }
+        } catch let e as StatisticsError { throw e } catch { throw StatisticsError("\(f.at): header: not a statistics header (\(error))") }
         continue
       }
-      guard stats != nil else { throw StatisticsError("\(where_): record before the header (H) line: not a statistics file or record stream") }
+      guard stats != nil else { throw StatisticsError("\(f.at): record before the header (H) line: not a statistics file or record stream") }
+      let sites = stats!.header.sites.count
       // A record stream reduced by key holds each key once; a repeat is added, as a reduce would.
-      switch type {
+      switch f.type {
       case "A":
-        try arity(3)
-        stats!.accounting[String(f[1]), default: 0] += try int(2, "count")
-      case "C":
-        try arity(5)
-        guard let target = ReadStatistics.targetNames.firstIndex(of: String(f[1])) else {
-          throw StatisticsError("\(where_): target: '\(f[1])' is not one of \(ReadStatistics.targetNames.joined(separator: ", "))")
-        }
-        let k = ReadStatistics.CountKey(target: target, bin: try int(2, "bin"), site: Int(try int(3, "site")))
-        guard k.site >= 0 && k.site < stats!.header.sites.count else { throw StatisticsError("\(where_): site: \(k.site) is not one of the \(stats!.header.sites.count) sites") }
-        stats!.counts[k, default: 0] += try int(4, "count")
+        try f.arity(3)
+        stats!.accounting[f.text(1), default: 0] += try f.int(2, "count")
       case "S":
-        try arity(3)
-        let (a, b) = (try int(1, "from"), try int(2, "to"))
-        guard a <= b else { throw StatisticsError("\(where_): coverage: \(a) after \(b)") }
+        try f.arity(3)
+        let (a, b) = (try f.int(1, "from"), try f.int(2, "to"))
+        guard a <= b else { throw StatisticsError("\(f.at): coverage: \(a) after \(b)") }
         stats!.coverage = ReadStatistics.union(stats!.coverage, [a...b])
+      case "C":
+        try f.arity(5)
+        guard let target = targetBytes.firstIndex(where: { $0.elementsEqual(bytes[f.fields[1]]) }) else {
+          throw StatisticsError("\(f.at): target: '\(f.text(1))' is not one of \(ReadStatistics.targetNames.joined(separator: ", "))")
+        }
+        let k = ReadStatistics.CountKey(target: target, bin: try f.int(2, "bin"), site: try f.site(3, of: sites))
+        stats!.counts[k, default: 0] += try f.int(4, "count")
       case "E":
-        try arity(3)
-        stats!.entries[Int(try int(1, "site")), default: 0] += try int(2, "count")
+        try f.arity(3)
+        stats!.entries[Int(try f.int(1, "site")), default: 0] += try f.int(2, "count")
       case "N":
-        try arity(4)
-        guard let ctx = UInt64(f[1]) else { throw StatisticsError("\(where_): context: '\(f[1])' is not a context key") }
-        stats!.next[.init(context: ctx, next: Int(try int(2, "next"))), default: 0] += try int(3, "count")
+        try f.arity(4)
+        stats!.next[.init(context: try f.uint(1, "context"), next: Int(try f.int(2, "next"))), default: 0] += try f.int(3, "count")
       case "T":
-        try arity(5)
-        guard let key = UInt64(f[1]) else { throw StatisticsError("\(where_): key: '\(f[1])' is not a travel key") }
-        let v = ReadStatistics.TravelSums(moves: try int(2, "moves"), sumLog: try int(3, "sum_log"), sumLogSquared: try int(4, "sum_log_squared"))
+        try f.arity(5)
+        let key = try f.uint(1, "key")
+        let v = ReadStatistics.TravelSums(moves: try f.int(2, "moves"), sumLog: try f.int(3, "sum_log"), sumLogSquared: try f.int(4, "sum_log_squared"))
         stats!.travel[key] = (stats!.travel[key] ?? .init(moves: 0, sumLog: 0, sumLogSquared: 0)) + v
       case "V":
-        try arity(9)
-        let id = String(f[1])
-        guard seen.insert(id).inserted else { throw StatisticsError("\(where_): vehicle: \(id) listed twice") }
-        guard let keeper = KeeperType(rawValue: String(f[2])) else { throw StatisticsError("\(where_): keeper: '\(f[2])' is not a keeper type") }
-        var v = ReadStatistics.Vehicle(keeper: keeper, nonstandardPlate: f[3] == "1", reads: try int(4, "reads"), first: try int(5, "first"),
-                                       last: try int(6, "last"), shards: try int(7, "shards"))
-        if f[8] != "-" {
-          for piece in f[8].split(separator: ";") {
-            let parts = piece.split(separator: "~", omittingEmptySubsequences: false)
-            guard parts.count == 3, let first = Int64(parts[0]), let last = Int64(parts[1]), first <= last else {
-              throw StatisticsError("\(where_): pieces: '\(piece.prefix(40))' is not FIRST~LAST~TRIPS")
-            }
-            var p = ReadStatistics.Piece(first: first, last: last, trips: [])
-            for frag in parts[2].split(separator: "|") {
-              var fr = ReadStatistics.Fragment(sites: [], times: [])
-              for r in frag.split(separator: ",") {
-                let st = r.split(separator: "@")
-                guard st.count == 2, let site = Int(st[0]), let t = Int64(st[1]), site >= 0, site < stats!.header.sites.count else {
-                  throw StatisticsError("\(where_): pieces: '\(r)' is not site@time")
-                }
-                fr.sites.append(site); fr.times.append(t)
-              }
-              p.trips.append(fr)
-            }
-            guard (1...2).contains(p.trips.count) else { throw StatisticsError("\(where_): pieces: a piece holds \(p.trips.count) trips (1 or 2)") }
-            v.pieces.append(p)
-          }
-        }
+        try f.arity(9)
+        let id = f.text(1)
+        guard seen.insert(id).inserted else { throw StatisticsError("\(f.at): vehicle: \(id) listed twice") }
+        guard let keeper = KeeperType(rawValue: f.text(2)) else { throw StatisticsError("\(f.at): keeper: '\(f.text(2))' is not a keeper type") }
+        var v = ReadStatistics.Vehicle(keeper: keeper, nonstandardPlate: f.text(3) == "1", reads: try f.int(4, "reads"), first: try f.int(5, "first"),
+                                       last: try f.int(6, "last"), shards: try f.int(7, "shards"))
+        if f.text(8) != "-" { v.pieces = try f.pieces(8, sites: sites) }
         stats!.vehicles[id] = v
       default:
-        throw StatisticsError("\(where_): '\(type)' is not a statistics record (H, A, S, C, E, N, T or V)")
+        throw StatisticsError("\(f.at): '\(f.type)' is not a statistics record (H, A, S, C, E, N, T or V)")
       }
     }
     guard let stats else { throw StatisticsError("\(name): no header (H) record: not a statistics file or record stream") }
     return stats
   }
 
-  /// Adds a C, E, N or T record parsed straight from its bytes; false (nothing added) when the line is
-  /// anything else or not exactly as the writer writes it, so the careful parser can say what is wrong.
-  static func fastRecord(_ b: [UInt8], _ r: Range<Int>, targets: [[UInt8]], into s: inout ReadStatistics, seen: inout Set<String>) -> Bool {
-    guard r.count > 2, b[r.lowerBound + 1] == 0x20 else { return false }
-    let type = b[r.lowerBound]
-    guard type == 0x43 || type == 0x45 || type == 0x4E || type == 0x54 || type == 0x56 else { return false }
-    // Fields after the type: up to five.
-    var fields: [Range<Int>] = []
-    var start = r.lowerBound + 2
-    for i in start..<r.upperBound where b[i] == 0x20 { fields.append(start..<i); start = i + 1 }
-    fields.append(start..<r.upperBound)
-    func int(_ f: Range<Int>) -> Int64? {
-      guard !f.isEmpty else { return nil }
-      var i = f.lowerBound, negative = false
-      if b[i] == 0x2D { negative = true; i += 1; guard i < f.upperBound else { return nil } }
+  /// One record line split on spaces (field 0 is the record type), read straight from the file's
+  /// bytes — files hold millions of records — with accessors whose errors name the line and field.
+  struct RecordLine {
+    let b: [UInt8]
+    let fields: [Range<Int>]
+    let at: String
+    init(_ b: [UInt8], _ r: Range<Int>, at: String) {
+      self.b = b; self.at = at
+      var fields: [Range<Int>] = [], start = r.lowerBound
+      for i in r where b[i] == 0x20 { fields.append(start..<i); start = i + 1 }
+      fields.append(start..<r.upperBound)
+      self.fields = fields
+    }
+    var type: String { text(0) }
+    func text(_ i: Int) -> String { i < fields.count ? String(decoding: b[fields[i]], as: UTF8.self) : "" }
+    func arity(_ k: Int) throws {
+      guard fields.count == k else { throw StatisticsError("\(at): record \(type) has \(fields.count - 1) fields where \(k - 1) are needed") }
+    }
+    /// A decimal integer in bytes `r` (optionally negative), nil unless it is exactly that.
+    func integer(_ r: Range<Int>) -> Int64? {
+      guard !r.isEmpty else { return nil }
+      var i = r.lowerBound, negative = false
+      if b[i] == 0x2D { negative = true; i += 1; guard i < r.upperBound else { return nil } }
       var v: Int64 = 0
-      while i < f.upperBound {
+      while i < r.upperBound {
         let d = b[i] &- 48
         guard d < 10 else { return nil }
         let (m, o1) = v.multipliedReportingOverflow(by: 10), (a, o2) = m.addingReportingOverflow(Int64(d))
@@ -259,77 +232,59 @@ public enum StatisticsFile {
       }
       return negative ? -v : v
     }
-    switch type {
-    case 0x56:  // V id keeper nonstandard reads first last shards pieces
-      guard fields.count == 8, let keeper = KeeperType(rawValue: String(decoding: b[fields[1]], as: UTF8.self)),
-        fields[2].count == 1, let reads = int(fields[3]), let first = int(fields[4]), let last = int(fields[5]), let shards = int(fields[6]) else { return false }
-      var v = ReadStatistics.Vehicle(keeper: keeper, nonstandardPlate: b[fields[2].lowerBound] == 0x31, reads: reads, first: first, last: last, shards: shards)
-      let pf = fields[7]
-      if !(pf.count == 1 && b[pf.lowerBound] == 0x2D) {
-        // piece;piece, piece = FIRST~LAST~trip|trip, trip = site@time,site@time
-        var piece = ReadStatistics.Piece(first: 0, last: 0, trips: [])
-        var trip = ReadStatistics.Fragment(sites: [], times: [])
-        var part = 0, start = pf.lowerBound, site: Int64 = -1
-        for i in pf.lowerBound...pf.upperBound {
-          let c: UInt8 = i < pf.upperBound ? b[i] : 0x3B
-          switch c {
-          case 0x7E:  // ~ ends FIRST or LAST
-            guard let x = int(start..<i) else { return false }
-            if part == 0 { piece.first = x } else if part == 1 { piece.last = x } else { return false }
-            part += 1; start = i + 1
-          case 0x40:  // @ ends a site
-            guard part == 2, let x = int(start..<i), x >= 0, x < Int64(s.header.sites.count) else { return false }
-            site = x; start = i + 1
-          case 0x2C, 0x7C, 0x3B:  // , | ; end a time (and a trip, and a piece)
-            guard part == 2, site >= 0, let t = int(start..<i) else { return false }
-            trip.sites.append(Int(site)); trip.times.append(t); site = -1; start = i + 1
-            if c != 0x2C { piece.trips.append(trip); trip = .init(sites: [], times: []) }
-            if c == 0x3B {
-              guard (1...2).contains(piece.trips.count), piece.first <= piece.last else { return false }
-              v.pieces.append(piece); piece = .init(first: 0, last: 0, trips: []); part = 0
-            }
-          default: break
+    func int(_ i: Int, _ field: String) throws -> Int64 {
+      guard i < fields.count, let v = integer(fields[i]) else { throw StatisticsError("\(at): \(field): '\(text(i))' is not an integer") }
+      return v
+    }
+    func uint(_ i: Int, _ field: String) throws -> UInt64 {
+      guard let v = UInt64(text(i)) else { throw StatisticsError("\(at): \(field): '\(text(i))' is not a \(field) key") }
+      return v
+    }
+    func site(_ i: Int, of sites: Int) throws -> Int {
+      let s = try int(i, "site")
+      guard s >= 0 && s < Int64(sites) else { throw StatisticsError("\(at): site: \(s) is not one of the \(sites) sites") }
+      return Int(s)
+    }
+    /// `FIRST~LAST~site@time,…|site@time,…;…`: a vehicle's stretches of reads with their first and last trip.
+    func pieces(_ i: Int, sites: Int) throws -> [ReadStatistics.Piece] {
+      let r = fields[i]
+      func bad(_ why: String) -> StatisticsError { StatisticsError("\(at): pieces: \(why) (pieces are FIRST~LAST~site@time,…|site@time,…;…)") }
+      var out: [ReadStatistics.Piece] = []
+      var piece = ReadStatistics.Piece(first: 0, last: 0, trips: [])
+      var trip = ReadStatistics.Fragment(sites: [], times: [])
+      var part = 0, start = r.lowerBound, site = -1
+      for k in r.lowerBound...r.upperBound {
+        let c: UInt8 = k < r.upperBound ? b[k] : 0x3B
+        switch c {
+        case 0x7E:  // ~ ends FIRST or LAST
+          guard part < 2, let x = integer(start..<k) else { throw bad("'\(String(decoding: b[start..<k], as: UTF8.self))' is not a time") }
+          if part == 0 { piece.first = x } else { piece.last = x }
+          part += 1; start = k + 1
+        case 0x40:  // @ ends a site
+          guard part == 2, let x = integer(start..<k), x >= 0, x < Int64(sites) else { throw bad("'\(String(decoding: b[start..<k], as: UTF8.self))' is not a site") }
+          site = Int(x); start = k + 1
+        case 0x2C, 0x7C, 0x3B:  // , | ; end a time (and a trip, and a piece)
+          guard part == 2, site >= 0, let t = integer(start..<k) else { throw bad("a read is not site@time") }
+          trip.sites.append(site); trip.times.append(t); site = -1; start = k + 1
+          if c != 0x2C { piece.trips.append(trip); trip = .init(sites: [], times: []) }
+          if c == 0x3B {
+            guard (1...2).contains(piece.trips.count), piece.first <= piece.last else { throw bad("a piece holds \(piece.trips.count) trips (1 or 2) or ends before it starts") }
+            out.append(piece); piece = .init(first: 0, last: 0, trips: []); part = 0
           }
+        default: break
         }
       }
-      let id = String(decoding: b[fields[0]], as: UTF8.self)
-      guard !seen.contains(id) else { return false }
-      seen.insert(id)
-      s.vehicles[id] = v
-    case 0x43:  // C target bin site count
-      guard fields.count == 4, let t = targets.firstIndex(where: { $0.elementsEqual(b[fields[0]]) }),
-        let bin = int(fields[1]), let site = int(fields[2]), site >= 0, site < s.header.sites.count, let c = int(fields[3]) else { return false }
-      s.counts[.init(target: t, bin: bin, site: Int(site)), default: 0] += c
-    case 0x45:  // E site count
-      guard fields.count == 2, let site = int(fields[0]), let c = int(fields[1]) else { return false }
-      s.entries[Int(site), default: 0] += c
-    case 0x4E:  // N context next count
-      guard fields.count == 3, let ctx = int(fields[0]).flatMap({ $0 >= 0 ? UInt64($0) : nil }) ?? UInt64(String(decoding: b[fields[0]], as: UTF8.self)),
-        let nx = int(fields[1]), let c = int(fields[2]) else { return false }
-      s.next[.init(context: ctx, next: Int(nx)), default: 0] += c
-    default:  // T key moves sumLog sumLog²
-      guard fields.count == 4, let key = int(fields[0]).flatMap({ $0 >= 0 ? UInt64($0) : nil }) ?? UInt64(String(decoding: b[fields[0]], as: UTF8.self)),
-        let m = int(fields[1]), let a = int(fields[2]), let q = int(fields[3]) else { return false }
-      s.travel[key] = (s.travel[key] ?? .init(moves: 0, sumLog: 0, sumLogSquared: 0)) + .init(moves: m, sumLog: a, sumLogSquared: q)
+      return out
     }
-    return true
   }
 
   /// Writes the statistics file atomically (or to standard output for `-`).
-  public static func write(_ s: ReadStatistics, to path: String) throws {
-    let data = encode(s)
-    if path == "-" { FileHandle.standardOutput.write(data); return }
-    let out = try OutputFile(path: path)
-    try out.write(data)
-    try out.commit()
-  }
+  public static func write(_ s: ReadStatistics, to path: String) throws { try put(encode(s), to: path) }
 
   /// Writes the record stream (no magic line, no checksum) to standard output or a file.
-  public static func writeRecords(_ s: ReadStatistics, to path: String) throws {
-    let data = Data(recordBytes(s))
-    if path == "-" { FileHandle.standardOutput.write(data); return }
-    let out = try OutputFile(path: path)
-    try out.write(data)
-    try out.commit()
+  public static func writeRecords(_ s: ReadStatistics, to path: String) throws { try put(Data(recordBytes(s)), to: path) }
+
+  static func put(_ data: Data, to path: String) throws {
+    if path == "-" { FileHandle.standardOutput.write(data) } else { try writeAtomically(data, to: path) }
   }
 }
