@@ -3,6 +3,66 @@ import Foundation
 import Governance
 import Reads
 
+/// How an export is read, the same for `anpr ingest` and `anpr stats`: the registries beside it, the
+/// key, its columns and times, de-duplication, and what happens to bad rows.
+struct ExportReading: ParsableArguments {
+  @Option(help: "Optional vehicles CSV (plate,keeper_type,make,colour).") var vehicles: String?
+  @Option(help: "File holding the pseudonymisation key (or set ANPR_KEY; /dev/fd/N works).") var keyFile: String?
+  @Flag(help: "Keep raw plates instead of pseudonyms (personal data: only if you must).") var keepRawPlates = false
+  @Option(help: "Where rejected rows go (CSV: file,line,field,reason,raw).") var rejects: String?
+  @Option(help: "Column names in your export, e.g. plate=VRM,camera_id=CameraID,timestamp=ReadTime.") var columns: String?
+  @Flag(help: "Stop at the first bad row with file:line: field: reason.") var strict = false
+  @Option(help: "Seconds within which a repeat at one site counts once.") var dedupeWindow: Int = 10
+  @Flag(help: "Do not merge one-character OCR confusions (O/0, I/1, B/8, S/5).") var noMisreadMerge = false
+  @Option(help: ArgumentHelp(
+    "How the export writes times: iso8601, epoch, epoch-ms, or a pattern like '%d/%m/%Y %H:%M:%S' (default: detected from the first rows).",
+    valueName: "pattern")) var timeFormat: String?
+  @Option(help: "A local time in the repeated autumn hour: first (summer time), second (winter time) or reject.")
+  var ambiguous: String = "reject"
+  @Option(help: "Coordinate system of the camera registry, e.g. EPSG:27700 (British National Grid: easting,northing columns); default WGS84 latitude,longitude.")
+  var crs: String?
+  @Option(help: "Fail, keeping nothing, when more than this fraction of rows is rejected (1 = never).")
+  var maxRejectRate: Double = 0.5
+  @Flag(help: "Keep the rows of a gzip export that was cut short (reported) instead of failing.") var allowTruncated = false
+
+  func validate() throws {
+    if TimeReading.Ambiguity(rawValue: ambiguous) == nil { throw ValidationError("--ambiguous must be first, second or reject.") }
+    if !(0...1).contains(maxRejectRate) { throw ValidationError("--max-reject-rate must be between 0 and 1.") }
+    if let timeFormat { do { _ = try TimeReading.Format(parsing: timeFormat) } catch { throw ValidationError("\(error)") } }
+    if keepRawPlates && keyFile != nil { throw ValidationError("Use --key-file or --keep-raw-plates, not both.") }
+    if dedupeWindow < 0 { throw ValidationError("--dedupe-window must be ≥ 0 seconds.") }
+  }
+
+  /// The ingest options these say, with the key loaded (no key without --keep-raw-plates is an error).
+  /// - Parameter timeZone: the zone of times written without one.
+  func options(reads: String, cameras: String, timeZone: String?) throws -> IngestOptions {
+    var o = IngestOptions(readsPath: reads, camerasPath: cameras)
+    o.vehiclesPath = vehicles
+    if let columns { o.columns = try ColumnMapping(parsing: columns) }
+    o.strict = strict
+    o.rejectsPath = rejects
+    o.dedupeWindow = Int64(dedupeWindow)
+    o.mergeMisreads = !noMisreadMerge
+    o.timeFormat = try timeFormat.map { try TimeReading.Format(parsing: $0) }
+    o.timeZone = timeZone
+    o.ambiguousTime = TimeReading.Ambiguity(rawValue: ambiguous)!
+    o.maxRejectRate = maxRejectRate
+    o.camerasCRS = crs
+    o.allowTruncated = allowTruncated
+    if !keepRawPlates {
+      guard let p = try Pseudonymiser.load(file: keyFile) else {
+        throw CLIError("""
+          no pseudonymisation key: pass --key-file FILE (make one with 'anpr keygen --out FILE', kept away \
+          from the data; every shard of one export uses the same key) or set ANPR_KEY; to keep raw plates \
+          instead, pass --keep-raw-plates
+          """)
+      }
+      o.pseudonymiser = p
+    }
+    return o
+  }
+}
+
 extension ANPR {
   struct Ingest: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -16,31 +76,14 @@ extension ANPR {
 
     @Argument(help: "Reads CSV (plain or gzip), or - for standard input.") var reads: String
     @Option(help: "Camera registry CSV.") var cameras: String
-    @Option(help: "Optional vehicles CSV (plate,keeper_type,make,colour).") var vehicles: String?
     @Option(help: "Store to write (created, or appended to if it exists).") var store: String
-    @Option(help: "File holding the pseudonymisation key (or set ANPR_KEY).") var keyFile: String?
-    @Flag(help: "Store raw plates instead of pseudonyms (personal data: only if you must).") var keepRawPlates = false
-    @Option(help: "Where rejected rows go (CSV: file,line,field,reason,raw).") var rejects: String?
-    @Option(help: "Column names in your export, e.g. plate=VRM,camera_id=CameraID,timestamp=ReadTime.") var columns: String?
-    @Flag(help: "Stop at the first bad row with file:line: field: reason.") var strict = false
-    @Option(help: "Seconds within which a repeat at one site counts once.") var dedupeWindow: Int = 10
+    @OptionGroup var export: ExportReading
     @Flag(help: "De-duplicate per camera rather than per site.") var dedupePerCamera = false
-    @Flag(help: "Do not merge one-character OCR confusions (O/0, I/1, B/8, S/5).") var noMisreadMerge = false
     @Option(help: "Drop reads older than this many days (UK practice keeps ANPR reads 12 months).") var retainDays: Int?
     @Option(help: "Reference time for --retain-days (ISO 8601; default now).") var asOf: String?
-    @Option(help: ArgumentHelp(
-      "How the export writes times: iso8601, epoch, epoch-ms, or a pattern like '%d/%m/%Y %H:%M:%S' (default: detected from the first rows).",
-      valueName: "pattern")) var timeFormat: String?
     @Option(name: .customLong("timezone"), help: ArgumentHelp(
       "IANA zone of times written without one (local time), e.g. Europe/London; times with a zone or Z keep theirs.",
       valueName: "zone")) var timeZone: String?
-    @Option(help: "A local time in the repeated autumn hour: first (summer time), second (winter time) or reject.")
-    var ambiguous: String = "reject"
-    @Option(help: "Coordinate system of the camera registry, e.g. EPSG:27700 (British National Grid: easting,northing columns); default WGS84 latitude,longitude.")
-    var crs: String?
-    @Option(help: "Fail, storing nothing, when more than this fraction of rows is rejected (1 = never).")
-    var maxRejectRate: Double = 0.5
-    @Flag(help: "Keep the rows of a gzip export that was cut short (reported) instead of failing.") var allowTruncated = false
     @Option(help: "Access policy (YAML: retention_days, authority_age_days, reason_required) recorded in a new store; every later command enforces it.")
     var policy: String?
     @Option(help: "Plate vault to write (each pseudonym's plate encrypted for the custodian; created or extended).") var vault: String?
@@ -50,18 +93,13 @@ extension ANPR {
 
     func validate() throws {
       if (vault == nil) != (custodianPublicKey == nil) { throw ValidationError("--vault and --custodian-public-key go together.") }
-      if vault != nil && keepRawPlates { throw ValidationError("--vault keeps plates for pseudonyms; a store of raw plates needs none.") }
-      if TimeReading.Ambiguity(rawValue: ambiguous) == nil { throw ValidationError("--ambiguous must be first, second or reject.") }
-      if !(0...1).contains(maxRejectRate) { throw ValidationError("--max-reject-rate must be between 0 and 1.") }
-      if let timeFormat { do { _ = try TimeReading.Format(parsing: timeFormat) } catch { throw ValidationError("\(error)") } }
-      if keepRawPlates && keyFile != nil { throw ValidationError("Use --key-file or --keep-raw-plates, not both.") }
-      if dedupeWindow < 0 { throw ValidationError("--dedupe-window must be ≥ 0 seconds.") }
+      if vault != nil && export.keepRawPlates { throw ValidationError("--vault keeps plates for pseudonyms; a store of raw plates needs none.") }
       if let r = retainDays, r <= 0 { throw ValidationError("--retain-days must be positive.") }
     }
 
     func run() throws {
-      try requireDistinct(outputs: [("--store", store), ("--rejects", rejects), ("--vault", vault), ("--audit", governance.audit)],
-                          inputs: [("READS", reads), ("--cameras", cameras), ("--vehicles", vehicles), ("--key-file", keyFile),
+      try requireDistinct(outputs: [("--store", store), ("--rejects", export.rejects), ("--vault", vault), ("--audit", governance.audit)],
+                          inputs: [("READS", reads), ("--cameras", cameras), ("--vehicles", export.vehicles), ("--key-file", export.keyFile),
                                    ("--policy", policy), ("--custodian-public-key", custodianPublicKey)])
       // One writer at a time: a second ingest into this store waits (withExtendedLifetime keeps the lock to the end).
       let lock = try StoreLock(store: store) { FileHandle.standardError.write(Data("waiting for another writer of \(store) to finish…\n".utf8)) }
@@ -79,34 +117,13 @@ extension ANPR {
     }
 
     func ingest(existing: ReadStore?, policy newPolicy: AccessPolicy?) throws -> [String: Int] {
-      var o = IngestOptions(readsPath: reads, camerasPath: cameras)
-      o.vehiclesPath = vehicles
-      if let columns { o.columns = try ColumnMapping(parsing: columns) }
-      o.strict = strict
-      o.rejectsPath = rejects
-      o.dedupeWindow = Int64(dedupeWindow)
+      var o = try export.options(reads: reads, cameras: cameras, timeZone: timeZone)
       o.dedupeBySite = !dedupePerCamera
-      o.mergeMisreads = !noMisreadMerge
       o.retainDays = retainDays
       if let asOf { o.asOf = try parseTime(asOf, option: "--as-of") }
-      o.timeFormat = try timeFormat.map { try TimeReading.Format(parsing: $0) }
-      o.timeZone = timeZone
-      o.ambiguousTime = TimeReading.Ambiguity(rawValue: ambiguous)!
-      o.maxRejectRate = maxRejectRate
-      o.camerasCRS = crs
-      o.allowTruncated = allowTruncated
       // Under a policy, reads past its retention are not taken in at all.
       if let p = newPolicy ?? existing?.header.governance?.policy, o.retainDays == nil { o.retainDays = p.retentionDays }
       o.platesForVault = vault != nil
-      if !keepRawPlates {
-        guard let p = try Pseudonymiser.load(file: keyFile) else {
-          throw CLIError("""
-            no pseudonymisation key: pass --key-file FILE (make one with 'anpr keygen --out FILE', kept away \
-            from the data) or set ANPR_KEY; to store raw plates instead, pass --keep-raw-plates
-            """)
-        }
-        o.pseudonymiser = p
-      }
       let progress = ProgressLine("ingest \(reads)")
       var (contents, ingested) = try Reads.Ingest.run(o, progress: { bytes, total, rows in
         progress.update(done: Double(bytes), total: total.map(Double.init), unit: "bytes", count: rows)
@@ -129,7 +146,7 @@ extension ANPR {
       var report = ingested
       var outcome: StoreUpdate.Outcome? = nil
       if existing != nil {
-        (report, outcome) = try StoreUpdate.append(contents, to: store, window: Int64(dedupeWindow), bySite: !dedupePerCamera)
+        (report, outcome) = try StoreUpdate.append(contents, to: store, window: Int64(export.dedupeWindow), bySite: !dedupePerCamera)
       } else {
         try StoreUpdate.requireNoOrphans(store: store)
         // Every new store records its audit log (absolute), so a deleted or moved log is noticed and
@@ -156,7 +173,7 @@ extension ANPR {
           print("  most rows rejected for \(top.code): \(RejectReason.hint(code: top.code))")
         }
         if report.nonstandardPlateReads > 0 { print("  flagged: \(report.nonstandardPlateReads) reads of plates in no GB format (kept)") }
-        if report.rejected > 0, let rejects { print("  rejected rows written to \(rejects)") }
+        if report.rejected > 0, let rejects = export.rejects { print("  rejected rows written to \(rejects)") }
         else if report.rejected > 0 { print("  (pass --rejects FILE to keep the rejected rows)") }
         switch outcome {
         case let .segment(index, path)?: print("store: \(store) (appended as segment \(index), \(path); 'anpr compact' folds segments into one file)")

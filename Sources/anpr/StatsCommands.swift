@@ -20,20 +20,11 @@ extension ANPR {
     @Argument(help: "Reads CSV shard (plain or gzip), or - for standard input (or use --store).") var reads: String?
     @Option(help: "A store written by 'anpr ingest', instead of a CSV.") var store: String?
     @Option(help: "Camera registry CSV (with a CSV shard).") var cameras: String?
-    @Option(help: "Optional vehicles CSV (plate,keeper_type,...), for keeper types.") var vehicles: String?
-    @Option(help: "File holding the pseudonymisation key (or set ANPR_KEY; /dev/fd/N works).") var keyFile: String?
-    @Flag(help: "Keep raw plates as vehicle ids (personal data: only if you must).") var keepRawPlates = false
-    @Option(help: "Column names in your export, e.g. plate=VRM,camera_id=CameraID,timestamp=ReadTime.") var columns: String?
-    @Option(help: ArgumentHelp("How the export writes times (as for 'anpr ingest').", valueName: "pattern")) var timeFormat: String?
-    @Option(help: ArgumentHelp("IANA zone of times written without one in the export.", valueName: "zone")) var exportTimezone: String?
-    @Option(help: "A local time in the repeated autumn hour: first, second or reject.") var ambiguous = "reject"
-    @Option(help: "Coordinate system of the camera registry, e.g. EPSG:27700.") var crs: String?
-    @Option(help: "Seconds within which a repeat at one site counts once (with --store: the window it was ingested with); a repeat split by a shard's edge is found at merge.") var dedupeWindow: Int = 10
-    @Flag(help: "Do not merge one-character OCR confusions.") var noMisreadMerge = false
-    @Option(help: "Where rejected rows go (CSV).") var rejects: String?
-    @Option(help: "Fail when more than this fraction of rows is rejected (1 = never).") var maxRejectRate = 0.5
+    @OptionGroup var export: ExportReading
+    @Option(help: ArgumentHelp("IANA zone of times written without one in the export (what 'anpr ingest --timezone' says).", valueName: "zone"))
+    var exportTimezone: String?
     @Option(help: "Analyst's time zone for the time bands of transitions (IANA name).") var timezone = "Europe/London"
-    @Flag(help: "Every vehicle's reads are all in this shard: count every trip (no fragments to join).") var complete = false
+    @Flag(help: "Every vehicle's reads are all in this shard: count every trip (no pieces to join at merge).") var complete = false
     @Flag(help: "Write the record stream (no header line, no checksum) for a cluster job to reduce by key.") var records = false
     @Option(help: "Statistics file to write, or - for standard output.") var out: String
     @Option(help: ArgumentHelp("The time this shard covers, FROM..TO (ISO 8601, TO exclusive), e.g. a day: 2026-03-05T00:00Z..2026-03-06T00:00Z; trips then join the next shard's at merge (default: the shard's first to last read).", valueName: "from..to"))
@@ -52,15 +43,11 @@ extension ANPR {
     func validate() throws {
       if (reads == nil) == (store == nil) { throw ValidationError("Give a reads CSV (or -) or --store, not both.") }
       if reads != nil && cameras == nil { throw ValidationError("A reads CSV needs --cameras.") }
-      if keepRawPlates && keyFile != nil { throw ValidationError("Use --key-file or --keep-raw-plates, not both.") }
-      if TimeReading.Ambiguity(rawValue: ambiguous) == nil { throw ValidationError("--ambiguous must be first, second or reject.") }
-      if !(0...1).contains(maxRejectRate) { throw ValidationError("--max-reject-rate must be between 0 and 1.") }
-      if dedupeWindow < 0 { throw ValidationError("--dedupe-window must be ≥ 0 seconds.") }
     }
 
     func run() throws {
-      try requireDistinct(outputs: [("--out", out), ("--rejects", rejects)],
-                          inputs: [("READS", reads), ("--store", store), ("--cameras", cameras), ("--vehicles", vehicles), ("--key-file", keyFile)])
+      try requireDistinct(outputs: [("--out", out), ("--rejects", export.rejects)],
+                          inputs: [("READS", reads), ("--store", store), ("--cameras", cameras), ("--vehicles", export.vehicles), ("--key-file", export.keyFile)])
       let clock = try LocalClock(identifier: timezone)
       var stats: ReadStatistics
       if let store {
@@ -68,7 +55,7 @@ extension ANPR {
         let audit = try governance.begin("stats", storePath: store, store: opened)
         var built: ReadStatistics? = nil
         try audited(audit) {
-          built = try ReadStatistics.build(store: opened, clock: clock, complete: complete, span: try shardSpan(), dedupeWindow: Int64(dedupeWindow))
+          built = try ReadStatistics.build(store: opened, clock: clock, complete: complete, span: try shardSpan(), dedupeWindow: Int64(export.dedupeWindow))
           return ["vehicles": built!.vehicles.count]
         }
         stats = built!
@@ -84,30 +71,14 @@ extension ANPR {
 
     /// Ingests the CSV shard into a temporary store (removed after), as 'anpr ingest' would, and builds the statistics.
     func fromCSV(clock: LocalClock) throws -> ReadStatistics {
-      var o = IngestOptions(readsPath: reads!, camerasPath: cameras!)
-      o.vehiclesPath = vehicles
-      if let columns { o.columns = try ColumnMapping(parsing: columns) }
-      o.rejectsPath = rejects
-      o.dedupeWindow = Int64(dedupeWindow)
-      o.mergeMisreads = !noMisreadMerge
-      o.timeFormat = try timeFormat.map { try TimeReading.Format(parsing: $0) }
-      o.timeZone = exportTimezone
-      o.ambiguousTime = TimeReading.Ambiguity(rawValue: ambiguous)!
-      o.maxRejectRate = maxRejectRate
-      o.camerasCRS = crs
-      if !keepRawPlates {
-        guard let p = try Pseudonymiser.load(file: keyFile) else {
-          throw CLIError("no pseudonymisation key: pass --key-file FILE (the key the other shards use) or set ANPR_KEY; to keep raw plates instead, pass --keep-raw-plates")
-        }
-        o.pseudonymiser = p
-      }
+      let o = try export.options(reads: reads!, cameras: cameras!, timeZone: exportTimezone)
       let (contents, report) = try Reads.Ingest.run(o, notice: { FileHandle.standardError.write(Data(($0 + "\n").utf8)) })
       let dir = FileManager.default.temporaryDirectory.appendingPathComponent("anprkit-stats-\(getpid())-\(UUID().uuidString)").path
       try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
       defer { try? FileManager.default.removeItem(atPath: dir) }
       let path = dir + "/shard.anpr"
       try StoreWriter.write(contents, to: path)
-      var stats = try ReadStatistics.build(store: try ReadStore(path: path), clock: clock, complete: complete, span: try shardSpan(), dedupeWindow: Int64(dedupeWindow))
+      var stats = try ReadStatistics.build(store: try ReadStore(path: path), clock: clock, complete: complete, span: try shardSpan(), dedupeWindow: Int64(export.dedupeWindow))
       // The shard's accounting is the ingest's (the temporary store holds the same report).
       stats.accounting = ["read": Int64(report.read), "accepted": Int64(report.accepted), "rejected": Int64(report.rejected),
                           "duplicates": Int64(report.duplicates)]
@@ -122,7 +93,7 @@ extension ANPR {
         Counts add; a vehicle seen in two shards has its trips joined across the shards' edge. The
         result does not depend on the order or grouping of the inputs. Shards must agree on the key,
         the time zone, the camera sites and the trip gap; the same reads in two shards (overlapping
-        reads of one vehicle) are refused. --complete declares the result final: every fragment is
+        reads of one vehicle) are refused. --complete declares the result final: every open trip is
         counted, and the file is the canonical form (what a cluster job with partitions by vehicle gives).
         """)
     @Argument(help: "Statistics files or record streams (- for standard input).") var inputs: [String]
