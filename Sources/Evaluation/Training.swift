@@ -213,9 +213,6 @@ public enum Training {
   @discardableResult
   public static func train(spec: SpecFile, statistics stats: ReadStatistics, target: Target, clock: LocalClock,
                            to path: String) throws -> (ModelFileHeader, String) {
-    guard clock.timeZone.identifier == stats.header.timeZone else {
-      throw SpecError.invalid("the statistics' time bands are in \(stats.header.timeZone) time; train with --timezone \(stats.header.timeZone) (or make the statistics with --timezone \(clock.timeZone.identifier))")
-    }
     guard !spec.isNextAppearance else {
       throw SpecError.invalid("\(spec.name) is a next-appearance model: it learns from each vehicle's visits by date, which statistics do not keep; train it on a store")
     }
@@ -223,6 +220,10 @@ public enum Training {
     if spec.isRoute {
       guard case .allReads = target else {
         throw SpecError.invalid("\(spec.name) is a route model: it learns from every vehicle's trips, so --target \(target) does not apply")
+      }
+      // The moves' time bands were taken on the statistics' clock (counts are in UTC bins, any zone).
+      guard clock.timeZone.identifier == stats.header.timeZone else {
+        throw SpecError.invalid("the statistics' time bands are in \(stats.header.timeZone) time; train with --timezone \(stats.header.timeZone) (or make the statistics with --timezone \(clock.timeZone.identifier))")
       }
       let counts = try stats.transitionCounts(order: try spec.routeModel().order)
       return try train(spec: spec, counts: counts, sites: stats.header.sites.map(\.id),
