@@ -29,18 +29,10 @@ import subprocess
 import sys
 import tempfile
 
-FOLD = str.maketrans("ODQILBSZGT", "0001185267")
-
-
-def fold_plate(raw):
-    """The partition key of a plate in Python (the job computes it in Spark SQL, `fold_column`, the
-    same way): ANPRKit's normalisation (ASCII letters and digits only, upper case) with the
-    confusable characters folded, so every spelling ingest may merge lands in one partition."""
-    return "".join(c for c in raw if c.isascii() and c.isalnum()).upper().translate(FOLD)
-
-
 def fold_column(plate):
-    """`fold_plate` as a Spark SQL expression (runs in the JVM, no Python per row)."""
+    """The partition key of a plate, as a Spark SQL expression (in the JVM, no Python per row): ANPRKit's
+    normalisation (ASCII letters and digits only, upper case) with the confusable characters folded,
+    so every spelling ingest may merge lands in one partition."""
     from pyspark.sql import functions as F
     return F.translate(F.upper(F.regexp_replace(plate, "[^A-Za-z0-9]", "")), "ODQILBSZGT", "0001185267")
 
