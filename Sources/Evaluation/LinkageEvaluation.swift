@@ -122,7 +122,61 @@ extension LinkageEvaluation {
     }
     same.sort(); diff.sort(by: >)
     func q(_ a: [Double], _ f: Double) -> Double { a.isEmpty ? .nan : a[min(a.count - 1, Int(f * Double(a.count)))] }
+    // Per block: AUC of the block's centred cosine, same-holder pairs against other pairs that could be
+    // linked (not in use at the same time): which evidence separates actors in this town.
+    var perBlock: [String] = []
+    for (name, range, scale) in f.signatures.namedBlocks(model.weights) {
+      var pos: [Double] = [], neg: [Double] = []
+      for i in 0..<n {
+        for j in (i + 1)..<n {
+          let overlap = min(f.signatures.lastSeen[i], f.signatures.lastSeen[j]) - max(f.signatures.firstSeen[i], f.signatures.firstSeen[j])
+          if overlap > Int64(model.maxOverlapHours * 3600) || (model.separateSimultaneousDrivers && f.signatures.drivenTogether(i, j)) { continue }
+          var s = 0.0
+          for k in range { s += f.features[i, k] * f.features[j, k] }
+          s /= scale * scale
+          if let a = truth[ids[i]], let b = truth[ids[j]], a == b { pos.append(s) } else { neg.append(s) }
+        }
+      }
+      var wins = 0.0
+      let sortedNeg = neg.sorted()
+      for p in pos {
+        var lo = 0, hi = sortedNeg.count
+        while lo < hi { let mid = (lo + hi) / 2; if sortedNeg[mid] < p { lo = mid + 1 } else { hi = mid } }
+        var eq = lo; while eq < sortedNeg.count && sortedNeg[eq] == p { eq += 1 }
+        wins += Double(lo) + 0.5 * Double(eq - lo)
+      }
+      let auc = pos.isEmpty || neg.isEmpty ? Double.nan : wins / Double(pos.count * neg.count)
+      perBlock.append(name + String(format: " %.3f", auc))
+    }
     return String(format: "same-holder pairs: %d, similarity median %.2f (10%% %.2f); other pairs: %d, top %.2f, 99.9%% %.2f",
                   same.count, q(same, 0.5), q(same, 0.1), diff.count, diff.first ?? .nan, q(diff, 0.001))
+      + "\nper-block AUC, same holder against other pairs not in use at the same time: " + perBlock.joined(separator: ", ")
+      + "\n" + errorBreakdown(result: result, truth: truth)
   }
+
+  /// Wrong pairs inside groups and missed same-holder pairs, by the kinds of holder involved
+  /// ("actor", "business", "renter", "family", or "unknown").
+  static func errorBreakdown(result: LinkageResult, truth: [String: String]) -> String {
+    func kind(_ id: String) -> String { truth[id].map { String($0.split(separator: "-").first ?? "?") } ?? "unknown" }
+    var wrong: [String: Int] = [:], missed: [String: Int] = [:]
+    var group: [String: Int] = [:]
+    for (g, m) in result.groups.enumerated() {
+      for x in m { group[x] = g }
+      for i in 0..<m.count { for j in (i + 1)..<m.count where truth[m[i]] == nil || truth[m[i]] != truth[m[j]] {
+        wrong[[kind(m[i]), kind(m[j])].sorted().joined(separator: "~"), default: 0] += 1
+      } }
+    }
+    let ids = result.units.map(\.id)
+    for i in 0..<ids.count { for j in (i + 1)..<ids.count {
+      guard let a = truth[ids[i]], a == truth[ids[j]] else { continue }
+      if group[ids[i]] == nil || group[ids[i]] != group[ids[j]] {
+        let how = group[ids[i]] == nil && group[ids[j]] == nil ? "both alone" : group[ids[i]] == nil || group[ids[j]] == nil ? "one alone" : "two groups"
+        missed["\(kind(ids[i])) (\(how))", default: 0] += 1
+      }
+    } }
+    return "wrong pairs in groups: " + wrong.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+      + "; missed same-holder pairs: " + missed.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+  }
+
+
 }

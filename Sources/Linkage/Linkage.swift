@@ -34,6 +34,11 @@ public struct LinkageModel: Codable, Sendable, Equatable {
   /// Vehicles whose active periods overlap by more than this many hours are never linked: the
   /// case is one actor changing cars, and one actor drives one car at a time.
   public var maxOverlapHours = 12.0
+  /// Periods of use on the road at the same time (a visit of each sharing a minute or more) are never
+  /// linked, however short the overlap of their spans, and are part of the null for link confidence:
+  /// one driver drives one car at a time, so the rule applies to time on the road, not only to the
+  /// periods of use (`--allow-simultaneous` turns it off).
+  public var separateSimultaneousDrivers = true
   /// Only vehicles with at least this many visits get signatures.
   public var minimumTrips = 1
   /// Reads with no gap longer than this (seconds) form one visit: a signature counts visits, so a stop
@@ -132,12 +137,16 @@ extension LinkageModel {
     let x = xAll.rows(0..<candidates.count)
     let nn = try topKNeighbours(x, k: min(neighbours, candidates.count - 1))
     let overlapLimit = Int64(maxOverlapHours * 3600)
+    let simultaneity = separateSimultaneousDrivers
     func overlaps(_ i: Int, _ j: Int) -> Bool {
       min(sig.lastSeen[i], sig.lastSeen[j]) - max(sig.firstSeen[i], sig.firstSeen[j]) > overlapLimit
+        || (simultaneity && sig.drivenTogether(i, j))
     }
-    // Null distribution: similarities of pairs in use at the same time. One driver drives one car at a
+    // Null distribution: similarities of pairs in use at the same time (periods that overlap by more
+    // than `maxOverlapHours`, or cars on the road at the same moment). One driver drives one car at a
     // time, so these pairs are not the same actor; how often they reach a similarity says how often
-    // unrelated periods of use do. Every pair of candidates is examined (up to 2 000 000, else that many
+    // unrelated periods of use do. Cars on the road together share the day and hour, so they also
+    // show how alike two drivers who keep the same hours look. Every pair of candidates is examined (up to 2 000 000, else that many
     // drawn with a seeded generator): those in use at the same time are the null, the others the pairs a
     // link could join. Pairs of a candidate and a reference vehicle (up to 200 000 drawn) stand in for
     // the null only when the candidates give too few.

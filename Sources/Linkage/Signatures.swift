@@ -40,6 +40,10 @@ public struct Signatures: Codable, Sendable {
   public var firstSeen: [Int64]
   public var lastSeen: [Int64]
   public var trips: [Int]
+  /// Start and end of each visit per row, in time order: two rows on the road at the same time are two
+  /// drivers (`drivenTogether`).
+  public var visitStarts: [[Int64]] = []
+  public var visitEnds: [[Int64]] = []
 
   func site(_ s: Int) -> Int { s % layout.siteBuckets }
 
@@ -81,6 +85,8 @@ public struct Signatures: Codable, Sendable {
       sig.firstSeen.append(ts.first?.start ?? 0)
       sig.lastSeen.append(ts.last?.end ?? 0)
       sig.trips.append(ts.count)
+      sig.visitStarts.append(ts.map(\.start))
+      sig.visitEnds.append(ts.map(\.end))
       for t in ts {
         sig.sums[base + layout.entry.lowerBound + sig.site(t.entrySite)] += 1
         sig.sums[base + layout.exit.lowerBound + sig.site(t.exitSite)] += 1
@@ -154,6 +160,26 @@ public struct Signatures: Codable, Sendable {
     return out
   }
 
+  /// Whether rows i and j were on the road at the same time: a visit of one and a visit of the other
+  /// share at least `seconds` (one driver drives one car at a time, so they are two drivers).
+  public func drivenTogether(_ i: Int, _ j: Int, seconds: Int64 = 60) -> Bool {
+    let (sa, ea, sb, eb) = (visitStarts[i], visitEnds[i], visitStarts[j], visitEnds[j])
+    guard !sa.isEmpty, !sb.isEmpty, min(lastSeen[i], lastSeen[j]) - max(firstSeen[i], firstSeen[j]) >= seconds else { return false }
+    var a = 0, b = 0
+    while a < sa.count && b < sb.count {
+      if min(ea[a], eb[b]) - max(sa[a], sb[b]) >= seconds { return true }
+      if ea[a] < eb[b] { a += 1 } else { b += 1 }
+    }
+    return false
+  }
+
+  /// Every weighted block's columns with its name, in the order of `Weights`.
+  public func namedBlocks(_ w: Weights = Weights()) -> [(name: String, range: Range<Int>, scale: Double)] {
+    let names = ["entry", "exit", "stops", "stop pairs", "stop area", "dwell", "weekday", "hour", "bigrams", "durations", "rental"]
+    let all = blocks(w), total = all.map(\.weight).reduce(0, +)
+    return zip(names, all).filter { $0.1.weight > 0 }.map { ($0.0, $0.1.range, ($0.1.weight / total).squareRoot()) }
+  }
+
   /// Adds another shard's signatures (same layout); rows of the same vehicle are summed.
   public func merged(with o: Signatures) throws -> Signatures {
     guard layout == o.layout else { throw SpecError.invalid("signature layouts differ; cannot merge") }
@@ -165,10 +191,13 @@ public struct Signatures: Codable, Sendable {
         for k in 0..<d { out.sums[i * d + k] += o.sums[r * d + k] }
         out.firstSeen[i] = min(out.firstSeen[i], o.firstSeen[r]); out.lastSeen[i] = max(out.lastSeen[i], o.lastSeen[r])
         out.trips[i] += o.trips[r]
+        let spans = zip(out.visitStarts[i] + o.visitStarts[r], out.visitEnds[i] + o.visitEnds[r]).sorted { $0.0 != $1.0 ? $0.0 < $1.0 : $0.1 < $1.1 }
+        out.visitStarts[i] = spans.map(\.0); out.visitEnds[i] = spans.map(\.1)
       } else {
         index[v] = out.vehicles.count
         out.vehicles.append(v); out.sums += o.sums[(r * d)..<((r + 1) * d)]
         out.firstSeen.append(o.firstSeen[r]); out.lastSeen.append(o.lastSeen[r]); out.trips.append(o.trips[r])
+        out.visitStarts.append(o.visitStarts[r]); out.visitEnds.append(o.visitEnds[r])
       }
     }
     return out

@@ -280,7 +280,8 @@ extension Simulator {
         let a = Agent(kind: .oneOff, id: -1, home: 0, work: 0, gateway: randomGateway(&oneRNG))
         sense(plan(a, day: day, rng: &oneRNG), plate: plate, holder: "one-off", rng: &oneRNG, sensor: &sensor)
       }
-      for (h, hire) in hires.enumerated() where hire.fromDay <= day && day < hire.toDay {
+      for h in drivenHires(on: day) {
+        let hire = hires[h]
         var rng = SeededRNG(seed: cfg.seed, 4, UInt64(h), UInt64(day))
         sense(plan(agents[hireAgent[h]], day: day, rng: &rng), plate: hire.plate, holder: hire.holder, rng: &rng, sensor: &sensor)
       }
@@ -351,7 +352,8 @@ extension Simulator {
     var actor = [Double](repeating: 0, count: sites.count * hoursN)
     let R = config.oracleReplicates
     for day in 0..<horizon {
-      for (h, hire) in hires.enumerated() where hire.fromDay <= day && day < hire.toDay {
+      for h in drivenHires(on: day) {
+        let hire = hires[h]
         let isActor = hire.holder.hasPrefix("actor-")
         for rep in 0..<R {
           var rng = SeededRNG(seed: config.seed, 6, UInt64(h), UInt64(day), UInt64(rep))

@@ -283,6 +283,21 @@ public struct Simulator: Sendable {
     }
   }
 
+  /// The hires driven on `day`: every hire in force that day, except that a hirer with two cars out at
+  /// once (the next collected before the last is returned) drives only the newer one that day — one
+  /// driver drives one car at a time, which is what linkage relies on.
+  func drivenHires(on day: Int) -> [Int] {
+    var newest: [Int: Int] = [:]  // agent → hire driven
+    var order: [Int] = []
+    for (h, hire) in hires.enumerated() where hire.fromDay <= day && day < hire.toDay {
+      let agent = hireAgent[h]
+      if let k = newest[agent] {
+        if (hire.fromDay, h) > (hires[k].fromDay, k) { newest[agent] = h }
+      } else { newest[agent] = h; order.append(agent) }
+    }
+    return order.map { newest[$0]! }.sorted()
+  }
+
   public enum SimulationError: Error, CustomStringConvertible {
     case badConfig(String)
     case cannotWrite(String)

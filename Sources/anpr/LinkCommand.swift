@@ -30,6 +30,7 @@ extension ANPR {
     @Option(help: "Episodes CSV to write: every candidate period of use with its boundaries, their confidence and the evidence for each cut.") var episodes: String?
     @Option(help: "A merge also needs at least this confidence (probability of one actor; default 0.5).") var minConfidence: Double?
     @Flag(help: "Link all vehicles, not only rental ones.") var allVehicles = false
+    @Flag(help: "Allow linking periods of use that were on the road at the same moment (by default two cars driven at once are two drivers).") var allowSimultaneous = false
     @Option(help: "What to link: 'episode' (periods of use of a car, default) or 'plate' (whole plates; right only if each plate has one driver).")
     var unit: LinkageModel.Unit = .episode
     @Option(help: "Simulator truth (truth.json or its directory): prints precision, recall, F1, B-cubed and a threshold curve.") var truth: String?
@@ -56,6 +57,7 @@ extension ANPR {
         model.minimumConfidence = minConfidence
       }
       model.rentalOnly = !allVehicles
+      model.separateSimultaneousDrivers = !allowSimultaneous
       model.unit = unit
       let r = try model.link(store: store, clock: clock)
       let groups = GroupsFile(r).table

@@ -170,6 +170,52 @@ struct LinkageBadInputTests {
     #expect(r.groups.count <= 5, "\(r.groups.count) groups of indistinguishable cars")
   }
 
+  /// One driver drives one car at a time: two hire cars on the road at the same moments, alike in every
+  /// other way, are two drivers, so no group holds both; a third car with the same habit later in the
+  /// month may join either. With the rule off (`separateSimultaneousDrivers = false`) the two are linked
+  /// (their spans overlap by minutes, within the handover tolerance), which shows the test can fail.
+  @Test func carsOnTheRoadTogetherAreTwoDrivers() throws {
+    var town = HandBuiltTown.make(commuters: 20)
+    for p in ["TWIN1", "TWIN2", "LATER"] { town.keepers[p] = "rental" }
+    // Their periods of use overlap by minutes (under the 12 h tolerance for a handover), but on day 3
+    // both are on the road at 15:00.
+    for d in 0...3 { town.visit("TWIN1", day: d, hour: 15, sites: ["A", "B", "C", "A"], stopAfter: 1) }
+    for d in 3...6 { town.visit("TWIN2", day: d, hour: 15.05, sites: ["A", "B", "C", "A"], stopAfter: 1) }
+    for d in 12..<18 { town.visit("LATER", day: d, hour: 15, sites: ["A", "B", "C", "A"], stopAfter: 1) }
+    // Background hire cars with other habits, so the confidence has pairs to learn from.
+    let sites = ["A", "B", "C", "D", "E", "F"]
+    for k in 0..<60 {
+      let p = String(format: "BG%03d", k)
+      town.keepers[p] = "rental"
+      let route = (0..<4).map { sites[(k + $0 * (1 + k % 2)) % 6] }
+      for d in 0..<3 {
+        town.visit(p, day: (k % 20) + d, hour: 6 + Double((k * 7) % 15) + 0.3 * Double(d), sites: route, stopAfter: k % 3, stopMinutes: 8 + (k * 5) % 30)
+      }
+    }
+    let store = try town.store(try makeTemporaryDirectory("twins"))
+    func together(_ r: LinkageResult) -> Bool { r.groups.contains { g in g.contains { $0.hasPrefix("TWIN1") } && g.contains { $0.hasPrefix("TWIN2") } } }
+    let r = try LinkageModel().link(store: store, clock: .utc)
+    #expect(!together(r), "\(r.groups)")
+    var off = LinkageModel()
+    off.separateSimultaneousDrivers = false
+    let o = try off.link(store: store, clock: .utc)
+    #expect(together(o), "\(o.groups) \(o.notes)")
+  }
+
+  /// `drivenTogether`: visits that share a minute are on the road together; back-to-back ones are not.
+  @Test func drivenTogetherNeedsASharedMinute() {
+    var sig = Signatures(layout: .init(sites: 4), vehicles: [0, 1, 2], sums: [], firstSeen: [0, 1000, 1700], lastSeen: [2000, 1900, 3000], trips: [2, 1, 1])
+    sig.visitStarts = [[0, 1500], [1000], [1700]]
+    sig.visitEnds = [[600, 2000], [1900], [3000]]
+    #expect(sig.drivenTogether(0, 1))       // 1500–1900 shared
+    #expect(sig.drivenTogether(1, 2))       // 1700–1900 shared
+    #expect(sig.drivenTogether(0, 2))       // 1700–2000 shared
+    sig.visitStarts[2] = [1960]
+    #expect(!sig.drivenTogether(0, 2))      // 40 s shared: under a minute
+    sig.visitStarts[1] = [700]; sig.visitEnds[1] = [1500]
+    #expect(!sig.drivenTogether(0, 1))      // 600–700 gap, then ends as the other starts
+  }
+
   /// Two actors who swap the same three cars every four days: each car serves both, so the groups
   /// must be of periods of use, and no group may mix the two (one drives afternoons in at A with a stop
   /// after B, the other mornings in at F with a stop after E).

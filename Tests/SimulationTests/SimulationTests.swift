@@ -117,6 +117,32 @@ struct SimulatorTests {
     #expect(t.actors.count == 3)
   }
 
+  /// A hirer with two cars out at once (the next collected before the last goes back) drives one of
+  /// them at a time: no two trips of one actor group in two cars overlap in time. (Before, both cars
+  /// were driven on the overlap day, each on the group's habit, so one "driver" was on the road twice.)
+  @Test func anActorWithTwoCarsOutDrivesOneAtATime() throws {
+    var c = smallConfig(seed: 23)
+    c.days = 21; c.oracleReplicates = 0; c.nextSiteReplicates = 0
+    c.fleet = .shared; c.twoCarsAtOnce = 1
+    let dir = tmpDir()
+    let truth = try JSONDecoder().decode(SimulationTruth.self, from: Data(contentsOf: URL(fileURLWithPath: try { _ = try Simulator(config: c).run(to: dir); return dir + "/truth.json" }())))
+    // Hires of one actor do overlap by a day (the setting is 1)...
+    let actorHires = Dictionary(grouping: truth.hires.filter { $0.holder.hasPrefix("actor-") }, by: \.holder)
+    #expect(actorHires.values.contains { hs in hs.contains { a in hs.contains { b in a.plate != b.plate && a.fromDay < b.toDay && b.fromDay < a.toDay } } })
+    // ...but the trips do not.
+    var trips: [String: (holder: String, plate: String, start: String, end: String)] = [:]
+    for p in try csvRows(dir + "/truth-passes.csv") where p[2].hasPrefix("actor-") {
+      if let t = trips[p[0]] { trips[p[0]] = (t.holder, t.plate, min(t.start, p[5]), max(t.end, p[5])) } else { trips[p[0]] = (p[2], p[1], p[5], p[5]) }
+    }
+    let byHolder = Dictionary(grouping: trips.values, by: \.holder)
+    #expect(!byHolder.isEmpty)
+    for (holder, ts) in byHolder {
+      for a in ts { for b in ts where a.plate < b.plate {
+        #expect(!(a.start <= b.end && b.start <= a.end), "\(holder) drove \(a.plate) and \(b.plate) at once: \(a.start)…\(a.end) and \(b.start)…\(b.end)")
+      } }
+    }
+  }
+
   @Test func truthIsConsistentWithTheReads() throws {
     let reads = try csvRows(shared.dir + "/reads.csv").filter { $0.count == 5 }
     var seen = Set<String>()
