@@ -17,5 +17,14 @@ source Notebooks-as-scripts/common.sh  # $WORK/s.anpr from Data/sample, key in $
 
 # %% The report: one HTML file with the comparison, curves, map and patrol plan.
 "$ANPR" train --store "$WORK/s.anpr" --spec Models/poisson-hotspot.yaml --target keeper=rental --out "$WORK/glm.model.json" > /dev/null
-"$ANPR" report --store "$WORK/s.anpr" --comparison "$WORK/comparison.json" --model "$WORK/glm.model.json" --out "$WORK/report.html"
+"$ANPR" report --store "$WORK/s.anpr" --comparison "$WORK/comparison.json" --model "$WORK/glm.model.json" --out "$WORK/report.html" \
+  --shifts early=07-15,late=15-23,night=23-07 --patrol-csv "$WORK/patrol.csv"
 grep -c "<svg" "$WORK/report.html"
+# %% The patrol plan per day and shift, as CSV (one row per area): the first rows.
+head -4 "$WORK/patrol.csv"
+grep -q "^[0-9-]*,night," "$WORK/patrol.csv"
+# %% A shift pattern that is not HH-HH is refused, naming it.
+if "$ANPR" report --store "$WORK/s.anpr" --model "$WORK/glm.model.json" --out "$WORK/r2.html" --shifts 07-15,15-31 2> "$WORK/err.txt"; then
+  echo "bad --shifts accepted"; exit 1
+fi
+cat "$WORK/err.txt"

@@ -50,8 +50,9 @@ public enum HTMLReport {
       .card{border:1px solid #ddd;border-radius:6px;padding:8px 12px}
       .marking{text-align:center;font-weight:bold;letter-spacing:1px;color:#a00}
       .provenance td{text-align:left}
+      .scroll{overflow-x:auto;max-width:100%}svg{max-width:100%;height:auto}
       @page{size:A4;margin:16mm 12mm}
-      @media print{.marking{position:fixed;left:0;right:0}.marking.top{top:0}.marking.foot{bottom:0}body{margin:12mm 0}}
+      @media print{.marking{position:fixed;left:0;right:0}.marking.top{top:0}.marking.foot{bottom:0}body{margin:12mm 0}.patrol-page{break-before:page}}
       </style></head><body>
       \(r.marking.map { "<div class=\"marking top\">\(esc($0))</div>" } ?? "")
       <h1>\(esc(r.title))</h1>
@@ -172,12 +173,15 @@ public enum HTMLReport {
     func px(_ lon: Double) -> Double { pad + (lon - lo0) * kx * scale }
     func py(_ lat: Double) -> Double { H - pad - (la1 - lat + 0) * 0 - (lat - la0) * scale }
     let maxE = ranked.map(\.expected).max() ?? 1
-    var s = "<h2>Forecast hotspots</h2>\n<p class=\"note\">\(esc(model)): expected activity at each camera site for \(esc(window?.description ?? "all hours")) over the next \(fc.binStarts.count / 24) days from \(Timestamp.iso8601(fc.binStarts.first ?? 0)). Circle area ∝ expected count; the ten strongest are numbered; dashed rings are patrol areas for the late shift.</p>\n"
+    // Rings for the busiest shift's week-long patrol areas.
+    let weekly = Dictionary(grouping: plan.filter { $0.day == nil }, by: \.shift).mapValues { $0.map(\.expected).reduce(0, +) }
+    let ringShift = weekly.max { $0.value != $1.value ? $0.value < $1.value : $0.key > $1.key }?.key
+    var s = "<h2>Forecast hotspots</h2>\n<p class=\"note\">\(esc(model)): expected activity at each camera site for \(esc(window?.description ?? "all hours")) over the next \(fc.binStarts.count / 24) days from \(Timestamp.iso8601(fc.binStarts.first ?? 0)). Circle area ∝ expected count; the ten strongest are numbered\(ringShift.map { "; dashed rings are the week's patrol areas for the \(esc($0)) shift, the busiest" } ?? "").</p>\n"
     s += "<svg id=\"hotspot-map\" width=\"\(Int(W))\" height=\"\(Int(H))\" viewBox=\"0 0 \(Int(W)) \(Int(H))\" role=\"img\" aria-label=\"map of forecast hotspots\" style=\"background:#f4f8fb;border:1px solid #ccd\">\n"
-    s += "<text x=\"\(W - 10)\" y=\"\(H - 8)\" font-size=\"11\" text-anchor=\"end\" fill=\"#557\">sea to the south · north ↑</text>\n"
-    for a in plan where a.shift == "late" {
+    s += "<text x=\"\(W - 10)\" y=\"\(H - 8)\" font-size=\"11\" text-anchor=\"end\" fill=\"#557\">north ↑</text>\n"
+    for a in plan where a.day == nil && a.shift == ringShift {
       let r = 600 / 111_200 * scale
-      s += "<circle class=\"patrol-area\" cx=\"\(px(a.longitude))\" cy=\"\(py(a.latitude))\" r=\"\(r)\" fill=\"none\" stroke=\"#d1495b\" stroke-width=\"2\" stroke-dasharray=\"6 4\"><title>late shift area \(a.rank): \(esc(a.sites.joined(separator: ", ")))</title></circle>\n"
+      s += "<circle class=\"patrol-area\" cx=\"\(px(a.longitude))\" cy=\"\(py(a.latitude))\" r=\"\(r)\" fill=\"none\" stroke=\"#d1495b\" stroke-width=\"2\" stroke-dasharray=\"6 4\"><title>\(esc(a.shift)) shift area \(a.rank): \(esc(a.sites.joined(separator: ", ")))</title></circle>\n"
     }
     for u in fc.units { s += "<circle class=\"site\" cx=\"\(px(u.longitude))\" cy=\"\(py(u.latitude))\" r=\"2\" fill=\"#888\"/>\n" }
     for r in ranked where r.expected > 0 {
@@ -191,12 +195,28 @@ public enum HTMLReport {
   }
 
   static func planSection(_ plan: [PatrolArea]) -> String {
-    var s = "<h2>Patrol plan</h2>\n<p class=\"note\">For each shift, up to \(Set(plan.map(\.rank)).count) compact areas (sites within 600 m of a centre), chosen greedily to cover the most forecast activity. Intervals are 90% predictive.</p>\n"
-    s += "<table id=\"patrol-plan\"><tr><th>shift</th><th>area</th><th>centre site</th><th>sites</th><th>expected</th><th>90% interval</th><th>share of shift</th></tr>\n"
-    for a in plan {
-      s += "<tr><td>\(esc(a.shift))</td><td>\(a.rank)</td><td>\(esc(a.centre))</td><td>\(esc(a.sites.joined(separator: ", ")))</td><td>\(f(a.expected, 2))</td><td>[\(Int(a.lower90)), \(Int(a.upper90))]</td><td>\(f(a.share * 100, 1))%</td></tr>\n"
+    let weekly = plan.filter { $0.day == nil }, daily = plan.filter { $0.day != nil }
+    var s = "<h2>Patrol plan</h2>\n<p class=\"note\">For each shift, up to \(Set(plan.map(\.rank)).count) compact areas (sites within 600 m of a centre), chosen greedily to cover the most forecast activity. Expected counts are of the forecast target in the area; intervals are 90% predictive, per hour and over the shift. Local times.</p>\n"
+    if !weekly.isEmpty {
+      s += "<h3>The week, by shift</h3>\n" + planTable(weekly, id: "patrol-plan")
     }
-    return s + "</table>\n"
+    // One printable page per day and shift, in order.
+    var pages: [(String, String)] = []
+    for a in daily where !pages.contains(where: { $0 == (a.day!, a.shift) }) { pages.append((a.day!, a.shift)) }
+    for (day, shift) in pages {
+      let areas = daily.filter { $0.day == day && $0.shift == shift }
+      let hours = areas.first.map { f($0.hours, 1) } ?? "0"
+      s += "<section class=\"patrol-page\"><h3>\(esc(shift)) shift starting \(esc(day)) (\(hours) h of forecast)</h3>\n" + planTable(areas, id: nil) + "</section>\n"
+    }
+    return s
+  }
+
+  static func planTable(_ areas: [PatrolArea], id: String?) -> String {
+    var s = "<div class=\"scroll\"><table\(id.map { " id=\"\($0)\"" } ?? "")><tr><th>shift</th><th>area</th><th>centre site</th><th>sites</th><th>per hour</th><th>90% interval (1 h)</th><th>over the shift</th><th>90% interval</th><th>share of shift</th></tr>\n"
+    for a in areas {
+      s += "<tr><td>\(esc(a.shift))</td><td>\(a.rank)</td><td>\(esc(a.centre))</td><td>\(esc(a.sites.joined(separator: ", ")))</td><td>\(f(a.perHour, 2))</td><td>[\(Int(a.perHourLower90)), \(Int(a.perHourUpper90))]</td><td>\(f(a.expected, 2))</td><td>[\(Int(a.lower90)), \(Int(a.upper90))]</td><td>\(f(a.share * 100, 1))%</td></tr>\n"
+    }
+    return s + "</table></div>\n"
   }
 
   static func groupsSection(_ groups: [(String, [String], Double, String)]) -> String {

@@ -18,13 +18,16 @@ extension ANPR {
     @Option(help: "Days to forecast from the origin.") var days = 7
     @Option(help: "Window for the map's ranking, e.g. 'Fri 16-22'.") var window: String?
     @Option(help: "Officers (patrol areas) per shift.") var officers = 3
+    @Option(help: "The force's shifts in local hours, e.g. 07-15,15-23,23-07 or early=07-15,late=15-23,night=23-07 (a shift past midnight is the night that starts on its day).")
+    var shifts = "early=06-14,late=14-22,night=22-06"
+    @Option(help: "Also write the patrol plan, per day and shift, as CSV.") var patrolCsv: String?
     @Option(help: "Groups CSV from 'anpr link'.") var groups: String?
     @Option(help: "HTML file to write.") var out: String
     @Option(help: "Report title.") var title = "ANPRKit report"
     @Option(help: "Protective marking printed at the top and foot of every page, e.g. OFFICIAL-SENSITIVE.") var marking: String?
 
     func run() throws {
-      try requireDistinct(outputs: [("--out", out)], inputs: [("--store", storeOptions.store), ("--comparison", comparison), ("--model", model), ("--groups", groups)])
+      try requireDistinct(outputs: [("--out", out), ("--patrol-csv", patrolCsv)], inputs: [("--store", storeOptions.store), ("--comparison", comparison), ("--model", model), ("--groups", groups)])
       let (store, clock) = try storeOptions.open()
       try audited(try storeOptions.governance.begin("report", storePath: storeOptions.store, store: store)) { try report(store, clock: clock) }
     }
@@ -42,6 +45,7 @@ extension ANPR {
           throw CLIError("\(comparison): not a comparison file from 'anpr compare --out' (\(error))")
         }
       }
+      if model == nil && patrolCsv != nil { throw ValidationError("--patrol-csv needs --model (the plan comes from its forecast).") }
       if let model {
         let (header, saved) = try Training.loadHotspot(model)
         let modelClock = try storeOptions.clocks(model: header).model
@@ -52,7 +56,10 @@ extension ANPR {
         input.forecast = fc
         input.forecastModel = saved.name
         input.window = try window.map { s in do { return try ShiftWindow.parse(s) } catch { throw ValidationError("\(error)") } }
-        input.plan = patrolPlan(fc, officers: officers, clock: clock)
+        let shiftList = try { do { return try Shift.parseList(shifts) } catch { throw ValidationError("--shifts: \(error)") } }()
+        input.plan = patrolPlan(fc, shifts: shiftList, officers: officers, clock: clock)
+          + patrolPlan(fc, shifts: shiftList, officers: officers, clock: clock, byDay: true)
+        if let patrolCsv { try write(PatrolPlanFile.table(input.plan.filter { $0.day != nil }), to: patrolCsv, excel: false) }
       }
       if let groups {
         let file = try GroupsFile.read(path: groups)

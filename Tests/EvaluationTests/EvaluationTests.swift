@@ -248,8 +248,13 @@ struct ReportTests {
     var input = ReportInput(storePath: dir + "/s.anpr", summary: store.summary(), clock: .utc)
     input.comparison = comparison
     input.forecast = fc
-    input.plan = patrolPlan(fc, clock: .utc)
+    input.plan = patrolPlan(fc, clock: .utc) + patrolPlan(fc, clock: .utc, byDay: true)
     let html = HTMLReport.render(input)
+    // A printable page per day and shift (issue 21), tables that scroll on a phone, no made-up geography.
+    let pages = Set(input.plan.compactMap { a in a.day.map { "\($0) \(a.shift)" } }).count
+    #expect(pages >= 7 * 3 && html.components(separatedBy: "<section class=\"patrol-page\">").count - 1 == pages)
+    #expect(html.contains(".patrol-page{break-before:page}") && html.contains(".scroll{overflow-x:auto"))
+    #expect(!html.contains("sea to the south"))
     for id in ["hit-rate-curve", "calibration-plot", "hotspot-map", "reads-per-hour", "patrol-plan"] {
       #expect(html.contains("id=\"\(id)\""), "missing \(id)")
     }
