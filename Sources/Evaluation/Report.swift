@@ -24,6 +24,10 @@ public struct ReportInput {
   public var storeID: String?
   public var modelFiles: [String] = []
   public var origin: Int64?
+  /// The shifts the patrol plan was made for (their hours, for the briefing).
+  public var shifts: [Shift] = Shift.standard
+  /// Names to show for sites (e.g. "S001 (A127 London Road)"); a site without one shows its id.
+  public var siteNames: [String: String] = [:]
   public init(storePath: String, summary: StoreSummary, clock: LocalClock) {
     self.storePath = storePath; self.summary = summary; self.clock = clock
   }
@@ -62,6 +66,7 @@ public enum HTMLReport {
       Times in \(esc(r.summary.timeZone)). Every figure carries its uncertainty; forecasts and links are leads for judgement, not facts.</p>
 
       """
+    h += briefingSection(r)
     h += provenanceSection(r)
     if let c = r.comparison { h += comparisonSection(c) }
     if let fc = r.forecast { h += mapSection(fc, model: r.forecastModel ?? fc.model, window: r.window, plan: r.plan, clock: r.clock) }
@@ -72,6 +77,61 @@ public enum HTMLReport {
     h += r.marking.map { "<div class=\"marking foot\">\(esc($0))</div>" } ?? ""
     h += "</body></html>\n"
     return h
+  }
+
+  /// The briefing, first: where and when to be (the top patrol area per shift over the forecast, its
+  /// rate per hour with the 90% interval, and the busiest day), the linked groups to check, and how far
+  /// to trust each model family (its backtest score beside the best possible, when known), in words.
+  static func briefingSection(_ r: ReportInput) -> String {
+    var items: [String] = []
+    func place(_ site: String) -> String { esc(r.siteNames[site] ?? site) }
+    func rate(_ x: Double) -> String { f(x, x < 1 ? 2 : 1) }
+    let weekdayNames = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+    func weekday(_ date: String) -> String {
+      let parts = date.split(separator: "-").compactMap { Int($0) }
+      guard parts.count == 3 else { return date }
+      // Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm), then the weekday.
+      let y = parts[1] <= 2 ? parts[0] - 1 : parts[0], m = parts[1], d = parts[2]
+      let era = (y >= 0 ? y : y - 399) / 400, yoe = y - era * 400
+      let doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1, doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+      return weekdayNames[LocalClock.weekday(ofDay: Int64(era * 146097 + doe - 719468))] + " " + date
+    }
+    for shift in r.shifts {
+      guard let a = r.plan.first(where: { $0.day == nil && $0.shift == shift.name && $0.rank == 1 }) else { continue }
+      let hours = String(format: "%02d:00–%02d:00", shift.window.startHour, shift.window.endHour % 24)
+      var line = "<li><b>\(esc(shift.name)) shift</b> (\(hours)): \(place(a.centre))"
+      if a.sites.count > 1 { line += " and \(a.sites.count - 1) site\(a.sites.count == 2 ? "" : "s") within 600 m" }
+      line += " — about \(rate(a.perHour)) target reads an hour (90% interval \(Int(a.perHourLower90))–\(Int(a.perHourUpper90)) in an hour), \(f(a.share * 100, 0))% of the shift's forecast"
+      let days = r.plan.filter { $0.day != nil && $0.shift == shift.name && $0.rank == 1 && $0.hours >= 1 }
+      if days.count > 1, let busiest = days.max(by: { $0.perHour != $1.perHour ? $0.perHour < $1.perHour : $0.day! > $1.day! }) {
+        line += "; busiest on \(esc(weekday(busiest.day!))) (\(rate(busiest.perHour)) an hour at \(place(busiest.centre)))"
+      }
+      items.append(line + ".</li>")
+    }
+    if !r.groups.isEmpty {
+      let strongest = r.groups.sorted { $0.2 != $1.2 ? $0.2 > $1.2 : $0.0 < $1.0 }.prefix(3)
+      items.append("<li><b>Linked groups to check:</b> \(r.groups.count) (periods of use of hire cars whose behaviour matches and whose use never overlaps). Strongest: "
+        + strongest.map { "\(esc($0.0)) (\($0.1.count) periods, confidence \(f($0.2, 2))): \(esc(String($0.3.split(separator: ";").first ?? "")))" }.joined(separator: "; ") + ".</li>")
+    }
+    if let c = r.comparison {
+      let families: [(kind: String, metric: String, oracle: String, say: String)] = [
+        ("hotspot", "hit_rate@10%", "oracle (hotspot)", "of the next day's target reads fell in the top 10% of sites it named"),
+        ("route", "top1", "oracle (route)", "of next cameras it named first were right"),
+        ("next-appearance", "hit@10", "oracle (next appearance)", "of actors' next visits were in its top 10 (hour, entry road) windows"),
+      ]
+      for fam in families {
+        let rows = c.models.filter { $0.kind == fam.kind && $0.metrics[fam.metric]?.value.isFinite == true }
+        guard let best = rows.max(by: { $0.metrics[fam.metric]!.value != $1.metrics[fam.metric]!.value ? $0.metrics[fam.metric]!.value < $1.metrics[fam.metric]!.value : $0.name > $1.name }),
+              let e = best.metrics[fam.metric] else { continue }
+        var line = "<li><b>How far to trust the \(fam.kind) forecast:</b> in the last \(best.windows) backtest windows, \(f(e.value * 100, 0))% (95% interval \(f(e.ciLow * 100, 0))–\(f(e.ciHigh * 100, 0))%) \(fam.say) (best model: \(esc(best.name)))"
+        if let o = c.models.first(where: { $0.name == fam.oracle })?.metrics[fam.metric], o.value.isFinite {
+          line += "; the best possible, from the simulation's truth, was \(f(o.value * 100, 0))%"
+        }
+        items.append(line + ".</li>")
+      }
+    }
+    guard !items.isEmpty else { return "" }
+    return "<h2>Briefing</h2>\n<ul class=\"briefing\">\n" + items.joined(separator: "\n") + "\n</ul>\n<p class=\"note\">Forecasts and links are leads for judgement, not facts. The evidence follows: provenance, model comparison, map, patrol plans by day and shift, linked groups and data quality.</p>\n"
   }
 
   /// Where the report comes from: when it was made, by which version, from which data and models.

@@ -40,6 +40,9 @@ extension ANPR {
       // When the report was made: now, or SOURCE_DATE_EPOCH (the reproducible-builds convention) for the same bytes twice.
       input.generatedAt = ProcessInfo.processInfo.environment["SOURCE_DATE_EPOCH"].flatMap { Int64($0) } ?? Int64(Date().timeIntervalSince1970)
       input.modelFiles = [model].compactMap { $0 }
+      for c in store.cameras where input.siteNames[c.site] == nil {
+        if let road = c.road, !road.isEmpty { input.siteNames[c.site] = "\(c.site) (\(road))" }
+      }
       if let comparison {
         do { input.comparison = try JSONDecoder().decode(Comparison.self, from: Data(contentsOf: URL(fileURLWithPath: comparison))) } catch {
           throw CLIError("\(comparison): not a comparison file from 'anpr compare --out' (\(error))")
@@ -57,6 +60,7 @@ extension ANPR {
         input.forecastModel = saved.name
         input.window = try window.map { s in do { return try ShiftWindow.parse(s) } catch { throw ValidationError("\(error)") } }
         let shiftList = try { do { return try Shift.parseList(shifts) } catch { throw ValidationError("--shifts: \(error)") } }()
+        input.shifts = shiftList
         input.plan = patrolPlan(fc, shifts: shiftList, officers: officers, clock: clock)
           + patrolPlan(fc, shifts: shiftList, officers: officers, clock: clock, byDay: true)
         if let patrolCsv { try write(PatrolPlanFile.table(input.plan.filter { $0.day != nil }), to: patrolCsv, excel: false) }

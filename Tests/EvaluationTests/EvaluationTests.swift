@@ -255,6 +255,13 @@ struct ReportTests {
     #expect(pages >= 7 * 3 && html.components(separatedBy: "<section class=\"patrol-page\">").count - 1 == pages)
     #expect(html.contains(".patrol-page{break-before:page}") && html.contains(".scroll{overflow-x:auto"))
     #expect(!html.contains("sea to the south"))
+    // The briefing comes first, in words: where and when per shift, and how far to trust the hotspot forecast.
+    let briefing = try #require(html.range(of: "<h2>Briefing</h2>")), provenance = try #require(html.range(of: "<h2>Provenance</h2>"))
+    #expect(briefing.lowerBound < provenance.lowerBound)
+    let text = String(html[briefing.lowerBound..<provenance.lowerBound])
+    for shift in ["early", "late", "night"] { #expect(text.contains("<b>\(shift) shift</b>"), "\(shift)") }
+    #expect(text.contains("target reads an hour (90% interval") && text.contains("busiest on "))
+    #expect(text.contains("How far to trust the hotspot forecast") && text.contains("(best model: hm)"))
     for id in ["hit-rate-curve", "calibration-plot", "hotspot-map", "reads-per-hour", "patrol-plan"] {
       #expect(html.contains("id=\"\(id)\""), "missing \(id)")
     }
