@@ -28,6 +28,9 @@ public struct ReportInput {
   public var shifts: [Shift] = Shift.standard
   /// Names to show for sites (e.g. "S001 (A127 London Road)"); a site without one shows its id.
   public var siteNames: [String: String] = [:]
+  /// Moves recorded between camera sites (site ids, either direction, count): drawn on the map as the
+  /// roads the cameras watch, from the data itself.
+  public var moves: [(a: String, b: String, count: Int)] = []
   public init(storePath: String, summary: StoreSummary, clock: LocalClock) {
     self.storePath = storePath; self.summary = summary; self.clock = clock
   }
@@ -39,7 +42,22 @@ public struct ReportInput {
 public enum HTMLReport {
   static func esc(_ s: String) -> String { xmlEscaped(s) }
   static func f(_ x: Double, _ d: Int = 3) -> String { x.isFinite ? String(format: "%.\(d)f", x) : "–" }
-  static let palette = ["#1b6ca8", "#d1495b", "#edae49", "#66a182", "#8d6a9f", "#00798c", "#30343f", "#e07a5f"]
+  /// Okabe & Ito's colour-blind-safe palette (black is kept for the oracle).
+  static let palette = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#8C6D1F", "#999999"]
+
+  /// A rotated y-axis label at the left of a plot of height `h`.
+  static func yLabel(_ text: String, h: Double) -> String {
+    "<text transform=\"translate(12,\(f((h - 40) / 2, 0))) rotate(-90)\" font-size=\"11\" text-anchor=\"middle\">\(esc(text))</text>\n"
+  }
+
+  /// Up to five round tick values from 0 to `top`.
+  static func ticks(_ top: Double) -> [Double] {
+    guard top > 0, top.isFinite else { return [0] }
+    let raw = top / 4, mag = pow(10, floor(log10(raw)))
+    let step = [1.0, 2, 2.5, 5, 10].map { $0 * mag }.first { $0 >= raw } ?? 10 * mag
+    return stride(from: 0.0, through: top * 1.0001, by: step).map { $0 }
+  }
+  static func tickLabel(_ v: Double) -> String { v == v.rounded() && abs(v) < 1e6 ? String(Int(v)) : f(v, v < 0.1 ? 3 : v < 1 ? 2 : 1) }
 
   public static func render(_ r: ReportInput) -> String {
     var h = """
@@ -69,14 +87,26 @@ public enum HTMLReport {
     h += briefingSection(r)
     h += provenanceSection(r)
     if let c = r.comparison { h += comparisonSection(c) }
-    if let fc = r.forecast { h += mapSection(fc, model: r.forecastModel ?? fc.model, window: r.window, plan: r.plan, clock: r.clock) }
-    if !r.plan.isEmpty { h += planSection(r.plan) }
+    if let fc = r.forecast { h += mapSection(fc, model: r.forecastModel ?? fc.model, window: r.window, plan: r.plan, clock: r.clock, moves: r.moves, siteNames: r.siteNames) }
+    if !r.plan.isEmpty { h += planSection(r.plan, shifts: r.shifts, siteNames: r.siteNames) }
     if !r.groups.isEmpty { h += groupsSection(r.groups) }
     h += qualitySection(r.summary)
     h += "<p class=\"note\">Made by ANPRKit \(ToolkitInfo.version). Report format anprkit-report v1.</p>"
     h += r.marking.map { "<div class=\"marking foot\">\(esc($0))</div>" } ?? ""
     h += "</body></html>\n"
     return h
+  }
+
+  /// "Monday 2026-03-16" for a civil date "2026-03-16" (the date unchanged if it is not one).
+  static func weekdayAndDate(_ date: String) -> String {
+    let weekdayNames = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+    let parts = date.split(separator: "-").compactMap { Int($0) }
+    guard parts.count == 3 else { return date }
+    // Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm), then the weekday.
+    let y = parts[1] <= 2 ? parts[0] - 1 : parts[0], m = parts[1], d = parts[2]
+    let era = (y >= 0 ? y : y - 399) / 400, yoe = y - era * 400
+    let doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1, doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+    return weekdayNames[LocalClock.weekday(ofDay: Int64(era * 146097 + doe - 719468))] + " " + date
   }
 
   /// The briefing, first: where and when to be (the top patrol area per shift over the forecast, its
@@ -86,16 +116,6 @@ public enum HTMLReport {
     var items: [String] = []
     func place(_ site: String) -> String { esc(r.siteNames[site] ?? site) }
     func rate(_ x: Double) -> String { f(x, x < 1 ? 2 : 1) }
-    let weekdayNames = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
-    func weekday(_ date: String) -> String {
-      let parts = date.split(separator: "-").compactMap { Int($0) }
-      guard parts.count == 3 else { return date }
-      // Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm), then the weekday.
-      let y = parts[1] <= 2 ? parts[0] - 1 : parts[0], m = parts[1], d = parts[2]
-      let era = (y >= 0 ? y : y - 399) / 400, yoe = y - era * 400
-      let doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1, doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-      return weekdayNames[LocalClock.weekday(ofDay: Int64(era * 146097 + doe - 719468))] + " " + date
-    }
     for shift in r.shifts {
       guard let a = r.plan.first(where: { $0.day == nil && $0.shift == shift.name && $0.rank == 1 }) else { continue }
       let hours = String(format: "%02d:00–%02d:00", shift.window.startHour, shift.window.endHour % 24)
@@ -104,7 +124,7 @@ public enum HTMLReport {
       line += " — about \(rate(a.perHour)) target reads an hour (90% interval \(Int(a.perHourLower90))–\(Int(a.perHourUpper90)) in an hour), \(f(a.share * 100, 0))% of the shift's forecast"
       let days = r.plan.filter { $0.day != nil && $0.shift == shift.name && $0.rank == 1 && $0.hours >= 1 }
       if days.count > 1, let busiest = days.max(by: { $0.perHour != $1.perHour ? $0.perHour < $1.perHour : $0.day! > $1.day! }) {
-        line += "; busiest on \(esc(weekday(busiest.day!))) (\(rate(busiest.perHour)) an hour at \(place(busiest.centre)))"
+        line += "; busiest on \(esc(weekdayAndDate(busiest.day!))) (\(rate(busiest.perHour)) an hour at \(place(busiest.centre)))"
       }
       items.append(line + ".</li>")
     }
@@ -188,7 +208,8 @@ public enum HTMLReport {
     s += "<line x1=\"\(L)\" y1=\"\(y(0))\" x2=\"\(x(0.5))\" y2=\"\(y(0))\" stroke=\"#333\"/><line x1=\"\(L)\" y1=\"\(y(0))\" x2=\"\(L)\" y2=\"\(y(1))\" stroke=\"#333\"/>\n"
     for t in [0.1, 0.2, 0.3, 0.4, 0.5] { s += "<text x=\"\(x(t))\" y=\"\(H - B + 16)\" font-size=\"11\" text-anchor=\"middle\">\(Int(t * 100))%</text>\n" }
     for t in [0.25, 0.5, 0.75, 1.0] { s += "<text x=\"\(L - 6)\" y=\"\(y(t) + 4)\" font-size=\"11\" text-anchor=\"end\">\(f(t, 2))</text><line x1=\"\(L)\" y1=\"\(y(t))\" x2=\"\(x(0.5))\" y2=\"\(y(t))\" stroke=\"#eee\"/>\n" }
-    s += "<text x=\"\((L + W) / 2)\" y=\"\(H - 4)\" font-size=\"11\" text-anchor=\"middle\">share of sites patrolled</text>\n"
+    s += "<text x=\"\((L + W) / 2)\" y=\"\(H - 4)\" font-size=\"11\" text-anchor=\"middle\">share of sites patrolled (top-ranked first)</text>\n"
+    s += yLabel("share of next day's target reads found", h: H)
     for (k, row) in rows.enumerated() {
       let pts = hitRateCurveCoverages.compactMap { cov -> (Double, Double)? in
         guard let e = row.metrics["hit_rate@\(Int(cov * 100))%"], e.value.isFinite else { return nil }
@@ -211,9 +232,15 @@ public enum HTMLReport {
     var s = "<div class=\"card\"><b>Calibration (observed vs predicted, by quintile)</b><br><svg id=\"calibration-plot\" width=\"\(Int(W))\" height=\"\(Int(H))\" viewBox=\"0 0 \(Int(W)) \(Int(H))\" role=\"img\" aria-label=\"calibration\">\n"
     s += "<line x1=\"\(x(0))\" y1=\"\(y(0))\" x2=\"\(x(maxV))\" y2=\"\(y(maxV))\" stroke=\"#aaa\" stroke-dasharray=\"4 3\"/>\n"
     s += "<line x1=\"\(L)\" y1=\"\(y(0))\" x2=\"\(x(maxV))\" y2=\"\(y(0))\" stroke=\"#333\"/><line x1=\"\(L)\" y1=\"\(y(0))\" x2=\"\(L)\" y2=\"\(y(maxV))\" stroke=\"#333\"/>\n"
-    s += "<text x=\"\((L + W) / 2)\" y=\"\(H - 4)\" font-size=\"11\" text-anchor=\"middle\">predicted per site-hour (max \(f(maxV)))</text>\n"
+    s += "<text x=\"\((L + W) / 2)\" y=\"\(H - 4)\" font-size=\"11\" text-anchor=\"middle\">predicted target reads per site-hour</text>\n"
+    s += yLabel("observed per site-hour", h: H)
+    for t in ticks(maxV) {
+      s += "<text x=\"\(x(t))\" y=\"\(H - B + 16)\" font-size=\"10\" text-anchor=\"middle\">\(tickLabel(t))</text>"
+      s += "<text x=\"\(L - 6)\" y=\"\(y(t) + 4)\" font-size=\"10\" text-anchor=\"end\">\(tickLabel(t))</text>\n"
+    }
     for (k, row) in rows.enumerated() {
       let colour = row.kind == "oracle" ? "#000" : palette[k % palette.count]
+      s += "<text x=\"\(L + 10)\" y=\"\(14 + Double(k) * 13)\" font-size=\"10\" fill=\"\(colour)\">● \(esc(row.name))</text>\n"
       for q in 1...5 {
         guard let p = row.metrics["calibration_pred_q\(q)"]?.value, let o = row.metrics["calibration_obs_q\(q)"]?.value, p.isFinite, o.isFinite else { continue }
         s += "<circle class=\"calibration-point\" cx=\"\(x(p))\" cy=\"\(y(o))\" r=\"4\" fill=\"\(colour)\" fill-opacity=\"0.7\"><title>\(esc(row.name)) q\(q): predicted \(f(p)), observed \(f(o))</title></circle>\n"
@@ -222,7 +249,8 @@ public enum HTMLReport {
     return s + "</svg></div>\n"
   }
 
-  static func mapSection(_ fc: HotspotForecast, model: String, window: ShiftWindow?, plan: [PatrolArea], clock: LocalClock) -> String {
+  static func mapSection(_ fc: HotspotForecast, model: String, window: ShiftWindow?, plan: [PatrolArea], clock: LocalClock,
+                         moves: [(a: String, b: String, count: Int)] = [], siteNames: [String: String] = [:]) -> String {
     let ranked = fc.ranked(window: window, clock: clock)
     let lats = fc.units.map(\.latitude), lons = fc.units.map(\.longitude)
     guard let la0 = lats.min(), let la1 = lats.max(), let lo0 = lons.min(), let lo1 = lons.max() else { return "" }
@@ -239,6 +267,21 @@ public enum HTMLReport {
     var s = "<h2>Forecast hotspots</h2>\n<p class=\"note\">\(esc(model)): expected activity at each camera site for \(esc(window?.description ?? "all hours")) over the next \(fc.binStarts.count / 24) days from \(Timestamp.iso8601(fc.binStarts.first ?? 0)). Circle area ∝ expected count; the ten strongest are numbered\(ringShift.map { "; dashed rings are the week's patrol areas for the \(esc($0)) shift, the busiest" } ?? "").</p>\n"
     s += "<svg id=\"hotspot-map\" width=\"\(Int(W))\" height=\"\(Int(H))\" viewBox=\"0 0 \(Int(W)) \(Int(H))\" role=\"img\" aria-label=\"map of forecast hotspots\" style=\"background:#f4f8fb;border:1px solid #ccd\">\n"
     s += "<text x=\"\(W - 10)\" y=\"\(H - 8)\" font-size=\"11\" text-anchor=\"end\" fill=\"#557\">north ↑</text>\n"
+    // Roads as the data records them: a line between two sites for each recorded move, wider for more.
+    let where_ = Dictionary(uniqueKeysWithValues: fc.units.map { ($0.id, ($0.latitude, $0.longitude)) })
+    let maxMoves = Double(moves.map(\.count).max() ?? 1)
+    for m in moves {
+      guard let p = where_[m.a], let q = where_[m.b] else { continue }
+      let w = 0.5 + 3.5 * log(1 + Double(m.count)) / log(1 + maxMoves)
+      s += "<line class=\"road\" x1=\"\(f(px(p.1), 1))\" y1=\"\(f(py(p.0), 1))\" x2=\"\(f(px(q.1), 1))\" y2=\"\(f(py(q.0), 1))\" stroke=\"#b8c2cc\" stroke-width=\"\(f(w, 2))\" stroke-linecap=\"round\"><title>\(m.count) recorded moves between \(esc(m.a)) and \(esc(m.b))</title></line>\n"
+    }
+    // Scale bar: the largest round length under 160 px.
+    let pxPerMetre = scale / 111_200
+    if let metres = [50.0, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000].last(where: { $0 * pxPerMetre <= 160 }) {
+      let len = metres * pxPerMetre
+      s += "<g class=\"scale-bar\"><line x1=\"\(pad)\" y1=\"\(H - 12)\" x2=\"\(f(pad + len, 1))\" y2=\"\(H - 12)\" stroke=\"#333\" stroke-width=\"3\"/>"
+        + "<text x=\"\(f(pad + len / 2, 1))\" y=\"\(H - 17)\" font-size=\"10\" text-anchor=\"middle\">\(metres >= 1000 ? "\(Int(metres / 1000)) km" : "\(Int(metres)) m")</text></g>\n"
+    }
     for a in plan where a.day == nil && a.shift == ringShift {
       let r = 600 / 111_200 * scale
       s += "<circle class=\"patrol-area\" cx=\"\(px(a.longitude))\" cy=\"\(py(a.latitude))\" r=\"\(r)\" fill=\"none\" stroke=\"#d1495b\" stroke-width=\"2\" stroke-dasharray=\"6 4\"><title>\(esc(a.shift)) shift area \(a.rank): \(esc(a.sites.joined(separator: ", ")))</title></circle>\n"
@@ -247,34 +290,40 @@ public enum HTMLReport {
     for r in ranked where r.expected > 0 {
       let rad = 3 + 22 * (r.expected / maxE).squareRoot()
       s += "<circle class=\"hotspot\" cx=\"\(px(r.longitude))\" cy=\"\(py(r.latitude))\" r=\"\(f(rad, 1))\" fill=\"#1b6ca8\" fill-opacity=\"0.45\" stroke=\"#1b6ca8\"><title>\(esc(r.unit)): expected \(f(r.expected, 2)), 90% interval [\(Int(r.lower90)), \(Int(r.upper90))]</title></circle>\n"
-      if r.rank <= 10 { s += "<text x=\"\(px(r.longitude))\" y=\"\(py(r.latitude) + 4)\" font-size=\"11\" text-anchor=\"middle\" font-weight=\"bold\">\(r.rank)</text>\n" }
+      if r.rank <= 10 {
+        s += "<text x=\"\(px(r.longitude))\" y=\"\(py(r.latitude) + 4)\" font-size=\"11\" text-anchor=\"middle\" font-weight=\"bold\">\(r.rank)</text>\n"
+        s += "<text class=\"site-label\" x=\"\(f(px(r.longitude) + 8 + rad * 0.7, 1))\" y=\"\(f(py(r.latitude) - 4, 1))\" font-size=\"10\" fill=\"#333\">\(esc(siteNames[r.unit] ?? r.unit))</text>\n"
+      }
     }
     s += "</svg>\n<table><tr><th>rank</th><th>site</th><th>expected</th><th>90% interval</th><th>share</th></tr>\n"
-    for r in ranked.prefix(10) { s += "<tr><td>\(r.rank)</td><td>\(esc(r.unit))</td><td>\(f(r.expected, 2))</td><td>[\(Int(r.lower90)), \(Int(r.upper90))]</td><td>\(f(r.share * 100, 1))%</td></tr>\n" }
+    for r in ranked.prefix(10) { s += "<tr><td>\(r.rank)</td><td>\(esc(siteNames[r.unit] ?? r.unit))</td><td>\(f(r.expected, 2))</td><td>[\(Int(r.lower90)), \(Int(r.upper90))]</td><td>\(f(r.share * 100, 1))%</td></tr>\n" }
     return s + "</table>\n"
   }
 
-  static func planSection(_ plan: [PatrolArea]) -> String {
+  static func planSection(_ plan: [PatrolArea], shifts: [Shift] = [], siteNames: [String: String] = [:]) -> String {
     let weekly = plan.filter { $0.day == nil }, daily = plan.filter { $0.day != nil }
     var s = "<h2>Patrol plan</h2>\n<p class=\"note\">For each shift, up to \(Set(plan.map(\.rank)).count) compact areas (sites within 600 m of a centre), chosen greedily to cover the most forecast activity. Expected counts are of the forecast target in the area; intervals are 90% predictive, per hour and over the shift. Local times.</p>\n"
     if !weekly.isEmpty {
-      s += "<h3>The week, by shift</h3>\n" + planTable(weekly, id: "patrol-plan")
+      s += "<h3>The week, by shift</h3>\n" + planTable(weekly, id: "patrol-plan", siteNames: siteNames)
     }
-    // One printable page per day and shift, in order.
-    var pages: [(String, String)] = []
+    // One printable page per day and shift, by day and then in the order of the shifts.
+    func order(_ shift: String) -> Int { shifts.firstIndex { $0.name == shift } ?? shifts.count }
+    var pages: [(day: String, shift: String)] = []
     for a in daily where !pages.contains(where: { $0 == (a.day!, a.shift) }) { pages.append((a.day!, a.shift)) }
+    pages.sort { $0.day != $1.day ? $0.day < $1.day : order($0.shift) != order($1.shift) ? order($0.shift) < order($1.shift) : $0.shift < $1.shift }
     for (day, shift) in pages {
       let areas = daily.filter { $0.day == day && $0.shift == shift }
-      let hours = areas.first.map { f($0.hours, 1) } ?? "0"
-      s += "<section class=\"patrol-page\"><h3>\(esc(shift)) shift starting \(esc(day)) (\(hours) h of forecast)</h3>\n" + planTable(areas, id: nil) + "</section>\n"
+      let hours = areas.first.map { f($0.hours, 0) } ?? "0"
+      let window = shifts.first { $0.name == shift }.map { String(format: " (%02d:00–%02d:00)", $0.window.startHour, $0.window.endHour % 24) } ?? ""
+      s += "<section class=\"patrol-page\"><h3>\(esc(weekdayAndDate(day))), \(esc(shift)) shift\(window): \(hours) h of forecast</h3>\n" + planTable(areas, id: nil, siteNames: siteNames) + "</section>\n"
     }
     return s
   }
 
-  static func planTable(_ areas: [PatrolArea], id: String?) -> String {
+  static func planTable(_ areas: [PatrolArea], id: String?, siteNames: [String: String] = [:]) -> String {
     var s = "<div class=\"scroll\"><table\(id.map { " id=\"\($0)\"" } ?? "")><tr><th>shift</th><th>area</th><th>centre site</th><th>sites</th><th>per hour</th><th>90% interval (1 h)</th><th>over the shift</th><th>90% interval</th><th>share of shift</th></tr>\n"
     for a in areas {
-      s += "<tr><td>\(esc(a.shift))</td><td>\(a.rank)</td><td>\(esc(a.centre))</td><td>\(esc(a.sites.joined(separator: ", ")))</td><td>\(f(a.perHour, 2))</td><td>[\(Int(a.perHourLower90)), \(Int(a.perHourUpper90))]</td><td>\(f(a.expected, 2))</td><td>[\(Int(a.lower90)), \(Int(a.upper90))]</td><td>\(f(a.share * 100, 1))%</td></tr>\n"
+      s += "<tr><td>\(esc(a.shift))</td><td>\(a.rank)</td><td>\(esc(siteNames[a.centre] ?? a.centre))</td><td>\(esc(a.sites.joined(separator: ", ")))</td><td>\(f(a.perHour, 2))</td><td>[\(Int(a.perHourLower90)), \(Int(a.perHourUpper90))]</td><td>\(f(a.expected, 2))</td><td>[\(Int(a.lower90)), \(Int(a.upper90))]</td><td>\(f(a.share * 100, 1))%</td></tr>\n"
     }
     return s + "</table></div>\n"
   }
@@ -293,12 +342,19 @@ public enum HTMLReport {
     }
     h += "</table>\n"
     let maxH = Double(s.readsPerHour.max() ?? 1)
-    h += "<svg id=\"reads-per-hour\" width=\"480\" height=\"120\" viewBox=\"0 0 480 120\" role=\"img\" aria-label=\"reads per hour\">"
-    for (k, n) in s.readsPerHour.enumerated() {
-      let bh = 90 * Double(n) / max(maxH, 1)
-      h += "<rect x=\"\(k * 20 + 2)\" y=\"\(100 - bh)\" width=\"16\" height=\"\(bh)\" fill=\"#66a182\"><title>\(k):00 \(n) reads</title></rect>"
-      if k % 3 == 0 { h += "<text x=\"\(k * 20 + 10)\" y=\"114\" font-size=\"10\" text-anchor=\"middle\">\(k)</text>" }
+    let top = ticks(maxH).last ?? maxH, L = 56.0
+    func barY(_ v: Double) -> Double { 100 - 90 * v / max(top, 1) }
+    h += "<svg id=\"reads-per-hour\" width=\"540\" height=\"140\" viewBox=\"0 0 540 140\" role=\"img\" aria-label=\"reads per local hour\">"
+    h += "<text transform=\"translate(12,55) rotate(-90)\" font-size=\"11\" text-anchor=\"middle\">reads</text>"
+    for t in ticks(maxH) {
+      h += "<text x=\"\(L - 4)\" y=\"\(f(barY(t) + 4, 1))\" font-size=\"10\" text-anchor=\"end\">\(tickLabel(t))</text><line x1=\"\(L)\" y1=\"\(f(barY(t), 1))\" x2=\"\(L + 480)\" y2=\"\(f(barY(t), 1))\" stroke=\"#eee\"/>"
     }
+    for (k, n) in s.readsPerHour.enumerated() {
+      let bh = 90 * Double(n) / max(top, 1)
+      h += "<rect x=\"\(Int(L) + k * 20 + 2)\" y=\"\(f(100 - bh, 2))\" width=\"16\" height=\"\(f(bh, 2))\" fill=\"#009E73\"><title>\(k):00 \(n) reads</title></rect>"
+      if k % 3 == 0 { h += "<text x=\"\(Int(L) + k * 20 + 10)\" y=\"114\" font-size=\"10\" text-anchor=\"middle\">\(k)</text>" }
+    }
+    h += "<text x=\"\(Int(L) + 240)\" y=\"134\" font-size=\"11\" text-anchor=\"middle\">local hour of the day</text>"
     h += "</svg><p class=\"note\">Reads per local hour. Misreads merged: \(s.misreadMerges). Quality flags: \(s.quality.impossibleTravelCount) impossible-travel pairs, \(s.quality.silentCameras.count) silent cameras, \(s.quality.clockDrift.count) cameras with clock drift"
     if !s.quality.clockDrift.isEmpty { h += " (" + s.quality.clockDrift.map { "\(esc($0.camera)) ≈ \(f($0.estimatedOffsetSeconds, 0)) s" }.joined(separator: ", ") + ")" }
     return h + ". Flags are listed, never silently fixed.</p>\n"

@@ -40,6 +40,7 @@ extension ANPR {
       // When the report was made: now, or SOURCE_DATE_EPOCH (the reproducible-builds convention) for the same bytes twice.
       input.generatedAt = ProcessInfo.processInfo.environment["SOURCE_DATE_EPOCH"].flatMap { Int64($0) } ?? Int64(Date().timeIntervalSince1970)
       input.modelFiles = [model].compactMap { $0 }
+      input.moves = recordedMoves(store)
       for c in store.cameras where input.siteNames[c.site] == nil {
         if let road = c.road, !road.isEmpty { input.siteNames[c.site] = "\(c.site) (\(road))" }
       }
@@ -76,6 +77,28 @@ extension ANPR {
       print("report: \(out)")
       return ["groups": input.groups.count]
     }
+
+    /// Moves between camera sites recorded in the store (consecutive reads of a vehicle within the trip
+    /// gap, at two sites; either direction), for the map's roads.
+    func recordedMoves(_ store: ReadStore) -> [(a: String, b: String, count: Int)] {
+      var counts: [Int: Int] = [:]
+      let n = store.sites.count
+      for v in 0..<store.vehicles.count {
+        var previous: (site: Int, time: Int64)? = nil
+        for r in store.reads(ofVehicle: v) {
+          let i = Int(r), site = store.site(i), time = store.time(i)
+          if let p = previous, p.site != site, time - p.time <= ReadStore.defaultTripGap { counts[min(p.site, site) * n + max(p.site, site), default: 0] += 1 }
+          previous = (site, time)
+        }
+      }
+      // A road joins neighbouring cameras: keep a pair when it is among the three commonest moves of
+      // either site (a move between distant sites, where the cameras between missed the car, is not).
+      var bySite: [Int: [(key: Int, count: Int)]] = [:]
+      for (k, c) in counts { bySite[k / n, default: []].append((k, c)); bySite[k % n, default: []].append((k, c)) }
+      var keep = Set<Int>()
+      for (_, pairs) in bySite { for p in pairs.sorted(by: { $0.count != $1.count ? $0.count > $1.count : $0.key < $1.key }).prefix(3) { keep.insert(p.key) } }
+      return counts.filter { keep.contains($0.key) }.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.prefix(300)
+        .map { (store.sites[$0.key / n], store.sites[$0.key % n], $0.value) }
+    }
   }
 }
-
