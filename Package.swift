@@ -29,6 +29,7 @@ let package = Package(
     .systemLibrary(name: "CLAPACKE", pkgConfig: "lapacke", providers: [.apt(["liblapacke-dev"])]),
     .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
     .systemLibrary(name: "CPROJ", pkgConfig: "proj", providers: [.apt(["libproj-dev"])]),
+    .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
 
     .target(name: "Linalg", dependencies: ["CBLAS", "CLAPACKE"]),
     .target(
@@ -36,7 +37,7 @@ let package = Package(
       dependencies: ["CZlib", "CPROJ", .product(name: "Crypto", package: "swift-crypto")]),
     .target(name: "Modelling", dependencies: ["Linalg", "Reads"]),
     .target(name: "Simulation", dependencies: ["Reads", "Modelling", "CZlib"]),
-    .target(name: "Hotspots", dependencies: ["Linalg", "Reads", "Modelling"]),
+    .target(name: "Hotspots", dependencies: ["Linalg", "Reads", "Modelling", "CSQLite"]),
     .target(name: "Routes", dependencies: ["Linalg", "Reads", "Modelling"]),
     .target(name: "Linkage", dependencies: ["Linalg", "Reads", "Modelling"]),
     .target(name: "Evaluation", dependencies: ["Linalg", "Reads", "Modelling", "Hotspots", "Routes", "Linkage", "Statistics", .product(name: "Yams", package: "Yams")]),

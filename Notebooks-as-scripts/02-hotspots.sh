@@ -13,8 +13,15 @@ source Notebooks-as-scripts/common.sh  # $WORK/s.anpr from Data/sample, key in $
 # %% Forecast next week for a shift ("Friday 14–22h"): each site with its expected count and a 90%
 # interval; GeoJSON opens in QGIS as it is.
 "$ANPR" forecast --store "$WORK/s.anpr" --model "$WORK/nb.model.json" --window "Fri 14-22" --top 5 \
-  --out "$WORK/forecast.csv" --geojson "$WORK/hotspots.geojson"
+  --out "$WORK/forecast.csv" --geojson "$WORK/hotspots.geojson" --gpkg "$WORK/hotspots.gpkg"
 python3 -c "import json,sys; d=json.load(open('$WORK/hotspots.geojson')); print(len(d['features']), 'features in the GeoJSON')"
+# %% The same as a GeoPackage layer (QGIS, ArcGIS, GDAL); read here with Python's own SQLite.
+python3 - "$WORK/hotspots.gpkg" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+print(db.execute("select table_name, data_type, srs_id from gpkg_contents").fetchall())
+print(db.execute("select rank, unit, round(expected, 2) from anprkit_hotspots order by rank limit 3").fetchall())
+PY
 
 # %% A model file names its kind and format; the wrong kind is refused with a message.
 if "$ANPR" predict-route --store "$WORK/s.anpr" --model "$WORK/glm.model.json" --recent-hours 1 2> "$WORK/err"; then exit 1; fi

@@ -1,20 +1,22 @@
 #!/usr/bin/env bash
 # Installs the Debian packages ANPRKit needs, only when they are missing.
 # Usage: scripts/install-deps.sh [build|bench|report]...
-#   build  (always)  OpenBLAS, LAPACKE, pkg-config, zlib, PROJ (coordinate reference systems)
+#   build  (always)  OpenBLAS, LAPACKE, pkg-config, zlib, PROJ (coordinate reference systems), SQLite (GeoPackage)
+#   gis              + GDAL's command-line tools (ogrinfo reads back the GeoPackage in the tests)
 #   bench            + Python peers (numpy, scipy, polars, ...) from PyPI
 #   report           + chromium, for the report screenshot
 #   spark            + a Java runtime and PyPI's pyspark, pyarrow and pandas (pinned in scale/spark/requirements.txt)
 set -euo pipefail
 
-need=(libopenblas-dev liblapacke-dev pkg-config zlib1g-dev libproj-dev)
+need=(libopenblas-dev liblapacke-dev pkg-config zlib1g-dev libproj-dev libsqlite3-dev)
 for extra in "$@"; do
   case "$extra" in
     build) ;;
     report) need+=(chromium) ;;
+    gis) need+=(gdal-bin) ;;
     spark) command -v java > /dev/null || need+=(openjdk-17-jre-headless) ;;
     bench) ;;
-    *) echo "install-deps: unknown group '$extra' (use build, bench, report or spark)" >&2; exit 2 ;;
+    *) echo "install-deps: unknown group '$extra' (use build, bench, report, gis or spark)" >&2; exit 2 ;;
   esac
 done
 

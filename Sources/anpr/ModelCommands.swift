@@ -209,13 +209,14 @@ extension ANPR {
     @Option(help: "CSV of the sites ranked for the window (all sites, not only --top).") var ranked: String?
     @Option(help: "GeoJSON of ranked sites (QGIS opens it).") var geojson: String?
     @Option(help: "KML of ranked sites or cells (Google Earth and QGIS open it).") var kml: String?
+    @Option(help: "GeoPackage of ranked sites (points) or cells (polygons): one layer, anprkit_hotspots, for QGIS, ArcGIS or GDAL.") var gpkg: String?
     @Option(help: "Show this many top sites.") var top = 10
     @OptionGroup var csvOptions: CSVOptions
     @OptionGroup var governance: GovernanceOptions
     @Flag(help: "Print the ranked list as JSON.") var json = false
 
     func run() throws {
-      try requireDistinct(outputs: [("--out", out), ("--out (metadata)", out.map { $0 + ".meta.json" }), ("--ranked", ranked), ("--geojson", geojson), ("--kml", kml)],
+      try requireDistinct(outputs: [("--out", out), ("--out (metadata)", out.map { $0 + ".meta.json" }), ("--ranked", ranked), ("--geojson", geojson), ("--kml", kml), ("--gpkg", gpkg)],
                           inputs: [("--store", store), ("--model", model), ("--counts", counts), ("--units", units)])
       let opened = try store.map(openStore)
       if let opened {
@@ -246,6 +247,7 @@ extension ANPR {
       if let ranked { try write(f.rankedTable(window: w, clock: clock), to: ranked, excel: csvOptions.excel) }
       if let geojson { try write(try f.geoJSON(window: w, clock: clock), to: geojson) }
       if let kml { try write(f.kml(window: w, clock: clock), to: kml) }
+      if let gpkg { try writeAtomically(try f.geoPackage(window: w, clock: clock), to: gpkg) }
       let rows = f.ranked(window: w, clock: clock, top: top)
       if json { try printJSONLine(rows); return }
       print("\(saved.name): \(days)-day forecast of \(saved.target) from \(Timestamp.iso8601(f.binStarts.first ?? 0)), window \(w?.description ?? "all hours") (\(clock.timeZone.identifier) time)")
@@ -261,6 +263,7 @@ extension ANPR {
       if let ranked { print("ranked sites: \(ranked)") }
       if let geojson { print("map layer: \(geojson)") }
       if let kml { print("KML: \(kml)") }
+      if let gpkg { print("GeoPackage: \(gpkg)") }
     }
   }
 
