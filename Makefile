@@ -23,9 +23,9 @@ release: deps
 # each fuzz target as a regression run: a fixed seed and number of executions (at most 60 s each), so the
 # same code gives the same verdict on every machine; `make fuzz` is the open-ended search.
 test: deps
-	@scripts/install-deps.sh gis
+	@scripts/install-deps.sh gis report
 	$(SWIFT) build --build-tests
-	ANPRKIT_REQUIRE_GDAL=1 $(SWIFT) test --skip-build
+	ANPRKIT_REQUIRE_GDAL=1 ANPRKIT_REQUIRE_CHROMIUM=1 $(SWIFT) test --skip-build
 	$(MAKE) --no-print-directory run-notebooks ANPR=.build/debug/anpr
 	$(MAKE) --no-print-directory fuzz-build
 	FUZZ_SEED=1 scripts/fuzz.sh 60
@@ -58,6 +58,7 @@ run-notebooks:
 	done; echo "notebooks: all passed"
 
 demo: release
+	@scripts/install-deps.sh report
 	@scripts/demo.sh "$(DEMO_DIR)"
 
 # Re-renders the committed report screenshot (needs chromium; installs it when missing).

@@ -39,7 +39,8 @@ step "7. Sweep the prospective hotspot's bandwidths"
 
 step "8. Forecast next week (Poisson GLM): Friday 14–22h hotspots with 90% intervals"
 "$ANPR" forecast --store "$OUT/store/town.anpr" --model "$OUT/trained/poisson-hotspot.model.json" --days 7 \
-  --window "Fri 14-22" --out "$OUT/results/forecast.csv" --geojson "$OUT/results/hotspots.geojson" --top 8
+  --window "Fri 14-22" --out "$OUT/results/forecast.csv" --geojson "$OUT/results/hotspots.geojson" \
+  --kml "$OUT/results/hotspots.kml" --gpkg "$OUT/results/hotspots.gpkg" --top 8
 
 step "9. Link rotating hire cars by behaviour (scored against the truth)"
 "$ANPR" link --store "$OUT/store/town.anpr" --out "$OUT/results/groups.csv" --links "$OUT/results/links.csv" \
@@ -53,7 +54,7 @@ step "10. Next camera for vehicles seen in the last hour"
 step "11. Report"
 "$ANPR" report --store "$OUT/store/town.anpr" --comparison "$OUT/results/comparison.json" \
   --model "$OUT/trained/poisson-hotspot.model.json" --window "Fri 14-22" --groups "$OUT/results/groups.csv" \
-  --shifts early=06-14,late=14-22,night=22-06 --patrol-csv "$OUT/results/patrol-plan.csv" \
+  --shifts early=06-14,late=14-22,night=22-06 --patrol-csv "$OUT/results/patrol-plan.csv" --pdf "$OUT/report.pdf" \
   --out "$OUT/report.html" --title "ANPRKit demo: simulated seaside town, $DAYS days"
 echo
-echo "Done. Open $OUT/report.html (results in $OUT/results, trained models in $OUT/trained)."
+echo "Done. Open $OUT/report.html, or print $OUT/report.pdf (results in $OUT/results, trained models in $OUT/trained)."

@@ -21,13 +21,14 @@ extension ANPR {
     @Option(help: "The force's shifts in local hours, e.g. 07-15,15-23,23-07 or early=07-15,late=15-23,night=23-07 (a shift past midnight is the night that starts on its day).")
     var shifts = "early=06-14,late=14-22,night=22-06"
     @Option(help: "Also write the patrol plan, per day and shift, as CSV.") var patrolCsv: String?
+    @Option(help: "Also print the report to PDF (A4, one page per day and shift of the patrol plan) with headless Chromium.") var pdf: String?
     @Option(help: "Groups CSV from 'anpr link'.") var groups: String?
     @Option(help: "HTML file to write.") var out: String
     @Option(help: "Report title.") var title = "ANPRKit report"
     @Option(help: "Protective marking printed at the top and foot of every page, e.g. OFFICIAL-SENSITIVE.") var marking: String?
 
     func run() throws {
-      try requireDistinct(outputs: [("--out", out), ("--patrol-csv", patrolCsv)], inputs: [("--store", storeOptions.store), ("--comparison", comparison), ("--model", model), ("--groups", groups)])
+      try requireDistinct(outputs: [("--out", out), ("--patrol-csv", patrolCsv), ("--pdf", pdf)], inputs: [("--store", storeOptions.store), ("--comparison", comparison), ("--model", model), ("--groups", groups)])
       let (store, clock) = try storeOptions.open()
       try audited(try storeOptions.governance.begin("report", storePath: storeOptions.store, store: store)) { try report(store, clock: clock) }
     }
@@ -73,8 +74,15 @@ extension ANPR {
           return (g, members.map(\.vehicle), members.map(\.confidence).min() ?? 1, members.first?.evidence ?? "")
         }
       }
-      try write(HTMLReport.render(input), to: out)
+      let html = HTMLReport.render(input)
+      // The PDF first: if Chromium is missing or fails, nothing is written and the command fails.
+      let pdfBytes = try pdf.map { _ in try PDFPrinter.pdf(html: html) }
+      try write(html, to: out)
       print("report: \(out)")
+      if let pdf, let pdfBytes {
+        try writeAtomically(pdfBytes, to: pdf)
+        print("PDF: \(pdf) (\(PDFPrinter.pageCount(pdfBytes)) A4 pages)")
+      }
       return ["groups": input.groups.count]
     }
 

@@ -280,6 +280,16 @@ struct ReportTests {
     #expect(marked.contains("<h2>Provenance</h2>") && marked.contains("2027-01-15T08:00:00Z") && marked.contains("m.model.json")
             && marked.contains("forecast origin"))
     #expect(HTMLReport.render(input) == marked, "same input, same bytes")
+    // Printed by real headless Chromium (make test installs it and sets ANPRKIT_REQUIRE_CHROMIUM): A4
+    // pages, and at least one page per day and shift of the patrol plan.
+    guard PDFPrinter.browser() != nil else {
+      #expect(ProcessInfo.processInfo.environment["ANPRKIT_REQUIRE_CHROMIUM"] == nil, "headless Chromium (Debian chromium) is needed to print the report")
+      return
+    }
+    let pdf = try PDFPrinter.pdf(html: marked)
+    let pdfText = String(decoding: pdf, as: UTF8.self)
+    #expect(PDFPrinter.pageCount(pdf) >= pages + 1, "\(PDFPrinter.pageCount(pdf)) pages for \(pages) patrol pages")
+    #expect(pdfText.contains("/MediaBox [0 0 594.9") && !pdfText.contains("/MediaBox [0 0 612"), "A4, not US Letter")
   }
 }
 
