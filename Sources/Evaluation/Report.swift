@@ -88,7 +88,9 @@ public enum HTMLReport {
     h += provenanceSection(r)
     if let c = r.comparison { h += comparisonSection(c) }
     if let fc = r.forecast { h += mapSection(fc, model: r.forecastModel ?? fc.model, window: r.window, plan: r.plan, clock: r.clock, moves: r.moves, siteNames: r.siteNames) }
-    if !r.plan.isEmpty { h += planSection(r.plan, shifts: r.shifts, siteNames: r.siteNames) }
+    if !r.plan.isEmpty {
+      h += planSection(r.plan, shifts: r.shifts, siteNames: r.siteNames, units: r.forecast?.units ?? [], moves: r.moves, groups: r.groups.map(\.0))
+    }
     if !r.groups.isEmpty { h += groupsSection(r.groups) }
     h += qualitySection(r.summary)
     h += "<p class=\"note\">Made by ANPRKit \(ToolkitInfo.version). Report format anprkit-report v1.</p>"
@@ -300,7 +302,8 @@ public enum HTMLReport {
     return s + "</table>\n"
   }
 
-  static func planSection(_ plan: [PatrolArea], shifts: [Shift] = [], siteNames: [String: String] = [:]) -> String {
+  static func planSection(_ plan: [PatrolArea], shifts: [Shift] = [], siteNames: [String: String] = [:], units: [SpatialUnit] = [],
+                          moves: [(a: String, b: String, count: Int)] = [], groups: [String] = []) -> String {
     let weekly = plan.filter { $0.day == nil }, daily = plan.filter { $0.day != nil }
     var s = "<h2>Patrol plan</h2>\n<p class=\"note\">For each shift, up to \(Set(plan.map(\.rank)).count) compact areas (sites within 600 m of a centre), chosen greedily to cover the most forecast activity. Expected counts are of the forecast target in the area; intervals are 90% predictive, per hour and over the shift. Local times.</p>\n"
     if !weekly.isEmpty {
@@ -315,9 +318,45 @@ public enum HTMLReport {
       let areas = daily.filter { $0.day == day && $0.shift == shift }
       let hours = areas.first.map { f($0.hours, 0) } ?? "0"
       let window = shifts.first { $0.name == shift }.map { String(format: " (%02d:00–%02d:00)", $0.window.startHour, $0.window.endHour % 24) } ?? ""
-      s += "<section class=\"patrol-page\"><h3>\(esc(weekdayAndDate(day))), \(esc(shift)) shift\(window): \(hours) h of forecast</h3>\n" + planTable(areas, id: nil, siteNames: siteNames) + "</section>\n"
+      s += "<section class=\"patrol-page\"><h3>\(esc(weekdayAndDate(day))), \(esc(shift)) shift\(window): \(hours) h of forecast</h3>\n"
+      s += patrolMap(units, areas: areas, moves: moves, siteNames: siteNames) + planTable(areas, id: nil, siteNames: siteNames)
+      s += "<p class=\"note\">Where: the numbered areas, in order; each is the centre site and the sites within 600 m. What to look for: "
+      let named = esc(groups.prefix(5).joined(separator: ", ")) + (groups.count > 5 ? " and others" : "")
+      let lookFor = "vehicles of the linked groups " + named + " — their plates come from the analyst (every reveal of a plate is audited), never from this sheet."
+      s += groups.isEmpty ? "the forecast target (see the report's first page)." : lookFor
+      s += "</p></section>\n"
     }
     return s
+  }
+
+  /// A small map for one patrol page: the camera roads, every site as a dot, and this page's areas
+  /// (numbered, 600 m rings, named centres), with a scale bar and north.
+  static func patrolMap(_ units: [SpatialUnit], areas: [PatrolArea], moves: [(a: String, b: String, count: Int)], siteNames: [String: String]) -> String {
+    let lats = units.map(\.latitude), lons = units.map(\.longitude)
+    guard !areas.isEmpty, let la0 = lats.min(), let la1 = lats.max(), let lo0 = lons.min(), let lo1 = lons.max() else { return "" }
+    let W = 640.0, H = 300.0, pad = 24.0
+    let kx = cos((la0 + la1) / 2 * .pi / 180)
+    let scale = min((W - 2 * pad) / max(1e-9, (lo1 - lo0) * kx), (H - 2 * pad) / max(1e-9, la1 - la0))
+    func px(_ lon: Double) -> Double { pad + (lon - lo0) * kx * scale }
+    func py(_ lat: Double) -> Double { H - pad - (lat - la0) * scale }
+    var s = "<svg class=\"patrol-map\" width=\"\(Int(W))\" height=\"\(Int(H))\" viewBox=\"0 0 \(Int(W)) \(Int(H))\" role=\"img\" aria-label=\"patrol areas\" style=\"background:#f4f8fb;border:1px solid #ccd\">\n"
+    let at = Dictionary(uniqueKeysWithValues: units.map { ($0.id, ($0.latitude, $0.longitude)) })
+    for m in moves { if let p = at[m.a], let q = at[m.b] {
+      s += "<line x1=\"\(f(px(p.1), 1))\" y1=\"\(f(py(p.0), 1))\" x2=\"\(f(px(q.1), 1))\" y2=\"\(f(py(q.0), 1))\" stroke=\"#c8d0d8\" stroke-width=\"1.5\"/>"
+    } }
+    for u in units { s += "<circle cx=\"\(f(px(u.longitude), 1))\" cy=\"\(f(py(u.latitude), 1))\" r=\"2\" fill=\"#888\"/>" }
+    let ring = 600 * scale / 111_200
+    for a in areas {
+      for site in a.sites { if let p = at[site] { s += "<circle cx=\"\(f(px(p.1), 1))\" cy=\"\(f(py(p.0), 1))\" r=\"5\" fill=\"#D55E00\" fill-opacity=\"0.6\"/>" } }
+      s += "<circle cx=\"\(f(px(a.longitude), 1))\" cy=\"\(f(py(a.latitude), 1))\" r=\"\(f(ring, 1))\" fill=\"none\" stroke=\"#D55E00\" stroke-width=\"2\" stroke-dasharray=\"5 3\"/>"
+      s += "<text x=\"\(f(px(a.longitude), 1))\" y=\"\(f(py(a.latitude) + 4, 1))\" font-size=\"12\" font-weight=\"bold\" text-anchor=\"middle\">\(a.rank)</text>"
+      s += "<text x=\"\(f(px(a.longitude) + 9, 1))\" y=\"\(f(py(a.latitude) - 8, 1))\" font-size=\"10\">\(esc(siteNames[a.centre] ?? a.centre))</text>\n"
+    }
+    if let metres = [50.0, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000].last(where: { $0 * scale / 111_200 <= 120 }) {
+      let len = metres * scale / 111_200
+      s += "<line x1=\"\(pad)\" y1=\"\(H - 8)\" x2=\"\(f(pad + len, 1))\" y2=\"\(H - 8)\" stroke=\"#333\" stroke-width=\"3\"/><text x=\"\(f(pad + len / 2, 1))\" y=\"\(H - 12)\" font-size=\"10\" text-anchor=\"middle\">\(metres >= 1000 ? "\(Int(metres / 1000)) km" : "\(Int(metres)) m")</text>"
+    }
+    return s + "<text x=\"\(W - 8)\" y=\"\(H - 6)\" font-size=\"11\" text-anchor=\"end\" fill=\"#557\">north ↑</text></svg>\n"
   }
 
   static func planTable(_ areas: [PatrolArea], id: String?, siteNames: [String: String] = [:]) -> String {

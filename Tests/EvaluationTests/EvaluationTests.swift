@@ -254,6 +254,7 @@ struct ReportTests {
     let pages = Set(input.plan.compactMap { a in a.day.map { "\($0) \(a.shift)" } }).count
     #expect(pages >= 7 * 3 && html.components(separatedBy: "<section class=\"patrol-page\">").count - 1 == pages)
     #expect(html.contains(".patrol-page{break-before:page}") && html.contains(".scroll{overflow-x:auto"))
+    #expect(html.components(separatedBy: "<svg class=\"patrol-map\"").count - 1 == pages, "a map on every patrol page")
     #expect(!html.contains("sea to the south"))
     // The briefing comes first, in words: where and when per shift, and how far to trust the hotspot forecast.
     let briefing = try #require(html.range(of: "<h2>Briefing</h2>")), provenance = try #require(html.range(of: "<h2>Provenance</h2>"))
