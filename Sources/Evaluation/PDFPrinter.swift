@@ -38,7 +38,7 @@ public enum PDFPrinter {
                    "--user-data-dir=\(dir.path)/profile", "--print-to-pdf=\(out.path)", page.absoluteString]
     // Chromium's messages go to a file, not a pipe: a full pipe would stall it.
     let errPath = dir.appendingPathComponent("chromium.log").path
-    FileManager.default.createFile(atPath: errPath, contents: nil)
+    _ = FileManager.default.createFile(atPath: errPath, contents: nil)
     let err = FileHandle(forWritingAtPath: errPath)
     p.standardOutput = FileHandle.nullDevice
     p.standardError = err
