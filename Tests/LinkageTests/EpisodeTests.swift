@@ -202,6 +202,24 @@ struct LinkageBadInputTests {
     #expect(together(o), "\(o.groups) \(o.notes)")
   }
 
+  /// The entry × hour block holds "in by this road at this hour": a visit entering at A at 15:00 puts
+  /// its weight at (A, 15) and the hours either side, nothing under another road; and the block is
+  /// weighted by rarity (an entry road and hour every car uses says less than one few cars use).
+  @Test func entryHourIsTheRoadInAtTheHour() throws {
+    var town = HandBuiltTown.make(commuters: 4)
+    town.keepers["HIRE09"] = "rental"
+    town.visit("HIRE09", day: 1, hour: 15, sites: ["A", "B", "C", "A"], stopAfter: 1)
+    let store = try town.store(try makeTemporaryDirectory("entryhour"))
+    let v = try #require(store.vehicles.firstIndex { $0.id == "HIRE09" })
+    let sig = Signatures.build(store: store, clock: .utc, vehicles: [v])
+    let L = sig.layout, a = try #require(store.sites.firstIndex(of: "A"))
+    func at(_ site: Int, _ hour: Int) -> Double { sig.sums[L.entryHour.lowerBound + (site % L.siteBuckets) * L.hours + hour] }
+    #expect(at(a, 15) > 0.85 && at(a, 14) > 0.85 && at(a, 16) > 0.3 && at(a, 9) == 0, "\((12..<19).map { at(a, $0) })")
+    let b = try #require(store.sites.firstIndex(of: "B"))
+    #expect((0..<24).allSatisfy { at(b, $0) == 0 })
+    #expect(sig.blocks(Signatures.Weights()).contains { $0.range == L.entryHour && $0.weight > 0 && $0.idf })
+  }
+
   /// `drivenTogether`: visits that share a minute are on the road together; back-to-back ones are not.
   @Test func drivenTogetherNeedsASharedMinute() {
     var sig = Signatures(layout: .init(sites: 4), vehicles: [0, 1, 2], sums: [], firstSeen: [0, 1000, 1700], lastSeen: [2000, 1900, 3000], trips: [2, 1, 1])

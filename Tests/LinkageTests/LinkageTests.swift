@@ -181,7 +181,7 @@ struct LinkageTests {
     let sig = Signatures(layout: layout, vehicles: Array(0..<n), sums: sums, firstSeen: Array(repeating: 0, count: n),
                          lastSeen: Array(repeating: 0, count: n), trips: Array(repeating: 12, count: n))
     var w = Signatures.Weights()
-    (w.entry, w.exit, w.stops, w.stopPairs, w.stopArea, w.dwell, w.weekday, w.bigrams, w.durations, w.rental) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+    (w.entry, w.exit, w.stops, w.stopPairs, w.stopArea, w.dwell, w.weekday, w.bigrams, w.durations, w.rental, w.entryHour) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
     let raw = sig.features(w, centred: false), centred = sig.features(w)
     #expect(rowDot(raw, 2, 3) > 0.8, "uncentred ordinary pair \(rowDot(raw, 2, 3))")
     #expect(rowDot(centred, 2, 3) < 0.5, "centred ordinary pair \(rowDot(centred, 2, 3))")
