@@ -31,6 +31,8 @@ public struct ReportInput {
   /// Moves recorded between camera sites (site ids, either direction, count): drawn on the map as the
   /// roads the cameras watch, from the data itself.
   public var moves: [(a: String, b: String, count: Int)] = []
+  /// An optional road layer drawn under the maps (`--roads`).
+  public var roads: RoadLayer?
   public init(storePath: String, summary: StoreSummary, clock: LocalClock) {
     self.storePath = storePath; self.summary = summary; self.clock = clock
   }
@@ -87,7 +89,7 @@ public enum HTMLReport {
     h += briefingSection(r)
     h += provenanceSection(r)
     if let c = r.comparison { h += comparisonSection(c) }
-    if let fc = r.forecast { h += mapSection(fc, model: r.forecastModel ?? fc.model, window: r.window, plan: r.plan, clock: r.clock, moves: r.moves, siteNames: r.siteNames) }
+    if let fc = r.forecast { h += mapSection(fc, model: r.forecastModel ?? fc.model, window: r.window, plan: r.plan, clock: r.clock, moves: r.moves, siteNames: r.siteNames, roads: r.roads) }
     if !r.plan.isEmpty {
       h += planSection(r.plan, shifts: r.shifts, siteNames: r.siteNames, units: r.forecast?.units ?? [], moves: r.moves, groups: r.groups.map(\.0))
     }
@@ -252,7 +254,7 @@ public enum HTMLReport {
   }
 
   static func mapSection(_ fc: HotspotForecast, model: String, window: ShiftWindow?, plan: [PatrolArea], clock: LocalClock,
-                         moves: [(a: String, b: String, count: Int)] = [], siteNames: [String: String] = [:]) -> String {
+                         moves: [(a: String, b: String, count: Int)] = [], siteNames: [String: String] = [:], roads: RoadLayer? = nil) -> String {
     let ranked = fc.ranked(window: window, clock: clock)
     let lats = fc.units.map(\.latitude), lons = fc.units.map(\.longitude)
     guard let la0 = lats.min(), let la1 = lats.max(), let lo0 = lons.min(), let lo1 = lons.max() else { return "" }
@@ -269,6 +271,10 @@ public enum HTMLReport {
     var s = "<h2>Forecast hotspots</h2>\n<p class=\"note\">\(esc(model)): expected activity at each camera site for \(esc(window?.description ?? "all hours")) over the next \(fc.binStarts.count / 24) days from \(Timestamp.iso8601(fc.binStarts.first ?? 0)). Circle area ∝ expected count; the ten strongest are numbered\(ringShift.map { "; dashed rings are the week's patrol areas for the \(esc($0)) shift, the busiest" } ?? "").</p>\n"
     s += "<svg id=\"hotspot-map\" width=\"\(Int(W))\" height=\"\(Int(H))\" viewBox=\"0 0 \(Int(W)) \(Int(H))\" role=\"img\" aria-label=\"map of forecast hotspots\" style=\"background:#f4f8fb;border:1px solid #ccd\">\n"
     s += "<text x=\"\(W - 10)\" y=\"\(H - 8)\" font-size=\"11\" text-anchor=\"end\" fill=\"#557\">north ↑</text>\n"
+    // A road layer, if given, under everything else (the SVG clips what lies outside the map).
+    for line in roads?.lines ?? [] {
+      s += "<polyline class=\"os-road\" fill=\"none\" stroke=\"#d8dde2\" stroke-width=\"1\" points=\"" + line.map { "\(f(px($0.0), 1)),\(f(py($0.1), 1))" }.joined(separator: " ") + "\"/>\n"
+    }
     // Roads as the data records them: a line between two sites for each recorded move, wider for more.
     let where_ = Dictionary(uniqueKeysWithValues: fc.units.map { ($0.id, ($0.latitude, $0.longitude)) })
     let maxMoves = Double(moves.map(\.count).max() ?? 1)

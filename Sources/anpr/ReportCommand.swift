@@ -22,13 +22,14 @@ extension ANPR {
     var shifts = "early=06-14,late=14-22,night=22-06"
     @Option(help: "Also write the patrol plan, per day and shift, as CSV.") var patrolCsv: String?
     @Option(help: "Also print the report to PDF (A4, one page per day and shift of the patrol plan) with headless Chromium.") var pdf: String?
+    @Option(help: "Roads to draw under the map: GeoJSON lines in WGS 84 (e.g. OS Open Roads through ogr2ogr -t_srs EPSG:4326).") var roads: String?
     @Option(help: "Groups CSV from 'anpr link'.") var groups: String?
     @Option(help: "HTML file to write.") var out: String
     @Option(help: "Report title.") var title = "ANPRKit report"
     @Option(help: "Protective marking printed at the top and foot of every page, e.g. OFFICIAL-SENSITIVE.") var marking: String?
 
     func run() throws {
-      try requireDistinct(outputs: [("--out", out), ("--patrol-csv", patrolCsv), ("--pdf", pdf)], inputs: [("--store", storeOptions.store), ("--comparison", comparison), ("--model", model), ("--groups", groups)])
+      try requireDistinct(outputs: [("--out", out), ("--patrol-csv", patrolCsv), ("--pdf", pdf)], inputs: [("--store", storeOptions.store), ("--comparison", comparison), ("--model", model), ("--groups", groups), ("--roads", roads)])
       let (store, clock) = try storeOptions.open()
       try audited(try storeOptions.governance.begin("report", storePath: storeOptions.store, store: store)) { try report(store, clock: clock) }
     }
@@ -42,6 +43,14 @@ extension ANPR {
       input.generatedAt = ProcessInfo.processInfo.environment["SOURCE_DATE_EPOCH"].flatMap { Int64($0) } ?? Int64(Date().timeIntervalSince1970)
       input.modelFiles = [model].compactMap { $0 }
       input.moves = recordedMoves(store)
+      if let roads {
+        let lons = store.siteLocations.map(\.longitude), lats = store.siteLocations.map(\.latitude)
+        if let lo0 = lons.min(), let lo1 = lons.max(), let la0 = lats.min(), let la1 = lats.max() {
+          let layer = try RoadLayer.read(path: roads, longitudes: lo0...lo1, latitudes: la0...la1)
+          print("roads: \(layer.lines.count) lines from \(roads) (\(layer.skippedOutside) outside the cameras' area and \(layer.skippedNotLines) features that are not lines left out)")
+          input.roads = layer
+        }
+      }
       for c in store.cameras where input.siteNames[c.site] == nil {
         if let road = c.road, !road.isEmpty { input.siteNames[c.site] = "\(c.site) (\(road))" }
       }

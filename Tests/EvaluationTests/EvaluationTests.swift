@@ -294,6 +294,38 @@ struct ReportTests {
   }
 }
 
+/// A road layer from GeoJSON (issue 21): lines near the cameras drawn under the map, other geometries
+/// and far lines left out and counted, a bad file or coordinate named.
+@Suite("Road layer")
+struct RoadLayerTests {
+  @Test func linesNearTheCamerasAreKeptAndBadInputIsNamed() throws {
+    let dir = try makeTemporaryDirectory("roads")
+    let good = """
+      {"type":"FeatureCollection","features":[
+       {"type":"Feature","properties":{"name":"A127"},"geometry":{"type":"LineString","coordinates":[[0.70,51.54],[0.72,51.55]]}},
+       {"type":"Feature","properties":{},"geometry":{"type":"MultiLineString","coordinates":[[[0.71,51.53],[0.73,51.535]],[[5.0,40.0],[5.1,40.1]]]}},
+       {"type":"Feature","properties":{},"geometry":{"type":"Point","coordinates":[0.71,51.54]}}]}
+      """
+    try good.write(toFile: dir + "/r.geojson", atomically: true, encoding: .utf8)
+    let layer = try RoadLayer.read(path: dir + "/r.geojson", longitudes: 0.70...0.74, latitudes: 51.53...51.55)
+    #expect(layer.lines.count == 2 && layer.skippedOutside == 1 && layer.skippedNotLines == 1)
+    #expect(layer.lines[0].count == 2 && layer.lines[0][1] == (0.72, 51.55))
+    // British National Grid metres where degrees belong: refused, naming the file and the feature.
+    try #"{"type":"FeatureCollection","features":[{"type":"Feature","geometry":{"type":"LineString","coordinates":[[560000,190000],[561000,190500]]}}]}"#
+      .write(toFile: dir + "/bng.geojson", atomically: true, encoding: .utf8)
+    #expect { try RoadLayer.read(path: dir + "/bng.geojson", longitudes: 0...1, latitudes: 51...52) } throws: { e in
+      "\(e)".contains("bng.geojson") && "\(e)".contains("feature 1") && "\(e)".contains("EPSG:4326")
+    }
+    try "not json".write(toFile: dir + "/bad.geojson", atomically: true, encoding: .utf8)
+    #expect { try RoadLayer.read(path: dir + "/bad.geojson", longitudes: 0...1, latitudes: 51...52) } throws: { "\($0)".contains("bad.geojson") }
+    // Drawn under the map.
+    let units = [SpatialUnit(id: "S1", latitude: 51.54, longitude: 0.70), SpatialUnit(id: "S2", latitude: 51.55, longitude: 0.74)]
+    let fc = HotspotForecast(model: "m", units: units, binStarts: [0, 3600], expected: [1, 1, 2, 2], alpha: 0, fallbackUnits: [])
+    let map = HTMLReport.mapSection(fc, model: "m", window: nil, plan: [], clock: .utc, roads: layer)
+    #expect(map.components(separatedBy: "class=\"os-road\"").count - 1 == 2)
+  }
+}
+
 /// Route models on transitions with hours but no dates: each hour held out in turn.
 @Suite("Transitions backtest")
 struct TransitionsBacktestTests {
