@@ -41,8 +41,14 @@ spark-test: build
 # libFuzzer targets for the CSV/ingest path, the store reader and the model-file reader (Fuzz/);
 # `make fuzz` runs each for FUZZ_SECONDS.
 FUZZ_SECONDS ?= 600
+# Fuzz/ reaches ANPRKit through a symlink, and SwiftPM does not notice a source file added to it: the
+# fuzz build is started afresh whenever the list of source files changes.
 fuzz-build: deps
+	@list=$$(find Sources Package.swift -type f | sort | sha256sum | cut -c1-16); \
+	  if [ -d Fuzz/.build ] && [ "$$(cat Fuzz/.build/anprkit-sources 2>/dev/null)" != "$$list" ]; then \
+	    echo "fuzz-build: the source files changed; building Fuzz/ afresh"; rm -rf Fuzz/.build; fi
 	$(SWIFT) build --package-path Fuzz -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library
+	@find Sources Package.swift -type f | sort | sha256sum | cut -c1-16 > Fuzz/.build/anprkit-sources
 
 fuzz: fuzz-build
 	scripts/fuzz.sh $(FUZZ_SECONDS)
