@@ -54,7 +54,8 @@ step "10. Next camera for vehicles seen in the last hour"
 step "11. Report"
 "$ANPR" report --store "$OUT/store/town.anpr" --comparison "$OUT/results/comparison.json" \
   --model "$OUT/trained/poisson-hotspot.model.json" --window "Fri 14-22" --groups "$OUT/results/groups.csv" \
-  --shifts early=06-14,late=14-22,night=22-06 --patrol-csv "$OUT/results/patrol-plan.csv" --pdf "$OUT/report.pdf" \
+  --shifts early=06-14,late=14-22,night=22-06 --patrol-csv "$OUT/results/patrol-plan.csv" \
+  --patrol-gpkg "$OUT/results/patrol-areas.gpkg" --pdf "$OUT/report.pdf" \
   --out "$OUT/report.html" --title "ANPRKit demo: simulated seaside town, $DAYS days"
 echo
 echo "Done. Open $OUT/report.html, or print $OUT/report.pdf (results in $OUT/results, trained models in $OUT/trained)."

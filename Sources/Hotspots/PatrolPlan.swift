@@ -152,3 +152,30 @@ public enum PatrolPlanFile {
     }
   }
 }
+
+extension PatrolPlanFile {
+  /// The plan as a GeoPackage layer `anprkit_patrol_areas` for a force's GIS or dispatch map: each area
+  /// a polygon (a 32-sided circle of `radiusMetres` around its centre site) with its day, shift, rank,
+  /// sites and expected counts per hour and over the shift with their 90% intervals.
+  public static func geoPackage(_ plan: [PatrolArea], radiusMetres: Double = 600, lastChange: String) throws -> Data {
+    let features = plan.map { a -> GeoPackage.Feature in
+      let dLat = radiusMetres / 111_200, dLon = radiusMetres / (111_200 * cos(a.latitude * .pi / 180))
+      var ring = (0..<32).map { k -> (Double, Double) in
+        let t = Double(k) / 32 * 2 * .pi
+        return (a.longitude + dLon * cos(t), a.latitude + dLat * sin(t))
+      }
+      ring.append(ring[0])
+      return GeoPackage.Feature(geometry: .polygon(ring), values: [
+        .text(a.day ?? ""), .text(a.shift), .integer(a.rank), .text(a.centre), .text(a.sites.joined(separator: " ")), .real(a.hours),
+        .real(a.perHour), .real(a.perHourLower90), .real(a.perHourUpper90), .real(a.expected), .real(a.lower90), .real(a.upper90), .real(a.share),
+      ])
+    }
+    return try GeoPackage.bytes(
+      table: "anprkit_patrol_areas", description: "Patrol areas by day and shift (local time): sites within \(Int(radiusMetres)) m of a centre, with expected target activity per hour and over the shift and 90% intervals.",
+      lastChange: lastChange,
+      columns: [.init("day", "TEXT"), .init("shift", "TEXT"), .init("area", "INTEGER"), .init("centre", "TEXT"), .init("sites", "TEXT"), .init("hours", "REAL"),
+                .init("per_hour", "REAL"), .init("per_hour_lower90", "REAL"), .init("per_hour_upper90", "REAL"), .init("expected", "REAL"),
+                .init("lower90", "REAL"), .init("upper90", "REAL"), .init("share", "REAL")],
+      features: features)
+  }
+}

@@ -21,6 +21,7 @@ extension ANPR {
     @Option(help: "The force's shifts in local hours, e.g. 07-15,15-23,23-07 or early=07-15,late=15-23,night=23-07 (a shift past midnight is the night that starts on its day).")
     var shifts = "early=06-14,late=14-22,night=22-06"
     @Option(help: "Also write the patrol plan, per day and shift, as CSV.") var patrolCsv: String?
+    @Option(help: "Also write the patrol areas, per day and shift, as a GeoPackage layer (circles of 600 m) for a GIS or dispatch map.") var patrolGpkg: String?
     @Option(help: "Also print the report to PDF (A4, one page per day and shift of the patrol plan) with headless Chromium.") var pdf: String?
     @Option(help: "Roads to draw under the map: GeoJSON lines in WGS 84 (e.g. OS Open Roads through ogr2ogr -t_srs EPSG:4326).") var roads: String?
     @Option(help: "Groups CSV from 'anpr link'.") var groups: String?
@@ -29,7 +30,7 @@ extension ANPR {
     @Option(help: "Protective marking printed at the top and foot of every page, e.g. OFFICIAL-SENSITIVE.") var marking: String?
 
     func run() throws {
-      try requireDistinct(outputs: [("--out", out), ("--patrol-csv", patrolCsv), ("--pdf", pdf)], inputs: [("--store", storeOptions.store), ("--comparison", comparison), ("--model", model), ("--groups", groups), ("--roads", roads)])
+      try requireDistinct(outputs: [("--out", out), ("--patrol-csv", patrolCsv), ("--patrol-gpkg", patrolGpkg), ("--pdf", pdf)], inputs: [("--store", storeOptions.store), ("--comparison", comparison), ("--model", model), ("--groups", groups), ("--roads", roads)])
       let (store, clock) = try storeOptions.open()
       try audited(try storeOptions.governance.begin("report", storePath: storeOptions.store, store: store)) { try report(store, clock: clock) }
     }
@@ -59,7 +60,7 @@ extension ANPR {
           throw CLIError("\(comparison): not a comparison file from 'anpr compare --out' (\(error))")
         }
       }
-      if model == nil && patrolCsv != nil { throw ValidationError("--patrol-csv needs --model (the plan comes from its forecast).") }
+      if model == nil && (patrolCsv != nil || patrolGpkg != nil) { throw ValidationError("--patrol-csv and --patrol-gpkg need --model (the plan comes from its forecast).") }
       if let model {
         let (header, saved) = try Training.loadHotspot(model)
         let modelClock = try storeOptions.clocks(model: header).model
@@ -75,6 +76,9 @@ extension ANPR {
         input.plan = patrolPlan(fc, shifts: shiftList, officers: officers, clock: clock)
           + patrolPlan(fc, shifts: shiftList, officers: officers, clock: clock, byDay: true)
         if let patrolCsv { try write(PatrolPlanFile.table(input.plan.filter { $0.day != nil }), to: patrolCsv, excel: false) }
+        if let patrolGpkg {
+          try writeAtomically(try PatrolPlanFile.geoPackage(input.plan.filter { $0.day != nil }, lastChange: Timestamp.iso8601(o)), to: patrolGpkg)
+        }
       }
       if let groups {
         let file = try GroupsFile.read(path: groups)

@@ -66,6 +66,30 @@ struct GeoPackageTests {
     #expect(text.contains(cells ? "POLYGON ((0.6" : "POINT (0.66 51.53)"), "\(text)")
   }
 
+  /// Patrol areas as polygons for a GIS: one feature per area, day and shift, read back by GDAL.
+  @Test func patrolAreasAreALayerGDALReads() throws {
+    let plan = patrolPlan(Self.forecast(cells: false), shifts: Shift.standard, officers: 2, clock: .utc, byDay: true)
+    let bytes = try PatrolPlanFile.geoPackage(plan, lastChange: "2026-03-02T00:00:00Z")
+    #expect(try PatrolPlanFile.geoPackage(plan, lastChange: "2026-03-02T00:00:00Z") == bytes)
+    guard let tool = ogrinfo() else {
+      #expect(ProcessInfo.processInfo.environment["ANPRKIT_REQUIRE_GDAL"] == nil, "ogrinfo (Debian gdal-bin) is needed to read the GeoPackage back")
+      return
+    }
+    let dir = try makeTemporaryDirectory("gpkg-patrol")
+    try writeAtomically(bytes, to: dir + "/p.gpkg")
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: tool)
+    p.arguments = ["-ro", "-al", "-so", dir + "/p.gpkg"]
+    let out = Pipe()
+    p.standardOutput = out
+    try p.run()
+    let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    p.waitUntilExit()
+    #expect(p.terminationStatus == 0)
+    #expect(text.contains("Layer name: anprkit_patrol_areas") && text.contains("Geometry: Polygon") && text.contains("Feature Count: \(plan.count)"), "\(text)")
+    for field in ["day: String", "shift: String", "area: Integer64", "per_hour: Real", "per_hour_upper90: Real", "share: Real"] { #expect(text.contains(field), "\(field)") }
+  }
+
   @Test func badColumnsAreRefused() {
     #expect(throws: GeoPackage.Failure.self) {
       try GeoPackage.bytes(table: "t", description: "", lastChange: "2026-01-01T00:00:00Z", columns: [.init("a", "BLOB")], features: [])
