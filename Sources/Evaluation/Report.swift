@@ -65,6 +65,7 @@ public enum HTMLReport {
     var h = """
       <!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>\(esc(r.title))</title>
       <meta name="generator" content="ANPRKit \(ToolkitInfo.version); format anprkit-report v1">
+      <meta name="viewport" content="width=device-width, initial-scale=1">
       <style>
       body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:24px auto;max-width:1100px;color:#222;line-height:1.4}
       h1{margin-bottom:0}h2{border-bottom:2px solid #1b6ca8;padding-bottom:4px;margin-top:32px}
@@ -74,7 +75,8 @@ public enum HTMLReport {
       .card{border:1px solid #ddd;border-radius:6px;padding:8px 12px}
       .marking{text-align:center;font-weight:bold;letter-spacing:1px;color:#a00}
       .provenance td{text-align:left}
-      .scroll{overflow-x:auto;max-width:100%}svg{max-width:100%;height:auto}
+      .scroll{overflow-x:auto;max-width:100%}svg{max-width:100%;height:auto}.card{min-width:0;max-width:100%;box-sizing:border-box}
+      @media (max-width:600px){body{margin:12px 10px}}code,.provenance td,.note,li{overflow-wrap:anywhere}
       @page{size:A4;margin:16mm 12mm}
       @media print{.marking{position:fixed;left:0;right:0}.marking.top{top:0}.marking.foot{bottom:0}body{margin:12mm 0}.patrol-page{break-before:page}}
       </style></head><body>
@@ -98,7 +100,8 @@ public enum HTMLReport {
     h += "<p class=\"note\">Made by ANPRKit \(ToolkitInfo.version). Report format anprkit-report v1.</p>"
     h += r.marking.map { "<div class=\"marking foot\">\(esc($0))</div>" } ?? ""
     h += "</body></html>\n"
-    return h
+    // Every table scrolls sideways on a narrow screen instead of widening the page.
+    return h.replacingOccurrences(of: "<table", with: "<div class=\"scroll\"><table").replacingOccurrences(of: "</table>", with: "</table></div>")
   }
 
   /// "Monday 2026-03-16" for a civil date "2026-03-16" (the date unchanged if it is not one).
@@ -366,11 +369,11 @@ public enum HTMLReport {
   }
 
   static func planTable(_ areas: [PatrolArea], id: String?, siteNames: [String: String] = [:]) -> String {
-    var s = "<div class=\"scroll\"><table\(id.map { " id=\"\($0)\"" } ?? "")><tr><th>shift</th><th>area</th><th>centre site</th><th>sites</th><th>per hour</th><th>90% interval (1 h)</th><th>over the shift</th><th>90% interval</th><th>share of shift</th></tr>\n"
+    var s = "<table\(id.map { " id=\"\($0)\"" } ?? "")><tr><th>shift</th><th>area</th><th>centre site</th><th>sites</th><th>per hour</th><th>90% interval (1 h)</th><th>over the shift</th><th>90% interval</th><th>share of shift</th></tr>\n"
     for a in areas {
       s += "<tr><td>\(esc(a.shift))</td><td>\(a.rank)</td><td>\(esc(siteNames[a.centre] ?? a.centre))</td><td>\(esc(a.sites.joined(separator: ", ")))</td><td>\(f(a.perHour, 2))</td><td>[\(Int(a.perHourLower90)), \(Int(a.perHourUpper90))]</td><td>\(f(a.expected, 2))</td><td>[\(Int(a.lower90)), \(Int(a.upper90))]</td><td>\(f(a.share * 100, 1))%</td></tr>\n"
     }
-    return s + "</table></div>\n"
+    return s + "</table>\n"
   }
 
   static func groupsSection(_ groups: [(String, [String], Double, String)]) -> String {

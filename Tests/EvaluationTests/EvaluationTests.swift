@@ -291,6 +291,31 @@ struct ReportTests {
     let pdfText = String(decoding: pdf, as: UTF8.self)
     #expect(PDFPrinter.pageCount(pdf) >= pages + 1, "\(PDFPrinter.pageCount(pdf)) pages for \(pages) patrol pages")
     #expect(pdfText.contains("/MediaBox [0 0 594.9") && !pdfText.contains("/MediaBox [0 0 612"), "A4, not US Letter")
+    // Readable on a phone: laid out by Chromium in a 390 px frame (headless windows are at least 500 px
+    // wide, so the page goes in an iframe), nothing outside a scrolling table is wider than the frame.
+    let frameDir = try makeTemporaryDirectory("report390")
+    let escaped = marked.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "\"", with: "&quot;")
+      .replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
+    let harness = """
+      <!DOCTYPE html><html><body><iframe id="f" style="width:390px;height:800px;border:0" srcdoc="\(escaped)"></iframe>
+      <script>var f=document.getElementById("f");f.onload=function(){var d=f.contentDocument,wide=0;
+      d.querySelectorAll("body *").forEach(function(e){if(e.getBoundingClientRect().right>d.documentElement.clientWidth+1&&!e.closest(".scroll"))wide++;});
+      document.body.setAttribute("data-result",d.documentElement.scrollWidth+" "+d.documentElement.clientWidth+" "+wide);};</script></body></html>
+      """
+    try harness.write(toFile: frameDir + "/h.html", atomically: true, encoding: .utf8)
+    let chromium = Process()
+    chromium.executableURL = URL(fileURLWithPath: PDFPrinter.browser()!)
+    chromium.arguments = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--user-data-dir=\(frameDir)/profile",
+                          "--virtual-time-budget=10000", "--dump-dom", "file://\(frameDir)/h.html"]
+    let dom = Pipe()
+    chromium.standardOutput = dom
+    chromium.standardError = FileHandle.nullDevice
+    try chromium.run()
+    let dumped = String(decoding: dom.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    chromium.waitUntilExit()
+    let result = try #require(dumped.range(of: #"data-result="([0-9]+) ([0-9]+) ([0-9]+)""#, options: .regularExpression).map { String(dumped[$0]) })
+    let numbers = result.dropFirst(13).dropLast().split(separator: " ").compactMap { Int($0) }
+    #expect(numbers.count == 3 && numbers[0] <= numbers[1] && numbers[2] == 0, "at 390 px: scroll width, client width, elements too wide: \(numbers)")
   }
 }
 
