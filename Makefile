@@ -67,9 +67,10 @@ demo: release
 	@scripts/install-deps.sh report
 	@scripts/demo.sh "$(DEMO_DIR)"
 
-# Re-renders the committed report screenshot (needs chromium; installs it when missing).
+# Re-renders the committed report screenshots (needs chromium; installs it when missing).
 screenshot: demo
 	scripts/screenshot-report.sh $(DEMO_DIR)/report.html docs/report.png 1200,3200
+	scripts/screenshot-patrol-page.sh $(DEMO_DIR)/report.html docs/patrol-page.png 3
 
 bench: deps
 	@scripts/install-deps.sh bench
