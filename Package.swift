@@ -21,6 +21,8 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     .package(url: "https://github.com/apple/swift-numerics", from: "1.0.0"),
     .package(url: "https://github.com/apple/swift-crypto", "3.0.0"..<"5.0.0"),
+    // Mustache templates for the HTML report, so a force restyles it without code.
+    .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
     .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
   ],
   targets: [
@@ -40,7 +42,8 @@ let package = Package(
     .target(name: "Hotspots", dependencies: ["Linalg", "Reads", "Modelling", "CSQLite"]),
     .target(name: "Routes", dependencies: ["Linalg", "Reads", "Modelling"]),
     .target(name: "Linkage", dependencies: ["Linalg", "Reads", "Modelling"]),
-    .target(name: "Evaluation", dependencies: ["Linalg", "Reads", "Modelling", "Hotspots", "Routes", "Linkage", "Statistics", .product(name: "Yams", package: "Yams")]),
+    .target(name: "Evaluation", dependencies: ["Linalg", "Reads", "Modelling", "Hotspots", "Routes", "Linkage", "Statistics", .product(name: "Yams", package: "Yams"),
+                                            .product(name: "Mustache", package: "swift-mustache")]),
     .target(name: "Statistics", dependencies: ["Reads", "Hotspots", "Routes", .product(name: "Crypto", package: "swift-crypto")]),
     .target(
       name: "Governance",

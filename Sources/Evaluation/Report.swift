@@ -1,4 +1,5 @@
 import Foundation
+import Mustache
 import Hotspots
 import Modelling
 import Reads
@@ -61,48 +62,84 @@ public enum HTMLReport {
   }
   static func tickLabel(_ v: Double) -> String { v == v.rounded() && abs(v) < 1e6 ? String(Int(v)) : f(v, v < 0.1 ? 3 : v < 1 ? 2 : 1) }
 
+  /// The report rendered with the default template (`Templates/report.mustache`).
   public static func render(_ r: ReportInput) -> String {
-    var h = """
-      <!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>\(esc(r.title))</title>
-      <meta name="generator" content="ANPRKit \(ToolkitInfo.version); format anprkit-report v1">
-      <meta name="viewport" content="width=device-width, initial-scale=1">
-      <style>
-      body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:24px auto;max-width:1100px;color:#222;line-height:1.4}
-      h1{margin-bottom:0}h2{border-bottom:2px solid #1b6ca8;padding-bottom:4px;margin-top:32px}
-      table{border-collapse:collapse;font-size:13px;margin:8px 0}th,td{border:1px solid #ccc;padding:3px 7px;text-align:right}
-      th{background:#eef3f8}td:first-child,th:first-child{text-align:left}.note{color:#555;font-size:13px}
-      .oracle td{background:#fff7e0;font-style:italic}.grid{display:flex;gap:24px;flex-wrap:wrap}
-      .card{border:1px solid #ddd;border-radius:6px;padding:8px 12px}
-      .marking{text-align:center;font-weight:bold;letter-spacing:1px;color:#a00}
-      .provenance td{text-align:left}
-      .scroll{overflow-x:auto;max-width:100%}svg{max-width:100%;height:auto}.card{min-width:0;max-width:100%;box-sizing:border-box}
-      @media (max-width:600px){body{margin:12px 10px}}code,.provenance td,.note,li{overflow-wrap:anywhere}
-      @page{size:A4;margin:16mm 12mm}
-      @media print{.marking{position:fixed;left:0;right:0}.marking.top{top:0}.marking.foot{bottom:0}body{margin:12mm 0}.patrol-page{break-before:page}}
-      </style></head><body>
-      \(r.marking.map { "<div class=\"marking top\">\(esc($0))</div>" } ?? "")
-      <h1>\(esc(r.title))</h1>
+    // The default template is checked by the tests, so it always parses.
+    try! render(r, template: defaultTemplate)
+  }
+
+  /// The report rendered with a Mustache template (a force's own look: `anpr report --template`).
+  /// The template gets `title`, `version`, `hasMarking`, `marking` (escaped with double braces) and the
+  /// sections as HTML (triple braces): `intro`, `briefing`, `provenance`, `comparison`, `map`, `plan`,
+  /// `groups`, `quality`.
+  /// - Throws: the template's parse error, with its line.
+  public static func render(_ r: ReportInput, template: String) throws -> String {
+    let parsed: MustacheTemplate
+    do { parsed = try MustacheTemplate(string: template) } catch { throw TemplateError(description: "report template: \(error)") }
+    let intro = """
       <p class="note">Store <code>\(esc(r.storePath))</code>: \(r.summary.reads) reads, \(r.summary.vehicles) vehicles,
       \(r.summary.cameras) cameras at \(r.summary.sites) sites, \(esc(r.summary.timeStart ?? "-")) to \(esc(r.summary.timeEnd ?? "-")).
       Plates are \(r.summary.plates == "raw" ? "<b>raw (kept at the user's request)</b>" : "keyed pseudonyms; no raw plate appears here").
       Times in \(esc(r.summary.timeZone)). Every figure carries its uncertainty; forecasts and links are leads for judgement, not facts.</p>
-
       """
-    h += briefingSection(r)
-    h += provenanceSection(r)
-    if let c = r.comparison { h += comparisonSection(c) }
-    if let fc = r.forecast { h += mapSection(fc, model: r.forecastModel ?? fc.model, window: r.window, plan: r.plan, clock: r.clock, moves: r.moves, siteNames: r.siteNames, roads: r.roads) }
-    if !r.plan.isEmpty {
-      h += planSection(r.plan, shifts: r.shifts, siteNames: r.siteNames, units: r.forecast?.units ?? [], moves: r.moves, groups: r.groups.map(\.0))
-    }
-    if !r.groups.isEmpty { h += groupsSection(r.groups) }
-    h += qualitySection(r.summary)
-    h += "<p class=\"note\">Made by ANPRKit \(ToolkitInfo.version). Report format anprkit-report v1.</p>"
-    h += r.marking.map { "<div class=\"marking foot\">\(esc($0))</div>" } ?? ""
-    h += "</body></html>\n"
+    var sections: [String: Any] = [
+      "title": r.title, "version": ToolkitInfo.version, "hasMarking": r.marking != nil, "marking": r.marking ?? "",
+      "intro": intro, "briefing": briefingSection(r), "provenance": provenanceSection(r),
+      "comparison": r.comparison.map(comparisonSection) ?? "", "quality": qualitySection(r.summary),
+      "groups": r.groups.isEmpty ? "" : groupsSection(r.groups),
+    ]
+    sections["map"] = r.forecast.map { fc in
+      mapSection(fc, model: r.forecastModel ?? fc.model, window: r.window, plan: r.plan, clock: r.clock, moves: r.moves, siteNames: r.siteNames, roads: r.roads)
+    } ?? ""
+    sections["plan"] = r.plan.isEmpty ? "" : planSection(r.plan, shifts: r.shifts, siteNames: r.siteNames, units: r.forecast?.units ?? [], moves: r.moves, groups: r.groups.map(\.0))
+    let h = parsed.render(sections)
     // Every table scrolls sideways on a narrow screen instead of widening the page.
     return h.replacingOccurrences(of: "<table", with: "<div class=\"scroll\"><table").replacingOccurrences(of: "</table>", with: "</table></div>")
   }
+
+  public struct TemplateError: Error, CustomStringConvertible {
+    public var description: String
+  }
+
+  /// The default template, as committed in `Templates/report.mustache` (a test keeps the two the same);
+  /// built in so an installed `anpr` needs no files beside it.
+  public static let defaultTemplate = #"""
+<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{{title}}</title>
+<meta name="generator" content="ANPRKit {{version}}; format anprkit-report v1">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+{{! The default report template (Templates/report.mustache, built into anpr). A force restyles the report
+    by copying this file and passing it as `anpr report --template FILE`: change the styles, the order of
+    the sections, or add a logo. Names in double braces are escaped text, in triple braces HTML the tool
+    made. Sections: intro, briefing,
+    provenance, comparison, map, plan, groups, quality (empty when there is nothing to show). }}
+<style>
+body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:24px auto;max-width:1100px;color:#222;line-height:1.4}
+h1{margin-bottom:0}h2{border-bottom:2px solid #1b6ca8;padding-bottom:4px;margin-top:32px}
+table{border-collapse:collapse;font-size:13px;margin:8px 0}th,td{border:1px solid #ccc;padding:3px 7px;text-align:right}
+th{background:#eef3f8}td:first-child,th:first-child{text-align:left}.note{color:#555;font-size:13px}
+.oracle td{background:#fff7e0;font-style:italic}.grid{display:flex;gap:24px;flex-wrap:wrap}
+.card{border:1px solid #ddd;border-radius:6px;padding:8px 12px}
+.marking{text-align:center;font-weight:bold;letter-spacing:1px;color:#a00}
+.provenance td{text-align:left}
+.scroll{overflow-x:auto;max-width:100%}svg{max-width:100%;height:auto}.card{min-width:0;max-width:100%;box-sizing:border-box}
+@media (max-width:600px){body{margin:12px 10px}}code,.provenance td,.note,li{overflow-wrap:anywhere}
+@page{size:A4;margin:16mm 12mm}
+@media print{.marking{position:fixed;left:0;right:0}.marking.top{top:0}.marking.foot{bottom:0}body{margin:12mm 0}.patrol-page{break-before:page}}
+</style></head><body>
+{{#hasMarking}}<div class="marking top">{{marking}}</div>{{/hasMarking}}
+<h1>{{title}}</h1>
+{{{intro}}}
+{{{briefing}}}
+{{{provenance}}}
+{{{comparison}}}
+{{{map}}}
+{{{plan}}}
+{{{groups}}}
+{{{quality}}}
+<p class="note">Made by ANPRKit {{version}}. Report format anprkit-report v1.</p>
+{{#hasMarking}}<div class="marking foot">{{marking}}</div>{{/hasMarking}}
+</body></html>
+"""#
 
   /// "Monday 2026-03-16" for a civil date "2026-03-16" (the date unchanged if it is not one).
   static func weekdayAndDate(_ date: String) -> String {

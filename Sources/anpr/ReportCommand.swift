@@ -24,13 +24,14 @@ extension ANPR {
     @Option(help: "Also write the patrol areas, per day and shift, as a GeoPackage layer (circles of 600 m) for a GIS or dispatch map.") var patrolGpkg: String?
     @Option(help: "Also print the report to PDF (A4, one page per day and shift of the patrol plan) with headless Chromium.") var pdf: String?
     @Option(help: "Roads to draw under the map: GeoJSON lines in WGS 84 (e.g. OS Open Roads through ogr2ogr -t_srs EPSG:4326).") var roads: String?
+    @Option(help: "A Mustache template for the page (a copy of Templates/report.mustache, restyled); default: the built-in one.") var template: String?
     @Option(help: "Groups CSV from 'anpr link'.") var groups: String?
     @Option(help: "HTML file to write.") var out: String
     @Option(help: "Report title.") var title = "ANPRKit report"
     @Option(help: "Protective marking printed at the top and foot of every page, e.g. OFFICIAL-SENSITIVE.") var marking: String?
 
     func run() throws {
-      try requireDistinct(outputs: [("--out", out), ("--patrol-csv", patrolCsv), ("--patrol-gpkg", patrolGpkg), ("--pdf", pdf)], inputs: [("--store", storeOptions.store), ("--comparison", comparison), ("--model", model), ("--groups", groups), ("--roads", roads)])
+      try requireDistinct(outputs: [("--out", out), ("--patrol-csv", patrolCsv), ("--patrol-gpkg", patrolGpkg), ("--pdf", pdf)], inputs: [("--store", storeOptions.store), ("--comparison", comparison), ("--model", model), ("--groups", groups), ("--roads", roads), ("--template", template)])
       let (store, clock) = try storeOptions.open()
       try audited(try storeOptions.governance.begin("report", storePath: storeOptions.store, store: store)) { try report(store, clock: clock) }
     }
@@ -87,7 +88,14 @@ extension ANPR {
           return (g, members.map(\.vehicle), members.map(\.confidence).min() ?? 1, members.first?.evidence ?? "")
         }
       }
-      let html = HTMLReport.render(input)
+      let html: String
+      if let template {
+        let text: String
+        do { text = try String(contentsOfFile: template, encoding: .utf8) } catch { throw CLIError("\(template): cannot read the report template (\(error.localizedDescription))") }
+        do { html = try HTMLReport.render(input, template: text) } catch { throw CLIError("\(template): \(error)") }
+      } else {
+        html = HTMLReport.render(input)
+      }
       // The PDF first: if Chromium is missing or fails, nothing is written and the command fails.
       let pdfBytes = try pdf.map { _ in try PDFPrinter.pdf(html: html) }
       try write(html, to: out)

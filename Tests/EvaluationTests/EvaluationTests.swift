@@ -319,6 +319,42 @@ struct ReportTests {
   }
 }
 
+/// The report from a template (issue 21): the committed default is the built-in one, a force's own
+/// template reorders and restyles without code, and a broken template is an error, not a page.
+@Suite("Report templates")
+struct ReportTemplateTests {
+  static func input() throws -> ReportInput {
+    let dir = try makeTemporaryDirectory("template")
+    try "camera_id,site_id,latitude,longitude\nC1,S1,51.54,0.70\nC2,S2,51.55,0.72\n".write(toFile: dir + "/c.csv", atomically: true, encoding: .utf8)
+    try "plate,camera_id,timestamp\nAB12CDE,C1,2026-03-02T08:00:00Z\nAB12CDE,C2,2026-03-02T08:03:00Z\n".write(toFile: dir + "/r.csv", atomically: true, encoding: .utf8)
+    var o = IngestOptions(readsPath: dir + "/r.csv", camerasPath: dir + "/c.csv")
+    o.pseudonymiser = try Pseudonymiser(keyBytes: Array("template test key 0123456789abcde".utf8))
+    try StoreWriter.write(try Ingest.run(o).0, to: dir + "/s.anpr")
+    var input = ReportInput(storePath: dir + "/s.anpr", summary: try ReadStore(path: dir + "/s.anpr").summary(), clock: .utc)
+    input.title = "Week 14 <briefing> & plan"
+    input.marking = "OFFICIAL-SENSITIVE"
+    return input
+  }
+
+  @Test func theCommittedTemplateIsTheBuiltInOne() throws {
+    let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+      .appendingPathComponent("Templates/report.mustache")
+    let file = try String(contentsOf: url, encoding: .utf8)
+    #expect(file == HTMLReport.defaultTemplate + "\n", "Templates/report.mustache and HTMLReport.defaultTemplate differ")
+  }
+
+  @Test func aForceTemplateReordersAndEscapes() throws {
+    let mine = "<html><body><header>{{title}}</header>{{#hasMarking}}<b>{{marking}}</b>{{/hasMarking}}{{{quality}}}{{{provenance}}}</body></html>"
+    let html = try HTMLReport.render(try Self.input(), template: mine)
+    #expect(html.hasPrefix("<html><body><header>Week 14 &lt;briefing&gt; &amp; plan</header><b>OFFICIAL-SENSITIVE</b>"))
+    let quality = try #require(html.range(of: "<h2>Data and data quality</h2>")), provenance = try #require(html.range(of: "<h2>Provenance</h2>"))
+    #expect(quality.lowerBound < provenance.lowerBound, "the template's order, not the built-in one")
+    #expect(!html.contains("<style>"))
+    let input = try Self.input()
+    #expect(throws: HTMLReport.TemplateError.self) { try HTMLReport.render(input, template: "{{#hasMarking}} never closed") }
+  }
+}
+
 /// A road layer from GeoJSON (issue 21): lines near the cameras drawn under the map, other geometries
 /// and far lines left out and counted, a bad file or coordinate named.
 @Suite("Road layer")
