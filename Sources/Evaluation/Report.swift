@@ -23,6 +23,9 @@ public struct ReportInput {
   /// store's id, the model files used and the forecast origin.
   public var generatedAt: Int64?
   public var storeID: String?
+  /// A fingerprint of the reads themselves (time, camera and vehicle of every read): two reports from
+  /// the same data show the same one.
+  public var dataFingerprint: String?
   public var modelFiles: [String] = []
   public var origin: Int64?
   /// The shifts the patrol plan was made for (their hours, for the briefing).
@@ -205,6 +208,7 @@ th{background:#eef3f8}td:first-child,th:first-child{text-align:left}.note{color:
     rows.append(("tool", "ANPRKit \(ToolkitInfo.version)"))
     rows.append(("store", r.storePath + (r.storeID.map { " (id \($0))" } ?? "")))
     rows.append(("data span", "\(r.summary.timeStart ?? "-") to \(r.summary.timeEnd ?? "-") (\(r.summary.readsPerDay.count) days, \(r.summary.reads) reads)"))
+    if let fp = r.dataFingerprint { rows.append(("data fingerprint", fp)) }
     rows.append(("time zone", r.clock.timeZone.identifier))
     if let o = r.origin { rows.append(("forecast origin", Timestamp.iso8601(o))) }
     if !r.modelFiles.isEmpty { rows.append(("model files", r.modelFiles.joined(separator: ", "))) }

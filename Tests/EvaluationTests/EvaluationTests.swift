@@ -249,7 +249,16 @@ struct ReportTests {
     input.comparison = comparison
     input.forecast = fc
     input.plan = patrolPlan(fc, clock: .utc) + patrolPlan(fc, clock: .utc, byDay: true)
+    input.siteNames = ["S1": "S1 (A127 London Road)", "S2": "S2 (A13)", "S3": "S3 (Seafront B1016)"]
+    input.dataFingerprint = "36 reads, FNV-1a 0123456789abcdef"
     let html = HTMLReport.render(input)
+    // Every plot has its axes labelled: a rotated y label and an x label under it.
+    for id in ["hit-rate-curve", "calibration-plot", "reads-per-hour"] {
+      let start = try #require(html.range(of: "id=\"\(id)\""))
+      let plot = html[start.lowerBound..<(html[start.lowerBound...].range(of: "</svg>")?.upperBound ?? html.endIndex)]
+      #expect(plot.contains("rotate(-90)") && plot.contains("text-anchor=\"middle\""), "\(id) lacks an axis label")
+    }
+    #expect(html.contains("data fingerprint") && html.contains("FNV-1a 0123456789abcdef"))
     // A printable page per day and shift (issue 21), tables that scroll on a phone, no made-up geography.
     let pages = Set(input.plan.compactMap { a in a.day.map { "\($0) \(a.shift)" } }).count
     #expect(pages >= 7 * 3 && html.components(separatedBy: "<section class=\"patrol-page\">").count - 1 == pages)
@@ -262,6 +271,8 @@ struct ReportTests {
     let text = String(html[briefing.lowerBound..<provenance.lowerBound])
     for shift in ["early", "late", "night"] { #expect(text.contains("<b>\(shift) shift</b>"), "\(shift)") }
     #expect(text.contains("target reads an hour (90% interval") && text.contains("busiest on "))
+    #expect(text.contains("(06:00–14:00)") && text.contains("(14:00–22:00)") && text.contains("(22:00–06:00)"), "local shift times")
+    #expect(text.contains("London Road") || text.contains("A13") || text.contains("Seafront"), "road names")
     #expect(text.contains("How far to trust the hotspot forecast") && text.contains("(best model: hm)"))
     for id in ["hit-rate-curve", "calibration-plot", "hotspot-map", "reads-per-hour", "patrol-plan"] {
       #expect(html.contains("id=\"\(id)\""), "missing \(id)")
@@ -296,8 +307,9 @@ struct ReportTests {
     let frameDir = try makeTemporaryDirectory("report390")
     let escaped = marked.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "\"", with: "&quot;")
       .replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
+    for width in [390, 1400] {
     let harness = """
-      <!DOCTYPE html><html><body><iframe id="f" style="width:390px;height:800px;border:0" srcdoc="\(escaped)"></iframe>
+      <!DOCTYPE html><html><body><iframe id="f" style="width:\(width)px;height:800px;border:0" srcdoc="\(escaped)"></iframe>
       <script>var f=document.getElementById("f");f.onload=function(){var d=f.contentDocument,wide=0;
       d.querySelectorAll("body *").forEach(function(e){if(e.getBoundingClientRect().right>d.documentElement.clientWidth+1&&!e.closest(".scroll"))wide++;});
       document.body.setAttribute("data-result",d.documentElement.scrollWidth+" "+d.documentElement.clientWidth+" "+wide);};</script></body></html>
@@ -306,16 +318,23 @@ struct ReportTests {
     let chromium = Process()
     chromium.executableURL = URL(fileURLWithPath: PDFPrinter.browser()!)
     chromium.arguments = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--user-data-dir=\(frameDir)/profile",
-                          "--virtual-time-budget=10000", "--dump-dom", "file://\(frameDir)/h.html"]
+                          "--enable-logging=stderr", "--v=0", "--virtual-time-budget=10000", "--dump-dom", "file://\(frameDir)/h.html"]
     let dom = Pipe()
     chromium.standardOutput = dom
-    chromium.standardError = FileHandle.nullDevice
+    let logPath = frameDir + "/chromium-\(width).log"
+    _ = FileManager.default.createFile(atPath: logPath, contents: nil)
+    chromium.standardError = FileHandle(forWritingAtPath: logPath)
     try chromium.run()
     let dumped = String(decoding: dom.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
     chromium.waitUntilExit()
+    // No console errors from the page (a missing resource, a script error).
+    let log = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
+    // Chromium logs every console message as INFO:CONSOLE, whatever its level; the page writes none.
+    #expect(!log.split(separator: "\n").contains { $0.contains(":CONSOLE") }, "console messages at \(width) px: \(log.split(separator: "\n").filter { $0.contains(":CONSOLE") })")
     let result = try #require(dumped.range(of: #"data-result="([0-9]+) ([0-9]+) ([0-9]+)""#, options: .regularExpression).map { String(dumped[$0]) })
     let numbers = result.dropFirst(13).dropLast().split(separator: " ").compactMap { Int($0) }
-    #expect(numbers.count == 3 && numbers[0] <= numbers[1] && numbers[2] == 0, "at 390 px: scroll width, client width, elements too wide: \(numbers)")
+    #expect(numbers.count == 3 && numbers[0] <= numbers[1] && numbers[2] == 0, "at \(width) px: scroll width, client width, elements too wide: \(numbers)")
+    }
   }
 }
 
