@@ -129,8 +129,7 @@ extension LinkageEvaluation {
       var pos: [Double] = [], neg: [Double] = []
       for i in 0..<n {
         for j in (i + 1)..<n {
-          let overlap = min(f.signatures.lastSeen[i], f.signatures.lastSeen[j]) - max(f.signatures.firstSeen[i], f.signatures.firstSeen[j])
-          if overlap > Int64(model.maxOverlapHours * 3600) || (model.separateSimultaneousDrivers && f.signatures.drivenTogether(i, j)) { continue }
+          if model.cannotBeOneDriver(f.signatures, i, j) { continue }
           var s = 0.0
           for k in range { s += f.features[i, k] * f.features[j, k] }
           s /= scale * scale
@@ -177,6 +176,4 @@ extension LinkageEvaluation {
     return "wrong pairs in groups: " + wrong.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
       + "; missed same-holder pairs: " + missed.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
   }
-
-
 }

@@ -149,11 +149,7 @@ th{background:#eef3f8}td:first-child,th:first-child{text-align:left}.note{color:
     let weekdayNames = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
     let parts = date.split(separator: "-").compactMap { Int($0) }
     guard parts.count == 3 else { return date }
-    // Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm), then the weekday.
-    let y = parts[1] <= 2 ? parts[0] - 1 : parts[0], m = parts[1], d = parts[2]
-    let era = (y >= 0 ? y : y - 399) / 400, yoe = y - era * 400
-    let doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1, doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-    return weekdayNames[LocalClock.weekday(ofDay: Int64(era * 146097 + doe - 719468))] + " " + date
+    return weekdayNames[LocalClock.weekday(ofDay: Int64(Timestamp.daysFromCivil(parts[0], parts[1], parts[2])))] + " " + date
   }
 
   /// The briefing, first: where and when to be (the top patrol area per shift over the forecast, its

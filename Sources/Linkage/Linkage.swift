@@ -136,12 +136,7 @@ extension LinkageModel {
     let pool = sig.vehicles
     let x = xAll.rows(0..<candidates.count)
     let nn = try topKNeighbours(x, k: min(neighbours, candidates.count - 1))
-    let overlapLimit = Int64(maxOverlapHours * 3600)
-    let simultaneity = separateSimultaneousDrivers
-    func overlaps(_ i: Int, _ j: Int) -> Bool {
-      min(sig.lastSeen[i], sig.lastSeen[j]) - max(sig.firstSeen[i], sig.firstSeen[j]) > overlapLimit
-        || (simultaneity && sig.drivenTogether(i, j))
-    }
+    func overlaps(_ i: Int, _ j: Int) -> Bool { cannotBeOneDriver(sig, i, j) }
     // Null distribution: similarities of pairs in use at the same time (periods that overlap by more
     // than `maxOverlapHours`, or cars on the road at the same moment). One driver drives one car at a
     // time, so these pairs are not the same actor; how often they reach a similarity says how often
@@ -249,6 +244,13 @@ extension LinkageModel {
     }
     return LinkageResult(model: self, candidates: candidates.count, links: links, groups: groups.map { $0.value.sorted() },
                          groupConfidence: groups.map { weakest[$0.key] ?? 0 }, notes: notes, units: units, segmentation: f.segmentation)
+  }
+
+  /// Whether rows i and j of `sig` cannot be one driver: their periods of use overlap by more than
+  /// `maxOverlapHours`, or (with `separateSimultaneousDrivers`) the two cars were on the road together.
+  public func cannotBeOneDriver(_ sig: Signatures, _ i: Int, _ j: Int) -> Bool {
+    min(sig.lastSeen[i], sig.lastSeen[j]) - max(sig.firstSeen[i], sig.firstSeen[j]) > Int64(maxOverlapHours * 3600)
+      || (separateSimultaneousDrivers && sig.drivenTogether(i, j))
   }
 
   /// The id a unit is reported by: `VEHICLE#FROM..TO` for an episode, the vehicle id for a whole plate.

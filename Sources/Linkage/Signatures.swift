@@ -137,18 +137,9 @@ public struct Signatures: Codable, Sendable {
   public static func typicalTravelSeconds(_ store: ReadStore) -> [Int: Double] {
     var samples: [Int: [Int64]] = [:]
     let n = store.sites.count
-    // Consecutive reads of a vehicle within the trip gap are consecutive reads of one trip: read the
-    // store's columns directly rather than building every trip.
-    for v in 0..<store.vehicles.count {
-      var previous: (site: Int, time: Int64)? = nil
-      for r in store.reads(ofVehicle: v) {
-        let i = Int(r), site = store.site(i), time = store.time(i)
-        if let p = previous, time - p.time <= ReadStore.defaultTripGap, p.site != site {
-          let key = p.site * n + site
-          if (samples[key]?.count ?? 0) < 400 { samples[key, default: []].append(time - p.time) }
-        }
-        previous = (site, time)
-      }
+    store.forEachMove { from, to, seconds in
+      let key = from * n + to
+      if (samples[key]?.count ?? 0) < 400 { samples[key, default: []].append(seconds) }
     }
     return samples.mapValues { s in let x = s.sorted(); return Double(x[x.count / 2]) }
   }
@@ -220,8 +211,8 @@ public struct Signatures: Codable, Sendable {
     //
     // Entry × hour (2026-12-06): "in by this road at this hour", weighted by how rare the pair is in the
     // store (inverse document frequency) — the evidence the issue asks for, and the block that separates
-    // one holder's periods of use best on the design towns (per-block AUC 0.92 against 0.88 for the hour
-    // alone). It takes 8 and the hour keeps 4 (chosen from four splits on design towns 3001–3006 and
+    // one holder's periods of use best on design town 3001 (per-block AUC 0.92 against 0.88 for the
+    // hour alone). It takes 8 and the hour keeps 4 (chosen from four splits on design towns 3001–3006 and
     // 101–105; checked on fresh towns, BENCHMARKS.md).
     public var entry = 0.5, exit = 0.3, stops = 5.0, stopPairs = 1.0, stopArea = 3.0, dwell = 1.5, weekday = 2.5, hour = 4.0, bigrams = 0.0, durations = 0.5, rental = 0.0
     public var entryHour = 8.0

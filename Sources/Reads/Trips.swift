@@ -60,3 +60,19 @@ extension ReadStore {
     for v in 0..<vehicles.count { for t in trips(ofVehicle: v, gap: gap) { try body(t) } }
   }
 }
+
+extension ReadStore {
+  /// Every move a vehicle makes between two camera sites: consecutive reads of one vehicle at different
+  /// sites no more than `gap` seconds apart (consecutive reads of one trip), read from the store's
+  /// columns without building trips. Vehicles in index order, reads in time order.
+  public func forEachMove(within gap: Int64 = ReadStore.defaultTripGap, _ body: (_ from: Int, _ to: Int, _ seconds: Int64) -> Void) {
+    for v in 0..<vehicles.count {
+      var previous: (site: Int, time: Int64)? = nil
+      for r in reads(ofVehicle: v) {
+        let i = Int(r), site = self.site(i), time = self.time(i)
+        if let p = previous, time - p.time <= gap, p.site != site { body(p.site, site, time - p.time) }
+        previous = (site, time)
+      }
+    }
+  }
+}

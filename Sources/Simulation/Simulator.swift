@@ -287,15 +287,12 @@ public struct Simulator: Sendable {
   /// once (the next collected before the last is returned) drives only the newer one that day — one
   /// driver drives one car at a time, which is what linkage relies on.
   func drivenHires(on day: Int) -> [Int] {
-    var newest: [Int: Int] = [:]  // agent → hire driven
-    var order: [Int] = []
+    var newest: [Int: Int] = [:]  // agent → the hire it drives
     for (h, hire) in hires.enumerated() where hire.fromDay <= day && day < hire.toDay {
-      let agent = hireAgent[h]
-      if let k = newest[agent] {
-        if (hire.fromDay, h) > (hires[k].fromDay, k) { newest[agent] = h }
-      } else { newest[agent] = h; order.append(agent) }
+      if let k = newest[hireAgent[h]], (hires[k].fromDay, k) > (hire.fromDay, h) { continue }
+      newest[hireAgent[h]] = h
     }
-    return order.map { newest[$0]! }.sorted()
+    return newest.values.sorted()
   }
 
   public enum SimulationError: Error, CustomStringConvertible {

@@ -115,14 +115,7 @@ extension ANPR {
     func recordedMoves(_ store: ReadStore) -> [(a: String, b: String, count: Int)] {
       var counts: [Int: Int] = [:]
       let n = store.sites.count
-      for v in 0..<store.vehicles.count {
-        var previous: (site: Int, time: Int64)? = nil
-        for r in store.reads(ofVehicle: v) {
-          let i = Int(r), site = store.site(i), time = store.time(i)
-          if let p = previous, p.site != site, time - p.time <= ReadStore.defaultTripGap { counts[min(p.site, site) * n + max(p.site, site), default: 0] += 1 }
-          previous = (site, time)
-        }
-      }
+      store.forEachMove { from, to, _ in counts[min(from, to) * n + max(from, to), default: 0] += 1 }
       // A road joins neighbouring cameras: keep a pair when it is among the three commonest moves of
       // either site (a move between distant sites, where the cameras between missed the car, is not).
       var bySite: [Int: [(key: Int, count: Int)]] = [:]
