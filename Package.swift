@@ -13,6 +13,7 @@ let package = Package(
     .library(name: "Hotspots", targets: ["Hotspots"]),
     .library(name: "Routes", targets: ["Routes"]),
     .library(name: "Linkage", targets: ["Linkage"]),
+    .library(name: "ModelCatalogue", targets: ["ModelCatalogue"]),
     .library(name: "Evaluation", targets: ["Evaluation"]),
     .library(name: "Governance", targets: ["Governance"]),
     .library(name: "Statistics", targets: ["Statistics"]),
@@ -42,7 +43,9 @@ let package = Package(
     .target(name: "Hotspots", dependencies: ["Linalg", "Reads", "Modelling", "CSQLite"]),
     .target(name: "Routes", dependencies: ["Linalg", "Reads", "Modelling"]),
     .target(name: "Linkage", dependencies: ["Linalg", "Reads", "Modelling"]),
-    .target(name: "Evaluation", dependencies: ["Linalg", "Reads", "Modelling", "Hotspots", "Routes", "Linkage", "Statistics", .product(name: "Yams", package: "Yams"),
+    // The registry line-up, spec files and training: the one module that knows every model family.
+    .target(name: "ModelCatalogue", dependencies: ["Reads", "Modelling", "Hotspots", "Routes", "Linkage", "Statistics", .product(name: "Yams", package: "Yams")]),
+    .target(name: "Evaluation", dependencies: ["Linalg", "Reads", "Modelling", "Hotspots", "Routes", "Linkage", "Statistics", "ModelCatalogue", .product(name: "Yams", package: "Yams"),
                                             .product(name: "Mustache", package: "swift-mustache")]),
     .target(name: "Statistics", dependencies: ["Reads", "Hotspots", "Routes", .product(name: "Crypto", package: "swift-crypto")]),
     .target(
@@ -51,13 +54,13 @@ let package = Package(
     .executableTarget(
       name: "anpr",
       dependencies: [
-        "Linalg", "Reads", "Modelling", "Simulation", "Hotspots", "Routes", "Linkage", "Evaluation", "Governance", "Statistics",
+        "Linalg", "Reads", "Modelling", "Simulation", "Hotspots", "Routes", "Linkage", "ModelCatalogue", "Evaluation", "Governance", "Statistics",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
-    .executableTarget(name: "ANPRBench", dependencies: ["Linalg", "Reads", "Simulation", "Hotspots", "Routes", "Linkage", "Modelling", "Evaluation", "Governance"]),
+    .executableTarget(name: "ANPRBench", dependencies: ["Linalg", "Reads", "Simulation", "Hotspots", "Routes", "Linkage", "Modelling", "ModelCatalogue", "Evaluation", "Governance"]),
     .target(
       name: "TestSupport",
-      dependencies: ["Linalg", .product(name: "Numerics", package: "swift-numerics")]),
+      dependencies: ["Linalg", "Reads", "Modelling", "Hotspots", "ModelCatalogue", .product(name: "Numerics", package: "swift-numerics")]),
 
     .testTarget(
       name: "LinalgTests", dependencies: ["Linalg", "TestSupport"],
@@ -69,11 +72,13 @@ let package = Package(
       resources: [.copy("Fixtures")]),
     .testTarget(name: "RoutesTests", dependencies: ["Routes", "Reads", "Modelling", "Linalg", "TestSupport"]),
     .testTarget(name: "LinkageTests", dependencies: ["Linkage", "Evaluation", "Reads", "Modelling", "Linalg", "Simulation", "TestSupport"]),
-    .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Hotspots", "Routes", "Reads", "Modelling", "TestSupport"]),
+    .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "ModelCatalogue", "Hotspots", "Routes", "Linkage", "Reads", "Modelling", "Simulation", "TestSupport"]),
     .testTarget(
       name: "SimulationTests", dependencies: ["Simulation", "Reads", "TestSupport"]),
     .testTarget(name: "GovernanceTests", dependencies: ["Governance", "Reads"]),
     .testTarget(name: "StatisticsTests", dependencies: ["Statistics", "Routes", "Hotspots", "Reads", "Simulation"]),
+    // The model contract over every registered model (ModelRegistry.standard).
+    .testTarget(name: "ContractTests", dependencies: ["ModelCatalogue", "Modelling", "Hotspots", "Reads", "TestSupport"]),
     .testTarget(
       name: "CLITests",
       dependencies: ["anpr"]),

@@ -6,6 +6,7 @@ import Evaluation
 import Foundation
 import Hotspots
 import Linalg
+import ModelCatalogue
 import Modelling
 
 func now() -> Double {

@@ -1,5 +1,6 @@
 import Foundation
 import Hotspots
+import ModelCatalogue
 import Modelling
 import Reads
 
@@ -129,9 +130,9 @@ public struct NamedHotspotModel: Sendable {
   /// Bath counts the NB GLM's log score is −5.2 against the Poisson's −19.6).
   public static func defaults() throws -> [NamedHotspotModel] {
     var out: [NamedHotspotModel] = []
-    for kind in HotspotCatalogue.kinds {
-      out.append(NamedHotspotModel(name: kind, model: try HotspotCatalogue.defaultModel(kind: kind)))
-      if kind == PoissonHotspotModel.kind {
+    for r in ModelRegistry.standard.all where r.family == .hotspot {
+      out.append(NamedHotspotModel(name: r.kind.rawValue, model: try hotspotSpec(r.defaultSpec())))
+      if r.kind == PoissonHotspotModel.kind {
         var nb = PoissonHotspotModel()
         nb.family = .negativeBinomial
         out.append(NamedHotspotModel(name: "negative-binomial-hotspot", model: nb))
@@ -174,4 +175,10 @@ public enum HotspotBacktest {
     }
     return out
   }
+}
+
+/// The spec as a hotspot model (a registry entry of the hotspot family is one).
+func hotspotSpec(_ s: any ModelSpec) throws -> any HotspotModel {
+  guard let h = s as? any HotspotModel else { throw SpecError.invalid("\(type(of: s).kind) is not a hotspot model") }
+  return h
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Hotspots
+import ModelCatalogue
 import Modelling
 import Reads
 import Routes
@@ -197,7 +198,7 @@ public enum Sweep {
 
   public static func run(spec: SpecFile, grid: [String], store: ReadStore, target: Target, plan: BacktestPlan, clock: LocalClock,
                          metric: String = "hit_rate@10%", progress: ((Int, Int) -> Void)? = nil) throws -> Result {
-    guard !spec.isRoute else { throw SpecError.invalid("sweep runs hotspot models; \(spec.kind) is a route model") }
+    guard spec.isHotspot else { throw SpecError.invalid("sweep runs hotspot models; \(spec.kind) is a \(spec.family.rawValue) model") }
     guard let start = store.header.timeStart, let end = store.header.timeEnd else { throw FitError.noData("the store has no reads") }
     let base = (try JSONSerialization.jsonObject(with: spec.params) as? [String: Any]) ?? [:]
     var named: [NamedHotspotModel] = []
@@ -205,7 +206,7 @@ public enum Sweep {
       let params = base.merging(combo) { $1 }
       let data = try JSONSerialization.data(withJSONObject: params, options: [.sortedKeys])
       let label = combo.keys.sorted().map { "\($0)=\(combo[$0]!)" }.joined(separator: " ")
-      named.append(NamedHotspotModel(name: label.isEmpty ? spec.name : label, model: try HotspotCatalogue.model(kind: spec.kind, json: data)))
+      named.append(NamedHotspotModel(name: label.isEmpty ? spec.name : label, model: try hotspotSpec(spec.registration.spec(parameters: data))))
     }
     let dayStart = start - ((clock.local(start) % 86400) + 86400) % 86400
     let table = CountTable.build(store: store, target: target, binning: spec.bin, from: dayStart, to: end + 1)
@@ -239,7 +240,7 @@ public enum EventsCompare {
                          plan: BacktestPlan, clock: LocalClock, offsets: Int = 4, seed: UInt64 = 1) throws -> Comparison {
     let named: [NamedHotspotModel] = specs.isEmpty
       ? try [HistoricalMeanModel.kind, KernelDensityModel.kind, ProspectiveHotspotModel.kind, PoissonHotspotModel.kind, LastWindowModel.kind]
-        .map { NamedHotspotModel(name: $0, model: try HotspotCatalogue.defaultModel(kind: $0)) }
+        .map { NamedHotspotModel(name: $0.rawValue, model: try hotspotSpec(ModelRegistry.standard.registration($0).defaultSpec())) }
       : try specs.filter(\.isHotspot).map { NamedHotspotModel(name: $0.name, model: try $0.hotspotModel()) }
     let shifts: [(Double, Double)] = [(0, 0), (0.5, 0), (0, 0.5), (0.5, 0.5), (0.25, 0.75), (0.75, 0.25)].prefix(max(1, offsets)).map { ($0.0 * cellMetres, $0.1 * cellMetres) }
     var perOffset: [[String: [WindowScore]]] = []

@@ -1,4 +1,5 @@
 import Foundation
+import ModelCatalogue
 import Modelling
 import Reads
 import Routes

@@ -1,6 +1,7 @@
 import Foundation
 import Mustache
 import Hotspots
+import ModelCatalogue
 import Modelling
 import Reads
 

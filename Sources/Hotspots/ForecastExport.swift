@@ -237,25 +237,3 @@ public enum GeoJSON {
     }
   }
 }
-
-/// The built-in hotspot models with default specs, in table order.
-public enum HotspotCatalogue {
-  public static let kinds = [LastWindowModel.kind, HistoricalMeanModel.kind, KernelDensityModel.kind,
-                             ProspectiveHotspotModel.kind, PoissonHotspotModel.kind, SelfExcitingModel.kind]
-
-  /// A model spec from a YAML/JSON-decoded dictionary, by kind.
-  public static func model(kind: String, json: Data) throws -> any HotspotModel {
-    let d = JSONDecoder()
-    switch kind {
-    case LastWindowModel.kind: return try d.decode(LastWindowModel.self, from: json)
-    case HistoricalMeanModel.kind: return try d.decode(HistoricalMeanModel.self, from: json)
-    case KernelDensityModel.kind: return try d.decode(KernelDensityModel.self, from: json)
-    case ProspectiveHotspotModel.kind: return try d.decode(ProspectiveHotspotModel.self, from: json)
-    case PoissonHotspotModel.kind: return try d.decode(PoissonHotspotModel.self, from: json)
-    case SelfExcitingModel.kind: return try d.decode(SelfExcitingModel.self, from: json)
-    default: throw SpecError.invalid("unknown hotspot model kind '\(kind)'; known: \(kinds.joined(separator: ", "))")
-    }
-  }
-
-  public static func defaultModel(kind: String) throws -> any HotspotModel { try model(kind: kind, json: Data("{}".utf8)) }
-}

@@ -30,23 +30,39 @@ public struct HotspotForecast: Codable, Sendable {
   }
 }
 
-/// The hotspot models' common contract: a spec (hyper-parameters only) fits a `CountTable` and
-/// returns a fitted model, which forecasts the bins after the history it is given.
-public protocol HotspotModel: Codable, Sendable {
-  /// The model-file kind and the name tables show.
-  static var kind: String { get }
-  /// Fits on `data` (all bins strictly before the forecast origin).
-  func fit(_ data: CountTable, clock: LocalClock) throws -> any FittedHotspotModel
+/// The hotspot family of the model contract: a spec (hyper-parameters only) fits a `CountTable` (all
+/// bins strictly before the forecast origin) and returns a fitted model, which forecasts the bins after
+/// the history it is given.
+public protocol HotspotModel: ModelSpec where Statistic == CountTable, Context == HotspotContext, Fitted: FittedHotspotModel {}
+
+extension HotspotModel {
+  public static var family: ModelFamily { .hotspot }
 }
 
-public protocol FittedHotspotModel: Sendable {
+public protocol FittedHotspotModel: FittedModel {
+  /// The kind forecasts and tables show.
   var kind: String { get }
   /// Expected counts for `bins` bins after `history` ends. `history` holds only data before the origin.
   func forecast(history: CountTable, bins: Int, clock: LocalClock) -> HotspotForecast
   var diagnostics: FitDiagnostics? { get }
 }
 
-extension FittedHotspotModel { public var diagnostics: FitDiagnostics? { nil } }
+extension FittedHotspotModel {
+  public var diagnostics: FitDiagnostics? { nil }
+  public func summary() -> ModelSummary {
+    var s = ModelSummary(kind: ModelKind(kind))
+    if let d = diagnostics { s.add(d) }
+    return s
+  }
+}
+
+/// What a saved hotspot model needs besides its parameters: the bins and the target it was trained for.
+public struct HotspotContext: ModelContext, Equatable {
+  public var binning: Binning
+  public var target: Target
+  public init(binning: Binning, target: Target) { self.binning = binning; self.target = target }
+  public func contextProblem() -> String? { binning.problem }
+}
 
 /// Seasonal slot of a bin: its local position in the week in bins (hour of week for hourly bins,
 /// quarter-hour of week for 15-minute bins), else 0. Sub-hour bins used to be placed by their hour
@@ -56,6 +72,17 @@ func slot(_ binStart: Int64, _ binning: Binning, _ clock: LocalClock) -> Int {
   let p = binning.seasonalPeriod
   guard p > 1, case .seconds(let w) = binning else { return 0 }
   return (clock.secondOfWeek(binStart) / w) % p
+}
+
+extension CountTable {
+  /// Throws when there is nothing to learn from: no sites, no bins, or not one target count in the
+  /// history (a model fitted on that forecasts zeros everywhere, which is no forecast).
+  func requireHistory() throws {
+    guard binCount > 0, !units.isEmpty else { throw FitError.noData("no bins of history before the origin") }
+    guard counts.contains(where: { $0 > 0 }) else {
+      throw FitError.noData("no target counts in the \(binCount) bins of history before the origin")
+    }
+  }
 }
 
 func futureBins(after history: CountTable, count: Int) -> [Int64] {
@@ -70,14 +97,18 @@ func futureBins(after history: CountTable, count: Int) -> [Int64] {
 /// Seasonal naive: each future bin gets the count at the same unit one period (a week for hourly
 /// bins) earlier — "what happened last week", the baseline analysts use by habit.
 public struct LastWindowModel: HotspotModel, Equatable {
-  public static let kind = "last-window"
+  public static let kind: ModelKind = "last-window"
   public init() {}
   public init(from decoder: Decoder) throws { try rejectUnknownKeys(decoder, allowed: [], kind: Self.kind) }
-  public func encode(to encoder: Encoder) throws {}
-  public func fit(_ data: CountTable, clock: LocalClock) throws -> any FittedHotspotModel { Fitted() }
+  public func encode(to encoder: Encoder) throws { _ = encoder.container(keyedBy: AnyCodingKey.self) }  // {}: no parameters
+  public func fit(_ data: CountTable, clock: LocalClock) throws -> Fitted {
+    try data.requireHistory()
+    return Fitted()
+  }
 
   public struct Fitted: FittedHotspotModel, Codable {
-    public var kind: String { LastWindowModel.kind }
+    public var kind: String { LastWindowModel.kind.rawValue }
+    public static var legacyBodyKeys: [String] { ["lastWindow"] }
     public init() {}
     public func forecast(history h: CountTable, bins: Int, clock: LocalClock) -> HotspotForecast {
       let p = max(1, h.binning.seasonalPeriod)
@@ -97,7 +128,7 @@ public struct LastWindowModel: HotspotModel, Equatable {
 /// Historical mean by seasonal slot (local hour of week), shrunk towards the unit's overall mean:
 /// `λ(u, s) = (S(u, s) + a·m(u)) / (N(s) + a)` so sparse units don't forecast zero from few weeks.
 public struct HistoricalMeanModel: HotspotModel, Equatable {
-  public static let kind = "historical-mean"
+  public static let kind: ModelKind = "historical-mean"
   /// Pseudo-observations of the unit mean added to each slot (0 = raw slot means).
   public var smoothing = 2.0
   /// Only the last this many days of history count (0 = all).
@@ -112,7 +143,8 @@ public struct HistoricalMeanModel: HotspotModel, Equatable {
     if smoothing < 0 { throw SpecError.invalid("historical-mean: smoothing must be ≥ 0") }
   }
 
-  public func fit(_ data: CountTable, clock: LocalClock) throws -> any FittedHotspotModel {
+  public func fit(_ data: CountTable, clock: LocalClock) throws -> Fitted {
+    try data.requireHistory()
     let p = max(1, data.binning.seasonalPeriod)
     let starts = data.binStarts
     let from = lookbackDays > 0 ? max(0, starts.firstIndex { $0 >= data.end - Int64(lookbackDays) * 86400 } ?? 0) : 0
@@ -132,7 +164,8 @@ public struct HistoricalMeanModel: HotspotModel, Equatable {
   }
 
   public struct Fitted: FittedHotspotModel, Codable {
-    public var kind: String { HistoricalMeanModel.kind }
+    public var kind: String { HistoricalMeanModel.kind.rawValue }
+    public static var legacyBodyKeys: [String] { ["historicalMean"] }
     var units: [String]
     var period: Int
     var rate: [Double]
@@ -175,7 +208,7 @@ func distanceMetres(_ a: SpatialUnit, _ b: SpatialUnit) -> Double {
 /// Retrospective kernel density hotspot: a Gaussian kernel (bandwidth in metres) over all past
 /// counts, normalised to the recent total rate and spread over time by the seasonal profile.
 public struct KernelDensityModel: HotspotModel, Equatable {
-  public static let kind = "kernel-density"
+  public static let kind: ModelKind = "kernel-density"
   public var bandwidthMetres = 400.0
   public init() {}
   enum CodingKeys: String, CodingKey, CaseIterable { case bandwidthMetres = "bandwidth_metres" }
@@ -185,8 +218,9 @@ public struct KernelDensityModel: HotspotModel, Equatable {
     bandwidthMetres = try c.decodeIfPresent(Double.self, forKey: .bandwidthMetres) ?? 400
     if !(bandwidthMetres > 0) { throw SpecError.invalid("kernel-density: bandwidth_metres must be > 0") }
   }
-  public func fit(_ data: CountTable, clock: LocalClock) throws -> any FittedHotspotModel {
-    Fitted(bandwidth: bandwidthMetres, shares: slotShares(data, clock: clock), decayDays: nil, kindName: Self.kind)
+  public func fit(_ data: CountTable, clock: LocalClock) throws -> Fitted {
+    try data.requireHistory()
+    return Fitted(bandwidth: bandwidthMetres, shares: slotShares(data, clock: clock), decayDays: nil, kindName: Self.kind.rawValue)
   }
 
   public struct Fitted: FittedHotspotModel, Codable {
@@ -195,6 +229,7 @@ public struct KernelDensityModel: HotspotModel, Equatable {
     var decayDays: Double?
     var kindName: String
     public var kind: String { kindName }
+    public static var legacyBodyKeys: [String] { ["kernel"] }
     public func forecast(history h: CountTable, bins: Int, clock: LocalClock) -> HotspotForecast {
       let n = h.units.count
       // Weighted event mass per unit: all history (retrospective) or decayed by age (prospective).
@@ -234,7 +269,7 @@ public struct KernelDensityModel: HotspotModel, Equatable {
 /// weigh more, and so do near ones — weight `1/(1 + d/h_s) · 1/(1 + age/h_t)` within 3·h_s —
 /// so the surface follows the near-repeat pattern rather than the long-run average.
 public struct ProspectiveHotspotModel: HotspotModel, Equatable {
-  public static let kind = "prospective-hotspot"
+  public static let kind: ModelKind = "prospective-hotspot"
   public var bandwidthMetres = 400.0
   public var bandwidthDays = 7.0
   public init() {}
@@ -246,7 +281,9 @@ public struct ProspectiveHotspotModel: HotspotModel, Equatable {
     bandwidthDays = try c.decodeIfPresent(Double.self, forKey: .bandwidthDays) ?? 7
     if !(bandwidthMetres > 0 && bandwidthDays > 0) { throw SpecError.invalid("prospective-hotspot: bandwidths must be > 0") }
   }
-  public func fit(_ data: CountTable, clock: LocalClock) throws -> any FittedHotspotModel {
-    KernelDensityModel.Fitted(bandwidth: bandwidthMetres, shares: slotShares(data, clock: clock), decayDays: bandwidthDays, kindName: Self.kind)
+  public func fit(_ data: CountTable, clock: LocalClock) throws -> KernelDensityModel.Fitted {
+    try data.requireHistory()
+    return KernelDensityModel.Fitted(bandwidth: bandwidthMetres, shares: slotShares(data, clock: clock), decayDays: bandwidthDays,
+                                     kindName: Self.kind.rawValue)
   }
 }

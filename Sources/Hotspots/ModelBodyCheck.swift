@@ -1,12 +1,9 @@
 import Foundation
 
-/// What is wrong with a fitted model's body as read from a file (nil when nothing): array lengths
-/// that disagree, numbers that are not finite or out of range, repeated units. A model file edited by
-/// hand or damaged must be refused with the field that is wrong, not forecast negative or infinite
-/// counts, crash on duplicate keys, or loop on a zero bin width.
-public protocol ModelBodyCheck {
-  func bodyProblem() -> String?
-}
+// What is wrong with a fitted hotspot model's body as read from a file (`FittedModel.bodyProblem`):
+// array lengths that disagree, numbers that are not finite or out of range, repeated units. A model
+// file edited by hand or damaged must be refused with the field that is wrong, not forecast negative or
+// infinite counts, crash on duplicate keys, or loop on a zero bin width.
 
 /// Shared checks, each returning the problem or nil.
 enum BodyCheck {
@@ -29,31 +26,31 @@ enum BodyCheck {
   }
 }
 
-extension HistoricalMeanModel.Fitted: ModelBodyCheck {
+extension HistoricalMeanModel.Fitted {
   public func bodyProblem() -> String? {
-    if period < 1 { return "historicalMean.period = \(period) must be ≥ 1" }
-    return BodyCheck.unique(units, "historicalMean.units") ?? BodyCheck.count(rate.count, units.count * period, "historicalMean.rate")
-      ?? BodyCheck.finite(rate, "historicalMean.rate", nonNegative: true) ?? BodyCheck.finite([overall], "historicalMean.overall", nonNegative: true)
+    if period < 1 { return "fitted.period = \(period) must be ≥ 1" }
+    return BodyCheck.unique(units, "fitted.units") ?? BodyCheck.count(rate.count, units.count * period, "fitted.rate")
+      ?? BodyCheck.finite(rate, "fitted.rate", nonNegative: true) ?? BodyCheck.finite([overall], "fitted.overall", nonNegative: true)
   }
 }
 
-extension KernelDensityModel.Fitted: ModelBodyCheck {
+extension KernelDensityModel.Fitted {
   public func bodyProblem() -> String? {
-    BodyCheck.positive(bandwidth, "kernel.bandwidth") ?? BodyCheck.finite(shares, "kernel.shares", nonNegative: true)
-      ?? (shares.isEmpty ? "kernel.shares: empty" : nil) ?? decayDays.flatMap { BodyCheck.positive($0, "kernel.decayDays") }
+    BodyCheck.positive(bandwidth, "fitted.bandwidth") ?? BodyCheck.finite(shares, "fitted.shares", nonNegative: true)
+      ?? (shares.isEmpty ? "fitted.shares: empty" : nil) ?? decayDays.flatMap { BodyCheck.positive($0, "fitted.decayDays") }
   }
 }
 
-extension LastWindowModel.Fitted: ModelBodyCheck {
+extension LastWindowModel.Fitted {
   public func bodyProblem() -> String? { nil }
 }
 
-extension FittedPoissonHotspot: ModelBodyCheck {
+extension FittedPoissonHotspot {
   public func bodyProblem() -> String? {
-    BodyCheck.unique(units, "poisson.units") ?? BodyCheck.count(coefficients.count, columns.count, "poisson.coefficients")
-      ?? BodyCheck.count(standardErrors.count, columns.count, "poisson.standardErrors")
-      ?? BodyCheck.finite(coefficients, "poisson.coefficients") ?? BodyCheck.finite(standardErrors, "poisson.standardErrors", nonNegative: true)
-      ?? (alpha.isFinite && alpha >= 0 ? nil : "poisson.alpha = \(alpha) must be a finite number ≥ 0")
+    BodyCheck.unique(units, "fitted.units") ?? BodyCheck.count(coefficients.count, columns.count, "fitted.coefficients")
+      ?? BodyCheck.count(standardErrors.count, columns.count, "fitted.standardErrors")
+      ?? BodyCheck.finite(coefficients, "fitted.coefficients") ?? BodyCheck.finite(standardErrors, "fitted.standardErrors", nonNegative: true)
+      ?? (alpha.isFinite && alpha >= 0 ? nil : "fitted.alpha = \(alpha) must be a finite number ≥ 0")
       ?? termsProblem()
   }
 
@@ -62,23 +59,23 @@ extension FittedPoissonHotspot: ModelBodyCheck {
   func termsProblem() -> String? {
     let s = specification
     guard s.weeklyHarmonics >= 0, s.dailyHarmonics >= 0, s.weeklyHarmonics < 1000, s.dailyHarmonics < 1000 else {
-      return "poisson.specification: harmonics must be between 0 and 999"
+      return "fitted.specification: harmonics must be between 0 and 999"
     }
     let nb = columns.contains { $0.hasPrefix("unit×band:") } ? s.bands(units: units.count) : 0
     let needed = max(1, units.count) + (nb > 0 ? units.count * nb - 1 : 0) + 2 * (s.weeklyHarmonics + s.dailyHarmonics) + (s.recentActivity ? 3 : 0)
     return coefficients.count >= needed ? nil
-      : "poisson.coefficients has \(coefficients.count) values where the specification's terms need \(needed) (\(units.count) units, \(nb > 0 ? "\(units.count * nb - 1) unit × time-of-day levels, " : "")\(s.weeklyHarmonics) weekly and \(s.dailyHarmonics) daily harmonic pairs\(s.recentActivity ? ", 3 recent-activity terms" : ""))"
+      : "fitted.coefficients has \(coefficients.count) values where the specification's terms need \(needed) (\(units.count) units, \(nb > 0 ? "\(units.count * nb - 1) unit × time-of-day levels, " : "")\(s.weeklyHarmonics) weekly and \(s.dailyHarmonics) daily harmonic pairs\(s.recentActivity ? ", 3 recent-activity terms" : ""))"
   }
 }
 
-extension FittedSelfExciting: ModelBodyCheck {
+extension FittedSelfExciting {
   public func bodyProblem() -> String? {
-    BodyCheck.unique(units, "selfExciting.units") ?? BodyCheck.count(background.count, units.count, "selfExciting.background")
-      ?? BodyCheck.finite(background, "selfExciting.background", nonNegative: true)
-      ?? BodyCheck.count(seasonalShares.count, 24, "selfExciting.seasonalShares (one per hour of the day)")
-      ?? BodyCheck.finite(seasonalShares, "selfExciting.seasonalShares", nonNegative: true)
-      ?? (theta.isFinite && theta >= 0 && theta < 1 ? nil : "selfExciting.theta = \(theta) must be in [0, 1)")
-      ?? BodyCheck.positive(omegaPerSecond, "selfExciting.omegaPerSecond") ?? BodyCheck.positive(sigmaMetres, "selfExciting.sigmaMetres")
+    BodyCheck.unique(units, "fitted.units") ?? BodyCheck.count(background.count, units.count, "fitted.background")
+      ?? BodyCheck.finite(background, "fitted.background", nonNegative: true)
+      ?? BodyCheck.count(seasonalShares.count, 24, "fitted.seasonalShares (one per hour of the day)")
+      ?? BodyCheck.finite(seasonalShares, "fitted.seasonalShares", nonNegative: true)
+      ?? (theta.isFinite && theta >= 0 && theta < 1 ? nil : "fitted.theta = \(theta) must be in [0, 1)")
+      ?? BodyCheck.positive(omegaPerSecond, "fitted.omegaPerSecond") ?? BodyCheck.positive(sigmaMetres, "fitted.sigmaMetres")
   }
 }
 

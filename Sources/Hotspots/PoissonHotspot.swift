@@ -18,7 +18,7 @@ import Reads
 /// bin's day from bins strictly before it (and, when forecasting, at the origin), so nothing leaks.
 /// Fitted by IRLS on BLAS/LAPACK (`LogLinearGLM`), with an L2 ridge so units with no events still fit.
 public struct PoissonHotspotModel: HotspotModel, Equatable {
-  public static let kind = "poisson-hotspot"
+  public static let kind: ModelKind = "poisson-hotspot"
   public var family: LogLinearGLM.Family = .poisson
   /// L2 penalty on all but the intercept.
   public var ridge = 1.0
@@ -184,10 +184,8 @@ public struct PoissonHotspotModel: HotspotModel, Equatable {
     return (design, y, exposureOffset ? off : nil)
   }
 
-  public func fit(_ data: CountTable, clock: LocalClock) throws -> any FittedHotspotModel { try fitTyped(data, clock: clock) }
-
-  /// `fit`, returning the concrete fitted type (for saving).
-  public func fitTyped(_ data: CountTable, clock: LocalClock) throws -> FittedPoissonHotspot {
+  public func fit(_ data: CountTable, clock: LocalClock) throws -> FittedPoissonHotspot {
+    try data.requireHistory()
     // Terms the training rows cannot identify are left out, with a note, not extrapolated: weekly
     // harmonics need a week of rows (after the 7 days the recent-activity terms use up), the daily
     // shape and the site × time-of-day term a day. Fitted on two days, a weekly curve says anything
@@ -237,7 +235,8 @@ public struct PoissonHotspotModel: HotspotModel, Equatable {
 
 /// A fitted Poisson/NB hotspot model: coefficients with standard errors, diagnostics; no training data.
 public struct FittedPoissonHotspot: FittedHotspotModel, Codable {
-  public var kind: String { PoissonHotspotModel.kind }
+  public var kind: String { PoissonHotspotModel.kind.rawValue }
+  public static var legacyBodyKeys: [String] { ["poisson"] }
   public let specification: PoissonHotspotModel
   public let units: [String]
   public let columns: [String]

@@ -14,7 +14,7 @@ import Reads
 /// cut-offs are never considered, so fitting is linear in events × (events within the cut-off).
 /// Counts in a bin are events at the bin's midpoint.
 public struct SelfExcitingModel: HotspotModel, Equatable {
-  public static let kind = "self-exciting"
+  public static let kind: ModelKind = "self-exciting"
   public var cutoffDays = 7.0
   public var cutoffMetres = 1500.0
   public var maxIterations = 300
@@ -38,9 +38,7 @@ public struct SelfExcitingModel: HotspotModel, Equatable {
   /// An event: unit index, time (seconds), multiplicity.
   struct Event { var unit: Int; var time: Double; var count: Double }
 
-  public func fit(_ data: CountTable, clock: LocalClock) throws -> any FittedHotspotModel { try fitTyped(data, clock: clock) }
-
-  public func fitTyped(_ data: CountTable, clock: LocalClock) throws -> FittedSelfExciting {
+  public func fit(_ data: CountTable, clock: LocalClock) throws -> FittedSelfExciting {
     let starts = data.binStarts
     var events: [Event] = []
     for b in 0..<data.binCount {
@@ -207,7 +205,8 @@ public struct SelfExcitingModel: HotspotModel, Equatable {
 }
 
 public struct FittedSelfExciting: FittedHotspotModel, Codable {
-  public var kind: String { SelfExcitingModel.kind }
+  public var kind: String { SelfExcitingModel.kind.rawValue }
+  public static var legacyBodyKeys: [String] { ["selfExciting"] }
   public let specification: SelfExcitingModel
   public let units: [String]
   /// Background events per second per unit (before the seasonal profile).

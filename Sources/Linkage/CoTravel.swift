@@ -3,7 +3,7 @@ import Modelling
 import Reads
 
 /// A pair of vehicles seen together (a convoy), scored against chance.
-public struct CoTravel: Codable, Sendable {
+public struct CoTravel: Codable, Sendable, Equatable {
   public var a: String
   public var b: String
   /// Distinct sites where the two were read within the window of each other.
@@ -24,7 +24,7 @@ public struct CoTravel: Codable, Sendable {
 /// that hour on each of the D days — so two commuters who both pass at 8 am are expected to meet, and the
 /// pair is reported when `P(X ≥ together | Poisson(E))` is below `maxPValue` (default 1e-6, a
 /// Bonferroni-like guard for the many pairs examined).
-public struct CoTravelDetector: Codable, Sendable {
+public struct CoTravelDetector: Codable, Sendable, Equatable {
   public var windowSeconds: Int64 = 60
   public var minimumSites = 3
   public var maxPValue = 1e-6

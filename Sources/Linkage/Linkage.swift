@@ -5,7 +5,7 @@ import Reads
 
 /// Settings of behaviour linkage.
 public struct LinkageModel: Codable, Sendable, Equatable {
-  public static let kind = "behaviour-linkage"
+  public static let kind: ModelKind = "behaviour-linkage"
   /// Two groups (or vehicles) merge when the mean score of the pairs across them reaches this
   /// (average linkage); a pair's score is the similarity of the two signatures plus any succession bonus.
   /// Seed of the two random draws (the null pairs when there are too many to use all, and the reference

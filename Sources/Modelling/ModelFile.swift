@@ -5,11 +5,12 @@ import Reads
 /// checks format, kind and version before it touches the body: a wrong or newer file is refused with
 /// a message, never half-read.
 public struct ModelFileHeader: Codable, Sendable, Equatable {
-  public static let currentFormatVersion = 1
+  /// 2: every body keeps its fitted parameters under `fitted` (format 1 used a key per family, still read).
+  public static let currentFormatVersion = 2
   public var format = "anprkit-model"
   public var formatVersion = ModelFileHeader.currentFormatVersion
-  /// "poisson-hotspot", "markov-route", ...
-  public var kind: String
+  /// "poisson-hotspot", "markov-route", ... (a kind in `ModelRegistry`).
+  public var kind: ModelKind
   public var toolkitVersion = ToolkitInfo.version
   /// Epoch seconds of the first and last training bin (UTC).
   public var trainingStart: Int64
@@ -22,7 +23,7 @@ public struct ModelFileHeader: Codable, Sendable, Equatable {
   /// How bins are aligned: fixed-width bins start at multiples of their width from the Unix epoch (UTC).
   public var binAlignment: String?
 
-  public init(kind: String, trainingStart: Int64, trainingEnd: Int64, dataFingerprint: String) {
+  public init(kind: ModelKind, trainingStart: Int64, trainingEnd: Int64, dataFingerprint: String) {
     self.kind = kind; self.trainingStart = trainingStart; self.trainingEnd = trainingEnd
     self.dataFingerprint = dataFingerprint
   }
@@ -83,9 +84,9 @@ public enum ModelFile {
   }
 
   /// Reads a model of `kind`: header first (format, version, kind), then the body.
-  public static func read<Body: Codable>(_ type: Body.Type, kind: String, from path: String) throws(ModelFileError) -> (ModelFileHeader, Body) {
+  public static func read<Body: Codable>(_ type: Body.Type, kind: ModelKind, from path: String) throws(ModelFileError) -> (ModelFileHeader, Body) {
     let h = try header(at: path)
-    guard h.kind == kind else { throw .wrongKind(path: path, expected: kind, found: h.kind) }
+    guard h.kind == kind else { throw .wrongKind(path: path, expected: kind.rawValue, found: h.kind.rawValue) }
     do {
       let data = try Data(contentsOf: URL(fileURLWithPath: path))
       return (h, try JSONDecoder().decode(ModelEnvelope<Body>.self, from: data).body)
@@ -131,4 +132,19 @@ public func rejectUnknownKeys(_ decoder: Decoder, allowed: [String], kind: Strin
   let c = try decoder.container(keyedBy: AnyCodingKey.self)
   let unknown = c.allKeys.map(\.stringValue).filter { !allowed.contains($0) }.sorted()
   if !unknown.isEmpty { throw SpecError.unknownKeys(unknown, allowed: allowed.sorted(), kind: kind) }
+}
+
+extension ReadStore {
+  /// FNV-1a over every read's time, camera and vehicle: one number that changes when any read does
+  /// (for model-file headers and the report's provenance).
+  public var fingerprint: String {
+    var f = Fingerprint()
+    for i in 0..<count { f.add(time(i)); f.add(UInt64(camera(i))); f.add(UInt64(vehicle(i))) }
+    return "\(count) reads, FNV-1a \(f.hex)"
+  }
+}
+
+/// Throws when `decoder` holds keys outside `allowed`.
+public func rejectUnknownKeys(_ decoder: Decoder, allowed: [String], kind: ModelKind) throws {
+  try rejectUnknownKeys(decoder, allowed: allowed, kind: kind.rawValue)
 }

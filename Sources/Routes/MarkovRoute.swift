@@ -13,8 +13,10 @@ import Reads
 /// so unseen contexts and unseen moves keep probability (a fifth of real moves go to places the
 /// vehicle was never seen at). Travel times are log-normal per (from, to, band), backing off to
 /// (from, to) and then to the straight-line distance at the median network speed.
-public struct MarkovRouteModel: Codable, Sendable, Equatable {
-  public static let kind = "markov-route"
+public struct MarkovRouteModel: ModelSpec, Equatable {
+  public static let kind: ModelKind = "markov-route"
+  public static let family = ModelFamily.route
+  public typealias Context = SiteContext
   /// Longest context (1 = first order).
   public var order = 2
   /// Absolute discount D in (0, 1).
@@ -42,6 +44,11 @@ public struct MarkovRouteModel: Codable, Sendable, Equatable {
     guard (1...3).contains(order), discount > 0, discount < 1, personalStrength >= 0, minimumTravelSamples >= 1 else {
       throw SpecError.invalid("markov-route: order 1–3, discount in (0, 1), personal_strength ≥ 0, minimum_travel_samples ≥ 1")
     }
+  }
+
+  /// Fits on the moves between sites (`RouteStatistic`).
+  public func fit(_ statistic: RouteStatistic, clock: LocalClock) throws -> FittedMarkovRoute {
+    try fit(statistic.counts, sites: statistic.locations)
   }
 
   /// Fits on transition counts (the model keeps only these sufficient statistics) and the site locations.
@@ -84,7 +91,16 @@ public struct TravelTime: Codable, Sendable {
   public var level: String
 }
 
-public struct FittedMarkovRoute: Codable, Sendable {
+/// What a route model learns from: the transition counts of trips, and where each site is.
+public struct RouteStatistic: Sendable {
+  public var counts: TransitionCounts
+  public var locations: [(latitude: Double, longitude: Double)]
+  public init(counts: TransitionCounts, locations: [(latitude: Double, longitude: Double)]) {
+    self.counts = counts; self.locations = locations
+  }
+}
+
+public struct FittedMarkovRoute: FittedModel, SiteIndexedModel {
   public let specification: MarkovRouteModel
   public let counts: TransitionCounts
   public let siteLatitude: [Double]
@@ -111,7 +127,7 @@ public struct FittedMarkovRoute: Codable, Sendable {
               medianSpeed: try c.decode(Double.self, forKey: .medianSpeed))
   }
 
-  var siteCount: Int { counts.siteCount }
+  public var siteCount: Int { counts.siteCount }
 
   /// Context keys from most to least specific for a history (oldest first) and band.
   public func levels(_ history: [Int], band: Int?) -> [(key: UInt64, name: String)] {
@@ -351,5 +367,40 @@ extension FittedMarkovRoute {
     var all = EveryStepPredictions()
     for part in parts { all.actual += part.actual; all.top3 += part.top3 }
     return all
+  }
+}
+
+extension FittedMarkovRoute {
+  public static var legacyBodyKeys: [String] { ["route"] }
+
+  /// What is wrong with the body (nil when it can be used): one location per site, finite coordinates
+  /// and speed, counts finite and non-negative, next sites within the registry.
+  public func bodyProblem() -> String? {
+    let n = siteLatitude.count
+    if siteLongitude.count != n || counts.siteCount != n {
+      return "route: \(n) latitudes, \(siteLongitude.count) longitudes, counts for \(counts.siteCount) sites"
+    }
+    if let i = siteLatitude.indices.first(where: { !(abs(siteLatitude[$0]) <= 90) || !(abs(siteLongitude[$0]) <= 180) }) {
+      return "route.siteLatitude/siteLongitude[\(i)] is not a WGS84 position"
+    }
+    if !(medianSpeed.isFinite && medianSpeed > 0) { return "route.medianSpeed = \(medianSpeed) must be > 0" }
+    for k in counts.next.keys.sorted() {
+      for (site, c) in counts.next[k]!.sorted(by: { $0.key < $1.key }) where !(c.isFinite && c >= 0) || site < endOfTrip || site >= n {
+        return "route.counts.next[\(k)]: site \(site) with count \(c) (sites are 0…\(n - 1), or -1 for the end of a trip)"
+      }
+    }
+    for k in counts.travel.keys.sorted() {
+      let v = counts.travel[k]!
+      if v.count != 3 || !v.allSatisfy(\.isFinite) || v[0] < 0 { return "route.counts.travel[\(k)] = \(v) is not [n ≥ 0, Σ log s, Σ log² s]" }
+    }
+    return nil
+  }
+
+  public func summary() -> ModelSummary {
+    let moves = counts.next[0]?.values.reduce(0, +) ?? 0
+    return ModelSummary(kind: MarkovRouteModel.kind, facts: [
+      .init("sites", "\(siteCount)"), .init("moves learned from", "\(Int(moves))"), .init("order", "\(specification.order)"),
+      .init("contexts", "\(counts.next.count)"), .init("median network speed", String(format: "%.1f m/s", medianSpeed)),
+    ])
   }
 }

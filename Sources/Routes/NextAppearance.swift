@@ -10,8 +10,10 @@ import Reads
 /// P(hour | weekday) ∝ n_v(weekday, hour) + a · P_pop(hour | weekday)
 /// P(entry site)      ∝ n_v(site) + b · P_pop(site)
 /// ```
-public struct NextAppearanceModel: Codable, Sendable, Equatable {
-  public static let kind = "next-appearance"
+public struct NextAppearanceModel: ModelSpec, Equatable {
+  public static let kind: ModelKind = "next-appearance"
+  public static let family = ModelFamily.nextAppearance
+  public typealias Context = SiteContext
   /// Pseudo-visits of the population profile added to each vehicle's hour-of-week profile.
   public var profileStrength = 4.0
   /// Pseudo-visits of the population gap distribution added to each vehicle's gaps.
@@ -55,6 +57,14 @@ public struct NextAppearanceModel: Codable, Sendable, Equatable {
       }
     }
     return out
+  }
+
+  /// Fits on every vehicle's visits (`VisitHistory`).
+  /// - Throws: `FitError.noData` when no vehicle was seen on two days (nothing to learn a gap from).
+  public func fit(_ statistic: VisitHistory, clock: LocalClock) throws -> FittedNextAppearance {
+    let repeats = statistic.visits.values.filter { Set($0.map(\.day)).count >= 2 }.count
+    guard repeats > 0 else { throw FitError.noData("no vehicle was seen on two different days: no gaps between visits to learn from") }
+    return fit(visits: statistic.visits, siteCount: statistic.siteCount)
   }
 
   /// Fits the population parts from the visits of repeat vehicles (seen on ≥ 2 days).
@@ -164,7 +174,15 @@ public struct AppearanceWindow: Codable, Sendable {
   public var probability: Double
 }
 
-public struct FittedNextAppearance: Codable, Sendable {
+/// What a next-appearance model learns from: each vehicle's visits (trip starts) and how many sites
+/// entry sites index into.
+public struct VisitHistory: Sendable {
+  public var visits: [Int: [NextAppearanceModel.Visit]]
+  public var siteCount: Int
+  public init(visits: [Int: [NextAppearanceModel.Visit]], siteCount: Int) { self.visits = visits; self.siteCount = siteCount }
+}
+
+public struct FittedNextAppearance: FittedModel, SiteIndexedModel {
   public let specification: NextAppearanceModel
   public let populationProfile: [Double]
   public let populationGaps: [Double]
@@ -347,5 +365,36 @@ public struct FittedNextAppearance: Codable, Sendable {
     }
     out.sort { $0.probability != $1.probability ? $0.probability > $1.probability : ($0.hourStart, $0.site) < ($1.hourStart, $1.site) }
     return Array(out.prefix(k))
+  }
+}
+
+extension FittedNextAppearance {
+  public var siteCount: Int { populationEntries.count }
+
+  /// What is wrong with the body (nil when it can be used): array lengths that match the model's
+  /// terms, probabilities finite, non-negative and summing to 1, shape weights in range.
+  public func bodyProblem() -> String? {
+    let checks: [(String, [Double], Int)] = [("fitted.populationProfile", populationProfile, 168),
+                                           ("fitted.populationGaps", populationGaps, specification.maxGapDays + 1)]
+    for (name, xs, n) in checks where xs.count != n { return "\(name) has \(xs.count) values where \(n) are needed" }
+    for (name, xs) in [("fitted.populationProfile", populationProfile), ("fitted.populationGaps", populationGaps),
+                       ("fitted.populationEntries", populationEntries)] {
+      if xs.contains(where: { !$0.isFinite || $0 < 0 }) { return "\(name) holds a value that is not a probability" }
+      if abs(xs.reduce(0, +) - 1) > 1e-6 { return "\(name) does not sum to 1" }
+    }
+    for (name, v, range) in [("hourPooling", hourPooling, 0.0...1e6), ("hourSmoothing", hourSmoothing, 0.0...0.5),
+                             ("renewalWeight", renewalWeight, 0.0...1.0)] {
+      if let v, !range.contains(v) { return "fitted.\(name) \(v) is outside \(range)" }
+    }
+    return nil
+  }
+
+  public func summary() -> ModelSummary {
+    ModelSummary(kind: NextAppearanceModel.kind, facts: [
+      .init("sites", "\(siteCount)"),
+      .init("hours pooled across weekdays", String(format: "%.0f", hourPooling ?? 0)),
+      .init("spread to neighbouring hours", String(format: "%.2f", hourSmoothing ?? 0)),
+      .init("renewal weight", String(format: "%.2f", renewalWeight ?? 1)),
+    ])
   }
 }

@@ -4,6 +4,7 @@ import Foundation
 import Governance
 import Hotspots
 import Linkage
+import ModelCatalogue
 import Modelling
 import Reads
 import Routes
@@ -341,7 +342,7 @@ extension ANPR {
           let t = try parseTarget(target)
           table = try StatisticsFile.read(statsPath).countTable(target: t, binning: binning)
         } else { table = try CountTable.fromCSV(counts: counts!, units: units!, binning: binning, crs: crs) }
-        let specs = try spec.map(SpecFile.load).filter(\.isHotspot)
+        let specs = try spec.map { try SpecFile.load($0) }.filter(\.isHotspot)
         let named = try specs.isEmpty
           ? try NamedHotspotModel.defaults()
           : specs.map { NamedHotspotModel(name: $0.name, model: try $0.hotspotModel()) }
@@ -355,7 +356,7 @@ extension ANPR {
       if let transitions, let units {
         let u = try CountTable.readUnits(path: units, crs: crs)
         let rows = try TransitionCounts.readRows(path: transitions, sites: u.map(\.id))
-        let specs = try spec.map(SpecFile.load).filter(\.isRoute)
+        let specs = try spec.map { try SpecFile.load($0) }.filter(\.isRoute)
         let named = try specs.isEmpty ? TransitionsBacktest.builtIn : specs.map { NamedRouteModel(name: $0.name, model: try $0.routeModel()) }
         let scores = try TransitionsBacktest.run(rows: rows, sites: u.map { (latitude: $0.latitude, longitude: $0.longitude) }, models: named)
         var c = Comparison.summarise(hotspot: scores, order: named.map(\.name), kind: "route", target: "transitions from \(transitions)",
@@ -370,13 +371,13 @@ extension ANPR {
         var plan = backtest.plan
         if case .month = binning { plan.minimumTrainingDays = max(plan.minimumTrainingDays, 90) }
         let c = try EventsCompare.run(path: events, cellMetres: cellMetres, binning: binning, category: category,
-                                      specs: try spec.map(SpecFile.load), plan: plan, clock: clock, offsets: gridOffsets, seed: seed)
+                                      specs: try spec.map { try SpecFile.load($0) }, plan: plan, clock: clock, offsets: gridOffsets, seed: seed)
         try emit(c)
         return
       }
       let store = try openStore(store!)
       var o = CompareOptions()
-      o.specs = try spec.map(SpecFile.load)
+      o.specs = try spec.map { try SpecFile.load($0) }
       o.target = try resolveTarget(target, store: store, keyFile: keyFile)
       let audit = try governance.begin("compare", storePath: self.store, store: store, key: try Pseudonymiser.load(file: keyFile), scope: auditScope(o.target))
       try audited(audit) { ["windows": try compare(store, o, clock: clock)] }

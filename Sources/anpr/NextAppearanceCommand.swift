@@ -3,6 +3,7 @@ import Evaluation
 import Governance
 import Foundation
 import Linkage
+import ModelCatalogue
 import Modelling
 import Reads
 import Routes

@@ -4,6 +4,7 @@ import Foundation
 import Governance
 import Hotspots
 import Linkage
+import ModelCatalogue
 import Modelling
 import Reads
 
@@ -41,9 +42,7 @@ extension ANPR {
       input.title = title
       input.marking = marking
       input.storeID = store.header.storeID
-      var fingerprint = Fingerprint()
-      for i in 0..<store.count { fingerprint.add(store.time(i)); fingerprint.add(UInt64(store.camera(i))); fingerprint.add(UInt64(store.vehicle(i))) }
-      input.dataFingerprint = "\(store.count) reads, FNV-1a \(fingerprint.hex)"
+      input.dataFingerprint = store.fingerprint
       // When the report was made: now, or SOURCE_DATE_EPOCH (the reproducible-builds convention) for the same bytes twice.
       input.generatedAt = ProcessInfo.processInfo.environment["SOURCE_DATE_EPOCH"].flatMap { Int64($0) } ?? Int64(Date().timeIntervalSince1970)
       input.modelFiles = [model].compactMap { $0 }

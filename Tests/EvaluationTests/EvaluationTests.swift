@@ -1,4 +1,5 @@
 import Foundation
+import ModelCatalogue
 import Modelling
 import Reads
 import Testing
@@ -175,23 +176,24 @@ struct BacktestTests {
 
 /// A model whose forecast is a hundred times anything it saw.
 struct Extrapolates: HotspotModel {
-  static let kind = "test-extrapolates"
+  static let kind: ModelKind = "test-extrapolates"
   struct Fitted: FittedHotspotModel {
-    var kind: String { Extrapolates.kind }
+    var kind: String { Extrapolates.kind.rawValue }
+    func bodyProblem() -> String? { nil }
     let top: Double
     func forecast(history: CountTable, bins: Int, clock: LocalClock) -> HotspotForecast {
       HotspotForecast(model: kind, units: history.units, binStarts: futureBins(after: history, count: bins),
                       expected: Array(repeating: top * 100, count: history.units.count * bins), alpha: 0, fallbackUnits: [])
     }
   }
-  func fit(_ data: CountTable, clock: LocalClock) throws -> any FittedHotspotModel { Fitted(top: max(1, data.counts.max() ?? 1)) }
+  func fit(_ data: CountTable, clock: LocalClock) throws -> Fitted { Fitted(top: max(1, data.counts.max() ?? 1)) }
 }
 
 /// A model that cannot fit on short history (as the Poisson model's recent-activity terms cannot).
 struct NeedsLongHistory: HotspotModel {
-  static let kind = "test-needs-long-history"
+  static let kind: ModelKind = "test-needs-long-history"
   var days = 11
-  func fit(_ data: CountTable, clock: LocalClock) throws -> any FittedHotspotModel {
+  func fit(_ data: CountTable, clock: LocalClock) throws -> HistoricalMeanModel.Fitted {
     guard data.binCount >= days * 24 else { throw FitError.noData("need \(days) days of history") }
     return try HistoricalMeanModel().fit(data, clock: clock)
   }
@@ -462,9 +464,9 @@ struct ModelBodyTests {
       // The first rate made negative.
       guard let r = s.range(of: "\"rate\" : [\n") else { return s }
       var t = s; t.insert(contentsOf: "-", at: t.index(r.upperBound, offsetBy: t[r.upperBound...].prefix { $0 == " " }.count)); return t
-    }, naming: "historicalMean.rate[0]")
-    try refused({ $0.replacingOccurrences(of: "\"period\" : 168", with: "\"period\" : 24") }, naming: "historicalMean.rate has")
-    try refused({ s in s.replacingOccurrences(of: "\"historicalMean\"", with: "\"unusedKey\"") }, naming: "no fitted model")
+    }, naming: "fitted.rate[0]")
+    try refused({ $0.replacingOccurrences(of: "\"period\" : 168", with: "\"period\" : 24") }, naming: "fitted.rate has")
+    try refused({ s in s.replacingOccurrences(of: "\"fitted\"", with: "\"unusedKey\"") }, naming: "no fitted model")
   }
 
   /// Found by fuzz-model (kept in Fuzz/Corpus/model/): a Poisson file whose specification was edited
@@ -482,7 +484,7 @@ struct ModelBodyTests {
     _ = try Training.loadHotspot(path)
     let edited = try String(contentsOfFile: path, encoding: .utf8).replacingOccurrences(of: "\"daily_harmonics\" : 1", with: "\"daily_harmonics\" : 6")
     try edited.write(toFile: path, atomically: true, encoding: .utf8)
-    #expect(performing: { _ = try Training.loadHotspot(path) }, throws: { "\($0)".contains("poisson.coefficients has 18 values where the specification's terms need 28") })
+    #expect(performing: { _ = try Training.loadHotspot(path) }, throws: { "\($0)".contains("fitted.coefficients has 18 values where the specification's terms need 28") })
   }
 
   /// Found by fuzz-model (its input is kept in Fuzz/Corpus/model/): a self-exciting file with fewer
@@ -499,9 +501,9 @@ struct ModelBodyTests {
     _ = try Training.loadHotspot(path)
     var json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as! [String: Any]
     var body = json["body"] as! [String: Any]
-    var se = body["selfExciting"] as! [String: Any]
+    var se = body["fitted"] as! [String: Any]
     se["seasonalShares"] = Array((se["seasonalShares"] as! [Double]).prefix(15))
-    body["selfExciting"] = se
+    body["fitted"] = se
     json["body"] = body
     try JSONSerialization.data(withJSONObject: json).write(to: URL(fileURLWithPath: path))
     #expect(performing: { _ = try Training.loadHotspot(path) }, throws: { "\($0)".contains("seasonalShares (one per hour of the day) has 15 values") })
@@ -550,11 +552,12 @@ final class LeakageRecorder: @unchecked Sendable {
 
 /// A model that forecasts its training mean and tells the recorder what it was shown.
 struct LeakageSpy: HotspotModel {
-  static let kind = "test-leakage-spy"
+  static let kind: ModelKind = "test-leakage-spy"
   var recorder = LeakageRecorder()
   enum CodingKeys: CodingKey {}  // nothing to save: a spy lives in one test
   struct Fitted: FittedHotspotModel {
-    var kind: String { LeakageSpy.kind }
+    var kind: String { LeakageSpy.kind.rawValue }
+    func bodyProblem() -> String? { nil }
     var recorder = LeakageRecorder()
     var mean: Double
     enum CodingKeys: CodingKey { case mean }
@@ -564,7 +567,7 @@ struct LeakageSpy: HotspotModel {
                              expected: Array(repeating: mean, count: history.units.count * bins), alpha: 0, fallbackUnits: [])
     }
   }
-  func fit(_ data: CountTable, clock: LocalClock) throws -> any FittedHotspotModel {
+  func fit(_ data: CountTable, clock: LocalClock) throws -> Fitted {
     recorder.fit(data.end)
     return Fitted(recorder: recorder, mean: max(0.01, data.counts.reduce(0, +) / Double(max(1, data.counts.count))))
   }

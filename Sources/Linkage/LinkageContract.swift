@@ -1,0 +1,77 @@
+import Foundation
+import Modelling
+import Reads
+
+// Linkage and co-travel in the model contract: their statistic is the store (each car's reads), and
+// what they learn — the groups and links, the convoys — is their fitted model, saved and compared like
+// any other.
+
+extension LinkageModel: ModelSpec {
+  public static let family = ModelFamily.linkage
+  public typealias Context = NoContext
+  /// Spec `params`: any setting (snake_case or as written in the saved model), nested ones too
+  /// (`weights.hour`, `segmenter.concentrations`); missing keys keep their defaults, unknown ones are refused.
+  public static func decodeParameters(_ json: Data) throws -> LinkageModel {
+    try StrictParameters.decode(LinkageModel.self, from: json, defaults: LinkageModel(), kind: kind)
+  }
+  public func fit(_ store: ReadStore, clock: LocalClock) throws -> LinkageResult {
+    guard store.count > 0 else { throw FitError.noData("the store has no reads") }
+    return try link(store: store, clock: clock)
+  }
+}
+
+extension LinkageResult: FittedModel {
+  /// What is wrong with the body (nil when it can be used): a confidence per group, confidences that are
+  /// probabilities, links and groups that name candidate units.
+  public func bodyProblem() -> String? {
+    if groupConfidence.count != groups.count { return "groupConfidence has \(groupConfidence.count) values for \(groups.count) groups" }
+    if let c = (groupConfidence + links.map(\.confidence)).first(where: { !(0...1).contains($0) }) { return "confidence \(c) is not a probability" }
+    if !units.isEmpty {
+      let ids = Set(units.map(\.id))
+      if let g = groups.joined().first(where: { !ids.contains($0) }) { return "groups: '\(g)' is not a candidate unit" }
+      if let l = links.first(where: { !ids.contains($0.a) || !ids.contains($0.b) }) { return "links: \(l.a)–\(l.b) is not a pair of candidate units" }
+    }
+    return nil
+  }
+
+  public func summary() -> ModelSummary {
+    var facts: [ModelSummary.Fact] = [.init("unit", model.unit.rawValue), .init("candidates", "\(candidates)"),
+                                      .init("links", "\(links.count)"), .init("groups", "\(groups.count)")]
+    if let s = segmentation {
+      facts.append(.init("periods of use", "\(s.episodes) in \(s.vehicles) cars (concentration \(s.concentration), change probability \(s.changeProbability))"))
+    }
+    return ModelSummary(kind: LinkageModel.kind, facts: facts, notes: notes)
+  }
+}
+
+/// The pairs co-travel detection found, most significant first.
+public struct CoTravelResult: FittedModel, Equatable {
+  public var detector: CoTravelDetector
+  public var pairs: [CoTravel]
+  public init(detector: CoTravelDetector, pairs: [CoTravel]) { self.detector = detector; self.pairs = pairs }
+  public func bodyProblem() -> String? {
+    if let p = pairs.first(where: { !(0...1).contains($0.pValue) || !($0.expected >= 0) || $0.together < 1 }) {
+      return "pair \(p.a)–\(p.b): p-value \(p.pValue), expected \(p.expected), together \(p.together) out of range"
+    }
+    return nil
+  }
+  public func summary() -> ModelSummary {
+    ModelSummary(kind: CoTravelDetector.kind, facts: [
+      .init("pairs", "\(pairs.count)"), .init("window", "\(detector.windowSeconds) s"),
+      .init("minimum sites", "\(detector.minimumSites)"), .init("largest p-value", "\(detector.maxPValue)"),
+    ])
+  }
+}
+
+extension CoTravelDetector: ModelSpec {
+  public static let kind: ModelKind = "co-travel"
+  public static let family = ModelFamily.coTravel
+  public typealias Context = NoContext
+  public static func decodeParameters(_ json: Data) throws -> CoTravelDetector {
+    try StrictParameters.decode(CoTravelDetector.self, from: json, defaults: CoTravelDetector(), kind: kind)
+  }
+  public func fit(_ store: ReadStore, clock: LocalClock) throws -> CoTravelResult {
+    guard store.count > 0 else { throw FitError.noData("the store has no reads") }
+    return CoTravelResult(detector: self, pairs: detect(store: store, clock: clock))
+  }
+}
