@@ -23,11 +23,13 @@ step "4. Inspect the store"
 "$ANPR" inspect "$OUT/store/town.anpr" | head -12
 
 step "5. Train every hotspot model in Models/ on reads of rental vehicles (route models learn from every trip: step 10)"
+"$ANPR" models
 for spec in Models/*.yaml; do
-  case "$spec" in *essex*|*markov-route*|*next-appearance*) continue ;; esac
+  case "$spec" in *essex*|*markov-route*|*next-appearance*|*linkage*|*co-travel*) continue ;; esac
   name=$(basename "$spec" .yaml)
   "$ANPR" train --store "$OUT/store/town.anpr" --spec "$spec" --target keeper=rental --out "$OUT/trained/$name.model.json" | head -1
 done
+"$ANPR" models "$OUT/trained/poisson-hotspot.model.json"
 
 step "6. Compare every hotspot and route model, and the next-appearance forecast, in a rolling backtest, with the oracle from the truth"
 "$ANPR" compare --store "$OUT/store/town.anpr" --target keeper=rental --truth "$OUT/town" --key-file "$OUT/key/anpr.key" \

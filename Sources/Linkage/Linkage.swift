@@ -60,6 +60,16 @@ public struct LinkageModel: Codable, Sendable, Equatable {
   public init() {}
 }
 
+/// What a link rests on (written as its raw value in links files and JSON).
+public enum LinkBasis: String, Codable, Sendable, CaseIterable {
+  /// Two periods of use alike.
+  case pair
+  /// Two groups whose members are alike on average (the merge of two groups of average linkage).
+  case groupAverage = "group average"
+  /// A period of use alike the combined behaviour of a group.
+  case groupProfile = "group profile"
+}
+
 /// One link between two vehicles, with the evidence an analyst can check.
 public struct Link: Codable, Sendable {
   public var a: String
@@ -70,8 +80,7 @@ public struct Link: Codable, Sendable {
   /// 1 − the estimated false-discovery rate at this score (from the null of overlapping pairs).
   public var confidence: Double
   public var evidence: String
-  /// "pair" (two vehicles alike) or "group profile" (a vehicle alike the combined behaviour of a group).
-  public var basis = "pair"
+  public var basis = LinkBasis.pair
 }
 
 public struct LinkageResult: Codable, Sendable {
@@ -226,7 +235,7 @@ extension LinkageModel {
       return Link(a: ids[mg.i], b: ids[mg.j], similarity: rowDot(xAll, mg.i, mg.j),
                   succession: succ, score: mg.average, confidence: confidence(mg.average),
                   evidence: lead + evidence(store: store, sig: sig, i: mg.i, j: mg.j, clock: clock, succession: succ),
-                  basis: single ? "pair" : "group average")
+                  basis: single ? .pair : .groupAverage)
     }
     links += attachToGroupProfiles(store: store, sig: sig, ids: ids, features: xAll, blocks: sig.blockScales(weights), candidates: n, parent: &parent,
                                    members: &members, overlaps: overlaps, clock: clock)
@@ -316,7 +325,7 @@ extension LinkageModel {
                       succession: succession, score: b.s, confidence: confidence,
                       evidence: "matches the combined profile of \(members[r].count) linked vehicles (similarity \(String(format: "%.2f", b.s))); "
                         + evidence(store: store, sig: sig, i: b.i, j: closest, clock: clock, succession: succession),
-                      basis: "group profile"))
+                      basis: .groupProfile))
       parent[b.i] = r
       members[r].append(b.i)
       members[b.i] = []

@@ -230,7 +230,7 @@ public enum Training {
   public static func train(spec: SpecFile, statistics stats: ReadStatistics, target: Target, clock: LocalClock,
                            to path: String) throws -> (ModelFileHeader, String) {
     guard spec.isHotspot || spec.isRoute else {
-      throw SpecError.invalid("\(spec.name) is a \(spec.family.rawValue) model: it learns from each vehicle's reads by date, which statistics do not keep; train it on a store")
+      throw SpecError.invalid("\(spec.name) is a \(spec.family.rawValue) model: it learns from each vehicle's visits by date, which statistics do not keep; train it on a store")
     }
     guard let span = stats.span else { throw FitError.noData("the statistics hold no reads") }
     if spec.isRoute {

@@ -62,15 +62,19 @@ public struct ModelRegistration: Sendable, CustomStringConvertible {
   public let family: ModelFamily
   /// One line on what the model is, for `anpr models` and error messages.
   public let about: String
+  /// Parameters for a quick fit on a small store (the contract tests', like scikit-learn's test
+  /// parameters): `{}` unless the defaults take minutes on a debug build.
+  public let quickParameters: Data
   private let decodeSpec: @Sendable (Data) throws -> any ModelSpec
   private let makeDefault: @Sendable () -> any ModelSpec
   private let decodeFile: @Sendable (Data, String) throws -> (String, any ModelContext, any FittedModel)
   private let encodeFile: @Sendable (LoadedModel, String) throws -> Void
 
-  public init<S: ModelSpec>(_ spec: S.Type, about: String) {
+  public init<S: ModelSpec>(_ spec: S.Type, about: String, quickParameters: String = "{}") {
     kind = S.kind
     family = S.family
     self.about = about
+    self.quickParameters = Data(quickParameters.utf8)
     decodeSpec = { try S.decodeParameters($0) }
     makeDefault = { S() }
     decodeFile = { data, path in

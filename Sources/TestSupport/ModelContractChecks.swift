@@ -32,7 +32,7 @@ public enum ModelContractChecks {
   public static func saveLoadRoundTrip(_ r: ModelRegistration, store: ReadStore, clock: LocalClock, directory: String) -> [String] {
     var problems: [String] = []
     do {
-      let spec = try SpecFile(r)
+      let spec = try SpecFile(r, params: r.quickParameters)
       let path = directory + "/\(r.kind).model.json"
       try Training.train(spec: spec, store: store, target: .allReads, clock: clock, to: path)
       let loaded = try ModelRegistry.standard.load(path)
@@ -58,7 +58,7 @@ public enum ModelContractChecks {
   public static func emptyDataThrows(_ r: ModelRegistration, store: ReadStore, clock: LocalClock) -> [String] {
     guard let first = store.header.timeStart else { return ["the store has no reads"] }
     do {
-      let spec = try SpecFile(r)
+      let spec = try SpecFile(r, params: r.quickParameters)
       let data = try Training.trainingData(spec: spec, store: store, target: .allReads, clock: clock, until: first)
       let fitted = try Training.fit(spec: spec, data: data, clock: clock)
       return ["fitted on no data: \(fitted.summary())"]
@@ -72,7 +72,7 @@ public enum ModelContractChecks {
   public static func unseenUnitsFallBack(_ r: ModelRegistration, store: ReadStore, clock: LocalClock) -> [String] {
     guard r.family == .hotspot else { return [] }
     do {
-      let spec = try SpecFile(r)
+      let spec = try SpecFile(r, params: r.quickParameters)
       let data = try Training.trainingData(spec: spec, store: store, target: .allReads, clock: clock)
       guard let fitted = try Training.fit(spec: spec, data: data, clock: clock) as? any FittedHotspotModel, let table = data.statistic as? CountTable else {
         return ["a hotspot registration did not fit a hotspot model"]

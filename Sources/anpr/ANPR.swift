@@ -19,7 +19,7 @@ struct ANPR: ParsableCommand {
       Raw plates are pseudonymised with a keyed HMAC at ingest unless you pass --keep-raw-plates.
       """,
     version: ToolkitInfo.version,
-    subcommands: [SelfCheck.self, Simulate.self, Ingest.self, Inspect.self, Purge.self, Compact.self, Stats.self, Merge.self, Keygen.self, Train.self, Forecast.self, Evaluate.self, Compare.self, SweepCommand.self, PredictRoute.self, Link.self, NextAppearance.self, Report.self, Audit.self, Reveal.self]
+    subcommands: [SelfCheck.self, Simulate.self, Ingest.self, Inspect.self, Purge.self, Compact.self, Stats.self, Merge.self, Keygen.self, Train.self, Models.self, Forecast.self, Evaluate.self, Compare.self, SweepCommand.self, PredictRoute.self, Link.self, NextAppearance.self, Report.self, Audit.self, Reveal.self]
   )
 
   /// Says so when a write clears a temporary file an interrupted run left, removes the temporary

@@ -62,22 +62,8 @@ extension ANPR {
       let r = try model.link(store: store, clock: clock)
       let groups = GroupsFile(r).table
       try write(groups, to: out, excel: csvOptions.excel)
-      if let links {
-        var t = CSVTable(header: ["vehicle_a", "vehicle_b", "similarity", "succession", "score", "confidence", "basis", "evidence"])
-        for l in r.links {
-          t.append([l.a, l.b, String(format: "%.4f", l.similarity), "\(l.succession)", String(format: "%.4f", l.score),
-                    String(format: "%.3f", l.confidence), "\(l.basis)", l.evidence])
-        }
-        try write(t, to: links, excel: csvOptions.excel)
-      }
-      if let episodes {
-        var t = CSVTable(header: ["episode", "plate", "from", "to", "visits", "boundary_confidence", "cut_before", "cut_after"])
-        for u in r.units {
-          t.append([u.id, u.vehicle, Timestamp.iso8601(u.first), Timestamp.iso8601(u.last), "\(u.visits)",
-                    String(format: "%.3f", u.boundaryConfidence), u.cutBefore, u.cutAfter])
-        }
-        try write(t, to: episodes, excel: csvOptions.excel)
-      }
+      if let links { try write(LinksFile.table(r.links), to: links, excel: csvOptions.excel) }
+      if let episodes { try write(EpisodesFile.table(r.units), to: episodes, excel: csvOptions.excel) }
       struct Output: Encodable {
         var candidates: Int; var links: Int; var groups: Int; var convoys: Int?; var evaluation: LinkageScores?; var curve: [LinkageEvaluation.Point]?
         var boundaryAccuracy: Double?; var actorHires: Int?; var reliability: [LinkageEvaluation.ReliabilityBin]?
@@ -87,11 +73,7 @@ extension ANPR {
         var d = CoTravelDetector()
         d.windowSeconds = Int64(convoyWindow); d.minimumSites = convoyMinSites
         let found = d.detect(store: store, clock: clock)
-        var t = CSVTable(header: ["vehicle_a", "vehicle_b", "sites", "together", "expected_by_chance", "p_value", "evidence"])
-        for c in found {
-          t.append([c.a, c.b, "\(c.sites.count)", "\(c.together)", String(format: "%.4g", c.expected), String(format: "%.3g", c.pValue), c.evidence])
-        }
-        try write(t, to: convoys, excel: csvOptions.excel)
+        try write(ConvoysFile.table(found), to: convoys, excel: csvOptions.excel)
         output.convoys = found.count
         if !json { print("co-travel: \(found.count) pairs seen together more than chance allows (p ≤ \(d.maxPValue)) → \(convoys)") }
       }

@@ -44,4 +44,30 @@ struct CrossProcessDeterminismTests {
     #expect(FileManager.default.contents(atPath: d + "/stats1.stats") == FileManager.default.contents(atPath: d + "/stats2.stats"))
     #expect(FileManager.default.contents(atPath: d + "/route1.json") == FileManager.default.contents(atPath: d + "/route2.json"))
   }
+
+  /// Every registered model kind (`anpr models --json`), trained by two separate processes on the same
+  /// store, writes the same bytes: the model contract's determinism, which a test inside one process
+  /// (one hash seed) cannot see.
+  @Test func everyRegisteredModelTrainsToTheSameBytesTwice() throws {
+    let d = try freshDirectory("contract-bytes")
+    var r = try runANPR(["ingest", "Data/sample/reads.csv.gz", "--cameras", "Data/sample/cameras.csv", "--vehicles", "Data/sample/vehicles.csv",
+                         "--keep-raw-plates", "--store", d + "/s.anpr"])
+    #expect(r.status == 0, "\(r.err)")
+    r = try runANPR(["models", "--json"])
+    #expect(r.status == 0, "\(r.err)")
+    let kinds = try r.out.split(separator: "\n").map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: String] }
+    #expect(kinds.count >= 10)
+    for entry in kinds {
+      let kind = entry["kind"]!, params = entry["quick_parameters"]!
+      try "kind: \(kind)\nparams: \(params)\n".write(toFile: d + "/\(kind).yaml", atomically: true, encoding: .utf8)
+      for run in ["1", "2"] {
+        r = try runANPR(["train", "--store", d + "/s.anpr", "--spec", d + "/\(kind).yaml", "--out", d + "/\(kind)\(run).json"])
+        #expect(r.status == 0, "\(kind): \(r.err)")
+      }
+      let a = FileManager.default.contents(atPath: d + "/\(kind)1.json"), b = FileManager.default.contents(atPath: d + "/\(kind)2.json")
+      #expect(a != nil && a == b, "\(kind): two runs of anpr train wrote different bytes")
+      r = try runANPR(["models", d + "/\(kind)1.json"])
+      #expect(r.status == 0 && r.out.contains("(\(kind), \(entry["family"]!))"), "\(kind): \(r.out)\(r.err)")
+    }
+  }
 }

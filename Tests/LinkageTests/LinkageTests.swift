@@ -86,11 +86,37 @@ struct LinkageTests {
       #expect(u.boundaryConfidence > 0 && u.boundaryConfidence <= 1)
     }
     for l in r.links {
-      #expect(l.confidence >= 0 && l.confidence <= 1 && l.confidence >= r.model.minimumConfidence - 1e-12 || l.basis == "group profile")
+      #expect(l.confidence >= 0 && l.confidence <= 1 && l.confidence >= r.model.minimumConfidence - 1e-12 || l.basis == .groupProfile)
       #expect(!l.evidence.isEmpty)
     }
-    #expect(r.links.allSatisfy { ["pair", "group average", "group profile"].contains($0.basis) })
+    #expect(Set(LinkBasis.allCases.map(\.rawValue)) == ["pair", "group average", "group profile"])  // the file format's words
     if r.groups.contains(where: { $0.count == 2 }) { #expect(r.notes.contains { $0.contains("two vehicles") }) }
+  }
+
+  /// links.csv, episodes.csv and convoys.csv read back as written (to the file's precision), and a
+  /// damaged row is refused naming the file, line and field.
+  @Test func linkageFilesReadBackAsWritten() throws {
+    let (store, _) = Self.sharedTown
+    let r = try LinkageModel().link(store: store, clock: .utc)
+    #expect(!r.links.isEmpty && !r.units.isEmpty, "the check needs links and periods of use")
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("anprkit-linkfiles-\(UUID())").path
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    try writeAtomically(LinksFile.table(r.links).encoded(), to: dir + "/links.csv")
+    try writeAtomically(EpisodesFile.table(r.units).encoded(), to: dir + "/episodes.csv")
+    let links = try LinksFile.read(path: dir + "/links.csv")
+    #expect(links.map(\.a) == r.links.map(\.a) && links.map(\.b) == r.links.map(\.b) && links.map(\.basis) == r.links.map(\.basis))
+    #expect(zip(links, r.links).allSatisfy { abs($0.confidence - $1.confidence) <= 0.0005 && $0.evidence == $1.evidence })
+    let units = try EpisodesFile.read(path: dir + "/episodes.csv")
+    #expect(units.map(\.id) == r.units.map(\.id) && units.map(\.first) == r.units.map(\.first) && units.map(\.visits) == r.units.map(\.visits))
+    let pair = CoTravel(a: "V1", b: "V2", sites: ["S1", "S2", "S3"], together: 4, expected: 0.0123, pValue: 2.5e-9, evidence: "4 journeys")
+    try writeAtomically(ConvoysFile.table([pair]).encoded(), to: dir + "/convoys.csv")
+    #expect(try ConvoysFile.read(path: dir + "/convoys.csv") == [.init(a: "V1", b: "V2", sites: 3, together: 4, expected: 0.0123, pValue: 2.5e-9, evidence: "4 journeys")])
+    let text = try String(contentsOfFile: dir + "/links.csv", encoding: .utf8)
+    let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+    let damaged = ([String(lines[0]), lines[1].replacingOccurrences(of: ",\(r.links[0].basis.rawValue),", with: ",hunch,")] + lines.dropFirst(2).map(String.init)).joined(separator: "\n")
+    try writeAtomically(damaged, to: dir + "/bad.csv")
+    #expect(performing: { _ = try LinksFile.read(path: dir + "/bad.csv") },
+            throws: { "\($0)".contains("bad.csv:2: basis") })
   }
 
   /// The one-hirer world (each plate one hirer): periods of use linked as well as plates were.
@@ -104,8 +130,8 @@ struct LinkageTests {
     #expect(s.pairPrecision >= 0.85, "pairwise precision \(s.pairPrecision)")
     #expect(s.pairRecall >= 0.6, "pairwise recall \(s.pairRecall)")
     #expect(s.bcubedF1 >= 0.9, "B-cubed F1 \(s.bcubedF1)")
-    for l in r.links where l.basis == "group profile" { #expect(l.evidence.hasPrefix("matches the combined profile of")) }
-    for l in r.links where l.basis == "group average" { #expect(l.evidence.hasPrefix("groups of")) }
+    for l in r.links where l.basis == .groupProfile { #expect(l.evidence.hasPrefix("matches the combined profile of")) }
+    for l in r.links where l.basis == .groupAverage { #expect(l.evidence.hasPrefix("groups of")) }
   }
 
   /// The shared fleet: every plate re-hired; linking plates finds nothing right, linking periods of use does.
