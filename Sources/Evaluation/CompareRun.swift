@@ -35,7 +35,7 @@ public enum CompareRun {
       ? try NamedHotspotModel.defaults()
       : try hotspotSpecs.map { NamedHotspotModel(name: $0.name, model: try $0.hotspotModel()) }
     let bin = hotspotSpecs.first?.bin ?? o.bin
-    let dayStart = start - ((clock.local(start) % 86400) + 86400) % 86400
+    let dayStart = clock.startOfDay(containing: start)
     let table = CountTable.build(store: store, target: o.target, binning: bin, from: dayStart, to: end + 1)
     var oracle: HotspotOracle? = nil
     var actorVehicles: [Int: String] = [:]
@@ -208,7 +208,7 @@ public enum Sweep {
       let label = combo.keys.sorted().map { "\($0)=\(combo[$0]!)" }.joined(separator: " ")
       named.append(NamedHotspotModel(name: label.isEmpty ? spec.name : label, model: try hotspotSpec(spec.registration.spec(parameters: data))))
     }
-    let dayStart = start - ((clock.local(start) % 86400) + 86400) % 86400
+    let dayStart = clock.startOfDay(containing: start)
     let table = CountTable.build(store: store, target: target, binning: spec.bin, from: dayStart, to: end + 1)
     let scores = try HotspotBacktest.run(table: table, models: named, plan: plan, clock: clock, progress: progress)
     let lower = Comparison.lowerIsBetter.contains(metric)

@@ -46,7 +46,7 @@ public struct RouteOracle: Sendable {
   /// P(next | actor, prev, current), backing off to P(next | actor, current); nil when never simulated.
   func distribution(actor: String, prev: String, site: String) -> [String: Double]? {
     guard let row = table[actor]?["\(prev)|\(site)"] ?? table[actor]?["*|\(site)"] else { return nil }
-    let total = row.values.reduce(0, +)
+    let total = row.orderedSum
     return row.mapValues { (1 - smoothing) * $0 / total + smoothing / Double(siteCount + 1) }
   }
 }
@@ -59,8 +59,7 @@ struct CountTableRoutes {
   static let names = ["count table (current → next)", "count table (previous, current → next)"]
 
   mutating func add(_ sites: [Int]) {
-    var s: [Int] = []
-    for a in sites where s.last != a { s.append(a) }
+    let s = Trip.collapseRepeats(sites)
     for i in s.indices {
       let next = i + 1 < s.count ? s[i + 1] : endOfTrip
       first[s[i], default: [:]][next, default: 0] += 1
@@ -74,10 +73,10 @@ struct CountTableRoutes {
     let cur = history.last!
     var row = first[cur] ?? [:]
     if pair, history.count >= 2, let r = second[Int64(history[history.count - 2]) << 32 | Int64(cur)] { row = r }
-    let total = row.values.reduce(0, +)
+    let total = row.orderedSum
     let end = total > 0 ? (row[endOfTrip] ?? 0) / total : 0
     let moves = row.filter { $0.key != endOfTrip }
-    let moveTotal = moves.values.reduce(0, +)
+    let moveTotal = moves.orderedSum
     let eps = 0.01
     let denom = moveTotal + eps * Double(siteCount)
     let ranked = moves.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
@@ -96,10 +95,13 @@ public enum RouteBacktest {
                          testVehicles: Set<Int>? = nil, oracle: RouteOracle? = nil, actorOf: [Int: String] = [:],
                          maxTestMoves: Int = 20000, progress: ((Int, Int) -> Void)? = nil) throws -> [String: [WindowScore]] {
     guard let start = store.header.timeStart, let end = store.header.timeEnd else { throw FitError.noData("empty store") }
-    let day0 = start - ((clock.local(start) % 86400) + 86400) % 86400
+    // Origins at local midnights (whole local days, right across clock changes).
+    let day0 = clock.day(start)
     var origins: [Int64] = []
-    var o = day0 + Int64(plan.minimumTrainingDays) * 86400
-    while o + Int64(plan.horizonDays) * 86400 <= end + 86400 { origins.append(o); o += Int64(plan.stepDays) * 86400 }
+    var d = day0 + Int64(plan.minimumTrainingDays)
+    while clock.startOfDay(d + Int64(plan.horizonDays)) <= clock.startOfNextDay(after: end) {
+      origins.append(clock.startOfDay(d)); d += Int64(plan.stepDays)
+    }
     if plan.maxWindows > 0 && origins.count > plan.maxWindows { origins = Array(origins.suffix(plan.maxWindows)) }
     guard !origins.isEmpty else { throw SpecError.invalid("not enough days for a route backtest (need \(plan.minimumTrainingDays) + \(plan.horizonDays))") }
     let sites = store.siteLocations
@@ -121,13 +123,12 @@ public enum RouteBacktest {
           personal[t.vehicle, default: TransitionCounts(order: 1, siteCount: store.sites.count)].add(sites: s, times: ts, clock: clock)
         }
       }
-      let windowEnd = origin + Int64(plan.horizonDays) * 86400
+      let windowEnd = clock.startOfDay(clock.day(origin) + Int64(plan.horizonDays))
       let test = trips.filter { $0.start >= origin && $0.start < windowEnd && (testVehicles?.contains($0.vehicle) ?? true) }
       // Moves: (trip, index of current read) with a next site different from the current.
       var moves: [(Trip, [Int], [Int64], Int)] = []
       for t in test {
-        var s: [Int] = [], ts: [Int64] = []
-        for (a, b) in zip(t.sites, t.times) where s.last != a { s.append(a); ts.append(b) }
+        let (s, ts) = t.collapsed
         for i in 0..<(s.count - 1) { moves.append((t, s, ts, i)) }
       }
       if moves.count > maxTestMoves { moves = Array(moves.prefix(maxTestMoves)) }
@@ -157,8 +158,7 @@ public enum RouteBacktest {
         // Trip ends: at every site of every test trip, P(the trip ends here) against whether it did.
         var brier = 0.0, points = 0.0
         for t in test {
-          var s: [Int] = [], ts: [Int64] = []
-          for (a, b) in zip(t.sites, t.times) where s.last != a { s.append(a); ts.append(b) }
+          let (s, ts) = t.collapsed
           for i in s.indices {
             let pred = fitted.predict(history: Array(s[0...i]), time: ts[i], clock: clock, personal: m.personal ? personal[t.vehicle] : nil)
             let pEnd = pred.ranked.first { $0.site == endOfTrip }?.probability ?? 0
@@ -189,8 +189,7 @@ public enum RouteBacktest {
         }
         var brier = 0.0, points = 0.0
         for t in test {
-          var s: [Int] = []
-          for a in t.sites where s.last != a { s.append(a) }
+          let s = Trip.collapseRepeats(t.sites)
           for i in s.indices {
             let e = tables.predict(history: Array(s[0...i]), pair: b == 1, siteCount: store.sites.count).end
             let ended = i == s.count - 1 ? 1.0 : 0.0

@@ -162,7 +162,7 @@ public struct PoissonHotspotModel: HotspotModel, Equatable {
     let firstUsable = recentActivity ? data.firstBin + 7 * 86400 : data.firstBin
     for b in 0..<data.binCount where starts[b] >= firstUsable {
       let season = seasonalRow(starts[b], clock)
-      let dayStart = starts[b] - ((clock.local(starts[b]) % 86400) + 86400) % 86400
+      let dayStart = clock.startOfDay(containing: starts[b])
       let rec: [[Double]]? = recentActivity ? (cache[dayStart] ?? {
         let r = Self.recent(data, before: dayStart, neighbours: nb); cache[dayStart] = r; return r
       }()) : nil

@@ -110,7 +110,7 @@ public struct Signatures: Codable, Sendable {
         sig.sums[base + layout.weekday.lowerBound + clock.weekday(t.start)] += 1
         // Start hour, smoothed over neighbouring hours (σ = 1 h, wrapping at midnight) so a habit of
         // "about 4 pm" matches whether a trip started at 15:50 or 16:10.
-        let local = Double(((clock.local(t.start) % 86400) + 86400) % 86400) / 3600
+        let local = Double(clock.secondOfDay(t.start)) / 3600
         let entryBase = base + layout.entryHour.lowerBound + sig.site(t.entrySite) * layout.hours
         for h in 0..<24 {
           var d = abs(Double(h) + 0.5 - local); d = min(d, 24 - d)

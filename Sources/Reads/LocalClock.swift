@@ -35,6 +35,9 @@ public struct LocalClock: Sendable {
   /// Local hour of week, 0 = Monday 00:00–01:00 … 167 = Sunday 23:00–24:00.
   public func hourOfWeek(_ t: Int64) -> Int { weekday(t) * 24 + hourOfDay(t) }
 
+  /// Local seconds since the day's midnight, 0 ..< 86 400 (the clock on the wall, in seconds).
+  public func secondOfDay(_ t: Int64) -> Int { Int(floorMod(local(t), 86400)) }
+
   /// Local seconds since Monday 00:00, 0 ..< 604 800 (for seasonal slots finer than an hour).
   public func secondOfWeek(_ t: Int64) -> Int { weekday(t) * 86400 + Int(floorMod(local(t), 86400)) }
 
@@ -48,6 +51,13 @@ public struct LocalClock: Sendable {
     case .nonexistent: return l - offset(at: l - 86400)
     }
   }
+
+  /// The first instant of the local day that holds `t` (its midnight, right across clock changes:
+  /// `t − local seconds since midnight` is an hour out on the day the clocks change).
+  public func startOfDay(containing t: Int64) -> Int64 { startOfDay(day(t)) }
+
+  /// The first instant of the local day after the one that holds `t` (23, 24 or 25 hours on).
+  public func startOfNextDay(after t: Int64) -> Int64 { startOfDay(day(t) + 1) }
 
   /// The default forecast origin: the end of the last full local day of data. The day of the last read
   /// counts as full when the reads reach into its last hour (then the origin is the midnight after it);

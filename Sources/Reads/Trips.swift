@@ -18,6 +18,26 @@ public struct Trip: Sendable, Hashable {
   /// Seconds from the first to the last read.
   public var duration: Int64 { end - start }
 
+  /// The trip's sites with consecutive repeats at one site collapsed (two cameras at a site, or a
+  /// dwell read twice), each with the time of its first read: the moves of the trip. The one rule
+  /// every route statistic, backtest and prediction uses.
+  public var collapsed: (sites: [Int], times: [Int64]) { Trip.collapseRepeats(sites: sites, times: times) }
+
+  /// `sites` with consecutive repeats collapsed, each kept with the time of its first read.
+  public static func collapseRepeats(sites: [Int], times: [Int64]) -> (sites: [Int], times: [Int64]) {
+    var s: [Int] = [], t: [Int64] = []
+    s.reserveCapacity(sites.count); t.reserveCapacity(sites.count)
+    for (a, b) in zip(sites, times) where s.last != a { s.append(a); t.append(b) }
+    return (s, t)
+  }
+
+  /// `sites` with consecutive repeats collapsed.
+  public static func collapseRepeats(_ sites: [Int]) -> [Int] {
+    var s: [Int] = []
+    for a in sites where s.last != a { s.append(a) }
+    return s
+  }
+
   /// Seconds between read k and the next read of the trip (the dwell or travel time after k).
   public func secondsAfter(_ k: Int) -> Int64? { k + 1 < times.count ? times[k + 1] - times[k] : nil }
 

@@ -115,7 +115,9 @@ public struct FittedMarkovRoute: FittedModel, SiteIndexedModel {
   init(specification: MarkovRouteModel, counts: TransitionCounts, siteLatitude: [Double], siteLongitude: [Double], medianSpeed: Double) {
     self.specification = specification; self.counts = counts; self.siteLatitude = siteLatitude
     self.siteLongitude = siteLongitude; self.medianSpeed = medianSpeed
-    rowTotals = counts.next.mapValues { ($0.values.reduce(0, +), Double($0.count)) }
+    // Summed in site order: counts from transitions.csv may be fractional, and a sum in dictionary
+    // (hash) order would then differ in its last bits between processes.
+    rowTotals = counts.next.mapValues { ($0.orderedSum, Double($0.count)) }
   }
 
   public init(from decoder: Decoder) throws {
@@ -198,7 +200,7 @@ public struct FittedMarkovRoute: FittedModel, SiteIndexedModel {
     var ranked: [(Int, Double)] = []
     for i in seen.indices where seen[i] { ranked.append((i == siteCount ? endOfTrip : i, dense[i])) }
     if let personal, let last = history.last, let own = personal.next[TransitionCounts.key([last], band: nil)] {
-      let n = own.values.reduce(0, +), beta = specification.personalStrength
+      let n = own.orderedSum, beta = specification.personalStrength
       var set = Dictionary(uniqueKeysWithValues: ranked)
       for k in own.keys where set[k] == nil { set[k] = floor }
       ranked = set.map { ($0.key, ((own[$0.key] ?? 0) + beta * $0.value) / (n + beta)) }
@@ -397,10 +399,15 @@ extension FittedMarkovRoute {
   }
 
   public func summary() -> ModelSummary {
-    let moves = counts.next[0]?.values.reduce(0, +) ?? 0
+    let moves = counts.next[0]?.orderedSum ?? 0
     return ModelSummary(kind: MarkovRouteModel.kind, facts: [
       .init("sites", "\(siteCount)"), .init("moves learned from", "\(Int(moves))"), .init("order", "\(specification.order)"),
       .init("contexts", "\(counts.next.count)"), .init("median network speed", String(format: "%.1f m/s", medianSpeed)),
     ])
   }
+}
+
+extension Dictionary where Key: Comparable, Value == Double {
+  /// The values summed in key order: the same bits in every process, whatever the hash seed.
+  public var orderedSum: Double { keys.sorted().reduce(0) { $0 + self[$1]! } }
 }

@@ -82,8 +82,7 @@ public struct TransitionCounts: Codable, Sendable, Equatable {
   /// Adds one trip's moves (sites in order, times in epoch seconds).
   public mutating func add(sites: [Int], times: [Int64], clock: LocalClock, weight: Double = 1) {
     // Collapse consecutive repeats at one site (two cameras at a site, or a dwell read twice).
-    var s: [Int] = [], t: [Int64] = []
-    for (a, b) in zip(sites, times) where s.last != a { s.append(a); t.append(b) }
+    let (s, t) = Trip.collapseRepeats(sites: sites, times: times)
     guard !s.isEmpty else { return }
     entries[s[0], default: 0] += weight
     for i in 0..<s.count {

@@ -36,7 +36,7 @@ extension LocalClock {
   /// `Thu 16:00` in local time.
   func label(_ t: Int64) -> String {
     let names = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
-    let s = Int(((local(t) % 86400) + 86400) % 86400)
+    let s = secondOfDay(t)
     return String(format: "%@ %02d:%02d", names[weekday(t)], s / 3600, s % 3600 / 60)
   }
 }

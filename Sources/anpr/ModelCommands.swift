@@ -554,8 +554,7 @@ extension ANPR {
       for v in vehicles {
         let inUse = tripsBefore(v).filter { EpisodeID.inUse(groupSpans, vehicle: v, at: $0.start) }
         guard let trip = inUse.last else { continue }
-        var s: [Int] = []
-        for a in trip.sites where s.last != a { s.append(a) }
+        let s = Trip.collapseRepeats(trip.sites)
         let t = trip.end
         let pred = saved.route.predict(history: s, time: t, clock: clock, personal: personal)
         // Sites are ranked given that the trip goes on; "the trip ends here" is said beside them, never
