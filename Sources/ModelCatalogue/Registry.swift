@@ -10,6 +10,7 @@ extension ModelRegistry {
   public static let standard = ModelRegistry([
     ModelRegistration(LastWindowModel.self, about: "each bin's count one week earlier (seasonal naive baseline)"),
     ModelRegistration(HistoricalMeanModel.self, about: "mean by local hour of week, shrunk to each site's mean"),
+    ModelRegistration(DailyProfileModel.self, about: "mean by local time of day over the last four weeks, shrunk to each site's mean"),
     ModelRegistration(KernelDensityModel.self, about: "Gaussian kernel density of all past counts, spread by the weekly profile"),
     ModelRegistration(ProspectiveHotspotModel.self, about: "prospective hotspot: recent and near counts weigh more (Bowers et al. 2004)"),
     ModelRegistration(PoissonHotspotModel.self, about: "Poisson / negative-binomial log-linear GLM with seasonal, site × time-of-day and recent-activity terms"),
