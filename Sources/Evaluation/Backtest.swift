@@ -46,42 +46,43 @@ public struct WindowScore: Codable, Sendable {
   /// The forecast's largest expected count per bin when it is over 10× the largest count in the
   /// training data (the model is extrapolating), else nil.
   public var extrapolated: Double?
+  /// Predicted against observed per quintile of the forecast's cells (hotspot windows).
+  public var calibration: [CalibrationPoint]?
 
-  public init(origin: Int64, metrics: [String: Double], failure: String? = nil, extrapolated: Double? = nil) {
+  public init(origin: Int64, metrics: [String: Double], failure: String? = nil, extrapolated: Double? = nil,
+              calibration: [CalibrationPoint]? = nil) {
     self.origin = origin; self.metrics = metrics; self.failure = failure; self.extrapolated = extrapolated
+    self.calibration = calibration
+  }
+
+  /// A hotspot window's score.
+  init(origin: Int64, scored: (metrics: [String: Double], calibration: [CalibrationPoint]), extrapolated: Double? = nil) {
+    self.init(origin: origin, metrics: scored.metrics, extrapolated: extrapolated, calibration: scored.calibration)
   }
 }
 
 /// The metric names hotspot comparisons report, in table order.
-public let hotspotMetricNames = ["hit_rate@5%", "hit_rate@10%", "hit_rate@20%", "pai@10%", "pei*@10%", "log_score", "deviance", "n_test_p"]
+public let hotspotMetricNames = Metric.hotspotTable.map(\.name)
 
-/// Coverages of the hit-rate curve in reports.
-public let hitRateCurveCoverages = [0.02, 0.05, 0.1, 0.2, 0.3, 0.5]
-
-/// Scores a forecast against held-out counts over the same bins.
-public func scoreHotspot(_ f: HotspotForecast, actual test: CountTable) -> [String: Double] {
+/// Scores a forecast against held-out counts over the same bins: the metrics, and predicted against
+/// observed per quintile of the forecast's cells (for the calibration plot).
+public func scoreHotspot(_ f: HotspotForecast, actual test: CountTable) -> (metrics: [String: Double], calibration: [CalibrationPoint]) {
   let n = test.units.count
   let fT = f.totals()
   let aT = test.unitTotals
   var expectedCells: [Double] = [], actualCells: [Double] = []
   for u in 0..<n { for b in 0..<test.binCount { expectedCells.append(f.expected(unit: u, bin: b)); actualCells.append(test[u, b]) } }
   var curve: [String: Double] = [:]
-  for c in [0.02, 0.3, 0.5] { curve["hit_rate@\(Int(c * 100))%"] = HotspotMetrics.hitRate(forecast: fT, actual: aT, coverage: c) }
-  // Calibration cells pooled later: predicted and observed per decile of this window.
-  for (k, g) in HotspotMetrics.calibration(expected: expectedCells, actual: actualCells, groups: 5).enumerated() {
-    curve["calibration_pred_q\(k + 1)"] = g.predicted
-    curve["calibration_obs_q\(k + 1)"] = g.observed
-  }
-  return curve.merging([
-    "hit_rate@5%": HotspotMetrics.hitRate(forecast: fT, actual: aT, coverage: 0.05),
-    "hit_rate@10%": HotspotMetrics.hitRate(forecast: fT, actual: aT, coverage: 0.10),
-    "hit_rate@20%": HotspotMetrics.hitRate(forecast: fT, actual: aT, coverage: 0.20),
-    "pai@10%": HotspotMetrics.pai(forecast: fT, actual: aT, coverage: 0.10),
-    "pei*@10%": HotspotMetrics.peiStar(forecast: fT, actual: aT, coverage: 0.10),
-    "log_score": HotspotMetrics.logScore(expected: expectedCells, actual: actualCells, alpha: f.alpha),
-    "deviance": HotspotMetrics.deviance(expected: expectedCells, actual: actualCells),
-    "n_test_p": HotspotMetrics.nTest(expectedTotal: fT.reduce(0, +), observedTotal: aT.reduce(0, +)),
-  ]) { a, _ in a }
+  for c in Metric.hitRateCurve { curve[Metric.hitRate(coverage: c).name] = HotspotMetrics.hitRate(forecast: fT, actual: aT, coverage: c) }
+  let calibration = HotspotMetrics.calibration(expected: expectedCells, actual: actualCells, groups: 5)
+    .map { CalibrationPoint(predicted: $0.predicted, observed: $0.observed) }
+  return (curve.merging([
+    Metric.pai10.name: HotspotMetrics.pai(forecast: fT, actual: aT, coverage: 0.10),
+    Metric.peiStar10.name: HotspotMetrics.peiStar(forecast: fT, actual: aT, coverage: 0.10),
+    Metric.logScore.name: HotspotMetrics.logScore(expected: expectedCells, actual: actualCells, alpha: f.alpha),
+    Metric.deviance.name: HotspotMetrics.deviance(expected: expectedCells, actual: actualCells),
+    Metric.nTestP.name: HotspotMetrics.nTest(expectedTotal: fT.reduce(0, +), observedTotal: aT.reduce(0, +)),
+  ]) { a, _ in a }, calibration)
 }
 
 /// The simulator's oracle forecast (`truth-expected-counts.csv`), as a lookup by site and hour.
@@ -162,14 +163,14 @@ public enum HotspotBacktest {
         do {
           let f = try m.model.fit(history, clock: clock).forecast(history: history, bins: test.binCount, clock: clock)
           let top = f.expected.max() ?? 0
-          out[m.name, default: []].append(WindowScore(origin: table.binStarts[o], metrics: scoreHotspot(f, actual: test),
+          out[m.name, default: []].append(WindowScore(origin: table.binStarts[o], scored: scoreHotspot(f, actual: test),
                                                       extrapolated: top > 10 * max(1, largestCount) ? top : nil))
         } catch {
           out[m.name, default: []].append(WindowScore(origin: table.binStarts[o], metrics: [:], failure: "\(error)"))
         }
       }
       if let oracle {
-        out["oracle", default: []].append(WindowScore(origin: table.binStarts[o], metrics: scoreHotspot(oracle.forecast(like: test), actual: test)))
+        out["oracle", default: []].append(WindowScore(origin: table.binStarts[o], scored: scoreHotspot(oracle.forecast(like: test), actual: test)))
       }
       progress?(k + 1, origins.count)
     }

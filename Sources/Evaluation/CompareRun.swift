@@ -54,8 +54,7 @@ public enum CompareRun {
       if actorVehicles.isEmpty { notes.append("no truth plate matched the store (wrong key?): no route oracle") }
     }
     let scores = try HotspotBacktest.run(table: table, models: named, plan: o.plan, clock: clock, oracle: oracle) { progress?("hotspot backtest", $0, $1) }
-    var comparison = Comparison.summarise(hotspot: scores, order: named.map(\.name), kind: "hotspot", target: o.target.description, seed: o.seed)
-    if oracle != nil, let row = comparison.models.firstIndex(where: { $0.name == "oracle" }) { comparison.models[row].name = "oracle (hotspot)" }
+    var comparison = Comparison.summarise(hotspot: scores, order: named.map(\.name), family: .hotspot, target: o.target.description, seed: o.seed)
     if o.routes {
       let routeSpecs = o.specs.filter(\.isRoute)
       let routeModels = try routeSpecs.isEmpty ? NamedRouteModel.builtIn : routeSpecs.map { NamedRouteModel(name: $0.name, model: try $0.routeModel()) }
@@ -63,8 +62,7 @@ public enum CompareRun {
       let routeOracle = try o.truthDirectory.map { try RouteOracle(path: truthFile($0, "truth-next-site.csv"), siteCount: store.sites.count) }
       let rs = try RouteBacktest.run(store: store, models: routeModels, plan: o.plan, clock: clock, testVehicles: test,
                                      oracle: actorVehicles.isEmpty ? nil : routeOracle, actorOf: actorVehicles) { progress?("route backtest", $0, $1) }
-      var routes = Comparison.summarise(hotspot: rs, order: routeModels.map(\.name) + CountTableRoutes.names, kind: "route", target: test == nil ? "all trips" : "actor trips", primary: "top1", seed: o.seed)
-      if let row = routes.models.firstIndex(where: { $0.name == "oracle" }) { routes.models[row].name = "oracle (route)" }
+      var routes = Comparison.summarise(hotspot: rs, order: routeModels.map(\.name) + CountTableRoutes.names, family: .route, target: test == nil ? "all trips" : "actor trips", primary: "top1", seed: o.seed)
       if test != nil {
         notes.append("route models are scored on the trips of actor vehicles (from the truth), where the oracle is defined; the route oracle spreads 2% of its probability uniformly so unsimulated moves keep a finite log loss")
       }
@@ -90,8 +88,7 @@ public enum CompareRun {
         }
         let scores = result.scores
         var na = Comparison.summarise(hotspot: scores, order: [NextAppearanceBacktest.modelName] + NextAppearanceBacktest.baselines,
-                                      kind: "next-appearance", target: groups == nil ? "repeat vehicles" : "actor groups (truth)", primary: "hit@10", seed: o.seed)
-        if let row = na.models.firstIndex(where: { $0.name == "oracle" }) { na.models[row].name = "oracle (next appearance)" }
+                                      family: .nextAppearance, target: groups == nil ? "repeat vehicles" : "actor groups (truth)", primary: "hit@10", seed: o.seed)
         na.pairedTest = nil
         comparison.append(na)
         let bins = result.reliability
@@ -269,10 +266,10 @@ public enum EventsCompare {
           let vals = scored.compactMap { $0.metrics[key] }.filter { !$0.isNaN }
           metrics[key] = vals.isEmpty ? .nan : vals.reduce(0, +) / Double(vals.count)
         }
-        return WindowScore(origin: windows[w].origin, metrics: metrics)
+        return WindowScore(origin: windows[w].origin, metrics: metrics, calibration: CalibrationPoint.mean(scored.compactMap(\.calibration)))
       }
     }
-    var c = Comparison.summarise(hotspot: averaged, order: named.map(\.name), kind: "hotspot",
+    var c = Comparison.summarise(hotspot: averaged, order: named.map(\.name), family: .hotspot,
                                  target: "events" + (category.map { " (\($0))" } ?? ""), seed: seed)
     c.notes = notes + c.notes
     return c

@@ -7,14 +7,88 @@ import Modelling
 /// its fraction of the oracle's score where the data come from the simulator.
 public struct ComparisonRow: Codable, Sendable {
   public var name: String
-  /// "hotspot", "route" or "oracle".
-  public var kind: String
+  /// The family the row's forecasts belong to (its table).
+  public var family: ModelFamily
+  /// A model (or baseline) the toolkit fits, or the oracle: the best forecast possible, from the
+  /// simulator's truth.
+  public var role: RowRole
   public var metrics: [String: Estimate]
   /// Windows scored (those the model failed on are not among them).
   public var windows: Int
   /// Windows the model could not fit or forecast on, and the first reason.
   public var failedWindows: Int?
   public var failure: String?
+  /// Predicted against observed per quintile of the forecast's cells, the mean over windows (hotspot rows).
+  public var calibration: [CalibrationPoint]?
+
+  public init(name: String, family: ModelFamily, role: RowRole, metrics: [String: Estimate], windows: Int) {
+    self.name = name; self.family = family; self.role = role; self.metrics = metrics; self.windows = windows
+  }
+
+  /// The `kind` column of tables and files: the family, or "oracle".
+  public var kind: String { role == .oracle ? "oracle" : family.rawValue }
+
+  enum CodingKeys: String, CodingKey { case name, kind, family, metrics, windows, failedWindows, failure, calibration }
+
+  public init(from decoder: Decoder) throws {
+    let c = try decoder.container(keyedBy: CodingKeys.self)
+    let name = try c.decode(String.self, forKey: .name)
+    self.name = name
+    let kind = try c.decode(String.self, forKey: .kind)
+    role = kind == "oracle" ? .oracle : .model
+    if let f = try c.decodeIfPresent(ModelFamily.self, forKey: .family) {
+      family = f
+    } else if let f = ModelFamily(rawValue: kind) {
+      family = f
+    } else {  // files from before the family was written: the oracle's family is in its name
+      family = ModelFamily.allCases.first { name.contains($0.displayName) } ?? .hotspot
+    }
+    metrics = try c.decode([String: Estimate].self, forKey: .metrics)
+    windows = try c.decode(Int.self, forKey: .windows)
+    failedWindows = try c.decodeIfPresent(Int.self, forKey: .failedWindows)
+    failure = try c.decodeIfPresent(String.self, forKey: .failure)
+    calibration = try c.decodeIfPresent([CalibrationPoint].self, forKey: .calibration)
+    if calibration == nil, metrics["calibration_pred_q1"] != nil {  // format 1 kept them as pseudo-metrics
+      calibration = (1...5).compactMap { q in
+        metrics["calibration_pred_q\(q)"].flatMap { p in metrics["calibration_obs_q\(q)"].map { CalibrationPoint(predicted: p.value, observed: $0.value) } }
+      }
+      metrics = metrics.filter { !$0.key.hasPrefix("calibration_") }
+    }
+  }
+
+  public func encode(to encoder: Encoder) throws {
+    var c = encoder.container(keyedBy: CodingKeys.self)
+    try c.encode(name, forKey: .name)
+    try c.encode(kind, forKey: .kind)
+    try c.encode(family, forKey: .family)
+    try c.encode(metrics, forKey: .metrics)
+    try c.encode(windows, forKey: .windows)
+    try c.encodeIfPresent(failedWindows, forKey: .failedWindows)
+    try c.encodeIfPresent(failure, forKey: .failure)
+    try c.encodeIfPresent(calibration, forKey: .calibration)
+  }
+}
+
+/// What a comparison row is.
+public enum RowRole: String, Codable, Sendable {
+  /// A model or baseline the toolkit fits on the data.
+  case model
+  /// The best forecast possible, from the simulator's truth (a reference, on simulated towns only).
+  case oracle
+}
+
+extension ModelFamily {
+  /// The family in words ("next appearance").
+  public var displayName: String { rawValue.replacingOccurrences(of: "-", with: " ") }
+}
+
+extension Comparison {
+  /// The rows of one family, its oracle included.
+  public func rows(of family: ModelFamily) -> [ComparisonRow] { models.filter { $0.family == family } }
+  /// The family's oracle row, if the comparison has one.
+  public func oracle(of family: ModelFamily) -> ComparisonRow? { models.first { $0.family == family && $0.role == .oracle } }
+  /// The comparison restricted to one family.
+  public func only(_ family: ModelFamily) -> Comparison { Comparison(target: target, windows: windows, models: rows(of: family)) }
 }
 
 /// Models × metrics over the same backtest windows.
@@ -44,13 +118,14 @@ public struct Comparison: Codable, Sendable {
   }
 
   /// Metrics where the oracle fraction is meaningful (ratios of non-negative scores, higher is better).
-  public static let ratioMetrics: Set<String> = ["hit_rate@5%", "hit_rate@10%", "hit_rate@20%", "pai@10%", "pei*@10%", "top1", "top3", "mrr",
-                                                   "hit@1", "hit@3", "hit@10", "hour_hit@3", "site_hit@1"]
+  public static let ratioMetrics: Set<String> = Set(Metric.all.filter(\.isRatio).map(\.name))
   /// Metrics where lower is better.
-  public static let lowerIsBetter: Set<String> = ["deviance", "log_loss", "arrival_abs_error_min", "end_brier", "seen7_brier"]
+  public static let lowerIsBetter: Set<String> = Set(Metric.all.filter { !$0.higherIsBetter }.map(\.name))
 
   /// Summarises per-window scores. `primary` picks the paired test's pair.
-  public static func summarise(hotspot scores: [String: [WindowScore]], order: [String], kind: String, target: String,
+  /// Scores per model name, with the oracle's (if any) under "oracle"; its row is named
+  /// `oracle (family)`.
+  public static func summarise(hotspot scores: [String: [WindowScore]], order: [String], family: ModelFamily, target: String,
                                primary: String = "hit_rate@10%", seed: UInt64 = 1) -> Comparison {
     var rows: [ComparisonRow] = []
     let oracleMeans: [String: Double] = (scores["oracle"].map { ws in
@@ -68,7 +143,10 @@ public struct Comparison: Codable, Sendable {
         if ratioMetrics.contains(m), let o = oracleMeans[m], o > 0, name != "oracle" { e.fractionOfOracle = e.value / o }
         metrics[m] = e
       }
-      var row = ComparisonRow(name: name, kind: name == "oracle" ? "oracle" : kind, metrics: metrics, windows: ws.count)
+      let isOracle = name == "oracle"
+      var row = ComparisonRow(name: isOracle ? "oracle (\(family.displayName))" : name, family: family, role: isOracle ? .oracle : .model,
+                              metrics: metrics, windows: ws.count)
+      row.calibration = CalibrationPoint.mean(ws.compactMap(\.calibration))
       if let first = all.first(where: { $0.failure != nil }) {
         row.failedWindows = all.count - ws.count
         row.failure = first.failure
@@ -82,7 +160,7 @@ public struct Comparison: Codable, Sendable {
       rows.append(row)
     }
     var c = Comparison(target: target, windows: scores.values.map(\.count).max() ?? 0, models: rows, notes: notes)
-    let ranked = rows.filter { $0.kind != "oracle" && !($0.metrics[primary]?.value.isNaN ?? true) }
+    let ranked = rows.filter { $0.role == .model && !($0.metrics[primary]?.value.isNaN ?? true) }
       .sorted { ($0.metrics[primary]!.value, $1.name) > ($1.metrics[primary]!.value, $0.name) }
     if ranked.count >= 2 {
       // Paired over the windows both models were scored on.

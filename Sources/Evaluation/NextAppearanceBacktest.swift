@@ -16,7 +16,7 @@ import Routes
 /// `arrival_coverage80` — the visit's hour inside the smallest set of hours holding 80% of the time
 /// distribution. Hit rates and coverage are over subjects that were seen.
 public enum NextAppearanceBacktest {
-  public static let metricNames = ["hit@1", "hit@3", "hit@10", "hour_hit@3", "site_hit@1", "log_score", "seen7_brier", "arrival_coverage80"]
+  public static let metricNames = Metric.nextAppearanceTable.map(\.name)
   public static let modelName = "next-appearance"
   public static let baselines = ["same hour next week", "most frequent hour-of-week", "population profile"]
 
@@ -207,7 +207,7 @@ public enum NextAppearanceBacktest {
     var m: [String: Double] = ["seen7_brier": pow(seen - (actual == nil ? 0 : 1), 2)]
     guard let a = actual, a.slot >= 0, a.slot < f.slots.count, a.site < f.sites.count else {
       m["log_score"] = log(max(1 - seen, 1e-12))
-      for k in ["hit@1", "hit@3", "hit@10", "hour_hit@3", "site_hit@1", "arrival_coverage80"] { m[k] = .nan }
+      for k in metricNames where k != Metric.logScore.name && k != Metric.seen7Brier.name { m[k] = .nan }
       return m
     }
     let p = f.slots[a.slot] * f.sites[a.site]

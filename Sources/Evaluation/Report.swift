@@ -178,17 +178,17 @@ th{background:#eef3f8}td:first-child,th:first-child{text-align:left}.note{color:
         + strongest.map { "\(esc($0.0)) (\($0.1.count) periods, confidence \(f($0.2, 2))): \(esc(String($0.3.split(separator: ";").first ?? "")))" }.joined(separator: "; ") + ".</li>")
     }
     if let c = r.comparison {
-      let families: [(kind: String, metric: String, oracle: String, say: String)] = [
-        ("hotspot", "hit_rate@10%", "oracle (hotspot)", "of the next day's target reads fell in the top 10% of sites it named"),
-        ("route", "top1", "oracle (route)", "of next cameras it named first were right"),
-        ("next-appearance", "hit@10", "oracle (next appearance)", "of actors' next visits were in its top 10 (hour, entry road) windows"),
+      let families: [(family: ModelFamily, metric: String, say: String)] = [
+        (.hotspot, "hit_rate@10%", "of the next day's target reads fell in the top 10% of sites it named"),
+        (.route, "top1", "of next cameras it named first were right"),
+        (.nextAppearance, "hit@10", "of actors' next visits were in its top 10 (hour, entry road) windows"),
       ]
       for fam in families {
-        let rows = c.models.filter { $0.kind == fam.kind && $0.metrics[fam.metric]?.value.isFinite == true }
+        let rows = c.rows(of: fam.family).filter { $0.role == .model && $0.metrics[fam.metric]?.value.isFinite == true }
         guard let best = rows.max(by: { $0.metrics[fam.metric]!.value != $1.metrics[fam.metric]!.value ? $0.metrics[fam.metric]!.value < $1.metrics[fam.metric]!.value : $0.name > $1.name }),
               let e = best.metrics[fam.metric] else { continue }
-        var line = "<li><b>How far to trust the \(fam.kind) forecast:</b> in the last \(best.windows) backtest windows, \(f(e.value * 100, 0))% (95% interval \(f(e.ciLow * 100, 0))–\(f(e.ciHigh * 100, 0))%) \(fam.say) (best model: \(esc(best.name)))"
-        if let o = c.models.first(where: { $0.name == fam.oracle })?.metrics[fam.metric], o.value.isFinite {
+        var line = "<li><b>How far to trust the \(fam.family.rawValue) forecast:</b> in the last \(best.windows) backtest windows, \(f(e.value * 100, 0))% (95% interval \(f(e.ciLow * 100, 0))–\(f(e.ciHigh * 100, 0))%) \(fam.say) (best model: \(esc(best.name)))"
+        if let o = c.oracle(of: fam.family)?.metrics[fam.metric], o.value.isFinite {
           line += "; the best possible, from the simulation's truth, was \(f(o.value * 100, 0))%"
         }
         items.append(line + ".</li>")
@@ -217,15 +217,15 @@ th{background:#eef3f8}td:first-child,th:first-child{text-align:left}.note{color:
     var h = "<h2>Model comparison</h2>\n<p class=\"note\">Rolling-origin backtest over \(c.windows) windows; hotspot target: \(esc(c.target)). "
     h += "Means over windows with 95% bootstrap intervals; percentages are the fraction of the oracle (the best forecast possible, known only on simulated data).</p>\n"
     let groups: [(String, [String], (ComparisonRow) -> Bool)] = [
-      ("Hotspot models", ["hit_rate@10%", "pai@10%", "pei*@10%", "log_score", "n_test_p"], { $0.kind == "hotspot" || $0.name.hasPrefix("oracle (hotspot") }),
-      ("Route models (next camera site)", ["top1", "top3", "mrr", "log_loss", "arrival_abs_error_min", "arrival_coverage80"], { $0.kind == "route" || $0.name.hasPrefix("oracle (route") }),
+      ("Hotspot models", Metric.hotspotSummary.map(\.name), { $0.family == .hotspot }),
+      ("Route models (next camera site)", Metric.routeSummary.map(\.name), { $0.family == .route }),
     ]
     for (title, metrics, pick) in groups {
       let rows = c.models.filter(pick)
       if rows.isEmpty { continue }
       h += "<h3>\(title)</h3><table class=\"comparison\"><tr><th>model</th>" + metrics.map { "<th>\(esc($0))</th>" }.joined() + "</tr>\n"
       for row in rows {
-        h += "<tr\(row.kind == "oracle" ? " class=\"oracle\"" : "")><td>\(esc(row.name))</td>"
+        h += "<tr\(row.role == .oracle ? " class=\"oracle\"" : "")><td>\(esc(row.name))</td>"
         for m in metrics {
           if let e = row.metrics[m] {
             h += "<td>\(f(e.value)) <span class=\"note\">[\(f(e.ciLow)), \(f(e.ciHigh))]</span>\(e.fractionOfOracle.map { " <b>\(Int(($0 * 100).rounded()))%</b>" } ?? "")</td>"
@@ -245,7 +245,7 @@ th{background:#eef3f8}td:first-child,th:first-child{text-align:left}.note{color:
   }
 
   static func hitRateCurve(_ c: Comparison) -> String {
-    let rows = c.models.filter { $0.kind == "hotspot" || $0.name.hasPrefix("oracle (hotspot") }
+    let rows = c.rows(of: .hotspot)
     let W = 460.0, H = 300.0, L = 50.0, B = 40.0
     func x(_ v: Double) -> Double { L + v / 0.5 * (W - L - 10) }
     func y(_ v: Double) -> Double { H - B - v * (H - B - 10) }
@@ -256,22 +256,22 @@ th{background:#eef3f8}td:first-child,th:first-child{text-align:left}.note{color:
     s += "<text x=\"\((L + W) / 2)\" y=\"\(H - 4)\" font-size=\"11\" text-anchor=\"middle\">share of sites patrolled (top-ranked first)</text>\n"
     s += yLabel("share of next day's target reads found", h: H)
     for (k, row) in rows.enumerated() {
-      let pts = hitRateCurveCoverages.compactMap { cov -> (Double, Double)? in
-        guard let e = row.metrics["hit_rate@\(Int(cov * 100))%"], e.value.isFinite else { return nil }
+      let pts = Metric.hitRateCurve.compactMap { cov -> (Double, Double)? in
+        guard let e = row.metrics[Metric.hitRate(coverage: cov).name], e.value.isFinite else { return nil }
         return (cov, e.value)
       }
-      let colour = row.kind == "oracle" ? "#000" : palette[k % palette.count]
-      s += "<polyline class=\"curve\" fill=\"none\" stroke=\"\(colour)\" stroke-width=\"2\"\(row.kind == "oracle" ? " stroke-dasharray=\"5 3\"" : "") points=\"" + pts.map { "\(x($0.0)),\(y($0.1))" }.joined(separator: " ") + "\"/>\n"
+      let colour = row.role == .oracle ? "#000" : palette[k % palette.count]
+      s += "<polyline class=\"curve\" fill=\"none\" stroke=\"\(colour)\" stroke-width=\"2\"\(row.role == .oracle ? " stroke-dasharray=\"5 3\"" : "") points=\"" + pts.map { "\(x($0.0)),\(y($0.1))" }.joined(separator: " ") + "\"/>\n"
       s += "<text x=\"\(x(0.5) - 150)\" y=\"\(y(0) - 10 - Double(k) * 14)\" font-size=\"11\" fill=\"\(colour)\">\(esc(row.name))</text>\n"
     }
     return s + "</svg></div>\n"
   }
 
   static func calibrationPlot(_ c: Comparison) -> String {
-    let rows = c.models.filter { $0.kind == "hotspot" || $0.name.hasPrefix("oracle (hotspot") }
+    let rows = c.rows(of: .hotspot)
     let W = 420.0, H = 300.0, L = 50.0, B = 40.0
     var maxV = 1e-6
-    for r in rows { for q in 1...5 { maxV = max(maxV, r.metrics["calibration_pred_q\(q)"]?.value ?? 0, r.metrics["calibration_obs_q\(q)"]?.value ?? 0) } }
+    for r in rows { for p in r.calibration ?? [] where p.predicted.isFinite && p.observed.isFinite { maxV = max(maxV, p.predicted, p.observed) } }
     func x(_ v: Double) -> Double { L + v / maxV * (W - L - 10) }
     func y(_ v: Double) -> Double { H - B - v / maxV * (H - B - 10) }
     var s = "<div class=\"card\"><b>Calibration (observed vs predicted, by quintile)</b><br><svg id=\"calibration-plot\" width=\"\(Int(W))\" height=\"\(Int(H))\" viewBox=\"0 0 \(Int(W)) \(Int(H))\" role=\"img\" aria-label=\"calibration\">\n"
@@ -284,10 +284,11 @@ th{background:#eef3f8}td:first-child,th:first-child{text-align:left}.note{color:
       s += "<text x=\"\(L - 6)\" y=\"\(y(t) + 4)\" font-size=\"10\" text-anchor=\"end\">\(tickLabel(t))</text>\n"
     }
     for (k, row) in rows.enumerated() {
-      let colour = row.kind == "oracle" ? "#000" : palette[k % palette.count]
+      let colour = row.role == .oracle ? "#000" : palette[k % palette.count]
       s += "<text x=\"\(L + 10)\" y=\"\(14 + Double(k) * 13)\" font-size=\"10\" fill=\"\(colour)\">● \(esc(row.name))</text>\n"
-      for q in 1...5 {
-        guard let p = row.metrics["calibration_pred_q\(q)"]?.value, let o = row.metrics["calibration_obs_q\(q)"]?.value, p.isFinite, o.isFinite else { continue }
+      for (k, point) in (row.calibration ?? []).enumerated() {
+        let p = point.predicted, o = point.observed, q = k + 1
+        guard p.isFinite, o.isFinite else { continue }
         s += "<circle class=\"calibration-point\" cx=\"\(x(p))\" cy=\"\(y(o))\" r=\"4\" fill=\"\(colour)\" fill-opacity=\"0.7\"><title>\(esc(row.name)) q\(q): predicted \(f(p)), observed \(f(o))</title></circle>\n"
       }
     }

@@ -7,7 +7,7 @@ import Routes
 /// Route metrics: next-site accuracy over moves (among sites: a move cannot end the trip), its log loss
 /// conditional on the trip going on, arrival error and 80% coverage, and the Brier score of
 /// P(the trip ends here) at every site of every trip.
-public let routeMetricNames = ["top1", "top3", "mrr", "log_loss", "arrival_abs_error_min", "arrival_coverage80", "end_brier"]
+public let routeMetricNames = Metric.routeTable.map(\.name)
 
 /// A named route model variant for comparisons.
 public struct NamedRouteModel: Sendable {

@@ -347,7 +347,7 @@ extension ANPR {
           ? try NamedHotspotModel.defaults()
           : specs.map { NamedHotspotModel(name: $0.name, model: try $0.hotspotModel()) }
         let scores = try HotspotBacktest.run(table: table, models: named, plan: backtest.plan, clock: clock)
-        var c = Comparison.summarise(hotspot: scores, order: named.map(\.name), kind: "hotspot",
+        var c = Comparison.summarise(hotspot: scores, order: named.map(\.name), family: .hotspot,
                                      target: statistics.stats.map { "\(target) from statistics \($0)" } ?? "counts from \(counts!)", seed: seed)
         if statistics.stats != nil { c.notes.append("from statistics: hotspot models only (route and next-appearance backtests need a store's trips by date)") }
         try emit(c)
@@ -359,7 +359,7 @@ extension ANPR {
         let specs = try spec.map { try SpecFile.load($0) }.filter(\.isRoute)
         let named = try specs.isEmpty ? TransitionsBacktest.builtIn : specs.map { NamedRouteModel(name: $0.name, model: try $0.routeModel()) }
         let scores = try TransitionsBacktest.run(rows: rows, sites: u.map { (latitude: $0.latitude, longitude: $0.longitude) }, models: named)
-        var c = Comparison.summarise(hotspot: scores, order: named.map(\.name), kind: "route", target: "transitions from \(transitions)",
+        var c = Comparison.summarise(hotspot: scores, order: named.map(\.name), family: .route, target: "transitions from \(transitions)",
                                      primary: "top1", seed: seed)
         c.notes.append("route models on transitions: each of the 24 hours of the day held out in turn (no dates in the file); intervals over the hours")
         try emit(c)
@@ -414,10 +414,9 @@ extension ANPR {
         try writeJSON(c, to: out)
       }
       if json { try printJSONLine(c); return }
-      let hot = Comparison(target: c.target, windows: c.windows, models: c.models.filter { $0.kind == "hotspot" || $0.name == "oracle (hotspot)" })
-      let route = Comparison(target: c.target, windows: c.windows, models: c.models.filter { $0.kind == "route" || $0.name == "oracle (route)" })
+      let hot = c.only(.hotspot), route = c.only(.route)
       print("Backtest: \(c.windows) windows; \(hot.models.isEmpty ? "data" : "hotspot target"): \(c.target)")
-      if !hot.models.isEmpty { print(hot.table(metrics: ["hit_rate@10%", "pai@10%", "pei*@10%", "log_score", "n_test_p"])) }
+      if !hot.models.isEmpty { print(hot.table(metrics: Metric.hotspotSummary.map(\.name))) }
       if !route.models.isEmpty {
         if !hot.models.isEmpty { print("") }
         let metrics = routeMetricNames.filter { m in route.models.contains { $0.metrics[m] != nil } }
@@ -427,13 +426,13 @@ extension ANPR {
         print(String(format: "\npaired test on %@: %@ − %@ = %.3f [%.3f, %.3f], p = %.3f", p.metric, p.better, p.worse,
                      p.difference.value, p.difference.ciLow, p.difference.ciHigh, p.pValue))
       }
-      let next = Comparison(target: c.target, windows: c.windows, models: c.models.filter { $0.kind == "next-appearance" || $0.name == "oracle (next appearance)" })
+      let next = c.only(.nextAppearance)
       if !next.models.isEmpty {
         print("\nNext appearance (first visit in the 7 days after each origin; hit@k of the (hour, entry site) window):")
         print(next.table(metrics: NextAppearanceBacktest.metricNames))
       }
       for n in c.notes { print("note: \(n)") }
-      let hasOracle = c.models.contains { $0.kind == "oracle" }
+      let hasOracle = c.models.contains { $0.role == .oracle }
       print("(values are means over windows with 95% bootstrap intervals\(hasOracle ? "; % = fraction of the oracle" : ""))")
     }
   }

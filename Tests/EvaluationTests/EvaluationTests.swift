@@ -165,8 +165,8 @@ struct BacktestTests {
     let s2 = try HotspotBacktest.run(table: t, models: models, plan: plan, clock: .utc)
     #expect(s1["hm"]!.map(\.origin) == s1["glm"]!.map(\.origin))
     #expect(s1["hm"]!.count == 5)
-    let c1 = Comparison.summarise(hotspot: s1, order: ["hm", "glm"], kind: "hotspot", target: "test")
-    let c2 = Comparison.summarise(hotspot: s2, order: ["hm", "glm"], kind: "hotspot", target: "test")
+    let c1 = Comparison.summarise(hotspot: s1, order: ["hm", "glm"], family: .hotspot, target: "test")
+    let c2 = Comparison.summarise(hotspot: s2, order: ["hm", "glm"], family: .hotspot, target: "test")
     let enc = JSONEncoder(); enc.outputFormatting = .sortedKeys
     #expect(try enc.encode(c1) == enc.encode(c2))
     #expect(c1.pairedTest != nil)
@@ -212,7 +212,7 @@ struct FailingModelTests {
     let scores = try HotspotBacktest.run(table: t, models: models, plan: plan, clock: .utc)
     #expect(scores["hm"]!.count == 5 && scores["hm"]!.allSatisfy { $0.failure == nil })
     #expect(scores["long"]!.filter { $0.failure != nil }.count == 2 && scores["never"]!.allSatisfy { $0.failure != nil })
-    let c = Comparison.summarise(hotspot: scores, order: ["hm", "long", "never"], kind: "hotspot", target: "test")
+    let c = Comparison.summarise(hotspot: scores, order: ["hm", "long", "never"], family: .hotspot, target: "test")
     let row = { (name: String) in c.models.first { $0.name == name }! }
     #expect(row("hm").windows == 5 && row("hm").failedWindows == nil)
     #expect(row("long").windows == 3 && row("long").failedWindows == 2 && row("long").failure?.contains("need 11 days") == true)
@@ -223,7 +223,7 @@ struct FailingModelTests {
     #expect(c.table(metrics: ["hit_rate@10%"]).contains("never"))
     #expect(!c.notes.contains { $0.contains("extrapolating") })
     let wild = try HotspotBacktest.run(table: t, models: [NamedHotspotModel(name: "wild", model: Extrapolates())], plan: plan, clock: .utc)
-    let cw = Comparison.summarise(hotspot: wild, order: ["wild"], kind: "hotspot", target: "test")
+    let cw = Comparison.summarise(hotspot: wild, order: ["wild"], family: .hotspot, target: "test")
     #expect(cw.notes.contains { $0.hasPrefix("wild forecast up to") && $0.contains("in 5 of 5 windows") && $0.contains("extrapolating") })
   }
 }
@@ -245,7 +245,7 @@ struct ReportTests {
     let table = CountTable.build(store: store, target: .allReads, from: store.header.timeStart!, to: store.header.timeEnd! + 1)
     var plan = BacktestPlan(); plan.minimumTrainingDays = 8
     let scores = try HotspotBacktest.run(table: table, models: [NamedHotspotModel(name: "hm", model: HistoricalMeanModel())], plan: plan, clock: .utc)
-    let comparison = Comparison.summarise(hotspot: scores, order: ["hm"], kind: "hotspot", target: "all reads")
+    let comparison = Comparison.summarise(hotspot: scores, order: ["hm"], family: .hotspot, target: "all reads")
     let fc = try HistoricalMeanModel().fit(table, clock: .utc).forecast(history: table, bins: 168, clock: .utc)
     var input = ReportInput(storePath: dir + "/s.anpr", summary: store.summary(), clock: .utc)
     input.comparison = comparison
