@@ -1,0 +1,47 @@
+import ArgumentParser
+import Foundation
+import Testing
+@testable import anpr
+
+/// The command line parsed in process, as argument-parser's own examples are tested: arguments reach
+/// the right command and fields, bad combinations are refused before anything runs, and every
+/// command's help is pinned by a snapshot (`SNAPSHOT_RECORD=1 swift test --filter helpSnapshots`
+/// re-records them after a deliberate change; review the diff).
+@Suite("anpr parsed in process")
+struct ParseTests {
+  @Test func argumentsReachTheirCommand() throws {
+    let train = try #require(try ANPR.parseAsRoot(["train", "--store", "s.anpr", "--spec", "Models/poisson-hotspot.yaml", "--target", "keeper=rental"]) as? ANPR.Train)
+    #expect(train.store == "s.anpr" && train.spec == "Models/poisson-hotspot.yaml" && train.target == "keeper=rental")
+    let models = try #require(try ANPR.parseAsRoot(["models", "--json"]) as? ANPR.Models)
+    #expect(models.json && models.model == nil)
+    let forecast = try #require(try ANPR.parseAsRoot(["forecast", "--store", "s.anpr", "--model", "m.json", "--window", "Wed 22-06"]) as? ANPR.Forecast)
+    #expect(forecast.window == "Wed 22-06")
+  }
+
+  @Test func badCombinationsAreRefusedBeforeAnythingRuns() {
+    // No input at all, and two inputs at once.
+    #expect(throws: (any Error).self) { try ANPR.parseAsRoot(["train", "--spec", "Models/poisson-hotspot.yaml"]) }
+    #expect(throws: (any Error).self) {
+      try ANPR.parseAsRoot(["train", "--store", "s.anpr", "--stats", "s.stats", "--spec", "Models/poisson-hotspot.yaml"])
+    }
+    // A spec that does not exist, an unknown target, an unknown option.
+    #expect(throws: (any Error).self) { try ANPR.parseAsRoot(["train", "--store", "s.anpr", "--spec", "Models/no-such.yaml"]) }
+    #expect(throws: (any Error).self) { try ANPR.parseAsRoot(["train", "--store", "s.anpr", "--spec", "Models/poisson-hotspot.yaml", "--target", "everyone"]) }
+    #expect(throws: (any Error).self) { try ANPR.parseAsRoot(["models", "--no-such-flag"]) }
+  }
+
+  /// Every command's help, at 100 columns, against its committed snapshot.
+  @Test func helpSnapshots() throws {
+    let record = ProcessInfo.processInfo.environment["SNAPSHOT_RECORD"] == "1"
+    let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Snapshots")
+    var commands: [(String, ParsableCommand.Type)] = [("anpr", ANPR.self)]
+    for c in ANPR.configuration.subcommands { commands.append((c._commandName, c)) }
+    for (name, command) in commands {
+      let help = ANPR.helpMessage(for: command, columns: 100)
+      let file = dir.appendingPathComponent("help-\(name).txt")
+      if record { try help.write(to: file, atomically: true, encoding: .utf8); continue }
+      let pinned = try? String(contentsOf: file, encoding: .utf8)
+      #expect(pinned == help, "help of '\(name)' changed; if deliberate, re-record with SNAPSHOT_RECORD=1 and review the diff")
+    }
+  }
+}
