@@ -18,9 +18,10 @@ public struct BacktestPlan: Codable, Sendable, Equatable {
   /// Origins (bin indices into `table`) of each window.
   public func origins(_ table: CountTable) -> [Int] {
     guard case .seconds(let w) = table.binning else {
-      // Monthly bins: one-month horizon, step one month.
+      // Monthly bins: one-month horizon, step one month, after at least three months of history.
       let first = max(minimumTrainingDays / 30, 3)
-      return first < table.binCount ? Array(first..<table.binCount) : []
+      let out = first < table.binCount ? Array(first..<table.binCount) : []
+      return maxWindows > 0 && out.count > maxWindows ? Array(out.suffix(maxWindows)) : out
     }
     let perDay = 86400 / w
     var out: [Int] = []

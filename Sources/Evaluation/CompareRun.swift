@@ -275,3 +275,31 @@ public enum EventsCompare {
     return c
   }
 }
+
+/// `compare` on counts computed elsewhere (`counts.csv` or statistics from `anpr stats`): the hotspot
+/// models only (route and next-appearance backtests need a store's trips by date).
+public enum CountsCompare {
+  /// - Parameter source: what the counts are, for the comparison's target line.
+  public static func run(table: CountTable, specs: [SpecFile], plan: BacktestPlan, clock: LocalClock, source: String,
+                         fromStatistics: Bool, seed: UInt64 = 1) throws -> Comparison {
+    let hotspot = specs.filter(\.isHotspot)
+    let named = try hotspot.isEmpty ? try NamedHotspotModel.defaults() : hotspot.map { NamedHotspotModel(name: $0.name, model: try $0.hotspotModel()) }
+    let scores = try HotspotBacktest.run(table: table, models: named, plan: plan, clock: clock)
+    var c = Comparison.summarise(hotspot: scores, order: named.map(\.name), family: .hotspot, target: source, seed: seed)
+    if fromStatistics { c.notes.append("from statistics: hotspot models only (route and next-appearance backtests need a store's trips by date)") }
+    return c
+  }
+}
+
+/// `compare` on first-order moves computed elsewhere (`transitions.csv`): route models, each of the
+/// 24 hours of the day held out in turn (the file has no dates).
+public enum TransitionsCompare {
+  public static func run(rows: [TransitionCounts.Row], units: [SpatialUnit], specs: [SpecFile], source: String, seed: UInt64 = 1) throws -> Comparison {
+    let routes = specs.filter(\.isRoute)
+    let named = try routes.isEmpty ? TransitionsBacktest.builtIn : routes.map { NamedRouteModel(name: $0.name, model: try $0.routeModel()) }
+    let scores = try TransitionsBacktest.run(rows: rows, sites: units.map { (latitude: $0.latitude, longitude: $0.longitude) }, models: named)
+    var c = Comparison.summarise(hotspot: scores, order: named.map(\.name), family: .route, target: source, primary: "top1", seed: seed)
+    c.notes.append("route models on transitions: each of the 24 hours of the day held out in turn (no dates in the file); intervals over the hours")
+    return c
+  }
+}

@@ -177,3 +177,16 @@ extension LinkageEvaluation {
       + "; missed same-holder pairs: " + missed.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
   }
 }
+
+/// Where the simulator's truth is: `--truth` names `truth.json` or the directory that holds it.
+public enum TruthDirectory {
+  /// The directory of the truth files.
+  /// - Throws: `SpecError` when nothing is at `path`.
+  public static func resolve(_ path: String) throws -> String {
+    var isDir: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else { throw SpecError.invalid("no truth at '\(path)'") }
+    if isDir.boolValue { return path }
+    let dir = (path as NSString).deletingLastPathComponent
+    return dir.isEmpty ? "." : dir
+  }
+}

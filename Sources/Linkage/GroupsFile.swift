@@ -1,4 +1,5 @@
 import Foundation
+import Modelling
 import Reads
 
 /// `GROUPS.csv`, the linked groups as `anpr link` writes them and `next-appearance --group`,
@@ -78,5 +79,29 @@ public struct GroupsFile: Sendable, Equatable {
                         evidence: r["evidence"] ?? ""))
     }
     return GroupsFile(members: out)
+  }
+}
+
+extension GroupsFile {
+  /// The members (linked units: episodes or plates) of `GROUPS.csv:GROUP_ID`, as `--group` and
+  /// `--target group=` name one group.
+  /// - Throws: `SpecError` for a reference without `:GROUP_ID` or a group the file does not hold, and
+  ///   the file's own errors (naming its line and field).
+  public static func members(reference: String) throws -> (group: String, ids: [String]) {
+    let parts = reference.split(separator: ":", maxSplits: 1).map(String.init)
+    guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
+      throw SpecError.invalid("'\(reference)': name one group as GROUPS.csv:GROUP_ID (a file from 'anpr link')")
+    }
+    let ids = try read(path: parts[0]).members(of: parts[1]).map(\.vehicle)
+    guard !ids.isEmpty else { throw SpecError.invalid("\(parts[0]): no group '\(parts[1])'") }
+    return (parts[1], ids)
+  }
+
+  /// The members of every group in `path` (each unit once, sorted).
+  public static func allMembers(path: String) throws -> [String] {
+    let file = try read(path: path)
+    let ids = Set(file.members.map(\.vehicle))
+    guard !ids.isEmpty else { throw SpecError.invalid("\(path): no groups") }
+    return ids.sorted()
   }
 }

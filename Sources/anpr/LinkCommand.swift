@@ -78,8 +78,7 @@ extension ANPR {
         if !json { print("co-travel: \(found.count) pairs seen together more than chance allows (p ≤ \(d.maxPValue)) → \(convoys)") }
       }
       if let truth {
-        let dir = truth.hasSuffix(".json") ? (truth as NSString).deletingLastPathComponent : truth
-        let hires = try LinkageEvaluation.hires(store: store, truthDirectory: dir.isEmpty ? "." : dir, pseudonymiser: try Pseudonymiser.load(file: keyFile))
+        let hires = try LinkageEvaluation.hires(store: store, truthDirectory: try TruthDirectory.resolve(truth), pseudonymiser: try Pseudonymiser.load(file: keyFile))
         let t = LinkageEvaluation.truth(r, store: store, hires: hires)
         output.evaluation = LinkageEvaluation.score(r, hires: hires, store: store)
         let b = LinkageEvaluation.boundaryAccuracy(r, hires: hires, store: store)

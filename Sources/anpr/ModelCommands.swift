@@ -78,14 +78,11 @@ func parseTarget(_ s: String) throws -> Target {
   // Actor groups from 'anpr link': one group (group=GROUPS.csv:G1) or every group (groups=GROUPS.csv),
   // as the periods of use they hold (only those reads of each car count).
   if s.hasPrefix("group=") || s.hasPrefix("groups=") {
-    let spec = String(s.drop { $0 != "=" }.dropFirst())
-    let one = s.hasPrefix("group=")
-    let parts = one ? spec.split(separator: ":", maxSplits: 1).map(String.init) : [spec]
-    guard !one || parts.count == 2 else { throw ValidationError("--target group=GROUPS.csv:GROUP_ID (a file from 'anpr link')") }
-    let file = try GroupsFile.read(path: parts[0])
-    let ids = (one ? file.members(of: parts[1]) : file.groups.flatMap { file.members(of: $0) }).map(\.vehicle)
-    guard !ids.isEmpty else { throw ValidationError(one ? "\(parts[0]): no group '\(parts[1])'" : "\(parts[0]): no groups") }
-    return .vehicles(Array(Set(ids)).sorted())
+    let reference = String(s.drop { $0 != "=" }.dropFirst())
+    do {
+      let ids = s.hasPrefix("group=") ? try GroupsFile.members(reference: reference).ids : try GroupsFile.allMembers(path: reference)
+      return .vehicles(Array(Set(ids)).sorted())
+    } catch { throw ValidationError("--target: \(error)") }
   }
   do { return try Target.parse(s) } catch { throw ValidationError("\(error)") }
 }
@@ -342,36 +339,24 @@ extension ANPR {
           let t = try parseTarget(target)
           table = try StatisticsFile.read(statsPath).countTable(target: t, binning: binning)
         } else { table = try CountTable.fromCSV(counts: counts!, units: units!, binning: binning, crs: crs) }
-        let specs = try spec.map { try SpecFile.load($0) }.filter(\.isHotspot)
-        let named = try specs.isEmpty
-          ? try NamedHotspotModel.defaults()
-          : specs.map { NamedHotspotModel(name: $0.name, model: try $0.hotspotModel()) }
-        let scores = try HotspotBacktest.run(table: table, models: named, plan: backtest.plan, clock: clock)
-        var c = Comparison.summarise(hotspot: scores, order: named.map(\.name), family: .hotspot,
-                                     target: statistics.stats.map { "\(target) from statistics \($0)" } ?? "counts from \(counts!)", seed: seed)
-        if statistics.stats != nil { c.notes.append("from statistics: hotspot models only (route and next-appearance backtests need a store's trips by date)") }
-        try emit(c)
+        try emit(try CountsCompare.run(table: table, specs: try spec.map { try SpecFile.load($0) }, plan: backtest.plan, clock: clock,
+                                       source: statistics.stats.map { "\(target) from statistics \($0)" } ?? "counts from \(counts!)",
+                                       fromStatistics: statistics.stats != nil, seed: seed))
         return
       }
       if let transitions, let units {
         let u = try CountTable.readUnits(path: units, crs: crs)
         let rows = try TransitionCounts.readRows(path: transitions, sites: u.map(\.id))
-        let specs = try spec.map { try SpecFile.load($0) }.filter(\.isRoute)
-        let named = try specs.isEmpty ? TransitionsBacktest.builtIn : specs.map { NamedRouteModel(name: $0.name, model: try $0.routeModel()) }
-        let scores = try TransitionsBacktest.run(rows: rows, sites: u.map { (latitude: $0.latitude, longitude: $0.longitude) }, models: named)
-        var c = Comparison.summarise(hotspot: scores, order: named.map(\.name), family: .route, target: "transitions from \(transitions)",
-                                     primary: "top1", seed: seed)
-        c.notes.append("route models on transitions: each of the 24 hours of the day held out in turn (no dates in the file); intervals over the hours")
-        try emit(c)
+        try emit(try TransitionsCompare.run(rows: rows, units: u, specs: try spec.map { try SpecFile.load($0) },
+                                            source: "transitions from \(transitions)", seed: seed))
         return
       }
       if let events {
         let binning: Binning
         do { binning = try Binning.parse(bin ?? "month") } catch { throw ValidationError("\(error)") }
-        var plan = backtest.plan
-        if case .month = binning { plan.minimumTrainingDays = max(plan.minimumTrainingDays, 90) }
+        // Monthly bins: BacktestPlan starts after three months of history.
         let c = try EventsCompare.run(path: events, cellMetres: cellMetres, binning: binning, category: category,
-                                      specs: try spec.map { try SpecFile.load($0) }, plan: plan, clock: clock, offsets: gridOffsets, seed: seed)
+                                      specs: try spec.map { try SpecFile.load($0) }, plan: backtest.plan, clock: clock, offsets: gridOffsets, seed: seed)
         try emit(c)
         return
       }
@@ -389,12 +374,7 @@ extension ANPR {
       o.routes = !noRoutes
       o.nextAppearance = !noNextAppearance
       o.seed = seed
-      if let truth {
-        var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: truth, isDirectory: &isDir) else { throw CLIError("no truth at '\(truth)'") }
-        o.truthDirectory = isDir.boolValue ? truth : (truth as NSString).deletingLastPathComponent
-        if o.truthDirectory == "" { o.truthDirectory = "." }
-      }
+      if let truth { o.truthDirectory = try TruthDirectory.resolve(truth) }
       o.pseudonymiser = try Pseudonymiser.load(file: keyFile)
       if truth != nil && store.isPseudonymised && o.pseudonymiser == nil {
         throw CLIError("the store is pseudonymised: pass --key-file (or ANPR_KEY) so truth plates can be matched")
@@ -495,13 +475,6 @@ extension ANPR {
       if chosen != 1 { throw ValidationError("Give exactly one of --plate, --vehicle, --group or --recent-hours.") }
     }
 
-    struct Row: Encodable {
-      var vehicle: String; var lastSite: String; var lastSeen: String; var rank: Int; var nextSite: String
-      /// P(next site | the trip goes on); the trip's end has its own probability, `tripEndsHere`.
-      var probability: Double; var tripEndsHere: Double; var arrivalMedian: String?; var arrivalLow80: String?; var arrivalHigh80: String?
-      var evidence: String; var fallback: String?
-    }
-
     func run() throws {
       try requireDistinct(outputs: [("--out", out)], inputs: [("--store", storeOptions.store), ("--model", model)])
       let store = try openStore(storeOptions.store)
@@ -514,71 +487,17 @@ extension ANPR {
       let (header, saved) = try Training.loadRoute(model)
       let clock = try storeOptions.clocks(model: header).model  // time bands as the model learned them; times printed in UTC
       guard saved.sites == store.sites else { throw CLIError("\(model) was trained on a different camera registry; retrain it on this store") }
-      var vehicles: [Int] = []
-      var personal: TransitionCounts? = nil
-      var groupSpans: [Int: [ClosedRange<Int64>]] = [:]
       guard let first = store.header.timeStart, let last = store.header.timeEnd else { throw CLIError("the store has no reads") }
       let cut = try at.map { try parseTime($0, option: "--at") } ?? (last + 1)
       guard cut > first else { throw CLIError("--at is before the store's first read (\(Timestamp.iso8601(first))): no trip to continue") }
       if !json { print("as of \(Timestamp.iso8601(cut))" + (at == nil ? " (just after the last read; --at chooses another time)" : "")) }
-      /// A vehicle's trips as known at the cut: those begun before it, the last cut short at it.
-      func tripsBefore(_ v: Int) -> [Trip] {
-        var ts = store.trips(ofVehicle: v).filter { $0.start < cut }
-        if var lastTrip = ts.last, lastTrip.end >= cut {
-          let keep = lastTrip.times.firstIndex { $0 >= cut } ?? lastTrip.times.count
-          lastTrip.reads = Array(lastTrip.reads.prefix(keep)); lastTrip.sites = Array(lastTrip.sites.prefix(keep))
-          lastTrip.times = Array(lastTrip.times.prefix(keep)); lastTrip.end = lastTrip.times.last ?? lastTrip.start
-          ts[ts.count - 1] = lastTrip
-        }
-        return ts
-      }
-      if let recentHours {
-        vehicles = Array(Set(store.reads(from: cut - Int64(recentHours) * 3600, to: cut).map { store.vehicle($0) })).sorted()
-      } else {
+      let subject: RoutePrediction.Subject
+      if let recentHours { subject = .seenInLast(hours: recentHours) } else {
         let (members, spans, _) = try selection.resolveWithSpans(store)
-        groupSpans = spans
-        func tripsInUse(_ v: Int) -> [Trip] {
-          tripsBefore(v).filter { EpisodeID.inUse(spans, vehicle: v, at: $0.start) }
-        }
-        if members.count > 1 || !spans.isEmpty {
-          // A linked group: predict for the member seen last, personalised with the whole group's moves
-          // (inside its periods of use only: a re-hired car's other hirers are not the group).
-          var pooled = TransitionCounts(order: 1, siteCount: store.sites.count)
-          for v in members { for t in tripsInUse(v) { pooled.add(sites: t.sites, times: t.times, clock: clock) } }
-          personal = pooled
-          vehicles = [members.max { (tripsInUse($0).last?.end ?? 0) < (tripsInUse($1).last?.end ?? 0) }!]
-        } else { vehicles = members }
+        subject = .vehicles(members, spans: spans)
       }
-      var rows: [Row] = []
-      for v in vehicles {
-        let inUse = tripsBefore(v).filter { EpisodeID.inUse(groupSpans, vehicle: v, at: $0.start) }
-        guard let trip = inUse.last else { continue }
-        let s = Trip.collapseRepeats(trip.sites)
-        let t = trip.end
-        let pred = saved.route.predict(history: s, time: t, clock: clock, personal: personal)
-        // Sites are ranked given that the trip goes on; "the trip ends here" is said beside them, never
-        // ranked among them (it is not a place to be).
-        let pEnd = pred.ranked.first { $0.site == endOfTrip }?.probability ?? 0
-        for (k, c) in pred.ranked.filter({ $0.site != endOfTrip }).prefix(top).enumerated() {
-          var r = Row(vehicle: store.vehicles[v].id, lastSite: store.sites[s.last!], lastSeen: Timestamp.iso8601(t), rank: k + 1,
-                      nextSite: store.sites[c.site], probability: min(1, c.probability / max(1 - pEnd, 1e-12)), tripEndsHere: pEnd,
-                      evidence: pred.level, fallback: pred.fallback)
-          let tt = saved.route.travelTime(from: s.last!, to: c.site, band: timeBand(t, clock: clock))
-          r.arrivalMedian = Timestamp.iso8601(t + Int64(tt.median)); r.arrivalLow80 = Timestamp.iso8601(t + Int64(tt.low80))
-          r.arrivalHigh80 = Timestamp.iso8601(t + Int64(tt.high80))
-          rows.append(r)
-        }
-      }
-      if let out {
-        var t = CSVTable(header: ["vehicle", "last_site", "last_seen", "rank", "next_site", "probability_if_it_goes_on", "p_trip_ends_here",
-                                  "arrival_median", "arrival_low80", "arrival_high80", "evidence", "fallback"])
-        for r in rows {
-          t.append([r.vehicle, r.lastSite, r.lastSeen, "\(r.rank)", r.nextSite, String(format: "%.4f", r.probability),
-                    String(format: "%.4f", r.tripEndsHere), r.arrivalMedian ?? "",
-                    r.arrivalLow80 ?? "", r.arrivalHigh80 ?? "", r.evidence, r.fallback ?? ""])
-        }
-        try write(t, to: out, excel: csvOptions.excel)
-      }
+      let rows = RoutePrediction.predict(store: store, route: saved.route, subject: subject, cut: cut, top: top, clock: clock)
+      if let out { try write(RoutePrediction.table(rows), to: out, excel: csvOptions.excel) }
       if json { try printJSONLine(rows); return rows.count }
       for r in rows.prefix(30) {
         if r.rank == 1 { print("\(r.vehicle) at \(r.lastSite) \(r.lastSeen): P(trip ends here) = \(String(format: "%.2f", r.tripEndsHere)); if it goes on:") }

@@ -57,14 +57,12 @@ struct VehicleSelection: ParsableArguments {
       return (r.vehicles, r.spans, vehicle)
     }
     if let group {
-      let parts = group.split(separator: ":", maxSplits: 1).map(String.init)
-      guard parts.count == 2 else { throw CLIError("--group wants GROUPS.csv:GROUP_ID (a file from 'anpr link')") }
-      let ids = try GroupsFile.read(path: parts[0]).members(of: parts[1]).map(\.vehicle)
-      guard !ids.isEmpty else { throw CLIError("\(parts[0]): no group '\(parts[1])'") }
+      let (name, ids): (String, [String])
+      do { (name, ids) = try GroupsFile.members(reference: group) } catch { throw CLIError("--group: \(error)") }
       let r = EpisodeID.resolve(ids, in: store)
-      guard !r.vehicles.isEmpty else { throw CLIError("group '\(parts[1])' has no vehicle in this store") }
-      if !r.unknown.isEmpty { throw CLIError("group '\(parts[1])': \(r.unknown.count) of its \(ids.count) members are not in this store (first: \(r.unknown[0])); was it linked on another store?") }
-      return (r.vehicles, r.spans, "group \(parts[1]) (\(ids.count) periods of use in \(r.vehicles.count) cars)")
+      guard !r.vehicles.isEmpty else { throw CLIError("group '\(name)' has no vehicle in this store") }
+      if !r.unknown.isEmpty { throw CLIError("group '\(name)': \(r.unknown.count) of its \(ids.count) members are not in this store (first: \(r.unknown[0])); was it linked on another store?") }
+      return (r.vehicles, r.spans, "group \(name) (\(ids.count) periods of use in \(r.vehicles.count) cars)")
     }
     throw ValidationError("Give --plate, --vehicle or --group.")
   }
