@@ -15,6 +15,7 @@ let package = Package(
     .library(name: "Linkage", targets: ["Linkage"]),
     .library(name: "ModelCatalogue", targets: ["ModelCatalogue"]),
     .library(name: "Evaluation", targets: ["Evaluation"]),
+    .library(name: "Reporting", targets: ["Reporting"]),
     .library(name: "Governance", targets: ["Governance"]),
     .library(name: "Statistics", targets: ["Statistics"]),
   ],
@@ -45,8 +46,10 @@ let package = Package(
     .target(name: "Linkage", dependencies: ["Linalg", "Reads", "Modelling"]),
     // The registry line-up, spec files and training: the one module that knows every model family.
     .target(name: "ModelCatalogue", dependencies: ["Reads", "Modelling", "Hotspots", "Routes", "Linkage", "Statistics", .product(name: "Yams", package: "Yams")]),
-    .target(name: "Evaluation", dependencies: ["Linalg", "Reads", "Modelling", "Hotspots", "Routes", "Linkage", "Statistics", "ModelCatalogue", .product(name: "Yams", package: "Yams"),
-                                            .product(name: "Mustache", package: "swift-mustache")]),
+    .target(name: "Evaluation", dependencies: ["Linalg", "Reads", "Modelling", "Hotspots", "Routes", "Linkage", "Statistics", "ModelCatalogue", .product(name: "Yams", package: "Yams")]),
+    // What an analyst reads: the HTML report (Mustache template), its PDF through Chromium, the road layer.
+    .target(name: "Reporting", dependencies: ["Reads", "Modelling", "Hotspots", "Linkage", "ModelCatalogue", "Evaluation",
+                                           .product(name: "Mustache", package: "swift-mustache")]),
     .target(name: "Statistics", dependencies: ["Reads", "Hotspots", "Routes", .product(name: "Crypto", package: "swift-crypto")]),
     .target(
       name: "Governance",
@@ -54,7 +57,7 @@ let package = Package(
     .executableTarget(
       name: "anpr",
       dependencies: [
-        "Linalg", "Reads", "Modelling", "Simulation", "Hotspots", "Routes", "Linkage", "ModelCatalogue", "Evaluation", "Governance", "Statistics",
+        "Linalg", "Reads", "Modelling", "Simulation", "Hotspots", "Routes", "Linkage", "ModelCatalogue", "Evaluation", "Reporting", "Governance", "Statistics",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
     .executableTarget(name: "ANPRBench", dependencies: ["Linalg", "Reads", "Simulation", "Hotspots", "Routes", "Linkage", "Modelling", "ModelCatalogue", "Evaluation", "Governance"]),
@@ -73,6 +76,7 @@ let package = Package(
     .testTarget(name: "RoutesTests", dependencies: ["Routes", "Reads", "Modelling", "Linalg", "TestSupport"]),
     .testTarget(name: "LinkageTests", dependencies: ["Linkage", "Evaluation", "Reads", "Modelling", "Linalg", "Simulation", "TestSupport"]),
     .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "ModelCatalogue", "Hotspots", "Routes", "Linkage", "Reads", "Modelling", "Simulation", "TestSupport"]),
+    .testTarget(name: "ReportingTests", dependencies: ["Reporting", "Evaluation", "ModelCatalogue", "Hotspots", "Reads", "Modelling", "TestSupport"]),
     .testTarget(
       name: "SimulationTests", dependencies: ["Simulation", "Reads", "TestSupport"]),
     .testTarget(name: "GovernanceTests", dependencies: ["Governance", "Reads"]),

@@ -42,8 +42,8 @@ public final class ReadStore: @unchecked Sendable {
     public var baseTime: Int64
     public var timeStart: Int64?
     public var timeEnd: Int64?
-    /// "pseudonymised" (HMAC-SHA256 keyed pseudonyms) or "raw" (the user passed --keep-raw-plates).
-    public var plates: String
+    /// Keyed pseudonyms or raw plates (written as "pseudonymised" / "raw").
+    public var plates: PlateMode
     public var keyFingerprint: String?
     public var ingests: [IngestReport]
     public var sections: [Section]
@@ -113,7 +113,7 @@ public final class ReadStore: @unchecked Sendable {
   /// Number of reads.
   public var count: Int { header.readCount }
   /// `true` when plates are stored as keyed pseudonyms.
-  public var isPseudonymised: Bool { header.plates == "pseudonymised" }
+  public var isPseudonymised: Bool { header.plates == .pseudonymised }
 
   /// Opens and validates a store: its base file and the segments its manifest lists.
   /// - Throws: `IngestError.badStore` naming the file and the problem (not a store, newer format,
@@ -640,7 +640,7 @@ public enum StoreWriter {
       let h = ReadStore.Header(
         readCount: n, vehicleCount: c.vehicles.count, cameraCount: c.cameras.count, baseTime: base,
         timeStart: n > 0 ? base : nil, timeEnd: n > 0 ? end : nil,
-        plates: c.keyFingerprint == nil ? "raw" : "pseudonymised", keyFingerprint: c.keyFingerprint,
+        plates: c.keyFingerprint == nil ? .raw : .pseudonymised, keyFingerprint: c.keyFingerprint,
         ingests: c.ingests, sections: table, storeID: id, generation: segment == nil ? generation : nil, segment: segment,
         governance: segment == nil ? c.governance : nil)
       do { headerBytes = Array(try enc.encode(h)) } catch { throw .cannotWrite(file: path, reason: "\(error)") }
@@ -668,3 +668,12 @@ public enum StoreWriter {
   private static func align8(_ x: Int) -> Int { (x + 7) & ~7 }
 }
 
+
+/// How a store holds plates.
+public enum PlateMode: String, Codable, Sendable, CustomStringConvertible {
+  /// HMAC-SHA256 keyed pseudonyms (the default; the key is kept apart from the store).
+  case pseudonymised
+  /// Raw plates, kept because the user passed `--keep-raw-plates` (the store file is then private, 0600).
+  case raw
+  public var description: String { rawValue }
+}

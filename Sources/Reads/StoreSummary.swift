@@ -3,7 +3,7 @@
 public struct StoreSummary: Codable, Sendable {
   public var formatVersion: Int
   public var toolkitVersion: String
-  public var plates: String
+  public var plates: PlateMode
   public var reads: Int
   public var vehicles: Int
   public var cameras: Int

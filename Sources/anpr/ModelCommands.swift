@@ -7,6 +7,7 @@ import Linkage
 import ModelCatalogue
 import Modelling
 import Reads
+import Reporting
 import Routes
 import Statistics
 
@@ -391,7 +392,7 @@ extension ANPR {
     func emit(_ c: Comparison) throws {
       if let csv { try write(c.table, to: csv, excel: csvOptions.excel) }
       if let out {
-        try writeJSON(c, to: out)
+        try ComparisonFile.write(c, to: out)
       }
       if json { try printJSONLine(c); return }
       let hot = c.only(.hotspot), route = c.only(.route)

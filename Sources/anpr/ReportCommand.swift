@@ -1,5 +1,6 @@
 import ArgumentParser
 import Evaluation
+import Reporting
 import Foundation
 import Governance
 import Hotspots
@@ -46,7 +47,7 @@ extension ANPR {
       // When the report was made: now, or SOURCE_DATE_EPOCH (the reproducible-builds convention) for the same bytes twice.
       input.generatedAt = ProcessInfo.processInfo.environment["SOURCE_DATE_EPOCH"].flatMap { Int64($0) } ?? Int64(Date().timeIntervalSince1970)
       input.modelFiles = [model].compactMap { $0 }
-      input.moves = recordedMoves(store)
+      input.moves = ReportInput.recordedMoves(store)
       if let roads {
         let lons = store.siteLocations.map(\.longitude), lats = store.siteLocations.map(\.latitude)
         if let lo0 = lons.min(), let lo1 = lons.max(), let la0 = lats.min(), let la1 = lats.max() {
@@ -55,14 +56,8 @@ extension ANPR {
           input.roads = layer
         }
       }
-      for c in store.cameras where input.siteNames[c.site] == nil {
-        if let road = c.road, !road.isEmpty { input.siteNames[c.site] = "\(c.site) (\(road))" }
-      }
-      if let comparison {
-        do { input.comparison = try JSONDecoder().decode(Comparison.self, from: Data(contentsOf: URL(fileURLWithPath: comparison))) } catch {
-          throw CLIError("\(comparison): not a comparison file from 'anpr compare --out' (\(error))")
-        }
-      }
+      input.siteNames.merge(ReportInput.siteNames(store)) { mine, _ in mine }
+      if let comparison { input.comparison = try ComparisonFile.read(path: comparison) }
       if model == nil && (patrolCsv != nil || patrolGpkg != nil) { throw ValidationError("--patrol-csv and --patrol-gpkg need --model (the plan comes from its forecast).") }
       if let model {
         let (header, saved) = try Training.loadHotspot(model)
@@ -83,13 +78,7 @@ extension ANPR {
           try writeAtomically(try PatrolPlanFile.geoPackage(input.plan.filter { $0.day != nil }, lastChange: Timestamp.iso8601(o)), to: patrolGpkg)
         }
       }
-      if let groups {
-        let file = try GroupsFile.read(path: groups)
-        input.groups = file.groups.map { g in
-          let members = file.members(of: g)
-          return (g, members.map(\.vehicle), members.map(\.confidence).min() ?? 1, members.first?.evidence ?? "")
-        }
-      }
+      if let groups { input.groups = ReportInput.groups(try GroupsFile.read(path: groups)) }
       let html: String
       if let template {
         let text: String
@@ -107,22 +96,6 @@ extension ANPR {
         print("PDF: \(pdf) (\(PDFPrinter.pageCount(pdfBytes)) A4 pages)")
       }
       return ["groups": input.groups.count]
-    }
-
-    /// Moves between camera sites recorded in the store (consecutive reads of a vehicle within the trip
-    /// gap, at two sites; either direction), for the map's roads.
-    func recordedMoves(_ store: ReadStore) -> [(a: String, b: String, count: Int)] {
-      var counts: [Int: Int] = [:]
-      let n = store.sites.count
-      store.forEachMove { from, to, _ in counts[min(from, to) * n + max(from, to), default: 0] += 1 }
-      // A road joins neighbouring cameras: keep a pair when it is among the three commonest moves of
-      // either site (a move between distant sites, where the cameras between missed the car, is not).
-      var bySite: [Int: [(key: Int, count: Int)]] = [:]
-      for (k, c) in counts { bySite[k / n, default: []].append((k, c)); bySite[k % n, default: []].append((k, c)) }
-      var keep = Set<Int>()
-      for (_, pairs) in bySite { for p in pairs.sorted(by: { $0.count != $1.count ? $0.count > $1.count : $0.key < $1.key }).prefix(3) { keep.insert(p.key) } }
-      return counts.filter { keep.contains($0.key) }.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.prefix(300)
-        .map { (store.sites[$0.key / n], store.sites[$0.key % n], $0.value) }
     }
   }
 }

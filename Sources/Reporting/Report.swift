@@ -2,6 +2,7 @@ import Foundation
 import Mustache
 import Hotspots
 import ModelCatalogue
+import Evaluation
 import Modelling
 import Reads
 
@@ -83,7 +84,7 @@ public enum HTMLReport {
     let intro = """
       <p class="note">Store <code>\(esc(r.storePath))</code>: \(r.summary.reads) reads, \(r.summary.vehicles) vehicles,
       \(r.summary.cameras) cameras at \(r.summary.sites) sites, \(esc(r.summary.timeStart ?? "-")) to \(esc(r.summary.timeEnd ?? "-")).
-      Plates are \(r.summary.plates == "raw" ? "<b>raw (kept at the user's request)</b>" : "keyed pseudonyms; no raw plate appears here").
+      Plates are \(r.summary.plates == .raw ? "<b>raw (kept at the user's request)</b>" : "keyed pseudonyms; no raw plate appears here").
       Times in \(esc(r.summary.timeZone)). Every figure carries its uncertainty; forecasts and links are leads for judgement, not facts.</p>
       """
     var sections: [String: Any] = [
