@@ -121,40 +121,18 @@ extension ANPR {
       o.dedupeBySite = !dedupePerCamera
       o.retainDays = retainDays
       if let asOf { o.asOf = try parseTime(asOf, option: "--as-of") }
-      // Under a policy, reads past its retention are not taken in at all.
-      if let p = newPolicy ?? existing?.header.governance?.policy, o.retainDays == nil { o.retainDays = p.retentionDays }
-      o.platesForVault = vault != nil
       let progress = ProgressLine("ingest \(reads)")
-      var (contents, ingested) = try Reads.Ingest.run(o, progress: { bytes, total, rows in
-        progress.update(done: Double(bytes), total: total.map(Double.init), unit: "bytes", count: rows)
-      }, notice: { FileHandle.standardError.write(Data(($0 + "\n").utf8)) })
+      // A new store records its audit log (absolute), so a deleted or moved log is noticed and a copy of
+      // the store keeps writing to the original's log; a vault records the same log.
+      let log = AuditLog.path(explicit: governance.audit, store: store, recorded: existing?.header.governance?.auditLog).map(absolutePath)!
+      let result = try GovernedIngest.run(
+        GovernedIngest.Request(options: o, store: store, existing: existing, policy: newPolicy,
+                               vault: vault.flatMap { v in custodianPublicKey.map { (v, $0) } }, auditLog: log,
+                               dedupeWindow: Int64(export.dedupeWindow), dedupeBySite: !dedupePerCamera),
+        progress: { bytes, total, rows in progress.update(done: Double(bytes), total: total.map(Double.init), unit: "bytes", count: rows) },
+        notice: { FileHandle.standardError.write(Data(($0 + "\n").utf8)) })
       progress.finish()
-      var sealed = 0
-      if let vault, let custodianPublicKey, let plates = contents.platesForVault {
-        // The vault first: if the store write then fails, the vault holds a few plates no store names yet, never the reverse.
-        let custodian = try CustodianKey.publicKey(file: custodianPublicKey)
-        var v = FileManager.default.fileExists(atPath: vault) ? try PlateVault.load(vault)
-          : PlateVault(custodian: custodian, keyFingerprint: contents.keyFingerprint ?? "",
-                       audit: AuditLog.path(explicit: governance.audit, store: store, recorded: existing?.header.governance?.auditLog).map(absolutePath))
-        guard v.header.keyFingerprint == contents.keyFingerprint else {
-          throw CLIError("\(vault) holds plates pseudonymised under another key (fingerprint \(v.header.keyFingerprint)); use that key or another vault")
-        }
-        sealed = try v.seal(plates, for: custodian)
-        try v.write(to: vault)
-      }
-      contents.platesForVault = nil
-      var report = ingested
-      var outcome: StoreUpdate.Outcome? = nil
-      if existing != nil {
-        (report, outcome) = try StoreUpdate.append(contents, to: store, window: Int64(export.dedupeWindow), bySite: !dedupePerCamera)
-      } else {
-        try StoreUpdate.requireNoOrphans(store: store)
-        // Every new store records its audit log (absolute), so a deleted or moved log is noticed and
-        // a copy of the store keeps writing to the original's log.
-        let log = AuditLog.path(explicit: governance.audit, store: store, recorded: nil)!
-        contents.governance = StoreGovernance(auditLog: absolutePath(log), policy: newPolicy)
-        try StoreWriter.write(contents, to: store)
-      }
+      let (report, outcome, sealed) = (result.report, result.outcome, result.sealed)
       let counts = ["read": report.read, "accepted": report.accepted, "rejected": report.rejected, "duplicates": report.duplicates,
                     "plates_sealed": sealed]
       if json {
