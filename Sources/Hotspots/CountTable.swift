@@ -105,10 +105,7 @@ public enum Target: Codable, Sendable, Hashable, CustomStringConvertible {
   }
 
   /// Whether `id` is a pseudonym (`V` + 16 hex digits), or a period of use of one, rather than a plate.
-  public static func isPseudonym(_ id: String) -> Bool {
-    let car = id.split(separator: "#", maxSplits: 1).first.map(String.init) ?? id
-    return car.utf8.count == 17 && car.first == "V" && car.utf8.dropFirst().allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }
-  }
+  public static func isPseudonym(_ id: String) -> Bool { Pseudonymiser.looksLikePseudonym(id) }
 
   /// The target with every plate in a watch list or vehicle list (any spacing and case) normalised and,
   /// for a pseudonymised store, replaced by its pseudonym under the store's key, so no plate reaches

@@ -165,3 +165,12 @@ public struct Pseudonymiser: Sendable {
     return (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &g)) }.joined()
   }
 }
+
+extension Pseudonymiser {
+  /// Whether `id` has the form of a pseudonym (`V` and 16 lower-case hex digits), or of a period of
+  /// use of one (`V…#FROM..TO`): the test that keeps a plate typed where a pseudonym belongs out of logs.
+  public static func looksLikePseudonym(_ id: String) -> Bool {
+    let car = id.split(separator: "#", maxSplits: 1).first.map(String.init) ?? id
+    return car.utf8.count == 17 && car.first == "V" && car.utf8.dropFirst().allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }
+  }
+}

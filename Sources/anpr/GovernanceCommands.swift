@@ -14,99 +14,24 @@ struct GovernanceOptions: ParsableArguments {
   @Option(help: "Authority reference, when the store's policy requires one for reads older than its authority age.") var authority: String?
 }
 
-/// What a command asks of a store, for its audit entry.
-struct AuditScope {
-  /// Plates typed on the command line (pseudonymised, or fingerprinted on a raw store, before logging).
-  var plates: [String] = []
-  /// Vehicle ids (pseudonyms, periods of use) looked up.
-  var vehicles: [String] = []
-  /// The oldest read the command touches (default: the store's oldest).
-  var oldestTouched: Int64? = nil
-  /// Whether the command looks up particular vehicles (then a reason is required).
-  var queriesVehicles: Bool { !plates.isEmpty || !vehicles.isEmpty }
-}
-
 extension GovernanceOptions {
-  /// Checks the rules for `command` on `store` and writes the query entry; the command runs only
-  /// when this returns. The command line is logged with every plate replaced by its pseudonym (or,
-  /// on a store of raw plates, by a fingerprint salted with the store's id).
+  /// Checks the rules for `command` on `store` and writes the query entry (`CommandAudit.begin`); the
+  /// command runs only when this returns.
   func begin(_ command: String, storePath: String?, store: ReadStore?, key: Pseudonymiser? = nil, scope: AuditScope = AuditScope(),
              logPath explicit: String? = nil) throws -> AuditedCommand {
-    guard let path = AuditLog.path(explicit: audit ?? explicit, store: storePath, recorded: store?.header.governance?.auditLog) else {
-      throw CLIError("\(command): no audit log: pass --audit FILE")
-    }
-    // A store that records its log must find it: a deleted or moved log is not started afresh.
-    if let recorded = store?.header.governance?.auditLog,
-      !FileManager.default.fileExists(atPath: AuditLog.path(explicit: nil, store: storePath, recorded: recorded) ?? recorded) {
-      throw CLIError("\(storePath ?? "the store") records its audit log at \(recorded), which is missing (deleted or moved); restore it — the store is not used without its log")
-    }
-    func hidden(_ plate: String) -> String? {
-      guard let n = Plate.normalise(plate) else { return nil }
-      if let key { return key.pseudonym(plate: n) }
-      // A raw store (or no key given): a salted fingerprint an auditor who holds the plate can check.
-      let salt = store?.header.storeID ?? "anprkit"
-      return "plate-sha256:" + AuditLogFingerprint.of(salt + ":" + n)
-    }
-    let args = ArgumentRedaction.redact(Array(CommandLine.arguments.dropFirst()), plateOptions: ["--plate", "--vehicle"],
-                                        isPseudonym: isPseudonymLike, pseudonym: hidden)
-    // An existing store's log is fixed: --audit cannot send a query's entry somewhere else (the attempt
-    // is written to the store's own log).
-    if let store, let audit, let storePath {
-      let own = AuditLog.path(explicit: nil, store: storePath, recorded: store.header.governance?.auditLog)!
-      if absolutePath(audit) != absolutePath(own) {
-        let why = "\(storePath) keeps its audit log at \(own); --audit chooses the log only when a store is made"
-        var e = AuditEntry(phase: .refused, user: user ?? AuditedCommand.osUser(), osUser: AuditedCommand.osUser(), command: command)
-        e.arguments = args; e.store = storePath; e.storeID = store.header.storeID; e.status = why
-        if FileManager.default.fileExists(atPath: own) { try AuditLog(path: own).append(e) }
-        throw CLIError(why)
-      }
-    }
-    if let reason, ArgumentRedaction.holdsPlate(reason) {
-      throw CLIError("--reason seems to hold a plate ('\(reason)'); give the case or incident reference instead — the audit log keeps no plate")
-    }
-    var r = AccessRequest(command: command, arguments: args)
-    r.user = user; r.reason = reason; r.authority = authority
-    r.store = storePath; r.storeID = store?.header.storeID
-    let plateIDs = scope.plates.map { hidden($0) ?? "[plate]" }
-    // A vehicle id that is not a pseudonym (a plate typed as --vehicle by mistake) is hidden as a plate is.
-    let ids = (plateIDs + scope.vehicles.map { id in
-      store?.isPseudonymised == false || !isPseudonymLike(id) ? (hidden(id) ?? "[plate]") : id })
-    r.pseudonyms = Array(Set(ids)).sorted()
-    r.queriesVehicles = scope.queriesVehicles
-    r.oldestStored = store?.header.timeStart
-    r.oldestTouched = scope.oldestTouched ?? store?.header.timeStart
-    return try AuditedCommand.begin(r, log: AuditLog(path: path), policy: store?.header.governance?.policy,
-                                    now: Int64(Date().timeIntervalSince1970))
+    do {
+      return try CommandAudit.begin(command, arguments: Array(CommandLine.arguments.dropFirst()),
+                                    asker: Asker(audit: audit, user: user, reason: reason, authority: authority),
+                                    storePath: storePath, store: store, key: key, scope: scope, logPath: explicit)
+    } catch let e as GovernanceError { throw CLIError("\(e)") }
   }
-}
-
-/// Plates typed on this command line (values of --plate and --vehicle, and plates in vehicles= lists),
-/// as typed and normalised.
-func typedPlates() -> [String] {
-  let args = Array(CommandLine.arguments.dropFirst())
-  var out: [String] = []
-  for (i, a) in args.enumerated() {
-    if (a == "--plate" || a == "--vehicle"), i + 1 < args.count { out.append(args[i + 1]) }
-    for o in ["--plate=", "--vehicle="] where a.hasPrefix(o) { out.append(String(a.dropFirst(o.count))) }
-    if let r = a.range(of: "vehicles=") { out += a[r.upperBound...].split(separator: ",").map(String.init) }
-  }
-  let plates = out.filter { !isPseudonymLike($0) && !$0.contains("#") && !$0.isEmpty }
-  return Array(Set(plates + plates.compactMap(Plate.normalise))).sorted { $0.count > $1.count }
 }
 
 func isPseudonymLike(_ id: String) -> Bool { Target.isPseudonym(id) }
 
-/// Runs `body` under `audit`: the result entry says `ok` with the counts returned, or the failure —
-/// with any plate typed on the command line replaced, as in the query entry.
+/// Runs `body` under `audit` (`CommandAudit.run`).
 func audited(_ audit: AuditedCommand, _ body: () throws -> [String: Int]) throws {
-  let counts: [String: Int]
-  do { counts = try body() } catch {
-    var status = "failed: \(error)"
-    for typed in typedPlates() { status = status.replacingOccurrences(of: typed, with: "[plate]", options: .caseInsensitive) }
-    try? audit.finish(status: status)
-    throw error
-  }
-  try audit.finish(counts: counts)
+  try CommandAudit.run(audit, arguments: Array(CommandLine.arguments.dropFirst()), body)
 }
 
 extension ANPR {
