@@ -30,7 +30,7 @@ public struct ShiftWindow: Codable, Sendable, Hashable, CustomStringConvertible 
 
   /// Parses `16-19`, `Thu 16-19`, `Mon,Tue 22-06`.
   public static func parse(_ s: String) throws -> ShiftWindow {
-    let names = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+    let names = LocalClock.weekdayShortNames.map { $0.lowercased() }
     var parts = s.split(separator: " ").map(String.init)
     var days: [Int] = []
     if parts.count == 2 {
@@ -57,7 +57,7 @@ public struct ShiftWindow: Codable, Sendable, Hashable, CustomStringConvertible 
   }
 
   public var description: String {
-    let names = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+    let names = LocalClock.weekdayShortNames
     let days = weekdays.isEmpty ? "every day" : weekdays.map { names[$0] }.joined(separator: ",")
     let overnight = startHour >= endHour && !weekdays.isEmpty ? " (the night from that day)" : ""
     return String(format: "%@ %02d:00–%02d:00%@", days, startHour, endHour, overnight)

@@ -351,7 +351,7 @@ extension LinkageModel {
       let road = store.cameras.first { $0.site == names.first }?.road
       return (names.count == 1 ? names[0] : names.joined(separator: "/")) + (road.map { " (\($0))" } ?? "")
     }
-    let days = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+    let days = LocalClock.weekdayShortNames
     var parts: [String] = []
     let entries = top(i, L.entry).intersection(top(j, L.entry))
     let wd = top(i, L.weekday).intersection(top(j, L.weekday)).sorted().map { days[$0] }

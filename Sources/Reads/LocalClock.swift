@@ -52,6 +52,16 @@ public struct LocalClock: Sendable {
     }
   }
 
+  /// Weekday names, Monday first (index = `weekday`), short and in full.
+  public static let weekdayShortNames = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+  public static let weekdayNames = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+
+  /// `Thu 16:00`: weekday and time on this clock.
+  public func label(_ t: Int64) -> String {
+    let s = secondOfDay(t)
+    return String(format: "%@ %02d:%02d", Self.weekdayShortNames[weekday(t)], s / 3600, s % 3600 / 60)
+  }
+
   /// The first instant of the local day that holds `t` (its midnight, right across clock changes:
   /// `t − local seconds since midnight` is an hour out on the day the clocks change).
   public func startOfDay(containing t: Int64) -> Int64 { startOfDay(day(t)) }

@@ -148,7 +148,7 @@ th{background:#eef3f8}td:first-child,th:first-child{text-align:left}.note{color:
 
   /// "Monday 2026-03-16" for a civil date "2026-03-16" (the date unchanged if it is not one).
   static func weekdayAndDate(_ date: String) -> String {
-    let weekdayNames = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+    let weekdayNames = LocalClock.weekdayNames
     let parts = date.split(separator: "-").compactMap { Int($0) }
     guard parts.count == 3 else { return date }
     return weekdayNames[LocalClock.weekday(ofDay: Int64(Timestamp.daysFromCivil(parts[0], parts[1], parts[2])))] + " " + date

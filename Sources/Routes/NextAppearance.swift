@@ -322,7 +322,7 @@ public struct FittedNextAppearance: FittedModel, SiteIndexedModel {
   /// window, and how often it entered by the window's site (`siteName`, e.g. the road).
   public func explanation(hourStart t: Int64, site: Int, siteName: String, visits: [NextAppearanceModel.Visit], from: Int64,
                           clock: LocalClock) -> String {
-    let names = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+    let names = LocalClock.weekdayNames
     let wd = clock.weekday(t), h = clock.hourOfDay(t)
     func near(_ v: NextAppearanceModel.Visit) -> Bool { let d = abs(v.hourOfWeek % 24 - h); return min(d, 24 - d) <= 1 }
     let days = Set(visits.map(\.day)).sorted()
