@@ -291,7 +291,7 @@ public struct Signatures: Codable, Sendable {
 /// rows, split by row, then the other block's rows, split by row — so no two threads touch one list.
 /// - Complexity: n²·d/2 multiply-adds in `dgemm`, n²·log k for selection; memory O(block² + n·k).
 public func topKNeighbours(_ x: Matrix, k: Int, blockRows: Int = 2048,
-                           threads: Int = ProcessInfo.processInfo.activeProcessorCount) throws -> [[(index: Int, similarity: Double)]] {
+                           threads: Int = workerThreads) throws -> [[(index: Int, similarity: Double)]] {
   let n = x.rows
   guard n > 0, k > 0 else { return [[(index: Int, similarity: Double)]](repeating: [], count: n) }
   // Per row: k slots of (index, similarity), how many are filled, and the worst kept (−∞ until full).

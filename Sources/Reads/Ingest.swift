@@ -346,7 +346,7 @@ public enum Ingest {
     // Parse: in parallel over byte ranges of a plain file when it is large and not --strict (rejects
     // are collected per range and written in file order), else one streaming pass.
     var parsers: [RowParser] = []
-    let workers = options.parseThreads ?? ProcessInfo.processInfo.activeProcessorCount
+    let workers = options.parseThreads ?? workerThreads
     if !options.strict, workers > 1, let size = ByteSource.plainFileSize(options.readsPath), size >= options.parallelMinimumBytes,
        let header = try RowParser.readHeader(path: options.readsPath, context: context) {
       parsers = try parseInParallel(path: options.readsPath, size: size, workers: workers, header: header, context: context, progress: progress)
@@ -590,7 +590,7 @@ struct Deduplicator {
   }
 
   func run(times: [Int64], cameras: [UInt16], plates: inout [Int32], plateKeys: [PlateKey],
-           threads: Int = ProcessInfo.processInfo.activeProcessorCount) -> Result {
+           threads: Int = workerThreads) -> Result {
     let n = times.count
     var result = Result(order: [])
     if n == 0 { return result }

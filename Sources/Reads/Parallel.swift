@@ -18,8 +18,16 @@ public final class ParallelSlots<T>: @unchecked Sendable {
   public func get(_ i: Int) -> T? { slots[i] }
 }
 
+/// How many worker threads the toolkit uses: `ANPR_THREADS` when set (a positive whole number), else
+/// every core. Results never depend on it (every parallel sum is merged in a fixed order); the
+/// determinism tests run the binary with different values and compare bytes.
+public let workerThreads: Int = {
+  if let v = ProcessInfo.processInfo.environment["ANPR_THREADS"], let n = Int(v), n > 0 { return n }
+  return ProcessInfo.processInfo.activeProcessorCount
+}()
+
 /// `body(i)` for every index, on up to `threads` threads in contiguous blocks; results in index order.
-public func concurrentMap<T>(_ count: Int, threads: Int = ProcessInfo.processInfo.activeProcessorCount,
+public func concurrentMap<T>(_ count: Int, threads: Int = workerThreads,
                              _ body: @Sendable (Int) -> T) -> [T] {
   let blocks = max(1, min(threads, count / 256 + 1))
   let slots = ParallelSlots<[T]>(count: blocks)

@@ -353,7 +353,7 @@ extension FittedMarkovRoute {
   /// Predicts the next site at every trip step of `store` (trips split at `tripGap`; consecutive reads
   /// at one site count once, as in training).
   public func predictEveryStep(store: ReadStore, clock: LocalClock, tripGap: Int64 = ReadStore.defaultTripGap,
-                               shards: Int = ProcessInfo.processInfo.activeProcessorCount) -> EveryStepPredictions {
+                               shards: Int = workerThreads) -> EveryStepPredictions {
     let parts = inVehicleShards(store: store, shards: shards) { vehicles in
       let batch = BatchPredictor(self)
       var out = EveryStepPredictions()

@@ -121,7 +121,7 @@ public struct TransitionCounts: Codable, Sendable, Equatable {
   /// addition (the same map-and-merge a cluster engine would run per day or district).
   public static func build(store: ReadStore, order: Int, from: Int64 = .min, to: Int64 = .max, tripGap: Int64 = ReadStore.defaultTripGap,
                            clock: LocalClock, vehicles: Set<Int>? = nil,
-                           shards: Int = ProcessInfo.processInfo.activeProcessorCount) -> TransitionCounts {
+                           shards: Int = workerThreads) -> TransitionCounts {
     let parts = inVehicleShards(store: store, shards: shards) { range in
       var acc = Accumulator(order: order, siteCount: store.sites.count)
       forEachTrip(store: store, vehicles: range, include: { vehicles?.contains($0) ?? true }, gap: tripGap, from: from, to: to,

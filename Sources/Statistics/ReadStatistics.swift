@@ -166,7 +166,7 @@ extension ReadStatistics {
     flush()
     // Trips: vehicles in contiguous ranges, one per core, each counted into its own tables (integers,
     // so the order the parts are added in does not matter).
-    let nv = store.vehicles.count, parts = max(1, min(ProcessInfo.processInfo.activeProcessorCount, nv / 2000 + 1))
+    let nv = store.vehicles.count, parts = max(1, min(workerThreads, nv / 2000 + 1))
     let results = ParallelSlots<(TripCounter, [(String, Vehicle)])>(count: parts)
     DispatchQueue.concurrentPerform(iterations: parts) { part in
       var counter = TripCounter(order: order, siteCount: sites.count, clock: clock)

@@ -70,4 +70,31 @@ struct CrossProcessDeterminismTests {
       #expect(r.status == 0 && r.out.contains("(\(kind), \(entry["family"]!))"), "\(kind): \(r.out)\(r.err)")
     }
   }
+
+  /// Results do not depend on the number of worker threads (ANPR_THREADS): every parallel sum is
+  /// merged in a fixed order. Ingest, route transitions, statistics and linkage, on 1 and 3 threads.
+  @Test func theSameBytesOnOneOrThreeThreads() throws {
+    let d = try freshDirectory("threads")
+    for threads in ["1", "3"] {
+      var env = ProcessInfo.processInfo.environment
+      env["ANPR_THREADS"] = threads
+      // The same store path each time (a store records its audit log's path), made afresh.
+      for f in (try? FileManager.default.contentsOfDirectory(atPath: d)) ?? [] where f.hasPrefix("s.anpr") { try FileManager.default.removeItem(atPath: d + "/" + f) }
+      var r = try runANPR(["ingest", "Data/sample/reads.csv.gz", "--cameras", "Data/sample/cameras.csv", "--vehicles", "Data/sample/vehicles.csv",
+                           "--keep-raw-plates", "--store", d + "/s.anpr"], environment: env)
+      #expect(r.status == 0, "\(r.err)")
+      r = try runANPR(["train", "--store", d + "/s.anpr", "--spec", "Models/markov-route.yaml", "--out", d + "/route\(threads).json"], environment: env)
+      #expect(r.status == 0, "\(r.err)")
+      r = try runANPR(["stats", "--store", d + "/s.anpr", "--out", d + "/stats\(threads).stats"], environment: env)
+      #expect(r.status == 0, "\(r.err)")
+      r = try runANPR(["link", "--store", d + "/s.anpr", "--out", d + "/groups\(threads).csv", "--links", d + "/links\(threads).csv"], environment: env)
+      #expect(r.status == 0, "\(r.err)")
+      try FileManager.default.copyItem(atPath: d + "/s.anpr", toPath: d + "/s\(threads).anpr")
+    }
+    for (a, b) in [("s1.anpr", "s3.anpr"), ("route1.json", "route3.json"), ("stats1.stats", "stats3.stats"), ("groups1.csv", "groups3.csv"),
+                   ("links1.csv", "links3.csv")] {
+      let x = FileManager.default.contents(atPath: d + "/" + a), y = FileManager.default.contents(atPath: d + "/" + b)
+      #expect(x != nil && x == y, "\(a) and \(b) differ: the result depends on the thread count")
+    }
+  }
 }
