@@ -130,6 +130,9 @@ public enum Training {
       return TrainingData(statistic: table, context: HotspotContext(binning: spec.bin, target: target), start: table.firstBin, end: table.end,
                           fingerprint: table.fingerprint)
     case .route:
+      guard store.sites.count <= ContextKey.maxSiteIndex + 1 else {
+        throw SpecError.invalid("\(spec.name): route contexts hold site indices up to \(ContextKey.maxSiteIndex); this store has \(store.sites.count) sites (split the area into stores of fewer sites)")
+      }
       let counts = TransitionCounts.build(store: store, order: try spec.routeModel().order, to: stop, clock: clock)
       return TrainingData(statistic: RouteStatistic(counts: counts, locations: store.siteLocations), context: SiteContext(sites: store.sites),
                           start: start, end: stop, fingerprint: fingerprint(counts))

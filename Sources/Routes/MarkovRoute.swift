@@ -57,10 +57,10 @@ public struct MarkovRouteModel: ModelSpec, Equatable {
     guard !(counts.next[0]?.isEmpty ?? true) else { throw FitError.noData("no trips to learn routes from") }
     // Median network speed from the pooled travel times, for pairs never observed.
     var speeds: [Double] = []
-    for (k, v) in counts.travel where k >> 40 == 0 && v[0] > 0 {
-      let p = [Int(k & 0xFFFFF) - 1, Int((k >> 20) & 0xFFFFF) - 1]
-      guard p[0] >= 0, p[1] >= 0, p[0] < sites.count, p[1] < sites.count else { continue }
-      let d = haversineMetres(sites[p[0]].latitude, sites[p[0]].longitude, sites[p[1]].latitude, sites[p[1]].longitude)
+    for (k, v) in counts.travel where v[0] > 0 {
+      let p = ContextKey.travelParts(k)
+      guard p.band == nil, p.from >= 0, p.to >= 0, p.from < sites.count, p.to < sites.count else { continue }
+      let d = haversineMetres(sites[p.from].latitude, sites[p.from].longitude, sites[p.to].latitude, sites[p.to].longitude)
       if d > 100 { speeds.append(d / exp(v[1] / v[0])) }
     }
     speeds.sort()
@@ -305,9 +305,9 @@ extension FittedMarkovRoute {
     /// Slot of the top-three entry for the last `order` sites of `sites[..<end]` in `band`.
     @inline(__always) func top3Slot(_ sites: UnsafeBufferPointer<Int32>, end: Int, band: Int) -> Int {
       let k = min(model.specification.order, end)
-      var key = UInt64(k) << 60
-      for j in 0..<k { key |= UInt64((Int(sites[end - k + j]) + 1) & 0xFFFF) << (16 * UInt64(j)) }
-      if model.specification.timeBands { key |= UInt64(band + 1) << 48 }
+      // The context's key with its length in the top bits (a context of fewer sites is another slot).
+      var key = UInt64(k) << 60 | ContextKey.make(sites, end: end, count: k)
+      if model.specification.timeBands { key |= ContextKey.bandBits(band) }
       if let slot = slots.value(key, 0) { return Int(slot) }
       let history = (0..<k).map { Int(sites[end - k + $0]) }
       let lv = model.levels(history, band: model.specification.timeBands ? band : nil)

@@ -79,12 +79,10 @@ extension TransitionCounts {
       entries[Int(s[0])] += weight
       for i in 0..<n {
         let nxt: Int32 = i + 1 < n ? s[i + 1] : Int32(endOfTrip)
-        let band = UInt64(bands[i] + 1) << 48
-        var ctx: UInt64 = 0
-        // Context of the last k sites, oldest first in 16-bit fields (same layout as `key`).
+        let band = ContextKey.bandBits(Int(bands[i]))
+        // Context of the last k sites (ContextKey's layout).
         for k in 1...order where i - k + 1 >= 0 {
-          ctx = 0
-          for j in 0..<k { ctx |= UInt64((Int(s[i - k + 1 + j]) + 1) & 0xFFFF) << (16 * UInt64(j)) }
+          let ctx = ContextKey.make(s, end: i + 1, count: k)
           next.add(ctx | band, nxt, weight)
           next.add(ctx, nxt, weight)
         }

@@ -54,18 +54,11 @@ public struct TransitionCounts: Codable, Sendable, Equatable {
 
   /// Key of a context: up to three sites oldest-first in 16 bits each (site + 1; 0 = none), the band + 1
   /// in bits 48–55 (0 = any band). The empty context (key 0) holds how often each site comes next at all.
-  @inlinable public static func key(_ sites: ArraySlice<Int>, band: Int?) -> UInt64 {
-    var k: UInt64 = 0
-    for (i, s) in sites.suffix(3).enumerated() { k |= UInt64((s + 1) & 0xFFFF) << (16 * UInt64(i)) }
-    if let band { k |= UInt64(band + 1) << 48 }
-    return k
-  }
+  @inlinable public static func key(_ sites: ArraySlice<Int>, band: Int?) -> UInt64 { ContextKey.make(sites, band: band) }
   @inlinable public static func key(_ sites: [Int], band: Int?) -> UInt64 { key(sites[...], band: band) }
 
   /// Key of a travel-time cell: from, to, and band (nil = any band).
-  @inlinable public static func travelKey(_ a: Int, _ b: Int, band: Int?) -> UInt64 {
-    UInt64(a + 1) | UInt64(b + 1) << 20 | UInt64((band ?? -1) + 1) << 40
-  }
+  @inlinable public static func travelKey(_ a: Int, _ b: Int, band: Int?) -> UInt64 { ContextKey.travel(a, b, band: band) }
 
   /// Resolution of the travel-time sums: log s and (log s)² are rounded to multiples of 2⁻²⁰ before
   /// they are added, so every sum is an exact multiple of it and adding moves, shards or partitions

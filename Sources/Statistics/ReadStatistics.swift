@@ -428,9 +428,7 @@ extension ReadStatistics {
     if !s.header.complete { try s.complete() }
     var c = TransitionCounts(order: order, siteCount: header.sites.count)
     for (k, v) in s.next {
-      var length = 0
-      for slot in 0..<3 where (k.context >> (16 * UInt64(slot))) & 0xFFFF != 0 { length += 1 }
-      guard length <= order else { continue }
+      guard ContextKey.length(k.context) <= order else { continue }
       c.next[k.context, default: [:]][k.next] = Double(v)
     }
     for (k, v) in s.travel {
