@@ -305,6 +305,22 @@ public enum Training {
     return (m.header, SavedNextAppearanceModel(name: m.name, sites: c.sites, fitted: f))
   }
 
+  /// The next-appearance model to forecast from `origin`: the one in `path` (refused when it was trained
+  /// on another camera registry or on reads after the origin — it would have seen the period it
+  /// forecasts), else one fitted on every vehicle's visits before the origin; and a line saying which.
+  public static func nextAppearanceModel(path: String?, store: ReadStore, origin: Int64, clock: LocalClock) throws -> (FittedNextAppearance, String) {
+    guard let path else {
+      let all = NextAppearanceModel.visits(store: store, until: origin, clock: clock)
+      return (NextAppearanceModel().fit(visits: all, siteCount: store.sites.count), "model fitted on every vehicle's visits before the origin")
+    }
+    let (header, saved) = try loadNextAppearance(path)
+    guard saved.sites == store.sites else { throw SpecError.invalid("\(path) was trained on a different camera registry; retrain it on this store") }
+    guard header.trainingEnd <= origin else {
+      throw SpecError.invalid("\(path) was trained on reads up to \(Timestamp.iso8601(header.trainingEnd)), after the origin \(Timestamp.iso8601(origin)): it has seen the period it would forecast; retrain with --until or choose a later --at")
+    }
+    return (saved.fitted, "model \(path) (\(saved.name), trained on reads before \(Timestamp.iso8601(header.trainingEnd)))")
+  }
+
   public static func loadRoute(_ path: String, registry: ModelRegistry = .standard) throws -> (ModelFileHeader, SavedRouteModel) {
     let m = try registry.load(path, family: .route)
     guard let c = m.context as? SiteContext, let f = m.fitted as? FittedMarkovRoute else {

@@ -92,45 +92,16 @@ extension ANPR {
     func forecast(_ store: ReadStore, clock: LocalClock) throws -> Int {
       let (vehicles, spans, label) = try selection.resolveWithSpans(store)
       let (from, originNote) = try origin.origin(store, clock: clock)
-      let model: FittedNextAppearance
-      var modelNote: String
-      if let path = self.model {
-        let (header, saved) = try Training.loadNextAppearance(path)
-        guard saved.sites == store.sites else { throw CLIError("\(path) was trained on a different camera registry; retrain it on this store") }
-        if header.trainingEnd > from {
-          let end = header.trainingEnd
-          throw CLIError("\(path) was trained on reads up to \(Timestamp.iso8601(end)), after the origin \(Timestamp.iso8601(from)): it has seen the period it would forecast; retrain with --until or choose a later --at")
-        }
-        model = saved.fitted
-        modelNote = "model \(path) (\(saved.name), trained on reads before \(Timestamp.iso8601(header.trainingEnd)))"
-      } else {
-        let all = NextAppearanceModel.visits(store: store, until: from, clock: clock)
-        model = NextAppearanceModel().fit(visits: all, siteCount: store.sites.count)
-        modelNote = "model fitted on every vehicle's visits before the origin"
-      }
-      modelNote += String(format: "; learned: hours pooled across weekdays %.0f, spread to neighbouring hours %.2f, renewal weight %.2f",
-                          model.hourPooling ?? 0, model.hourSmoothing ?? 0, model.renewalWeight ?? 1)
-      // The selection's visits: every visit of a plain vehicle, only those inside its periods of use for a group.
-      let mine = NextAppearanceModel.visits(store: store, until: from, clock: clock, vehicles: vehicles, spans: spans)
-      let visits = vehicles.flatMap { mine[$0] ?? [] }.sorted { $0.day < $1.day }
-      guard !visits.isEmpty else {
-        throw CLIError("\(label): no visits before the origin \(Timestamp.iso8601(from)); nothing to forecast from (try a later --at)")
-      }
-      let (dayP, none) = model.dayProbabilities(visits, from: from, days: days, clock: clock)
-      let windows = model.topWindows(visits, from: from, days: days, k: top, clock: clock)
-      struct Row: Encodable { var site: String; var hourStart: String; var local: String; var probability: Double; var why: String }
-      // A site's name for people: its road from the camera registry, else its id.
-      func siteName(_ s: Int) -> String {
-        let id = store.sites[s]
-        return store.cameras.first { $0.site == id && $0.road != nil }?.road.map { "\($0) (\(id))" } ?? id
-      }
-      let rows = windows.map { w in
-        Row(site: store.sites[w.site], hourStart: Timestamp.iso8601(w.hourStart), local: clock.label(w.hourStart), probability: w.probability,
-            why: model.explanation(hourStart: w.hourStart, site: w.site, siteName: siteName(w.site), visits: visits, from: from, clock: clock))
-      }
+      let (model, note) = try Training.nextAppearanceModel(path: self.model, store: store, origin: from, clock: clock)
+      let modelNote = note + String(format: "; learned: hours pooled across weekdays %.0f, spread to neighbouring hours %.2f, renewal weight %.2f",
+                                    model.hourPooling ?? 0, model.hourSmoothing ?? 0, model.renewalWeight ?? 1)
+      let f: NextAppearanceForecast
+      do { f = try NextAppearanceForecast.make(store: store, model: model, vehicles: vehicles, spans: spans, origin: from, days: days, top: top, clock: clock) }
+      catch let e as FitError { throw CLIError("\(label): \(e)") }
+      let (rows, visits, dayP) = (f.windows, f.visits, f.dayProbabilities)
       if json { try printJSONLine(rows); return rows.count }
-      let seenDays = Set(visits.map(\.day)).count
-      let within = [1, 3, days].filter { $0 <= days }.map { k in (k, dayP.prefix(k).reduce(0, +)) }
+      let seenDays = f.seenDays
+      let within: [(Int, Double)] = [1, 3, days].filter { $0 <= days }.map { k in (k, f.pSeen(within: k)) }
       print("\(label): \(visits.count) past visits on \(seenDays) days; P(seen within "
         + within.map { "\($0.0)" }.joined(separator: "/") + " days) = " + within.map { String(format: "%.2f", $0.1) }.joined(separator: " / "))
       print(originNote)
