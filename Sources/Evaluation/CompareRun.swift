@@ -235,6 +235,9 @@ func truthFile(_ dir: String, _ name: String) -> String {
 public enum EventsCompare {
   public static func run(path: String, cellMetres: Double, binning: Binning, category: String?, specs: [SpecFile],
                          plan: BacktestPlan, clock: LocalClock, offsets: Int = 4, seed: UInt64 = 1) throws -> Comparison {
+    // The default line-up for events: the registry's hotspot kinds that suit sparse events in day or
+    // month bins — not the self-exciting model (its EM is too slow on city-scale events: issue 17) nor
+    // the daily profile (it needs bins within a day).
     let named: [NamedHotspotModel] = specs.isEmpty
       ? try [HistoricalMeanModel.kind, KernelDensityModel.kind, ProspectiveHotspotModel.kind, PoissonHotspotModel.kind, LastWindowModel.kind]
         .map { NamedHotspotModel(name: $0.rawValue, model: try hotspotSpec(ModelRegistry.standard.registration($0).defaultSpec())) }

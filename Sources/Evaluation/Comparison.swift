@@ -128,11 +128,9 @@ public struct Comparison: Codable, Sendable {
   public static func summarise(hotspot scores: [String: [WindowScore]], order: [String], family: ModelFamily, target: String,
                                primary: String = "hit_rate@10%", seed: UInt64 = 1) -> Comparison {
     var rows: [ComparisonRow] = []
-    let oracleMeans: [String: Double] = (scores["oracle"].map { ws in
-      Dictionary(uniqueKeysWithValues: (ws.first?.metrics.keys.map { $0 } ?? []).map { m in
-        (m, Bootstrap.mean(ws.map { $0.metrics[m] ?? .nan }, seed: seed).value)
-      })
-    }) ?? [:]
+    // The oracle's score per window, so a row's fraction of the oracle compares means over the same
+    // windows (a model that failed on some windows is compared on the others).
+    let oracleByOrigin = Dictionary((scores["oracle"] ?? []).filter { $0.failure == nil }.map { ($0.origin, $0.metrics) }, uniquingKeysWith: { a, _ in a })
     var notes: [String] = []
     for name in order + (scores["oracle"] != nil ? ["oracle"] : []) {
       guard let all = scores[name] else { continue }
@@ -140,7 +138,13 @@ public struct Comparison: Codable, Sendable {
       var metrics: [String: Estimate] = [:]
       for m in ws.first?.metrics.keys.sorted() ?? [] {
         var e = Bootstrap.mean(ws.map { $0.metrics[m] ?? .nan }, seed: seed)
-        if ratioMetrics.contains(m), let o = oracleMeans[m], o > 0, name != "oracle" { e.fractionOfOracle = e.value / o }
+        if ratioMetrics.contains(m), name != "oracle" {
+          let paired = ws.compactMap { w in oracleByOrigin[w.origin]?[m].map { (w.metrics[m] ?? .nan, $0) } }
+          if paired.count == ws.count {
+            let o = Bootstrap.mean(paired.map(\.1), seed: seed).value
+            if o > 0 { e.fractionOfOracle = e.value / o }
+          }
+        }
         metrics[m] = e
       }
       let isOracle = name == "oracle"

@@ -2,7 +2,8 @@ import Foundation
 
 /// A score the backtests report: its name in tables and files, which way is better, and whether a
 /// fraction of the oracle's score means something (a ratio of non-negative scores, higher better).
-/// Metric names are made here and nowhere else; scores are keyed by `name` in window scores and files.
+/// Scores are keyed by `name` in window scores and files; tables, reports and the comparison's ratio
+/// and lower-is-better sets take their names from here.
 public struct Metric: Hashable, Sendable, Comparable, CustomStringConvertible {
   public let name: String
   public let higherIsBetter: Bool

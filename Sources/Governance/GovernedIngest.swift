@@ -37,7 +37,16 @@ public enum GovernedIngest {
     public var sealed: Int
   }
 
+  /// - Throws: `GovernanceError.refused` when a policy would be changed on an existing store (a policy
+  ///   is recorded when a store is made) or `asOf` would move a policy's retention (it is now).
   public static func run(_ r: Request, progress: Reads.Ingest.Progress? = nil, notice: ((String) -> Void)? = nil) throws -> Result {
+    let recorded = r.existing?.header.governance?.policy
+    if r.options.asOf != nil, r.policy != nil || recorded != nil {
+      throw GovernanceError.refused("--as-of cannot move the reference time of a policy's retention (it is now); leave it out")
+    }
+    if let policy = r.policy, r.existing != nil, recorded != policy {
+      throw GovernanceError.refused("\(r.store) exists\(recorded == nil ? " without a policy" : " with another policy"); a policy is recorded when a store is made (ingest into a new store, or leave out --policy)")
+    }
     var o = r.options
     // Under a policy, reads past its retention are not taken in at all.
     if let p = r.policy ?? r.existing?.header.governance?.policy, o.retainDays == nil { o.retainDays = p.retentionDays }

@@ -130,9 +130,6 @@ public enum Training {
       return TrainingData(statistic: table, context: HotspotContext(binning: spec.bin, target: target), start: table.firstBin, end: table.end,
                           fingerprint: table.fingerprint)
     case .route:
-      guard store.sites.count <= ContextKey.maxSiteIndex + 1 else {
-        throw SpecError.invalid("\(spec.name): route contexts hold site indices up to \(ContextKey.maxSiteIndex); this store has \(store.sites.count) sites (split the area into stores of fewer sites)")
-      }
       let counts = TransitionCounts.build(store: store, order: try spec.routeModel().order, to: stop, clock: clock)
       return TrainingData(statistic: RouteStatistic(counts: counts, locations: store.siteLocations), context: SiteContext(sites: store.sites),
                           start: start, end: stop, fingerprint: fingerprint(counts))
@@ -174,8 +171,10 @@ public enum Training {
                        clock: clock, to: path)
     case .nextAppearance, .linkage, .coTravel:
       let header = makeHeader(spec, start: data.start, end: data.end, fingerprint: data.fingerprint, clock: clock)
+      // Linkage and co-travel results name cars: on a store of raw plates, by their plates (file kept private).
+      let holdsPlates = (spec.family == .linkage || spec.family == .coTravel) && !store.isPseudonymised
       let fitted = try fitAndSave(try spec.spec(), statistic: data.statistic, context: data.context, name: spec.name, header: header,
-                                  clock: clock, to: path)
+                                  clock: clock, to: path, permissions: holdsPlates ? 0o600 : 0o644)
       if let na = fitted as? FittedNextAppearance, let visits = (data.statistic as? VisitHistory)?.visits {
         let repeats = visits.values.filter { Set($0.map(\.day)).count >= 2 }.count
         return (header, String(format: "%@: %d repeat vehicles; learned: hours pooled across weekdays %.0f, spread to neighbouring hours %.2f, renewal weight %.2f",
@@ -194,12 +193,12 @@ public enum Training {
   /// Fits `spec` on `statistic` and writes the model file: the one path every family saves through.
   /// - Throws: when the statistic or context is not what the model learns from, and any fit error.
   static func fitAndSave<S: ModelSpec>(_ spec: S, statistic: Any, context: any ModelContext, name: String, header: ModelFileHeader,
-                                       clock: LocalClock, to path: String) throws -> S.Fitted {
+                                       clock: LocalClock, to path: String, permissions: mode_t = 0o644) throws -> S.Fitted {
     guard let st = statistic as? S.Statistic, let ctx = context as? S.Context else {
       throw SpecError.invalid("\(S.kind) learns from \(S.Statistic.self), not \(type(of: statistic))")
     }
     let fitted = try spec.fit(st, clock: clock)
-    try ModelFile.write(SavedModel(name: name, context: ctx, fitted: fitted), header: header, to: path)
+    try ModelFile.write(SavedModel(name: name, context: ctx, fitted: fitted), header: header, to: path, permissions: permissions)
     return fitted
   }
 

@@ -67,7 +67,9 @@ public struct ModelSummary: Sendable, Equatable, CustomStringConvertible {
   }
 }
 
-/// A fitted model: parameters only (never the training data), saved in a model file's body.
+/// A fitted model, saved in a model file's body: parameters, never the reads it learned from (linkage
+/// and co-travel results hold the ids of the periods of use and pairs they found, and evidence in
+/// words; on a store of raw plates those ids are plates, and the file is written private).
 public protocol FittedModel: Codable, Sendable {
   /// What is wrong with the body as read from a file (nil when it can be used): array lengths that
   /// disagree, numbers that are not finite or out of range. A damaged or hand-edited file is refused

@@ -59,12 +59,14 @@ private struct HeaderOnly: Decodable { var header: ModelFileHeader }
 
 public enum ModelFile {
   /// Writes `body` under `header` as sorted, pretty JSON, atomically. NaN/∞ are refused by the encoder.
-  public static func write<Body: Codable>(_ body: Body, header: ModelFileHeader, to path: String) throws(ModelFileError) {
+  /// `permissions` 0600 for a model that holds raw plates (a linkage result on a store of raw plates).
+  public static func write<Body: Codable>(_ body: Body, header: ModelFileHeader, to path: String,
+                                          permissions: mode_t = 0o644) throws(ModelFileError) {
     let enc = JSONEncoder()
     enc.outputFormatting = [.sortedKeys, .prettyPrinted]
     do {
       let data = try enc.encode(ModelEnvelope(header: header, body: body))
-      let file = try OutputFile(path: path)
+      let file = try OutputFile(path: path, permissions: permissions)
       try file.write(data)
       try file.commit()
     } catch { throw .cannotWrite(path: path, reason: "\(error)") }

@@ -69,12 +69,15 @@ public struct ModelRegistration: Sendable, CustomStringConvertible {
   private let makeDefault: @Sendable () -> any ModelSpec
   private let decodeFile: @Sendable (Data, String) throws -> (String, any ModelContext, any FittedModel)
   private let encodeFile: @Sendable (LoadedModel, String) throws -> Void
+  /// The keys this kind's fitted body may be under (`fitted`, and its format-1 keys).
+  public let bodyKeys: [String]
 
   public init<S: ModelSpec>(_ spec: S.Type, about: String, quickParameters: String = "{}") {
     kind = S.kind
     family = S.family
     self.about = about
     self.quickParameters = Data(quickParameters.utf8)
+    bodyKeys = ["fitted"] + S.Fitted.legacyBodyKeys
     decodeSpec = { try S.decodeParameters($0) }
     makeDefault = { S() }
     decodeFile = { data, path in
@@ -100,7 +103,8 @@ public struct ModelRegistration: Sendable, CustomStringConvertible {
 
   public var description: String { kind.rawValue }
 
-  /// The spec from `params` (JSON): unknown keys refused naming the allowed ones, values checked.
+  /// The spec from `params` (JSON): unknown keys refused naming the allowed ones; values checked where
+  /// the model's decoder checks them (the hotspot, route and next-appearance specs).
   public func spec(parameters json: Data) throws -> any ModelSpec { try decodeSpec(json) }
   /// The spec with every parameter at its default.
   public func defaultSpec() -> any ModelSpec { makeDefault() }
@@ -112,8 +116,8 @@ public struct ModelRegistration: Sendable, CustomStringConvertible {
   }
 }
 
-/// Every model kind the toolkit knows, in the order tables show them. Specs, model files, `compare`
-/// and the contract tests all go through it: no list of kinds is written anywhere else.
+/// Every model kind the toolkit knows, in the order tables show them. Specs, model files, `compare`'s
+/// default line-up and the contract tests all go through it.
 public struct ModelRegistry: Sendable {
   public let all: [ModelRegistration]
 
@@ -145,6 +149,13 @@ public struct ModelRegistry: Sendable {
     }
     let data: Data
     do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch { throw ModelFileError.unreadable(path: path, reason: error.localizedDescription) }
+    // Exactly one fitted body: a file holding two (a stale format-1 key beside `fitted`, or two
+    // families' bodies) is refused rather than read as whichever comes first.
+    let allBodyKeys = Set(all.flatMap(\.bodyKeys))
+    if let body = (try? JSONSerialization.jsonObject(with: data) as? [String: Any])?["body"] as? [String: Any] {
+      let present = body.keys.filter(allBodyKeys.contains).sorted()
+      if present.count > 1 { throw ModelFileError.corrupt(path: path, reason: "body holds \(present.joined(separator: ", ")): one fitted model expected") }
+    }
     return try r.load(data, header: header, path: path)
   }
 }

@@ -175,8 +175,9 @@ public struct IngestOptions: Sendable {
   public var asOf: Int64?
   /// Threads for parsing a plain (uncompressed) file in byte ranges; nil = one per core.
   public var parseThreads: Int?
-  /// Files smaller than this are parsed in one pass.
-  public var parallelMinimumBytes: Int64 = 16 << 20
+  /// Files smaller than this are parsed in one pass (`ANPR_PARALLEL_MIN_BYTES` sets it, e.g. to test the
+  /// parallel parser on a small file; default 16 MiB).
+  public var parallelMinimumBytes: Int64 = ProcessInfo.processInfo.environment["ANPR_PARALLEL_MIN_BYTES"].flatMap { Int64($0) }.map { max(1, $0) } ?? 16 << 20
   /// How the timestamp column is written; nil = work it out from the first rows (reported).
   public var timeFormat: TimeReading.Format?
   /// IANA zone of zone-less (local) times; nil = every time must carry its zone.

@@ -4,7 +4,8 @@ import Foundation
 /// index + 1; 0 = none) and the time band + 1 in bits 48–55 (0 = any band) — and of a travel-time
 /// cell's key (from + 1, to + 1 in 20-bit fields, band + 1 from bit 40). Transition counts, their
 /// accumulator, the statistics file, the route model and its batch predictions all make and read
-/// keys here, so the layout has one definition. Site indices must be below `maxSiteIndex`.
+/// keys here, so the layout has one definition. Site indices must be at most `maxSiteIndex` (the route
+/// model refuses more sites).
 public enum ContextKey {
   /// Sites a context holds at most.
   public static let maxSites = 3

@@ -53,6 +53,9 @@ public struct MarkovRouteModel: ModelSpec, Equatable {
 
   /// Fits on transition counts (the model keeps only these sufficient statistics) and the site locations.
   public func fit(_ counts: TransitionCounts, sites: [(latitude: Double, longitude: Double)]) throws -> FittedMarkovRoute {
+    guard counts.siteCount <= ContextKey.maxSiteIndex + 1 else {
+      throw FitError.invalidSpec("route contexts hold site indices up to \(ContextKey.maxSiteIndex); \(counts.siteCount) sites (split the area into stores of fewer sites)")
+    }
     guard counts.order >= order else { throw FitError.invalidSpec("counts were built with order \(counts.order) < model order \(order)") }
     guard !(counts.next[0]?.isEmpty ?? true) else { throw FitError.noData("no trips to learn routes from") }
     // Median network speed from the pooled travel times, for pairs never observed.
@@ -380,20 +383,20 @@ extension FittedMarkovRoute {
   public func bodyProblem() -> String? {
     let n = siteLatitude.count
     if siteLongitude.count != n || counts.siteCount != n {
-      return "route: \(n) latitudes, \(siteLongitude.count) longitudes, counts for \(counts.siteCount) sites"
+      return "fitted: \(n) latitudes, \(siteLongitude.count) longitudes, counts for \(counts.siteCount) sites"
     }
     if let i = siteLatitude.indices.first(where: { !(abs(siteLatitude[$0]) <= 90) || !(abs(siteLongitude[$0]) <= 180) }) {
-      return "route.siteLatitude/siteLongitude[\(i)] is not a WGS84 position"
+      return "fitted.siteLatitude/siteLongitude[\(i)] is not a WGS84 position"
     }
-    if !(medianSpeed.isFinite && medianSpeed > 0) { return "route.medianSpeed = \(medianSpeed) must be > 0" }
+    if !(medianSpeed.isFinite && medianSpeed > 0) { return "fitted.medianSpeed = \(medianSpeed) must be > 0" }
     for k in counts.next.keys.sorted() {
       for (site, c) in counts.next[k]!.sorted(by: { $0.key < $1.key }) where !(c.isFinite && c >= 0) || site < endOfTrip || site >= n {
-        return "route.counts.next[\(k)]: site \(site) with count \(c) (sites are 0…\(n - 1), or -1 for the end of a trip)"
+        return "fitted.counts.next[\(k)]: site \(site) with count \(c) (sites are 0…\(n - 1), or -1 for the end of a trip)"
       }
     }
     for k in counts.travel.keys.sorted() {
       let v = counts.travel[k]!
-      if v.count != 3 || !v.allSatisfy(\.isFinite) || v[0] < 0 { return "route.counts.travel[\(k)] = \(v) is not [n ≥ 0, Σ log s, Σ log² s]" }
+      if v.count != 3 || !v.allSatisfy(\.isFinite) || v[0] < 0 { return "fitted.counts.travel[\(k)] = \(v) is not [n ≥ 0, Σ log s, Σ log² s]" }
     }
     return nil
   }

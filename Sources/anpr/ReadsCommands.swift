@@ -106,12 +106,7 @@ extension ANPR {
       defer { withExtendedLifetime(lock) {} }
       let existing = FileManager.default.fileExists(atPath: store) ? try ReadStore(path: store) : nil
       let newPolicy = try policy.map(PolicyFile.load)
-      if asOf != nil, newPolicy != nil || existing?.header.governance?.policy != nil {
-        throw CLIError("--as-of cannot move the reference time of a policy's retention (it is now); leave it out")
-      }
-      if let newPolicy, let existing, existing.header.governance?.policy != newPolicy {
-        throw CLIError("\(store) exists\(existing.header.governance?.policy == nil ? " without a policy" : " with another policy"); a policy is recorded when a store is made (ingest into a new store, or leave out --policy)")
-      }
+      // A policy changed on an existing store, or --as-of under a policy, is refused by GovernedIngest.
       let audit = try governance.begin("ingest", storePath: store, store: existing)
       try audited(audit) { try ingest(existing: existing, policy: newPolicy) }
     }

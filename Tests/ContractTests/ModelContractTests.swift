@@ -52,26 +52,33 @@ struct ModelContractTests {
   /// Every family has a model, and no kind is registered twice (the registry refuses it).
   @Test func everyFamilyIsRegistered() {
     #expect(Set(ModelRegistry.standard.all.map(\.family)) == Set(ModelFamily.allCases))
-    #expect(Set(ModelRegistry.standard.kinds).count == ModelRegistry.standard.kinds.count)
   }
 
-  /// Format 1 model files (a key per family for the body) still load, as the same model.
+  /// Format 1 model files (a key per family for the body) still load, as the same model, for every
+  /// kind that had one; a body holding two fitted models is refused.
   @Test func formatOneFilesStillLoad() throws {
     let d = SampleStore.directory + "/v1-\(UUID())"
     try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
-    for (kind, legacyKey) in [("historical-mean", "historicalMean"), ("markov-route", "route"), ("next-appearance", "fitted")] {
-      let r = try ModelRegistry.standard.registration(ModelKind(kind))
-      let path = d + "/\(kind).json"
-      try Training.train(spec: try SpecFile(r), store: SampleStore.store, target: .allReads, clock: SampleStore.clock, to: path)
+    let legacy = ModelRegistry.standard.all.filter { $0.bodyKeys.count > 1 }
+    #expect(legacy.count >= 7, "every hotspot kind and the route model had a format-1 key")
+    for r in legacy {
+      let path = d + "/\(r.kind).json"
+      try Training.train(spec: try SpecFile(r, params: r.quickParameters), store: SampleStore.store, target: .allReads, clock: SampleStore.clock, to: path)
       var json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as! [String: Any]
       var header = json["header"] as! [String: Any], body = json["body"] as! [String: Any]
       header["formatVersion"] = 1
-      body[legacyKey] = body.removeValue(forKey: "fitted")
+      let fitted = body.removeValue(forKey: "fitted")
+      body[r.bodyKeys[1]] = fitted
       json["header"] = header; json["body"] = body
       try JSONSerialization.data(withJSONObject: json, options: [.sortedKeys]).write(to: URL(fileURLWithPath: path + ".v1"))
       let old = try ModelRegistry.standard.load(path + ".v1"), new = try ModelRegistry.standard.load(path)
       let enc = JSONEncoder(); enc.outputFormatting = .sortedKeys
-      #expect(try enc.encode(old.fitted) == enc.encode(new.fitted), "\(kind)")
+      #expect(try enc.encode(old.fitted) == enc.encode(new.fitted), "\(r.kind)")
+      // Two bodies: the format-1 key beside `fitted`.
+      body["fitted"] = fitted
+      json["body"] = body
+      try JSONSerialization.data(withJSONObject: json, options: [.sortedKeys]).write(to: URL(fileURLWithPath: path + ".two"))
+      #expect(performing: { _ = try ModelRegistry.standard.load(path + ".two") }, throws: { "\($0)".contains("one fitted model expected") })
     }
   }
 

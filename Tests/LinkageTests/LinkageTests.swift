@@ -105,9 +105,15 @@ struct LinkageTests {
     try writeAtomically(EpisodesFile.table(r.units).encoded(), to: dir + "/episodes.csv")
     let links = try LinksFile.read(path: dir + "/links.csv")
     #expect(links.map(\.a) == r.links.map(\.a) && links.map(\.b) == r.links.map(\.b) && links.map(\.basis) == r.links.map(\.basis))
-    #expect(zip(links, r.links).allSatisfy { abs($0.confidence - $1.confidence) <= 0.0005 && $0.evidence == $1.evidence })
+    #expect(zip(links, r.links).allSatisfy {
+      abs($0.confidence - $1.confidence) <= 0.0005 && abs($0.similarity - $1.similarity) <= 0.00005 && abs($0.score - $1.score) <= 0.00005
+        && $0.succession == $1.succession && $0.evidence == $1.evidence
+    })
     let units = try EpisodesFile.read(path: dir + "/episodes.csv")
-    #expect(units.map(\.id) == r.units.map(\.id) && units.map(\.first) == r.units.map(\.first) && units.map(\.visits) == r.units.map(\.visits))
+    #expect(units.map(\.id) == r.units.map(\.id) && units.map(\.vehicle) == r.units.map(\.vehicle) && units.map(\.first) == r.units.map(\.first)
+      && units.map(\.last) == r.units.map(\.last) && units.map(\.visits) == r.units.map(\.visits)
+      && units.map(\.cutBefore) == r.units.map(\.cutBefore) && units.map(\.cutAfter) == r.units.map(\.cutAfter))
+    #expect(zip(units, r.units).allSatisfy { abs($0.boundaryConfidence - $1.boundaryConfidence) <= 0.0005 })
     let pair = CoTravel(a: "V1", b: "V2", sites: ["S1", "S2", "S3"], together: 4, expected: 0.0123, pValue: 2.5e-9, evidence: "4 journeys")
     try writeAtomically(ConvoysFile.table([pair]).encoded(), to: dir + "/convoys.csv")
     #expect(try ConvoysFile.read(path: dir + "/convoys.csv") == [.init(a: "V1", b: "V2", sites: 3, together: 4, expected: 0.0123, pValue: 2.5e-9, evidence: "4 journeys")])
