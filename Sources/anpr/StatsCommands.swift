@@ -33,11 +33,7 @@ extension ANPR {
 
     func shardSpan() throws -> ClosedRange<Int64>? {
       guard let span else { return nil }
-      let parts = span.components(separatedBy: "..")
-      guard parts.count == 2 else { throw ValidationError("--span FROM..TO, e.g. 2026-03-05T00:00Z..2026-03-06T00:00Z") }
-      let (a, b) = (try parseTime(parts[0], option: "--span"), try parseTime(parts[1], option: "--span"))
-      guard a < b else { throw ValidationError("--span: \(parts[0]) is not before \(parts[1])") }
-      return a...(b - 1)
+      do { return try ShardSpan.parse(span) } catch { throw ValidationError("\(error)") }
     }
 
     func validate() throws {
@@ -69,20 +65,11 @@ extension ANPR {
       FileHandle.standardError.write(Data((line + (out == "-" ? "" : "\nstatistics: \(out)") + "\n").utf8))
     }
 
-    /// Ingests the CSV shard into a temporary store (removed after), as 'anpr ingest' would, and builds the statistics.
+    /// The CSV shard's statistics, read as 'anpr ingest' would (`ReadStatistics.build(ingest:)`).
     func fromCSV(clock: LocalClock) throws -> ReadStatistics {
-      let o = try export.options(reads: reads!, cameras: cameras!, timeZone: exportTimezone)
-      let (contents, report) = try Reads.Ingest.run(o, notice: { FileHandle.standardError.write(Data(($0 + "\n").utf8)) })
-      let dir = FileManager.default.temporaryDirectory.appendingPathComponent("anprkit-stats-\(getpid())-\(UUID().uuidString)").path
-      try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-      defer { try? FileManager.default.removeItem(atPath: dir) }
-      let path = dir + "/shard.anpr"
-      try StoreWriter.write(contents, to: path)
-      var stats = try ReadStatistics.build(store: try ReadStore(path: path), clock: clock, complete: complete, span: try shardSpan(), dedupeWindow: Int64(export.dedupeWindow))
-      // The shard's accounting is the ingest's (the temporary store holds the same report).
-      stats.accounting = ["read": Int64(report.read), "accepted": Int64(report.accepted), "rejected": Int64(report.rejected),
-                          "duplicates": Int64(report.duplicates)]
-      return stats
+      try ReadStatistics.build(ingest: try export.options(reads: reads!, cameras: cameras!, timeZone: exportTimezone), clock: clock,
+                               complete: complete, span: try shardSpan(), dedupeWindow: Int64(export.dedupeWindow),
+                               notice: { FileHandle.standardError.write(Data(($0 + "\n").utf8)) })
     }
   }
 
@@ -104,21 +91,11 @@ extension ANPR {
 
     func run() throws {
       try requireDistinct(outputs: [("--out", out)], inputs: inputs.map { ("INPUT", $0) })
-      var result = try StatisticsFile.read(inputs[0])
-      for (k, path) in inputs.enumerated().dropFirst() {
-        try result.merge(try StatisticsFile.read(path), names: (k == 1 ? inputs[0] : "the inputs before \(path)", path))
-      }
-      if result.header.complete, let v = result.vehicles.keys.sorted().first(where: { result.vehicles[$0]!.shards > 1 }) {
-        throw CLIError("vehicle \(v) was in \(result.vehicles[v]!.shards) complete shards: its reads were split between partitions (partition by the vehicle's plate)")
-      }
+      let result: ReadStatistics
+      do { result = try ReadStatistics.merged(inputs, complete: complete) } catch let e as StatisticsError { throw CLIError("\(e)") }
       let a = result.accounting
-      let kept = (a["accepted"] ?? 0) - (a["removed"] ?? 0)
-      if !a.isEmpty && kept != result.readCount {
-        throw CLIError("the inputs' accounting says \(kept) reads kept but their vehicles hold \(result.readCount): an input was cut or edited; nothing written")
-      }
-      if complete && !result.header.complete { try result.complete() }
       try StatisticsFile.write(result, to: out)
-      let balance = (a["read"] ?? 0) == (a["accepted"] ?? 0) + (a["rejected"] ?? 0) + (a["duplicates"] ?? 0)
+      let balance = result.accountingBalances
       FileHandle.standardError.write(Data("merged \(inputs.count) inputs: \(result.vehicles.count) vehicles, \(result.readCount) reads; read \(a["read"] ?? 0), accepted \(a["accepted"] ?? 0), rejected \(a["rejected"] ?? 0), duplicates \(a["duplicates"] ?? 0)\(balance ? "" : " (does not balance)")\(result.header.complete ? "; complete" : "; open trips at shard edges kept")\n".utf8))
     }
   }
