@@ -111,13 +111,14 @@ public enum RouteBacktest {
     var out: [String: [WindowScore]] = [:]
     let maxOrder = models.map(\.model.order).max() ?? 2
     for (k, origin) in origins.enumerated() {
-      var counts = TransitionCounts(order: maxOrder, siteCount: store.sites.count)
+      // What every model learns from: the transitions of reads before the origin, from the builder
+      // training uses (`anpr train` on a store cut at the origin fits the same counts).
+      let counts = TransitionCounts.build(store: store, order: maxOrder, to: origin, clock: clock)
       var personal: [Int: TransitionCounts] = [:]
       var tables = CountTableRoutes()
       for t in trips where t.start < origin {
         let keep = t.times.indices.filter { t.times[$0] < origin }
         let s = keep.map { t.sites[$0] }, ts = keep.map { t.times[$0] }
-        counts.add(sites: s, times: ts, clock: clock)
         tables.add(s)
         if testVehicles?.contains(t.vehicle) ?? true {
           personal[t.vehicle, default: TransitionCounts(order: 1, siteCount: store.sites.count)].add(sites: s, times: ts, clock: clock)
