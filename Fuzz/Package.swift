@@ -19,7 +19,7 @@ let package = Package(
       dependencies: [
         "CFuzzerDriver", .product(name: "Reads", package: "ANPRKit"), .product(name: "Modelling", package: "ANPRKit"),
         .product(name: "Hotspots", package: "ANPRKit"), .product(name: "Routes", package: "ANPRKit"),
-        .product(name: "Evaluation", package: "ANPRKit"),
+        .product(name: "ModelCatalogue", package: "ANPRKit"),
       ]),
   ]
 )

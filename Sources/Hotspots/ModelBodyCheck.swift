@@ -47,12 +47,20 @@ extension LastWindowModel.Fitted {
 
 extension FittedPoissonHotspot {
   public func bodyProblem() -> String? {
-    BodyCheck.unique(units, "fitted.units") ?? BodyCheck.count(coefficients.count, columns.count, "fitted.coefficients")
+    if let i = coefficients.firstIndex(where: { abs($0) > Self.largestEffect }), coefficients[i].isFinite {
+      return "fitted.coefficients[\(i)] = \(coefficients[i]) is not a log-rate effect a fit gives (|β| ≤ \(Int(Self.largestEffect)))"
+    }
+    return BodyCheck.unique(units, "fitted.units") ?? BodyCheck.count(coefficients.count, columns.count, "fitted.coefficients")
       ?? BodyCheck.count(standardErrors.count, columns.count, "fitted.standardErrors")
       ?? BodyCheck.finite(coefficients, "fitted.coefficients") ?? BodyCheck.finite(standardErrors, "fitted.standardErrors", nonNegative: true)
       ?? (alpha.isFinite && alpha >= 0 ? nil : "fitted.alpha = \(alpha) must be a finite number ≥ 0")
       ?? termsProblem()
   }
+
+  /// Largest log-rate effect a saved model may hold: e^100 is 10⁴³ times the baseline rate, beyond any
+  /// fit (the ridge keeps all-zero sites' effects finite and small); a larger one is a damaged file
+  /// whose forecasts would overflow to infinity (found by fuzz-model).
+  static let largestEffect = 100.0
 
   /// The specification's terms need at least this many coefficients (user covariates add more): a
   /// file whose specification was edited after fitting would otherwise index past them (found by fuzz-model).

@@ -300,7 +300,9 @@ public struct FittedPoissonHotspot: FittedHotspotModel, Codable {
           let x = expo[u][slot(starts[b], h.binning, clock)]
           eta = x > 0 ? eta + log(x) : -.infinity
         }
-        e[u * bins + b] = exp(eta)
+        // At most e^700 (finite): a linear predictor beyond it comes from a damaged file or a wild
+        // extrapolation, and is flagged by the backtest's extrapolation note, not turned into infinity.
+        e[u * bins + b] = exp(min(eta, 700))
       }
     }
     return HotspotForecast(model: kind, units: h.units, binStarts: starts, expected: e, alpha: alpha, fallbackUnits: fallback)

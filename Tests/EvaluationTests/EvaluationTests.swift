@@ -307,6 +307,14 @@ struct ModelBodyTests {
     #expect(performing: { _ = try Training.loadHotspot(path) }, throws: { "\($0)".contains("fitted.coefficients has 18 values where the specification's terms need 28") })
   }
 
+  /// A finite coefficient no fit gives (found by fuzz-model: 8.9e75, whose forecast overflowed to
+  /// infinity) is refused naming it; the committed regression file is refused on load.
+  @Test func poissonRefusesAnEffectNoFitGives() throws {
+    #expect(performing: { _ = try Training.loadHotspot("Fuzz/Corpus/model/regression-poisson-huge-coefficient.json") },
+            throws: { "\($0)".contains("is not a log-rate effect a fit gives") })
+    _ = try Training.loadHotspot("Fuzz/Corpus/model/poisson-hotspot.v2.model.json")  // the file it was made from loads
+  }
+
   /// Found by fuzz-model (its input is kept in Fuzz/Corpus/model/): a self-exciting file with fewer
   /// than 24 seasonal shares loaded, then crashed the forecast (index out of range).
   @Test func selfExcitingNeedsOneSeasonalSharePerHour() throws {

@@ -1,4 +1,4 @@
-import Evaluation
+import ModelCatalogue
 import CFuzzerDriver
 import Foundation
 import Hotspots
