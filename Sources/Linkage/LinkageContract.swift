@@ -12,7 +12,28 @@ extension LinkageModel: ModelSpec {
   /// Spec `params`: any setting (snake_case or as written in the saved model), nested ones too
   /// (`weights.hour`, `segmenter.concentrations`); missing keys keep their defaults, unknown ones are refused.
   public static func decodeParameters(_ json: Data) throws -> LinkageModel {
-    try StrictParameters.decode(LinkageModel.self, from: json, defaults: LinkageModel(), kind: kind)
+    let m = try StrictParameters.decode(LinkageModel.self, from: json, defaults: LinkageModel(), kind: kind)
+    if let problem = m.parameterProblem { throw SpecError.invalid("\(kind): \(problem)") }
+    return m
+  }
+
+  /// What is wrong with the settings (nil when they can be used).
+  public var parameterProblem: String? {
+    let w = weights
+    let blockWeights = [w.entry, w.exit, w.stops, w.stopPairs, w.stopArea, w.dwell, w.weekday, w.hour, w.bigrams, w.durations, w.rental, w.entryHour]
+    if !(-1...1).contains(threshold) { return "threshold \(threshold) is not a similarity (−1 … 1)" }
+    if !(0...1).contains(minimumConfidence) { return "minimum_confidence \(minimumConfidence) is not a probability" }
+    if !(0...1).contains(groupProfileConfidence) { return "group_profile_confidence \(groupProfileConfidence) is not a probability" }
+    if !(-1...1).contains(groupProfileFloor) { return "group_profile_floor \(groupProfileFloor) is not a similarity (−1 … 1)" }
+    if neighbours < 1 { return "neighbours must be at least 1" }
+    if !(maxOverlapHours >= 0) || !(successionDays >= 0) || !successionBonus.isFinite { return "max_overlap_hours and succession_days must be ≥ 0, succession_bonus finite" }
+    if minimumTrips < 1 || minimumShortStops < 0 || visitGap <= 0 { return "minimum_trips ≥ 1, minimum_short_stops ≥ 0 and visit_gap > 0" }
+    if blockWeights.contains(where: { !($0 >= 0) || !$0.isFinite }) || blockWeights.reduce(0, +) <= 0 { return "weights must be finite, ≥ 0 and not all 0" }
+    if segmenter.concentrations.isEmpty || segmenter.concentrations.contains(where: { !($0 > 0) })
+      || segmenter.changeProbabilities.isEmpty || segmenter.changeProbabilities.contains(where: { !($0 > 0 && $0 < 1) }) {
+      return "segmenter: concentrations > 0 and change probabilities in (0, 1), at least one each"
+    }
+    return nil
   }
   public func fit(_ store: ReadStore, clock: LocalClock) throws -> LinkageResult {
     guard store.count > 0 else { throw FitError.noData("the store has no reads") }
@@ -68,7 +89,11 @@ extension CoTravelDetector: ModelSpec {
   public static let family = ModelFamily.coTravel
   public typealias Context = NoContext
   public static func decodeParameters(_ json: Data) throws -> CoTravelDetector {
-    try StrictParameters.decode(CoTravelDetector.self, from: json, defaults: CoTravelDetector(), kind: kind)
+    let d = try StrictParameters.decode(CoTravelDetector.self, from: json, defaults: CoTravelDetector(), kind: kind)
+    guard d.windowSeconds > 0, d.minimumSites >= 1, d.maxPValue > 0, d.maxPValue <= 1 else {
+      throw SpecError.invalid("\(kind): window_seconds > 0, minimum_sites ≥ 1, max_p_value in (0, 1]")
+    }
+    return d
   }
   public func fit(_ store: ReadStore, clock: LocalClock) throws -> CoTravelResult {
     guard store.count > 0 else { throw FitError.noData("the store has no reads") }

@@ -93,6 +93,19 @@ struct LinkageTests {
     if r.groups.contains(where: { $0.count == 2 }) { #expect(r.notes.contains { $0.contains("two vehicles") }) }
   }
 
+  /// Spec values out of range are refused naming the setting (unknown keys are refused by the contract).
+  @Test func linkageAndCoTravelSpecValuesAreChecked() throws {
+    func refusal<S: ModelSpec>(_ type: S.Type, _ json: String) -> String {
+      do { _ = try type.decodeParameters(Data(json.utf8)); return "accepted" } catch { return "\(error)" }
+    }
+    #expect(refusal(LinkageModel.self, #"{"threshold": -5}"#).contains("threshold -5"))
+    #expect(refusal(LinkageModel.self, #"{"minimum_confidence": 1.5}"#).contains("minimum_confidence"))
+    #expect(refusal(LinkageModel.self, #"{"weights": {"hour": -1}}"#).contains("weights"))
+    #expect(refusal(LinkageModel.self, #"{"segmenter": {"change_probabilities": [1.0]}}"#).contains("segmenter"))
+    #expect(refusal(CoTravelDetector.self, #"{"max_p_value": 5}"#).contains("max_p_value"))
+    #expect(try LinkageModel.decodeParameters(Data(#"{"threshold": 0.7, "weights": {"hour": 5}}"#.utf8)).weights.hour == 5)
+  }
+
   /// links.csv, episodes.csv and convoys.csv read back as written (to the file's precision), and a
   /// damaged row is refused naming the file, line and field.
   @Test func linkageFilesReadBackAsWritten() throws {
