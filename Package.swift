@@ -46,7 +46,7 @@ let package = Package(
     .target(name: "Linkage", dependencies: ["Linalg", "Reads", "Modelling"]),
     // The registry line-up, spec files and training: the one module that knows every model family.
     .target(name: "ModelCatalogue", dependencies: ["Reads", "Modelling", "Hotspots", "Routes", "Linkage", "Statistics", .product(name: "Yams", package: "Yams")]),
-    .target(name: "Evaluation", dependencies: ["Linalg", "Reads", "Modelling", "Hotspots", "Routes", "Linkage", "Statistics", "ModelCatalogue", .product(name: "Yams", package: "Yams")]),
+    .target(name: "Evaluation", dependencies: ["Linalg", "Reads", "Modelling", "Simulation", "Hotspots", "Routes", "Linkage", "Statistics", "ModelCatalogue", .product(name: "Yams", package: "Yams")]),
     // What an analyst reads: the HTML report (Mustache template), its PDF through Chromium, the road layer.
     .target(name: "Reporting", dependencies: ["Reads", "Modelling", "Hotspots", "Linkage", "ModelCatalogue", "Evaluation",
                                            .product(name: "Mustache", package: "swift-mustache")]),

@@ -3,6 +3,7 @@ import Hotspots
 import ModelCatalogue
 import Modelling
 import Reads
+import Simulation
 import Routes
 
 /// Everything `anpr compare` needs; the library call behind it.
@@ -111,11 +112,7 @@ public enum CompareRun {
   /// simulation), from the truth.
   public static func actorPeriods(store: ReadStore, truthDirectory dir: String, pseudonymiser: Pseudonymiser?,
                                   clock: LocalClock) throws -> [String: [Int: [ClosedRange<Int64>]]] {
-    struct Truth: Decodable {
-      struct Hire: Decodable { var plate: String; var holder: String; var fromDay: Int; var toDay: Int }
-      var hires: [Hire]; var startUTC: Int64
-    }
-    let truth = try JSONDecoder().decode(Truth.self, from: Data(contentsOf: URL(fileURLWithPath: dir + "/truth.json")))
+    let truth = try SimulationTruth.read(directory: dir)
     let index = Dictionary(store.vehicles.enumerated().map { ($1.id, $0) }, uniquingKeysWith: { a, _ in a })
     let day0 = clock.day(truth.startUTC)
     var out: [String: [Int: [ClosedRange<Int64>]]] = [:]
@@ -130,14 +127,7 @@ public enum CompareRun {
 
   /// Each actor group's habit from the truth, when it records the generative parameters.
   public static func actorHabits(truthDirectory dir: String) throws -> [String: NextAppearanceBacktest.Habit] {
-    struct Truth: Decodable {
-      struct H: Decodable {
-        var weekdays: [Int]; var entryHour: Double
-        var visitProbabilityHabitDay: Double?; var visitProbabilityOtherDay: Double?; var entryHourSD: Double?
-      }
-      var actorHabits: [String: H]?
-    }
-    let truth = try JSONDecoder().decode(Truth.self, from: Data(contentsOf: URL(fileURLWithPath: dir + "/truth.json")))
+    let truth = try SimulationTruth.read(directory: dir)
     var out: [String: NextAppearanceBacktest.Habit] = [:]
     for (name, h) in truth.actorHabits ?? [:] {
       guard let ph = h.visitProbabilityHabitDay, let po = h.visitProbabilityOtherDay, let sd = h.entryHourSD, sd > 0 else { continue }
@@ -149,9 +139,7 @@ public enum CompareRun {
 
   /// Store vehicle index → actor name, from the truth's hires (pseudonymised with the key when needed).
   public static func actorMap(store: ReadStore, truthDirectory dir: String, pseudonymiser: Pseudonymiser?) throws -> [Int: String] {
-    struct Truth: Decodable { struct Hire: Decodable { var plate: String; var holder: String }; var hires: [Hire] }
-    let data = try Data(contentsOf: URL(fileURLWithPath: dir + "/truth.json"))
-    let truth = try JSONDecoder().decode(Truth.self, from: data)
+    let truth = try SimulationTruth.read(directory: dir)
     let index = Dictionary(store.vehicles.enumerated().map { ($1.id, $0) }, uniquingKeysWith: { a, _ in a })
     var out: [Int: String] = [:]
     for h in truth.hires where h.holder.hasPrefix("actor-") {

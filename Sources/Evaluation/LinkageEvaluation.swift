@@ -3,6 +3,7 @@ import Linkage
 import Linalg
 import Modelling
 import Reads
+import Simulation
 
 /// Linkage scored against the simulator's truth, and a precision/recall curve over the threshold.
 public enum LinkageEvaluation {
@@ -17,11 +18,7 @@ public enum LinkageEvaluation {
 
   /// Every hire of the truth whose plate is in the store.
   public static func hires(store: ReadStore, truthDirectory dir: String, pseudonymiser: Pseudonymiser?) throws -> [TrueHire] {
-    struct Truth: Decodable {
-      struct Hire: Decodable { var plate: String; var holder: String; var fromDay: Int; var toDay: Int }
-      var hires: [Hire]; var startUTC: Int64
-    }
-    let truth = try JSONDecoder().decode(Truth.self, from: Data(contentsOf: URL(fileURLWithPath: dir + "/truth.json")))
+    let truth = try SimulationTruth.read(directory: dir)
     let index = Dictionary(store.vehicles.enumerated().map { ($1.id, $0) }, uniquingKeysWith: { a, _ in a })
     return truth.hires.compactMap { h in
       let id = store.isPseudonymised ? pseudonymiser?.pseudonym(plate: h.plate) : Plate.normalise(h.plate)

@@ -90,7 +90,8 @@ public enum NextAppearanceBacktest {
   public static func run(store: ReadStore, plan: BacktestPlan, clock: LocalClock, days: Int = 7, model: NextAppearanceModel = NextAppearanceModel(),
                          groups: [String: [Int: [ClosedRange<Int64>]]]? = nil,
                          habits: [String: Habit] = [:], maxSubjects: Int = 2000,
-                         progress: ((Int, Int) -> Void)? = nil) throws -> Result {
+                         progress: ((Int, Int) -> Void)? = nil,
+                         shown: ((_ origin: Int64, _ visits: [NextAppearanceModel.Visit]) -> Void)? = nil) throws -> Result {
     guard let start = store.header.timeStart, let end = store.header.timeEnd else { throw FitError.noData("the store has no reads") }
     let firstDay = clock.day(start)
     var origins: [Int64] = []
@@ -115,6 +116,7 @@ public enum NextAppearanceBacktest {
       // Population parts from every vehicle's visits before the origin.
       var before: [Int: [NextAppearanceModel.Visit]] = [:]
       for (v, ss) in starts.enumerated() { let b = ss.filter { $0.t < origin }.map(visit); if !b.isEmpty { before[v] = b } }
+      shown?(origin, before.keys.sorted().flatMap { before[$0]! })  // what the model learns from (the leakage test's spy)
       let fitted = model.fit(visits: before, siteCount: store.sites.count)
       // P(seen in a period) for baselines: the share of repeat vehicles seen in the L days before the
       // origin (L = the period, or half the history when shorter), as a constant daily hazard over the period.
@@ -150,6 +152,7 @@ public enum NextAppearanceBacktest {
         let next = pooled.first { $0.t >= origin && $0.t < horizonEnd }
         let actual = next.map { (slot: Int(clock.day($0.t) - originDay) * 24 + clock.hourOfDay($0.t), site: $0.site) }
         let visits = past.map(visit)
+        shown?(origin, visits)  // and what each forecast starts from
         var forecasts: [(String, Forecast)] = []
         let f = fitted.forecast(visits, from: origin, days: days, clock: clock)
         forecasts.append((modelName, Forecast(slots: f.slots, sites: f.sites)))

@@ -93,7 +93,8 @@ public enum RouteBacktest {
   ///   - actorOf: vehicle index → actor name, for the oracle.
   public static func run(store: ReadStore, models: [NamedRouteModel], plan: BacktestPlan, clock: LocalClock,
                          testVehicles: Set<Int>? = nil, oracle: RouteOracle? = nil, actorOf: [Int: String] = [:],
-                         maxTestMoves: Int = 20000, progress: ((Int, Int) -> Void)? = nil) throws -> [String: [WindowScore]] {
+                         maxTestMoves: Int = 20000, progress: ((Int, Int) -> Void)? = nil,
+                         shown: ((_ origin: Int64, _ counts: TransitionCounts, _ personal: [Int: TransitionCounts]) -> Void)? = nil) throws -> [String: [WindowScore]] {
     guard let start = store.header.timeStart, let end = store.header.timeEnd else { throw FitError.noData("empty store") }
     // Origins at local midnights (whole local days, right across clock changes).
     let day0 = clock.day(start)
@@ -124,6 +125,7 @@ public enum RouteBacktest {
           personal[t.vehicle, default: TransitionCounts(order: 1, siteCount: store.sites.count)].add(sites: s, times: ts, clock: clock)
         }
       }
+      shown?(origin, counts, personal)  // what the models learn from at this origin (the leakage test's spy)
       let windowEnd = clock.startOfDay(clock.day(origin) + Int64(plan.horizonDays))
       let test = trips.filter { $0.start >= origin && $0.start < windowEnd && (testVehicles?.contains($0.vehicle) ?? true) }
       // Moves: (trip, index of current read) with a next site different from the current.

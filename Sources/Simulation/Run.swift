@@ -417,3 +417,25 @@ extension Simulator {
     try out.close()
   }
 }
+
+extension SimulationTruth {
+  /// What evaluations read from `truth.json`: when the simulation starts, every hire, and each actor
+  /// group's habit. The one reader of the file outside the simulator (tolerant of files written before
+  /// a field was added: the habits are optional).
+  public struct Essentials: Sendable, Decodable {
+    public var startUTC: Int64
+    public var hires: [Hire]
+    public var actorHabits: [String: ActorHabit]?
+  }
+
+  /// Reads `truth.json` in `directory`.
+  /// - Throws: an error naming the file when it cannot be read or is not a simulator's truth.
+  public static func read(directory: String) throws -> Essentials {
+    let path = (directory as NSString).appendingPathComponent("truth.json")
+    let data: Data
+    do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch { throw IngestError.cannotOpen(file: path, reason: error.localizedDescription) }
+    do { return try JSONDecoder().decode(Essentials.self, from: data) } catch {
+        throw IngestError.corruptInput(file: path, reason: "not a simulator truth file (\(error))")
+    }
+  }
+}

@@ -368,6 +368,59 @@ struct RouteBaselineTests {
   }
 }
 
+/// The route and next-appearance backtests never show a model data at or after its origin: spies
+/// record what each is shown, checked against counts made by an independent path (the trips' reads
+/// before the origin added one by one) and against the origin's day.
+@Suite("Leakage: route and next-appearance backtests")
+struct BacktestLeakageTests {
+  static let store: ReadStore = {
+    let dir = try! makeTemporaryDirectory("leakage")
+    let o = IngestOptions(readsPath: "Data/sample/reads.csv.gz", camerasPath: "Data/sample/cameras.csv")
+    try! StoreWriter.write(try! Ingest.run(o).0, to: dir + "/s.anpr")
+    return try! ReadStore(path: dir + "/s.anpr")
+  }()
+
+  @Test func routeModelsSeeOnlyMovesBeforeTheOrigin() throws {
+    let store = Self.store, clock = try LocalClock(identifier: "Europe/London")
+    var plan = BacktestPlan()
+    plan.maxWindows = 2
+    let lock = NSLock()
+    nonisolated(unsafe) var seen: [(Int64, TransitionCounts)] = []
+    _ = try RouteBacktest.run(store: store, models: [NamedRouteModel.builtIn[0]], plan: plan, clock: clock, maxTestMoves: 200,
+                              shown: { origin, counts, _ in lock.lock(); seen.append((origin, counts)); lock.unlock() })
+    #expect(seen.count == 2)
+    for (origin, counts) in seen {
+      var reference = TransitionCounts(order: counts.order, siteCount: store.sites.count)
+      for v in 0..<store.vehicles.count {
+        for trip in store.trips(ofVehicle: v) where trip.start < origin {
+          let keep = trip.times.indices.filter { trip.times[$0] < origin }
+          reference.add(sites: keep.map { trip.sites[$0] }, times: keep.map { trip.times[$0] }, clock: clock)
+        }
+      }
+      #expect(counts.next == reference.next && counts.travel == reference.travel, "origin \(Timestamp.iso8601(origin))")
+    }
+  }
+
+  @Test func nextAppearanceSeesOnlyVisitsBeforeTheOrigin() throws {
+    let store = Self.store, clock = try LocalClock(identifier: "Europe/London")
+    var plan = BacktestPlan()
+    plan.maxWindows = 2
+    nonisolated(unsafe) var shown: [(Int64, [NextAppearanceModel.Visit])] = []
+    plan.minimumTrainingDays = 5  // the sample town has 14 days: 5 of history, 7 to forecast, 2 origins
+    _ = try NextAppearanceBacktest.run(store: store, plan: plan, clock: clock, maxSubjects: 50, shown: { shown.append(($0, $1)) })
+    #expect(shown.count > 2, "the fit and the forecasts at each origin")
+    for (origin, visits) in shown {
+      #expect(visits.allSatisfy { $0.day < clock.day(origin) }, "a visit on or after the origin's day was shown at \(Timestamp.iso8601(origin))")
+    }
+    // The fit at each origin is shown every trip start before it (nothing left out either).
+    let origins = Array(Set(shown.map(\.0))).sorted()
+    for origin in origins {
+      let starts = (0..<store.vehicles.count).reduce(0) { n, v in n + store.trips(ofVehicle: v).filter { $0.start < origin }.count }
+      #expect(shown.first { $0.0 == origin }?.1.count == starts)
+    }
+  }
+}
+
 /// Records what a backtest shows a model: the end (exclusive, epoch seconds) of each table it fits on
 /// and of each history it forecasts from, in call order.
 final class LeakageRecorder: @unchecked Sendable {
