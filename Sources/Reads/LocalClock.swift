@@ -21,6 +21,12 @@ public struct LocalClock: Sendable {
   /// Local seconds since 1970-01-01T00:00 local (for day and hour arithmetic).
   public func local(_ t: Int64) -> Int64 { t + offset(at: t) }
 
+  /// Local day number and hour of day of `t`, from one offset lookup (for hot loops that need both).
+  public func dayAndHour(_ t: Int64) -> (day: Int64, hour: Int) {
+    let l = local(t), d = floorDiv(l, 86400)
+    return (d, Int((l - d * 86400) / 3600))
+  }
+
   /// Local hour of day, 0–23.
   public func hourOfDay(_ t: Int64) -> Int { Int(floorMod(local(t), 86400) / 3600) }
 

@@ -5,10 +5,8 @@ import Reads
 /// Time-of-day band of a move, in local time, split weekday/weekend: 10 bands.
 /// 0 night 00–06, 1 morning peak 06–10, 2 day 10–16, 3 evening peak 16–19, 4 evening 19–24; +5 at weekends.
 public func timeBand(_ t: Int64, clock: LocalClock) -> Int {
-  let local = clock.local(t)  // one offset lookup for both hour and weekday
-  let day = local >= 0 ? local / 86400 : -((-local + 86399) / 86400)
-  let h = Int((local - day * 86400) / 3600)
-  let weekday = Int(((day + 3) % 7 + 7) % 7)  // 1970-01-01 was a Thursday; 0 = Monday
+  let (day, h) = clock.dayAndHour(t)  // one offset lookup for both hour and weekday
+  let weekday = LocalClock.weekday(ofDay: day)
   let b = weekdayBand(hour: h)
   return weekday >= 5 ? b + 5 : b
 }
