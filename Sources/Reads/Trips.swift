@@ -75,6 +75,36 @@ extension ReadStore {
     return out
   }
 
+  /// The trip stream the statistics read trips through: for each vehicle in `vehicles` that passes
+  /// `include`, its trips — reads split at gaps longer than `gap` over all its reads, as
+  /// `trips(ofVehicle:)` splits them — as the sites and times of the reads in `[from, to)`, consecutive
+  /// reads at one site collapsed (`Trip.collapsed`'s rule). The buffers are reused from trip to trip:
+  /// no allocation per trip.
+  public func forEachCollapsedTrip(vehicles: Range<Int>, include: (Int) -> Bool = { _ in true }, gap: Int64 = ReadStore.defaultTripGap,
+                                   from: Int64 = .min, to: Int64 = .max,
+                                   _ body: (_ vehicle: Int, _ sites: UnsafeBufferPointer<Int32>, _ times: UnsafeBufferPointer<Int64>) -> Void) {
+    var s: [Int32] = [], t: [Int64] = []
+    s.reserveCapacity(256); t.reserveCapacity(256)
+    for v in vehicles where include(v) {
+      func flush() {
+        guard !s.isEmpty else { return }
+        s.withUnsafeBufferPointer { sp in t.withUnsafeBufferPointer { tp in body(v, sp, tp) } }
+        s.removeAll(keepingCapacity: true); t.removeAll(keepingCapacity: true)
+      }
+      var last = Int64.min
+      for r in reads(ofVehicle: v) {
+        let i = Int(r), ti = time(i)
+        if last != .min && ti - last > gap { flush() }
+        last = ti
+        guard ti >= from && ti < to else { continue }
+        let si = Int32(site(i))
+        if s.last == si { continue }
+        s.append(si); t.append(ti)
+      }
+      flush()
+    }
+  }
+
   /// Calls `body` for every trip of every vehicle (vehicles in index order, trips in time order).
   public func forEachTrip(gap: Int64 = ReadStore.defaultTripGap, _ body: (Trip) throws -> Void) rethrows {
     for v in 0..<vehicles.count { for t in trips(ofVehicle: v, gap: gap) { try body(t) } }

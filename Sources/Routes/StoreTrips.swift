@@ -11,31 +11,18 @@ func inVehicleShards<T>(store: ReadStore, shards: Int, _ work: @Sendable (Range<
 }
 
 /// Calls `body(sites, times, bands)` for every trip of the vehicles in `vehicles` that pass `include`:
-/// trips are split at gaps longer than `gap` over all of a vehicle's reads, only reads in `[from, to)`
-/// are kept, and consecutive reads at one site (two cameras, or a dwell) count once. Time bands are the
-/// local ones of `clock`. No allocation per trip: the buffers are reused.
+/// the store's trip stream (`ReadStore.forEachCollapsedTrip`: trips split at gaps longer than `gap`, reads
+/// in `[from, to)`, repeats at one site collapsed) with each read's local time band of `clock`. The
+/// buffers are reused: no allocation per trip.
 func forEachTrip(store: ReadStore, vehicles: Range<Int>, include: (Int) -> Bool = { _ in true }, gap: Int64,
                  from: Int64 = .min, to: Int64 = .max, clock: LocalClock,
                  _ body: (UnsafeBufferPointer<Int32>, UnsafeBufferPointer<Int64>, UnsafeBufferPointer<Int32>) -> Void) {
-  var s: [Int32] = [], t: [Int64] = [], b: [Int32] = []
-  s.reserveCapacity(256); t.reserveCapacity(256); b.reserveCapacity(256)
-  func flush() {
-    guard !s.isEmpty else { return }
-    s.withUnsafeBufferPointer { sp in t.withUnsafeBufferPointer { tp in b.withUnsafeBufferPointer { bp in body(sp, tp, bp) } } }
-    s.removeAll(keepingCapacity: true); t.removeAll(keepingCapacity: true); b.removeAll(keepingCapacity: true)
-  }
-  for v in vehicles where include(v) {
-    var last = Int64.min
-    for r in store.reads(ofVehicle: v) {
-      let i = Int(r), ti = store.time(i)
-      if last != .min && ti - last > gap { flush() }
-      last = ti
-      guard ti >= from && ti < to else { continue }
-      let si = Int32(store.site(i))
-      if s.last == si { continue }
-      s.append(si); t.append(ti); b.append(Int32(timeBand(ti, clock: clock)))
-    }
-    flush()
+  var b: [Int32] = []
+  b.reserveCapacity(256)
+  store.forEachCollapsedTrip(vehicles: vehicles, include: include, gap: gap, from: from, to: to) { _, sites, times in
+    b.removeAll(keepingCapacity: true)
+    for t in times { b.append(Int32(timeBand(t, clock: clock))) }
+    b.withUnsafeBufferPointer { body(sites, times, $0) }
   }
 }
 
