@@ -152,7 +152,7 @@ public enum HotspotBacktest {
     let origins = plan.origins(table)
     guard !origins.isEmpty else {
       if case .month = table.binning {
-        throw SpecError.invalid("not enough history for a backtest: monthly bins need at least \(max(plan.minimumTrainingDays / 30, 3) + 1) months (three of history and one to forecast)")
+        throw SpecError.invalid("not enough history for a backtest: monthly bins need at least \(max(plan.minimumTrainingDays / 30, 3) + 1) months (\(max(plan.minimumTrainingDays / 30, 3)) of history and one to forecast)")
       }
       throw SpecError.invalid("not enough history for a backtest: need \(plan.minimumTrainingDays) days of training plus \(plan.horizonDays) of horizon")
     }

@@ -132,6 +132,7 @@ public struct Comparison: Codable, Sendable {
     // windows (a model that failed on some windows is compared on the others).
     let oracleByOrigin = Dictionary((scores["oracle"] ?? []).filter { $0.failure == nil }.map { ($0.origin, $0.metrics) }, uniquingKeysWith: { a, _ in a })
     var notes: [String] = []
+    var partialOracle: [String: (Int, Int)] = [:]
     for name in order + (scores["oracle"] != nil ? ["oracle"] : []) {
       guard let all = scores[name] else { continue }
       let ws = all.filter { $0.failure == nil }
@@ -140,9 +141,11 @@ public struct Comparison: Codable, Sendable {
         var e = Bootstrap.mean(ws.map { $0.metrics[m] ?? .nan }, seed: seed)
         if ratioMetrics.contains(m), name != "oracle" {
           let paired = ws.compactMap { w in oracleByOrigin[w.origin]?[m].map { (w.metrics[m] ?? .nan, $0) } }
-          if paired.count == ws.count {
+          if !paired.isEmpty {
             let o = Bootstrap.mean(paired.map(\.1), seed: seed).value
-            if o > 0 { e.fractionOfOracle = e.value / o }
+            let mine = paired.count == ws.count ? e.value : Bootstrap.mean(paired.map(\.0), seed: seed).value
+            if o > 0 { e.fractionOfOracle = mine / o }
+            if paired.count < ws.count { partialOracle[name] = (paired.count, ws.count) }
           }
         }
         metrics[m] = e
@@ -162,6 +165,10 @@ public struct Comparison: Codable, Sendable {
         notes.append("\(name) forecast up to \(String(format: "%.4g", top)) per bin in \(wild.count) of \(ws.count) windows, over 10× the largest count in its training data: it is extrapolating (too little history for its terms?)")
       }
       rows.append(row)
+    }
+    for name in order where partialOracle[name] != nil {
+      let (n, m) = partialOracle[name]!
+      notes.append("\(name): its fraction of the oracle is over the \(n) of its \(m) windows the oracle was scored on too")
     }
     var c = Comparison(target: target, windows: scores.values.map(\.count).max() ?? 0, models: rows, notes: notes)
     let ranked = rows.filter { $0.role == .model && !($0.metrics[primary]?.value.isNaN ?? true) }

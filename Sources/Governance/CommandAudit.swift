@@ -37,8 +37,9 @@ public enum CommandAudit {
   /// Checks the rules for `command` on `store` and writes the query entry; the command runs only
   /// when this returns. `arguments` (the command line) are logged with every plate replaced by its
   /// pseudonym (or, on a store of raw plates, by a fingerprint salted with the store's id).
-  /// - Throws: `GovernanceError.refused` saying why (no log, a missing log, a moved log, a reason
-  ///   holding a plate, or the policy's rules), after logging the refusal where there is a log.
+  /// - Throws: `GovernanceError.refused` saying why: no log or a missing log (nothing to log to); an
+  ///   `--audit` that would move an existing store's log (logged as refused in the store's own log); a
+  ///   reason holding a plate (not logged: the log keeps no plate); or the policy's rules (logged as refused).
   public static func begin(_ command: String, arguments: [String], asker: Asker, storePath: String?, store: ReadStore?,
                            key: Pseudonymiser? = nil, scope: AuditScope = AuditScope(), logPath explicit: String? = nil,
                            now: Int64 = Int64(Date().timeIntervalSince1970)) throws -> AuditedCommand {

@@ -49,7 +49,8 @@ public enum GovernedIngest {
     }
     var o = r.options
     // Under a policy, reads past its retention are not taken in at all.
-    if let p = r.policy ?? r.existing?.header.governance?.policy, o.retainDays == nil { o.retainDays = p.retentionDays }
+    // A longer --retain-days cannot take in what the policy keeps out.
+    if let p = r.policy ?? r.existing?.header.governance?.policy { o.retainDays = min(o.retainDays ?? p.retentionDays, p.retentionDays) }
     o.platesForVault = r.vault != nil
     var (contents, ingested) = try Reads.Ingest.run(o, progress: progress, notice: notice)
     var sealed = 0

@@ -47,7 +47,8 @@ extension LastWindowModel.Fitted {
 
 extension FittedPoissonHotspot {
   public func bodyProblem() -> String? {
-    if let i = coefficients.firstIndex(where: { abs($0) > Self.largestEffect }), coefficients[i].isFinite {
+    // The built-in terms' effects only: a user covariate on a small scale may carry a large coefficient.
+    if let i = coefficients.prefix(builtInTermCount).firstIndex(where: { abs($0) > Self.largestEffect }), coefficients[i].isFinite {
       return "fitted.coefficients[\(i)] = \(coefficients[i]) is not a log-rate effect a fit gives (|β| ≤ \(Int(Self.largestEffect)))"
     }
     return BodyCheck.unique(units, "fitted.units") ?? BodyCheck.count(coefficients.count, columns.count, "fitted.coefficients")
@@ -64,13 +65,22 @@ extension FittedPoissonHotspot {
 
   /// The specification's terms need at least this many coefficients (user covariates add more): a
   /// file whose specification was edited after fitting would otherwise index past them (found by fuzz-model).
+  /// Coefficients of the built-in terms (units, unit × time of day, harmonics, recent activity); user
+  /// covariates follow them.
+  var builtInTermCount: Int {
+    let s = specification
+    guard s.weeklyHarmonics >= 0, s.dailyHarmonics >= 0, s.weeklyHarmonics < 1000, s.dailyHarmonics < 1000 else { return coefficients.count }
+    let nb = columns.contains { $0.hasPrefix("unit×band:") } ? s.bands(units: units.count) : 0
+    return max(1, units.count) + (nb > 0 ? units.count * nb - 1 : 0) + 2 * (s.weeklyHarmonics + s.dailyHarmonics) + (s.recentActivity ? 3 : 0)
+  }
+
   func termsProblem() -> String? {
     let s = specification
     guard s.weeklyHarmonics >= 0, s.dailyHarmonics >= 0, s.weeklyHarmonics < 1000, s.dailyHarmonics < 1000 else {
       return "fitted.specification: harmonics must be between 0 and 999"
     }
     let nb = columns.contains { $0.hasPrefix("unit×band:") } ? s.bands(units: units.count) : 0
-    let needed = max(1, units.count) + (nb > 0 ? units.count * nb - 1 : 0) + 2 * (s.weeklyHarmonics + s.dailyHarmonics) + (s.recentActivity ? 3 : 0)
+    let needed = builtInTermCount
     return coefficients.count >= needed ? nil
       : "fitted.coefficients has \(coefficients.count) values where the specification's terms need \(needed) (\(units.count) units, \(nb > 0 ? "\(units.count * nb - 1) unit × time-of-day levels, " : "")\(s.weeklyHarmonics) weekly and \(s.dailyHarmonics) daily harmonic pairs\(s.recentActivity ? ", 3 recent-activity terms" : ""))"
   }

@@ -90,9 +90,9 @@ extension CoTravelDetector: ModelSpec {
   public typealias Context = NoContext
   public static func decodeParameters(_ json: Data) throws -> CoTravelDetector {
     let d = try StrictParameters.decode(CoTravelDetector.self, from: json, defaults: CoTravelDetector(), kind: kind)
-    guard d.windowSeconds > 0, d.minimumSites >= 1, d.maxPValue > 0, d.maxPValue <= 1 else {
-      throw SpecError.invalid("\(kind): window_seconds > 0, minimum_sites ≥ 1, max_p_value in (0, 1]")
-    }
+    if d.windowSeconds <= 0 { throw SpecError.invalid("\(kind): window_seconds \(d.windowSeconds) must be > 0") }
+    if d.minimumSites < 1 { throw SpecError.invalid("\(kind): minimum_sites \(d.minimumSites) must be ≥ 1") }
+    if !(d.maxPValue > 0 && d.maxPValue <= 1) { throw SpecError.invalid("\(kind): max_p_value \(d.maxPValue) must be in (0, 1]") }
     return d
   }
   public func fit(_ store: ReadStore, clock: LocalClock) throws -> CoTravelResult {

@@ -103,8 +103,7 @@ public struct ModelRegistration: Sendable, CustomStringConvertible {
 
   public var description: String { kind.rawValue }
 
-  /// The spec from `params` (JSON): unknown keys refused naming the allowed ones; values checked where
-  /// the model's decoder checks them (the hotspot, route and next-appearance specs).
+  /// The spec from `params` (JSON): unknown keys refused naming the allowed ones, values checked.
   public func spec(parameters json: Data) throws -> any ModelSpec { try decodeSpec(json) }
   /// The spec with every parameter at its default.
   public func defaultSpec() -> any ModelSpec { makeDefault() }

@@ -75,7 +75,7 @@ extension ReadStore {
     return out
   }
 
-  /// The trip stream the statistics read trips through: for each vehicle in `vehicles` that passes
+  /// The trip stream transition counting and batch route predictions walk: for each vehicle in `vehicles` that passes
   /// `include`, its trips — reads split at gaps longer than `gap` over all its reads, as
   /// `trips(ofVehicle:)` splits them — as the sites and times of the reads in `[from, to)`, consecutive
   /// reads at one site collapsed (`Trip.collapsed`'s rule). The buffers are reused from trip to trip:

@@ -385,19 +385,24 @@ struct BacktestLeakageTests {
     var plan = BacktestPlan()
     plan.maxWindows = 2
     let lock = NSLock()
-    nonisolated(unsafe) var seen: [(Int64, TransitionCounts)] = []
+    nonisolated(unsafe) var seen: [(Int64, TransitionCounts, [Int: TransitionCounts])] = []
     _ = try RouteBacktest.run(store: store, models: [NamedRouteModel.builtIn[0]], plan: plan, clock: clock, maxTestMoves: 200,
-                              shown: { origin, counts, _ in lock.lock(); seen.append((origin, counts)); lock.unlock() })
+                              shown: { origin, counts, personal in lock.lock(); seen.append((origin, counts, personal)); lock.unlock() })
     #expect(seen.count == 2)
-    for (origin, counts) in seen {
+    for (origin, counts, personal) in seen {
       var reference = TransitionCounts(order: counts.order, siteCount: store.sites.count)
+      var own: [Int: TransitionCounts] = [:]
       for v in 0..<store.vehicles.count {
         for trip in store.trips(ofVehicle: v) where trip.start < origin {
           let keep = trip.times.indices.filter { trip.times[$0] < origin }
           reference.add(sites: keep.map { trip.sites[$0] }, times: keep.map { trip.times[$0] }, clock: clock)
+          own[v, default: TransitionCounts(order: 1, siteCount: store.sites.count)].add(sites: keep.map { trip.sites[$0] }, times: keep.map { trip.times[$0] }, clock: clock)
         }
       }
       #expect(counts.next == reference.next && counts.travel == reference.travel, "origin \(Timestamp.iso8601(origin))")
+      // Each vehicle's own moves (the personalised model's): the same cut.
+      #expect(personal.keys.sorted() == own.keys.sorted() && personal.allSatisfy { own[$0.key]?.next == $0.value.next },
+              "personal counts at \(Timestamp.iso8601(origin))")
     }
   }
 
