@@ -299,3 +299,32 @@ func rewrite(_ log: AuditLog, lines: [String], trailingNewline: Bool = true) thr
     #expect(!ArgumentRedaction.holdsPlate("CASE-2026-0042 authorised by Insp Smith") && !ArgumentRedaction.holdsPlate("Op 1234"))
   }
 }
+
+/// The ingest workflow's governance rules, as a library call.
+@Suite struct GovernedIngestTests {
+  func request(_ d: String, policy: AccessPolicy?, retainDays: Int? = nil, asOf: Int64? = nil) -> GovernedIngest.Request {
+    var o = IngestOptions(readsPath: "Data/sample/reads.csv.gz", camerasPath: "Data/sample/cameras.csv")
+    o.retainDays = retainDays; o.asOf = asOf
+    return GovernedIngest.Request(options: o, store: d + "/s.anpr", existing: nil, policy: policy, vault: nil,
+                                  auditLog: d + "/s.anpr.audit.jsonl", dedupeWindow: 60, dedupeBySite: true)
+  }
+
+  @Test func asOfCannotMoveAPolicysRetention() throws {
+    let d = try freshDirectory("governed-asof")
+    #expect(performing: { _ = try GovernedIngest.run(request(d, policy: .nasple, asOf: 1_800_000_000)) },
+            throws: { "\($0)".contains("--as-of cannot move the reference time") })
+    #expect(!FileManager.default.fileExists(atPath: d + "/s.anpr"), "nothing written")
+  }
+
+  /// A longer --retain-days does not take in reads a policy keeps out: the sample's reads (March 2026)
+  /// are older than a 100-day policy allows, whatever --retain-days says.
+  @Test func retainDaysCannotExceedThePolicy() throws {
+    let d = try freshDirectory("governed-retain")
+    let short = AccessPolicy(retentionDays: 100, authorityAgeDays: 90, reasonRequired: [])
+    _ = try GovernedIngest.run(request(d, policy: short, retainDays: 3650))
+    #expect(try ReadStore(path: d + "/s.anpr").count == 0, "reads past the policy's retention were taken in")
+    let e = try freshDirectory("governed-retain-control")
+    _ = try GovernedIngest.run(request(e, policy: nil, retainDays: 3650))
+    #expect(try ReadStore(path: e + "/s.anpr").count > 0, "the control keeps them")
+  }
+}

@@ -218,3 +218,12 @@ struct SimulatorOutputTests {
     #expect(try FileManager.default.contentsOfDirectory(atPath: d) == ["out.csv.gz"])
   }
 }
+
+@Suite struct TruthReaderTests {
+  @Test func theSampleTruthReadsAndAMissingOneNamesTheFile() throws {
+    let t = try SimulationTruth.read(directory: "Data/sample")
+    #expect(!t.hires.isEmpty && t.hires.contains { $0.holder.hasPrefix("actor-") })
+    #expect(performing: { _ = try SimulationTruth.read(directory: "/no/such/dir") }, throws: { "\($0)".contains("/no/such/dir/truth.json") })
+  }
+}
+

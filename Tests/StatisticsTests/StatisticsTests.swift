@@ -187,3 +187,14 @@ struct RandomExport {
     #expect { try StatisticsFile.decode(Data("C all 1 1 2\n".utf8), name: "r") } throws: { "\($0)".contains("r:1: record before the header") }
   }
 }
+
+@Suite struct ShardSpanTests {
+  @Test func spansParseAndBadOnesAreRefused() throws {
+    let day = try ShardSpan.parse("2026-03-05T00:00Z..2026-03-06T00:00Z")
+    #expect(day.upperBound - day.lowerBound == 86_399)
+    #expect(performing: { _ = try ShardSpan.parse("2026-03-05") }, throws: { "\($0)".contains("FROM..TO") })
+    #expect(performing: { _ = try ShardSpan.parse("2026-03-06T00:00Z..2026-03-05T00:00Z") }, throws: { "\($0)".contains("is not before") })
+    #expect(performing: { _ = try ShardSpan.parse("yesterday..today") }, throws: { "\($0)".contains("--span 'yesterday'") })
+  }
+}
+
