@@ -17,7 +17,7 @@ import Routes
 /// distribution. Hit rates and coverage are over subjects that were seen.
 public enum NextAppearanceBacktest {
   public static let metricNames = Metric.nextAppearanceTable.map(\.name)
-  public static let modelName = "next-appearance"
+  public static let modelName = NextAppearanceModel.kind.rawValue
   public static let baselines = ["same hour next week", "most frequent hour-of-week", "population profile"]
 
   /// The backtest's scores per forecaster and window, and the reliability of the model's P(seen in

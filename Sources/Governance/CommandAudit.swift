@@ -65,7 +65,7 @@ public enum CommandAudit {
     // is written to the store's own log).
     if let store, let audit, let storePath {
       let own = AuditLog.path(explicit: nil, store: storePath, recorded: store.header.governance?.auditLog)!
-      if absolute(audit) != absolute(own) {
+      if absolutePath(audit) != absolutePath(own) {
         let why = "\(storePath) keeps its audit log at \(own); --audit chooses the log only when a store is made"
         var e = AuditEntry(phase: .refused, user: user ?? AuditedCommand.osUser(), osUser: AuditedCommand.osUser(), command: command)
         e.arguments = args; e.store = storePath; e.storeID = store.header.storeID; e.status = why
@@ -116,6 +116,3 @@ public enum CommandAudit {
   try audit.finish(counts: counts)
 }
 }
-
-/// `path` made absolute and standardised (for comparing log paths).
-func absolute(_ path: String) -> String { URL(fileURLWithPath: path).standardizedFileURL.path }

@@ -20,23 +20,10 @@ public enum LinksFile {
   /// Reads a links file (numbers as written, to the file's precision).
   /// - Throws: `IngestError.badRegistry` naming the file, line and field.
   public static func read(path: String) throws -> [Link] {
-    let t = try CSVTable.read(path: path)
-    guard t.header == header else {
-      throw IngestError.badRegistry(file: path, line: 1, field: "vehicle_a", reason: "not a links file from 'anpr link' (header \(header.joined(separator: ",")))")
-    }
-    return try t.records.enumerated().map { k, r in
-      func number(_ name: String) throws -> Double {
-        guard let v = Double(r[name] ?? ""), v.isFinite else {
-          throw IngestError.badRegistry(file: path, line: k + 2, field: name, reason: "'\(r[name] ?? "")' is not a number")
-        }
-        return v
-      }
-      guard let basis = LinkBasis(rawValue: r["basis"] ?? "") else {
-        throw IngestError.badRegistry(file: path, line: k + 2, field: "basis",
-                                      reason: "'\(r["basis"] ?? "")' is not one of \(LinkBasis.allCases.map(\.rawValue).joined(separator: ", "))")
-      }
-      return Link(a: r["vehicle_a"]!, b: r["vehicle_b"]!, similarity: try number("similarity"), succession: r["succession"] == "true",
-                  score: try number("score"), confidence: try number("confidence"), evidence: r["evidence"] ?? "", basis: basis)
+    try LinkFileRecords.read(path, header: header, what: "a links file") { r in
+      Link(a: r["vehicle_a"], b: r["vehicle_b"], similarity: try r.number("similarity"), succession: r["succession"] == "true",
+           score: try r.number("score"), confidence: try r.number("confidence"), evidence: r["evidence"], basis: try r.value("basis", LinkBasis.init(rawValue:),
+           expected: "one of \(LinkBasis.allCases.map(\.rawValue).joined(separator: ", "))"))
     }
   }
 }
@@ -58,25 +45,11 @@ public enum EpisodesFile {
   /// Reads an episodes file.
   /// - Throws: `IngestError.badRegistry` naming the file, line and field.
   public static func read(path: String) throws -> [LinkedUnit] {
-    let t = try CSVTable.read(path: path)
-    guard t.header == header else {
-      throw IngestError.badRegistry(file: path, line: 1, field: "episode", reason: "not an episodes file from 'anpr link' (header \(header.joined(separator: ",")))")
-    }
-    return try t.records.enumerated().map { k, r in
-      func time(_ name: String) throws -> Int64 {
-        guard case .success(let v) = Timestamp.parse(r[name] ?? "") else {
-          throw IngestError.badRegistry(file: path, line: k + 2, field: name, reason: "'\(r[name] ?? "")' is not an ISO 8601 time")
-        }
-        return Int64(v)
-      }
-      guard let visits = Int(r["visits"] ?? ""), visits >= 0 else {
-        throw IngestError.badRegistry(file: path, line: k + 2, field: "visits", reason: "'\(r["visits"] ?? "")' is not a count")
-      }
-      guard let c = Double(r["boundary_confidence"] ?? ""), (0...1).contains(c) else {
-        throw IngestError.badRegistry(file: path, line: k + 2, field: "boundary_confidence", reason: "'\(r["boundary_confidence"] ?? "")' is not a probability")
-      }
-      return LinkedUnit(id: r["episode"]!, vehicle: r["plate"]!, first: try time("from"), last: try time("to"), visits: visits,
-                        boundaryConfidence: c, cutBefore: r["cut_before"] ?? "", cutAfter: r["cut_after"] ?? "")
+    try LinkFileRecords.read(path, header: header, what: "an episodes file") { r in
+      LinkedUnit(id: r["episode"], vehicle: r["plate"], first: try r.time("from"), last: try r.time("to"),
+                 visits: try r.value("visits", { Int($0).flatMap { $0 >= 0 ? $0 : nil } }, expected: "a count"),
+                 boundaryConfidence: try r.value("boundary_confidence", { Double($0).flatMap { (0...1).contains($0) ? $0 : nil } }, expected: "a probability"),
+                 cutBefore: r["cut_before"], cutAfter: r["cut_after"])
     }
   }
 }
@@ -105,17 +78,38 @@ public enum ConvoysFile {
   /// Reads a convoys file.
   /// - Throws: `IngestError.badRegistry` naming the file, line and field.
   public static func read(path: String) throws -> [Row] {
+    try LinkFileRecords.read(path, header: header, what: "a convoys file") { r in
+      Row(a: r["vehicle_a"], b: r["vehicle_b"], sites: try r.value("sites", { Int($0) }, expected: "a count"),
+          together: try r.value("together", { Int($0) }, expected: "a count"), expected: try r.number("expected_by_chance"),
+          pValue: try r.number("p_value"), evidence: r["evidence"])
+    }
+  }
+}
+
+/// The rows of a file `anpr link` wrote, read back by header: the header must be the writer's, and a
+/// field that does not read is an error naming the file, line and field.
+struct LinkFileRecords {
+  let record: [String: String]
+  let path: String
+  let line: Int
+
+  static func read<T>(_ path: String, header: [String], what: String, _ row: (LinkFileRecords) throws -> T) throws -> [T] {
     let t = try CSVTable.read(path: path)
     guard t.header == header else {
-      throw IngestError.badRegistry(file: path, line: 1, field: "vehicle_a", reason: "not a convoys file from 'anpr link' (header \(header.joined(separator: ",")))")
+      throw IngestError.badRegistry(file: path, line: 1, field: header[0], reason: "not \(what) from 'anpr link' (header \(header.joined(separator: ",")))")
     }
-    return try t.records.enumerated().map { k, r in
-      func value<T: LosslessStringConvertible>(_ name: String, _ type: T.Type) throws -> T {
-        guard let v = T(r[name] ?? "") else { throw IngestError.badRegistry(file: path, line: k + 2, field: name, reason: "'\(r[name] ?? "")' is not a number") }
-        return v
-      }
-      return Row(a: r["vehicle_a"]!, b: r["vehicle_b"]!, sites: try value("sites", Int.self), together: try value("together", Int.self),
-                 expected: try value("expected_by_chance", Double.self), pValue: try value("p_value", Double.self), evidence: r["evidence"] ?? "")
-    }
+    return try t.records.enumerated().map { k, r in try row(LinkFileRecords(record: r, path: path, line: k + 2)) }
+  }
+
+  subscript(_ name: String) -> String { record[name] ?? "" }
+
+  /// The field read by `parse`, or an error saying it is not `expected`.
+  func value<T>(_ name: String, _ parse: (String) -> T?, expected: String) throws -> T {
+    guard let v = parse(self[name]) else { throw IngestError.badRegistry(file: path, line: line, field: name, reason: "'\(self[name])' is not \(expected)") }
+    return v
+  }
+  func number(_ name: String) throws -> Double { try value(name, { Double($0).flatMap { $0.isFinite ? $0 : nil } }, expected: "a number") }
+  func time(_ name: String) throws -> Int64 {
+    try value(name, { if case .success(let v) = Timestamp.parse($0) { return Int64(v) } else { return nil } }, expected: "an ISO 8601 time")
   }
 }

@@ -16,7 +16,7 @@ import Yams
 ///   ridge: 1.0
 /// ```
 public struct SpecFile: Sendable {
-  public var kind: ModelKind
+  public var kind: ModelKind { registration.kind }
   public var name: String
   public var bin: Binning
   /// The `params` mapping as JSON, decoded by the model's strict `decodeParameters`.
@@ -42,18 +42,18 @@ public struct SpecFile: Sendable {
     let bin = try (dict["bin"] as? String).map(Binning.parse) ?? .hourly
     let data = try JSONSerialization.data(withJSONObject: params, options: [.sortedKeys])
     do { _ = try registration.spec(parameters: data) } catch { throw SpecError.invalid("\(path): \(error)") }  // errors name the file
-    return SpecFile(kind: registration.kind, name: dict["name"] as? String ?? kindText, bin: bin, params: data, path: path,
+    return SpecFile(name: dict["name"] as? String ?? kindText, bin: bin, params: data, path: path,
                     registration: registration)
   }
 
-  public init(kind: ModelKind, name: String, bin: Binning, params: Data, path: String, registration: ModelRegistration) {
-    self.kind = kind; self.name = name; self.bin = bin; self.params = params; self.path = path; self.registration = registration
+  public init(name: String, bin: Binning, params: Data, path: String, registration: ModelRegistration) {
+    self.name = name; self.bin = bin; self.params = params; self.path = path; self.registration = registration
   }
 
   /// A spec of a registered kind with `params` (default: every parameter at its default), made in code.
   public init(_ registration: ModelRegistration, name: String? = nil, bin: Binning = .hourly, params: Data = Data("{}".utf8)) throws {
     _ = try registration.spec(parameters: params)
-    self.init(kind: registration.kind, name: name ?? registration.kind.rawValue, bin: bin, params: params,
+    self.init(name: name ?? registration.kind.rawValue, bin: bin, params: params,
               path: "(\(registration.kind) spec)", registration: registration)
   }
 

@@ -258,3 +258,6 @@ public struct PathParts: Sendable {
     }
   }
 }
+
+/// `path` made absolute and standardised (to compare two paths to one file, or record one).
+public func absolutePath(_ path: String) -> String { URL(fileURLWithPath: path).standardizedFileURL.path }

@@ -27,7 +27,6 @@ extension GovernanceOptions {
   }
 }
 
-func isPseudonymLike(_ id: String) -> Bool { Target.isPseudonym(id) }
 
 /// Runs `body` under `audit` (`CommandAudit.run`).
 func audited(_ audit: AuditedCommand, _ body: () throws -> [String: Int]) throws {

@@ -297,7 +297,6 @@ extension ANPR {
 }
 
 /// `path` made absolute (against the working folder), for paths recorded in a file and used later from elsewhere.
-func absolutePath(_ path: String) -> String { URL(fileURLWithPath: path).standardizedFileURL.path }
 
 /// Parses an ISO 8601 time or epoch seconds for an option, with an error that names the option.
 func parseTime(_ s: String, option: String) throws -> Int64 {
