@@ -40,6 +40,10 @@ public struct Metric: Hashable, Sendable, Comparable, CustomStringConvertible {
   public static let hourHit3 = Metric("hour_hit@3", isRatio: true)
   public static let siteHit1 = Metric("site_hit@1", isRatio: true)
   public static let seen7Brier = Metric("seen7_brier", higherIsBetter: false)
+  /// The next visit's stop site among the 3 sites forecast likeliest (over visits with a stop).
+  public static let stopHit3 = Metric("stop_hit@3", isRatio: true)
+  /// Σ over sites of (P(stops there) − stopped there)², for every visit that came.
+  public static let stopBrier = Metric("stop_brier", higherIsBetter: false)
 
   /// The hotspot table's metrics, in order.
   public static let hotspotTable: [Metric] = [hitRate(coverage: 0.05), hitRate(coverage: 0.10), hitRate(coverage: 0.20), pai10, peiStar10,
@@ -47,7 +51,8 @@ public struct Metric: Hashable, Sendable, Comparable, CustomStringConvertible {
   /// Coverages of the hit-rate curve in reports (each a `hitRate(coverage:)` every window is scored on).
   public static let hitRateCurve: [Double] = [0.02, 0.05, 0.1, 0.2, 0.3, 0.5]
   public static let routeTable: [Metric] = [top1, top3, mrr, logLoss, arrivalError, arrivalCoverage80, endBrier]
-  public static let nextAppearanceTable: [Metric] = [hit(at: 1), hit(at: 3), hit(at: 10), hourHit3, siteHit1, logScore, seen7Brier, arrivalCoverage80]
+  public static let nextAppearanceTable: [Metric] = [hit(at: 1), hit(at: 3), hit(at: 10), hourHit3, siteHit1, logScore, seen7Brier, arrivalCoverage80,
+                                                     stopHit3, stopBrier]
 
   /// The columns a printed comparison shows for each family (the full sets are in the CSV and JSON).
   public static let hotspotSummary: [Metric] = [hitRate(coverage: 0.10), pai10, peiStar10, logScore, nTestP]

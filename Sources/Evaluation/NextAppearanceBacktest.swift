@@ -14,7 +14,9 @@ import Routes
 /// top 3 hours, the entry site alone first; `log_score` — log P(the window that came), or log P(not
 /// seen) for a subject not seen; `seen7_brier` — Brier score of P(seen in the period);
 /// `arrival_coverage80` — the visit's hour inside the smallest set of hours holding 80% of the time
-/// distribution. Hit rates and coverage are over subjects that were seen.
+/// distribution; `stop_hit@3` — a site the visit stopped at among the 3 forecast likeliest (over visits
+/// with a stop); `stop_brier` — Σ over sites of (P(stops there) − stopped)². Hit rates, coverage and
+/// stop scores are over subjects that were seen.
 public enum NextAppearanceBacktest {
   public static let metricNames = Metric.nextAppearanceTable.map(\.name)
   public static let modelName = NextAppearanceModel.kind.rawValue
@@ -47,7 +49,8 @@ public enum NextAppearanceBacktest {
   }
 
   /// A forecast in factored form: P(first visit in hour slot h) and P(entry site s | a visit).
-  struct Forecast { var slots: [Double]; var sites: [Double] }
+  /// `stops`: P(the visit stops at site s), per site (not exclusive).
+  struct Forecast { var slots: [Double]; var sites: [Double]; var stops: [Double] }
 
   /// An actor group's habit as the simulator drew it (from `truth.json`): the oracle forecasts its
   /// next visit from the generative process — P(visit) per day by weekday, the entry time normal
@@ -101,8 +104,12 @@ public enum NextAppearanceBacktest {
     guard !origins.isEmpty else {
       throw SpecError.invalid("not enough days for a next-appearance backtest: it needs \(plan.minimumTrainingDays) days of history and \(days) days after each origin")
     }
-    // Every trip start once, with its time, per vehicle.
-    let starts: [[(t: Int64, site: Int)]] = (0..<store.vehicles.count).map { v in store.trips(ofVehicle: v).map { ($0.start, $0.entrySite) } }
+    // Every trip once, as its start time and the visit it makes, per vehicle; stops judged against
+    // the travel times seen before the first origin (what every forecast may know).
+    let travel = store.typicalTravelSeconds(until: origins[0])
+    let starts: [[(t: Int64, site: Int, visit: NextAppearanceModel.Visit)]] = (0..<store.vehicles.count).map { v in
+      store.trips(ofVehicle: v).map { ($0.start, $0.entrySite, NextAppearanceModel.Visit(trip: $0, clock: clock, travel: travel, siteCount: store.sites.count)) }
+    }
     let subjects: [(name: String, vehicles: [Int: [ClosedRange<Int64>]])] = groups.map { g in g.keys.sorted().map { ($0, g[$0]!) } }
       ?? (0..<store.vehicles.count).sorted { store.vehicles[$0].id < store.vehicles[$1].id }.map { (store.vehicles[$0].id, [$0: []]) }
     var out: [String: [WindowScore]] = [:]
@@ -110,9 +117,7 @@ public enum NextAppearanceBacktest {
     for (k, origin) in origins.enumerated() {
       let originDay = clock.day(origin)
       let horizonEnd = clock.startOfDay(originDay + Int64(days))
-      func visit(_ s: (t: Int64, site: Int)) -> NextAppearanceModel.Visit {
-        NextAppearanceModel.Visit(day: clock.day(s.t), hourOfWeek: clock.hourOfWeek(s.t), entrySite: s.site)
-      }
+      func visit(_ s: (t: Int64, site: Int, visit: NextAppearanceModel.Visit)) -> NextAppearanceModel.Visit { s.visit }
       // Population parts from every vehicle's visits before the origin.
       var before: [Int: [NextAppearanceModel.Visit]] = [:]
       for (v, ss) in starts.enumerated() { let b = ss.filter { $0.t < origin }.map(visit); if !b.isEmpty { before[v] = b } }
@@ -150,12 +155,13 @@ public enum NextAppearanceBacktest {
         guard Set(past.map { clock.day($0.t) }).count >= 2 else { continue }
         scored += 1
         let next = pooled.first { $0.t >= origin && $0.t < horizonEnd }
-        let actual = next.map { (slot: Int(clock.day($0.t) - originDay) * 24 + clock.hourOfDay($0.t), site: $0.site) }
+        let actual = next.map { (slot: Int(clock.day($0.t) - originDay) * 24 + clock.hourOfDay($0.t), site: $0.site, stops: $0.visit.stopSites) }
         let visits = past.map(visit)
         shown?(origin, visits)  // and what each forecast starts from
         var forecasts: [(String, Forecast)] = []
         let f = fitted.forecast(visits, from: origin, days: days, clock: clock)
-        forecasts.append((modelName, Forecast(slots: f.slots, sites: f.sites)))
+        let popStops = fitted.populationStopRates ?? Array(repeating: 0, count: store.sites.count)
+        forecasts.append((modelName, Forecast(slots: f.slots, sites: f.sites, stops: fitted.stopProbabilities(visits))))
         stated.append((f.slots.reduce(0, +), actual != nil))
         let n = store.sites.count
         func peaked(_ site: Int) -> [Double] { (0..<n).map { ($0 == site ? 0.9 : 0) + 0.1 / Double(n) } }
@@ -167,20 +173,29 @@ public enum NextAppearanceBacktest {
         }
         // Same hour next week: the last visit's hour of the week, at its entry site.
         let last = visits.last!
-        forecasts.append((baselines[0], Forecast(slots: atHourOfWeek(last.hourOfWeek), sites: peaked(last.entrySite))))
+        forecasts.append((baselines[0], Forecast(slots: atHourOfWeek(last.hourOfWeek), sites: peaked(last.entrySite),
+                                                 stops: popStops.indices.map { last.stopSites.contains($0) ? 0.9 : 0.1 * popStops[$0] })))
         // The subject's most frequent hour of the week and entry site (ties: the earliest).
         var howCount = [Int](repeating: 0, count: 168), siteCount = [Int](repeating: 0, count: n)
-        for v in visits { howCount[v.hourOfWeek] += 1; if v.entrySite < n { siteCount[v.entrySite] += 1 } }
+        var stopShare = [Double](repeating: 0, count: n)
+        for v in visits {
+          howCount[v.hourOfWeek] += 1; if v.entrySite < n { siteCount[v.entrySite] += 1 }
+          for s in Set(v.stopSites) where s < n { stopShare[s] += 1 / Double(visits.count) }
+        }
         let mode = howCount.indices.max { howCount[$0] != howCount[$1] ? howCount[$0] < howCount[$1] : $0 > $1 }!
         let siteMode = siteCount.indices.max { siteCount[$0] != siteCount[$1] ? siteCount[$0] < siteCount[$1] : $0 > $1 }!
-        forecasts.append((baselines[1], Forecast(slots: atHourOfWeek(mode), sites: peaked(siteMode))))
+        forecasts.append((baselines[1], Forecast(slots: atHourOfWeek(mode), sites: peaked(siteMode), stops: stopShare)))
         // Everyone's habits: the population's hour-of-week profile and entry sites.
-        forecasts.append((baselines[2], Forecast(slots: popSlots, sites: fitted.populationEntries)))
+        forecasts.append((baselines[2], Forecast(slots: popSlots, sites: fitted.populationEntries, stops: popStops)))
         if let habit = habits[subject.name] {
           var mix = [Double](repeating: 0.01 / Double(n), count: n)
-          for s in pooled where s.site < n { mix[s.site] += 1 }
+          var stopMix = [Double](repeating: 0, count: n)
+          for s in pooled where s.site < n {
+            mix[s.site] += 1
+            for st in Set(s.visit.stopSites) where st < n { stopMix[st] += 1 / Double(pooled.count) }
+          }
           let total = mix.reduce(0, +)
-          forecasts.append(("oracle", Forecast(slots: habit.slots(originDay: originDay, days: days), sites: mix.map { $0 / total })))
+          forecasts.append(("oracle", Forecast(slots: habit.slots(originDay: originDay, days: days), sites: mix.map { $0 / total }, stops: stopMix)))
         }
         for (name, fc) in forecasts {
           for (m, v) in score(fc, actual: actual) where !v.isNaN {
@@ -205,7 +220,7 @@ public enum NextAppearanceBacktest {
   }
 
   /// The metrics of one forecast against what came (`actual` nil: not seen in the period).
-  static func score(_ f: Forecast, actual: (slot: Int, site: Int)?) -> [String: Double] {
+  static func score(_ f: Forecast, actual: (slot: Int, site: Int, stops: [Int])?) -> [String: Double] {
     let seen = f.slots.reduce(0, +)
     var m: [String: Double] = ["seen7_brier": pow(seen - (actual == nil ? 0 : 1), 2)]
     guard let a = actual, a.slot >= 0, a.slot < f.slots.count, a.site < f.sites.count else {
@@ -247,6 +262,19 @@ public enum NextAppearanceBacktest {
       if i == a.slot { covered = true; break }
     }
     m["arrival_coverage80"] = covered ? 1 : 0
+    // Stops: the best-ranked site the visit stopped at among the top 3 (ties share credit), and the
+    // Brier score of the per-site stop probabilities.
+    if !f.stops.isEmpty {
+      let stopped = Set(a.stops.filter { $0 < f.stops.count })
+      m[Metric.stopBrier.name] = f.stops.indices.reduce(0.0) { $0 + pow(f.stops[$1] - (stopped.contains($1) ? 1 : 0), 2) }
+      if let best = stopped.map({ f.stops[$0] }).max() {
+        m[Metric.stopHit3.name] = hit(3, greater: Double(f.stops.filter { $0 > best }.count), equal: Double(f.stops.filter { $0 == best }.count))
+      } else {
+        m[Metric.stopHit3.name] = .nan
+      }
+    } else {
+      m[Metric.stopHit3.name] = .nan; m[Metric.stopBrier.name] = .nan
+    }
     return m
   }
 }

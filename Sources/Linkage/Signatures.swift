@@ -132,29 +132,12 @@ public struct Signatures: Codable, Sendable {
     return sig
   }
 
-  /// Median seconds between consecutive reads at each ordered site pair, over every vehicle's trips
-  /// (how long the move usually takes), capped at the trip gap.
-  public static func typicalTravelSeconds(_ store: ReadStore) -> [Int: Double] {
-    var samples: [Int: [Int64]] = [:]
-    let n = store.sites.count
-    store.forEachMove { from, to, seconds in
-      let key = from * n + to
-      if (samples[key]?.count ?? 0) < 400 { samples[key, default: []].append(seconds) }
-    }
-    return samples.mapValues { s in let x = s.sorted(); return Double(x[x.count / 2]) }
-  }
+  /// Median seconds of each move (`ReadStore.typicalTravelSeconds`).
+  public static func typicalTravelSeconds(_ store: ReadStore) -> [Int: Double] { store.typicalTravelSeconds() }
 
-  /// Stops inside a trip: the time between two reads exceeds the usual time for that move by at least
-  /// `minimumExcess` seconds (a missed camera or a slow road is not a stop; a parked car is).
+  /// Stops inside a trip (`Trip.stops(travel:siteCount:minimumExcess:)`).
   static func stops(_ t: Trip, travel: [Int: Double], sites n: Int, minimumExcess: Int64) -> [(site: Int, nextSite: Int, seconds: Int64)] {
-    var out: [(Int, Int, Int64)] = []
-    for k in 0..<(t.times.count - 1) {
-      let gap = t.times[k + 1] - t.times[k]
-      let usual = t.sites[k] == t.sites[k + 1] ? 0 : (travel[t.sites[k] * n + t.sites[k + 1]] ?? 120)
-      let excess = gap - Int64(usual)
-      if excess >= minimumExcess { out.append((t.sites[k], t.sites[k + 1], excess)) }
-    }
-    return out
+    t.stops(travel: travel, siteCount: n, minimumExcess: minimumExcess)
   }
 
   /// Whether rows i and j were on the road at the same time: a visit of one and a visit of the other

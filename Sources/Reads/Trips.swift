@@ -11,6 +11,10 @@ public struct Trip: Sendable, Hashable {
   /// Time of each read.
   public var times: [Int64]
 
+  public init(vehicle: Int, reads: [UInt32], start: Int64, end: Int64, sites: [Int], times: [Int64]) {
+    self.vehicle = vehicle; self.reads = reads; self.start = start; self.end = end; self.sites = sites; self.times = times
+  }
+
   /// Site where the trip was first seen (its entry).
   public var entrySite: Int { sites[0] }
   /// Site where the trip was last seen (its exit).
@@ -52,9 +56,40 @@ public struct Trip: Sendable, Hashable {
   }
 }
 
+extension Trip {
+  /// Stops inside the trip: the time between two reads exceeds the usual time for that move
+  /// (`travel`, from `ReadStore.typicalTravelSeconds`; 120 s for a move never seen) by at least
+  /// `minimumExcess` seconds — a missed camera or a slow road is not a stop, a parked car is. Each stop
+  /// is at the site read before it, with the site after it and the excess seconds. The one rule linkage
+  /// signatures, episodes and next-appearance forecasts use.
+  public func stops(travel: [Int: Double], siteCount n: Int, minimumExcess: Int64 = 300) -> [(site: Int, nextSite: Int, seconds: Int64)] {
+    var out: [(Int, Int, Int64)] = []
+    for k in 0..<(times.count - 1) {
+      let gap = times[k + 1] - times[k]
+      let usual = sites[k] == sites[k + 1] ? 0 : (travel[sites[k] * n + sites[k + 1]] ?? 120)
+      let excess = gap - Int64(usual)
+      if excess >= minimumExcess { out.append((sites[k], sites[k + 1], excess)) }
+    }
+    return out
+  }
+}
+
 extension ReadStore {
   /// The default trip gap: 30 minutes without a read ends a trip.
   public static let defaultTripGap: Int64 = 1800
+
+  /// Median seconds between consecutive reads at each ordered site pair (key `from × sites + to`),
+  /// over every vehicle's trips (how long the move usually takes; at most 400 samples a pair, the
+  /// first in vehicle order), capped at the trip gap; from moves before `until` only.
+  public func typicalTravelSeconds(until: Int64 = .max) -> [Int: Double] {
+    var samples: [Int: [Int64]] = [:]
+    let n = sites.count
+    forEachMove(until: until) { from, to, seconds in
+      let key = from * n + to
+      if (samples[key]?.count ?? 0) < 400 { samples[key, default: []].append(seconds) }
+    }
+    return samples.mapValues { s in let x = s.sorted(); return Double(x[x.count / 2]) }
+  }
 
   /// Splits one vehicle's reads into trips at gaps longer than `gap` seconds.
   public func trips(ofVehicle v: Int, gap: Int64 = ReadStore.defaultTripGap) -> [Trip] {
@@ -115,11 +150,13 @@ extension ReadStore {
   /// Every move a vehicle makes between two camera sites: consecutive reads of one vehicle at different
   /// sites no more than `gap` seconds apart (consecutive reads of one trip), read from the store's
   /// columns without building trips. Vehicles in index order, reads in time order.
-  public func forEachMove(within gap: Int64 = ReadStore.defaultTripGap, _ body: (_ from: Int, _ to: Int, _ seconds: Int64) -> Void) {
+  /// Moves that end at or after `until` are left out.
+  public func forEachMove(within gap: Int64 = ReadStore.defaultTripGap, until: Int64 = .max, _ body: (_ from: Int, _ to: Int, _ seconds: Int64) -> Void) {
     for v in 0..<vehicles.count {
       var previous: (site: Int, time: Int64)? = nil
       for r in reads(ofVehicle: v) {
         let i = Int(r), site = self.site(i), time = self.time(i)
+        if time >= until { break }
         if let p = previous, time - p.time <= gap, p.site != site { body(p.site, site, time - p.time) }
         previous = (site, time)
       }

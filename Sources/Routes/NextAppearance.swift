@@ -9,7 +9,10 @@ import Reads
 /// P(first visit on day d) = h(g₀ + d) · Π_{d' < d} (1 − h(g₀ + d')),  h(g) = P(gap = g | gap ≥ g)
 /// P(hour | weekday) ∝ n_v(weekday, hour) + a · P_pop(hour | weekday)
 /// P(entry site)      ∝ n_v(site) + b · P_pop(site)
+/// P(stops at site s on the visit) = (visits of v with a stop at s + c · r_pop(s)) / (visits of v + c)
 /// ```
+/// where r_pop(s) is the share of repeat vehicles' visits with a stop at s (`Trip.stops`) and c, per
+/// site, is learned from the store (beta-binomial method of moments, `chooseStopStrengths`).
 public struct NextAppearanceModel: ModelSpec, Equatable {
   public static let kind: ModelKind = "next-appearance"
   public static let family = ModelFamily.nextAppearance
@@ -41,19 +44,39 @@ public struct NextAppearanceModel: ModelSpec, Equatable {
     else { throw SpecError.invalid("next-appearance: strengths must be finite and > 0, max_gap_days 2–365") }
   }
 
-  public struct Visit: Codable, Sendable {
+  /// One visit (trip): its local day and hour of the week, the site it entered by, and the sites it
+  /// stopped at (`Trip.stops`, each once, in order).
+  public struct Visit: Codable, Sendable, Equatable {
     public var day: Int64; public var hourOfWeek: Int; public var entrySite: Int
-    public init(day: Int64, hourOfWeek: Int, entrySite: Int) { self.day = day; self.hourOfWeek = hourOfWeek; self.entrySite = entrySite }
+    public var stopSites: [Int]
+    public init(day: Int64, hourOfWeek: Int, entrySite: Int, stopSites: [Int] = []) {
+      self.day = day; self.hourOfWeek = hourOfWeek; self.entrySite = entrySite; self.stopSites = stopSites
+    }
+    enum CodingKeys: String, CodingKey { case day, hourOfWeek, entrySite, stopSites }
+    public init(from decoder: Decoder) throws {
+      let c = try decoder.container(keyedBy: CodingKeys.self)
+      day = try c.decode(Int64.self, forKey: .day); hourOfWeek = try c.decode(Int.self, forKey: .hourOfWeek)
+      entrySite = try c.decode(Int.self, forKey: .entrySite); stopSites = try c.decodeIfPresent([Int].self, forKey: .stopSites) ?? []
+    }
+
+    /// The visit a trip makes: its start's local day and hour of the week, its entry site, its stops.
+    public init(trip t: Trip, clock: LocalClock, travel: [Int: Double], siteCount: Int) {
+      var stops: [Int] = []
+      for s in t.stops(travel: travel, siteCount: siteCount) where !stops.contains(s.site) { stops.append(s.site) }
+      self.init(day: clock.day(t.start), hourOfWeek: clock.hourOfWeek(t.start), entrySite: t.entrySite, stopSites: stops)
+    }
   }
 
-  /// Visits (trip starts) of each vehicle before `until`; for a vehicle in `spans`, only trips that start
-  /// inside one of its spans (its periods of use by the selected actor).
+  /// Visits (trips) of each vehicle before `until`; for a vehicle in `spans`, only trips that start
+  /// inside one of its spans (its periods of use by the selected actor). Stops are judged against
+  /// `travel` (`ReadStore.typicalTravelSeconds`, computed when not given).
   public static func visits(store: ReadStore, until: Int64, clock: LocalClock, vehicles: [Int]? = nil,
-                            spans: [Int: [ClosedRange<Int64>]] = [:]) -> [Int: [Visit]] {
+                            spans: [Int: [ClosedRange<Int64>]] = [:], travel: [Int: Double]? = nil) -> [Int: [Visit]] {
+    let travel = travel ?? store.typicalTravelSeconds(until: until)
     var out: [Int: [Visit]] = [:]
     for v in vehicles ?? Array(0..<store.vehicles.count) {
       for t in store.trips(ofVehicle: v) where t.start < until && EpisodeID.inUse(spans, vehicle: v, at: t.start) {
-        out[v, default: []].append(Visit(day: clock.day(t.start), hourOfWeek: clock.hourOfWeek(t.start), entrySite: t.entrySite))
+        out[v, default: []].append(Visit(trip: t, clock: clock, travel: travel, siteCount: store.sites.count))
       }
     }
     return out
@@ -72,21 +95,56 @@ public struct NextAppearanceModel: ModelSpec, Equatable {
     var profile = [Double](repeating: 1e-3, count: 168)
     var gaps = [Double](repeating: 0.1, count: maxGapDays + 1)
     var entries = [Double](repeating: 0.1, count: siteCount)
+    var stops = [Double](repeating: 0, count: siteCount)
+    var repeatVisits = 0.0
     // In vehicle order: float sums in dictionary (hash) order would differ between processes.
     for k in visits.keys.sorted() {
       let vs = visits[k]!
       let days = Set(vs.map(\.day)).sorted()
       guard days.count >= 2 else { continue }
-      for v in vs { profile[v.hourOfWeek] += 1; if v.entrySite < siteCount { entries[v.entrySite] += 1 } }
+      for v in vs {
+        profile[v.hourOfWeek] += 1; repeatVisits += 1
+        if v.entrySite < siteCount { entries[v.entrySite] += 1 }
+        for s in Set(v.stopSites).sorted() where s < siteCount { stops[s] += 1 }
+      }
       for (a, b) in zip(days, days.dropFirst()) { gaps[min(maxGapDays, Int(b - a))] += 1 }
     }
     let population = profile.map { $0 / profile.reduce(0, +) }
     let (pooling, smoothing) = Self.chooseHourShape(visits, population: population, profileStrength: profileStrength)
     var fitted = FittedNextAppearance(specification: self, populationProfile: population,
                                       populationGaps: gaps.map { $0 / gaps.reduce(0, +) }, populationEntries: entries.map { $0 / entries.reduce(0, +) },
-                                      hourPooling: pooling, hourSmoothing: smoothing)
+                                      hourPooling: pooling, hourSmoothing: smoothing,
+                                      populationStopRates: stops.map { $0 / max(repeatVisits, 1) })
     fitted.renewalWeight = Self.chooseRenewalWeight(visits, fitted: fitted)
+    fitted.stopStrengths = Self.chooseStopStrengths(visits, rates: fitted.populationStopRates!)
     return fitted
+  }
+
+  /// Learns from the store, site by site, how far a vehicle's own stops outweigh the population's:
+  /// the beta-binomial prior strength c_s = 1/ρ_s − 1 by the method of moments over repeat vehicles,
+  /// where ρ_s is the intra-vehicle correlation of stopping at s — the spread of vehicles' shares
+  /// beyond binomial noise, Σ n_v (x_v − r)² = r(1 − r) Σ (1 + (n_v − 1) ρ). A place everyone stops
+  /// at now and then (small ρ) keeps a strong prior; a place only some vehicles stop at, and those
+  /// nearly every time (an actor's meeting place), a weak one, so their own habit shows.
+  static func chooseStopStrengths(_ visits: [Int: [Visit]], rates: [Double]) -> [Double] {
+    var sumK2overN = [Double](repeating: 0, count: rates.count), sumK = [Double](repeating: 0, count: rates.count)
+    var vehicles = 0.0, sumN = 0.0, sumNminus1 = 0.0
+    for key in visits.keys.sorted() {
+      let vs = visits[key]!
+      guard Set(vs.map(\.day)).count >= 2 else { continue }
+      let n = Double(vs.count)
+      vehicles += 1; sumN += n; sumNminus1 += n - 1
+      var own: [Int: Double] = [:]
+      for v in vs { for s in Set(v.stopSites) where s < rates.count { own[s, default: 0] += 1 } }
+      for s in own.keys.sorted() { let k = own[s]!; sumK2overN[s] += k * k / n; sumK[s] += k }
+    }
+    return rates.indices.map { s in
+      let r = rates[s]
+      guard r > 0, r < 1, sumNminus1 > 0 else { return 2 }
+      let spread = sumK2overN[s] - 2 * r * sumK[s] + r * r * sumN
+      let rho = min(max((spread / (r * (1 - r)) - vehicles) / sumNminus1, 1e-3), 0.999)
+      return 1 / rho - 1
+    }
   }
 
   public static let renewalWeightGrid: [Double] = [0, 0.25, 0.5, 0.75, 1]
@@ -192,12 +250,37 @@ public struct FittedNextAppearance: FittedModel, SiteIndexedModel {
   public var hourSmoothing: Double?
   /// Weight of the renewal hazard against the weekday hazard (1 = renewal only, the rule before 2026-12).
   public var renewalWeight: Double?
+  /// Per site, the share of repeat vehicles' visits with a stop there (nil in fits from before
+  /// 2026-12-06: no stop forecast).
+  public var populationStopRates: [Double]?
+  /// Per site, pseudo-visits of the population's stop rate added to a vehicle's own (learned at fit
+  /// time, `NextAppearanceModel.chooseStopStrengths`).
+  public var stopStrengths: [Double]?
 
   public init(specification: NextAppearanceModel, populationProfile: [Double], populationGaps: [Double], populationEntries: [Double],
-              hourPooling: Double? = nil, hourSmoothing: Double? = nil, renewalWeight: Double? = nil) {
+              hourPooling: Double? = nil, hourSmoothing: Double? = nil, renewalWeight: Double? = nil, populationStopRates: [Double]? = nil) {
     self.specification = specification; self.populationProfile = populationProfile; self.populationGaps = populationGaps
     self.populationEntries = populationEntries; self.hourPooling = hourPooling; self.hourSmoothing = hourSmoothing
-    self.renewalWeight = renewalWeight
+    self.renewalWeight = renewalWeight; self.populationStopRates = populationStopRates
+  }
+
+  /// P(the next visit stops at site s), per site: the vehicle's share of visits with a stop at s,
+  /// shrunk towards the population's rate by the site's `stopStrengths` pseudo-visits (a beta-binomial mean).
+  /// Sites are not exclusive: a visit may stop at several or none. Empty for fits without stop rates.
+  public func stopProbabilities(_ visits: [NextAppearanceModel.Visit]) -> [Double] {
+    guard let rates = populationStopRates else { return [] }
+    var own = [Double](repeating: 0, count: rates.count)
+    for v in visits { for s in Set(v.stopSites) where s < own.count { own[s] += 1 } }
+    let n = Double(visits.count)
+    return rates.indices.map { s in let c = stopStrengths?[s] ?? 2; return (own[s] + c * rates[s]) / (n + c) }
+  }
+
+  /// Why a stop is forecast, in words: how many of the vehicle's visits stopped there, beside the
+  /// share of repeat vehicles' visits that did.
+  public func stopExplanation(site: Int, siteName: String, visits: [NextAppearanceModel.Visit]) -> String {
+    let n = visits.filter { $0.stopSites.contains(site) }.count
+    let share = (populationStopRates?[site] ?? 0) * 100
+    return "stopped near \(siteName) on \(n) of its \(visits.count) visits (repeat vehicles: \(String(format: "%.1f", share))% of visits)"
   }
 
   /// Weights of the hours within each weekday (168, hour-of-week order): the vehicle's visits on that
@@ -371,12 +454,27 @@ public struct FittedNextAppearance: FittedModel, SiteIndexedModel {
 extension FittedNextAppearance {
   public var siteCount: Int { populationEntries.count }
 
+  /// The median of `stopStrengths` over sites anyone stopped at (0 when none).
+  public var medianStopStrength: Double {
+    guard let c = stopStrengths, let r = populationStopRates else { return 0 }
+    let xs = c.indices.filter { r[$0] > 0 }.map { c[$0] }.sorted()
+    return xs.isEmpty ? 0 : xs[xs.count / 2]
+  }
+
   /// What is wrong with the body (nil when it can be used): array lengths that match the model's
   /// terms, probabilities finite, non-negative and summing to 1, shape weights in range.
   public func bodyProblem() -> String? {
     let checks: [(String, [Double], Int)] = [("fitted.populationProfile", populationProfile, 168),
                                            ("fitted.populationGaps", populationGaps, specification.maxGapDays + 1)]
     for (name, xs, n) in checks where xs.count != n { return "\(name) has \(xs.count) values where \(n) are needed" }
+    if let r = populationStopRates {
+      if r.count != populationEntries.count { return "fitted.populationStopRates has \(r.count) values where \(populationEntries.count) are needed" }
+      if r.contains(where: { !$0.isFinite || $0 < 0 || $0 > 1 }) { return "fitted.populationStopRates holds a value that is not a probability" }
+    }
+    if let c = stopStrengths {
+      if c.count != populationEntries.count { return "fitted.stopStrengths has \(c.count) values where \(populationEntries.count) are needed" }
+      if c.contains(where: { !$0.isFinite || $0 < 0 }) { return "fitted.stopStrengths holds a value that is not a non-negative number" }
+    }
     for (name, xs) in [("fitted.populationProfile", populationProfile), ("fitted.populationGaps", populationGaps),
                        ("fitted.populationEntries", populationEntries)] {
       if xs.contains(where: { !$0.isFinite || $0 < 0 }) { return "\(name) holds a value that is not a probability" }
@@ -395,6 +493,7 @@ extension FittedNextAppearance {
       .init("hours pooled across weekdays", String(format: "%.0f", hourPooling ?? 0)),
       .init("spread to neighbouring hours", String(format: "%.2f", hourSmoothing ?? 0)),
       .init("renewal weight", String(format: "%.2f", renewalWeight ?? 1)),
+      .init("stop pseudo-visits (median over sites stopped at)", String(format: "%.1f", medianStopStrength)),
     ])
   }
 }

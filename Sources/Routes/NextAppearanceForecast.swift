@@ -18,11 +18,21 @@ public struct NextAppearanceForecast: Sendable {
     public var why: String
   }
 
+  /// A site the subject may stop at on its next visit.
+  public struct Stop: Codable, Sendable, Equatable {
+    public var site: String
+    /// P(the next visit stops near this site); sites are not exclusive (a visit may stop at several).
+    public var probability: Double
+    public var why: String
+  }
+
   /// The subject's visits before the origin, oldest first.
   public var visits: [NextAppearanceModel.Visit]
   /// P(first appearance on day d) for d = 0 ..< days (day 0 starts at the origin).
   public var dayProbabilities: [Double]
   public var windows: [Window]
+  /// The likeliest stop sites of the next visit (at most `top`, probability ≥ 0.01), most likely first.
+  public var stops: [Stop]
   /// Days with a visit before the origin.
   public var seenDays: Int { Set(visits.map(\.day)).count }
   /// P(seen within the first `days` days).
@@ -42,7 +52,11 @@ public struct NextAppearanceForecast: Sendable {
       Window(site: store.sites[w.site], hourStart: Timestamp.iso8601(w.hourStart), local: clock.label(w.hourStart), probability: w.probability,
              why: model.explanation(hourStart: w.hourStart, site: w.site, siteName: store.siteName(w.site), visits: visits, from: origin, clock: clock))
     }
-    return NextAppearanceForecast(visits: visits, dayProbabilities: dayP, windows: windows)
+    let p = model.stopProbabilities(visits)
+    let stops = p.indices.filter { p[$0] >= 0.01 }.sorted { p[$0] != p[$1] ? p[$0] > p[$1] : $0 < $1 }.prefix(top).map { s in
+      Stop(site: store.sites[s], probability: p[s], why: model.stopExplanation(site: s, siteName: store.siteName(s), visits: visits))
+    }
+    return NextAppearanceForecast(visits: visits, dayProbabilities: dayP, windows: windows, stops: Array(stops))
   }
 }
 

@@ -93,13 +93,21 @@ extension ANPR {
       let (vehicles, spans, label) = try selection.resolveWithSpans(store)
       let (from, originNote) = try origin.origin(store, clock: clock)
       let (model, note) = try Training.nextAppearanceModel(path: self.model, store: store, origin: from, clock: clock)
-      let modelNote = note + String(format: "; learned: hours pooled across weekdays %.0f, spread to neighbouring hours %.2f, renewal weight %.2f",
-                                    model.hourPooling ?? 0, model.hourSmoothing ?? 0, model.renewalWeight ?? 1)
+      let modelNote = note + String(format: "; learned: hours pooled across weekdays %.0f, spread to neighbouring hours %.2f, renewal weight %.2f, stop pseudo-visits %.1f (median over sites)",
+                                    model.hourPooling ?? 0, model.hourSmoothing ?? 0, model.renewalWeight ?? 1, model.medianStopStrength)
       let f: NextAppearanceForecast
       do { f = try NextAppearanceForecast.make(store: store, model: model, vehicles: vehicles, spans: spans, origin: from, days: days, top: top, clock: clock) }
       catch let e as FitError { throw CLIError("\(label): \(e)") }
       let (rows, visits, dayP) = (f.windows, f.visits, f.dayProbabilities)
-      if json { try printJSONLine(rows); return rows.count }
+      if json {
+        struct Output: Encodable {
+          var origin: String; var pSeen: [String: Double]; var windows: [NextAppearanceForecast.Window]; var stops: [NextAppearanceForecast.Stop]
+          enum CodingKeys: String, CodingKey { case origin, pSeen = "p_seen", windows, stops }
+        }
+        let pSeen = Dictionary(uniqueKeysWithValues: [1, 3, days].filter { $0 <= days }.map { ("\($0)d", f.pSeen(within: $0)) })
+        try printJSONLine(Output(origin: Timestamp.iso8601(from), pSeen: pSeen, windows: rows, stops: f.stops))
+        return rows.count
+      }
       let seenDays = f.seenDays
       let within: [(Int, Double)] = [1, 3, days].filter { $0 <= days }.map { k in (k, f.pSeen(within: k)) }
       print("\(label): \(visits.count) past visits on \(seenDays) days; P(seen within "
@@ -111,6 +119,10 @@ extension ANPR {
         .joined(separator: "  "))
       for r in rows { print("  \(r.hourStart)  \(r.local)  \(r.site)  p = \(String(format: "%.3f", r.probability))  — \(r.why)") }
       print("(probabilities of a first appearance in that site and hour; a forecast, not a certainty)")
+      if !f.stops.isEmpty {
+        print("likely stops on that visit (P(stops near the site); a visit may stop at several or none):")
+        for s in f.stops { print("  \(s.site)  p = \(String(format: "%.2f", s.probability))  — \(s.why)") }
+      }
       return rows.count
     }
   }

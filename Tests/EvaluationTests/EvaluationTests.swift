@@ -41,18 +41,26 @@ struct MetricTests {
   /// Next-appearance metrics (issue 15) on a factored forecast: hours × sites.
   @Test func nextAppearanceMetrics() {
     // Windows: slot 0 → .30 .15 .05; slot 1 → .12 .06 .02; slot 2 → .06 .03 .01. P(seen) = 0.8.
-    let f = NextAppearanceBacktest.Forecast(slots: [0.5, 0.2, 0.1], sites: [0.6, 0.3, 0.1])
-    var m = NextAppearanceBacktest.score(f, actual: (slot: 1, site: 0))  // .12: two windows above it
+    // Stops: site 0 .2, site 1 .7, site 2 .1 (the visit stops at 0 and 2: 0 is second of 3).
+    let f = NextAppearanceBacktest.Forecast(slots: [0.5, 0.2, 0.1], sites: [0.6, 0.3, 0.1], stops: [0.2, 0.7, 0.1])
+    var m = NextAppearanceBacktest.score(f, actual: (slot: 1, site: 0, stops: [0, 2]))  // .12: two windows above it
     #expect(m["hit@1"] == 0 && m["hit@3"] == 1 && m["hit@10"] == 1)
     #expect(abs(m["log_score"]! - log(0.12)) < 1e-12)
     #expect(abs(m["seen7_brier"]! - 0.04) < 1e-12)
     #expect(m["hour_hit@3"] == 1 && m["site_hit@1"] == 1)
     #expect(m["arrival_coverage80"] == 1, "slots 0 and 1 hold .7 of .8: 80% needs both")
-    m = NextAppearanceBacktest.score(f, actual: (slot: 2, site: 0))  // .06, tied with (1, 1); .30 .15 .12 above
+    #expect(m["stop_hit@3"] == 1)
+    #expect(abs(m["stop_brier"]! - (0.64 + 0.49 + 0.81)) < 1e-12)
+    m = NextAppearanceBacktest.score(f, actual: (slot: 2, site: 0, stops: []))  // .06, tied with (1, 1); .30 .15 .12 above
     #expect(m["hit@3"] == 0 && m["hit@10"] == 1 && m["arrival_coverage80"] == 0 && m["site_hit@1"] == 1)
+    #expect(m["stop_hit@3"]!.isNaN, "no stop on this visit: not a stop forecast to score")
+    #expect(abs(m["stop_brier"]! - (0.04 + 0.49 + 0.01)) < 1e-12)
+    // Stop ties share credit: the visit stopped at site 2, tied with 3 and 4 for third place.
+    let stopTies = NextAppearanceBacktest.Forecast(slots: [1], sites: [1, 0, 0, 0, 0], stops: [0.9, 0.8, 0.1, 0.1, 0.1])
+    #expect(abs(NextAppearanceBacktest.score(stopTies, actual: (slot: 0, site: 0, stops: [2]))["stop_hit@3"]! - 1.0 / 3) < 1e-12)
     // Ties share credit: two windows at .30, the one that came is one of them.
-    let tied = NextAppearanceBacktest.Forecast(slots: [0.6, 0.4], sites: [0.5, 0.5])
-    #expect(NextAppearanceBacktest.score(tied, actual: (slot: 0, site: 1))["hit@1"] == 0.5)
+    let tied = NextAppearanceBacktest.Forecast(slots: [0.6, 0.4], sites: [0.5, 0.5], stops: [])
+    #expect(NextAppearanceBacktest.score(tied, actual: (slot: 0, site: 1, stops: []))["hit@1"] == 0.5)
     // Not seen: scored by P(not seen); hit rates are over subjects that were seen.
     m = NextAppearanceBacktest.score(f, actual: nil)
     #expect(abs(m["log_score"]! - log(0.2)) < 1e-12 && abs(m["seen7_brier"]! - 0.64) < 1e-12 && m["hit@10"]!.isNaN)

@@ -238,4 +238,36 @@ struct MarkovRouteTests {
     let windows = model.topWindows(visits, from: Int64(sunday), days: 7, k: 5 * 200, clock: london)
     #expect(windows.count == 5 * (7 * 24 + 1), "\(windows.count)")
   }
+
+  /// Where it will stop (issue 15): a vehicle that stopped near site 3 on 3 of its 4 visits is forecast
+  /// to stop there with the Beta-binomial mean (3 + c·r) / (4 + c), r the population's rate and c
+  /// learned per site by the method of moments; a site
+  /// it never stopped at keeps the population's rate shrunk by its own visits.
+  @Test func stopSitesAreForecastFromOwnStopsShrunkToThePopulation() {
+    let mine = (0..<4).map { NextAppearanceModel.Visit(day: Int64(20496 + 7 * $0), hourOfWeek: 3 * 24 + 16, entrySite: 2, stopSites: $0 == 0 ? [] : [3]) }
+    let others = (0..<10).map { NextAppearanceModel.Visit(day: Int64(20496 + $0), hourOfWeek: 9, entrySite: 0, stopSites: $0 < 5 ? [1] : []) }
+    let model = NextAppearanceModel().fit(visits: [0: mine, 1: others], siteCount: 5)
+    // Population rates over the 14 repeat visits: site 1 in 5, site 3 in 3.
+    #expect(model.populationStopRates == [0, 5.0 / 14, 0, 3.0 / 14, 0])
+    let p = model.stopProbabilities(mine), c = try! #require(model.stopStrengths)
+    #expect(abs(p[3] - (3 + c[3] * 3.0 / 14) / (4 + c[3])) < 1e-12)
+    #expect(abs(p[1] - (c[1] * 5.0 / 14) / (4 + c[1])) < 1e-12)
+    #expect(p.indices.max { p[$0] < p[$1] } == 3)
+    // A stop in a visit's list twice counts once; a fit from before stop rates forecasts none.
+    var twice = mine; twice[1].stopSites = [3, 3]
+    #expect(model.stopProbabilities(twice) == p)
+    var old = model; old.populationStopRates = nil; old.stopStrengths = nil
+    #expect(old.stopProbabilities(mine).isEmpty && old.bodyProblem() == nil)
+  }
+
+  /// A trip's stops: a gap longer than the usual time for that move by 5 minutes or more.
+  @Test func tripStopsAreGapsBeyondTheUsualTravelTime() {
+    let t = Trip(vehicle: 0, reads: [0, 1, 2, 3], start: 0, end: 1500, sites: [0, 1, 2, 0], times: [0, 200, 1100, 1500])
+    // Usual: 0→1 180 s, 1→2 100 s, 2→0 not seen (120 s assumed).
+    let stops = t.stops(travel: [0 * 3 + 1: 180, 1 * 3 + 2: 100], siteCount: 3)
+    let sites: [Int] = stops.map { $0.site }, seconds: [Int64] = stops.map { $0.seconds }
+    #expect(sites == [1] && seconds == [800], "2→0 took 280 s over the assumed 120: not a stop at 5 min")
+    let looser: [Int64] = t.stops(travel: [0 * 3 + 1: 180, 1 * 3 + 2: 100], siteCount: 3, minimumExcess: 250).map { $0.seconds }
+    #expect(looser == [800, 280])
+  }
 }
