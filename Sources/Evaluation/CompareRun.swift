@@ -19,6 +19,10 @@ public struct CompareOptions: Sendable {
   public var routes = true
   /// Also backtest where-and-when-next (repeat vehicles, or the truth's actor groups).
   public var nextAppearance = true
+  /// Actor groups from `anpr link` (group id → each car's periods of use in it), for the
+  /// next-appearance backtest: with the truth, a row forecasting each truth group from the linked
+  /// group that best matches it; without, the linked groups are the subjects.
+  public var linkedGroups: [String: [Int: [ClosedRange<Int64>]]]?
   public var seed: UInt64 = 1
   public init() {}
 }
@@ -77,19 +81,33 @@ public enum CompareRun {
       if !actorVehicles.isEmpty, let dir = o.truthDirectory {
         groups = try actorPeriods(store: store, truthDirectory: dir, pseudonymiser: o.pseudonymiser, clock: clock)
       }
+      var linkedHistories: [String: [Int: [ClosedRange<Int64>]]]? = nil
+      if let linked = o.linkedGroups {
+        if let truthGroups = groups {
+          let match = matchGroups(truthGroups, to: linked, store: store)
+          linkedHistories = match.mapValues { linked[$0]! }
+          notes.append("next appearance: \(match.count) of the truth's \(truthGroups.count) actor groups matched a linked group (the one holding most of its trips: "
+            + match.keys.sorted().map { "\($0) → \(match[$0]!)" }.joined(separator: ", ") + "); the row 'groups from anpr link' forecasts each truth group from its linked group's visits (the population profile when none matched) and scores it on the truth group's next visit; groups were linked on the whole store")
+        } else {
+          groups = linked
+        }
+      }
       var habits: [String: NextAppearanceBacktest.Habit] = [:]
-      if groups != nil, let dir = o.truthDirectory {
+      if groups != nil, o.linkedGroups == nil || linkedHistories != nil, let dir = o.truthDirectory {
         habits = try actorHabits(truthDirectory: dir)
         if habits.isEmpty { notes.append("next appearance: the truth holds no habit parameters (simulated before 2026-12): no oracle row") }
       }
       do {
         let model = try o.specs.first(where: \.isNextAppearance)?.nextAppearanceModel() ?? NextAppearanceModel()
-        let result = try NextAppearanceBacktest.run(store: store, plan: o.plan, clock: clock, model: model, groups: groups, habits: habits) {
+        let result = try NextAppearanceBacktest.run(store: store, plan: o.plan, clock: clock, model: model, groups: groups, habits: habits,
+                                                    linkedHistories: linkedHistories) {
           progress?("next-appearance backtest", $0, $1)
         }
         let scores = result.scores
-        var na = Comparison.summarise(hotspot: scores, order: [NextAppearanceBacktest.modelName] + NextAppearanceBacktest.baselines,
-                                      family: .nextAppearance, target: groups == nil ? "repeat vehicles" : "actor groups (truth)", primary: "hit@10", seed: o.seed)
+        let subjects = groups == nil ? "repeat vehicles" : linkedHistories == nil && o.linkedGroups != nil ? "actor groups (anpr link)" : "actor groups (truth)"
+        var na = Comparison.summarise(hotspot: scores, order: [NextAppearanceBacktest.modelName] + (linkedHistories == nil ? [] : [NextAppearanceBacktest.linkedRowName])
+                                        + NextAppearanceBacktest.baselines,
+                                      family: .nextAppearance, target: subjects, primary: "hit@10", seed: o.seed)
         na.pairedTest = nil
         comparison.append(na)
         let bins = result.reliability
@@ -97,7 +115,10 @@ public enum CompareRun {
         let ece = bins.reduce(0.0) { $0 + Double($1.subjects) * abs($1.stated - $1.observed) } / Double(max(n, 1))
         notes.append(String(format: "next appearance, P(seen in 7 days) reliability over %d forecasts (expected calibration error %.3f): ", n, ece)
           + bins.map { String(format: "%.1f–%.1f: %d stated %.2f seen %.2f", $0.from, $0.to, $0.subjects, $0.stated, $0.observed) }.joined(separator: "; "))
-        notes.append("next appearance: " + (groups == nil ? "every repeat vehicle (visits on 2+ days before the origin, at most 2000)" : "each actor group of the truth, its cars' trips within its hires of them pooled")
+        let who = groups == nil ? "every repeat vehicle (visits on 2+ days before the origin, at most 2000)"
+          : subjects == "actor groups (anpr link)" ? "each linked group from anpr link, its periods of use pooled"
+          : "each actor group of the truth, its cars' trips within its hires of them pooled"
+        notes.append("next appearance: " + who
           + "; first visit in the 7 days after each origin"
           + (habits.isEmpty ? "; no oracle row" : "; the oracle forecasts from each group's simulated habit (visit probability by weekday, entry time), its entry sites from all the data"))
       } catch let e as SpecError {
@@ -133,6 +154,32 @@ public enum CompareRun {
       guard let ph = h.visitProbabilityHabitDay, let po = h.visitProbabilityOtherDay, let sd = h.entryHourSD, sd > 0 else { continue }
       out[name] = NextAppearanceBacktest.Habit(weekdays: h.weekdays, entryHour: h.entryHour, visitProbabilityHabitDay: ph,
                                                visitProbabilityOtherDay: po, entryHourSD: sd)
+    }
+    return out
+  }
+
+  /// Each group of `truth` → the group of `linked` holding most of its trips (trip starts inside the
+  /// linked group's periods of use; ties: the first name); groups sharing no trip are left out.
+  public static func matchGroups(_ truth: [String: [Int: [ClosedRange<Int64>]]], to linked: [String: [Int: [ClosedRange<Int64>]]],
+                                 store: ReadStore) -> [String: String] {
+    var trips: [Int: [Int64]] = [:]
+    func starts(_ v: Int) -> [Int64] {
+      if let t = trips[v] { return t }
+      let t = store.trips(ofVehicle: v).map(\.start); trips[v] = t; return t
+    }
+    func inside(_ t: Int64, _ spans: [ClosedRange<Int64>]) -> Bool { spans.isEmpty || spans.contains { $0.contains(t) } }
+    var out: [String: String] = [:]
+    for name in truth.keys.sorted() {
+      var best: (String, Int)? = nil
+      for l in linked.keys.sorted() {
+        var shared = 0
+        for (v, spans) in truth[name]! {
+          guard let ls = linked[l]![v] else { continue }
+          shared += starts(v).filter { inside($0, spans) && inside($0, ls) }.count
+        }
+        if shared > (best?.1 ?? 0) { best = (l, shared) }
+      }
+      if let b = best { out[name] = b.0 }
     }
     return out
   }

@@ -21,6 +21,8 @@ public enum NextAppearanceBacktest {
   public static let metricNames = Metric.nextAppearanceTable.map(\.name)
   public static let modelName = NextAppearanceModel.kind.rawValue
   public static let baselines = ["same hour next week", "most frequent hour-of-week", "population profile"]
+  /// The row of forecasts made from linked groups' histories (`linkedHistories`).
+  public static let linkedRowName = "next-appearance (groups from anpr link)"
 
   /// The backtest's scores per forecaster and window, and the reliability of the model's P(seen in
   /// the period): subjects grouped by the probability stated (tenths), each bin's mean stated and
@@ -90,9 +92,14 @@ public enum NextAppearanceBacktest {
   ///     hires, from the truth; empty = all its trips); nil = every repeat vehicle on its own.
   ///   - maxSubjects: at most this many subjects per origin (the first in vehicle-id order).
   ///   - habits: group name → its habit, for an oracle row (simulated towns).
+  ///   - linkedHistories: subject name → the vehicles and spans of the linked group that stands for it
+  ///     (`anpr link`'s group matched to a truth group): an extra row forecasts each subject from that
+  ///     group's visits instead of its own, and is scored on the subject's next visit, so the loss from
+  ///     linking rather than knowing the groups shows beside the model's row. A subject without a
+  ///     linked group gets the population profile (what an analyst without a group has).
   public static func run(store: ReadStore, plan: BacktestPlan, clock: LocalClock, days: Int = 7, model: NextAppearanceModel = NextAppearanceModel(),
                          groups: [String: [Int: [ClosedRange<Int64>]]]? = nil,
-                         habits: [String: Habit] = [:], maxSubjects: Int = 2000,
+                         habits: [String: Habit] = [:], linkedHistories: [String: [Int: [ClosedRange<Int64>]]]? = nil, maxSubjects: Int = 2000,
                          progress: ((Int, Int) -> Void)? = nil,
                          shown: ((_ origin: Int64, _ visits: [NextAppearanceModel.Visit]) -> Void)? = nil) throws -> Result {
     guard let start = store.header.timeStart, let end = store.header.timeEnd else { throw FitError.noData("the store has no reads") }
@@ -187,6 +194,18 @@ public enum NextAppearanceBacktest {
         forecasts.append((baselines[1], Forecast(slots: atHourOfWeek(mode), sites: peaked(siteMode), stops: stopShare)))
         // Everyone's habits: the population's hour-of-week profile and entry sites.
         forecasts.append((baselines[2], Forecast(slots: popSlots, sites: fitted.populationEntries, stops: popStops)))
+        if let linked = linkedHistories {
+          let history = (linked[subject.name] ?? [:]).flatMap { v, spans in
+            starts[v].filter { s in s.t < origin && (spans.isEmpty || spans.contains { $0.contains(s.t) }) }
+          }.sorted { $0.t < $1.t }.map(visit)
+          shown?(origin, history)
+          if history.isEmpty {
+            forecasts.append((linkedRowName, Forecast(slots: popSlots, sites: fitted.populationEntries, stops: popStops)))
+          } else {
+            let lf = fitted.forecast(history, from: origin, days: days, clock: clock)
+            forecasts.append((linkedRowName, Forecast(slots: lf.slots, sites: lf.sites, stops: fitted.stopProbabilities(history))))
+          }
+        }
         if let habit = habits[subject.name] {
           var mix = [Double](repeating: 0.01 / Double(n), count: n)
           var stopMix = [Double](repeating: 0, count: n)
@@ -205,7 +224,7 @@ public enum NextAppearanceBacktest {
         }
       }
       guard scored > 0 else { continue }
-      for name in [modelName] + baselines + (habits.isEmpty ? [] : ["oracle"]) where counts[name] != nil {
+      for name in [modelName] + (linkedHistories == nil ? [] : [linkedRowName]) + baselines + (habits.isEmpty ? [] : ["oracle"]) where counts[name] != nil {
         let metrics = Dictionary(uniqueKeysWithValues: metricNames.map { m in
           (m, (counts[name]?[m] ?? 0) > 0 ? sums[name]![m]! / counts[name]![m]! : Double.nan)
         })

@@ -82,6 +82,10 @@ public enum Target: Codable, Sendable, Hashable, CustomStringConvertible {
   /// actor group. An id may name a period of use (`VEHICLE#FROM..TO`, from `anpr link`): then only that
   /// car's reads in that span count, so a re-hired car's other hirers are not counted as the actor.
   case vehicles([String])
+  /// Actor groups from `anpr link` (`--target groups=GROUPS.csv`): the periods of use (or vehicles)
+  /// of every group, each read counted with its member's link confidence as its weight, so a strong
+  /// link weighs more than a weak one. `ids` sorted, `weights` in the same order.
+  case linkedGroups(ids: [String], weights: [Double])
 
   /// Parses `all`, `keeper=rental`, `vehicles=V1,V2,...`, or `watchlist=FILE` (ids one per line).
   public static func parse(_ s: String) throws -> Target {
@@ -113,7 +117,7 @@ public enum Target: Codable, Sendable, Hashable, CustomStringConvertible {
   /// - Throws: when the list holds plates, the store is pseudonymised and no key is given, or the key
   ///   is not the store's.
   public func pseudonymised(for store: ReadStore, with key: Pseudonymiser?) throws -> Target {
-    guard case .vehicles(let ids) = self else { return self }
+    guard case .vehicles(let ids) = self else { return self }  // linked groups name the store's own ids
     let plates = ids.filter { !Self.isPseudonym($0) && !$0.contains("#") }
     if plates.isEmpty { return self }
     guard store.isPseudonymised else { return .vehicles(ids.map { Self.isPseudonym($0) || $0.contains("#") ? $0 : Plate.normalise($0) ?? $0 }.sorted()) }
@@ -129,7 +133,7 @@ public enum Target: Codable, Sendable, Hashable, CustomStringConvertible {
   /// Throws when a vehicle list matches no vehicle of `store` (a wrong key, or plates never read):
   /// a model trained on nothing is not a result.
   public func requireMatches(in store: ReadStore) throws {
-    guard case .vehicles(let ids) = self else { return }
+    guard let ids = listedIDs else { return }
     if !mask(store).contains(true) {
       throw SpecError.invalid("the target's \(ids.count) vehicle(s) match no vehicle in the store (first: \(ids.first ?? "-")): plates never read, or a different key")
     }
@@ -140,16 +144,47 @@ public enum Target: Codable, Sendable, Hashable, CustomStringConvertible {
     switch self {
     case .allReads: return Array(repeating: true, count: store.vehicles.count)
     case .keeper(let k): return store.vehicles.map { $0.keeper == k }
-    case .vehicles(let ids):
+    case .vehicles(let ids), .linkedGroups(let ids, _):
       var m = [Bool](repeating: false, count: store.vehicles.count)
       for v in EpisodeID.resolve(ids, in: store).vehicles { m[v] = true }
       return m
     }
   }
 
+  /// The ids a vehicle list or linked groups name (nil for all reads or a keeper type).
+  public var listedIDs: [String]? {
+    switch self {
+    case .vehicles(let ids), .linkedGroups(let ids, _): return ids
+    default: return nil
+    }
+  }
+
+  /// For linked groups: each vehicle's periods of use (nil span: the whole vehicle) with their weights;
+  /// nil for targets whose reads all weigh 1.
+  public func readWeights(_ store: ReadStore) -> [Int: [(span: ClosedRange<Int64>?, weight: Double)]]? {
+    guard case .linkedGroups(let ids, let weights) = self else { return nil }
+    var out: [Int: [(span: ClosedRange<Int64>?, weight: Double)]] = [:]
+    for (id, w) in zip(ids, weights) {
+      let r = EpisodeID.resolve([id], in: store)
+      for v in r.vehicles {
+        if let spans = r.spans[v] { for sp in spans { out[v, default: []].append((sp, w)) } } else { out[v, default: []].append((nil, w)) }
+      }
+    }
+    return out
+  }
+
+  /// The weight of read `i` of `store` under `readWeights` (the largest of the spans holding it; 0 if none).
+  @inline(__always) public static func weight(_ store: ReadStore, _ i: Int, _ weights: [Int: [(span: ClosedRange<Int64>?, weight: Double)]]) -> Double {
+    guard let entries = weights[store.vehicle(i)] else { return 0 }
+    let t = store.time(i)
+    var w = 0.0
+    for e in entries where e.span?.contains(t) ?? true { w = max(w, e.weight) }
+    return w
+  }
+
   /// For vehicles named by periods of use, the spans their reads must fall in (others: every read).
   public func spans(_ store: ReadStore) -> [Int: [ClosedRange<Int64>]] {
-    if case .vehicles(let ids) = self { return EpisodeID.resolve(ids, in: store).spans }
+    if let ids = listedIDs { return EpisodeID.resolve(ids, in: store).spans }
     return [:]
   }
 
@@ -164,6 +199,7 @@ public enum Target: Codable, Sendable, Hashable, CustomStringConvertible {
     case .allReads: return "all reads"
     case .keeper(let k): return "reads of \(k.rawValue) vehicles"
     case .vehicles(let v): return "reads of \(v.count) listed vehicles"
+    case .linkedGroups(let ids, _): return "reads of \(ids.count) linked periods of use, each weighted by its link confidence"
     }
   }
 }
@@ -300,12 +336,12 @@ public struct CountTable: Codable, Sendable, Equatable {
     var s = first
     while s < to { s = binning.next(s); n += 1 }
     var t = CountTable(units: units, binning: binning, firstBin: first, binCount: n, withExposure: true)
-    let mask = target.mask(store), spans = target.spans(store)
+    let mask = target.mask(store), spans = target.spans(store), weights = target.readWeights(store)
     for i in store.reads(from: from, to: to) {
       guard let b = t.binIndex(store.time(i)) else { continue }
       let k = store.site(i) * n + b
       t.exposure![k] += 1
-      if Target.counts(store, i, mask: mask, spans: spans) { t.counts[k] += 1 }
+      if Target.counts(store, i, mask: mask, spans: spans) { t.counts[k] += weights.map { Target.weight(store, i, $0) } ?? 1 }
     }
     return t
   }

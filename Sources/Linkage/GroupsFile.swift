@@ -97,11 +97,31 @@ extension GroupsFile {
     return (parts[1], ids)
   }
 
-  /// The members of every group in `path` (each unit once, sorted).
-  public static func allMembers(path: String) throws -> [String] {
+  /// Each group's cars in `store` and the spans of their periods of use in it (a member that is a
+  /// whole plate: no spans, every trip). Read from `path` (named in errors).
+  /// - Throws: `SpecError.invalid` when the file holds no group, or a group has a member this store
+  ///   does not know (linked on another store, or another key), naming the group and the member.
+  public func periodsOfUse(in store: ReadStore, path: String) throws -> [String: [Int: [ClosedRange<Int64>]]] {
+    let names = Array(Set(members.map(\.group))).sorted()
+    guard !names.isEmpty else { throw SpecError.invalid("\(path): no groups") }
+    var out: [String: [Int: [ClosedRange<Int64>]]] = [:]
+    for g in names {
+      let ids = members(of: g).map(\.vehicle)
+      let r = EpisodeID.resolve(ids, in: store)
+      if let first = r.unknown.first {
+        throw SpecError.invalid("\(path): group '\(g)': \(r.unknown.count) of its \(ids.count) members are not in this store (first: \(first)); was it linked on another store or with another key?")
+      }
+      out[g] = Dictionary(uniqueKeysWithValues: r.vehicles.map { ($0, r.spans[$0] ?? []) })
+    }
+    return out
+  }
+
+  /// Every member of every group in `path` with its link confidence (a unit in two rows: the larger).
+  public static func memberConfidences(path: String) throws -> [String: Double] {
     let file = try read(path: path)
-    let ids = Set(file.members.map(\.vehicle))
-    guard !ids.isEmpty else { throw SpecError.invalid("\(path): no groups") }
-    return ids.sorted()
+    guard !file.members.isEmpty else { throw SpecError.invalid("\(path): no groups") }
+    var out: [String: Double] = [:]
+    for m in file.members { out[m.vehicle] = max(out[m.vehicle] ?? 0, m.confidence) }
+    return out
   }
 }

@@ -400,7 +400,7 @@ extension ReadStatistics {
     switch target {
     case .allReads: name = "all"
     case .keeper(let k): name = Self.targetName(k)
-    case .vehicles:
+    case .vehicles, .linkedGroups:
       throw StatisticsError("statistics hold counts for all reads and per keeper type, not per vehicle: train a watch list or group's model on a store")
     }
     if case .seconds(let w) = binning, Int64(w) % Self.binSeconds != 0 {

@@ -50,7 +50,7 @@ func resolveTarget(_ s: String, store: ReadStore, keyFile: String?) throws -> Ta
 
 /// What a target looks up, for the audit entry: the vehicles of a watch list or vehicle list.
 func auditScope(_ t: Target) -> AuditScope {
-  if case .vehicles(let ids) = t { return AuditScope(vehicles: ids) }
+  if let ids = t.listedIDs { return AuditScope(vehicles: ids) }
   return AuditScope()
 }
 
@@ -76,13 +76,16 @@ struct BacktestOptions: ParsableArguments {
 }
 
 func parseTarget(_ s: String) throws -> Target {
-  // Actor groups from 'anpr link': one group (group=GROUPS.csv:G1) or every group (groups=GROUPS.csv),
-  // as the periods of use they hold (only those reads of each car count).
+  // Actor groups from 'anpr link': one group (group=GROUPS.csv:G1), as the periods of use it holds
+  // (only those reads of each car count), or every group (groups=GROUPS.csv), each read weighted by
+  // its member's link confidence.
   if s.hasPrefix("group=") || s.hasPrefix("groups=") {
     let reference = String(s.drop { $0 != "=" }.dropFirst())
     do {
-      let ids = s.hasPrefix("group=") ? try GroupsFile.members(reference: reference).ids : try GroupsFile.allMembers(path: reference)
-      return .vehicles(Array(Set(ids)).sorted())
+      if s.hasPrefix("group=") { return .vehicles(Array(Set(try GroupsFile.members(reference: reference).ids)).sorted()) }
+      let w = try GroupsFile.memberConfidences(path: reference)
+      let ids = w.keys.sorted()
+      return .linkedGroups(ids: ids, weights: ids.map { w[$0]! })
     } catch { throw ValidationError("--target: \(error)") }
   }
   do { return try Target.parse(s) } catch { throw ValidationError("\(error)") }
@@ -136,7 +139,7 @@ extension ANPR {
     @OptionGroup var statistics: StatisticsInput
     @Option(help: "Analyst's time zone for hours, days and shifts (IANA name); recorded in the model.") var timezone = StoreOptions.defaultZone
     @Option(help: "Model spec, e.g. Models/poisson-hotspot.yaml.") var spec: String
-    @Option(help: "What hotspot models count: all, keeper=rental, vehicles=ID,ID, watchlist=FILE, group=GROUPS.csv:G1, groups=GROUPS.csv.") var target = "all"
+    @Option(help: "What hotspot models count: all, keeper=rental, vehicles=ID,ID, watchlist=FILE, group=GROUPS.csv:G1, groups=GROUPS.csv (every linked group, each read weighted by its link confidence).") var target = "all"
     @Option(help: "Model file to write (default: trained/<name>.model.json).") var out: String?
     @Option(help: "Train only on reads before this time (ISO 8601).") var until: String?
     @Option(help: "Key the store was pseudonymised with, for a watch list of plates (or set ANPR_KEY).") var keyFile: String?
@@ -308,8 +311,10 @@ extension ANPR {
     @Option(help: "Seed for every random choice; same seed, same output.") var seed: UInt64 = 1
     @OptionGroup var backtest: BacktestOptions
     @Option(help: "Model spec (repeatable).") var spec: [String] = []
-    @Option(help: "What hotspot models count: all, keeper=rental, vehicles=ID,ID, watchlist=FILE, group=GROUPS.csv:G1, groups=GROUPS.csv.") var target = "all"
+    @Option(help: "What hotspot models count: all, keeper=rental, vehicles=ID,ID, watchlist=FILE, group=GROUPS.csv:G1, groups=GROUPS.csv (every linked group, each read weighted by its link confidence).") var target = "all"
     @Option(help: "Simulator truth (truth.json or its directory): adds the oracle rows.") var truth: String?
+    @Option(help: "Actor groups from 'anpr link' for the next-appearance backtest: the subjects, or with --truth a row forecasting each truth group from its best-matching linked group.")
+    var groups: String?
     @Option(help: "Key the store was pseudonymised with (to match truth plates).") var keyFile: String?
     @OptionGroup var governance: GovernanceOptions
     @Option(help: "Write the comparison as CSV.") var csv: String?
@@ -328,7 +333,7 @@ extension ANPR {
     }
     func run() throws {
       try requireDistinct(outputs: [("--csv", csv), ("--out", out)],
-                          inputs: [("--store", store), ("--events", events), ("--truth", truth), ("--key-file", keyFile)]
+                          inputs: [("--store", store), ("--events", events), ("--truth", truth), ("--groups", groups), ("--key-file", keyFile)]
                             + statistics.inputs + spec.map { ("--spec", $0) })
       let clock = try LocalClock(identifier: timezone)
       let (counts, transitions, units, crs) = (statistics.counts, statistics.transitions, statistics.units, statistics.crs)
@@ -376,6 +381,11 @@ extension ANPR {
       o.nextAppearance = !noNextAppearance
       o.seed = seed
       if let truth { o.truthDirectory = try TruthDirectory.resolve(truth) }
+      if let groups {
+        if noNextAppearance { throw ValidationError("--groups is for the next-appearance backtest; drop --no-next-appearance") }
+        do { o.linkedGroups = try GroupsFile.read(path: groups).periodsOfUse(in: store, path: groups) }
+        catch { throw CLIError("--groups: \(error)") }
+      }
       o.pseudonymiser = try Pseudonymiser.load(file: keyFile)
       if truth != nil && store.isPseudonymised && o.pseudonymiser == nil {
         throw CLIError("the store is pseudonymised: pass --key-file (or ANPR_KEY) so truth plates can be matched")

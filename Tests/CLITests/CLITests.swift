@@ -160,6 +160,23 @@ struct ContractTests {
     // The group as a target, and the group's next appearance and route: its periods of use, whatever car.
     r = try runANPR(["next-appearance", "--store", d + "/s.anpr", "--group", d + "/groups.csv:G1", "--top", "3", "--reason", "test G1"])
     #expect(r.status == 0 && r.out.contains("periods of use in"), "\(r.out)\(r.err)")
+    #expect(r.out.contains("likely stops on that visit"), "where it will stop is forecast: \(r.out)")
+    // Linked groups in the next-appearance backtest (issue 15): beside the truth's groups, each truth
+    // group forecast from its linked group; without the truth, the linked groups are the subjects.
+    r = try runANPR(["compare", "--store", d + "/s.anpr", "--truth", d, "--groups", d + "/groups.csv", "--no-routes",
+                     "--spec", "Models/historical-mean.yaml", "--max-windows", "2", "--json", "--reason", "test"])
+    #expect(r.status == 0, "\(r.err)")
+    let withTruth = try lastJSON(r.out)["models"] as! [[String: Any]]
+    #expect(withTruth.contains { $0["name"] as? String == "next-appearance (groups from anpr link)" }, "\(withTruth.map { $0["name"] ?? "" })")
+    #expect(r.out.contains("matched a linked group"))
+    r = try runANPR(["compare", "--store", d + "/s.anpr", "--groups", d + "/groups.csv", "--no-routes",
+                     "--spec", "Models/historical-mean.yaml", "--max-windows", "2", "--reason", "test"])
+    #expect(r.status == 0 && r.out.contains("each linked group from anpr link"), "\(r.out)\(r.err)")
+    // A group with a member this store does not know: refused, naming the group and the member.
+    try (text + "G77,NOSUCHCAR#2026-01-01T00:00..2026-01-02T00:00,NOSUCHCAR,2026-01-01T00:00:00Z,2026-01-02T00:00:00Z,0.9,0.9,x\n")
+      .write(toFile: d + "/bad-groups.csv", atomically: true, encoding: .utf8)
+    r = try runANPR(["compare", "--store", d + "/s.anpr", "--groups", d + "/bad-groups.csv", "--no-routes", "--max-windows", "1", "--reason", "test"])
+    #expect(r.status != 0 && r.err.contains("group 'G77'") && r.err.contains("NOSUCHCAR"), "\(r.err)")
     r = try runANPR(["train", "--store", d + "/s.anpr", "--spec", "Models/historical-mean.yaml", "--target", "vehicles=" + g1.joined(separator: ","),
                      "--out", d + "/g1.model.json", "--reason", "test G1"])
     #expect(r.status == 0, "\(r.err)")
