@@ -48,7 +48,7 @@ let package = Package(
     .target(name: "ModelCatalogue", dependencies: ["Reads", "Modelling", "Hotspots", "Routes", "Linkage", "Statistics", .product(name: "Yams", package: "Yams")]),
     .target(name: "Evaluation", dependencies: ["Linalg", "Reads", "Modelling", "Simulation", "Hotspots", "Routes", "Linkage", "Statistics", "ModelCatalogue", .product(name: "Yams", package: "Yams")]),
     // What an analyst reads: the HTML report (Mustache template), its PDF through Chromium, the road layer.
-    .target(name: "Reporting", dependencies: ["Reads", "Modelling", "Hotspots", "Linkage", "ModelCatalogue", "Evaluation",
+    .target(name: "Reporting", dependencies: ["Reads", "Modelling", "Hotspots", "Linkage", "Routes", "ModelCatalogue", "Evaluation",
                                            .product(name: "Mustache", package: "swift-mustache")]),
     .target(name: "Statistics", dependencies: ["Reads", "Hotspots", "Routes", .product(name: "Crypto", package: "swift-crypto")]),
     .target(
@@ -76,7 +76,7 @@ let package = Package(
     .testTarget(name: "RoutesTests", dependencies: ["Routes", "Reads", "Modelling", "Linalg", "TestSupport"]),
     .testTarget(name: "LinkageTests", dependencies: ["Linkage", "Evaluation", "Reads", "Modelling", "Linalg", "Simulation", "TestSupport"]),
     .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "ModelCatalogue", "Hotspots", "Routes", "Linkage", "Reads", "Modelling", "Simulation", "TestSupport"]),
-    .testTarget(name: "ReportingTests", dependencies: ["Reporting", "Evaluation", "ModelCatalogue", "Hotspots", "Reads", "Modelling", "TestSupport"]),
+    .testTarget(name: "ReportingTests", dependencies: ["Reporting", "Evaluation", "Linkage", "Routes", "ModelCatalogue", "Hotspots", "Reads", "Modelling", "TestSupport"]),
     .testTarget(
       name: "SimulationTests", dependencies: ["Simulation", "Reads", "TestSupport"]),
     .testTarget(name: "GovernanceTests", dependencies: ["Governance", "Reads"]),

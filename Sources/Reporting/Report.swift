@@ -18,6 +18,8 @@ public struct ReportInput {
   public var plan: [PatrolArea] = []
   /// Linkage groups: (group id, members, confidence, evidence).
   public var groups: [(String, [String], Double, String)] = []
+  /// Each linked group's next appearance from the origin (`ReportInput.groupOutlooks`), by group id.
+  public var groupOutlooks: [String: GroupOutlook] = [:]
   public var clock: LocalClock
   /// Protective marking printed at the top and foot of every page (e.g. "OFFICIAL-SENSITIVE").
   public var marking: String?
@@ -91,7 +93,7 @@ public enum HTMLReport {
       "title": r.title, "version": ToolkitInfo.version, "hasMarking": r.marking != nil, "marking": r.marking ?? "",
       "intro": intro, "briefing": briefingSection(r), "provenance": provenanceSection(r),
       "comparison": r.comparison.map(comparisonSection) ?? "", "quality": qualitySection(r.summary),
-      "groups": r.groups.isEmpty ? "" : groupsSection(r.groups),
+      "groups": r.groups.isEmpty ? "" : groupsSection(r.groups, outlooks: r.groupOutlooks),
     ]
     sections["map"] = r.forecast.map { fc in
       mapSection(fc, model: r.forecastModel ?? fc.model, window: r.window, plan: r.plan, clock: r.clock, moves: r.moves, siteNames: r.siteNames, roads: r.roads)
@@ -176,7 +178,13 @@ th{background:#eef3f8}td:first-child,th:first-child{text-align:left}.note{color:
     if !r.groups.isEmpty {
       let strongest = r.groups.sorted { $0.2 != $1.2 ? $0.2 > $1.2 : $0.0 < $1.0 }.prefix(3)
       items.append("<li><b>Linked groups to check:</b> \(r.groups.count) (periods of use of hire cars whose behaviour matches and whose use never overlaps). Strongest: "
-        + strongest.map { "\(esc($0.0)) (\($0.1.count) periods, confidence \(f($0.2, 2))): \(esc(String($0.3.split(separator: ";").first ?? "")))" }.joined(separator: "; ") + ".</li>")
+        + strongest.map { g in
+          var line = "\(esc(g.0)) (\(g.1.count) periods, confidence \(f(g.2, 2))): \(esc(String(g.3.split(separator: ";").first ?? "")))"
+          if let o = r.groupOutlooks[g.0], let w = o.windows.first {
+            line += " — next likely \(esc(w.local)) entering by \(esc(r.siteNames[w.site] ?? w.site)) (p = \(f(w.probability, 2)); P(seen within 7 days) \(f(o.pSeen7, 2)))"
+          }
+          return line
+        }.joined(separator: "; ") + ".</li>")
     }
     if let c = r.comparison {
       let families: [(family: ModelFamily, metric: String, say: String)] = [
@@ -416,10 +424,25 @@ th{background:#eef3f8}td:first-child,th:first-child{text-align:left}.note{color:
     return s + "</table>\n"
   }
 
-  static func groupsSection(_ groups: [(String, [String], Double, String)]) -> String {
-    var s = "<h2>Linked vehicles (leads to check)</h2>\n<p class=\"note\">Vehicles whose behaviour matches and whose use never overlaps — possibly one actor changing hire cars. Confidence is 1 − the estimated false-discovery rate. A link is a lead, not a fact: check the evidence before acting on it.</p>\n"
-    s += "<table id=\"linkage\"><tr><th>group</th><th>vehicles (pseudonyms)</th><th>confidence</th><th>evidence</th></tr>\n"
-    for g in groups.prefix(20) { s += "<tr><td>\(esc(g.0))</td><td>\(esc(g.1.joined(separator: ", ")))</td><td>\(f(g.2, 2))</td><td style=\"text-align:left\">\(esc(g.3))</td></tr>\n" }
+  static func groupsSection(_ groups: [(String, [String], Double, String)], outlooks: [String: GroupOutlook] = [:]) -> String {
+    var s = "<h2>Linked vehicles (leads to check)</h2>\n<p class=\"note\">Vehicles whose behaviour matches and whose use never overlaps — possibly one actor changing hire cars. Confidence is 1 − the estimated false-discovery rate. A link is a lead, not a fact: check the evidence before acting on it."
+    if !outlooks.isEmpty {
+      s += " Next appearance: the group's first visit in the 7 days after the forecast origin, from its periods of use pooled (whatever car it drives next) — the likeliest (entry site, hour) windows and the places it may stop, with probabilities."
+    }
+    s += "</p>\n<table id=\"linkage\"><tr><th>group</th><th>vehicles (pseudonyms)</th><th>confidence</th><th>evidence</th>" + (outlooks.isEmpty ? "" : "<th>next appearance (7 days)</th>") + "</tr>\n"
+    for g in groups.prefix(20) {
+      s += "<tr><td>\(esc(g.0))</td><td>\(esc(g.1.joined(separator: ", ")))</td><td>\(f(g.2, 2))</td><td style=\"text-align:left\">\(esc(g.3))</td>"
+      if !outlooks.isEmpty {
+        if let o = outlooks[g.0] {
+          let windows = o.windows.map { "\($0.local) \($0.site) (\(f($0.probability, 2)))" }.joined(separator: "; ")
+          let stops = o.stops.prefix(3).map { "\($0.site) (\(f($0.probability, 2)))" }.joined(separator: "; ")
+          s += "<td style=\"text-align:left\">P(seen) \(f(o.pSeen7, 2)); \(esc(windows))" + (stops.isEmpty ? "" : "; may stop near \(esc(stops))") + "</td>"
+        } else {
+          s += "<td>no visit before the origin</td>"
+        }
+      }
+      s += "</tr>\n"
+    }
     return s + "</table>\n"
   }
 

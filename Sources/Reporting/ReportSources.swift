@@ -3,6 +3,7 @@ import Foundation
 import Linkage
 import Modelling
 import Reads
+import Routes
 
 // What the report reads besides a forecast, each from the file or store that holds it: the comparison
 // file `anpr compare --out` writes, the linked groups, the site labels and the roads between cameras.
@@ -34,6 +35,23 @@ extension ReportInput {
     return names
   }
 
+  /// Each linked group's next appearance from `origin`: its periods of use pooled, the top 3 (entry
+  /// site, hour) windows and stops over the next 7 days and P(seen within them). A group with no
+  /// visit before the origin (or no member in this store) has none.
+  public static func groupOutlooks(_ file: GroupsFile, store: ReadStore, model: FittedNextAppearance, origin: Int64,
+                                   clock: LocalClock) -> [String: GroupOutlook] {
+    let travel = store.typicalTravelSeconds(until: origin)
+    var out: [String: GroupOutlook] = [:]
+    for g in file.groups {
+      let r = EpisodeID.resolve(file.members(of: g).map(\.vehicle), in: store)
+      guard !r.vehicles.isEmpty,
+            let f = try? NextAppearanceForecast.make(store: store, model: model, vehicles: r.vehicles, spans: r.spans, origin: origin,
+                                                     days: 7, top: 3, clock: clock, travel: travel) else { continue }
+      out[g] = GroupOutlook(pSeen7: f.pSeen(within: 7), windows: f.windows, stops: f.stops)
+    }
+    return out
+  }
+
   /// The linked groups to check: id, members, the weakest member's confidence, the first evidence.
   public static func groups(_ file: GroupsFile) -> [(String, [String], Double, String)] {
     file.groups.map { g in
@@ -56,5 +74,15 @@ extension ReportInput {
     for (_, pairs) in bySite { for p in pairs.sorted(by: { $0.count != $1.count ? $0.count > $1.count : $0.key < $1.key }).prefix(3) { keep.insert(p.key) } }
     return counts.filter { keep.contains($0.key) }.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.prefix(300)
       .map { (store.sites[$0.key / n], store.sites[$0.key % n], $0.value) }
+  }
+}
+
+/// A linked group's next appearance, for the report: P(seen within 7 days), its likeliest windows and stops.
+public struct GroupOutlook: Sendable {
+  public var pSeen7: Double
+  public var windows: [NextAppearanceForecast.Window]
+  public var stops: [NextAppearanceForecast.Stop]
+  public init(pSeen7: Double, windows: [NextAppearanceForecast.Window], stops: [NextAppearanceForecast.Stop]) {
+    self.pSeen7 = pSeen7; self.windows = windows; self.stops = stops
   }
 }

@@ -41,8 +41,8 @@ public struct NextAppearanceForecast: Sendable {
   /// The forecast for `vehicles` (only visits inside `spans` for a vehicle that has them) from `origin`.
   /// - Throws: `FitError.noData` when the subject has no visit before the origin.
   public static func make(store: ReadStore, model: FittedNextAppearance, vehicles: [Int], spans: [Int: [ClosedRange<Int64>]],
-                          origin: Int64, days: Int, top: Int, clock: LocalClock) throws -> NextAppearanceForecast {
-    let mine = NextAppearanceModel.visits(store: store, until: origin, clock: clock, vehicles: vehicles, spans: spans)
+                          origin: Int64, days: Int, top: Int, clock: LocalClock, travel: [Int: Double]? = nil) throws -> NextAppearanceForecast {
+    let mine = NextAppearanceModel.visits(store: store, until: origin, clock: clock, vehicles: vehicles, spans: spans, travel: travel)
     let visits = vehicles.flatMap { mine[$0] ?? [] }.sorted { $0.day < $1.day }
     guard !visits.isEmpty else {
       throw FitError.noData("no visits before the origin \(Timestamp.iso8601(origin)); nothing to forecast from (try a later --at)")

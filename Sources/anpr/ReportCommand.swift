@@ -78,7 +78,16 @@ extension ANPR {
           try writeAtomically(try PatrolPlanFile.geoPackage(input.plan.filter { $0.day != nil }, lastChange: Timestamp.iso8601(o)), to: patrolGpkg)
         }
       }
-      if let groups { input.groups = ReportInput.groups(try GroupsFile.read(path: groups)) }
+      if let groups {
+        let file = try GroupsFile.read(path: groups)
+        input.groups = ReportInput.groups(file)
+        // Where and when each group will next appear, from the same origin as the plan.
+        let (o, note) = try origin.origin(store, clock: clock)
+        if model == nil { print(note) }
+        let (naModel, naNote) = try Training.nextAppearanceModel(path: nil, store: store, origin: o, clock: clock)
+        input.groupOutlooks = ReportInput.groupOutlooks(file, store: store, model: naModel, origin: o, clock: clock)
+        print("linked groups: \(input.groupOutlooks.count) of \(input.groups.count) with a next-appearance forecast (\(naNote))")
+      }
       let html: String
       if let template {
         let text: String

@@ -1,8 +1,10 @@
 import Foundation
 import Hotspots
+import Linkage
 import ModelCatalogue
 import Modelling
 import Reads
+import Routes
 import Testing
 import TestSupport
 import Evaluation
@@ -62,6 +64,22 @@ struct ReportTests {
     #expect(html.contains("class=\"hotspot\"") && html.contains("<polyline class=\"curve\""))
     #expect(html.components(separatedBy: "<svg").count - 1 >= 4)
     #expect(!html.contains("AB12CDE"))
+    // Each linked group's next appearance (issue 15), in the group table and the briefing: the car read
+    // at 08, 12 and 17h every day is next likely at one of those hours.
+    let vehicle = store.vehicles[0].id
+    try "group_id,vehicle,confidence,evidence\nG1,\(vehicle),0.9,same hours\n".write(toFile: dir + "/g.csv", atomically: true, encoding: .utf8)
+    let groups = try GroupsFile.read(path: dir + "/g.csv")
+    var withGroups = input
+    withGroups.groups = ReportInput.groups(groups)
+    let origin = store.header.timeEnd! / 86400 * 86400 + 86400
+    let model = try NextAppearanceModel().fit(VisitHistory(visits: NextAppearanceModel.visits(store: store, until: origin, clock: .utc), siteCount: store.sites.count), clock: .utc)
+    withGroups.groupOutlooks = ReportInput.groupOutlooks(groups, store: store, model: model, origin: origin, clock: .utc)
+    let outlook = try #require(withGroups.groupOutlooks["G1"])
+    #expect(outlook.pSeen7 > 0.9 && outlook.windows.count == 3)
+    #expect(outlook.windows.allSatisfy { ["08:00", "12:00", "17:00"].contains(String($0.local.suffix(5))) }, "\(outlook.windows.map(\.local))")
+    let grouped = HTMLReport.render(withGroups)
+    #expect(grouped.contains("<th>next appearance (7 days)</th>") && grouped.contains("next likely "))
+    #expect(!grouped.contains("AB12CDE"))
     #expect(!html.contains("<script") && !html.contains("http://") && !html.contains("https://"))  // self-contained
     // Provenance and a protective marking on every printed page (issue 21), A4 pages.
     input.marking = "OFFICIAL-SENSITIVE"
