@@ -166,7 +166,7 @@ public enum NextAppearanceBacktest {
         let visits = past.map(visit)
         shown?(origin, visits)  // and what each forecast starts from
         var forecasts: [(String, Forecast)] = []
-        let f = fitted.forecast(visits, from: origin, days: days, clock: clock, recalibrate: groups == nil)
+        let f = fitted.forecast(visits, from: origin, days: days, clock: clock)
         let popStops = fitted.populationStopRates ?? Array(repeating: 0, count: store.sites.count)
         forecasts.append((modelName, Forecast(slots: f.slots, sites: f.sites, stops: fitted.stopProbabilities(visits))))
         stated.append((f.slots.reduce(0, +), actual != nil))
@@ -202,7 +202,7 @@ public enum NextAppearanceBacktest {
           if history.isEmpty {
             forecasts.append((linkedRowName, Forecast(slots: popSlots, sites: fitted.populationEntries, stops: popStops)))
           } else {
-            let lf = fitted.forecast(history, from: origin, days: days, clock: clock, recalibrate: false)
+            let lf = fitted.forecast(history, from: origin, days: days, clock: clock)
             forecasts.append((linkedRowName, Forecast(slots: lf.slots, sites: lf.sites, stops: fitted.stopProbabilities(history))))
           }
         }

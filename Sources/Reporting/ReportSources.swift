@@ -46,7 +46,7 @@ extension ReportInput {
       let r = EpisodeID.resolve(file.members(of: g).map(\.vehicle), in: store)
       guard !r.vehicles.isEmpty,
             let f = try? NextAppearanceForecast.make(store: store, model: model, vehicles: r.vehicles, spans: r.spans, origin: origin,
-                                                     days: 7, top: 3, clock: clock, travel: travel, isGroup: true) else { continue }
+                                                     days: 7, top: 3, clock: clock, travel: travel) else { continue }
       out[g] = GroupOutlook(pSeen7: f.pSeen(within: 7), windows: f.windows, stops: f.stops)
     }
     return out

@@ -125,19 +125,16 @@ public struct NextAppearanceModel: ModelSpec, Equatable {
   /// origins (local midnights every 2 days back from 7 days before the last visit day, so each outcome
   /// is complete in the data), every repeat vehicle seen on 2+ days before it (at most 500 an origin,
   /// in vehicle order) gets the model's uncalibrated P(seen in the next 7 whole days), paired with
-  /// whether it was seen. A logistic recalibration — Platt scaling with the history's length as a
-  /// covariate, logit p' = a + b · logit p + c · log(days seen) — is fitted to the pairs by Newton's
-  /// method with a small ridge towards no change (a = 0, b = 1, c = 0): how far a stated probability
-  /// can be trusted depends on how much history it rests on (a car seen on two days against an actor
-  /// group seen on twenty). Three parameters, so it cannot follow the noise of in-sample pairs as an
-  /// isotonic map does (tried: it over-corrected out of sample). The population parts are those
-  /// fitted on all the data (in-sample). Nil (no recalibration) with fewer than 50 pairs or only one
-  /// outcome. Returns [a, b, c].
+  /// whether it was seen. A logistic recalibration (Platt scaling), logit p' = a + b · logit p, is fitted
+  /// to the pairs by Newton's method with a small ridge towards the identity (a = 0, b = 1); two
+  /// parameters, so it cannot follow the noise of in-sample pairs as an isotonic map does (tried: it
+  /// over-corrected out of sample). The population parts are those fitted on all the data (in-sample).
+  /// Nil (no recalibration) with fewer than 50 pairs or only one outcome. Returns [a, b].
   static func calibrateSeen(_ visits: [Int: [Visit]], fitted: FittedNextAppearance) -> [Double]? {
     guard let lastDay = visits.values.compactMap({ $0.map(\.day).max() }).max(),
           let firstDay = visits.values.compactMap({ $0.map(\.day).min() }).min() else { return nil }
     let keys = visits.keys.sorted()
-    var xs: [[Double]] = [], ys: [Double] = []
+    var xs: [Double] = [], ys: [Double] = []
     var origin = lastDay - 6
     var taken = 0
     while taken < 10 && origin - firstDay >= 7 {
@@ -145,66 +142,39 @@ public struct NextAppearanceModel: ModelSpec, Equatable {
       for k in keys {
         guard subjects < 500 else { break }
         let before = visits[k]!.filter { $0.day < origin }
-        let days = Set(before.map(\.day)).count
-        guard days >= 2 else { continue }
+        guard Set(before.map(\.day)).count >= 2 else { continue }
         subjects += 1
         let p = fitted.seenProbability(before, fromDay: origin, days: 7)
         let seen = visits[k]!.contains { $0.day >= origin && $0.day < origin + 7 }
         let q = min(max(p, 1e-4), 1 - 1e-4)
-        xs.append([log(q / (1 - q)), log(Double(days))]); ys.append(seen ? 1 : 0)
+        xs.append(log(q / (1 - q))); ys.append(seen ? 1 : 0)
       }
       taken += 1; origin -= 2
     }
     guard xs.count >= 50, ys.contains(0), ys.contains(1) else { return nil }
-    return plattScaling(features: xs, ys: ys)
+    return plattScaling(xs: xs, ys: ys)
   }
 
-  /// Logistic regression of `ys` (0/1) on an intercept and `features` (the first a logit) by Newton's
-  /// method, with a ridge of weight 1 towards no change (intercept 0, the logit's slope 1, others 0):
-  /// [intercept, slopes…], or nil if it does not give finite values.
-  static func plattScaling(features: [[Double]], ys: [Double]) -> [Double]? {
-    guard let k = features.first.map({ $0.count + 1 }) else { return nil }
-    let prior = [0.0, 1.0] + [Double](repeating: 0, count: max(0, k - 2))
-    var beta = prior
+  /// Logistic regression of `ys` (0/1) on `xs` (logits) by Newton's method, with a ridge of weight 1
+  /// towards a = 0, b = 1 (no change): [a, b], or nil if it does not give finite values.
+  static func plattScaling(xs: [Double], ys: [Double]) -> [Double]? {
+    var a = 0.0, b = 1.0
     let ridge = 1.0
     for _ in 0..<50 {
-      var g = (0..<k).map { -ridge * (beta[$0] - prior[$0]) }
-      var h = (0..<k).map { i in (0..<k).map { j in i == j ? ridge : 0.0 } }
-      for (f, y) in zip(features, ys) {
-        let x = [1.0] + f
-        let eta = zip(x, beta).reduce(0.0) { $0 + $1.0 * $1.1 }
-        let p = 1 / (1 + exp(-eta)), w = p * (1 - p)
-        for i in 0..<k {
-          g[i] += (y - p) * x[i]
-          for j in 0..<k { h[i][j] += w * x[i] * x[j] }
-        }
+      var g0 = -ridge * a, g1 = -ridge * (b - 1), h00 = ridge, h01 = 0.0, h11 = ridge
+      for (x, y) in zip(xs, ys) {
+        let p = 1 / (1 + exp(-(a + b * x)))
+        g0 += y - p; g1 += (y - p) * x
+        let w = p * (1 - p)
+        h00 += w; h01 += w * x; h11 += w * x * x
       }
-      guard let step = solveSmall(h, g) else { break }
-      for i in 0..<k { beta[i] += step[i] }
-      if step.reduce(0, { $0 + abs($1) }) < 1e-10 { break }
+      let det = h00 * h11 - h01 * h01
+      guard det > 1e-12 else { break }
+      let da = (h11 * g0 - h01 * g1) / det, db = (h00 * g1 - h01 * g0) / det
+      a += da; b += db
+      if abs(da) + abs(db) < 1e-10 { break }
     }
-    return beta.allSatisfy(\.isFinite) ? beta : nil
-  }
-
-  /// Solves the small symmetric positive-definite system `a x = b` by Gaussian elimination with
-  /// partial pivoting (nil when singular).
-  static func solveSmall(_ a: [[Double]], _ b: [Double]) -> [Double]? {
-    var m = a, r = b
-    let n = r.count
-    for c in 0..<n {
-      guard let p = (c..<n).max(by: { abs(m[$0][c]) < abs(m[$1][c]) }), abs(m[p][c]) > 1e-12 else { return nil }
-      m.swapAt(c, p); r.swapAt(c, p)
-      for i in (c + 1)..<n {
-        let f = m[i][c] / m[c][c]
-        for j in c..<n { m[i][j] -= f * m[c][j] }
-        r[i] -= f * r[c]
-      }
-    }
-    var x = [Double](repeating: 0, count: n)
-    for i in stride(from: n - 1, through: 0, by: -1) {
-      x[i] = (r[i] - ((i + 1)..<n).reduce(0.0) { $0 + m[i][$1] * x[$1] }) / m[i][i]
-    }
-    return x
+    return a.isFinite && b.isFinite ? [a, b] : nil
   }
 
   /// Learns from the store, site by site, how far a vehicle's own stops outweigh the population's:
@@ -340,7 +310,7 @@ public struct FittedNextAppearance: FittedModel, SiteIndexedModel {
   /// Per site, the share of repeat vehicles' visits with a stop there (nil in fits from before
   /// 2026-12-06: no stop forecast).
   public var populationStopRates: [Double]?
-  /// Recalibration [a, b, c] of P(seen within 7 days), learned at fit time (`calibrateSeen`); nil:
+  /// Platt recalibration [a, b] of P(seen within 7 days), learned at fit time (`calibrateSeen`); nil:
   /// none (fits from before 2026-12-06, or too little history to learn it).
   public var seenCalibration: [Double]?
   /// Per site, pseudo-visits of the population's stop rate added to a vehicle's own (learned at fit
@@ -458,24 +428,18 @@ public struct FittedNextAppearance: FittedModel, SiteIndexedModel {
     return 1 - survive
   }
 
-  /// `p` (an uncalibrated P(seen within 7 days) of a subject seen on `visitDays` days) through the
-  /// learned recalibration (itself when none).
-  public func calibratedSeen(_ p: Double, visitDays: Int) -> Double {
-    guard let c = seenCalibration, c.count == 3, p > 0 else { return p }
+  /// `p` (an uncalibrated P(seen within 7 days)) through the learned recalibration (itself when none).
+  public func calibratedSeen(_ p: Double) -> Double {
+    guard let c = seenCalibration, c.count == 2, p > 0 else { return p }
     let q = min(max(p, 1e-4), 1 - 1e-4)
-    return 1 / (1 + exp(-(c[0] + c[1] * log(q / (1 - q)) + c[2] * log(Double(max(visitDays, 1))))))
+    return 1 / (1 + exp(-(c[0] + c[1] * log(q / (1 - q)))))
   }
 
   /// Probability of the first appearance on each of the next `days` local days — day 0 runs from `from`
   /// (an origin inside a day counts only the part of that day's habit still to come) — and of none in
   /// the period. The daily hazard mixes the renewal and weekday hazards (`dayHazards`) with the weight
   /// learned at fit time (`renewalWeight`). `from` should be on a whole hour (the CLI rounds up).
-  ///
-  /// `recalibrate`: apply the learned recalibration of P(seen within 7 days) (`seenCalibration`). It
-  /// is learned on single vehicles, whose mid-range forecasts are mostly cars that have gone back to
-  /// the depot; an actor group carries on in its next car, so forecasts for groups leave it off.
-  public func dayProbabilities(_ visits: [NextAppearanceModel.Visit], from: Int64, days: Int, clock: LocalClock,
-                               recalibrate: Bool = true) -> (days: [Double], none: Double) {
+  public func dayProbabilities(_ visits: [NextAppearanceModel.Visit], from: Int64, days: Int, clock: LocalClock) -> (days: [Double], none: Double) {
     let hw = hourWeights(visits)
     let lambda = renewalWeight ?? 1
     let fromDay = clock.day(from)
@@ -493,8 +457,8 @@ public struct FittedNextAppearance: FittedModel, SiteIndexedModel {
     }
     // Recalibrated: every day scaled so that the first 7 days hold the calibrated P(seen within 7 days).
     let p7 = out.prefix(7).reduce(0, +)
-    if recalibrate, seenCalibration != nil, p7 > 0 {
-      var factor = calibratedSeen(p7, visitDays: Set(visits.map(\.day)).count) / p7
+    if seenCalibration != nil, p7 > 0 {
+      var factor = calibratedSeen(p7) / p7
       let total = out.reduce(0, +)
       if total * factor > 1 { factor = 1 / total }
       out = out.map { $0 * factor }
@@ -507,10 +471,9 @@ public struct FittedNextAppearance: FittedModel, SiteIndexedModel {
   /// slot of the next `days` days (slot = day offset × 24 + local hour; an hour the clocks repeat adds
   /// into its slot, one they skip stays 0), and the entry-site distribution (sums to 1). A window's
   /// probability is `slots[h] × sites[s]`; `slots` sums to P(seen in the period).
-  public func forecast(_ visits: [NextAppearanceModel.Visit], from: Int64, days: Int, clock: LocalClock,
-                       recalibrate: Bool = true) -> (slots: [Double], sites: [Double]) {
+  public func forecast(_ visits: [NextAppearanceModel.Visit], from: Int64, days: Int, clock: LocalClock) -> (slots: [Double], sites: [Double]) {
     let s = specification
-    let (dayP, _) = dayProbabilities(visits, from: from, days: days, clock: clock, recalibrate: recalibrate)
+    let (dayP, _) = dayProbabilities(visits, from: from, days: days, clock: clock)
     let prof = hourWeights(visits)
     var slots = [Double](repeating: 0, count: days * 24)
     for (d, day) in Self.horizon(from: from, days: days, clock: clock).enumerated() {
@@ -553,10 +516,9 @@ public struct FittedNextAppearance: FittedModel, SiteIndexedModel {
 
   /// The top `k` (entry site, hour) windows over the next `days` local days from `from`, with
   /// probabilities; over every site and hour the windows add up to P(seen in the period).
-  public func topWindows(_ visits: [NextAppearanceModel.Visit], from: Int64, days: Int = 7, k: Int = 10, clock: LocalClock,
-                         recalibrate: Bool = true) -> [AppearanceWindow] {
+  public func topWindows(_ visits: [NextAppearanceModel.Visit], from: Int64, days: Int = 7, k: Int = 10, clock: LocalClock) -> [AppearanceWindow] {
     let s = specification
-    let (dayP, _) = dayProbabilities(visits, from: from, days: days, clock: clock, recalibrate: recalibrate)
+    let (dayP, _) = dayProbabilities(visits, from: from, days: days, clock: clock)
     let prof = hourWeights(visits)
     var ent = populationEntries.map { $0 * s.entryStrength }
     for v in visits where v.entrySite < ent.count { ent[v.entrySite] += 1 }
@@ -597,7 +559,7 @@ extension FittedNextAppearance {
       if r.count != populationEntries.count { return "fitted.populationStopRates has \(r.count) values where \(populationEntries.count) are needed" }
       if r.contains(where: { !$0.isFinite || $0 < 0 || $0 > 1 }) { return "fitted.populationStopRates holds a value that is not a probability" }
     }
-    if let c = seenCalibration, c.count != 3 || c.contains(where: { !$0.isFinite }) { return "fitted.seenCalibration must be three finite numbers [a, b, c]" }
+    if let c = seenCalibration, c.count != 2 || c.contains(where: { !$0.isFinite }) { return "fitted.seenCalibration must be two finite numbers [a, b]" }
     if let c = stopStrengths {
       if c.count != populationEntries.count { return "fitted.stopStrengths has \(c.count) values where \(populationEntries.count) are needed" }
       if c.contains(where: { !$0.isFinite || $0 < 0 }) { return "fitted.stopStrengths holds a value that is not a non-negative number" }
@@ -620,7 +582,7 @@ extension FittedNextAppearance {
       .init("hours pooled across weekdays", String(format: "%.0f", hourPooling ?? 0)),
       .init("spread to neighbouring hours", String(format: "%.2f", hourSmoothing ?? 0)),
       .init("renewal weight", String(format: "%.2f", renewalWeight ?? 1)),
-      .init("P(seen in 7 days) recalibration", seenCalibration.map { String(format: "logit p' = %.2f + %.2f logit p + %.2f log(days seen)", $0[0], $0[1], $0[2]) } ?? "none"),
+      .init("P(seen in 7 days) recalibration", seenCalibration.map { String(format: "logit p' = %.2f + %.2f logit p", $0[0], $0[1]) } ?? "none"),
       .init("stop pseudo-visits (median over sites stopped at)", String(format: "%.1f", medianStopStrength)),
     ])
   }

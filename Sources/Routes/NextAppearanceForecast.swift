@@ -38,19 +38,17 @@ public struct NextAppearanceForecast: Sendable {
   /// P(seen within the first `days` days).
   public func pSeen(within days: Int) -> Double { dayProbabilities.prefix(days).reduce(0, +) }
 
-  /// The forecast for `vehicles` (only visits inside `spans` for a vehicle that has them) from `origin`;
-  /// `isGroup`: an actor group (the vehicles' recalibration of P(seen) is left off, see `dayProbabilities`).
+  /// The forecast for `vehicles` (only visits inside `spans` for a vehicle that has them) from `origin`.
   /// - Throws: `FitError.noData` when the subject has no visit before the origin.
   public static func make(store: ReadStore, model: FittedNextAppearance, vehicles: [Int], spans: [Int: [ClosedRange<Int64>]],
-                          origin: Int64, days: Int, top: Int, clock: LocalClock, travel: [Int: Double]? = nil,
-                          isGroup: Bool = false) throws -> NextAppearanceForecast {
+                          origin: Int64, days: Int, top: Int, clock: LocalClock, travel: [Int: Double]? = nil) throws -> NextAppearanceForecast {
     let mine = NextAppearanceModel.visits(store: store, until: origin, clock: clock, vehicles: vehicles, spans: spans, travel: travel)
     let visits = vehicles.flatMap { mine[$0] ?? [] }.sorted { $0.day < $1.day }
     guard !visits.isEmpty else {
       throw FitError.noData("no visits before the origin \(Timestamp.iso8601(origin)); nothing to forecast from (try a later --at)")
     }
-    let (dayP, _) = model.dayProbabilities(visits, from: origin, days: days, clock: clock, recalibrate: !isGroup)
-    let windows = model.topWindows(visits, from: origin, days: days, k: top, clock: clock, recalibrate: !isGroup).map { w in
+    let (dayP, _) = model.dayProbabilities(visits, from: origin, days: days, clock: clock)
+    let windows = model.topWindows(visits, from: origin, days: days, k: top, clock: clock).map { w in
       Window(site: store.sites[w.site], hourStart: Timestamp.iso8601(w.hourStart), local: clock.label(w.hourStart), probability: w.probability,
              why: model.explanation(hourStart: w.hourStart, site: w.site, siteName: store.siteName(w.site), visits: visits, from: origin, clock: clock))
     }

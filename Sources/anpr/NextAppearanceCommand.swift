@@ -96,8 +96,7 @@ extension ANPR {
       let modelNote = note + String(format: "; learned: hours pooled across weekdays %.0f, spread to neighbouring hours %.2f, renewal weight %.2f, stop pseudo-visits %.1f (median over sites)",
                                     model.hourPooling ?? 0, model.hourSmoothing ?? 0, model.renewalWeight ?? 1, model.medianStopStrength)
       let f: NextAppearanceForecast
-      do { f = try NextAppearanceForecast.make(store: store, model: model, vehicles: vehicles, spans: spans, origin: from, days: days, top: top, clock: clock,
-                                                   isGroup: selection.group != nil) }
+      do { f = try NextAppearanceForecast.make(store: store, model: model, vehicles: vehicles, spans: spans, origin: from, days: days, top: top, clock: clock) }
       catch let e as FitError { throw CLIError("\(label): \(e)") }
       let (rows, visits, dayP) = (f.windows, f.visits, f.dayProbabilities)
       if json {
