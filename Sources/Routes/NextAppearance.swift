@@ -117,64 +117,7 @@ public struct NextAppearanceModel: ModelSpec, Equatable {
                                       populationStopRates: stops.map { $0 / max(repeatVisits, 1) })
     fitted.renewalWeight = Self.chooseRenewalWeight(visits, fitted: fitted)
     fitted.stopStrengths = Self.chooseStopStrengths(visits, rates: fitted.populationStopRates!)
-    fitted.seenCalibration = Self.calibrateSeen(visits, fitted: fitted)
     return fitted
-  }
-
-  /// Learns from the store how far to trust the model's P(seen within 7 days): at up to 10 earlier
-  /// origins (local midnights every 2 days back from 7 days before the last visit day, so each outcome
-  /// is complete in the data), every repeat vehicle seen on 2+ days before it (at most 500 an origin,
-  /// in vehicle order) gets the model's uncalibrated P(seen in the next 7 whole days), paired with
-  /// whether it was seen. A logistic recalibration (Platt scaling), logit p' = a + b · logit p, is fitted
-  /// to the pairs by Newton's method with a small ridge towards the identity (a = 0, b = 1); two
-  /// parameters, so it cannot follow the noise of in-sample pairs as an isotonic map does (tried: it
-  /// over-corrected out of sample). The population parts are those fitted on all the data (in-sample).
-  /// Nil (no recalibration) with fewer than 50 pairs or only one outcome. Returns [a, b].
-  static func calibrateSeen(_ visits: [Int: [Visit]], fitted: FittedNextAppearance) -> [Double]? {
-    guard let lastDay = visits.values.compactMap({ $0.map(\.day).max() }).max(),
-          let firstDay = visits.values.compactMap({ $0.map(\.day).min() }).min() else { return nil }
-    let keys = visits.keys.sorted()
-    var xs: [Double] = [], ys: [Double] = []
-    var origin = lastDay - 6
-    var taken = 0
-    while taken < 10 && origin - firstDay >= 7 {
-      var subjects = 0
-      for k in keys {
-        guard subjects < 500 else { break }
-        let before = visits[k]!.filter { $0.day < origin }
-        guard Set(before.map(\.day)).count >= 2 else { continue }
-        subjects += 1
-        let p = fitted.seenProbability(before, fromDay: origin, days: 7)
-        let seen = visits[k]!.contains { $0.day >= origin && $0.day < origin + 7 }
-        let q = min(max(p, 1e-4), 1 - 1e-4)
-        xs.append(log(q / (1 - q))); ys.append(seen ? 1 : 0)
-      }
-      taken += 1; origin -= 2
-    }
-    guard xs.count >= 50, ys.contains(0), ys.contains(1) else { return nil }
-    return plattScaling(xs: xs, ys: ys)
-  }
-
-  /// Logistic regression of `ys` (0/1) on `xs` (logits) by Newton's method, with a ridge of weight 1
-  /// towards a = 0, b = 1 (no change): [a, b], or nil if it does not give finite values.
-  static func plattScaling(xs: [Double], ys: [Double]) -> [Double]? {
-    var a = 0.0, b = 1.0
-    let ridge = 1.0
-    for _ in 0..<50 {
-      var g0 = -ridge * a, g1 = -ridge * (b - 1), h00 = ridge, h01 = 0.0, h11 = ridge
-      for (x, y) in zip(xs, ys) {
-        let p = 1 / (1 + exp(-(a + b * x)))
-        g0 += y - p; g1 += (y - p) * x
-        let w = p * (1 - p)
-        h00 += w; h01 += w * x; h11 += w * x * x
-      }
-      let det = h00 * h11 - h01 * h01
-      guard det > 1e-12 else { break }
-      let da = (h11 * g0 - h01 * g1) / det, db = (h00 * g1 - h01 * g0) / det
-      a += da; b += db
-      if abs(da) + abs(db) < 1e-10 { break }
-    }
-    return a.isFinite && b.isFinite ? [a, b] : nil
   }
 
   /// Learns from the store, site by site, how far a vehicle's own stops outweigh the population's:
@@ -310,9 +253,6 @@ public struct FittedNextAppearance: FittedModel, SiteIndexedModel {
   /// Per site, the share of repeat vehicles' visits with a stop there (nil in fits from before
   /// 2026-12-06: no stop forecast).
   public var populationStopRates: [Double]?
-  /// Platt recalibration [a, b] of P(seen within 7 days), learned at fit time (`calibrateSeen`); nil:
-  /// none (fits from before 2026-12-06, or too little history to learn it).
-  public var seenCalibration: [Double]?
   /// Per site, pseudo-visits of the population's stop rate added to a vehicle's own (learned at fit
   /// time, `NextAppearanceModel.chooseStopStrengths`).
   public var stopStrengths: [Double]?
@@ -416,25 +356,6 @@ public struct FittedNextAppearance: FittedModel, SiteIndexedModel {
     return (renewal, (visitDaysOn + 2 * prior) / (daysOn + 2))
   }
 
-  /// The uncalibrated P(first visit within `days` whole local days from day `fromDay`), from the mixed
-  /// daily hazard.
-  func seenProbability(_ visits: [NextAppearanceModel.Visit], fromDay: Int64, days: Int) -> Double {
-    let lambda = renewalWeight ?? 1
-    var survive = 1.0
-    for d in 0..<days {
-      let (hr, hw) = dayHazards(visits, day: fromDay + Int64(d))
-      survive *= 1 - min(1, lambda * hr + (1 - lambda) * hw)
-    }
-    return 1 - survive
-  }
-
-  /// `p` (an uncalibrated P(seen within 7 days)) through the learned recalibration (itself when none).
-  public func calibratedSeen(_ p: Double) -> Double {
-    guard let c = seenCalibration, c.count == 2, p > 0 else { return p }
-    let q = min(max(p, 1e-4), 1 - 1e-4)
-    return 1 / (1 + exp(-(c[0] + c[1] * log(q / (1 - q)))))
-  }
-
   /// Probability of the first appearance on each of the next `days` local days — day 0 runs from `from`
   /// (an origin inside a day counts only the part of that day's habit still to come) — and of none in
   /// the period. The daily hazard mixes the renewal and weekday hazards (`dayHazards`) with the weight
@@ -454,15 +375,6 @@ public struct FittedNextAppearance: FittedModel, SiteIndexedModel {
       let p = survive * h
       out.append(p)
       survive -= p
-    }
-    // Recalibrated: every day scaled so that the first 7 days hold the calibrated P(seen within 7 days).
-    let p7 = out.prefix(7).reduce(0, +)
-    if seenCalibration != nil, p7 > 0 {
-      var factor = calibratedSeen(p7) / p7
-      let total = out.reduce(0, +)
-      if total * factor > 1 { factor = 1 / total }
-      out = out.map { $0 * factor }
-      survive = 1 - out.reduce(0, +)
     }
     return (out, max(0, survive))
   }
@@ -559,7 +471,6 @@ extension FittedNextAppearance {
       if r.count != populationEntries.count { return "fitted.populationStopRates has \(r.count) values where \(populationEntries.count) are needed" }
       if r.contains(where: { !$0.isFinite || $0 < 0 || $0 > 1 }) { return "fitted.populationStopRates holds a value that is not a probability" }
     }
-    if let c = seenCalibration, c.count != 2 || c.contains(where: { !$0.isFinite }) { return "fitted.seenCalibration must be two finite numbers [a, b]" }
     if let c = stopStrengths {
       if c.count != populationEntries.count { return "fitted.stopStrengths has \(c.count) values where \(populationEntries.count) are needed" }
       if c.contains(where: { !$0.isFinite || $0 < 0 }) { return "fitted.stopStrengths holds a value that is not a non-negative number" }
@@ -582,7 +493,6 @@ extension FittedNextAppearance {
       .init("hours pooled across weekdays", String(format: "%.0f", hourPooling ?? 0)),
       .init("spread to neighbouring hours", String(format: "%.2f", hourSmoothing ?? 0)),
       .init("renewal weight", String(format: "%.2f", renewalWeight ?? 1)),
-      .init("P(seen in 7 days) recalibration", seenCalibration.map { String(format: "logit p' = %.2f + %.2f logit p", $0[0], $0[1]) } ?? "none"),
       .init("stop pseudo-visits (median over sites stopped at)", String(format: "%.1f", medianStopStrength)),
     ])
   }

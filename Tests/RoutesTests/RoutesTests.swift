@@ -270,33 +270,4 @@ struct MarkovRouteTests {
     let looser: [Int64] = t.stops(travel: [0 * 3 + 1: 180, 1 * 3 + 2: 100], siteCount: 3, minimumExcess: 250).map { $0.seconds }
     #expect(looser == [800, 280])
   }
-
-  /// The recalibration of P(seen within 7 days) (issue 15) recovers a known logistic map: outcomes
-  /// drawn with P(seen) = σ(−1 + 1.5 · logit p) from 20 000 stated p give a ≈ −1, b ≈ 1.5 (the ridge
-  /// of weight 1 is negligible at this size); outcomes drawn at the stated p give the identity.
-  @Test func plattScalingRecoversAKnownMap() throws {
-    var rng = SeededRNG(seed: 15)
-    var xs: [Double] = [], skewed: [Double] = [], honest: [Double] = []
-    for _ in 0..<20_000 {
-      let x = 4 * rng.uniform() - 1  // stated p from 0.27 to 0.95
-      let p = 1 / (1 + exp(-x)), q = 1 / (1 + exp(-(-1 + 1.5 * x)))
-      xs.append(x); skewed.append(rng.bernoulli(q) ? 1 : 0); honest.append(rng.bernoulli(p) ? 1 : 0)
-    }
-    let fit = try #require(NextAppearanceModel.plattScaling(xs: xs, ys: skewed))
-    #expect(abs(fit[0] + 1) < 0.1 && abs(fit[1] - 1.5) < 0.1, "\(fit)")
-    let identity = try #require(NextAppearanceModel.plattScaling(xs: xs, ys: honest))
-    #expect(abs(identity[0]) < 0.1 && abs(identity[1] - 1) < 0.1, "\(identity)")
-    // Applied to a forecast: the days keep their shape and still sum, with P(not seen), to 1.
-    let visits = (0..<4).map { NextAppearanceModel.Visit(day: Int64(20496 + 7 * $0), hourOfWeek: 3 * 24 + 16, entrySite: 2) }
-    var model = NextAppearanceModel().fit(visits: [0: visits, 1: visits], siteCount: 5)
-    model.seenCalibration = nil
-    let from = Int64(20496 + 7 * 3 + 1) * 86400
-    let raw = model.dayProbabilities(visits, from: from, days: 7, clock: .utc)
-    model.seenCalibration = [-1, 1.5]
-    let calibrated = model.dayProbabilities(visits, from: from, days: 7, clock: .utc)
-    let p7 = raw.days.reduce(0, +)
-    #expect(abs(calibrated.days.reduce(0, +) - model.calibratedSeen(p7)) < 1e-12)
-    #expect(abs(calibrated.days.reduce(0, +) + calibrated.none - 1) < 1e-12)
-    for (a, b) in zip(raw.days, calibrated.days) where a > 0 { #expect(abs(b / a - calibrated.days.reduce(0, +) / p7) < 1e-9) }
-  }
 }
