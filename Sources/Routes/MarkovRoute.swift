@@ -19,8 +19,13 @@ public struct MarkovRouteModel: ModelSpec, Equatable {
   public typealias Context = SiteContext
   /// Longest context (1 = first order).
   public var order = 2
-  /// Absolute discount D in (0, 1).
+  /// Absolute discount D in (0, 1): used for a level whose counts cannot estimate their own
+  /// (`FittedMarkovRoute.levelDiscounts`), or for every level when `learnDiscounts` is off.
   public var discount = 0.75
+  /// Estimate each level's discount from its counts of counts (D = n₁ / (n₁ + 2 n₂), Ney, Essen &
+  /// Kneser 1994) instead of one fixed `discount`: thin contexts (a time band's) then pass more of
+  /// their probability to the context without the band.
+  public var learnDiscounts = true
   /// Condition on the time-of-day band (weekday/weekend).
   public var timeBands = true
   /// Dirichlet prior strength pulling a vehicle's (or actor group's) own counts towards the population.
@@ -31,6 +36,7 @@ public struct MarkovRouteModel: ModelSpec, Equatable {
   public init() {}
   enum CodingKeys: String, CodingKey, CaseIterable {
     case order, discount, timeBands = "time_bands", personalStrength = "personal_strength", minimumTravelSamples = "minimum_travel_samples"
+    case learnDiscounts = "learn_discounts"
   }
   public init(from decoder: Decoder) throws {
     try rejectUnknownKeys(decoder, allowed: CodingKeys.allCases.map(\.rawValue), kind: Self.kind)
@@ -38,6 +44,9 @@ public struct MarkovRouteModel: ModelSpec, Equatable {
     let d = MarkovRouteModel()
     order = try c.decodeIfPresent(Int.self, forKey: .order) ?? d.order
     discount = try c.decodeIfPresent(Double.self, forKey: .discount) ?? d.discount
+    // A spec or model file from before 2026-12-06 has no such key and learns them too (from the
+    // counts it holds): its predictions move a little, towards the pair table's.
+    learnDiscounts = try c.decodeIfPresent(Bool.self, forKey: .learnDiscounts) ?? d.learnDiscounts
     timeBands = try c.decodeIfPresent(Bool.self, forKey: .timeBands) ?? d.timeBands
     personalStrength = try c.decodeIfPresent(Double.self, forKey: .personalStrength) ?? d.personalStrength
     minimumTravelSamples = try c.decodeIfPresent(Int.self, forKey: .minimumTravelSamples) ?? d.minimumTravelSamples
@@ -112,6 +121,13 @@ public struct FittedMarkovRoute: FittedModel, SiteIndexedModel {
   public let medianSpeed: Double
   /// Per context: total count and number of distinct next symbols (derived from `counts`, not saved).
   let rowTotals: [UInt64: (total: Double, types: Double)]
+  /// Per level class (context length × 2 + 1 with a band), the absolute discount (derived, not saved).
+  let levelDiscounts: [Int: Double]
+  /// Whether the time-band levels raise the leave-one-out likelihood of the counts (derived, not
+  /// saved; `bandsEarnTheirKeep`): when they do not, the model backs off to the pooled contexts.
+  public private(set) var bandsHelp: Bool
+  /// Whether predictions condition on the time band: asked for in the spec, and earning their keep.
+  public var usesBands: Bool { specification.timeBands && bandsHelp }
 
   enum CodingKeys: String, CodingKey { case specification, counts, siteLatitude, siteLongitude, medianSpeed }
 
@@ -121,6 +137,74 @@ public struct FittedMarkovRoute: FittedModel, SiteIndexedModel {
     // Summed in site order: counts from transitions.csv may be fractional, and a sum in dictionary
     // (hash) order would then differ in its last bits between processes.
     rowTotals = counts.next.mapValues { ($0.orderedSum, Double($0.count)) }
+    levelDiscounts = specification.learnDiscounts ? Self.estimateDiscounts(counts, fallback: specification.discount) : [:]
+    bandsHelp = true
+    if specification.timeBands { bandsHelp = bandsEarnTheirKeep() }
+  }
+
+  /// Deleted estimation of the time bands' worth, from the counts alone: every move seen with a full
+  /// context (the spec's order, in a band) is predicted with itself left out of every level's counts,
+  /// once down the chain with the band levels and once without; the bands are kept when their summed
+  /// log-likelihood of the next site, given the trip goes on, is the higher. Moves at the start of a
+  /// trip (shorter contexts) are not scored.
+  func bandsEarnTheirKeep() -> Bool {
+    let bandMask: UInt64 = 0xFF << 48
+    func shorter(_ key: UInt64) -> UInt64 { ((key & ~bandMask) >> 16) | (key & bandMask) }
+    // P(w) with the move left out (`leaveOut`), or as the counts stand.
+    func interpolated(_ chain: [UInt64], _ w: Int, leaveOut: Bool = true) -> Double {
+      var p = 1.0 / Double(siteCount + 1)
+      let out = leaveOut ? 1.0 : 0.0
+      for key in chain.reversed() {
+        guard let t = rowTotals[key], let row = counts.next[key] else { continue }
+        let c = (row[w] ?? 0) - out, total = t.total - out
+        guard total > 0 else { continue }
+        let types = t.types - (leaveOut && c <= 0 ? 1 : 0)
+        let d = discount(key)
+        p = max(c - d, 0) / total + d * types / total * p
+      }
+      return max(p, 1e-300)
+    }
+    var with = 0.0, without = 0.0
+    for key in counts.next.keys.sorted() where key & bandMask != 0 && ContextKey.length(key) == specification.order {
+      var banded: [UInt64] = [], pooled: [UInt64] = []
+      var k = key
+      while ContextKey.length(k) > 0 { banded += [k, k & ~bandMask]; pooled.append(k & ~bandMask); k = shorter(k) }
+      banded.append(0); pooled.append(0)
+      let row = counts.next[key]!
+      // Moves only, given the trip goes on (what next-site accuracy scores): P(w) / (1 − P(end)).
+      let goesOnWith = max(1 - interpolated(banded, endOfTrip, leaveOut: false), 1e-12)
+      let goesOnWithout = max(1 - interpolated(pooled, endOfTrip, leaveOut: false), 1e-12)
+      for w in row.keys.sorted() where w != endOfTrip {
+        let c = row[w]!
+        with += c * log(interpolated(banded, w) / goesOnWith); without += c * log(interpolated(pooled, w) / goesOnWithout)
+      }
+    }
+    return with >= without
+  }
+
+  /// The level class of a context key: its length × 2, plus 1 when it holds a time band.
+  @inline(__always) static func levelClass(_ key: UInt64) -> Int { ContextKey.length(key) * 2 + ((key >> 48) & 0xFF != 0 ? 1 : 0) }
+
+  /// Per level class, D = n₁ / (n₁ + 2 n₂) from the number of (context, next) cells seen exactly once
+  /// (n₁) and twice (n₂) — the leave-one-out estimate of the absolute discount (Ney, Essen & Kneser
+  /// 1994) — held within [0.05, 0.95]; `fallback` where a class has no such cells.
+  static func estimateDiscounts(_ counts: TransitionCounts, fallback: Double) -> [Int: Double] {
+    var n1: [Int: Double] = [:], n2: [Int: Double] = [:]
+    for (key, row) in counts.next {
+      let c = levelClass(key)
+      for v in row.values { if v == 1 { n1[c, default: 0] += 1 } else if v == 2 { n2[c, default: 0] += 1 } }
+    }
+    var out: [Int: Double] = [:]
+    for c in Set(n1.keys).union(n2.keys) {
+      let a = n1[c] ?? 0, b = n2[c] ?? 0
+      out[c] = a + 2 * b > 0 && a > 0 ? min(max(a / (a + 2 * b), 0.05), 0.95) : fallback
+    }
+    return out
+  }
+
+  /// The discount of the level of `key`.
+  @inline(__always) func discount(_ key: UInt64) -> Double {
+    levelDiscounts.isEmpty ? specification.discount : levelDiscounts[Self.levelClass(key)] ?? specification.discount
   }
 
   public init(from decoder: Decoder) throws {
@@ -140,7 +224,7 @@ public struct FittedMarkovRoute: FittedModel, SiteIndexedModel {
     let h = history.suffix(specification.order)
     for k in stride(from: h.count, through: 1, by: -1) {
       let ctx = h.suffix(k)
-      if specification.timeBands, let band { out.append((TransitionCounts.key(ctx, band: band), "order \(k) + band")) }
+      if usesBands, let band { out.append((TransitionCounts.key(ctx, band: band), "order \(k) + band")) }
       out.append((TransitionCounts.key(ctx, band: nil), "order \(k)"))
     }
     out.append((0, "site frequency"))
@@ -152,9 +236,9 @@ public struct FittedMarkovRoute: FittedModel, SiteIndexedModel {
   public func probability(of w: Int, history: [Int], band: Int?) -> Double {
     let lv = levels(history, band: band)
     var p = 1.0 / Double(siteCount + 1)
-    let d = specification.discount
     for (key, _) in lv.reversed() {
       guard let t = rowTotals[key], t.total > 0, let row = counts.next[key] else { continue }
+      let d = discount(key)
       p = max((row[w] ?? 0) - d, 0) / t.total + d * t.types / t.total * p
     }
     return p
@@ -168,9 +252,9 @@ public struct FittedMarkovRoute: FittedModel, SiteIndexedModel {
     if p.count != n { p = [Double](repeating: 0, count: n); seen = [Bool](repeating: false, count: n) }
     var floor = 1.0 / Double(n)
     for i in 0..<n { p[i] = floor; seen[i] = false }
-    let d = specification.discount
     for (key, _) in lv.reversed() {
       guard let t = rowTotals[key], t.total > 0, let row = counts.next[key] else { continue }
+      let d = discount(key)
       let lambda = d * t.types / t.total
       // Seen at this level: p ← max(c − D, 0)/T + λ·p; unseen: p ← λ·p (the same with c = 0).
       var updated: [(Int, Double)] = []
@@ -190,7 +274,7 @@ public struct FittedMarkovRoute: FittedModel, SiteIndexedModel {
   /// The full next-site distribution (sparse candidates plus a uniform floor), optionally personalised
   /// with a vehicle's or group's own first-order counts.
   public func predict(history: [Int], time: Int64, clock: LocalClock, personal: TransitionCounts? = nil) -> NextSitePrediction {
-    let band = specification.timeBands ? timeBand(time, clock: clock) : nil
+    let band = usesBands ? timeBand(time, clock: clock) : nil
     let lv = levels(history, band: band)
     var fallback: String? = nil
     if let last = history.last, counts.next[TransitionCounts.key([last], band: nil)] == nil {
@@ -249,7 +333,7 @@ public struct FittedMarkovRoute: FittedModel, SiteIndexedModel {
     -> (slots: [[Double]], within: [Double])
   {
     let n = siteCount
-    let band = specification.timeBands ? timeBand(time, clock: clock) : nil
+    let band = usesBands ? timeBand(time, clock: clock) : nil
     let H = horizonMinutes
     // Travel-time pmf per (s, t) by minute, from the log-normal.
     var arrival = [[Double]](repeating: [Double](repeating: 0, count: n), count: H + 1)
@@ -310,10 +394,10 @@ extension FittedMarkovRoute {
       let k = min(model.specification.order, end)
       // The context's key with its length in the top bits (a context of fewer sites is another slot).
       var key = UInt64(k) << 60 | ContextKey.make(sites, end: end, count: k)
-      if model.specification.timeBands { key |= ContextKey.bandBits(band) }
+      if model.usesBands { key |= ContextKey.bandBits(band) }
       if let slot = slots.value(key, 0) { return Int(slot) }
       let history = (0..<k).map { Int(sites[end - k + $0]) }
-      let lv = model.levels(history, band: model.specification.timeBands ? band : nil)
+      let lv = model.levels(history, band: model.usesBands ? band : nil)
       _ = model.denseDistribution(lv, into: &dense, seen: &seen)
       var best: [(Int32, Double)] = [(-2, -1), (-2, -1), (-2, -1)]
       let n = dense.count
@@ -406,6 +490,10 @@ extension FittedMarkovRoute {
     return ModelSummary(kind: MarkovRouteModel.kind, facts: [
       .init("sites", "\(siteCount)"), .init("moves learned from", "\(Int(moves))"), .init("order", "\(specification.order)"),
       .init("contexts", "\(counts.next.count)"), .init("median network speed", String(format: "%.1f m/s", medianSpeed)),
+      .init("time bands", !specification.timeBands ? "off" : bandsHelp ? "used (they raise the leave-one-out likelihood of the next site)"
+                                                    : "asked for, not used (they lower the leave-one-out likelihood of the next site)"),
+      .init("discounts", levelDiscounts.isEmpty ? String(format: "%.2f (fixed)", specification.discount)
+                                                : levelDiscounts.keys.sorted().map { String(format: "order %d%@ %.2f", $0 / 2, $0 % 2 == 1 ? "+band" : "", levelDiscounts[$0]!) }.joined(separator: ", ")),
     ])
   }
 }

@@ -270,4 +270,30 @@ struct MarkovRouteTests {
     let looser: [Int64] = t.stops(travel: [0 * 3 + 1: 180, 1 * 3 + 2: 100], siteCount: 3, minimumExcess: 250).map { $0.seconds }
     #expect(looser == [800, 280])
   }
+
+  /// Time bands are used only where they earn their keep (issue 15): when the next site depends on
+  /// the time of day (0 → 1 → 2 in the morning, 0 → 1 → 3 in the evening) the leave-one-out check keeps
+  /// them; when it does not (the same mix morning and evening), the model backs off to pooled contexts.
+  @Test func timeBandsAreUsedWhereTheyHelp() throws {
+    let sites = [(latitude: 51.5, longitude: 0.7), (latitude: 51.51, longitude: 0.7), (latitude: 51.52, longitude: 0.7), (latitude: 51.52, longitude: 0.71)]
+    func counts(dependsOnTime: Bool) -> TransitionCounts {
+      var c = TransitionCounts(order: 2, siteCount: 4)
+      for day in 0..<20 {
+        let monday = Int64(20517 + day % 5) * 86400  // weekdays of 2026-03
+        for (hour, k) in [(8, 0), (8, 1), (17, 2), (17, 3)] {
+          let last = dependsOnTime ? (hour == 8 ? 2 : 3) : (k % 2 == 0 ? 2 : 3)
+          let t = monday + Int64(hour * 3600 + k * 600)
+          c.add(sites: [0, 1, last], times: [t, t + 120, t + 240], clock: .utc)
+        }
+      }
+      return c
+    }
+    let banded = try MarkovRouteModel().fit(counts(dependsOnTime: true), sites: sites)
+    #expect(banded.usesBands)
+    let morning = Int64(20517) * 86400 + 8 * 3600 + 130
+    #expect(banded.predict(history: [0, 1], time: morning, clock: .utc).ranked.first?.site == 2)
+    let pooled = try MarkovRouteModel().fit(counts(dependsOnTime: false), sites: sites)
+    #expect(!pooled.usesBands && pooled.specification.timeBands)
+    #expect(pooled.summary().facts.contains { $0.value.hasPrefix("asked for, not used") })
+  }
 }
