@@ -336,7 +336,7 @@ public enum TransitionsCompare {
     let routes = specs.filter(\.isRoute)
     let named = try routes.isEmpty ? TransitionsBacktest.builtIn : routes.map { NamedRouteModel(name: $0.name, model: try $0.routeModel()) }
     let scores = try TransitionsBacktest.run(rows: rows, sites: units.map { (latitude: $0.latitude, longitude: $0.longitude) }, models: named)
-    var c = Comparison.summarise(hotspot: scores, order: named.map(\.name), family: .route, target: source, primary: "top1", seed: seed)
+    var c = Comparison.summarise(hotspot: scores, order: named.map(\.name) + [TransitionsBacktest.countTableName], family: .route, target: source, primary: "top1", seed: seed)
     c.notes.append("route models on transitions: each of the 24 hours of the day held out in turn (no dates in the file); intervals over the hours")
     return c
   }

@@ -9,6 +9,9 @@ import Routes
 /// measures how well a model predicts moves at an hour it has not seen, from what it learned at the
 /// others; a bootstrap over the 24 folds gives the interval.
 public enum TransitionsBacktest {
+  /// The plain baseline a model must match: the next site ranked by the other hours' raw counts.
+  public static let countTableName = "count table (current → next)"
+
   /// The built-in variants this data supports: first order (the counts are first order), with and
   /// without time bands.
   public static let builtIn: [NamedRouteModel] = {
@@ -19,7 +22,8 @@ public enum TransitionsBacktest {
 
   /// Scores per held-out hour (the window's `origin` is the hour, 0–23): top-1, top-3, MRR and log loss
   /// per move (weighted by the count), and the median absolute error of the predicted median travel
-  /// time against each row's mean, in minutes.
+  /// time against each row's mean, in minutes. The count table (`countTableName`) is scored beside
+  /// the models on the same folds (top-1, top-3, MRR, log loss with 0.01 pseudo-counts per site).
   public static func run(rows: [TransitionCounts.Row], sites: [(latitude: Double, longitude: Double)], models: [NamedRouteModel]) throws -> [String: [WindowScore]] {
     guard models.allSatisfy({ $0.model.order == 1 }) else {
       throw SpecError.invalid("transitions.csv holds first-order moves only: route specs must have order: 1")
@@ -58,6 +62,25 @@ public enum TransitionsBacktest {
         if !errors.isEmpty { metrics["arrival_abs_error_min"] = weightedMedian(errors) }
         out[m.name, default: []].append(WindowScore(origin: Int64(hour), metrics: metrics))
       }
+    }
+    for hour in 0..<24 {
+      let test = rows.filter { $0.hour == hour && $0.count > 0 }
+      let total = test.reduce(0) { $0 + $1.count }
+      guard total > 0, out.values.first?.contains(where: { $0.origin == Int64(hour) }) ?? false else { continue }
+      var table: [Int: [Int: Double]] = [:]
+      for r in rows where r.hour != hour && r.count > 0 { table[r.from, default: [:]][r.to, default: 0] += r.count }
+      var top1 = 0.0, top3 = 0.0, rr = 0.0, ll = 0.0
+      for row in test {
+        let counts = table[row.from] ?? [:]
+        let ranked = counts.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.map(\.key)
+        let rank = (ranked.firstIndex(of: row.to).map { $0 + 1 }) ?? (ranked.count + (sites.count + 1 - ranked.count + 1) / 2)
+        if rank == 1 { top1 += row.count }
+        if rank <= 3 { top3 += row.count }
+        rr += row.count / Double(rank)
+        let p = ((counts[row.to] ?? 0) + 0.01) / (counts.orderedSum + 0.01 * Double(sites.count + 1))
+        ll += row.count * -log(p)
+      }
+      out[countTableName, default: []].append(WindowScore(origin: Int64(hour), metrics: ["top1": top1 / total, "top3": top3 / total, "mrr": rr / total, "log_loss": ll / total]))
     }
     guard !out.isEmpty else { throw FitError.noData("transitions: no moves to score") }
     return out

@@ -265,6 +265,21 @@ struct TransitionsBacktestTests {
     var order2 = MarkovRouteModel(); order2.order = 2
     #expect(throws: SpecError.self) { try TransitionsBacktest.run(rows: rows, sites: sites, models: [NamedRouteModel(name: "o2", model: order2)]) }
   }
+
+  /// On real moves (Bath's 66 ANPR sites, 1.35 M moves, `Data/bath`), held out hour by hour, both
+  /// route models at least match the plain count table of the next site (issue 15).
+  @Test func routeModelsMatchTheCountTableOnBathMoves() throws {
+    let units = try CountTable.readUnits(path: "Data/bath/units.csv")
+    let rows = try TransitionCounts.readRows(path: "Data/bath/transitions.csv", sites: units.map(\.id))
+    let scores = try TransitionsBacktest.run(rows: rows, sites: units.map { (latitude: $0.latitude, longitude: $0.longitude) }, models: TransitionsBacktest.builtIn)
+    func mean(_ name: String, _ m: String) -> Double { let w = scores[name]!; return w.map { $0.metrics[m]! }.reduce(0, +) / Double(w.count) }
+    let table = TransitionsBacktest.countTableName
+    #expect(scores[table]!.count == 24)
+    for model in ["markov-order1", "markov-order1-bands"] {
+      #expect(mean(model, "top1") >= mean(table, "top1") - 0.002, "\(model) top-1 \(mean(model, "top1")) vs the table's \(mean(table, "top1"))")
+      #expect(mean(model, "log_loss") <= mean(table, "log_loss") + 0.002, "\(model) log loss \(mean(model, "log_loss")) vs \(mean(table, "log_loss"))")
+    }
+  }
 }
 
 /// Model files edited by hand or damaged are refused with the field that is wrong.
