@@ -147,8 +147,13 @@ public struct NamedHotspotModel: Sendable {
 /// Runs the backtest for every model (and the oracle when given) on the same windows.
 public enum HotspotBacktest {
   /// Scores per model name (oracle under "oracle"), in window order.
+  /// `scoredOn`: score the forecasts on this table's counts instead of `table`'s (same units and bins):
+  /// models trained on one target (linked groups) judged on another (the truth's actors).
   public static func run(table: CountTable, models: [NamedHotspotModel], plan: BacktestPlan, clock: LocalClock,
-                         oracle: HotspotOracle? = nil, progress: ((Int, Int) -> Void)? = nil) throws -> [String: [WindowScore]] {
+                         oracle: HotspotOracle? = nil, scoredOn: CountTable? = nil, progress: ((Int, Int) -> Void)? = nil) throws -> [String: [WindowScore]] {
+    if let s = scoredOn, s.units != table.units || s.binning != table.binning || s.firstBin != table.firstBin || s.binCount != table.binCount {
+      throw SpecError.invalid("the table a backtest is scored on must have the training table's units and bins")
+    }
     let origins = plan.origins(table)
     guard !origins.isEmpty else {
       if case .month = table.binning {
@@ -160,7 +165,7 @@ public enum HotspotBacktest {
     var out: [String: [WindowScore]] = [:]
     for (k, o) in origins.enumerated() {
       let history = table.slice(bins: 0..<o)  // strictly before the origin
-      let test = table.slice(bins: o..<min(table.binCount, o + h))
+      let test = (scoredOn ?? table).slice(bins: o..<min(table.binCount, o + h))
       let largestCount = history.counts.max() ?? 0
       for m in models {
         // A model that cannot fit on a window fails that window alone, said in the comparison.

@@ -43,10 +43,24 @@ public enum CompareRun {
     let dayStart = clock.startOfDay(containing: start)
     let table = CountTable.build(store: store, target: o.target, binning: bin, from: dayStart, to: end + 1)
     var oracle: HotspotOracle? = nil
+    var actorTable: CountTable? = nil
     var actorVehicles: [Int: String] = [:]
     if let dir = o.truthDirectory {
       switch o.target {
       case .keeper(.rental): oracle = try HotspotOracle(path: truthFile(dir, "truth-expected-counts.csv"), column: "expected_rental_reads")
+      case .linkedGroups:
+        // Trained on the linked groups' reads, judged on the truth's actors' (their cars within their hires).
+        let periods = try actorPeriods(store: store, truthDirectory: dir, pseudonymiser: o.pseudonymiser, clock: clock)
+        let ids = periods.values.flatMap { $0.flatMap { v, spans in spans.map { EpisodeID.format(vehicle: store.vehicles[v].id, first: $0.lowerBound, last: $0.upperBound - 59) } } }
+        if !ids.isEmpty {
+          actorTable = CountTable.build(store: store, target: .vehicles(ids.sorted()), binning: bin, from: dayStart, to: end + 1)
+          let expected = truthFile(dir, "truth-expected-counts.csv")
+          if FileManager.default.fileExists(atPath: expected) {
+            oracle = try HotspotOracle(path: expected, column: "expected_actor_reads")
+          } else {
+            notes.append("hotspot oracle: the truth holds no expected counts (simulated with --oracle-replicates 0): no oracle row")
+          }
+        }
       default:
         let actors = try actorMap(store: store, truthDirectory: dir, pseudonymiser: o.pseudonymiser)
         if case .vehicles(let ids) = o.target, Set(ids) == Set(actors.keys.map { store.vehicles[$0].id }) {
@@ -58,8 +72,20 @@ public enum CompareRun {
       actorVehicles = try actorMap(store: store, truthDirectory: dir, pseudonymiser: o.pseudonymiser)
       if actorVehicles.isEmpty { notes.append("no truth plate matched the store (wrong key?): no route oracle") }
     }
-    let scores = try HotspotBacktest.run(table: table, models: named, plan: o.plan, clock: clock, oracle: oracle) { progress?("hotspot backtest", $0, $1) }
-    var comparison = Comparison.summarise(hotspot: scores, order: named.map(\.name), family: .hotspot, target: o.target.description, seed: o.seed)
+    var scores = try HotspotBacktest.run(table: table, models: named, plan: o.plan, clock: clock, oracle: oracle, scoredOn: actorTable) {
+      progress?("hotspot backtest", $0, $1)
+    }
+    var order = named.map(\.name)
+    var target = o.target.description
+    if let actorTable {
+      // The same models trained on the truth's actor reads: the loss from linking rather than knowing.
+      let truthNamed = named.map { NamedHotspotModel(name: $0.name + " (truth groups)", model: $0.model) }
+      scores.merge(try HotspotBacktest.run(table: actorTable, models: truthNamed, plan: o.plan, clock: clock)) { a, _ in a }
+      order += truthNamed.map(\.name)
+      target = "the truth's actor reads (models trained on \(o.target.description); '(truth groups)': trained on the actor reads themselves)"
+      notes.append("hotspots: each model is trained on the linked groups' reads (each weighted by its link confidence) and scored on the truth's actor reads, beside the same model trained on the actor reads ('truth groups'): the difference is what linking costs")
+    }
+    var comparison = Comparison.summarise(hotspot: scores, order: order, family: .hotspot, target: target, seed: o.seed)
     if o.routes {
       let routeSpecs = o.specs.filter(\.isRoute)
       let routeModels = try routeSpecs.isEmpty ? NamedRouteModel.builtIn : routeSpecs.map { NamedRouteModel(name: $0.name, model: try $0.routeModel()) }

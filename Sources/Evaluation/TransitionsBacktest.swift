@@ -66,7 +66,7 @@ public enum TransitionsBacktest {
     for hour in 0..<24 {
       let test = rows.filter { $0.hour == hour && $0.count > 0 }
       let total = test.reduce(0) { $0 + $1.count }
-      guard total > 0, out.values.first?.contains(where: { $0.origin == Int64(hour) }) ?? false else { continue }
+      guard total > 0, models.first.map({ out[$0.name]?.contains { $0.origin == Int64(hour) } ?? false }) ?? true else { continue }
       var table: [Int: [Int: Double]] = [:]
       for r in rows where r.hour != hour && r.count > 0 { table[r.from, default: [:]][r.to, default: 0] += r.count }
       var top1 = 0.0, top3 = 0.0, rr = 0.0, ll = 0.0

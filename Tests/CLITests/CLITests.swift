@@ -169,6 +169,15 @@ struct ContractTests {
     let withTruth = try lastJSON(r.out)["models"] as! [[String: Any]]
     #expect(withTruth.contains { $0["name"] as? String == "next-appearance (groups from anpr link)" }, "\(withTruth.map { $0["name"] ?? "" })")
     #expect(r.out.contains("matched a linked group"))
+    // Actor hotspots from linked groups, judged on the truth's actor reads beside the same model
+    // trained on those reads (the loss from linking); the oracle row needs expected counts, which this
+    // town (simulated with --oracle-replicates 0) does not have, and says so.
+    r = try runANPR(["compare", "--store", d + "/s.anpr", "--truth", d, "--target", "groups=" + d + "/groups.csv", "--no-routes", "--no-next-appearance",
+                     "--spec", "Models/historical-mean.yaml", "--max-windows", "2", "--json", "--reason", "test"])
+    #expect(r.status == 0, "\(r.err)")
+    let hotspotRows = (try lastJSON(r.out)["models"] as! [[String: Any]]).compactMap { $0["name"] as? String }
+    #expect(Set(hotspotRows).isSuperset(of: ["historical-mean", "historical-mean (truth groups)"]), "\(hotspotRows)")
+    #expect(r.out.contains("no oracle row"), "this town was simulated without expected counts")
     r = try runANPR(["compare", "--store", d + "/s.anpr", "--groups", d + "/groups.csv", "--no-routes",
                      "--spec", "Models/historical-mean.yaml", "--max-windows", "2", "--reason", "test"])
     #expect(r.status == 0 && r.out.contains("each linked group from anpr link"), "\(r.out)\(r.err)")
