@@ -48,6 +48,13 @@ step "9. Link rotating hire cars by behaviour (scored against the truth)"
 "$ANPR" link --store "$OUT/store/town.anpr" --out "$OUT/results/groups.csv" --links "$OUT/results/links.csv" \
   --truth "$OUT/town" --key-file "$OUT/key/anpr.key" | grep -v "^  V"
 
+step "9b. Where and when the first linked group will next appear (whatever car it drives), and where it may stop"
+"$ANPR" next-appearance --store "$OUT/store/town.anpr" --group "$OUT/results/groups.csv:G1" --top 5 --reason "demo: linked group G1"
+
+step "9c. Hotspots for the linked groups, judged on the truth's actors beside models trained on the actors themselves"
+"$ANPR" compare --store "$OUT/store/town.anpr" --target "groups=$OUT/results/groups.csv" --truth "$OUT/town" --key-file "$OUT/key/anpr.key" \
+  --spec Models/historical-mean.yaml --spec Models/poisson-hotspot.yaml --no-routes --no-next-appearance --max-windows 7 --reason "demo: linked groups"
+
 step "10. Next camera for vehicles seen in the last hour"
 "$ANPR" train --store "$OUT/store/town.anpr" --spec Models/markov-route.yaml --out "$OUT/trained/markov-route.model.json" | head -1
 "$ANPR" predict-route --store "$OUT/store/town.anpr" --model "$OUT/trained/markov-route.model.json" --recent-hours 1 \
