@@ -137,15 +137,19 @@ public struct Comparison: Codable, Sendable {
       guard let all = scores[name] else { continue }
       let ws = all.filter { $0.failure == nil }
       var metrics: [String: Estimate] = [:]
-      for m in ws.first?.metrics.keys.sorted() ?? [] {
-        var e = Bootstrap.mean(ws.map { $0.metrics[m] ?? .nan }, seed: seed)
+      // Each metric over the windows where it has a value (a next-appearance window whose visits made
+      // no stop has no stop score); a metric no window has is left out, not printed as NaN.
+      for m in Set(ws.flatMap { $0.metrics.keys }).sorted() {
+        let scored = ws.filter { $0.metrics[m]?.isFinite ?? false }
+        guard !scored.isEmpty else { continue }
+        var e = Bootstrap.mean(scored.map { $0.metrics[m]! }, seed: seed)
         if ratioMetrics.contains(m), name != "oracle" {
-          let paired = ws.compactMap { w in oracleByOrigin[w.origin]?[m].map { (w.metrics[m] ?? .nan, $0) } }
+          let paired = scored.compactMap { w in oracleByOrigin[w.origin]?[m].flatMap { $0.isFinite ? (w.metrics[m]!, $0) : nil } }
           if !paired.isEmpty {
             let o = Bootstrap.mean(paired.map(\.1), seed: seed).value
-            let mine = paired.count == ws.count ? e.value : Bootstrap.mean(paired.map(\.0), seed: seed).value
+            let mine = paired.count == scored.count ? e.value : Bootstrap.mean(paired.map(\.0), seed: seed).value
             if o > 0 { e.fractionOfOracle = mine / o }
-            if paired.count < ws.count { partialOracle[name] = (paired.count, ws.count) }
+            if paired.count < scored.count { partialOracle[name] = (paired.count, scored.count) }
           }
         }
         metrics[m] = e

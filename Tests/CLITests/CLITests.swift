@@ -364,7 +364,7 @@ struct StatisticsFromElsewhereTests {
     r = try runANPR(["compare", "--transitions", d + "/transitions.csv", "--units", d + "/units.csv", "--json"])
     #expect(r.status == 0, "\(r.err)")
     let models = (try lastJSONLine(r.out))["models"] as! [[String: Any]]
-    #expect(Set(models.compactMap { $0["name"] as? String }) == ["markov-order1", "markov-order1-bands"])
+    #expect(Set(models.compactMap { $0["name"] as? String }) == ["markov-order1", "markov-order1-bands", "count table (current → next)"])
     r = try runANPR(["train", "--spec", "Models/historical-mean.yaml", "--out", d + "/x.json"])
     #expect(r.status == 64 && r.err.contains("--counts"))
   }

@@ -18,7 +18,9 @@ struct OriginTests {
     // Each window says why, from the vehicle's own visits, with the road it enters by.
     #expect(r.out.contains("visited on") && r.out.contains("entered by A") && r.out.contains(" of 12 visits"), "\(r.out)")
     r = try runANPR(na + ["--json", "--top", "5000"])
-    let rows = try JSONSerialization.jsonObject(with: Data((r.out.split(separator: "\n").last ?? "").utf8)) as! [[String: Any]]
+    let forecast = try #require(try JSONSerialization.jsonObject(with: Data((r.out.split(separator: "\n").last ?? "").utf8)) as? [String: Any])
+    #expect(forecast["origin"] as? String == "2026-03-16T00:00:00Z" && forecast["p_seen"] != nil && forecast["stops"] is [[String: Any]], "\(forecast.keys)")
+    let rows = try #require(forecast["windows"] as? [[String: Any]])
     #expect(rows.allSatisfy { ($0["hourStart"] as! String) >= "2026-03-16T00:00:00Z" && ($0["hourStart"] as! String) < "2026-03-23T00:00:00Z" })
     // An origin inside the data: reads after it are not used, and it is rounded up to the hour.
     r = try runANPR(na + ["--at", "2026-03-10T14:20:00Z"])
