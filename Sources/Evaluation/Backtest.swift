@@ -82,7 +82,8 @@ public func scoreHotspot(_ f: HotspotForecast, actual test: CountTable) -> (metr
     Metric.peiStar10.name: HotspotMetrics.peiStar(forecast: fT, actual: aT, coverage: 0.10),
     Metric.logScore.name: HotspotMetrics.logScore(expected: expectedCells, actual: actualCells, alpha: f.alpha),
     Metric.deviance.name: HotspotMetrics.deviance(expected: expectedCells, actual: actualCells),
-    Metric.nTestP.name: HotspotMetrics.nTest(expectedTotal: fT.reduce(0, +), observedTotal: aT.reduce(0, +)),
+    Metric.nTestP.name: HotspotMetrics.nTest(expectedTotal: fT.reduce(0, +), observedTotal: aT.reduce(0, +), alpha: f.alpha,
+                                             sumOfSquaredMeans: expectedCells.reduce(0) { $0 + $1 * $1 }),
   ]) { a, _ in a }, calibration)
 }
 
@@ -170,7 +171,7 @@ public enum HotspotBacktest {
       for m in models {
         // A model that cannot fit on a window fails that window alone, said in the comparison.
         do {
-          let f = try m.model.fit(history, clock: clock).forecast(history: history, bins: test.binCount, clock: clock)
+          let f = try m.model.fitForecast(history, bins: test.binCount, clock: clock)
           let top = f.expected.max() ?? 0
           out[m.name, default: []].append(WindowScore(origin: table.binStarts[o], scored: scoreHotspot(f, actual: test),
                                                       extrapolated: top > 10 * max(1, largestCount) ? top : nil))

@@ -76,11 +76,25 @@ public enum HotspotMetrics {
     return d / Double(max(1, expected.count))
   }
 
-  /// Two-sided N-test p-value (Schorlemmer et al. 2007): is the observed total plausible under a
-  /// Poisson with the forecast total?
-  public static func nTest(expectedTotal: Double, observedTotal: Double) -> Double {
-    let lo = CountDistribution.poissonCDF(observedTotal, mean: expectedTotal)
-    let hi = CountDistribution.poissonUpperTail(observedTotal, mean: expectedTotal)
+  /// Two-sided N-test p-value (Schorlemmer et al. 2007): is the observed total plausible under the
+  /// forecast's predictive distribution of the total? Poisson with the forecast total when the cells are
+  /// Poisson (`alpha` 0); with NB2 cells of dispersion `alpha`, the total's variance is Σμ + αΣμ²
+  /// (`sumOfSquaredMeans` = Σμ²), matched by an NB2 of the same mean and variance — summed exactly up
+  /// to a total of 10⁵, beyond that by its normal approximation.
+  public static func nTest(expectedTotal: Double, observedTotal: Double, alpha: Double = 0, sumOfSquaredMeans: Double = 0) -> Double {
+    guard alpha > 0, expectedTotal > 0, sumOfSquaredMeans > 0 else {
+      let lo = CountDistribution.poissonCDF(observedTotal, mean: expectedTotal)
+      let hi = CountDistribution.poissonUpperTail(observedTotal, mean: expectedTotal)
+      return min(1, 2 * min(lo, hi))
+    }
+    let totalAlpha = alpha * sumOfSquaredMeans / (expectedTotal * expectedTotal)
+    let variance = expectedTotal + totalAlpha * expectedTotal * expectedTotal
+    if max(observedTotal, expectedTotal) > 100_000 {
+      let z = (observedTotal - expectedTotal) / variance.squareRoot()
+      return min(1, erfc(abs(z) / 2.0.squareRoot()))
+    }
+    let lo = CountDistribution.negativeBinomialCDF(observedTotal, mean: expectedTotal, alpha: totalAlpha)
+    let hi = observedTotal <= 0 ? 1 : 1 - CountDistribution.negativeBinomialCDF(observedTotal - 1, mean: expectedTotal, alpha: totalAlpha)
     return min(1, 2 * min(lo, hi))
   }
 

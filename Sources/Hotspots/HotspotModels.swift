@@ -60,8 +60,43 @@ extension FittedHotspotModel {
 public struct HotspotContext: ModelContext, Equatable {
   public var binning: Binning
   public var target: Target
-  public init(binning: Binning, target: Target) { self.binning = binning; self.target = target }
-  public func contextProblem() -> String? { binning.problem }
+  /// The NB2 dispersion of the model's forecast errors, learned at training on the last day of its
+  /// history (`HotspotModel.predictiveDispersion`): forecasts from a model whose own distribution is
+  /// Poisson use it for their intervals. Nil in files from before 2026-12-06 (Poisson intervals).
+  public var predictiveAlpha: Double?
+  public init(binning: Binning, target: Target, predictiveAlpha: Double? = nil) {
+    self.binning = binning; self.target = target; self.predictiveAlpha = predictiveAlpha
+  }
+  public func contextProblem() -> String? {
+    if let a = predictiveAlpha, !a.isFinite || a < 0 { return "predictiveAlpha \(a) is not a dispersion (a finite number ≥ 0)" }
+    return binning.problem
+  }
+}
+
+extension HotspotModel {
+  /// Fits on `history` and forecasts the next `bins`, with a predictive distribution learned from the
+  /// data: a model whose forecast is Poisson (α = 0) gets the NB2 dispersion `predictiveDispersion`
+  /// finds — real counts are overdispersed (Bath's traffic: a Poisson predictive distribution scores a
+  /// log score four times worse than the negative binomial's), and its intervals then say so.
+  public func fitForecast(_ history: CountTable, bins: Int, clock: LocalClock) throws -> HotspotForecast {
+    var f = try fit(history, clock: clock).forecast(history: history, bins: bins, clock: clock)
+    if f.alpha == 0, let a = predictiveDispersion(history, bins: bins, clock: clock) { f.alpha = a }
+    return f
+  }
+
+  /// The dispersion of this model's forecast errors, learned on its own history: fitted on all but the
+  /// last `bins` bins (at most a quarter of the history), it forecasts them, and the NB2 α of the counts
+  /// that came around those forecasts is kept when a likelihood-ratio test finds overdispersion at the
+  /// 5% level (`CountDistribution.overdispersion`), else 0 (Poisson). Nil when the history is too short
+  /// or the model cannot fit on the shorter part.
+  public func predictiveDispersion(_ history: CountTable, bins: Int, clock: LocalClock) -> Double? {
+    let h = min(bins, history.binCount / 4)
+    guard h >= 1 else { return nil }
+    let cut = history.binCount - h
+    let train = history.slice(bins: 0..<cut), held = history.slice(bins: cut..<history.binCount)
+    guard let f = try? fit(train, clock: clock).forecast(history: train, bins: h, clock: clock), f.expected.count == held.counts.count else { return nil }
+    return CountDistribution.overdispersion(held.counts, f.expected).alpha
+  }
 }
 
 /// Seasonal slot of a bin: its local position in the week in bins (hour of week for hourly bins,

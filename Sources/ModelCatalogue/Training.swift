@@ -78,6 +78,8 @@ public struct SavedHotspotModel: Sendable {
   public var binning: Binning
   public var target: Target
   public var fitted: any FittedHotspotModel
+  /// The dispersion of its forecast errors learned at training (`HotspotContext.predictiveAlpha`).
+  public var predictiveAlpha: Double? = nil
 }
 
 /// A next-appearance model read from a file: the sites its entry sites index, and the fitted model.
@@ -260,9 +262,18 @@ public enum Training {
     }
     var header = makeHeader(spec, start: table.firstBin, end: table.end, fingerprint: table.fingerprint, clock: clock)
     header.trainingStart = table.firstBin
-    let fitted = try fitAndSave(try spec.spec(), statistic: table, context: HotspotContext(binning: spec.bin, target: target),
+    // The dispersion of its forecast errors, learned on the last day of the history (a bin for daily or longer bins).
+    let day: Int
+    switch spec.bin {
+    case .seconds(let w): day = max(1, 86400 / w)
+    case .month: day = 1
+    }
+    let alpha = try spec.hotspotModel().predictiveDispersion(table, bins: day, clock: clock)
+    let fitted = try fitAndSave(try spec.spec(), statistic: table, context: HotspotContext(binning: spec.bin, target: target, predictiveAlpha: alpha),
                                 name: spec.name, header: header, clock: clock, to: path)
     var summary = "\(spec.name): \(table.units.count) sites × \(table.binCount) bins of \(spec.bin), \(Int(table.counts.reduce(0, +))) target counts (\(target))"
+    if let alpha { summary += alpha > 0 ? String(format: "; forecast errors overdispersed (NB2 α %.3g, learned on the last day held out)", alpha)
+                                        : "; forecast errors Poisson (no overdispersion found on the last day held out)" }
     if let d = (fitted as? any FittedHotspotModel)?.diagnostics {
       summary += "; \(d.converged ? "converged" : "NOT converged") in \(d.iterations) iterations"
       if d.nullDeviance > 0 { summary += String(format: ", deviance %.1f (null %.1f)", d.deviance, d.nullDeviance) }
@@ -293,7 +304,7 @@ public enum Training {
     guard let c = m.context as? HotspotContext, let f = m.fitted as? any FittedHotspotModel else {
       throw ModelFileError.corrupt(path: path, reason: "not a hotspot model body")
     }
-    return (m.header, SavedHotspotModel(name: m.name, binning: c.binning, target: c.target, fitted: f))
+    return (m.header, SavedHotspotModel(name: m.name, binning: c.binning, target: c.target, fitted: f, predictiveAlpha: c.predictiveAlpha))
   }
 
   public static func loadNextAppearance(_ path: String, registry: ModelRegistry = .standard) throws -> (ModelFileHeader, SavedNextAppearanceModel) {
@@ -345,6 +356,8 @@ public enum Training {
     case .seconds(let w): bins = days * 86400 / w
     case .month: bins = max(1, days / 30)
     }
-    return saved.fitted.forecast(history: history, bins: bins, clock: clock)
+    var f = saved.fitted.forecast(history: history, bins: bins, clock: clock)
+    if f.alpha == 0, let a = saved.predictiveAlpha { f.alpha = a }
+    return f
   }
 }

@@ -216,6 +216,19 @@ public struct LogLinearGLM: Sendable {
 
 /// Poisson and negative-binomial predictive distributions: quantiles (forecast intervals) and tails (tests).
 public enum CountDistribution {
+  /// Overdispersion of counts `y` around forecast means `mu` (both given, nothing refitted): the NB2 α
+  /// maximising the likelihood, and the likelihood-ratio statistic 2 (ℓ_NB(α̂) − ℓ_Poisson). α = 0 lies
+  /// on the boundary, so the statistic is referred to ½χ²₀ + ½χ²₁: overdispersion at the 5% level when it
+  /// exceeds 2.706. `alpha` is 0 when that test does not find it.
+  public static func overdispersion(_ y: [Double], _ mu: [Double]) -> (alpha: Double, statistic: Double) {
+    let m = mu.map { max($0, 1e-9) }, w = [Double](repeating: 1, count: y.count)
+    guard !y.isEmpty else { return (0, 0) }
+    let glm = LogLinearGLM(family: .negativeBinomial)
+    let a = LogLinearGLM.maximiseAlpha(y, m, w, start: 0.1)
+    let stat = 2 * (glm.logLikelihood(y, m, w, a) - glm.logLikelihood(y, m, w, 0))
+    return (stat > 2.706 && a.isFinite ? a : 0, max(0, stat))
+  }
+
   /// P(X ≤ k) for X ~ Poisson(λ).
   public static func poissonCDF(_ k: Double, mean lambda: Double) -> Double {
     if k < 0 { return 0 }
@@ -237,6 +250,20 @@ public enum CountDistribution {
       logTerm += log(lambda) - log(i)
     }
     return min(1, sum)
+  }
+
+  /// P(X ≤ k) for X ~ NB2(mean, α), summed from 0 (k up to about 10⁵).
+  public static func negativeBinomialCDF(_ k: Double, mean: Double, alpha: Double) -> Double {
+    if k < 0 { return 0 }
+    if mean <= 0 { return 1 }
+    let r = 1 / alpha
+    var logp = r * log(r / (r + mean)), cdf = 0.0, i = 0.0
+    while i <= k {
+      cdf += exp(logp)
+      logp += log((i + r) / (i + 1)) + log(mean / (r + mean))
+      i += 1
+    }
+    return min(1, cdf)
   }
 
   /// Smallest k with P(X ≤ k) ≥ q for X ~ Poisson(λ) (or NB2(λ, α) when α > 0).

@@ -108,6 +108,33 @@ struct MetricTests {
     // N-test: observing exactly the mean is plausible; 30 when 10 expected is not.
     #expect(HotspotMetrics.nTest(expectedTotal: 10, observedTotal: 10) > 0.5)
     #expect(HotspotMetrics.nTest(expectedTotal: 10, observedTotal: 30) < 1e-4)
+    // With overdispersed cells the total varies more: 30 when 10 expected is then less surprising. Two
+    // cells of mean 5 and α = 0.5: the total's α is 0.5 · 50 / 100 = 0.25, variance 10 + 25 = 35.
+    let nb = HotspotMetrics.nTest(expectedTotal: 10, observedTotal: 30, alpha: 0.5, sumOfSquaredMeans: 50)
+    #expect(nb > 1e-3 && nb < 0.05, "\(nb)")
+    // NB2(mean 4, α 0.5) = NB(r 2, p 1/3): P(0) = 1/9, P(1) = 2 · (1/3)² · (2/3) = 4/27.
+    #expect(abs(CountDistribution.negativeBinomialCDF(1, mean: 4, alpha: 0.5) - (1.0 / 9 + 4.0 / 27)) < 1e-12)
+    // Beyond 10⁵ the normal approximation: 2σ above the mean gives p ≈ 0.0455.
+    let big = HotspotMetrics.nTest(expectedTotal: 200_000, observedTotal: 200_000 + 2 * (200_000 + 0.01 * 4e10).squareRoot(), alpha: 0.01, sumOfSquaredMeans: 4e10)
+    #expect(abs(big - 0.0455) < 1e-3, "\(big)")
+  }
+
+  /// Overdispersion found when it is there, not when it is not (issue 17): 20 000 NB2 counts with
+  /// α = 0.5 around known means give α̂ ≈ 0.5 and a large likelihood-ratio statistic; Poisson counts
+  /// give α = 0 (the test does not find overdispersion).
+  @Test func overdispersionIsFoundWhenItIsThere() {
+    var rng = SeededRNG(seed: 17)
+    var mu: [Double] = [], nb: [Double] = [], pois: [Double] = []
+    for i in 0..<20_000 {
+      let m = 1 + Double(i % 10)
+      // NB2 as a gamma–Poisson mixture: λ ~ Gamma(shape 1/α, scale α m), here α = 0.5 (shape 2: the sum of two exponentials).
+      let lambda = 0.5 * m * (-log(1 - rng.uniform()) - log(1 - rng.uniform()))
+      mu.append(m); nb.append(Double(rng.poisson(lambda))); pois.append(Double(rng.poisson(m)))
+    }
+    let over = CountDistribution.overdispersion(nb, mu)
+    #expect(abs(over.alpha - 0.5) < 0.05 && over.statistic > 100, "\(over)")
+    let none = CountDistribution.overdispersion(pois, mu)
+    #expect(none.alpha == 0 && none.statistic < 2.706, "\(none)")
   }
 
   @Test func bootstrapIntervalsCoverTheMean() {
@@ -157,10 +184,15 @@ struct BacktestTests {
     let origins = scores["spy"]!.map(\.origin)
     #expect(origins.count == 5)
     let seen = spy.recorder.seen()
-    #expect(seen.fits.count == origins.count && seen.forecasts.count == origins.count)
+    // Two fits per window: on all the history (the forecast), then on all but its last day (the
+    // held-out day its predictive dispersion is learned on).
+    #expect(seen.fits.count == 2 * origins.count && seen.forecasts.count == 2 * origins.count)
     for (k, origin) in origins.enumerated() {
-      #expect(seen.fits[k] <= origin && seen.forecasts[k] <= origin, "window \(k): the model saw data up to \(seen.fits[k]) / \(seen.forecasts[k]), origin \(origin)")
-      #expect(seen.fits[k] == origin, "and it sees all of the history before the origin")
+      for j in [2 * k, 2 * k + 1] {
+        #expect(seen.fits[j] <= origin && seen.forecasts[j] <= origin, "window \(k): the model saw data up to \(seen.fits[j]) / \(seen.forecasts[j]), origin \(origin)")
+      }
+      #expect(seen.fits[2 * k] == origin, "and it sees all of the history before the origin")
+      #expect(seen.fits[2 * k + 1] == origin - 86400, "the held-out day is the last day before the origin")
     }
   }
 
