@@ -67,12 +67,18 @@ public let hotspotMetricNames = Metric.hotspotTable.map(\.name)
 
 /// Scores a forecast against held-out counts over the same bins: the metrics, and predicted against
 /// observed per quintile of the forecast's cells (for the calibration plot).
-public func scoreHotspot(_ f: HotspotForecast, actual test: CountTable) -> (metrics: [String: Double], calibration: [CalibrationPoint]) {
+/// `excluded` (unit-major over the test bins): cells left out of every score — recording gaps, where
+/// the count says nothing about the forecast.
+public func scoreHotspot(_ f: HotspotForecast, actual test: CountTable, excluded: [Bool]? = nil) -> (metrics: [String: Double], calibration: [CalibrationPoint]) {
   let n = test.units.count
-  let fT = f.totals()
-  let aT = test.unitTotals
+  var fT = [Double](repeating: 0, count: n), aT = [Double](repeating: 0, count: n)
   var expectedCells: [Double] = [], actualCells: [Double] = []
-  for u in 0..<n { for b in 0..<test.binCount { expectedCells.append(f.expected(unit: u, bin: b)); actualCells.append(test[u, b]) } }
+  for u in 0..<n {
+    for b in 0..<test.binCount where !(excluded?[u * test.binCount + b] ?? false) {
+      let e = f.expected(unit: u, bin: b), a = test[u, b]
+      expectedCells.append(e); actualCells.append(a); fT[u] += e; aT[u] += a
+    }
+  }
   var curve: [String: Double] = [:]
   for c in Metric.hitRateCurve { curve[Metric.hitRate(coverage: c).name] = HotspotMetrics.hitRate(forecast: fT, actual: aT, coverage: c) }
   let calibration = HotspotMetrics.calibration(expected: expectedCells, actual: actualCells, groups: 5)
@@ -150,8 +156,11 @@ public enum HotspotBacktest {
   /// Scores per model name (oracle under "oracle"), in window order.
   /// `scoredOn`: score the forecasts on this table's counts instead of `table`'s (same units and bins):
   /// models trained on one target (linked groups) judged on another (the truth's actors).
+  /// `gaps`: recording gaps of `table` (`RecordingGaps.find`): each window's history has them filled
+  /// from the history's own weeks (`RecordingGaps.filled`) and they are left out of its scores.
   public static func run(table: CountTable, models: [NamedHotspotModel], plan: BacktestPlan, clock: LocalClock,
-                         oracle: HotspotOracle? = nil, scoredOn: CountTable? = nil, progress: ((Int, Int) -> Void)? = nil) throws -> [String: [WindowScore]] {
+                         oracle: HotspotOracle? = nil, scoredOn: CountTable? = nil, gaps: RecordingGaps? = nil,
+                         progress: ((Int, Int) -> Void)? = nil) throws -> [String: [WindowScore]] {
     if let s = scoredOn, s.units != table.units || s.binning != table.binning || s.firstBin != table.firstBin || s.binCount != table.binCount {
       throw SpecError.invalid("the table a backtest is scored on must have the training table's units and bins")
     }
@@ -165,22 +174,28 @@ public enum HotspotBacktest {
     let h = plan.horizonBins(table)
     var out: [String: [WindowScore]] = [:]
     for (k, o) in origins.enumerated() {
-      let history = table.slice(bins: 0..<o)  // strictly before the origin
-      let test = (scoredOn ?? table).slice(bins: o..<min(table.binCount, o + h))
+      var history = table.slice(bins: 0..<o)  // strictly before the origin
+      let testBins = o..<min(table.binCount, o + h)
+      let test = (scoredOn ?? table).slice(bins: testBins)
+      var excluded: [Bool]? = nil
+      if let gaps, gaps.mask.count == table.counts.count {
+        history = RecordingGaps(mask: gaps.slice(bins: 0..<o, binCount: table.binCount, units: table.units.count), findings: []).filled(history)
+        excluded = gaps.slice(bins: testBins, binCount: table.binCount, units: table.units.count)
+      }
       let largestCount = history.counts.max() ?? 0
       for m in models {
         // A model that cannot fit on a window fails that window alone, said in the comparison.
         do {
           let f = try m.model.fitForecast(history, bins: test.binCount, clock: clock)
           let top = f.expected.max() ?? 0
-          out[m.name, default: []].append(WindowScore(origin: table.binStarts[o], scored: scoreHotspot(f, actual: test),
+          out[m.name, default: []].append(WindowScore(origin: table.binStarts[o], scored: scoreHotspot(f, actual: test, excluded: excluded),
                                                       extrapolated: top > 10 * max(1, largestCount) ? top : nil))
         } catch {
           out[m.name, default: []].append(WindowScore(origin: table.binStarts[o], metrics: [:], failure: "\(error)"))
         }
       }
       if let oracle {
-        out["oracle", default: []].append(WindowScore(origin: table.binStarts[o], scored: scoreHotspot(oracle.forecast(like: test), actual: test)))
+        out["oracle", default: []].append(WindowScore(origin: table.binStarts[o], scored: scoreHotspot(oracle.forecast(like: test), actual: test, excluded: excluded)))
       }
       progress?(k + 1, origins.count)
     }

@@ -348,8 +348,14 @@ public enum CountsCompare {
                          fromStatistics: Bool, seed: UInt64 = 1) throws -> Comparison {
     let hotspot = specs.filter(\.isHotspot)
     let named = try hotspot.isEmpty ? try NamedHotspotModel.defaults() : hotspot.map { NamedHotspotModel(name: $0.name, model: try $0.hotspotModel()) }
-    let scores = try HotspotBacktest.run(table: table, models: named, plan: plan, clock: clock)
+    // Recording gaps (a time of day not recorded, a camera down for a day): filled in training, not scored.
+    let gaps = RecordingGaps.find(in: table)
+    let scores = try HotspotBacktest.run(table: table, models: named, plan: plan, clock: clock, gaps: gaps.count > 0 ? gaps : nil)
     var c = Comparison.summarise(hotspot: scores, order: named.map(\.name), family: .hotspot, target: source, seed: seed)
+    if gaps.count > 0 {
+      c.notes.append("data quality: \(gaps.count) of \(table.counts.count) cells are recording gaps, filled from the same unit's other weeks in training and left out of the scores: "
+        + gaps.findings.prefix(8).joined(separator: "; ") + (gaps.findings.count > 8 ? "; and \(gaps.findings.count - 8) more" : ""))
+    }
     if fromStatistics { c.notes.append("from statistics: hotspot models only (route and next-appearance backtests need a store's trips by date)") }
     return c
   }

@@ -129,8 +129,10 @@ public enum Training {
     case .hotspot:
       try target.requireMatches(in: store)
       let table = CountTable.build(store: store, target: target, binning: spec.bin, from: start, to: stop)
-      return TrainingData(statistic: table, context: HotspotContext(binning: spec.bin, target: target), start: table.firstBin, end: table.end,
-                          fingerprint: table.fingerprint)
+      // Recording gaps are filled from the unit's other weeks (`RecordingGaps`), not learned as traffic.
+      let gaps = RecordingGaps.find(in: table)
+      return TrainingData(statistic: gaps.count > 0 ? gaps.filled(table) : table, context: HotspotContext(binning: spec.bin, target: target),
+                          start: table.firstBin, end: table.end, fingerprint: table.fingerprint)
     case .route:
       let counts = TransitionCounts.build(store: store, order: try spec.routeModel().order, to: stop, clock: clock)
       return TrainingData(statistic: RouteStatistic(counts: counts, locations: store.siteLocations), context: SiteContext(sites: store.sites),
@@ -166,7 +168,7 @@ public enum Training {
     let data = try trainingData(spec: spec, store: store, target: target, clock: clock, until: until)
     switch spec.family {
     case .hotspot:
-      return try train(spec: spec, table: data.statistic as! CountTable, target: target, clock: clock, to: path)
+      return try train(spec: spec, table: data.statistic as! CountTable, target: target, clock: clock, to: path, fingerprint: data.fingerprint)
     case .route:
       let r = data.statistic as! RouteStatistic
       return try train(spec: spec, counts: r.counts, sites: store.sites, locations: r.locations, start: data.start, stop: data.end,
@@ -255,13 +257,19 @@ public enum Training {
 
   /// Fits a hotspot spec on a count table (from a store, or `counts.csv` computed elsewhere) and writes the model file.
   @discardableResult
-  public static func train(spec: SpecFile, table: CountTable, target: Target, clock: LocalClock, to path: String) throws -> (ModelFileHeader, String) {
+  /// `fingerprint`: of the counts as read, when `table` has had its recording gaps filled already.
+  public static func train(spec: SpecFile, table: CountTable, target: Target, clock: LocalClock, to path: String,
+                           fingerprint: String? = nil) throws -> (ModelFileHeader, String) {
     guard spec.isHotspot else { throw SpecError.invalid("\(spec.name) is a \(spec.family.rawValue) model: it does not learn from counts") }
     guard table.binning == spec.bin else {
       throw SpecError.invalid("the counts are in bins of \(table.binning) but \(spec.name) wants \(spec.bin); pass --bin \(spec.bin) or change the spec's bin")
     }
-    var header = makeHeader(spec, start: table.firstBin, end: table.end, fingerprint: table.fingerprint, clock: clock)
+    var header = makeHeader(spec, start: table.firstBin, end: table.end, fingerprint: fingerprint ?? table.fingerprint, clock: clock)
     header.trainingStart = table.firstBin
+    // Recording gaps (a time of day not recorded, a camera down for a day) are filled from the unit's
+    // other weeks, not learned as traffic.
+    let gaps = RecordingGaps.find(in: table)
+    let table = gaps.count > 0 ? gaps.filled(table) : table
     // The dispersion of its forecast errors, learned on the last day of the history (a bin for daily or longer bins).
     let day: Int
     switch spec.bin {
@@ -272,6 +280,7 @@ public enum Training {
     let fitted = try fitAndSave(try spec.spec(), statistic: table, context: HotspotContext(binning: spec.bin, target: target, predictiveAlpha: alpha),
                                 name: spec.name, header: header, clock: clock, to: path)
     var summary = "\(spec.name): \(table.units.count) sites × \(table.binCount) bins of \(spec.bin), \(Int(table.counts.reduce(0, +))) target counts (\(target))"
+    if gaps.count > 0 { summary += "\n  note: \(gaps.count) recording-gap cells filled from the same unit's other weeks: " + gaps.findings.prefix(5).joined(separator: "; ") }
     if let alpha { summary += alpha > 0 ? String(format: "; forecast errors overdispersed (NB2 α %.3g, learned on the last day held out)", alpha)
                                         : "; forecast errors Poisson (no overdispersion found on the last day held out)" }
     if let d = (fitted as? any FittedHotspotModel)?.diagnostics {
@@ -356,7 +365,8 @@ public enum Training {
     case .seconds(let w): bins = days * 86400 / w
     case .month: bins = max(1, days / 30)
     }
-    var f = saved.fitted.forecast(history: history, bins: bins, clock: clock)
+    let gaps = RecordingGaps.find(in: history)
+    var f = saved.fitted.forecast(history: gaps.count > 0 ? gaps.filled(history) : history, bins: bins, clock: clock)
     if f.alpha == 0, let a = saved.predictiveAlpha { f.alpha = a }
     return f
   }

@@ -99,6 +99,21 @@ struct MetricTests {
     #expect(HotspotMetrics.expectedHits(forecast: forecast, actual: actual, k: 4) == 5)
   }
 
+  /// Cells excluded from scoring (recording gaps) count in no score: a flat forecast of 11 against 11
+  /// everywhere but a recorded 1 in the excluded cells scores as if those cells were not there.
+  @Test func excludedCellsAreLeftOutOfEveryScore() {
+    let units = (0..<2).map { SpatialUnit(id: "U\($0)", latitude: 51.5, longitude: 0.7 + Double($0) * 0.01) }
+    var t = CountTable(units: units, binning: .hourly, firstBin: 0, binCount: 4, withExposure: false)
+    t.counts = [1, 11, 11, 11, 1, 11, 11, 11]
+    let f = HotspotForecast(model: "flat", units: units, binStarts: t.binStarts, expected: [Double](repeating: 11, count: 8), alpha: 0, fallbackUnits: [])
+    let excluded = [true, false, false, false, true, false, false, false]
+    let with = scoreHotspot(f, actual: t, excluded: excluded).metrics
+    let clean = HotspotMetrics.logScore(expected: [Double](repeating: 11, count: 6), actual: [Double](repeating: 11, count: 6))
+    #expect(abs(with["log_score"]! - clean) < 1e-12)
+    #expect(with["n_test_p"]! > 0.9, "66 expected, 66 seen outside the gaps")
+    #expect(scoreHotspot(f, actual: t).metrics["log_score"]! < clean)
+  }
+
   @Test func logScoreAndDevianceClosedForms() {
     // Poisson(2) at y = 1: log p = log 2 − 2; at y = 0: −2.
     let ls = HotspotMetrics.logScore(expected: [2, 2], actual: [1, 0])
