@@ -90,7 +90,9 @@ public func scoreHotspot(_ f: HotspotForecast, actual test: CountTable, excluded
     Metric.deviance.name: HotspotMetrics.deviance(expected: expectedCells, actual: actualCells),
     Metric.nTestP.name: HotspotMetrics.nTest(expectedTotal: fT.reduce(0, +), observedTotal: aT.reduce(0, +), alpha: f.alpha,
                                              sumOfSquaredMeans: expectedCells.reduce(0) { $0 + $1 * $1 }),
-  ]) { a, _ in a }, calibration)
+  ]) { a, _ in a }.merging([Metric.nTestIn90.name: HotspotMetrics.nTest(expectedTotal: fT.reduce(0, +), observedTotal: aT.reduce(0, +), alpha: f.alpha,
+                                                                       sumOfSquaredMeans: expectedCells.reduce(0) { $0 + $1 * $1 }) >= 0.1 ? 1 : 0]) { a, _ in a },
+   calibration)
 }
 
 /// The simulator's oracle forecast (`truth-expected-counts.csv`), as a lookup by site and hour.

@@ -187,6 +187,24 @@ public struct Comparison: Codable, Sendable {
       if pairs.count >= 2 {
         let (d, p) = Bootstrap.paired(pairs.map(\.0), pairs.map(\.1), seed: seed)
         c.pairedTest = PairedTest(metric: primary, better: ranked[0].name, worse: ranked[1].name, difference: d, pValue: p)
+        // When the hit rate cannot tell the best two apart, say whether a proper score can.
+        let proper = Metric.logScore.name
+        if p >= 0.05, primary != proper {
+          let byScore = rows.filter { $0.role == .model && ($0.metrics[proper]?.value.isFinite ?? false) }
+            .sorted { ($0.metrics[proper]!.value, $1.name) > ($1.metrics[proper]!.value, $0.name) }
+          if byScore.count >= 2, let sa = scores[byScore[0].name], let sb = scores[byScore[1].name] {
+            let lp = zip(sa, sb).compactMap { x, y -> (Double, Double)? in
+              guard let u = x.metrics[proper], let v = y.metrics[proper], u.isFinite, v.isFinite else { return nil }
+              return (u, v)
+            }
+            if lp.count >= 2 {
+              let (ld, lpv) = Bootstrap.paired(lp.map(\.0), lp.map(\.1), seed: seed)
+              c.notes.append(String(format: "%@ does not separate the best two models (p = %.3f); the log score, a proper score, %@: %@ %.4f against %@ %.4f (difference %.4f [%.4f, %.4f], p = %.3f)",
+                                    primary, p, lpv < 0.05 ? "does" : "does not either", byScore[0].name, byScore[0].metrics[proper]!.value,
+                                    byScore[1].name, byScore[1].metrics[proper]!.value, ld.value, ld.ciLow, ld.ciHigh, lpv))
+            }
+          }
+        }
       } else {
         c.notes.append("no paired test: \(ranked[0].name) and \(ranked[1].name) share \(pairs.count) scored window(s); a test needs at least 2")
       }

@@ -27,6 +27,9 @@ public struct Metric: Hashable, Sendable, Comparable, CustomStringConvertible {
   public static let logScore = Metric("log_score")
   public static let deviance = Metric("deviance", higherIsBetter: false)
   public static let nTestP = Metric("n_test_p")
+  /// 1 when the window's observed total lies inside the forecast's central 90% interval for it (N-test
+  /// p ≥ 0.1), else 0: its mean over windows is the interval's coverage (0.9 when calibrated).
+  public static let nTestIn90 = Metric("n_test_in90")
   // Route metrics.
   public static let top1 = Metric("top1", isRatio: true)
   public static let top3 = Metric("top3", isRatio: true)
@@ -47,7 +50,7 @@ public struct Metric: Hashable, Sendable, Comparable, CustomStringConvertible {
 
   /// The hotspot table's metrics, in order.
   public static let hotspotTable: [Metric] = [hitRate(coverage: 0.05), hitRate(coverage: 0.10), hitRate(coverage: 0.20), pai10, peiStar10,
-                                              logScore, deviance, nTestP]
+                                              logScore, deviance, nTestP, nTestIn90]
   /// Coverages of the hit-rate curve in reports (each a `hitRate(coverage:)` every window is scored on).
   public static let hitRateCurve: [Double] = [0.02, 0.05, 0.1, 0.2, 0.3, 0.5]
   public static let routeTable: [Metric] = [top1, top3, mrr, logLoss, arrivalError, arrivalCoverage80, endBrier]
@@ -55,7 +58,7 @@ public struct Metric: Hashable, Sendable, Comparable, CustomStringConvertible {
                                                      stopHit3, stopBrier]
 
   /// The columns a printed comparison shows for each family (the full sets are in the CSV and JSON).
-  public static let hotspotSummary: [Metric] = [hitRate(coverage: 0.10), pai10, peiStar10, logScore, nTestP]
+  public static let hotspotSummary: [Metric] = [hitRate(coverage: 0.10), pai10, peiStar10, logScore, nTestP, nTestIn90]
   public static let routeSummary: [Metric] = [top1, top3, mrr, logLoss, arrivalError, arrivalCoverage80]
 
   /// Every metric a backtest writes.

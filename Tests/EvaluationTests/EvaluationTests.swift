@@ -111,7 +111,22 @@ struct MetricTests {
     let clean = HotspotMetrics.logScore(expected: [Double](repeating: 11, count: 6), actual: [Double](repeating: 11, count: 6))
     #expect(abs(with["log_score"]! - clean) < 1e-12)
     #expect(with["n_test_p"]! > 0.9, "66 expected, 66 seen outside the gaps")
+    #expect(with["n_test_in90"] == 1 && scoreHotspot(f, actual: t).metrics["n_test_in90"] == 0, "68 seen against 88 expected is outside the 90% interval")
     #expect(scoreHotspot(f, actual: t).metrics["log_score"]! < clean)
+  }
+
+  /// When the hit rate cannot tell the best two models apart, the comparison says whether the log score
+  /// can: here it can (one model's log score is better in every window).
+  @Test func aProperScoreSeparatesWhatTheHitRateCannot() {
+    var scores: [String: [WindowScore]] = [:]
+    for w in 0..<10 {
+      let wobble = w % 2 == 0 ? 0.001 : -0.001
+      scores["a", default: []].append(WindowScore(origin: Int64(w), metrics: ["hit_rate@10%": 0.5 + wobble, "log_score": -1.0 - 0.01 * Double(w % 3)]))
+      scores["b", default: []].append(WindowScore(origin: Int64(w), metrics: ["hit_rate@10%": 0.5 - wobble, "log_score": -1.5 - 0.01 * Double(w % 3)]))
+    }
+    let c = Comparison.summarise(hotspot: scores, order: ["a", "b"], family: .hotspot, target: "t")
+    #expect(c.pairedTest.map { $0.pValue >= 0.05 } == true)
+    #expect(c.notes.contains { $0.hasPrefix("hit_rate@10% does not separate the best two models") && $0.contains("the log score, a proper score, does:") }, "\(c.notes)")
   }
 
   @Test func logScoreAndDevianceClosedForms() {
