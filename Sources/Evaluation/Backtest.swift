@@ -158,8 +158,8 @@ public enum HotspotBacktest {
   /// Scores per model name (oracle under "oracle"), in window order.
   /// `scoredOn`: score the forecasts on this table's counts instead of `table`'s (same units and bins):
   /// models trained on one target (linked groups) judged on another (the truth's actors).
-  /// `gaps`: recording gaps of `table` (`RecordingGaps.find`): each window's history has them filled
-  /// from the history's own weeks (`RecordingGaps.filled`) and they are left out of its scores.
+  /// `gaps`: recording gaps of `table` (`RecordingGaps.find`), left out of every window's scores; each
+  /// window's history has its own gaps (found on the history alone) filled (`RecordingGaps.filled`).
   public static func run(table: CountTable, models: [NamedHotspotModel], plan: BacktestPlan, clock: LocalClock,
                          oracle: HotspotOracle? = nil, scoredOn: CountTable? = nil, gaps: RecordingGaps? = nil,
                          progress: ((Int, Int) -> Void)? = nil) throws -> [String: [WindowScore]] {
@@ -181,7 +181,10 @@ public enum HotspotBacktest {
       let test = (scoredOn ?? table).slice(bins: testBins)
       var excluded: [Bool]? = nil
       if let gaps, gaps.mask.count == table.counts.count {
-        history = RecordingGaps(mask: gaps.slice(bins: 0..<o, binCount: table.binCount, units: table.units.count), findings: []).filled(history)
+        // Filled from the history's own gaps, found on the history alone; the table's gaps are left
+        // out of the scores.
+        let own = RecordingGaps.find(in: history)
+        if own.count > 0 { history = own.filled(history) }
         excluded = gaps.slice(bins: testBins, binCount: table.binCount, units: table.units.count)
       }
       let largestCount = history.counts.max() ?? 0

@@ -72,8 +72,15 @@ public enum CompareRun {
       actorVehicles = try actorMap(store: store, truthDirectory: dir, pseudonymiser: o.pseudonymiser)
       if actorVehicles.isEmpty { notes.append("no truth plate matched the store (wrong key?): no route oracle") }
     }
-    var scores = try HotspotBacktest.run(table: table, models: named, plan: o.plan, clock: clock, oracle: oracle, scoredOn: actorTable) {
+    // Recording gaps (a camera down for a day, judged on all its traffic): filled in training, not scored.
+    let gaps = RecordingGaps.find(in: table)
+    var scores = try HotspotBacktest.run(table: table, models: named, plan: o.plan, clock: clock, oracle: oracle, scoredOn: actorTable,
+                                         gaps: gaps.count > 0 ? gaps : nil) {
       progress?("hotspot backtest", $0, $1)
+    }
+    if gaps.count > 0 {
+      notes.append("data quality: \(gaps.count) of \(table.counts.count) cells are recording gaps, filled from the same site's other weeks in training and left out of the scores: "
+        + gaps.findings.prefix(8).joined(separator: "; ") + (gaps.findings.count > 8 ? "; and \(gaps.findings.count - 8) more" : ""))
     }
     var order = named.map(\.name)
     var target = o.target.description
@@ -113,7 +120,7 @@ public enum CompareRun {
           let match = matchGroups(truthGroups, to: linked, store: store)
           linkedHistories = match.mapValues { linked[$0]! }
           notes.append("next appearance: \(match.count) of the truth's \(truthGroups.count) actor groups matched a linked group (the one holding most of its trips: "
-            + match.keys.sorted().map { "\($0) → \(match[$0]!)" }.joined(separator: ", ") + "); the row 'groups from anpr link' forecasts each truth group from its linked group's visits (the population profile when none matched) and scores it on the truth group's next visit; groups were linked on the whole store")
+            + match.keys.sorted().map { "\($0) → \(match[$0]!)" }.joined(separator: ", ") + "); the row 'groups from anpr link' forecasts each truth group from its linked group's visits (the population profile when none matched) and scores it on the truth group's next visit; groups were linked, and matched to the truth's, on the whole store (hindsight in which group stands for which; the forecasts use only visits before each origin)")
         } else {
           groups = linked
         }

@@ -189,7 +189,7 @@ public struct Comparison: Codable, Sendable {
         c.pairedTest = PairedTest(metric: primary, better: ranked[0].name, worse: ranked[1].name, difference: d, pValue: p)
         // When the hit rate cannot tell the best two apart, say whether a proper score can.
         let proper = Metric.logScore.name
-        if p >= 0.05, primary != proper {
+        if p >= 0.05, primary != proper, family == .hotspot {
           let byScore = rows.filter { $0.role == .model && ($0.metrics[proper]?.value.isFinite ?? false) }
             .sorted { ($0.metrics[proper]!.value, $1.name) > ($1.metrics[proper]!.value, $0.name) }
           if byScore.count >= 2, let sa = scores[byScore[0].name], let sb = scores[byScore[1].name] {

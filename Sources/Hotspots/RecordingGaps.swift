@@ -12,9 +12,10 @@ import Reads
 ///   of that unit's median daily total (and the median is at least `minimumDailyCount`). All its bins
 ///   that day are gaps.
 ///
-/// Days and slots are UTC days of the table's bins (a recording system's own clock); tables with bins
-/// of a day or longer have no slots of the day, and only unit-days are looked for when bins are
-/// shorter than a day.
+/// Both are judged on all traffic (`exposure`) when the table has it — a sparse target (hire cars at
+/// night) is quiet, not unrecorded — else on the counts; a slot is judged only where the slots either
+/// side hold at least `minimumNeighbourCount` on the median day. Days and slots are UTC days of the
+/// table's bins (a recording system's own clock); nothing is looked for in bins of a day or longer.
 public struct RecordingGaps: Sendable, Equatable {
   /// Unit-major over the table: `true` where a cell is a gap.
   public var mask: [Bool]
@@ -27,6 +28,7 @@ public struct RecordingGaps: Sendable, Equatable {
   public static let slotRatio = 0.3
   public static let dayRatio = 0.1
   public static let minimumDailyCount = 50.0
+  public static let minimumNeighbourCount = 20.0
 
   /// Finds the gaps of `table` (none for bins of a day or longer).
   public static func find(in table: CountTable) -> RecordingGaps {
@@ -41,12 +43,14 @@ public struct RecordingGaps: Sendable, Equatable {
     func dayIndex(_ b: Int) -> Int { Int((starts[b] >= 0 ? starts[b] / 86400 : (starts[b] - 86399) / 86400)) - day0 }
     func slotOfDay(_ b: Int) -> Int { Int(((starts[b] % 86400) + 86400) % 86400) / w }
     let days = dayIndex(table.binCount - 1) + 1
-    // Totals over units per (day, slot); nil where the table has no bin.
-    var total = [[Double?]](repeating: [Double?](repeating: nil, count: perDay), count: days)
+    let signal = table.exposure ?? table.counts
+    // Totals over units per (day, slot), flat (day × perDay + slot, so the slot before a day's first is
+    // the day before's last); nil where the table has no bin.
+    var total = [Double?](repeating: nil, count: days * perDay)
     for b in 0..<table.binCount {
       var s = 0.0
-      for u in 0..<table.units.count { s += table.counts[u * table.binCount + b] }
-      total[dayIndex(b)][slotOfDay(b)] = s
+      for u in 0..<table.units.count { s += signal[u * table.binCount + b] }
+      total[dayIndex(b) * perDay + slotOfDay(b)] = s
     }
     func median(_ xs: [Double]) -> Double? {
       guard !xs.isEmpty else { return nil }
@@ -54,12 +58,14 @@ public struct RecordingGaps: Sendable, Equatable {
     }
     var gapSlots = Set<Int>()
     for slot in 0..<perDay {
-      let ratios: [Double] = (0..<days).compactMap { d in
-        guard let here = total[d][slot], let before = total[d][(slot + perDay - 1) % perDay], let after = total[d][(slot + 1) % perDay],
-              before + after > 0 else { return nil }
-        return here / ((before + after) / 2)
+      var ratios: [Double] = [], neighbours: [Double] = []
+      for d in 0..<days {
+        let k = d * perDay + slot
+        guard k >= 1, k + 1 < total.count, let here = total[k], let before = total[k - 1], let after = total[k + 1] else { continue }
+        neighbours.append((before + after) / 2)
+        if before + after > 0 { ratios.append(here / ((before + after) / 2)) }
       }
-      if ratios.count >= 3, let m = median(ratios), m < slotRatio {
+      if ratios.count >= 3, let m = median(ratios), m < slotRatio, let n = median(neighbours), n >= minimumNeighbourCount {
         gapSlots.insert(slot)
         let hh = slot * w / 3600, mm = slot * w % 3600 / 60, end = (slot + 1) * w
         findings.append(String(format: "%02d:%02d–%02d:%02d UTC records %.0f%% of the traffic either side of it on the median day: not recorded, left out",
@@ -68,7 +74,7 @@ public struct RecordingGaps: Sendable, Equatable {
     }
     for u in 0..<table.units.count {
       var daily = [Double](repeating: 0, count: days), binsOn = [Int](repeating: 0, count: days)
-      for b in 0..<table.binCount { daily[dayIndex(b)] += table.counts[u * table.binCount + b]; binsOn[dayIndex(b)] += 1 }
+      for b in 0..<table.binCount { daily[dayIndex(b)] += signal[u * table.binCount + b]; binsOn[dayIndex(b)] += 1 }
       // Whole days only (a partial first or last day is not compared).
       let whole = (0..<days).filter { binsOn[$0] == perDay }
       guard let m = median(whole.map { daily[$0] }), m >= minimumDailyCount else { continue }
@@ -85,8 +91,9 @@ public struct RecordingGaps: Sendable, Equatable {
   }
 
   /// `table` with every gap filled by what the unit recorded at that time of the week on the weeks it
-  /// did record (the mean of its unmasked bins at the same slot of the week; of the same slot of the
-  /// day when no week has one; 0 when none), so a model learns traffic, not outages.
+  /// did record (the mean of its unmasked bins at the same slot of the week); where no week recorded that
+  /// slot (a time of day never recorded), by the mean of the nearest recorded bins before and after it
+  /// that day; 0 only when the unit recorded nothing at all. A model learns traffic, not outages.
   public func filled(_ table: CountTable) -> CountTable {
     precondition(mask.count == table.counts.count, "a gap mask is for a table of its own shape")
     var out = table
@@ -103,7 +110,17 @@ public struct RecordingGaps: Sendable, Equatable {
       }
       for b in 0..<table.binCount where mask[u * table.binCount + b] {
         let s = slotOfWeek(b)
-        out.counts[u * table.binCount + b] = weekN[s] > 0 ? weekSum[s] / weekN[s] : dayN[s % perDay] > 0 ? daySum[s % perDay] / dayN[s % perDay] : 0
+        if weekN[s] > 0 { out.counts[u * table.binCount + b] = weekSum[s] / weekN[s]; continue }
+        if dayN[s % perDay] > 0 { out.counts[u * table.binCount + b] = daySum[s % perDay] / dayN[s % perDay]; continue }
+        // Never recorded at this time of day: between the recorded bins either side.
+        var near: [Double] = []
+        var i = b - 1
+        while i >= 0 && mask[u * table.binCount + i] { i -= 1 }
+        if i >= 0 { near.append(table.counts[u * table.binCount + i]) }
+        i = b + 1
+        while i < table.binCount && mask[u * table.binCount + i] { i += 1 }
+        if i < table.binCount { near.append(table.counts[u * table.binCount + i]) }
+        out.counts[u * table.binCount + b] = near.isEmpty ? 0 : near.reduce(0, +) / Double(near.count)
       }
     }
     return out

@@ -104,7 +104,7 @@ extension ANPR {
           var origin: String; var pSeen: [String: Double]; var windows: [NextAppearanceForecast.Window]; var stops: [NextAppearanceForecast.Stop]
           enum CodingKeys: String, CodingKey { case origin, pSeen = "p_seen", windows, stops }
         }
-        let pSeen = Dictionary(uniqueKeysWithValues: [1, 3, days].filter { $0 <= days }.map { ("\($0)d", f.pSeen(within: $0)) })
+        let pSeen = Dictionary(Set([1, 3, days]).filter { $0 <= days }.map { ("\($0)d", f.pSeen(within: $0)) }, uniquingKeysWith: { a, _ in a })
         try printJSONLine(Output(origin: Timestamp.iso8601(from), pSeen: pSeen, windows: rows, stops: f.stops))
         return rows.count
       }

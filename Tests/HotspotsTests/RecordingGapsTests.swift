@@ -35,10 +35,24 @@ struct RecordingGapsTests {
       }
     }
     // Filled from the unit's own other weeks at that hour of the week: U2's day 4 (Friday) from the
-    // Friday a week later (12 an hour); the midnight hour has no recorded week, and no recorded day: 0.
+    // Friday a week later (12 an hour); the midnight hour, never recorded, from the recorded hours
+    // either side of it (10 for U0: 23:00 the day before and 01:00; only 01:00 on the first day).
     let filled = gaps.filled(t)
     #expect(filled[2, 4 * 24 + 10] == 12 && filled[2, 4 * 24 + 10 + 24 * 7] == 12)
-    #expect(filled[0, 0] == 0 && filled[1, 5] == 11, "cells that are not gaps keep their counts")
+    #expect(filled[0, 0] == 10 && filled[0, 24] == 10 && filled[2, 4 * 24] == 12, "\(filled[0, 0]) \(filled[0, 24]) \(filled[2, 4 * 24])")
+    #expect(filled[1, 5] == 11, "cells that are not gaps keep their counts")
+  }
+
+  /// A sparse target is quiet, not unrecorded: hire-car reads of 0–2 an hour at night are not a gap,
+  /// and with all traffic as the exposure the gaps are judged on that.
+  @Test func aQuietTargetIsNoGap() {
+    var t = table()
+    for i in t.counts.indices { t.counts[i] = i % 24 < 6 ? 0 : 1 }
+    #expect(RecordingGaps.find(in: t).count == 0, "neighbours under 20 a slot: not judged")
+    var withTraffic = CountTable(units: t.units, binning: .hourly, firstBin: t.firstBin, binCount: t.binCount, withExposure: true)
+    withTraffic.counts = t.counts
+    withTraffic.exposure = table().counts.map { $0 * 10 }
+    #expect(RecordingGaps.find(in: withTraffic).count == 15 * 3 + 23, "the outages of all traffic")
   }
 
   /// No gaps in steady counts, and none looked for in daily bins.
