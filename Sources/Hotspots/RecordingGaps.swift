@@ -6,8 +6,8 @@ import Reads
 ///
 /// - **A time of day the system does not record** (Bath's 00:00–00:15 bin, about a tenth of the
 ///   quarter-hours either side): a slot of the day whose total over all units is, on the median day,
-///   under `slotRatio` of the mean of the slots before and after it. Every unit's bins at that slot
-///   are gaps, on every day.
+///   under `slotRatio` of the smaller of the slots before and after it — a dip below both, not the
+///   ramp into a morning peak. Every unit's bins at that slot are gaps, on every day.
 /// - **A unit down for a day** (a camera out of service): a unit-day whose total is under `dayRatio`
 ///   of that unit's median daily total (and the median is at least `minimumDailyCount`). All its bins
 ///   that day are gaps.
@@ -62,13 +62,14 @@ public struct RecordingGaps: Sendable, Equatable {
       for d in 0..<days {
         let k = d * perDay + slot
         guard k >= 1, k + 1 < total.count, let here = total[k], let before = total[k - 1], let after = total[k + 1] else { continue }
-        neighbours.append((before + after) / 2)
-        if before + after > 0 { ratios.append(here / ((before + after) / 2)) }
+        // A dip below both neighbours, not a ramp: compared with the smaller of the two.
+        neighbours.append(min(before, after))
+        if min(before, after) > 0 { ratios.append(here / min(before, after)) }
       }
       if ratios.count >= 3, let m = median(ratios), m < slotRatio, let n = median(neighbours), n >= minimumNeighbourCount {
         gapSlots.insert(slot)
         let hh = slot * w / 3600, mm = slot * w % 3600 / 60, end = (slot + 1) * w
-        findings.append(String(format: "%02d:%02d–%02d:%02d UTC records %.0f%% of the traffic either side of it on the median day: not recorded, left out",
+        findings.append(String(format: "%02d:%02d–%02d:%02d UTC records %.0f%% of the traffic of the quieter slot either side of it on the median day: not recorded, left out",
                                hh, mm, end / 3600 % 24, end % 3600 / 60, m * 100))
       }
     }
