@@ -114,8 +114,9 @@ public enum NextAppearanceBacktest {
     // Every trip once, as its start time and the visit it makes, per vehicle; stops judged against
     // the travel times seen before the first origin (what every forecast may know).
     let travel = store.typicalTravelSeconds(until: origins[0])
-    let starts: [[(t: Int64, site: Int, visit: NextAppearanceModel.Visit)]] = (0..<store.vehicles.count).map { v in
-      store.trips(ofVehicle: v).map { ($0.start, $0.entrySite, NextAppearanceModel.Visit(trip: $0, clock: clock, travel: travel, siteCount: store.sites.count)) }
+    let trips = (0..<store.vehicles.count).map { store.trips(ofVehicle: $0) }
+    let starts: [[(t: Int64, site: Int, visit: NextAppearanceModel.Visit, vehicle: Int, trip: Int)]] = trips.enumerated().map { v, ts in
+      ts.enumerated().map { k, t in (t.start, t.entrySite, NextAppearanceModel.Visit(trip: t, clock: clock, travel: travel, siteCount: store.sites.count), v, k) }
     }
     let subjects: [(name: String, vehicles: [Int: [ClosedRange<Int64>]])] = groups.map { g in g.keys.sorted().map { ($0, g[$0]!) } }
       ?? (0..<store.vehicles.count).sorted { store.vehicles[$0].id < store.vehicles[$1].id }.map { (store.vehicles[$0].id, [$0: []]) }
@@ -124,7 +125,11 @@ public enum NextAppearanceBacktest {
     for (k, origin) in origins.enumerated() {
       let originDay = clock.day(origin)
       let horizonEnd = clock.startOfDay(originDay + Int64(days))
-      func visit(_ s: (t: Int64, site: Int, visit: NextAppearanceModel.Visit)) -> NextAppearanceModel.Visit { s.visit }
+      // A visit as known at the origin: a trip that runs past it keeps only the stops seen before it.
+      func visit(_ s: (t: Int64, site: Int, visit: NextAppearanceModel.Visit, vehicle: Int, trip: Int)) -> NextAppearanceModel.Visit {
+        let trip = trips[s.vehicle][s.trip]
+        return trip.end < origin ? s.visit : NextAppearanceModel.Visit(trip: trip, clock: clock, travel: travel, siteCount: store.sites.count, until: origin)
+      }
       // Population parts from every vehicle's visits before the origin.
       var before: [Int: [NextAppearanceModel.Visit]] = [:]
       for (v, ss) in starts.enumerated() { let b = ss.filter { $0.t < origin }.map(visit); if !b.isEmpty { before[v] = b } }

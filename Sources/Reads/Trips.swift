@@ -61,10 +61,11 @@ extension Trip {
   /// (`travel`, from `ReadStore.typicalTravelSeconds`; 120 s for a move never seen) by at least
   /// `minimumExcess` seconds — a missed camera or a slow road is not a stop, a parked car is. Each stop
   /// is at the site read before it, with the site after it and the excess seconds. The one rule linkage
-  /// signatures, episodes and next-appearance forecasts use.
-  public func stops(travel: [Int: Double], siteCount n: Int, minimumExcess: Int64 = 300) -> [(site: Int, nextSite: Int, seconds: Int64)] {
+  /// signatures, episodes and next-appearance forecasts use. `before`: only stops known by then (the
+  /// read after the stop is earlier), for a history cut at a forecast origin.
+  public func stops(travel: [Int: Double], siteCount n: Int, minimumExcess: Int64 = 300, before: Int64 = .max) -> [(site: Int, nextSite: Int, seconds: Int64)] {
     var out: [(Int, Int, Int64)] = []
-    for k in 0..<(times.count - 1) {
+    for k in 0..<(times.count - 1) where times[k + 1] < before {
       let gap = times[k + 1] - times[k]
       let usual = sites[k] == sites[k + 1] ? 0 : (travel[sites[k] * n + sites[k + 1]] ?? 120)
       let excess = gap - Int64(usual)

@@ -59,10 +59,11 @@ public struct NextAppearanceModel: ModelSpec, Equatable {
       entrySite = try c.decode(Int.self, forKey: .entrySite); stopSites = try c.decodeIfPresent([Int].self, forKey: .stopSites) ?? []
     }
 
-    /// The visit a trip makes: its start's local day and hour of the week, its entry site, its stops.
-    public init(trip t: Trip, clock: LocalClock, travel: [Int: Double], siteCount: Int) {
+    /// The visit a trip makes: its start's local day and hour of the week, its entry site, its stops
+    /// (those known before `until`: a trip that runs past a forecast origin shows only what was seen by then).
+    public init(trip t: Trip, clock: LocalClock, travel: [Int: Double], siteCount: Int, until: Int64 = .max) {
       var stops: [Int] = []
-      for s in t.stops(travel: travel, siteCount: siteCount) where !stops.contains(s.site) { stops.append(s.site) }
+      for s in t.stops(travel: travel, siteCount: siteCount, before: until) where !stops.contains(s.site) { stops.append(s.site) }
       self.init(day: clock.day(t.start), hourOfWeek: clock.hourOfWeek(t.start), entrySite: t.entrySite, stopSites: stops)
     }
   }
@@ -76,7 +77,7 @@ public struct NextAppearanceModel: ModelSpec, Equatable {
     var out: [Int: [Visit]] = [:]
     for v in vehicles ?? Array(0..<store.vehicles.count) {
       for t in store.trips(ofVehicle: v) where t.start < until && EpisodeID.inUse(spans, vehicle: v, at: t.start) {
-        out[v, default: []].append(Visit(trip: t, clock: clock, travel: travel, siteCount: store.sites.count))
+        out[v, default: []].append(Visit(trip: t, clock: clock, travel: travel, siteCount: store.sites.count, until: until))
       }
     }
     return out

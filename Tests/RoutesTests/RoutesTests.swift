@@ -269,6 +269,10 @@ struct MarkovRouteTests {
     #expect(sites == [1] && seconds == [800], "2→0 took 280 s over the assumed 120: not a stop at 5 min")
     let looser: [Int64] = t.stops(travel: [0 * 3 + 1: 180, 1 * 3 + 2: 100], siteCount: 3, minimumExcess: 250).map { $0.seconds }
     #expect(looser == [800, 280])
+    // Cut at an origin: a stop is known once the read after it is in; before that it is not.
+    #expect(t.stops(travel: [0 * 3 + 1: 180, 1 * 3 + 2: 100], siteCount: 3, before: 1100).isEmpty)
+    #expect(t.stops(travel: [0 * 3 + 1: 180, 1 * 3 + 2: 100], siteCount: 3, before: 1101).count == 1)
+    #expect(NextAppearanceModel.Visit(trip: t, clock: .utc, travel: [0 * 3 + 1: 180, 1 * 3 + 2: 100], siteCount: 3, until: 1100).stopSites.isEmpty)
   }
 
   /// Time bands are used only where they earn their keep (issue 15): when the next site depends on
