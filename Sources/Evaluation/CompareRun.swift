@@ -79,8 +79,7 @@ public enum CompareRun {
       progress?("hotspot backtest", $0, $1)
     }
     if gaps.count > 0 {
-      notes.append("data quality: \(gaps.count) of \(table.counts.count) cells are recording gaps, filled from the same site's other weeks in training and left out of the scores: "
-        + gaps.findings.prefix(8).joined(separator: "; ") + (gaps.findings.count > 8 ? "; and \(gaps.findings.count - 8) more" : ""))
+      notes.append(gaps.note(cells: table.counts.count, unit: "site"))
     }
     var order = named.map(\.name)
     var target = o.target.description
@@ -360,8 +359,7 @@ public enum CountsCompare {
     let scores = try HotspotBacktest.run(table: table, models: named, plan: plan, clock: clock, gaps: gaps.count > 0 ? gaps : nil)
     var c = Comparison.summarise(hotspot: scores, order: named.map(\.name), family: .hotspot, target: source, seed: seed)
     if gaps.count > 0 {
-      c.notes.append("data quality: \(gaps.count) of \(table.counts.count) cells are recording gaps, filled from the same unit's other weeks in training and left out of the scores: "
-        + gaps.findings.prefix(8).joined(separator: "; ") + (gaps.findings.count > 8 ? "; and \(gaps.findings.count - 8) more" : ""))
+      c.notes.append(gaps.note(cells: table.counts.count, unit: "unit"))
     }
     if fromStatistics { c.notes.append("from statistics: hotspot models only (route and next-appearance backtests need a store's trips by date)") }
     return c

@@ -179,11 +179,14 @@ public struct Comparison: Codable, Sendable {
       .sorted { ($0.metrics[primary]!.value, $1.name) > ($1.metrics[primary]!.value, $0.name) }
     if ranked.count >= 2 {
       // Paired over the windows both models were scored on.
-      let a = scores[ranked[0].name]!, b = scores[ranked[1].name]!
-      let pairs = zip(a, b).compactMap { x, y -> (Double, Double)? in
-        guard let u = x.metrics[primary], let v = y.metrics[primary], u.isFinite, v.isFinite else { return nil }
-        return (u, v)
+      // A metric of two rows over the windows both were scored on.
+      func paired(_ a: String, _ b: String, _ metric: String) -> [(Double, Double)] {
+        zip(scores[a] ?? [], scores[b] ?? []).compactMap { x, y -> (Double, Double)? in
+          guard let u = x.metrics[metric], let v = y.metrics[metric], u.isFinite, v.isFinite else { return nil }
+          return (u, v)
+        }
       }
+      let pairs = paired(ranked[0].name, ranked[1].name, primary)
       if pairs.count >= 2 {
         let (d, p) = Bootstrap.paired(pairs.map(\.0), pairs.map(\.1), seed: seed)
         c.pairedTest = PairedTest(metric: primary, better: ranked[0].name, worse: ranked[1].name, difference: d, pValue: p)
@@ -192,11 +195,8 @@ public struct Comparison: Codable, Sendable {
         if p >= 0.05, primary != proper, family == .hotspot {
           let byScore = rows.filter { $0.role == .model && ($0.metrics[proper]?.value.isFinite ?? false) }
             .sorted { ($0.metrics[proper]!.value, $1.name) > ($1.metrics[proper]!.value, $0.name) }
-          if byScore.count >= 2, let sa = scores[byScore[0].name], let sb = scores[byScore[1].name] {
-            let lp = zip(sa, sb).compactMap { x, y -> (Double, Double)? in
-              guard let u = x.metrics[proper], let v = y.metrics[proper], u.isFinite, v.isFinite else { return nil }
-              return (u, v)
-            }
+          if byScore.count >= 2 {
+            let lp = paired(byScore[0].name, byScore[1].name, proper)
             if lp.count >= 2 {
               let (ld, lpv) = Bootstrap.paired(lp.map(\.0), lp.map(\.1), seed: seed)
               c.notes.append(String(format: "%@ does not separate the best two models (p = %.3f); the log score, a proper score, %@: %@ %.4f against %@ %.4f (difference %.4f [%.4f, %.4f], p = %.3f)",

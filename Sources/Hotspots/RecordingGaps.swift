@@ -91,6 +91,12 @@ public struct RecordingGaps: Sendable, Equatable {
     return RecordingGaps(mask: mask, findings: findings)
   }
 
+  /// The data-quality note `compare` prints: how many of `cells` are gaps, and what was found (at most 8).
+  public func note(cells: Int, unit: String) -> String {
+    "data quality: \(count) of \(cells) cells are recording gaps, filled from the same \(unit)'s other weeks in training and left out of the scores: "
+      + findings.prefix(8).joined(separator: "; ") + (findings.count > 8 ? "; and \(findings.count - 8) more" : "")
+  }
+
   /// `table` with every gap filled by what the unit recorded at that time of the week on the weeks it
   /// did record (the mean of its unmasked bins at the same slot of the week); where no week recorded that
   /// slot (a time of day never recorded), by the mean of the nearest recorded bins before and after it

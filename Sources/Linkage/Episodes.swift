@@ -83,13 +83,13 @@ public struct EpisodeSegmenter: Codable, Sendable, Equatable {
   }
 
   /// Segments each vehicle in `vehicles` (store indices); a vehicle without reads gives no episode.
-  /// - Parameter travel: `Signatures.typicalTravelSeconds(store)`, if the caller has it.
+  /// - Parameter travel: `store.typicalTravelSeconds()`, if the caller has it.
   public func segment(store: ReadStore, clock: LocalClock, vehicles: [Int], travel: [Int: Double]? = nil) -> Result {
-    let travel = travel ?? Signatures.typicalTravelSeconds(store)
+    let travel = travel ?? store.typicalTravelSeconds()
     let sites = max(1, store.sites.count)
     let histories: [[Visit]] = vehicles.map { v in
       store.trips(ofVehicle: v, gap: visitGap).map { t in
-        let stops = Signatures.stops(t, travel: travel, sites: sites, minimumExcess: minimumStopSeconds).map(\.site)
+        let stops = t.stops(travel: travel, siteCount: sites, minimumExcess: minimumStopSeconds).map(\.site)
         return Visit(start: t.start, end: t.end, day: Int(clock.day(t.start)), entry: t.entrySite, exit: t.exitSite,
                      hour: clock.hourOfDay(t.start), stops: stops.isEmpty ? [sites] : stops)
       }

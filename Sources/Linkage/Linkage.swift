@@ -376,7 +376,7 @@ extension LinkageModel {
   /// short-stop pattern, up to 1500, chosen by a seeded shuffle — which share the candidates' weighting
   /// and background.
   public func features(store: ReadStore, clock: LocalClock) -> (candidates: [Episode], signatures: Signatures, features: Matrix, segmentation: SegmentationSummary?) {
-    let travel = Signatures.typicalTravelSeconds(store)
+    let travel = store.typicalTravelSeconds()
     let cars = (0..<store.vehicles.count).filter { !rentalOnly || store.vehicles[$0].keeper == .rental }
     var units: [Episode]
     var summary: SegmentationSummary? = nil
@@ -411,7 +411,7 @@ extension LinkageModel {
     let ts = (trips ?? store.trips(ofVehicle: e.vehicle, gap: visitGap)).filter { $0.start >= e.first && $0.end <= e.last }
     guard ts.count >= minimumTrips else { return false }
     let short = ts.reduce(0) { n, t in
-      n + Signatures.stops(t, travel: travel, sites: store.sites.count, minimumExcess: 300).filter { $0.seconds <= 2400 }.count
+      n + t.stops(travel: travel, siteCount: store.sites.count, minimumExcess: 300).filter { $0.seconds <= 2400 }.count
     }
     return short >= minimumShortStops
   }

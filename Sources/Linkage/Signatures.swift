@@ -79,7 +79,7 @@ public struct Signatures: Codable, Sendable {
     let siteLat = store.siteLocations.map(\.latitude), siteLon = store.siteLocations.map(\.longitude)
     let latMin = siteLat.min() ?? 0, latMax = siteLat.max() ?? 1, lonMin = siteLon.min() ?? 0, lonMax = siteLon.max() ?? 1
     let cellLat = max(1e-6, (latMax - latMin) / 8), cellLon = max(1e-6, (lonMax - lonMin) / 8)
-    let travel = travel ?? typicalTravelSeconds(store)
+    let travel = travel ?? store.typicalTravelSeconds()
     var sig = Signatures(layout: layout, vehicles: vs, sums: Array(repeating: 0, count: vs.count * layout.dimension),
                          firstSeen: [], lastSeen: [], trips: [])
     for (row, v) in vs.enumerated() {
@@ -93,7 +93,7 @@ public struct Signatures: Codable, Sendable {
       for t in ts {
         sig.sums[base + layout.entry.lowerBound + sig.site(t.entrySite)] += 1
         sig.sums[base + layout.exit.lowerBound + sig.site(t.exitSite)] += 1
-        for st in stops(t, travel: travel, sites: store.sites.count, minimumExcess: minimumStopSeconds) {
+        for st in t.stops(travel: travel, siteCount: store.sites.count, minimumExcess: minimumStopSeconds) {
           sig.sums[base + layout.stops.lowerBound + sig.site(st.site)] += 1
           // The stop lies between the read before it and the read after it: spread it over the grid
           // cells around their midpoint (σ = half a cell), which does not depend on the route taken.
@@ -130,14 +130,6 @@ public struct Signatures: Codable, Sendable {
       if store.vehicles[v].keeper == .rental { sig.sums[base + layout.rental] = Double(max(1, ts.count)) }
     }
     return sig
-  }
-
-  /// Median seconds of each move (`ReadStore.typicalTravelSeconds`).
-  public static func typicalTravelSeconds(_ store: ReadStore) -> [Int: Double] { store.typicalTravelSeconds() }
-
-  /// Stops inside a trip (`Trip.stops(travel:siteCount:minimumExcess:)`).
-  static func stops(_ t: Trip, travel: [Int: Double], sites n: Int, minimumExcess: Int64) -> [(site: Int, nextSite: Int, seconds: Int64)] {
-    t.stops(travel: travel, siteCount: n, minimumExcess: minimumExcess)
   }
 
   /// Whether rows i and j were on the road at the same time: a visit of one and a visit of the other

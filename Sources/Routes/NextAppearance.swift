@@ -52,12 +52,6 @@ public struct NextAppearanceModel: ModelSpec, Equatable {
     public init(day: Int64, hourOfWeek: Int, entrySite: Int, stopSites: [Int] = []) {
       self.day = day; self.hourOfWeek = hourOfWeek; self.entrySite = entrySite; self.stopSites = stopSites
     }
-    enum CodingKeys: String, CodingKey { case day, hourOfWeek, entrySite, stopSites }
-    public init(from decoder: Decoder) throws {
-      let c = try decoder.container(keyedBy: CodingKeys.self)
-      day = try c.decode(Int64.self, forKey: .day); hourOfWeek = try c.decode(Int.self, forKey: .hourOfWeek)
-      entrySite = try c.decode(Int.self, forKey: .entrySite); stopSites = try c.decodeIfPresent([Int].self, forKey: .stopSites) ?? []
-    }
 
     /// The visit a trip makes: its start's local day and hour of the week, its entry site, its stops
     /// (those known before `until`: a trip that runs past a forecast origin shows only what was seen by then).
