@@ -28,7 +28,7 @@ c = json.load(open(path))
 for m in c["models"]:
     if m["kind"] != "next-appearance" and m["name"] != "oracle (next appearance)":
         continue
-    v = lambda k: m["metrics"][k]["value"]
+    v = lambda k: m["metrics"].get(k, {}).get("value", float("nan"))
     print(f'{seed}\t{m["name"]}\t{m["windows"]}\t' + "\t".join(f'{v(k):.3f}' for k in
           ["hit@1", "hit@3", "hit@10", "hour_hit@3", "site_hit@1", "log_score", "seen7_brier", "stop_hit@3", "stop_brier"]))
 PY
