@@ -26,7 +26,7 @@ func linkageSuite(dir: String, n: Int = 100_000, d: Int = 256) throws {
   let t = now() - t0
   // First rows' neighbour ids for the agreement check.
   let check = (0..<100).map { result[$0].map { String($0.index) }.joined(separator: " ") }.joined(separator: "\n")
-  try check.write(toFile: dir + "/neighbours-anprkit.txt", atomically: true, encoding: .utf8)
+  try check.write(toFile: dir + "/neighbours-anprkit.txt", atomically: false, encoding: .utf8)
   emit(["suite": "linkage", "bench": "top10_cosine", "n": n, "median_s": t, "per_s": Double(n) / t, "dimension": d,
         "peak_mb": peakMB(), "threads": BLAS.threadCount, "impl": "ANPRKit"])
   // The same block products alone (blocks of 2048 rows, each block against those at or below it, as

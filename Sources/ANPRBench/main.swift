@@ -89,7 +89,7 @@ func glmSuite(repeats: Int, dir: String) throws {
     csv += "\(unit[i]),\(how[i]),\(c[0]),\(c[1]),\(c[2]),\(c[3]),\(Int(y[i]))\n"
   }
   try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-  try csv.write(toFile: dir + "/glm.csv", atomically: true, encoding: .utf8)
+  try csv.write(toFile: dir + "/glm.csv", atomically: false, encoding: .utf8)
   let design = FactorDesign(factors: [unit, how], levels: [units, 168], dense: dense)
   let glm = LogLinearGLM(tolerance: 1e-8)
   var result: LogLinearGLM.Result?
@@ -98,7 +98,7 @@ func glmSuite(repeats: Int, dir: String) throws {
         "params": design.columns, "impl": "ANPRKit"])
   // Linear predictor for the agreement check with the peers.
   let eta = design.linearPredictor(result!.coefficients)
-  try eta.map { String($0) }.joined(separator: "\n").write(toFile: dir + "/glm-eta-anprkit.txt", atomically: true, encoding: .utf8)
+  try eta.map { String($0) }.joined(separator: "\n").write(toFile: dir + "/glm-eta-anprkit.txt", atomically: false, encoding: .utf8)
   if ProcessInfo.processInfo.environment["GLM_DENSE"] != nil {
     let x = design.materialise()
     var r2: LogLinearGLM.Result?

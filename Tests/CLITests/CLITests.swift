@@ -183,7 +183,7 @@ struct ContractTests {
     #expect(r.status == 0 && r.out.contains("each linked group from anpr link"), "\(r.out)\(r.err)")
     // A group with a member this store does not know: refused, naming the group and the member.
     try (text + "G77,NOSUCHCAR#2026-01-01T00:00..2026-01-02T00:00,NOSUCHCAR,2026-01-01T00:00:00Z,2026-01-02T00:00:00Z,0.9,0.9,x\n")
-      .write(toFile: d + "/bad-groups.csv", atomically: true, encoding: .utf8)
+      .write(toFile: d + "/bad-groups.csv", atomically: false, encoding: .utf8)
     r = try runANPR(["compare", "--store", d + "/s.anpr", "--groups", d + "/bad-groups.csv", "--no-routes", "--max-windows", "1", "--reason", "test"])
     #expect(r.status != 0 && r.err.contains("group 'G77'") && r.err.contains("NOSUCHCAR"), "\(r.err)")
     r = try runANPR(["train", "--store", d + "/s.anpr", "--spec", "Models/historical-mean.yaml", "--target", "vehicles=" + g1.joined(separator: ","),
@@ -219,10 +219,10 @@ struct ContractTests {
 struct RealExportTests {
   @Test func ukLocalTimeExportExitCodes() throws {
     let d = try freshDirectory("uk")
-    try "CameraID,site_id,latitude,longitude\nCAM1,S1,51.5,0.6\nCAM2,S2,51.51,0.61\n".write(toFile: d + "/cams.csv", atomically: true, encoding: .utf8)
+    try "CameraID,site_id,latitude,longitude\nCAM1,S1,51.5,0.6\nCAM2,S2,51.51,0.61\n".write(toFile: d + "/cams.csv", atomically: false, encoding: .utf8)
     var csv = "VRM,CameraID,ReadTime,Confidence\n"
     for i in 0..<40 { csv += "AB\(10 + i) CDE,CAM\(1 + i % 2),\(String(format: "%02d", 1 + i % 28))/03/2026 0\(i % 10):02:08,0.9\n" }
-    try csv.write(toFile: d + "/uk.csv", atomically: true, encoding: .utf8)
+    try csv.write(toFile: d + "/uk.csv", atomically: false, encoding: .utf8)
     let common = ["--cameras", d + "/cams.csv", "--keep-raw-plates", "--columns", "plate=VRM,camera_id=CameraID,timestamp=ReadTime,confidence=Confidence"]
     // Local times and no --timezone: exit 1 before anything is read, naming the option.
     var r = try runANPR(["ingest", d + "/uk.csv", "--store", d + "/a.anpr"] + common)
@@ -236,7 +236,7 @@ struct RealExportTests {
     r = try runANPR(["ingest", "-", "--store", d + "/b.anpr", "--timezone", "Europe/London", "--json"] + common, stdin: Data(csv.utf8))
     #expect(r.status == 0 && r.out.contains("\"accepted\":40"), "\(r.err)")
     // Every row of the wrong cameras: exit 1, the reason, examples and the fix; no store.
-    try "CameraID,latitude,longitude\nX1,51.5,0.6\n".write(toFile: d + "/other.csv", atomically: true, encoding: .utf8)
+    try "CameraID,latitude,longitude\nX1,51.5,0.6\n".write(toFile: d + "/other.csv", atomically: false, encoding: .utf8)
     var wrong = common; wrong[1] = d + "/other.csv"
     r = try runANPR(["ingest", d + "/uk.csv", "--store", d + "/c.anpr", "--timezone", "Europe/London"] + wrong)
     #expect(r.status == 1 && r.err.contains("unknown_camera") && r.err.contains("line 2") && r.err.contains("nothing was stored"), "\(r.err)")
@@ -257,7 +257,7 @@ struct OutputEscapingTests {
     for (i, s) in sites.enumerated() {
       registry += "C\(i),\"\(s.replacingOccurrences(of: "\"", with: "\"\""))\",\(51.5 + Double(i) * 0.01),\(0.6 + Double(i) * 0.01)\n"
     }
-    try registry.write(toFile: d + "/cams.csv", atomically: true, encoding: .utf8)
+    try registry.write(toFile: d + "/cams.csv", atomically: false, encoding: .utf8)
     var reads = "plate,camera_id,timestamp\n"
     let start = 1_772_668_800  // 2026-03-05T00:00:00Z
     for day in 0..<12 {
@@ -266,7 +266,7 @@ struct OutputEscapingTests {
         for k in 0..<3 { reads += "AB\(trip % 12)CDE,C\((trip + k) % sites.count),\(t0 + k * 300)\n" }
       }
     }
-    try reads.write(toFile: d + "/reads.csv", atomically: true, encoding: .utf8)
+    try reads.write(toFile: d + "/reads.csv", atomically: false, encoding: .utf8)
     var r = try runANPR(["ingest", d + "/reads.csv", "--cameras", d + "/cams.csv", "--store", d + "/s.anpr", "--keep-raw-plates"])
     #expect(r.status == 0, "\(r.err)")
     r = try runANPR(["train", "--store", d + "/s.anpr", "--spec", "Models/historical-mean.yaml", "--out", d + "/h.model.json"])
@@ -312,7 +312,7 @@ struct WatchListAndZoneTests {
     #expect(rental.count == 3)
     // Plates written as an analyst would: spaces, lower case.
     let list = rental.map { p in " " + p.lowercased().prefix(4) + " " + p.lowercased().dropFirst(4) + " " }.joined(separator: "\n") + "\n"
-    try list.write(toFile: d + "/watch.txt", atomically: true, encoding: .utf8)
+    try list.write(toFile: d + "/watch.txt", atomically: false, encoding: .utf8)
     let train = ["train", "--store", d + "/s.anpr", "--spec", "Models/historical-mean.yaml", "--target", "watchlist=" + d + "/watch.txt",
                  "--reason", "test watch list"]
     r = try runANPR(train + ["--out", d + "/w.model.json"], environment: [:])
@@ -324,7 +324,7 @@ struct WatchListAndZoneTests {
     for p in rental { #expect(!model.contains(p), "no plate in the model file") }
     let header = (try JSONSerialization.jsonObject(with: Data(model.utf8)) as! [String: Any])["header"] as! [String: Any]
     #expect(header["timeZone"] as? String == "Europe/London", "the model records its clock")
-    try "ZZ99 ZZZ\n".write(toFile: d + "/none.txt", atomically: true, encoding: .utf8)
+    try "ZZ99 ZZZ\n".write(toFile: d + "/none.txt", atomically: false, encoding: .utf8)
     r = try runANPR(["train", "--store", d + "/s.anpr", "--spec", "Models/historical-mean.yaml", "--target", "watchlist=" + d + "/none.txt",
                      "--key-file", d + "/key", "--out", d + "/n.model.json", "--reason", "test"])
     #expect(r.status == 1 && r.err.contains("match no vehicle"), "\(r.err)")
@@ -346,13 +346,13 @@ struct WatchListAndZoneTests {
 struct StatisticsFromElsewhereTests {
   @Test func countsAndTransitionsEndToEnd() throws {
     let d = try freshDirectory("stats")
-    try "unit_id,latitude,longitude\nU1,51.50,0.60\nU2,51.51,0.61\nU3,51.52,0.62\n".write(toFile: d + "/units.csv", atomically: true, encoding: .utf8)
+    try "unit_id,latitude,longitude\nU1,51.50,0.60\nU2,51.51,0.61\nU3,51.52,0.62\n".write(toFile: d + "/units.csv", atomically: false, encoding: .utf8)
     var counts = "unit_id,bin_start,count\n"
     for h in 0..<(14 * 24) { for (k, u) in ["U1", "U2", "U3"].enumerated() { counts += "\(u),\(Timestamp(1_772_668_800 + h * 3600)),\((h % 24) / 6 + k * 3)\n" } }
-    try counts.write(toFile: d + "/counts.csv", atomically: true, encoding: .utf8)
+    try counts.write(toFile: d + "/counts.csv", atomically: false, encoding: .utf8)
     var transitions = "from_site,to_site,hour,count,mean_seconds\n"
     for h in 0..<24 { transitions += "U1,U2,\(h),\(h < 12 ? 20 : 5),300\nU1,U3,\(h),\(h < 12 ? 5 : 20),420\nU2,END,\(h),7,\n" }
-    try transitions.write(toFile: d + "/transitions.csv", atomically: true, encoding: .utf8)
+    try transitions.write(toFile: d + "/transitions.csv", atomically: false, encoding: .utf8)
     var r = try runANPR(["train", "--counts", d + "/counts.csv", "--units", d + "/units.csv", "--spec", "Models/historical-mean.yaml", "--out", d + "/h.json"])
     #expect(r.status == 0 && r.out.contains("3 sites × 336 bins"), "\(r.out)\(r.err)")
     r = try runANPR(["forecast", "--counts", d + "/counts.csv", "--units", d + "/units.csv", "--model", d + "/h.json", "--days", "1", "--json"])
@@ -381,13 +381,13 @@ private func Timestamp(_ t: Int) -> String {
 struct FileSafetyTests {
   @Test func outputsNeverDestroyInputsAndAppendsSerialise() throws {
     let d = try freshDirectory("safe")
-    try "camera_id,latitude,longitude\nC1,51.5,0.6\nC2,51.51,0.61\n".write(toFile: d + "/cams.csv", atomically: true, encoding: .utf8)
+    try "camera_id,latitude,longitude\nC1,51.5,0.6\nC2,51.51,0.61\n".write(toFile: d + "/cams.csv", atomically: false, encoding: .utf8)
     func batch(_ k: Int, rows: Int) -> String {
       var s = "plate,camera_id,timestamp\n"
       for i in 0..<rows { s += "B\(k)X\(i)AB,C\(1 + i % 2),\(1_772_668_800 + k * 100_000 + i * 13)\n" }
       return s
     }
-    try (batch(0, rows: 50) + "ZZ1ZZZ,C1,2099-01-01T00:00:00Z\nQQ1,C9,1772668800\n").write(toFile: d + "/r0.csv", atomically: true, encoding: .utf8)
+    try (batch(0, rows: 50) + "ZZ1ZZZ,C1,2099-01-01T00:00:00Z\nQQ1,C9,1772668800\n").write(toFile: d + "/r0.csv", atomically: false, encoding: .utf8)
     let common = ["--cameras", d + "/cams.csv", "--keep-raw-plates"]
     var r = try runANPR(["ingest", d + "/r0.csv", "--store", d + "/s.anpr", "--rejects", d + "/rej.csv", "--json"] + common)
     #expect(r.status == 0 && r.out.contains("\"implausible_timestamp\":1"), "a row dated 2099 is rejected alone: \(r.out)\(r.err)")
@@ -414,7 +414,7 @@ struct FileSafetyTests {
     r = try runANPR(["purge", d + "/s.anpr", "--retain-days", "0"])
     #expect(r.status == 64)
     // Two appends at once: both batches land (the second waits for the first).
-    for k in 1...2 { try batch(k, rows: 30_000).write(toFile: d + "/r\(k).csv", atomically: true, encoding: .utf8) }
+    for k in 1...2 { try batch(k, rows: 30_000).write(toFile: d + "/r\(k).csv", atomically: false, encoding: .utf8) }
     let procs = try (1...2).map { k -> Process in
       let p = Process()
       p.executableURL = anprBinary()
@@ -455,7 +455,7 @@ struct ModelFileProcessTests {
     let route = try String(contentsOfFile: d + "/markov-route-a.json", encoding: .utf8)
     let edited = route.replacingOccurrences(of: "\"medianSpeed\" : ", with: "\"medianSpeed\" : -")
     #expect(edited != route)
-    try edited.write(toFile: d + "/bad-route.json", atomically: true, encoding: .utf8)
+    try edited.write(toFile: d + "/bad-route.json", atomically: false, encoding: .utf8)
     r = try runANPR(["predict-route", "--store", d + "/s.anpr", "--model", d + "/bad-route.json", "--recent-hours", "2"])
     #expect(r.status == 1 && r.err.contains("medianSpeed"), "\(r.err)")
   }

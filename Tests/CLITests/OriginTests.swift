@@ -39,7 +39,7 @@ struct OriginTests {
     r = try runANPR(["train", "--store", d + "/s.anpr", "--spec", "Models/next-appearance.yaml", "--out", d + "/na2.json", "--target", "keeper=rental"])
     #expect(r.status == 1 && r.err.contains("does not apply"), "\(r.err)")
     let body = try String(contentsOfFile: d + "/na.json", encoding: .utf8)
-    try body.replacingOccurrences(of: "\"renewalWeight\" : ", with: "\"renewalWeight\" : 7").write(toFile: d + "/bad.json", atomically: true, encoding: .utf8)
+    try body.replacingOccurrences(of: "\"renewalWeight\" : ", with: "\"renewalWeight\" : 7").write(toFile: d + "/bad.json", atomically: false, encoding: .utf8)
     r = try runANPR(na + ["--model", d + "/bad.json"])
     #expect(r.status == 1 && r.err.contains("renewalWeight"), "\(r.err)")
     // Hotspot forecasts start at the same origin.
@@ -71,7 +71,7 @@ struct OriginTests {
         if v % 5 < 2 { rows.append("\(id),\(plate),CAM0005,\(iso.string(from: t.addingTimeInterval(240))),0.9"); id += 1 }
       }
     }
-    try (rows.joined(separator: "\n") + "\n").write(toFile: d + "/reads.csv", atomically: true, encoding: .utf8)
+    try (rows.joined(separator: "\n") + "\n").write(toFile: d + "/reads.csv", atomically: false, encoding: .utf8)
     var r = try runANPR(["ingest", d + "/reads.csv", "--cameras", "Data/sample/cameras.csv", "--store", d + "/s.anpr", "--keep-raw-plates"])
     #expect(r.status == 0, "\(r.err)")
     r = try runANPR(["evaluate", "--store", d + "/s.anpr", "--spec", "Models/markov-route.yaml", "--train-days", "9", "--json"])
@@ -127,7 +127,7 @@ struct OriginTests {
         }
       }
     }
-    try (rows.joined(separator: "\n") + "\n").write(toFile: d + "/reads.csv", atomically: true, encoding: .utf8)
+    try (rows.joined(separator: "\n") + "\n").write(toFile: d + "/reads.csv", atomically: false, encoding: .utf8)
     var r = try runANPR(["ingest", d + "/reads.csv", "--cameras", "Data/sample/cameras.csv", "--store", d + "/s.anpr", "--keep-raw-plates"])
     #expect(r.status == 0, "\(r.err)")
     r = try runANPR(["compare", "--store", d + "/s.anpr", "--no-routes", "--spec", "Models/historical-mean.yaml", "--train-days", "10", "--json"])

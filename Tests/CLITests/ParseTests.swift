@@ -41,7 +41,7 @@ struct ParseTests {
     for (name, command) in commands {
       let help = ANPR.helpMessage(for: command, columns: 100)
       let file = dir.appendingPathComponent("help-\(name).txt")
-      if record { try help.write(to: file, atomically: true, encoding: .utf8); continue }
+      if record { try help.write(to: file, atomically: false, encoding: .utf8); continue }
       let pinned = try? String(contentsOf: file, encoding: .utf8)
       #expect(pinned == help, "help of '\(name)' changed; if deliberate, re-record with SNAPSHOT_RECORD=1 and review the diff")
     }

@@ -121,9 +121,9 @@ func rewrite(_ log: AuditLog, lines: [String], trailingNewline: Bool = true) thr
     try FileManager.default.removeItem(atPath: log.headPath)
     #expect(try log.verify().firstBad?.reason.contains("head file") == true)
     // A crash between the line and the head leaves the head one entry behind: a note, not tampering.
-    try head.write(toFile: log.headPath, atomically: true, encoding: .utf8)
+    try head.write(toFile: log.headPath, atomically: false, encoding: .utf8)
     try log.append(AuditEntry(phase: .query, user: "u", osUser: "u", command: "inspect"))
-    try head.write(toFile: log.headPath, atomically: true, encoding: .utf8)
+    try head.write(toFile: log.headPath, atomically: false, encoding: .utf8)
     let v = try log.verify()
     #expect(v.ok && v.entries.count == 5 && v.notes.count == 1)
   }
@@ -234,7 +234,7 @@ func rewrite(_ log: AuditLog, lines: [String], trailingNewline: Bool = true) thr
     let i1 = lines.firstIndex { $0.contains("V0000000000000001") }!, i2 = lines.firstIndex { $0.contains("V0000000000000002") }!
     let sealed1 = try JSONSerialization.jsonObject(with: Data(lines[i1].utf8)) as! [String: Any]
     lines[i2] = lines[i2].replacingOccurrences(of: #""sealed":"[^"]*""#, with: "\"sealed\":\"\(sealed1["sealed"] as! String)\"", options: .regularExpression)
-    try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+    try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: false, encoding: .utf8)
     #expect(throws: GovernanceError.self) { try PlateVault.load(path).reveal("V0000000000000002", with: custodian, file: path) }
     #expect(try PlateVault.load(path).reveal("V0000000000000001", with: custodian, file: path) == "AB12CDE")
   }

@@ -135,11 +135,11 @@ struct HotspotModelTests {
       try ModelFile.read(FittedPoissonHotspot.self, kind: "markov-route", from: path)
     }
     let text = try String(contentsOfFile: path, encoding: .utf8)
-    try text.replacingOccurrences(of: "\"formatVersion\" : \(ModelFileHeader.currentFormatVersion)", with: "\"formatVersion\" : 7").write(toFile: path + ".v7", atomically: true, encoding: .utf8)
+    try text.replacingOccurrences(of: "\"formatVersion\" : \(ModelFileHeader.currentFormatVersion)", with: "\"formatVersion\" : 7").write(toFile: path + ".v7", atomically: false, encoding: .utf8)
     #expect(throws: ModelFileError.newerFormat(path: path + ".v7", found: 7)) { try ModelFile.header(at: path + ".v7") }
-    try String(text.prefix(text.count / 2)).write(toFile: path + ".cut", atomically: true, encoding: .utf8)
+    try String(text.prefix(text.count / 2)).write(toFile: path + ".cut", atomically: false, encoding: .utf8)
     #expect(throws: ModelFileError.self) { try ModelFile.read(FittedPoissonHotspot.self, kind: PoissonHotspotModel.kind, from: path + ".cut") }
-    try "{\"hello\": 1}".write(toFile: path + ".other", atomically: true, encoding: .utf8)
+    try "{\"hello\": 1}".write(toFile: path + ".other", atomically: false, encoding: .utf8)
     #expect(throws: ModelFileError.notAModel(path: path + ".other")) { try ModelFile.header(at: path + ".other") }
   }
 
@@ -337,14 +337,14 @@ struct HotspotModelTests {
 struct CountsCSVTests {
   @Test func countsFromElsewhereMergeAndMatchTheTable() throws {
     let dir = try makeTemporaryDirectory("counts")
-    try "camera_id,site_id,latitude,longitude\nC1,S1,51.54,0.70\nC2,S1,51.54,0.70\nC3,S2,51.55,0.72\n".write(toFile: dir + "/cameras.csv", atomically: true, encoding: .utf8)
+    try "camera_id,site_id,latitude,longitude\nC1,S1,51.54,0.70\nC2,S1,51.54,0.70\nC3,S2,51.55,0.72\n".write(toFile: dir + "/cameras.csv", atomically: false, encoding: .utf8)
     // Two shards' rows for the same unit-hour add up; S2 has no rows and stays zero.
     try "unit_id,bin_start,count\nS1,2026-03-02T08:00:00Z,2\nS1,2026-03-02T08:00:00Z,3\nS1,2026-03-02T10:00:00Z,1\n"
-      .write(toFile: dir + "/counts.csv", atomically: true, encoding: .utf8)
+      .write(toFile: dir + "/counts.csv", atomically: false, encoding: .utf8)
     let t = try CountTable.fromCSV(counts: dir + "/counts.csv", units: dir + "/cameras.csv", binning: .hourly)
     #expect(t.units.map(\.id) == ["S1", "S2"])
     #expect(t.binCount == 3 && t[0, 0] == 5 && t[0, 2] == 1 && t.unitTotals[1] == 0)
-    try "unit_id,bin_start,count\nS9,2026-03-02T08:00:00Z,2\n".write(toFile: dir + "/bad.csv", atomically: true, encoding: .utf8)
+    try "unit_id,bin_start,count\nS9,2026-03-02T08:00:00Z,2\n".write(toFile: dir + "/bad.csv", atomically: false, encoding: .utf8)
     do { _ = try CountTable.fromCSV(counts: dir + "/bad.csv", units: dir + "/cameras.csv", binning: .hourly); Issue.record("accepted") } catch {
       #expect("\(error)".contains("bad.csv:2: unit_id"))
     }
@@ -354,7 +354,7 @@ struct CountsCSVTests {
       ("frac.csv", "unit_id,bin_start,count\nS1,2026-03-02T08:00:00Z,2.5\n", "frac.csv:2: count"),
       ("expo.csv", "unit_id,bin_start,count,exposure\nS1,2026-03-02T08:00:00Z,2,n/a\n", "expo.csv:2: exposure"),
     ] {
-      try text.write(toFile: dir + "/" + name, atomically: true, encoding: .utf8)
+      try text.write(toFile: dir + "/" + name, atomically: false, encoding: .utf8)
       #expect(performing: { _ = try CountTable.fromCSV(counts: dir + "/" + name, units: dir + "/cameras.csv", binning: .hourly) },
               throws: { "\($0)".contains(needle) })
     }
@@ -366,12 +366,12 @@ struct CountsCSVTests {
     let dir = try makeTemporaryDirectory("counts-large")
     // 2,000 units × 52 million one-minute bins: 1.7 TB.
     try ("unit_id,latitude,longitude\n" + (0..<2000).map { "U\($0),51.5,\(0.5 + Double($0) * 1e-4)" }.joined(separator: "\n") + "\n")
-      .write(toFile: dir + "/units.csv", atomically: true, encoding: .utf8)
-    try "unit_id,bin_start,count\nU1,1990-01-01T00:00:00Z,1\nU1,2089-01-01T00:00:00Z,1\n".write(toFile: dir + "/long.csv", atomically: true, encoding: .utf8)
+      .write(toFile: dir + "/units.csv", atomically: false, encoding: .utf8)
+    try "unit_id,bin_start,count\nU1,1990-01-01T00:00:00Z,1\nU1,2089-01-01T00:00:00Z,1\n".write(toFile: dir + "/long.csv", atomically: false, encoding: .utf8)
     #expect(performing: { _ = try CountTable.fromCSV(counts: dir + "/long.csv", units: dir + "/units.csv", binning: .seconds(60)) },
             throws: { "\($0)".contains("would need") && "\($0)".contains("GB for the count table alone") })
     try "timestamp,latitude,longitude\n2026-03-02T08:00:00Z,51.54,0.70\n2026-03-02T09:00:00Z,-33.9,151.2\n"
-      .write(toFile: dir + "/events.csv", atomically: true, encoding: .utf8)
+      .write(toFile: dir + "/events.csv", atomically: false, encoding: .utf8)
     #expect(performing: { _ = try CountTable.fromEvents(path: dir + "/events.csv", cellMetres: 100, binning: .seconds(86400)) },
             throws: { "\($0)".contains("cells of 100 m") })
   }
@@ -391,7 +391,7 @@ struct UserCovariateTests {
     }
     for _ in 0..<168 { if LocalClock.utc.weekday(future) == 5 { csv += "S0,\(Timestamp.iso8601(future)),1\n" }; future += 3600 }
     let dir = try makeTemporaryDirectory("cov")
-    try csv.write(toFile: dir + "/cov.csv", atomically: true, encoding: .utf8)
+    try csv.write(toFile: dir + "/cov.csv", atomically: false, encoding: .utf8)
     var spec = PoissonHotspotModel()
     spec.covariatesFile = dir + "/cov.csv"
     let fit = try spec.fit(t, clock: .utc)

@@ -68,7 +68,7 @@ struct PatrolPlanTests {
       #expect(a.day == b.day && a.shift == b.shift && a.rank == b.rank && a.centre == b.centre && a.sites == b.sites)
       #expect(abs(a.perHour - b.perHour) <= 1e-5 * max(1, a.perHour) && abs(a.expected - b.expected) <= 1e-5 * max(1, a.expected))
     }
-    try "day,shift\n2026-03-02,late\n".write(toFile: dir + "/bad.csv", atomically: true, encoding: .utf8)
+    try "day,shift\n2026-03-02,late\n".write(toFile: dir + "/bad.csv", atomically: false, encoding: .utf8)
     #expect(throws: IngestError.self) { try PatrolPlanFile.read(path: dir + "/bad.csv") }
   }
 }

@@ -13,7 +13,7 @@ struct TargetTests {
   /// nothing; the exposure is every read.
   @Test func linkedGroupsWeighReadsByLinkConfidence() throws {
     let dir = try makeTemporaryDirectory("targets")
-    try "camera_id,site_id,latitude,longitude\nC1,S1,51.54,0.70\nC2,S2,51.55,0.72\n".write(toFile: dir + "/c.csv", atomically: true, encoding: .utf8)
+    try "camera_id,site_id,latitude,longitude\nC1,S1,51.54,0.70\nC2,S2,51.55,0.72\n".write(toFile: dir + "/c.csv", atomically: false, encoding: .utf8)
     // AB12CDE: 3 reads at S1 on 2 March (its period of use in the group) and 2 at S1 on 9 March (a
     // later hirer). XY34ZZZ: 2 reads at S2 on 2 March, linked as a whole car. ZZ99ZZZ: in no group.
     let rows = """
@@ -28,7 +28,7 @@ struct TargetTests {
       ZZ99ZZZ,C2,2026-03-02T10:05:00Z
 
       """
-    try rows.write(toFile: dir + "/r.csv", atomically: true, encoding: .utf8)
+    try rows.write(toFile: dir + "/r.csv", atomically: false, encoding: .utf8)
     let (contents, _) = try Ingest.run(IngestOptions(readsPath: dir + "/r.csv", camerasPath: dir + "/c.csv"))
     try StoreWriter.write(contents, to: dir + "/s.anpr")
     let store = try ReadStore(path: dir + "/s.anpr")

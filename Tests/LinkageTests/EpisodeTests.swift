@@ -25,11 +25,11 @@ struct HandBuiltTown {
   func store(_ dir: String) throws -> ReadStore {
     var cams = "camera_id,latitude,longitude\n"
     for (k, s) in ["A", "B", "C", "D", "E", "F"].enumerated() { cams += "\(s),51.5\(k),0.7\(k)\n" }
-    try cams.write(toFile: dir + "/c.csv", atomically: true, encoding: .utf8)
-    try rows.write(toFile: dir + "/r.csv", atomically: true, encoding: .utf8)
+    try cams.write(toFile: dir + "/c.csv", atomically: false, encoding: .utf8)
+    try rows.write(toFile: dir + "/r.csv", atomically: false, encoding: .utf8)
     var v = "plate,keeper_type\n"
     for (p, k) in keepers.sorted(by: { $0.key < $1.key }) { v += "\(p),\(k)\n" }
-    try v.write(toFile: dir + "/v.csv", atomically: true, encoding: .utf8)
+    try v.write(toFile: dir + "/v.csv", atomically: false, encoding: .utf8)
     var o = IngestOptions(readsPath: dir + "/r.csv", camerasPath: dir + "/c.csv")
     o.vehiclesPath = dir + "/v.csv"
     o.pseudonymiser = nil

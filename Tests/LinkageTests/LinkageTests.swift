@@ -241,7 +241,7 @@ struct CoTravelTests {
     // Four sites along a road. Two "commuters" pass every site every weekday morning at 08:00 ± a few
     // minutes (many co-occurrences by habit); a convoy pair passes together (10 s apart) on four days at an hour they are otherwise never seen.
     let dir = try makeTemporaryDirectory("convoy")
-    try "camera_id,latitude,longitude\nA,51.54,0.70\nB,51.54,0.71\nC,51.54,0.72\nD,51.54,0.73\n".write(toFile: dir + "/c.csv", atomically: true, encoding: .utf8)
+    try "camera_id,latitude,longitude\nA,51.54,0.70\nB,51.54,0.71\nC,51.54,0.72\nD,51.54,0.73\n".write(toFile: dir + "/c.csv", atomically: false, encoding: .utf8)
     var rows = "plate,camera_id,timestamp\n"
     var rng = SeededRNG(seed: 3)
     let base = 1_772_438_400  // 2026-03-02 08:00Z
@@ -257,7 +257,7 @@ struct CoTravelTests {
         rows += "CC33CCC,\(cam),\(t + k * 90)\nDD44DDD,\(cam),\(t + k * 90 + 10)\n"
       }
     }
-    try rows.write(toFile: dir + "/r.csv", atomically: true, encoding: .utf8)
+    try rows.write(toFile: dir + "/r.csv", atomically: false, encoding: .utf8)
     var o = IngestOptions(readsPath: dir + "/r.csv", camerasPath: dir + "/c.csv")
     o.pseudonymiser = nil
     let (c, _) = try Ingest.run(o)

@@ -15,10 +15,10 @@ struct ReportTests {
   @Test func reportHasItsSVGElementsAndNoRawPlates() throws {
     let dir = try makeTemporaryDirectory("report")
     try "camera_id,site_id,latitude,longitude\nC1,S1,51.54,0.70\nC2,S2,51.55,0.72\nC3,S3,51.53,0.74\n"
-      .write(toFile: dir + "/c.csv", atomically: true, encoding: .utf8)
+      .write(toFile: dir + "/c.csv", atomically: false, encoding: .utf8)
     var rows = "plate,camera_id,timestamp\n"
     for d in 0..<12 { for h in [8, 12, 17] { rows += "AB12CDE,C\(1 + (d + h) % 3),2026-03-\(String(format: "%02d", d + 2))T\(h):00:00Z\n" } }
-    try rows.write(toFile: dir + "/r.csv", atomically: true, encoding: .utf8)
+    try rows.write(toFile: dir + "/r.csv", atomically: false, encoding: .utf8)
     var o = IngestOptions(readsPath: dir + "/r.csv", camerasPath: dir + "/c.csv")
     o.pseudonymiser = try Pseudonymiser(keyBytes: Array("report test key 0123456789abcdef".utf8))
     let (contents, _) = try Ingest.run(o)
@@ -67,7 +67,7 @@ struct ReportTests {
     // Each linked group's next appearance (issue 15), in the group table and the briefing: the car read
     // at 08, 12 and 17h every day is next likely at one of those hours.
     let vehicle = store.vehicles[0].id
-    try "group_id,vehicle,confidence,evidence\nG1,\(vehicle),0.9,same hours\n".write(toFile: dir + "/g.csv", atomically: true, encoding: .utf8)
+    try "group_id,vehicle,confidence,evidence\nG1,\(vehicle),0.9,same hours\n".write(toFile: dir + "/g.csv", atomically: false, encoding: .utf8)
     let groups = try GroupsFile.read(path: dir + "/g.csv")
     var withGroups = input
     withGroups.groups = ReportInput.groups(groups)
@@ -114,7 +114,7 @@ struct ReportTests {
       d.querySelectorAll("body *").forEach(function(e){if(e.getBoundingClientRect().right>d.documentElement.clientWidth+1&&!e.closest(".scroll"))wide++;});
       document.body.setAttribute("data-result",d.documentElement.scrollWidth+" "+d.documentElement.clientWidth+" "+wide);};</script></body></html>
       """
-    try harness.write(toFile: frameDir + "/h.html", atomically: true, encoding: .utf8)
+    try harness.write(toFile: frameDir + "/h.html", atomically: false, encoding: .utf8)
     let chromium = Process()
     chromium.executableURL = URL(fileURLWithPath: PDFPrinter.browser()!)
     chromium.arguments = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--user-data-dir=\(frameDir)/profile",
@@ -144,8 +144,8 @@ struct ReportTests {
 struct ReportTemplateTests {
   static func input() throws -> ReportInput {
     let dir = try makeTemporaryDirectory("template")
-    try "camera_id,site_id,latitude,longitude\nC1,S1,51.54,0.70\nC2,S2,51.55,0.72\n".write(toFile: dir + "/c.csv", atomically: true, encoding: .utf8)
-    try "plate,camera_id,timestamp\nAB12CDE,C1,2026-03-02T08:00:00Z\nAB12CDE,C2,2026-03-02T08:03:00Z\n".write(toFile: dir + "/r.csv", atomically: true, encoding: .utf8)
+    try "camera_id,site_id,latitude,longitude\nC1,S1,51.54,0.70\nC2,S2,51.55,0.72\n".write(toFile: dir + "/c.csv", atomically: false, encoding: .utf8)
+    try "plate,camera_id,timestamp\nAB12CDE,C1,2026-03-02T08:00:00Z\nAB12CDE,C2,2026-03-02T08:03:00Z\n".write(toFile: dir + "/r.csv", atomically: false, encoding: .utf8)
     var o = IngestOptions(readsPath: dir + "/r.csv", camerasPath: dir + "/c.csv")
     o.pseudonymiser = try Pseudonymiser(keyBytes: Array("template test key 0123456789abcde".utf8))
     try StoreWriter.write(try Ingest.run(o).0, to: dir + "/s.anpr")
@@ -186,17 +186,17 @@ struct RoadLayerTests {
        {"type":"Feature","properties":{},"geometry":{"type":"MultiLineString","coordinates":[[[0.71,51.53],[0.73,51.535]],[[5.0,40.0],[5.1,40.1]]]}},
        {"type":"Feature","properties":{},"geometry":{"type":"Point","coordinates":[0.71,51.54]}}]}
       """
-    try good.write(toFile: dir + "/r.geojson", atomically: true, encoding: .utf8)
+    try good.write(toFile: dir + "/r.geojson", atomically: false, encoding: .utf8)
     let layer = try RoadLayer.read(path: dir + "/r.geojson", longitudes: 0.70...0.74, latitudes: 51.53...51.55)
     #expect(layer.lines.count == 2 && layer.skippedOutside == 1 && layer.skippedNotLines == 1)
     #expect(layer.lines[0].count == 2 && layer.lines[0][1] == (0.72, 51.55))
     // British National Grid metres where degrees belong: refused, naming the file and the feature.
     try #"{"type":"FeatureCollection","features":[{"type":"Feature","geometry":{"type":"LineString","coordinates":[[560000,190000],[561000,190500]]}}]}"#
-      .write(toFile: dir + "/bng.geojson", atomically: true, encoding: .utf8)
+      .write(toFile: dir + "/bng.geojson", atomically: false, encoding: .utf8)
     #expect { try RoadLayer.read(path: dir + "/bng.geojson", longitudes: 0...1, latitudes: 51...52) } throws: { e in
       "\(e)".contains("bng.geojson") && "\(e)".contains("feature 1") && "\(e)".contains("EPSG:4326")
     }
-    try "not json".write(toFile: dir + "/bad.geojson", atomically: true, encoding: .utf8)
+    try "not json".write(toFile: dir + "/bad.geojson", atomically: false, encoding: .utf8)
     #expect { try RoadLayer.read(path: dir + "/bad.geojson", longitudes: 0...1, latitudes: 51...52) } throws: { "\($0)".contains("bad.geojson") }
     // Drawn under the map.
     let units = [SpatialUnit(id: "S1", latitude: 51.54, longitude: 0.70), SpatialUnit(id: "S2", latitude: 51.55, longitude: 0.74)]

@@ -22,7 +22,7 @@ struct RandomExport {
     dir = try temporaryDirectory("stats")
     var cams = "camera_id,site_id,latitude,longitude\n"
     for c in 0..<12 { cams += "C\(c),S\(c / 2),51.5\(c),0.7\(c)\n" }
-    try cams.write(toFile: dir + "/c.csv", atomically: true, encoding: .utf8)
+    try cams.write(toFile: dir + "/c.csv", atomically: false, encoding: .utf8)
     var vehicles = "plate,keeper_type\n"
     var state = seed &* 0x9E37_79B9_7F4A_7C15 | 1
     func next() -> UInt64 { state ^= state << 13; state ^= state >> 7; state ^= state << 17; return state }
@@ -36,12 +36,12 @@ struct RandomExport {
         rows.append((t, "P\(v)X,C\(next() % 12),\(t)"))
       }
     }
-    try vehicles.write(toFile: dir + "/v.csv", atomically: true, encoding: .utf8)
+    try vehicles.write(toFile: dir + "/v.csv", atomically: false, encoding: .utf8)
   }
 
   /// Writes `rows` as a CSV and ingests it into a store; its statistics.
   func statistics(_ rows: [(time: Int64, line: String)], name: String, complete: Bool = false, span: ClosedRange<Int64>? = nil) throws -> ReadStatistics {
-    try ([Self.header] + rows.map(\.line)).joined(separator: "\n").appending("\n").write(toFile: dir + "/\(name).csv", atomically: true, encoding: .utf8)
+    try ([Self.header] + rows.map(\.line)).joined(separator: "\n").appending("\n").write(toFile: dir + "/\(name).csv", atomically: false, encoding: .utf8)
     var o = IngestOptions(readsPath: dir + "/\(name).csv", camerasPath: dir + "/c.csv")
     o.vehiclesPath = dir + "/v.csv"
     o.pseudonymiser = try Pseudonymiser(keyBytes: Array("statistics test key, 32 bytes or more".utf8))
