@@ -49,18 +49,23 @@ public struct WindowScore: Codable, Sendable {
   public var extrapolated: Double?
   /// Predicted against observed per quintile of the forecast's cells (hotspot windows).
   public var calibration: [CalibrationPoint]?
+  /// The PIT histogram of the window's cells (`HotspotMetrics.pitHistogram`, hotspot windows).
+  public var pit: [Double]?
 
   public init(origin: Int64, metrics: [String: Double], failure: String? = nil, extrapolated: Double? = nil,
-              calibration: [CalibrationPoint]? = nil) {
+              calibration: [CalibrationPoint]? = nil, pit: [Double]? = nil) {
     self.origin = origin; self.metrics = metrics; self.failure = failure; self.extrapolated = extrapolated
-    self.calibration = calibration
+    self.calibration = calibration; self.pit = pit
   }
 
   /// A hotspot window's score.
-  init(origin: Int64, scored: (metrics: [String: Double], calibration: [CalibrationPoint]), extrapolated: Double? = nil) {
-    self.init(origin: origin, metrics: scored.metrics, extrapolated: extrapolated, calibration: scored.calibration)
+  init(origin: Int64, scored: HotspotScore, extrapolated: Double? = nil) {
+    self.init(origin: origin, metrics: scored.metrics, extrapolated: extrapolated, calibration: scored.calibration, pit: scored.pit)
   }
 }
+
+/// A hotspot window's metrics, its calibration by quintile and its PIT histogram.
+public typealias HotspotScore = (metrics: [String: Double], calibration: [CalibrationPoint], pit: [Double])
 
 /// The metric names hotspot comparisons report, in table order.
 public let hotspotMetricNames = Metric.hotspotTable.map(\.name)
@@ -69,7 +74,7 @@ public let hotspotMetricNames = Metric.hotspotTable.map(\.name)
 /// observed per quintile of the forecast's cells (for the calibration plot).
 /// `excluded` (unit-major over the test bins): cells left out of every score — recording gaps, where
 /// the count says nothing about the forecast.
-public func scoreHotspot(_ f: HotspotForecast, actual test: CountTable, excluded: [Bool]? = nil) -> (metrics: [String: Double], calibration: [CalibrationPoint]) {
+public func scoreHotspot(_ f: HotspotForecast, actual test: CountTable, excluded: [Bool]? = nil) -> HotspotScore {
   let n = test.units.count
   var fT = [Double](repeating: 0, count: n), aT = [Double](repeating: 0, count: n)
   var expectedCells: [Double] = [], actualCells: [Double] = []
@@ -79,6 +84,8 @@ public func scoreHotspot(_ f: HotspotForecast, actual test: CountTable, excluded
       expectedCells.append(e); actualCells.append(a); fT[u] += e; aT[u] += a
     }
   }
+  let nTest = HotspotMetrics.nTest(expectedTotal: fT.reduce(0, +), observedTotal: aT.reduce(0, +), alpha: f.alpha,
+                                  sumOfSquaredMeans: expectedCells.reduce(0) { $0 + $1 * $1 }, windowAlpha: f.windowAlpha)
   var curve: [String: Double] = [:]
   for c in Metric.hitRateCurve { curve[Metric.hitRate(coverage: c).name] = HotspotMetrics.hitRate(forecast: fT, actual: aT, coverage: c) }
   let calibration = HotspotMetrics.calibration(expected: expectedCells, actual: actualCells, groups: 5)
@@ -88,11 +95,9 @@ public func scoreHotspot(_ f: HotspotForecast, actual test: CountTable, excluded
     Metric.peiStar10.name: HotspotMetrics.peiStar(forecast: fT, actual: aT, coverage: 0.10),
     Metric.logScore.name: HotspotMetrics.logScore(expected: expectedCells, actual: actualCells, alpha: f.alpha),
     Metric.deviance.name: HotspotMetrics.deviance(expected: expectedCells, actual: actualCells),
-    Metric.nTestP.name: HotspotMetrics.nTest(expectedTotal: fT.reduce(0, +), observedTotal: aT.reduce(0, +), alpha: f.alpha,
-                                             sumOfSquaredMeans: expectedCells.reduce(0) { $0 + $1 * $1 }),
-  ]) { a, _ in a }.merging([Metric.nTestIn90.name: HotspotMetrics.nTest(expectedTotal: fT.reduce(0, +), observedTotal: aT.reduce(0, +), alpha: f.alpha,
-                                                                       sumOfSquaredMeans: expectedCells.reduce(0) { $0 + $1 * $1 }) >= 0.1 ? 1 : 0]) { a, _ in a },
-   calibration)
+    Metric.nTestP.name: nTest,
+    Metric.nTestIn90.name: nTest >= 0.1 ? 1 : 0,
+  ]) { a, _ in a }, calibration, HotspotMetrics.pitHistogram(expected: expectedCells, actual: actualCells, alpha: f.cellAlpha))
 }
 
 /// The simulator's oracle forecast (`truth-expected-counts.csv`), as a lookup by site and hour.

@@ -20,6 +20,9 @@ public struct ComparisonRow: Codable, Sendable {
   public var failure: String?
   /// Predicted against observed per quintile of the forecast's cells, the mean over windows (hotspot rows).
   public var calibration: [CalibrationPoint]?
+  /// The PIT histogram of the forecast's cells, the mean over windows (hotspot rows): 0.1 in each of its
+  /// ten bins when the predictive distribution is calibrated.
+  public var pit: [Double]?
 
   public init(name: String, family: ModelFamily, role: RowRole, metrics: [String: Estimate], windows: Int) {
     self.name = name; self.family = family; self.role = role; self.metrics = metrics; self.windows = windows
@@ -28,7 +31,7 @@ public struct ComparisonRow: Codable, Sendable {
   /// The `kind` column of tables and files: the family, or "oracle".
   public var kind: String { role == .oracle ? "oracle" : family.rawValue }
 
-  enum CodingKeys: String, CodingKey { case name, kind, family, metrics, windows, failedWindows, failure, calibration }
+  enum CodingKeys: String, CodingKey { case name, kind, family, metrics, windows, failedWindows, failure, calibration, pit }
 
   public init(from decoder: Decoder) throws {
     let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -48,6 +51,7 @@ public struct ComparisonRow: Codable, Sendable {
     failedWindows = try c.decodeIfPresent(Int.self, forKey: .failedWindows)
     failure = try c.decodeIfPresent(String.self, forKey: .failure)
     calibration = try c.decodeIfPresent([CalibrationPoint].self, forKey: .calibration)
+    pit = try c.decodeIfPresent([Double].self, forKey: .pit)
     if calibration == nil, metrics["calibration_pred_q1"] != nil {  // format 1 kept them as pseudo-metrics
       calibration = (1...5).compactMap { q in
         metrics["calibration_pred_q\(q)"].flatMap { p in metrics["calibration_obs_q\(q)"].map { CalibrationPoint(predicted: p.value, observed: $0.value) } }
@@ -66,6 +70,7 @@ public struct ComparisonRow: Codable, Sendable {
     try c.encodeIfPresent(failedWindows, forKey: .failedWindows)
     try c.encodeIfPresent(failure, forKey: .failure)
     try c.encodeIfPresent(calibration, forKey: .calibration)
+    try c.encodeIfPresent(pit, forKey: .pit)
   }
 }
 
@@ -158,6 +163,10 @@ public struct Comparison: Codable, Sendable {
       var row = ComparisonRow(name: isOracle ? "oracle (\(family.displayName))" : name, family: family, role: isOracle ? .oracle : .model,
                               metrics: metrics, windows: ws.count)
       row.calibration = CalibrationPoint.mean(ws.compactMap(\.calibration))
+      let pits = ws.compactMap(\.pit)
+      if let k = pits.first?.count, k > 0, pits.allSatisfy({ $0.count == k }) {
+        row.pit = (0..<k).map { j in pits.reduce(0) { $0 + $1[j] } / Double(pits.count) }
+      }
       if let first = all.first(where: { $0.failure != nil }) {
         row.failedWindows = all.count - ws.count
         row.failure = first.failure

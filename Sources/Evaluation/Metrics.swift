@@ -80,14 +80,15 @@ public enum HotspotMetrics {
   /// forecast's predictive distribution of the total? Poisson with the forecast total when the cells are
   /// Poisson (`alpha` 0); with NB2 cells of dispersion `alpha`, the total's variance is Σμ + αΣμ²
   /// (`sumOfSquaredMeans` = Σμ²), matched by an NB2 of the same mean and variance — summed exactly up
-  /// to a total of 10⁵, beyond that by its normal approximation.
-  public static func nTest(expectedTotal: Double, observedTotal: Double, alpha: Double = 0, sumOfSquaredMeans: Double = 0) -> Double {
-    guard alpha > 0, expectedTotal > 0, sumOfSquaredMeans > 0 else {
+  /// to a total of 10⁵, beyond that by its normal approximation. A shared window factor of variance
+  /// `windowAlpha` (τ²) adds τ²(Σμ)² to the variance.
+  public static func nTest(expectedTotal: Double, observedTotal: Double, alpha: Double = 0, sumOfSquaredMeans: Double = 0, windowAlpha: Double = 0) -> Double {
+    guard (alpha > 0 && sumOfSquaredMeans > 0) || windowAlpha > 0, expectedTotal > 0 else {
       let lo = CountDistribution.poissonCDF(observedTotal, mean: expectedTotal)
       let hi = CountDistribution.poissonUpperTail(observedTotal, mean: expectedTotal)
       return min(1, 2 * min(lo, hi))
     }
-    let totalAlpha = alpha * sumOfSquaredMeans / (expectedTotal * expectedTotal)
+    let totalAlpha = alpha * sumOfSquaredMeans / (expectedTotal * expectedTotal) + windowAlpha
     let variance = expectedTotal + totalAlpha * expectedTotal * expectedTotal
     if max(observedTotal, expectedTotal) > 100_000 {
       let z = (observedTotal - expectedTotal) / variance.squareRoot()
@@ -96,6 +97,33 @@ public enum HotspotMetrics {
     let lo = CountDistribution.negativeBinomialCDF(observedTotal, mean: expectedTotal, alpha: totalAlpha)
     let hi = observedTotal <= 0 ? 1 : 1 - CountDistribution.negativeBinomialCDF(observedTotal - 1, mean: expectedTotal, alpha: totalAlpha)
     return min(1, 2 * min(lo, hi))
+  }
+
+  /// The non-randomised PIT histogram of count forecasts (Czado, Gneiting & Held 2009, "Predictive model
+  /// assessment for count data", Biometrics 65): for a cell with predictive CDF P and count y, the PIT is
+  /// uniform on [P(y − 1), P(y)]; the histogram is the mean over cells of that uniform's mass in each of
+  /// `bins` equal bins of [0, 1]. A calibrated forecast gives 1/`bins` in every bin; a U shape says the
+  /// intervals are too narrow (counts fall in the tails too often), a hump that they are too wide, a
+  /// slope that the forecast is biased. Each cell is NB2 with dispersion `alpha` (Poisson at 0).
+  public static func pitHistogram(expected: [Double], actual: [Double], alpha: Double, bins: Int = 10) -> [Double] {
+    var h = [Double](repeating: 0, count: bins)
+    guard !expected.isEmpty else { return h }
+    func cdf(_ k: Double, _ m: Double) -> Double {
+      alpha > 0 ? CountDistribution.negativeBinomialCDF(k, mean: m, alpha: alpha) : CountDistribution.poissonCDF(k, mean: m)
+    }
+    for (m, y) in zip(expected, actual) {
+      let lo = y > 0 ? cdf(y - 1, m) : 0, hi = max(lo, cdf(y, m))
+      if hi - lo < 1e-12 {
+        h[min(bins - 1, Int(lo * Double(bins)))] += 1
+        continue
+      }
+      for j in 0..<bins {
+        let a = Double(j) / Double(bins), b = Double(j + 1) / Double(bins)
+        let overlap = min(b, hi) - max(a, lo)
+        if overlap > 0 { h[j] += overlap / (hi - lo) }
+      }
+    }
+    return h.map { $0 / Double(expected.count) }
   }
 
   /// Observed vs predicted by decile of predicted (unit-bin cells), for calibration plots.

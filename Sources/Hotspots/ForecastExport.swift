@@ -70,18 +70,25 @@ extension HotspotForecast {
     binStarts.indices.filter { window?.contains(binStarts[$0], clock: clock) ?? true }
   }
 
-  /// Units ranked by expected activity in the window, with 90% Poisson/NB prediction intervals
-  /// (sums over the window's bins; NB dispersion applies to the sum as an approximation).
+  /// Units ranked by expected activity in the window, with 90% Poisson/NB prediction intervals of
+  /// their sums over the window's bins (NB2 matched by moments, `sumAlpha`: the cells' dispersion and
+  /// the shared window factor).
   public func ranked(window: ShiftWindow?, clock: LocalClock, top: Int? = nil) -> [RankedHotspot] {
-    let tot = totals(bins: bins(in: window, clock: clock))
+    let bs = bins(in: window, clock: clock)
+    let tot = totals(bins: bs)
     let all = tot.reduce(0, +)
     let order = tot.indices.sorted { tot[$0] != tot[$1] ? tot[$0] > tot[$1] : units[$0].id < units[$1].id }
     return order.prefix(top ?? order.count).enumerated().map { r, u in
-      RankedHotspot(rank: r + 1, unit: units[u].id, latitude: units[u].latitude, longitude: units[u].longitude,
-                    expected: tot[u], lower90: CountDistribution.quantile(0.05, mean: tot[u], alpha: alpha),
-                    upper90: CountDistribution.quantile(0.95, mean: tot[u], alpha: alpha), share: all > 0 ? tot[u] / all : 0)
+      let a = sumAlpha(bs.map { expected(unit: u, bin: $0) })
+      return RankedHotspot(rank: r + 1, unit: units[u].id, latitude: units[u].latitude, longitude: units[u].longitude,
+                           expected: tot[u], lower90: CountDistribution.quantile(0.05, mean: tot[u], alpha: a),
+                           upper90: CountDistribution.quantile(0.95, mean: tot[u], alpha: a), share: all > 0 ? tot[u] / all : 0)
     }
   }
+
+  /// A single cell's NB2 dispersion with the shared window factor integrated out: its variance is
+  /// μ + (α + τ² + ατ²)μ².
+  public var cellAlpha: Double { alpha + windowAlpha + alpha * windowAlpha }
 
   /// Every unit and bin: `unit_id,latitude,longitude,bin_start,expected,lower90,upper90` (times UTC,
   /// ISO 8601; what the numbers are is in `metadata`, for the file's `.meta.json` sidecar).
@@ -91,7 +98,7 @@ extension HotspotForecast {
       for (b, start) in binStarts.enumerated() {
         let m = expected(unit: u, bin: b)
         t.append([unit.id, "\(unit.latitude)", "\(unit.longitude)", Timestamp.iso8601(start), String(format: "%.6f", m),
-                  "\(Int(CountDistribution.quantile(0.05, mean: m, alpha: alpha)))", "\(Int(CountDistribution.quantile(0.95, mean: m, alpha: alpha)))"])
+                  "\(Int(CountDistribution.quantile(0.05, mean: m, alpha: cellAlpha)))", "\(Int(CountDistribution.quantile(0.95, mean: m, alpha: cellAlpha)))"])
       }
     }
     return t
@@ -121,7 +128,8 @@ extension HotspotForecast {
   }
 
   public func metadata(clock: LocalClock, window: ShiftWindow? = nil) -> Metadata {
-    Metadata(model: model, intervals: "90% prediction interval, \(alpha > 0 ? "negative binomial (alpha \(alpha))" : "Poisson")",
+    Metadata(model: model, intervals: "90% prediction interval, \(alpha > 0 ? "negative binomial (alpha \(alpha))" : "Poisson")"
+               + (windowAlpha > 0 ? "; sums over bins (ranked files) also carry a factor shared by the whole window (variance \(windowAlpha))" : ""),
              timeZone: clock.timeZone.identifier, binSeconds: binStarts.count > 1 ? binStarts[1] - binStarts[0] : nil,
              firstBin: binStarts.first.map(Timestamp.iso8601), fallbackUnits: fallbackUnits, window: window?.description)
   }

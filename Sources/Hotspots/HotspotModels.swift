@@ -13,6 +13,11 @@ public struct HotspotForecast: Codable, Sendable {
   public var expected: [Double]
   /// NB2 dispersion of the predictive distribution (0 = Poisson).
   public var alpha: Double
+  /// Dispersion of a factor shared by every cell of the forecast window (a gamma variable of mean 1
+  /// and this variance multiplying every expected count): the whole town has busy and quiet days that
+  /// no cell's own dispersion carries, so the window's total varies more than the sum of independent
+  /// cells. 0 = no shared factor. Learned with `alpha` (`HotspotModel.predictiveDispersion`).
+  public var windowAlpha: Double = 0
   /// Units the model had no history for, forecast by a fallback (said, not hidden).
   public var fallbackUnits: [String]
 
@@ -22,6 +27,15 @@ public struct HotspotForecast: Codable, Sendable {
   }
 
   public func expected(unit u: Int, bin b: Int) -> Double { expected[u * binStarts.count + b] }
+
+  /// The NB2 dispersion of a sum of cells with expected counts `means`, matched by moments: its variance
+  /// is Σμ + αΣμ² + τ²(Σμ)² (independent NB2 cells under a shared window factor of variance τ²), so the
+  /// sum's α is αΣμ²/(Σμ)² + τ².
+  public func sumAlpha(_ means: [Double]) -> Double {
+    let total = means.reduce(0, +)
+    guard total > 0 else { return 0 }
+    return alpha * means.reduce(0) { $0 + $1 * $1 } / (total * total) + windowAlpha
+  }
 
   /// Expected count per unit summed over bins `bins` (e.g. the bins of a shift).
   public func totals(bins: [Int]? = nil) -> [Double] {
@@ -64,11 +78,15 @@ public struct HotspotContext: ModelContext, Equatable {
   /// history (`HotspotModel.predictiveDispersion`): forecasts from a model whose own distribution is
   /// Poisson use it for their intervals. Nil in files from before 2026-12-06 (Poisson intervals).
   public var predictiveAlpha: Double?
-  public init(binning: Binning, target: Target, predictiveAlpha: Double? = nil) {
-    self.binning = binning; self.target = target; self.predictiveAlpha = predictiveAlpha
+  /// The dispersion of the factor shared by a whole forecast window (`HotspotForecast.windowAlpha`),
+  /// learned with `predictiveAlpha`. Nil in files from before 2026-12-07 (no shared factor).
+  public var predictiveWindowAlpha: Double?
+  public init(binning: Binning, target: Target, predictiveAlpha: Double? = nil, predictiveWindowAlpha: Double? = nil) {
+    self.binning = binning; self.target = target; self.predictiveAlpha = predictiveAlpha; self.predictiveWindowAlpha = predictiveWindowAlpha
   }
   public func contextProblem() -> String? {
     if let a = predictiveAlpha, !a.isFinite || a < 0 { return "predictiveAlpha \(a) is not a dispersion (a finite number ≥ 0)" }
+    if let a = predictiveWindowAlpha, !a.isFinite || a < 0 { return "predictiveWindowAlpha \(a) is not a dispersion (a finite number ≥ 0)" }
     return binning.problem
   }
 }
@@ -80,22 +98,61 @@ extension HotspotModel {
   /// log score four times worse than the negative binomial's), and its intervals then say so.
   public func fitForecast(_ history: CountTable, bins: Int, clock: LocalClock) throws -> HotspotForecast {
     var f = try fit(history, clock: clock).forecast(history: history, bins: bins, clock: clock)
-    if f.alpha == 0, let a = predictiveDispersion(history, bins: bins, clock: clock) { f.alpha = a }
+    if let d = predictiveDispersion(history, bins: bins, clock: clock) {
+      if f.alpha == 0 { f.alpha = d.alpha }
+      f.windowAlpha = d.windowAlpha
+    }
     return f
   }
 
-  /// The dispersion of this model's forecast errors, learned on its own history: fitted on all but the
-  /// last `bins` bins (at most a quarter of the history), it forecasts them, and the NB2 α of the counts
-  /// that came around those forecasts is kept when a likelihood-ratio test finds overdispersion at the
-  /// 5% level (`CountDistribution.overdispersion`), else 0 (Poisson). Nil when the history is too short
-  /// or the model cannot fit on the shorter part.
-  public func predictiveDispersion(_ history: CountTable, bins: Int, clock: LocalClock) -> Double? {
+  /// The dispersion of this model's forecast errors, learned on its own history. The last k windows of
+  /// `bins` bins (k up to 7, at most a quarter of the history, fewer if the model cannot fit without
+  /// them) are held out; fitted on the rest, the
+  /// model forecasts them. The NB2 α of the counts of the last window around a forecast from everything
+  /// before it (one window ahead, as the model is used) is kept when a likelihood-ratio test finds
+  /// overdispersion at the 5% level (`CountDistribution.overdispersion`), else 0 (Poisson); a model
+  /// whose own forecasts carry a dispersion (the negative-binomial GLM) keeps its own. The shared window factor τ² comes
+  /// from the k windows' totals by the method of moments: τ² = max(0, Σ[(T − M)² − M − αΣμ²] / ΣM²),
+  /// T and M a window's observed and expected total (later windows are forecast further ahead, so τ²
+  /// errs wide rather than narrow). Nil when the history is too short or the model cannot fit on the
+  /// shorter part.
+  public func predictiveDispersion(_ history: CountTable, bins: Int, clock: LocalClock) -> (alpha: Double, windowAlpha: Double)? {
     let h = min(bins, history.binCount / 4)
     guard h >= 1 else { return nil }
-    let cut = history.binCount - h
-    let train = history.slice(bins: 0..<cut), held = history.slice(bins: cut..<history.binCount)
-    guard let f = try? fit(train, clock: clock).forecast(history: train, bins: h, clock: clock), f.expected.count == held.counts.count else { return nil }
-    return CountDistribution.overdispersion(held.counts, f.expected).alpha
+    // The most windows (up to 7, a quarter of the history) the model can be fitted without; a model
+    // that needs more history (recent-activity terms) is tried with fewer.
+    var fitted: (k: Int, forecast: HotspotForecast, held: CountTable)? = nil
+    for k in stride(from: max(1, min(7, history.binCount / 4 / h)), through: 1, by: -1) {
+      let cut = history.binCount - k * h
+      let train = history.slice(bins: 0..<cut), held = history.slice(bins: cut..<history.binCount)
+      if let f = try? fit(train, clock: clock).forecast(history: train, bins: k * h, clock: clock), f.expected.count == held.counts.count {
+        fitted = (k, f, held); break
+      }
+    }
+    guard let (k, f, held) = fitted else { return nil }
+    let n = held.units.count, span = k * h
+    func window(_ w: Int, _ v: [Double]) -> [Double] {
+      var out: [Double] = []
+      out.reserveCapacity(n * h)
+      for u in 0..<n { let from: Int = u * span + w * h; out += v[from..<(from + h)] }
+      return out
+    }
+    // α from the window right before the origin, forecast from everything before it (as the model is used).
+    var alpha = f.alpha > 0 ? f.alpha : CountDistribution.overdispersion(window(k - 1, held.counts), window(k - 1, f.expected)).alpha
+    if k > 1 {
+      let cut = history.binCount - h
+      let train = history.slice(bins: 0..<cut), last = history.slice(bins: cut..<history.binCount)
+      if let g = try? fit(train, clock: clock).forecast(history: train, bins: h, clock: clock), g.expected.count == last.counts.count {
+        alpha = g.alpha > 0 ? g.alpha : CountDistribution.overdispersion(last.counts, g.expected).alpha
+      }
+    }
+    var excess = 0.0, scale = 0.0
+    for w in 0..<k {
+      let mu = window(w, f.expected), m = mu.reduce(0, +), t = window(w, held.counts).reduce(0, +)
+      excess += (t - m) * (t - m) - m - alpha * mu.reduce(0) { $0 + $1 * $1 }
+      scale += m * m
+    }
+    return (alpha, scale > 0 ? max(0, excess / scale) : 0)
   }
 }
 

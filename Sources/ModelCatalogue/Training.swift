@@ -80,6 +80,8 @@ public struct SavedHotspotModel: Sendable {
   public var fitted: any FittedHotspotModel
   /// The dispersion of its forecast errors learned at training (`HotspotContext.predictiveAlpha`).
   public var predictiveAlpha: Double? = nil
+  /// The shared window factor's dispersion learned at training (`HotspotContext.predictiveWindowAlpha`).
+  public var predictiveWindowAlpha: Double? = nil
 }
 
 /// A next-appearance model read from a file: the sites its entry sites index, and the fitted model.
@@ -276,13 +278,16 @@ public enum Training {
     case .seconds(let w): day = max(1, 86400 / w)
     case .month: day = 1
     }
-    let alpha = try spec.hotspotModel().predictiveDispersion(table, bins: day, clock: clock)
-    let fitted = try fitAndSave(try spec.spec(), statistic: table, context: HotspotContext(binning: spec.bin, target: target, predictiveAlpha: alpha),
+    let dispersion = try spec.hotspotModel().predictiveDispersion(table, bins: day, clock: clock)
+    let alpha = dispersion?.alpha
+    let fitted = try fitAndSave(try spec.spec(), statistic: table, context: HotspotContext(binning: spec.bin, target: target, predictiveAlpha: alpha,
+                                                                                          predictiveWindowAlpha: dispersion?.windowAlpha),
                                 name: spec.name, header: header, clock: clock, to: path)
     var summary = "\(spec.name): \(table.units.count) sites × \(table.binCount) bins of \(spec.bin), \(Int(table.counts.reduce(0, +))) target counts (\(target))"
     if gaps.count > 0 { summary += "\n  note: \(gaps.count) recording-gap cells filled from the same unit's other weeks: " + gaps.findings.prefix(5).joined(separator: "; ") }
-    if let alpha { summary += alpha > 0 ? String(format: "; forecast errors overdispersed (NB2 α %.3g, learned on the last day held out)", alpha)
-                                        : "; forecast errors Poisson (no overdispersion found on the last day held out)" }
+    if let alpha { summary += alpha > 0 ? String(format: "; forecast errors overdispersed (NB2 α %.3g, learned on a day held out)", alpha)
+                                        : "; forecast errors Poisson (no overdispersion found on a day held out)" }
+    if let w = dispersion?.windowAlpha, w > 0 { summary += String(format: "; daily totals vary beyond that (shared factor variance %.3g, from up to 7 days held out)", w) }
     if let d = (fitted as? any FittedHotspotModel)?.diagnostics {
       summary += "; \(d.converged ? "converged" : "NOT converged") in \(d.iterations) iterations"
       if d.nullDeviance > 0 { summary += String(format: ", deviance %.1f (null %.1f)", d.deviance, d.nullDeviance) }
@@ -313,7 +318,8 @@ public enum Training {
     guard let c = m.context as? HotspotContext, let f = m.fitted as? any FittedHotspotModel else {
       throw ModelFileError.corrupt(path: path, reason: "not a hotspot model body")
     }
-    return (m.header, SavedHotspotModel(name: m.name, binning: c.binning, target: c.target, fitted: f, predictiveAlpha: c.predictiveAlpha))
+    return (m.header, SavedHotspotModel(name: m.name, binning: c.binning, target: c.target, fitted: f, predictiveAlpha: c.predictiveAlpha,
+                                          predictiveWindowAlpha: c.predictiveWindowAlpha))
   }
 
   public static func loadNextAppearance(_ path: String, registry: ModelRegistry = .standard) throws -> (ModelFileHeader, SavedNextAppearanceModel) {
@@ -368,6 +374,7 @@ public enum Training {
     let gaps = RecordingGaps.find(in: history)
     var f = saved.fitted.forecast(history: gaps.count > 0 ? gaps.filled(history) : history, bins: bins, clock: clock)
     if f.alpha == 0, let a = saved.predictiveAlpha { f.alpha = a }
+    f.windowAlpha = saved.predictiveWindowAlpha ?? 0
     return f
   }
 }

@@ -407,7 +407,19 @@ extension ANPR {
       if json { try printJSONLine(c); return }
       let hot = c.only(.hotspot), route = c.only(.route)
       print("Backtest: \(c.windows) windows; \(hot.models.isEmpty ? "data" : "hotspot target"): \(c.target)")
-      if !hot.models.isEmpty { print(hot.table(metrics: Metric.hotspotSummary.map(\.name))) }
+      if !hot.models.isEmpty {
+        print(hot.table(metrics: Metric.hotspotSummary.map(\.name)))
+        let pits = hot.models.compactMap { r in r.pit.map { (r.name, $0) } }
+        if !pits.isEmpty {
+          print("\nPIT histogram of the cells' counts under each forecast (10 bins, 0.10 each when the predictive distribution")
+          print("is calibrated; high ends: intervals too narrow; high middle: too wide; a slope: biased):")
+          let width = pits.map(\.0.count).max()!
+          for (name, h) in pits {
+            print(name.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + h.map { String(format: "%.2f", $0) }.joined(separator: " ")
+                  + String(format: "   |PIT − uniform| %.2f", h.reduce(0) { $0 + abs($1 - 1 / Double(h.count)) }))
+          }
+        }
+      }
       if !route.models.isEmpty {
         if !hot.models.isEmpty { print("") }
         let metrics = routeMetricNames.filter { m in route.models.contains { $0.metrics[m] != nil } }
