@@ -97,6 +97,7 @@ public func scoreHotspot(_ f: HotspotForecast, actual test: CountTable, excluded
     Metric.deviance.name: HotspotMetrics.deviance(expected: expectedCells, actual: actualCells),
     Metric.nTestP.name: nTest,
     Metric.nTestIn90.name: nTest >= 0.1 ? 1 : 0,
+    Metric.observedTotal.name: aT.reduce(0, +),
   ]) { a, _ in a }, calibration, HotspotMetrics.pitHistogram(expected: expectedCells, actual: actualCells, alpha: f.cellAlpha))
 }
 

@@ -159,6 +159,15 @@ public struct Comparison: Codable, Sendable {
         }
         metrics[m] = e
       }
+      // Hit rates pooled over windows (open_cp's summed hit counts): Σ hit rate × total / Σ total.
+      if ws.contains(where: { $0.metrics[Metric.observedTotal.name] != nil }) {
+        for c in Metric.hitRateCurve {
+          let key = Metric.hitRate(coverage: c).name
+          let rows = ws.compactMap { w in w.metrics[key].flatMap { h in w.metrics[Metric.observedTotal.name].map { (h * $0, $0) } } }
+          let e = Bootstrap.ratio(rows.map(\.0), rows.map(\.1), seed: seed)
+          if e.value.isFinite { metrics[Metric.pooledHitRate(coverage: c).name] = e }
+        }
+      }
       let isOracle = name == "oracle"
       var row = ComparisonRow(name: isOracle ? "oracle (\(family.displayName))" : name, family: family, role: isOracle ? .oracle : .model,
                               metrics: metrics, windows: ws.count)

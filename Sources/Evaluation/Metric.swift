@@ -52,7 +52,12 @@ public struct Metric: Hashable, Sendable, Comparable, CustomStringConvertible {
   public static let hotspotTable: [Metric] = [hitRate(coverage: 0.05), hitRate(coverage: 0.10), hitRate(coverage: 0.20), pai10, peiStar10,
                                               logScore, deviance, nTestP, nTestIn90]
   /// Coverages of the hit-rate curve in reports (each a `hitRate(coverage:)` every window is scored on).
-  public static let hitRateCurve: [Double] = [0.02, 0.05, 0.1, 0.2, 0.3, 0.5]
+  public static let hitRateCurve: [Double] = [0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5]
+  /// The target's total in a window (what a pooled hit rate divides by).
+  public static let observedTotal = Metric("observed_total")
+  /// The hit rate pooled over windows, as open_cp's `evaluation.hit_counts` summed: the target counts
+  /// in the top-k% units of every window over all the target counts (a busy window weighs more).
+  public static func pooledHitRate(coverage c: Double) -> Metric { Metric("hit_rate_pooled@" + Metric.hitRate(coverage: c).name.split(separator: "@").last!) }
   public static let routeTable: [Metric] = [top1, top3, mrr, logLoss, arrivalError, arrivalCoverage80, endBrier]
   public static let nextAppearanceTable: [Metric] = [hit(at: 1), hit(at: 3), hit(at: 10), hourHit3, siteHit1, logScore, seen7Brier, arrivalCoverage80,
                                                      stopHit3, stopBrier]

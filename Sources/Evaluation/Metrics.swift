@@ -168,6 +168,26 @@ public enum Bootstrap {
     return Estimate(value: m, ciLow: means[Int(0.025 * Double(resamples))], ciHigh: means[min(resamples - 1, Int(0.975 * Double(resamples)))])
   }
 
+  /// Ratio of sums Σx / Σy over windows (pairs with a NaN dropped) with a 95% percentile interval from
+  /// resampling the windows (seeded): a pooled rate, e.g. events hit over events in all windows.
+  public static func ratio(_ x0: [Double], _ y0: [Double], resamples: Int = 2000, seed: UInt64 = 1) -> Estimate {
+    let pairs = zip(x0, y0).filter { !$0.0.isNaN && !$0.1.isNaN }
+    let sy = pairs.reduce(0) { $0 + $1.1 }
+    guard sy > 0 else { return Estimate(value: .nan, ciLow: .nan, ciHigh: .nan) }
+    let r = pairs.reduce(0) { $0 + $1.0 } / sy
+    guard pairs.count > 1 else { return Estimate(value: r, ciLow: r, ciHigh: r) }
+    var rng = SeededRNG(seed: seed)
+    var ratios: [Double] = []
+    ratios.reserveCapacity(resamples)
+    for _ in 0..<resamples {
+      var a = 0.0, b = 0.0
+      for _ in pairs.indices { let p = pairs[Int(rng.next() % UInt64(pairs.count))]; a += p.0; b += p.1 }
+      ratios.append(b > 0 ? a / b : r)
+    }
+    ratios.sort()
+    return Estimate(value: r, ciLow: ratios[Int(0.025 * Double(resamples))], ciHigh: ratios[min(resamples - 1, Int(0.975 * Double(resamples)))])
+  }
+
   /// Paired bootstrap of the mean difference a − b over windows: (mean difference, 95% CI, two-sided p).
   public static func paired(_ a: [Double], _ b: [Double], resamples: Int = 2000, seed: UInt64 = 2) -> (difference: Estimate, p: Double) {
     let d = zip(a, b).map { $0 - $1 }.filter { !$0.isNaN }

@@ -627,3 +627,21 @@ struct PITHistogramTests {
     #expect(narrow[0] + narrow[9] > 0.35, "\(narrow)")
   }
 }
+
+/// Hit rates pooled over windows as open_cp sums its hit counts (issue 17): a busy window weighs more
+/// than a quiet one, unlike the mean over windows.
+@Suite("Pooled hit rate")
+struct PooledHitRateTests {
+  @Test func busyWindowsWeighMore() {
+    // Window 1: 1 event, all in the top 10%; window 2: 3 events, none there. Pooled 1/4, mean 1/2.
+    let w1 = WindowScore(origin: 0, metrics: [Metric.hitRate(coverage: 0.1).name: 1, Metric.observedTotal.name: 1])
+    let w2 = WindowScore(origin: 86400, metrics: [Metric.hitRate(coverage: 0.1).name: 0, Metric.observedTotal.name: 3])
+    let c = Comparison.summarise(hotspot: ["m": [w1, w2]], order: ["m"], family: .hotspot, target: "events", seed: 1)
+    let row = c.models[0]
+    #expect(row.metrics[Metric.hitRate(coverage: 0.1).name]?.value == 0.5)
+    #expect(row.metrics[Metric.pooledHitRate(coverage: 0.1).name]?.value == 0.25)
+    #expect(Metric.pooledHitRate(coverage: 0.1).name == "hit_rate_pooled@10%")
+    let e = Bootstrap.ratio([1, 0], [1, 3])
+    #expect(e.value == 0.25 && e.ciLow >= 0 && e.ciHigh <= 1 && e.ciLow <= e.ciHigh)
+  }
+}
