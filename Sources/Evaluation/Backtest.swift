@@ -51,21 +51,25 @@ public struct WindowScore: Codable, Sendable {
   public var calibration: [CalibrationPoint]?
   /// The PIT histogram of the window's cells (`HotspotMetrics.pitHistogram`, hotspot windows).
   public var pit: [Double]?
+  /// The target's total in the window's scored cells (hotspot windows): what a hit rate pooled over
+  /// windows weighs the window by.
+  public var observedTotal: Double?
 
   public init(origin: Int64, metrics: [String: Double], failure: String? = nil, extrapolated: Double? = nil,
-              calibration: [CalibrationPoint]? = nil, pit: [Double]? = nil) {
+              calibration: [CalibrationPoint]? = nil, pit: [Double]? = nil, observedTotal: Double? = nil) {
     self.origin = origin; self.metrics = metrics; self.failure = failure; self.extrapolated = extrapolated
-    self.calibration = calibration; self.pit = pit
+    self.calibration = calibration; self.pit = pit; self.observedTotal = observedTotal
   }
 
   /// A hotspot window's score.
   init(origin: Int64, scored: HotspotScore, extrapolated: Double? = nil) {
-    self.init(origin: origin, metrics: scored.metrics, extrapolated: extrapolated, calibration: scored.calibration, pit: scored.pit)
+    self.init(origin: origin, metrics: scored.metrics, extrapolated: extrapolated, calibration: scored.calibration, pit: scored.pit,
+              observedTotal: scored.observedTotal)
   }
 }
 
-/// A hotspot window's metrics, its calibration by quintile and its PIT histogram.
-public typealias HotspotScore = (metrics: [String: Double], calibration: [CalibrationPoint], pit: [Double])
+/// A hotspot window's metrics, its calibration by quintile, its PIT histogram and the observed total.
+public typealias HotspotScore = (metrics: [String: Double], calibration: [CalibrationPoint], pit: [Double], observedTotal: Double)
 
 /// The metric names hotspot comparisons report, in table order.
 public let hotspotMetricNames = Metric.hotspotTable.map(\.name)
@@ -77,15 +81,15 @@ public let hotspotMetricNames = Metric.hotspotTable.map(\.name)
 public func scoreHotspot(_ f: HotspotForecast, actual test: CountTable, excluded: [Bool]? = nil) -> HotspotScore {
   let n = test.units.count
   var fT = [Double](repeating: 0, count: n), aT = [Double](repeating: 0, count: n)
-  var expectedCells: [Double] = [], actualCells: [Double] = []
+  var expectedCells: [Double] = [], actualCells: [Double] = [], windows: [Int] = []
   for u in 0..<n {
     for b in 0..<test.binCount where !(excluded?[u * test.binCount + b] ?? false) {
       let e = f.expected(unit: u, bin: b), a = test[u, b]
-      expectedCells.append(e); actualCells.append(a); fT[u] += e; aT[u] += a
+      expectedCells.append(e); actualCells.append(a); windows.append(f.window(ofBin: b)); fT[u] += e; aT[u] += a
     }
   }
-  let nTest = HotspotMetrics.nTest(expectedTotal: fT.reduce(0, +), observedTotal: aT.reduce(0, +), alpha: f.alpha,
-                                  sumOfSquaredMeans: expectedCells.reduce(0) { $0 + $1 * $1 }, windowAlpha: f.windowAlpha)
+  let nTest = HotspotMetrics.nTest(expectedTotal: fT.reduce(0, +), observedTotal: aT.reduce(0, +),
+                                  totalAlpha: f.sumAlpha(Array(zip(expectedCells, windows))))
   var curve: [String: Double] = [:]
   for c in Metric.hitRateCurve { curve[Metric.hitRate(coverage: c).name] = HotspotMetrics.hitRate(forecast: fT, actual: aT, coverage: c) }
   let calibration = HotspotMetrics.calibration(expected: expectedCells, actual: actualCells, groups: 5)
@@ -93,12 +97,11 @@ public func scoreHotspot(_ f: HotspotForecast, actual test: CountTable, excluded
   return (curve.merging([
     Metric.pai10.name: HotspotMetrics.pai(forecast: fT, actual: aT, coverage: 0.10),
     Metric.peiStar10.name: HotspotMetrics.peiStar(forecast: fT, actual: aT, coverage: 0.10),
-    Metric.logScore.name: HotspotMetrics.logScore(expected: expectedCells, actual: actualCells, alpha: f.alpha),
+    Metric.logScore.name: HotspotMetrics.logScore(expected: expectedCells, actual: actualCells, alpha: f.cellAlpha),
     Metric.deviance.name: HotspotMetrics.deviance(expected: expectedCells, actual: actualCells),
     Metric.nTestP.name: nTest,
     Metric.nTestIn90.name: nTest >= 0.1 ? 1 : 0,
-    Metric.observedTotal.name: aT.reduce(0, +),
-  ]) { a, _ in a }, calibration, HotspotMetrics.pitHistogram(expected: expectedCells, actual: actualCells, alpha: f.cellAlpha))
+  ]) { a, _ in a }, calibration, HotspotMetrics.pitHistogram(expected: expectedCells, actual: actualCells, alpha: f.cellAlpha), aT.reduce(0, +))
 }
 
 /// The simulator's oracle forecast (`truth-expected-counts.csv`), as a lookup by site and hour.
@@ -181,6 +184,9 @@ public enum HotspotBacktest {
     }
     let h = plan.horizonBins(table)
     var out: [String: [WindowScore]] = [:]
+    // Each model's earlier forecasts (origin bin, forecast): once their counts are in a window's history,
+    // the model's predictive dispersion is learned from them instead of from fits on shorter histories.
+    var past: [String: [(origin: Int, expected: [Double], ownAlpha: Double)]] = [:]
     for (k, o) in origins.enumerated() {
       var history = table.slice(bins: 0..<o)  // strictly before the origin
       let testBins = o..<min(table.binCount, o + h)
@@ -192,12 +198,20 @@ public enum HotspotBacktest {
         let own = RecordingGaps.find(in: history)
         if own.count > 0 { history = own.filled(history) }
         excluded = gaps.slice(bins: testBins, binCount: table.binCount, units: table.units.count)
+        // A window that is all recording gap has nothing to score: skipped for every model.
+        if let excluded, !excluded.contains(false) { progress?(k + 1, origins.count); continue }
       }
       let largestCount = history.counts.max() ?? 0
       for m in models {
         // A model that cannot fit on a window fails that window alone, said in the comparison.
         do {
-          let f = try m.model.fitForecast(history, bins: test.binCount, clock: clock)
+          // Up to seven earlier windows whose counts are in this history (the history's, gaps filled).
+          let known = (past[m.name] ?? []).filter { $0.origin + h <= o }.suffix(7).map { p in
+            HeldOutWindow(expected: p.expected, actual: history.slice(bins: p.origin..<(p.origin + h)).counts, alpha: p.ownAlpha)
+          }
+          var f = try m.model.fit(history, clock: clock).forecast(history: history, bins: test.binCount, clock: clock)
+          if f.expected.count == test.units.count * h { past[m.name, default: []].append((o, f.expected, f.alpha)) }
+          m.model.learnDispersion(&f, history: history, clock: clock, pastWindows: Array(known))
           let top = f.expected.max() ?? 0
           out[m.name, default: []].append(WindowScore(origin: table.binStarts[o], scored: scoreHotspot(f, actual: test, excluded: excluded),
                                                       extrapolated: top > 10 * max(1, largestCount) ? top : nil))

@@ -336,9 +336,9 @@ public enum EventsCompare {
           let vals = scored.compactMap { $0.metrics[key] }.filter { !$0.isNaN }
           metrics[key] = vals.isEmpty ? .nan : vals.reduce(0, +) / Double(vals.count)
         }
-        let pits = scored.compactMap(\.pit)
-        let pit = pits.isEmpty ? nil : (0..<pits[0].count).map { j in pits.reduce(0) { $0 + $1[j] } / Double(pits.count) }
-        return WindowScore(origin: windows[w].origin, metrics: metrics, calibration: CalibrationPoint.mean(scored.compactMap(\.calibration)), pit: pit)
+        let totals = scored.compactMap(\.observedTotal)
+        return WindowScore(origin: windows[w].origin, metrics: metrics, calibration: CalibrationPoint.mean(scored.compactMap(\.calibration)),
+                           pit: elementwiseMean(scored.compactMap(\.pit)), observedTotal: totals.isEmpty ? nil : totals.reduce(0, +) / Double(totals.count))
       }
     }
     var c = Comparison.summarise(hotspot: averaged, order: named.map(\.name), family: .hotspot,

@@ -160,10 +160,10 @@ public struct Comparison: Codable, Sendable {
         metrics[m] = e
       }
       // Hit rates pooled over windows (open_cp's summed hit counts): Σ hit rate × total / Σ total.
-      if ws.contains(where: { $0.metrics[Metric.observedTotal.name] != nil }) {
+      if ws.contains(where: { $0.observedTotal != nil }) {
         for c in Metric.hitRateCurve {
           let key = Metric.hitRate(coverage: c).name
-          let rows = ws.compactMap { w in w.metrics[key].flatMap { h in w.metrics[Metric.observedTotal.name].map { (h * $0, $0) } } }
+          let rows = ws.compactMap { w in w.metrics[key].flatMap { h in w.observedTotal.map { (h * $0, $0) } } }
           let e = Bootstrap.ratio(rows.map(\.0), rows.map(\.1), seed: seed)
           if e.value.isFinite { metrics[Metric.pooledHitRate(coverage: c).name] = e }
         }
@@ -172,10 +172,7 @@ public struct Comparison: Codable, Sendable {
       var row = ComparisonRow(name: isOracle ? "oracle (\(family.displayName))" : name, family: family, role: isOracle ? .oracle : .model,
                               metrics: metrics, windows: ws.count)
       row.calibration = CalibrationPoint.mean(ws.compactMap(\.calibration))
-      let pits = ws.compactMap(\.pit)
-      if let k = pits.first?.count, k > 0, pits.allSatisfy({ $0.count == k }) {
-        row.pit = (0..<k).map { j in pits.reduce(0) { $0 + $1[j] } / Double(pits.count) }
-      }
+      row.pit = elementwiseMean(ws.compactMap(\.pit))
       if let first = all.first(where: { $0.failure != nil }) {
         row.failedWindows = all.count - ws.count
         row.failure = first.failure

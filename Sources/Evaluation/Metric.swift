@@ -53,8 +53,6 @@ public struct Metric: Hashable, Sendable, Comparable, CustomStringConvertible {
                                               logScore, deviance, nTestP, nTestIn90]
   /// Coverages of the hit-rate curve in reports (each a `hitRate(coverage:)` every window is scored on).
   public static let hitRateCurve: [Double] = [0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5]
-  /// The target's total in a window (what a pooled hit rate divides by).
-  public static let observedTotal = Metric("observed_total")
   /// The hit rate pooled over windows, as open_cp's `evaluation.hit_counts` summed: the target counts
   /// in the top-k% units of every window over all the target counts (a busy window weighs more).
   public static func pooledHitRate(coverage c: Double) -> Metric { Metric("hit_rate_pooled@" + Metric.hitRate(coverage: c).name.split(separator: "@").last!) }
@@ -82,12 +80,18 @@ public struct CalibrationPoint: Codable, Sendable, Equatable {
 
   /// The mean per group over windows (windows with a different number of groups are left out).
   public static func mean(_ windows: [[CalibrationPoint]]) -> [CalibrationPoint]? {
-    guard let n = windows.first?.count, n > 0 else { return nil }
-    let same = windows.filter { $0.count == n && $0.allSatisfy { $0.predicted.isFinite && $0.observed.isFinite } }
-    guard !same.isEmpty else { return nil }
-    return (0..<n).map { g in
-      CalibrationPoint(predicted: same.map { $0[g].predicted }.reduce(0, +) / Double(same.count),
-                       observed: same.map { $0[g].observed }.reduce(0, +) / Double(same.count))
-    }
+    let finite = windows.filter { $0.allSatisfy { $0.predicted.isFinite && $0.observed.isFinite } }
+    guard let p = elementwiseMean(finite.map { $0.map(\.predicted) }, length: windows.first?.count),
+          let o = elementwiseMean(finite.map { $0.map(\.observed) }, length: windows.first?.count) else { return nil }
+    return zip(p, o).map { CalibrationPoint(predicted: $0, observed: $1) }
   }
+}
+
+/// The element-wise mean of equal-length arrays (one per window): arrays of another length than
+/// `length` (default: the first's) are left out; nil when none is left or they are empty.
+public func elementwiseMean(_ arrays: [[Double]], length: Int? = nil) -> [Double]? {
+  guard let n = length ?? arrays.first?.count, n > 0 else { return nil }
+  let same = arrays.filter { $0.count == n }
+  guard !same.isEmpty else { return nil }
+  return (0..<n).map { j in same.reduce(0) { $0 + $1[j] } / Double(same.count) }
 }

@@ -81,21 +81,22 @@ public enum HotspotMetrics {
   /// Poisson (`alpha` 0); with NB2 cells of dispersion `alpha`, the total's variance is Σμ + αΣμ²
   /// (`sumOfSquaredMeans` = Σμ²), matched by an NB2 of the same mean and variance — summed exactly up
   /// to a total of 10⁵, beyond that by its normal approximation. A shared window factor of variance
-  /// `windowAlpha` (τ²) adds τ²(Σμ)² to the variance.
-  public static func nTest(expectedTotal: Double, observedTotal: Double, alpha: Double = 0, sumOfSquaredMeans: Double = 0, windowAlpha: Double = 0) -> Double {
-    guard (alpha > 0 && sumOfSquaredMeans > 0) || windowAlpha > 0, expectedTotal > 0 else {
-      let lo = CountDistribution.poissonCDF(observedTotal, mean: expectedTotal)
-      let hi = CountDistribution.poissonUpperTail(observedTotal, mean: expectedTotal)
-      return min(1, 2 * min(lo, hi))
-    }
-    let totalAlpha = alpha * sumOfSquaredMeans / (expectedTotal * expectedTotal) + windowAlpha
-    let variance = expectedTotal + totalAlpha * expectedTotal * expectedTotal
-    if max(observedTotal, expectedTotal) > 100_000 {
+  /// `windowAlpha` (τ²) adds τ²(M² + αΣμ²) (`HotspotForecast.sumAlpha`).
+  public static func nTest(expectedTotal m: Double, observedTotal: Double, alpha: Double = 0, sumOfSquaredMeans s: Double = 0, windowAlpha: Double = 0) -> Double {
+    nTest(expectedTotal: m, observedTotal: observedTotal, totalAlpha: m > 0 ? (alpha * s + windowAlpha * (m * m + alpha * s)) / (m * m) : 0)
+  }
+
+  /// The N-test with the total's predictive distribution NB2(`expectedTotal`, `totalAlpha`), Poisson at 0.
+  public static func nTest(expectedTotal: Double, observedTotal y: Double, totalAlpha: Double) -> Double {
+    let observedTotal = y.rounded(.down)
+    if totalAlpha > 0, max(observedTotal, expectedTotal) > 100_000 {
+      let variance = expectedTotal + totalAlpha * expectedTotal * expectedTotal
       let z = (observedTotal - expectedTotal) / variance.squareRoot()
       return min(1, erfc(abs(z) / 2.0.squareRoot()))
     }
-    let lo = CountDistribution.negativeBinomialCDF(observedTotal, mean: expectedTotal, alpha: totalAlpha)
-    let hi = observedTotal <= 0 ? 1 : 1 - CountDistribution.negativeBinomialCDF(observedTotal - 1, mean: expectedTotal, alpha: totalAlpha)
+    let lo = CountDistribution.cdf(observedTotal, mean: expectedTotal, alpha: totalAlpha)
+    let hi = totalAlpha > 0 ? (observedTotal <= 0 ? 1 : 1 - CountDistribution.cdf(observedTotal - 1, mean: expectedTotal, alpha: totalAlpha))
+                            : CountDistribution.poissonUpperTail(observedTotal, mean: expectedTotal)  // accurate in the far tail
     return min(1, 2 * min(lo, hi))
   }
 
@@ -108,10 +109,9 @@ public enum HotspotMetrics {
   public static func pitHistogram(expected: [Double], actual: [Double], alpha: Double, bins: Int = 10) -> [Double] {
     var h = [Double](repeating: 0, count: bins)
     guard !expected.isEmpty else { return h }
-    func cdf(_ k: Double, _ m: Double) -> Double {
-      alpha > 0 ? CountDistribution.negativeBinomialCDF(k, mean: m, alpha: alpha) : CountDistribution.poissonCDF(k, mean: m)
-    }
-    for (m, y) in zip(expected, actual) {
+    func cdf(_ k: Double, _ m: Double) -> Double { CountDistribution.cdf(k, mean: m, alpha: alpha) }
+    for (m, y0) in zip(expected, actual) {
+      let y = y0.rounded(.down)
       let lo = y > 0 ? cdf(y - 1, m) : 0, hi = max(lo, cdf(y, m))
       if hi - lo < 1e-12 {
         h[min(bins - 1, Int(lo * Double(bins)))] += 1
@@ -150,22 +150,10 @@ public struct Estimate: Codable, Sendable, Equatable {
 }
 
 public enum Bootstrap {
-  /// Mean of `xs` (NaNs dropped) with a 95% percentile interval from `resamples` resamples (seeded).
-  public static func mean(_ xs0: [Double], resamples: Int = 2000, seed: UInt64 = 1) -> Estimate {
-    let xs = xs0.filter { !$0.isNaN }
-    guard !xs.isEmpty else { return Estimate(value: .nan, ciLow: .nan, ciHigh: .nan) }
-    let m = xs.reduce(0, +) / Double(xs.count)
-    guard xs.count > 1 else { return Estimate(value: m, ciLow: m, ciHigh: m) }
-    var rng = SeededRNG(seed: seed)
-    var means: [Double] = []
-    means.reserveCapacity(resamples)
-    for _ in 0..<resamples {
-      var s = 0.0
-      for _ in xs.indices { s += xs[Int(rng.next() % UInt64(xs.count))] }
-      means.append(s / Double(xs.count))
-    }
-    means.sort()
-    return Estimate(value: m, ciLow: means[Int(0.025 * Double(resamples))], ciHigh: means[min(resamples - 1, Int(0.975 * Double(resamples)))])
+  /// Mean of `xs` (NaNs dropped) with a 95% percentile interval from `resamples` resamples (seeded):
+  /// the ratio of sums with every window weighing 1.
+  public static func mean(_ xs: [Double], resamples: Int = 2000, seed: UInt64 = 1) -> Estimate {
+    ratio(xs, [Double](repeating: 1, count: xs.count), resamples: resamples, seed: seed)
   }
 
   /// Ratio of sums Σx / Σy over windows (pairs with a NaN dropped) with a 95% percentile interval from

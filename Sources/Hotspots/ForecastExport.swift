@@ -79,16 +79,12 @@ extension HotspotForecast {
     let all = tot.reduce(0, +)
     let order = tot.indices.sorted { tot[$0] != tot[$1] ? tot[$0] > tot[$1] : units[$0].id < units[$1].id }
     return order.prefix(top ?? order.count).enumerated().map { r, u in
-      let a = sumAlpha(bs.map { expected(unit: u, bin: $0) })
+      let a = sumAlpha(bs.map { (expected(unit: u, bin: $0), self.window(ofBin: $0)) })
       return RankedHotspot(rank: r + 1, unit: units[u].id, latitude: units[u].latitude, longitude: units[u].longitude,
                            expected: tot[u], lower90: CountDistribution.quantile(0.05, mean: tot[u], alpha: a),
                            upper90: CountDistribution.quantile(0.95, mean: tot[u], alpha: a), share: all > 0 ? tot[u] / all : 0)
     }
   }
-
-  /// A single cell's NB2 dispersion with the shared window factor integrated out: its variance is
-  /// μ + (α + τ² + ατ²)μ².
-  public var cellAlpha: Double { alpha + windowAlpha + alpha * windowAlpha }
 
   /// Every unit and bin: `unit_id,latitude,longitude,bin_start,expected,lower90,upper90` (times UTC,
   /// ISO 8601; what the numbers are is in `metadata`, for the file's `.meta.json` sidecar).

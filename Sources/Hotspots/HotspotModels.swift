@@ -13,11 +13,15 @@ public struct HotspotForecast: Codable, Sendable {
   public var expected: [Double]
   /// NB2 dispersion of the predictive distribution (0 = Poisson).
   public var alpha: Double
-  /// Dispersion of a factor shared by every cell of the forecast window (a gamma variable of mean 1
-  /// and this variance multiplying every expected count): the whole town has busy and quiet days that
-  /// no cell's own dispersion carries, so the window's total varies more than the sum of independent
-  /// cells. 0 = no shared factor. Learned with `alpha` (`HotspotModel.predictiveDispersion`).
+  /// Dispersion of a factor shared by every cell of a forecast window (a gamma variable of mean 1 and
+  /// this variance multiplying every expected count of the window): the whole town has busy and quiet
+  /// days that no cell's own dispersion carries, so a window's total varies more than the sum of
+  /// independent cells. 0 = no shared factor. Learned with `alpha` (`HotspotModel.predictiveDispersion`)
+  /// over windows of `windowBins` bins.
   public var windowAlpha: Double = 0
+  /// Bins of the window `windowAlpha` is shared over (one factor per run of this many bins from the
+  /// first); 0 = the whole forecast.
+  public var windowBins = 0
   /// Units the model had no history for, forecast by a fallback (said, not hidden).
   public var fallbackUnits: [String]
 
@@ -28,13 +32,27 @@ public struct HotspotForecast: Codable, Sendable {
 
   public func expected(unit u: Int, bin b: Int) -> Double { expected[u * binStarts.count + b] }
 
-  /// The NB2 dispersion of a sum of cells with expected counts `means`, matched by moments: its variance
-  /// is Σμ + αΣμ² + τ²(Σμ)² (independent NB2 cells under a shared window factor of variance τ²), so the
-  /// sum's α is αΣμ²/(Σμ)² + τ².
-  public func sumAlpha(_ means: [Double]) -> Double {
-    let total = means.reduce(0, +)
-    guard total > 0 else { return 0 }
-    return alpha * means.reduce(0) { $0 + $1 * $1 } / (total * total) + windowAlpha
+  /// The window factor's window of bin `b`.
+  public func window(ofBin b: Int) -> Int { windowBins > 0 ? b / windowBins : 0 }
+
+  /// A single cell's NB2 dispersion with the shared window factor G integrated out: given G the cell is
+  /// NB2(μG, α), so its variance is μ + (α + τ² + ατ²)μ².
+  public var cellAlpha: Double { alpha + windowAlpha + alpha * windowAlpha }
+
+  /// The NB2 dispersion of a sum of cells (means and their windows, `window(ofBin:)`), matched by
+  /// moments: given the factors the cells are independent NB2, so the variance is
+  /// M + αΣμ² + τ²Σ_w(M_w² + αΣ_wμ²) over the windows w, and the sum's α is that less M, over M².
+  /// With one cell it is `cellAlpha`.
+  public func sumAlpha(_ cells: [(mean: Double, window: Int)]) -> Double {
+    var m = 0.0, s = 0.0
+    var perWindow = [(m: Double, s: Double)](repeating: (0, 0), count: (cells.map(\.window).max() ?? 0) + 1)
+    for c in cells {
+      m += c.mean; s += c.mean * c.mean
+      perWindow[c.window].m += c.mean; perWindow[c.window].s += c.mean * c.mean
+    }
+    guard m > 0 else { return 0 }
+    let shared = perWindow.reduce(0) { $0 + $1.m * $1.m + alpha * $1.s }
+    return (alpha * s + windowAlpha * shared) / (m * m)
   }
 
   /// Expected count per unit summed over bins `bins` (e.g. the bins of a shift).
@@ -93,64 +111,92 @@ public struct HotspotContext: ModelContext, Equatable {
 
 extension HotspotModel {
   /// Fits on `history` and forecasts the next `bins`, with a predictive distribution learned from the
-  /// data: a model whose forecast is Poisson (α = 0) gets the NB2 dispersion `predictiveDispersion`
-  /// finds — real counts are overdispersed (Bath's traffic: a Poisson predictive distribution scores a
-  /// log score four times worse than the negative binomial's), and its intervals then say so.
-  public func fitForecast(_ history: CountTable, bins: Int, clock: LocalClock) throws -> HotspotForecast {
+  /// data: a model whose forecast is Poisson (α = 0) gets the NB2 dispersion of its own errors — real
+  /// counts are overdispersed (Bath's traffic: a Poisson predictive distribution scores a log score four
+  /// times worse than the negative binomial's), and its intervals then say so — and every model gets the
+  /// shared window factor τ². Both come from `pastWindows`, forecasts this model made earlier whose
+  /// counts are now in `history` (a backtest's earlier windows, oldest first), or when there are none
+  /// from `predictiveDispersion`, which fits the model again on shorter histories.
+  public func fitForecast(_ history: CountTable, bins: Int, clock: LocalClock, pastWindows: [HeldOutWindow] = []) throws -> HotspotForecast {
     var f = try fit(history, clock: clock).forecast(history: history, bins: bins, clock: clock)
-    if let d = predictiveDispersion(history, bins: bins, clock: clock) {
-      if f.alpha == 0 { f.alpha = d.alpha }
-      f.windowAlpha = d.windowAlpha
-    }
+    learnDispersion(&f, history: history, clock: clock, pastWindows: pastWindows)
     return f
+  }
+
+  /// Gives forecast `f` (made from `history`) the learned α (if its own is 0) and τ², as `fitForecast` does.
+  public func learnDispersion(_ f: inout HotspotForecast, history: CountTable, clock: LocalClock, pastWindows: [HeldOutWindow] = []) {
+    let learned = pastWindows.isEmpty ? predictiveDispersion(history, bins: f.binStarts.count, clock: clock) : HeldOutWindow.dispersion(pastWindows)
+    guard let d = learned else { return }
+    if f.alpha == 0 { f.alpha = d.alpha }
+    f.windowAlpha = d.windowAlpha
   }
 
   /// The dispersion of this model's forecast errors, learned on its own history. The last k windows of
   /// `bins` bins (k up to 7, at most a quarter of the history, fewer if the model cannot fit without
-  /// them) are held out; fitted on the rest, the
-  /// model forecasts them. The NB2 α of the counts of the last window around a forecast from everything
-  /// before it (one window ahead, as the model is used) is kept when a likelihood-ratio test finds
-  /// overdispersion at the 5% level (`CountDistribution.overdispersion`), else 0 (Poisson); a model
-  /// whose own forecasts carry a dispersion (the negative-binomial GLM) keeps its own. The shared window factor τ² comes
-  /// from the k windows' totals by the method of moments: τ² = max(0, Σ[(T − M)² − M − αΣμ²] / ΣM²),
-  /// T and M a window's observed and expected total (later windows are forecast further ahead, so τ²
-  /// errs wide rather than narrow). Nil when the history is too short or the model cannot fit on the
-  /// shorter part.
+  /// them) are held out and forecast from a fit on the rest; the last of them is forecast again from
+  /// everything before it (one window ahead, as the model is used). `HeldOutWindow.dispersion` turns
+  /// them into α and τ² (the earlier windows are forecast further ahead, so τ² errs wide rather than
+  /// narrow). Nil when the history is too short or the model cannot fit on the shorter part.
   public func predictiveDispersion(_ history: CountTable, bins: Int, clock: LocalClock) -> (alpha: Double, windowAlpha: Double)? {
     let h = min(bins, history.binCount / 4)
     guard h >= 1 else { return nil }
-    // The most windows (up to 7, a quarter of the history) the model can be fitted without; a model
-    // that needs more history (recent-activity terms) is tried with fewer.
-    var fitted: (k: Int, forecast: HotspotForecast, held: CountTable)? = nil
-    for k in stride(from: max(1, min(7, history.binCount / 4 / h)), through: 1, by: -1) {
+    /// A fit on all but the last `k × h` bins and its forecast of them, cut into windows of h bins.
+    func heldOut(_ k: Int) -> [HeldOutWindow]? {
       let cut = history.binCount - k * h
       let train = history.slice(bins: 0..<cut), held = history.slice(bins: cut..<history.binCount)
-      if let f = try? fit(train, clock: clock).forecast(history: train, bins: k * h, clock: clock), f.expected.count == held.counts.count {
-        fitted = (k, f, held); break
+      guard let f = try? fit(train, clock: clock).forecast(history: train, bins: k * h, clock: clock), f.expected.count == held.counts.count else { return nil }
+      return (0..<k).map { w in
+        HeldOutWindow(expected: windowCells(f.expected, window: w, bins: h, units: held.units.count),
+                      actual: windowCells(held.counts, window: w, bins: h, units: held.units.count), alpha: f.alpha)
       }
     }
-    guard let (k, f, held) = fitted else { return nil }
-    let n = held.units.count, span = k * h
-    func window(_ w: Int, _ v: [Double]) -> [Double] {
-      var out: [Double] = []
-      out.reserveCapacity(n * h)
-      for u in 0..<n { let from: Int = u * span + w * h; out += v[from..<(from + h)] }
-      return out
+    // The most windows (up to 7, a quarter of the history) the model can be fitted without; a model
+    // that needs more history (recent-activity terms) is tried with fewer.
+    var found: [HeldOutWindow]? = nil
+    for k in stride(from: max(1, min(7, history.binCount / 4 / h)), through: 1, by: -1) {
+      found = heldOut(k)
+      if found != nil { break }
     }
-    // α from the window right before the origin, forecast from everything before it (as the model is used).
-    var alpha = f.alpha > 0 ? f.alpha : CountDistribution.overdispersion(window(k - 1, held.counts), window(k - 1, f.expected)).alpha
-    if k > 1 {
-      let cut = history.binCount - h
-      let train = history.slice(bins: 0..<cut), last = history.slice(bins: cut..<history.binCount)
-      if let g = try? fit(train, clock: clock).forecast(history: train, bins: h, clock: clock), g.expected.count == last.counts.count {
-        alpha = g.alpha > 0 ? g.alpha : CountDistribution.overdispersion(last.counts, g.expected).alpha
-      }
-    }
+    guard var windows = found else { return nil }
+    // The last window again, one window ahead (a model with its own α needs it for nothing else).
+    if windows.count > 1, windows[0].alpha == 0, let last = heldOut(1) { windows[windows.count - 1] = last[0] }
+    return HeldOutWindow.dispersion(windows)
+  }
+}
+
+/// The cells of window `w` (bins w·h..<(w+1)·h) of a unit-major array over `units` × k·h bins, unit-major.
+func windowCells(_ v: [Double], window w: Int, bins h: Int, units n: Int) -> [Double] {
+  let span = v.count / max(1, n)
+  var out: [Double] = []
+  out.reserveCapacity(n * h)
+  for u in 0..<n { let from: Int = u * span + w * h; out += v[from..<(from + h)] }
+  return out
+}
+
+/// A forecast window whose counts are known: the expected counts, the counts that came (same cells, same
+/// order) and the model's own dispersion in that forecast (0 = Poisson; not a learned one).
+public struct HeldOutWindow: Sendable {
+  public var expected: [Double], actual: [Double], alpha: Double
+  public init(expected: [Double], actual: [Double], alpha: Double) { self.expected = expected; self.actual = actual; self.alpha = alpha }
+
+  /// α and τ² from windows forecast before the counts were known, oldest first. α: the model's own
+  /// dispersion if its forecasts carry one (the negative-binomial GLM), else the NB2 α of the last
+  /// window's counts around its forecast scaled to the window's observed total (so the window's shared
+  /// level, which τ² carries, is not counted again as cell dispersion), kept when a likelihood-ratio test
+  /// finds overdispersion at the 5% level (`CountDistribution.overdispersion`), else 0. τ², the variance
+  /// of a factor shared by every cell of a window, by the method of moments on the windows' totals T
+  /// against their expected totals M, whose variance is M + αΣμ² + τ²(M² + αΣμ²) (`sumAlpha`):
+  /// τ² = max(0, Σ[(T − M)² − M − αΣμ²] / Σ(M² + αΣμ²)).
+  public static func dispersion(_ windows: [HeldOutWindow]) -> (alpha: Double, windowAlpha: Double)? {
+    guard let last = windows.last else { return nil }
+    let lastM = last.expected.reduce(0, +), lastT = last.actual.reduce(0, +)
+    let level = lastM > 0 && lastT > 0 ? lastT / lastM : 1
+    let alpha = last.alpha > 0 ? last.alpha : CountDistribution.overdispersion(last.actual, last.expected.map { $0 * level }).alpha
     var excess = 0.0, scale = 0.0
-    for w in 0..<k {
-      let mu = window(w, f.expected), m = mu.reduce(0, +), t = window(w, held.counts).reduce(0, +)
-      excess += (t - m) * (t - m) - m - alpha * mu.reduce(0) { $0 + $1 * $1 }
-      scale += m * m
+    for w in windows {
+      let m = w.expected.reduce(0, +), t = w.actual.reduce(0, +), s = w.expected.reduce(0) { $0 + $1 * $1 }
+      excess += (t - m) * (t - m) - m - alpha * s
+      scale += m * m + alpha * s
     }
     return (alpha, scale > 0 ? max(0, excess / scale) : 0)
   }

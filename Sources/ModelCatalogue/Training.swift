@@ -366,15 +366,16 @@ public enum Training {
 
   /// Forecasts `days` after the last bin of `history` (counts from a store or from `counts.csv`).
   public static func forecast(model saved: SavedHotspotModel, history: CountTable, clock: LocalClock, days: Int) -> HotspotForecast {
-    let bins: Int
+    let bins: Int, perDay: Int
     switch saved.binning {
-    case .seconds(let w): bins = days * 86400 / w
-    case .month: bins = max(1, days / 30)
+    case .seconds(let w): bins = days * 86400 / w; perDay = max(1, 86400 / w)
+    case .month: bins = max(1, days / 30); perDay = 1
     }
     let gaps = RecordingGaps.find(in: history)
     var f = saved.fitted.forecast(history: gaps.count > 0 ? gaps.filled(history) : history, bins: bins, clock: clock)
     if f.alpha == 0, let a = saved.predictiveAlpha { f.alpha = a }
     f.windowAlpha = saved.predictiveWindowAlpha ?? 0
+    f.windowBins = perDay  // learned at training over windows of a day (a bin for daily or longer bins)
     return f
   }
 }

@@ -229,6 +229,13 @@ public enum CountDistribution {
     return (stat > 2.706 && a.isFinite ? a : 0, max(0, stat))
   }
 
+  /// P(X ≤ k) for X ~ NB2(mean, α), Poisson when α is 0; k is floored (a weighted count of 2.7 is at
+  /// most 2 whole events).
+  public static func cdf(_ k: Double, mean: Double, alpha: Double) -> Double {
+    let whole = k.rounded(.down)
+    return alpha > 0 ? negativeBinomialCDF(whole, mean: mean, alpha: alpha) : poissonCDF(whole, mean: mean)
+  }
+
   /// P(X ≤ k) for X ~ Poisson(λ).
   public static func poissonCDF(_ k: Double, mean lambda: Double) -> Double {
     if k < 0 { return 0 }

@@ -214,13 +214,14 @@ struct BacktestTests {
     let origins = scores["spy"]!.map(\.origin)
     #expect(origins.count == 5)
     let seen = spy.recorder.seen()
-    // Per window: a fit on all the history (the forecast); one on all but its last k days (the held-out
-    // days the window factor is learned on: k = min(7, a quarter of the history's days)); and, when k > 1,
-    // one on all but its last day (the day the dispersion is learned on).
+    // Per window: a fit on all the history (the forecast). The first window has no earlier forecast to
+    // learn its predictive dispersion from, so it also fits on all but its last k days (k = min(7, a
+    // quarter of the history's days)) and, when k > 1, on all but its last day; later windows learn from
+    // the earlier windows' forecasts and fit once.
     var expected: [Int64] = []
-    for origin in origins {
+    for (w, origin) in origins.enumerated() {
       let k = min(7, Int((origin - t.binStarts[0]) / 86400) / 4)
-      expected += [origin, origin - Int64(k) * 86400] + (k > 1 ? [origin - 86400] : [])
+      expected += [origin] + (w > 0 ? [] : [origin - Int64(k) * 86400] + (k > 1 ? [origin - 86400] : []))
     }
     #expect(seen.fits == expected, "every fit ends at or before its window's origin, where the plan says")
     #expect(seen.forecasts.count == expected.count)
@@ -634,14 +635,61 @@ struct PITHistogramTests {
 struct PooledHitRateTests {
   @Test func busyWindowsWeighMore() {
     // Window 1: 1 event, all in the top 10%; window 2: 3 events, none there. Pooled 1/4, mean 1/2.
-    let w1 = WindowScore(origin: 0, metrics: [Metric.hitRate(coverage: 0.1).name: 1, Metric.observedTotal.name: 1])
-    let w2 = WindowScore(origin: 86400, metrics: [Metric.hitRate(coverage: 0.1).name: 0, Metric.observedTotal.name: 3])
+    let w1 = WindowScore(origin: 0, metrics: [Metric.hitRate(coverage: 0.1).name: 1], observedTotal: 1)
+    let w2 = WindowScore(origin: 86400, metrics: [Metric.hitRate(coverage: 0.1).name: 0], observedTotal: 3)
     let c = Comparison.summarise(hotspot: ["m": [w1, w2]], order: ["m"], family: .hotspot, target: "events", seed: 1)
     let row = c.models[0]
     #expect(row.metrics[Metric.hitRate(coverage: 0.1).name]?.value == 0.5)
     #expect(row.metrics[Metric.pooledHitRate(coverage: 0.1).name]?.value == 0.25)
     #expect(Metric.pooledHitRate(coverage: 0.1).name == "hit_rate_pooled@10%")
+    // Resampling two windows gives 1 (window 1 twice), 1/4 or 0 (window 2 twice), each about a quarter,
+    // a half and a quarter of the time: the 95% interval is [0, 1].
     let e = Bootstrap.ratio([1, 0], [1, 3])
-    #expect(e.value == 0.25 && e.ciLow >= 0 && e.ciHigh <= 1 && e.ciLow <= e.ciHigh)
+    #expect(e.value == 0.25 && e.ciLow == 0 && e.ciHigh == 1)
+    // The mean over windows is the ratio with every window weighing 1, draw for draw.
+    #expect(Bootstrap.mean([0.2, 0.9, 0.4], seed: 3) == Bootstrap.ratio([0.2, 0.9, 0.4], [1, 1, 1], seed: 3))
+  }
+}
+
+/// The shared window factor's algebra (issue 17): given the factor G of a window, cells are independent
+/// NB2(μG, α), so a cell's α is α + τ² + ατ², a window's total has variance M + αΣμ² + τ²(M² + αΣμ²), and
+/// windows with their own factors add their variances.
+@Suite("Window factor algebra")
+struct WindowFactorAlgebraTests {
+  func forecast(_ expected: [Double], alpha: Double, windowAlpha: Double, windowBins: Int) -> HotspotForecast {
+    var f = HotspotForecast(model: "m", units: [SpatialUnit(id: "S", latitude: 51.5, longitude: 0.7)],
+                            binStarts: expected.indices.map { Int64($0) * 3600 }, expected: expected, alpha: alpha, fallbackUnits: [])
+    f.windowAlpha = windowAlpha; f.windowBins = windowBins
+    return f
+  }
+
+  @Test func sumsByHand() {
+    let f = forecast([2, 3, 5, 10], alpha: 0.5, windowAlpha: 0.1, windowBins: 2)
+    // One cell: its own α with the factor integrated out.
+    #expect(abs(f.sumAlpha([(4, 0)]) - (0.5 + 0.1 + 0.05)) < 1e-12 && abs(f.cellAlpha - 0.65) < 1e-12)
+    // Bins 0–1 and 2–3 are two windows: M = 20, Σμ² = 138; windows (5, 13) and (15, 125).
+    // Variance beyond M: 0.5·138 + 0.1·[(25 + 0.5·13) + (225 + 0.5·125)] = 69 + 31.9 = 100.9.
+    let cells = (0..<4).map { (f.expected[$0], f.window(ofBin: $0)) }
+    #expect(abs(f.sumAlpha(cells) - 100.9 / 400) < 1e-12)
+    // As one window (windowBins 0): 69 + 0.1·(400 + 69) = 115.9.
+    let whole = forecast([2, 3, 5, 10], alpha: 0.5, windowAlpha: 0.1, windowBins: 0)
+    #expect(abs(whole.sumAlpha((0..<4).map { (whole.expected[$0], whole.window(ofBin: $0)) }) - 115.9 / 400) < 1e-12)
+    // The N-test's total uses the same algebra.
+    #expect(HotspotMetrics.nTest(expectedTotal: 20, observedTotal: 26, alpha: 0.5, sumOfSquaredMeans: 138, windowAlpha: 0.1)
+            == HotspotMetrics.nTest(expectedTotal: 20, observedTotal: 26, totalAlpha: 115.9 / 400))
+  }
+
+  @Test func momentsByHand() throws {
+    // Two windows of one Poisson cell each (own α 0 is replaced by the learned one; here the last
+    // window's counts around its forecast show no overdispersion, so α = 0): τ² = Σ[(T − M)² − M] / ΣM²
+    // = [(14 − 10)² − 10 + (25 − 20)² − 20] / (100 + 400) = 11 / 500.
+    let d = try #require(HeldOutWindow.dispersion([HeldOutWindow(expected: [10], actual: [14], alpha: 0),
+                                                   HeldOutWindow(expected: [20], actual: [25], alpha: 0)]))
+    #expect(d.alpha == 0 && abs(d.windowAlpha - 11.0 / 500) < 1e-12)
+    // A model's own α is kept and enters the moments: τ² = [16 − 10 − 0.2·100 + 25 − 20 − 0.2·400] /
+    // (100 + 20 + 400 + 80) < 0, so 0.
+    let own = try #require(HeldOutWindow.dispersion([HeldOutWindow(expected: [10], actual: [14], alpha: 0.2),
+                                                     HeldOutWindow(expected: [20], actual: [25], alpha: 0.2)]))
+    #expect(own.alpha == 0.2 && own.windowAlpha == 0)
   }
 }
