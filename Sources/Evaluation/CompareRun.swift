@@ -45,12 +45,15 @@ public enum CompareRun {
     var oracle: HotspotOracle? = nil
     var actorTable: CountTable? = nil
     var actorVehicles: [Int: String] = [:]
+    var truthPeriods: [String: [Int: [ClosedRange<Int64>]]]? = nil  // read once, for hotspots and next appearance
     if let dir = o.truthDirectory {
+      actorVehicles = try actorMap(store: store, truthDirectory: dir, pseudonymiser: o.pseudonymiser)
       switch o.target {
       case .keeper(.rental): oracle = try HotspotOracle(path: truthFile(dir, "truth-expected-counts.csv"), column: "expected_rental_reads")
       case .linkedGroups:
         // Trained on the linked groups' reads, judged on the truth's actors' (their cars within their hires).
         let periods = try actorPeriods(store: store, truthDirectory: dir, pseudonymiser: o.pseudonymiser, clock: clock)
+        truthPeriods = periods
         let ids = periods.values.flatMap { $0.flatMap { v, spans in spans.map { EpisodeID.format(vehicle: store.vehicles[v].id, first: $0.lowerBound, last: $0.upperBound - 59) } } }
         if !ids.isEmpty {
           actorTable = CountTable.build(store: store, target: .vehicles(ids.sorted()), binning: bin, from: dayStart, to: end + 1)
@@ -62,14 +65,12 @@ public enum CompareRun {
           }
         }
       default:
-        let actors = try actorMap(store: store, truthDirectory: dir, pseudonymiser: o.pseudonymiser)
-        if case .vehicles(let ids) = o.target, Set(ids) == Set(actors.keys.map { store.vehicles[$0].id }) {
+        if case .vehicles(let ids) = o.target, Set(ids) == Set(actorVehicles.keys.map { store.vehicles[$0].id }) {
           oracle = try HotspotOracle(path: truthFile(dir, "truth-expected-counts.csv"), column: "expected_actor_reads")
         } else {
           notes.append("hotspot oracle: the truth gives expected rental and actor reads; use --target keeper=rental for an oracle row")
         }
       }
-      actorVehicles = try actorMap(store: store, truthDirectory: dir, pseudonymiser: o.pseudonymiser)
       if actorVehicles.isEmpty { notes.append("no truth plate matched the store (wrong key?): no route oracle") }
     }
     // Recording gaps (a camera down for a day, judged on all its traffic): filled in training, not scored.
@@ -86,10 +87,11 @@ public enum CompareRun {
     if let actorTable {
       // The same models trained on the truth's actor reads: the loss from linking rather than knowing.
       let truthNamed = named.map { NamedHotspotModel(name: $0.name + " (truth groups)", model: $0.model) }
-      scores.merge(try HotspotBacktest.run(table: actorTable, models: truthNamed, plan: o.plan, clock: clock)) { a, _ in a }
+      // The same recording gaps (judged on all traffic, which both tables share) filled and left out.
+      scores.merge(try HotspotBacktest.run(table: actorTable, models: truthNamed, plan: o.plan, clock: clock, gaps: gaps.count > 0 ? gaps : nil)) { a, _ in a }
       order += truthNamed.map(\.name)
       target = "the truth's actor reads (models trained on \(o.target.description); '(truth groups)': trained on the actor reads themselves)"
-      notes.append("hotspots: each model is trained on the linked groups' reads (each weighted by its link confidence) and scored on the truth's actor reads, beside the same model trained on the actor reads ('truth groups'): the difference is what linking costs")
+      notes.append("hotspots: each model is trained on the linked groups' reads (each weighted by its link confidence) and scored on the truth's actor reads, beside the same model trained on the actor reads ('truth groups'): the difference is what linking costs. The groups were linked on the whole store, so which reads before an origin count as a group's, and how much, rests on hindsight")
     }
     var comparison = Comparison.summarise(hotspot: scores, order: order, family: .hotspot, target: target, seed: o.seed)
     if o.routes {
@@ -111,7 +113,7 @@ public enum CompareRun {
       // else every repeat vehicle.
       var groups: [String: [Int: [ClosedRange<Int64>]]]? = nil
       if !actorVehicles.isEmpty, let dir = o.truthDirectory {
-        groups = try actorPeriods(store: store, truthDirectory: dir, pseudonymiser: o.pseudonymiser, clock: clock)
+        groups = try truthPeriods ?? actorPeriods(store: store, truthDirectory: dir, pseudonymiser: o.pseudonymiser, clock: clock)
       }
       var linkedHistories: [String: [Int: [ClosedRange<Int64>]]]? = nil
       if let linked = o.linkedGroups {

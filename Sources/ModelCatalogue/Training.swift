@@ -109,6 +109,8 @@ public enum Training {
     public var context: any ModelContext
     public var start: Int64, end: Int64
     public var fingerprint: String
+    /// Hotspot counts: the recording gaps found in them, already filled in `statistic`.
+    public var filledGaps: RecordingGaps? = nil
   }
 
   /// The statistic `spec` learns from: counts of `target` per site and bin (hotspot), transition counts
@@ -134,7 +136,7 @@ public enum Training {
       // Recording gaps are filled from the unit's other weeks (`RecordingGaps`), not learned as traffic.
       let gaps = RecordingGaps.find(in: table)
       return TrainingData(statistic: gaps.count > 0 ? gaps.filled(table) : table, context: HotspotContext(binning: spec.bin, target: target),
-                          start: table.firstBin, end: table.end, fingerprint: table.fingerprint)
+                          start: table.firstBin, end: table.end, fingerprint: table.fingerprint, filledGaps: gaps)
     case .route:
       let counts = TransitionCounts.build(store: store, order: try spec.routeModel().order, to: stop, clock: clock)
       return TrainingData(statistic: RouteStatistic(counts: counts, locations: store.siteLocations), context: SiteContext(sites: store.sites),
@@ -170,7 +172,8 @@ public enum Training {
     let data = try trainingData(spec: spec, store: store, target: target, clock: clock, until: until)
     switch spec.family {
     case .hotspot:
-      return try train(spec: spec, table: data.statistic as! CountTable, target: target, clock: clock, to: path, fingerprint: data.fingerprint)
+      return try train(spec: spec, table: data.statistic as! CountTable, target: target, clock: clock, to: path, fingerprint: data.fingerprint,
+                       filledGaps: data.filledGaps)
     case .route:
       let r = data.statistic as! RouteStatistic
       return try train(spec: spec, counts: r.counts, sites: store.sites, locations: r.locations, start: data.start, stop: data.end,
@@ -258,10 +261,11 @@ public enum Training {
   }
 
   /// Fits a hotspot spec on a count table (from a store, or `counts.csv` computed elsewhere) and writes the model file.
+  /// `fingerprint`: of the counts as read, and `filledGaps` the recording gaps found in them, when `table`
+  /// has had its gaps filled already (else they are found and filled here).
   @discardableResult
-  /// `fingerprint`: of the counts as read, when `table` has had its recording gaps filled already.
   public static func train(spec: SpecFile, table: CountTable, target: Target, clock: LocalClock, to path: String,
-                           fingerprint: String? = nil) throws -> (ModelFileHeader, String) {
+                           fingerprint: String? = nil, filledGaps: RecordingGaps? = nil) throws -> (ModelFileHeader, String) {
     guard spec.isHotspot else { throw SpecError.invalid("\(spec.name) is a \(spec.family.rawValue) model: it does not learn from counts") }
     guard table.binning == spec.bin else {
       throw SpecError.invalid("the counts are in bins of \(table.binning) but \(spec.name) wants \(spec.bin); pass --bin \(spec.bin) or change the spec's bin")
@@ -270,8 +274,8 @@ public enum Training {
     header.trainingStart = table.firstBin
     // Recording gaps (a time of day not recorded, a camera down for a day) are filled from the unit's
     // other weeks, not learned as traffic.
-    let gaps = RecordingGaps.find(in: table)
-    let table = gaps.count > 0 ? gaps.filled(table) : table
+    let gaps = filledGaps ?? RecordingGaps.find(in: table)
+    let table = filledGaps == nil && gaps.count > 0 ? gaps.filled(table) : table
     // The dispersion of its forecast errors, learned on the last day of the history (a bin for daily or longer bins).
     let day: Int
     switch spec.bin {

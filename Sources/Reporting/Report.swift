@@ -278,19 +278,20 @@ th{background:#eef3f8}td:first-child,th:first-child{text-align:left}.note{color:
 
   /// PIT histograms of the hotspot models' cells (small multiples, a dashed line at the uniform height).
   static func pitPlot(_ c: Comparison) -> String {
-    let rows = c.rows(of: .hotspot).filter { ($0.pit?.count ?? 0) > 0 }
+    // Each row keeps its colour from the other plots (its place among all hotspot rows).
+    let rows = c.rows(of: .hotspot).enumerated().filter { ($0.element.pit?.count ?? 0) > 0 }
     guard !rows.isEmpty else { return "" }
     let cellW = 130.0, cellH = 90.0, perRow = 3
     let lines = (rows.count + perRow - 1) / perRow
     let W = cellW * Double(perRow) + 20, H = cellH * Double(lines) + 10
-    let top = max(0.2, rows.flatMap { $0.pit! }.max()! * 1.1)
+    let top = max(0.2, rows.flatMap { $0.element.pit! }.max()! * 1.1)
     var s = "<div class=\"card\"><b>PIT histograms (calibrated: every bar at the dashed line; U shape: intervals too narrow)</b><br>"
     s += "<svg id=\"pit-plot\" width=\"\(Int(W))\" height=\"\(Int(H))\" viewBox=\"0 0 \(Int(W)) \(Int(H))\" role=\"img\" aria-label=\"PIT histograms\">\n"
-    for (k, row) in rows.enumerated() {
+    for (k, (colourIndex, row)) in rows.enumerated() {
       let h = row.pit!, x0 = 10 + Double(k % perRow) * cellW, y0 = 5 + Double(k / perRow) * cellH
       let plotH = cellH - 30, barW = (cellW - 20) / Double(h.count)
       func y(_ v: Double) -> Double { y0 + 14 + plotH * (1 - v / top) }
-      let colour = row.role == .oracle ? "#000" : palette[k % palette.count]
+      let colour = row.role == .oracle ? "#000" : palette[colourIndex % palette.count]
       s += "<text x=\"\(x0)\" y=\"\(y0 + 10)\" font-size=\"10\">\(esc(row.name))</text>\n"
       for (j, v) in h.enumerated() {
         s += "<rect class=\"pit-bar\" x=\"\(x0 + Double(j) * barW)\" y=\"\(y(v))\" width=\"\(barW - 1)\" height=\"\(y(0) - y(v))\" fill=\"\(colour)\" fill-opacity=\"0.7\"><title>\(esc(row.name)) PIT \(f(Double(j) / Double(h.count)))–\(f(Double(j + 1) / Double(h.count))): \(f(v))</title></rect>\n"

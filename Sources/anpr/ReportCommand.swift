@@ -81,9 +81,14 @@ extension ANPR {
       if let groups {
         let file = try GroupsFile.read(path: groups)
         input.groups = ReportInput.groups(file)
-        // Where and when each group will next appear, from the same origin as the plan.
-        let (o, note) = try origin.origin(store, clock: clock)
-        if model == nil { print(note) }
+        // Where and when each group will next appear, from the same origin as the plan (the model's
+        // clock may not be the store's, so the plan's origin is reused rather than found again).
+        let o: Int64
+        if let planned = input.origin { o = planned } else {
+          let (found, note) = try origin.origin(store, clock: clock)
+          print(note)
+          o = found
+        }
         let (naModel, naNote) = try Training.nextAppearanceModel(path: nil, store: store, origin: o, clock: clock)
         input.groupOutlooks = ReportInput.groupOutlooks(file, store: store, model: naModel, origin: o, clock: clock)
         print("linked groups: \(input.groupOutlooks.count) of \(input.groups.count) with a next-appearance forecast (\(naNote))")

@@ -43,6 +43,8 @@ struct ReportTests {
       #expect(plot.contains("rotate(-90)") && plot.contains("text-anchor=\"middle\""), "\(id) lacks an axis label")
     }
     #expect(html.contains("data fingerprint") && html.contains("FNV-1a 0123456789abcdef"))
+    // The PIT histogram of the one model: ten bars, each titled with its share.
+    #expect(html.contains("id=\"pit-plot\"") && html.components(separatedBy: "class=\"pit-bar\"").count - 1 == 10)
     // A printable page per day and shift (issue 21), tables that scroll on a phone, no made-up geography.
     let pages = Set(input.plan.compactMap { a in a.day.map { "\($0) \(a.shift)" } }).count
     #expect(pages >= 7 * 3 && html.components(separatedBy: "<section class=\"patrol-page\">").count - 1 == pages)
