@@ -163,7 +163,7 @@ public enum Target: Codable, Sendable, Hashable, CustomStringConvertible {
   /// nil for targets whose reads all weigh 1.
   public func readWeights(_ store: ReadStore) -> [Int: [(span: ClosedRange<Int64>?, weight: Double)]]? {
     guard case .linkedGroups(let ids, let weights) = self else { return nil }
-    let index = Dictionary(store.vehicles.enumerated().map { ($1.id, $0) }, uniquingKeysWith: { a, _ in a })
+    let index = EpisodeID.vehicleIndex(store)
     var out: [Int: [(span: ClosedRange<Int64>?, weight: Double)]] = [:]
     for (id, w) in zip(ids, weights) {
       if let e = EpisodeID.parse(id), let v = index[e.vehicle] { out[v, default: []].append((e.from...e.to, w)) }

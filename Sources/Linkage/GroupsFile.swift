@@ -102,12 +102,13 @@ extension GroupsFile {
   /// - Throws: `SpecError.invalid` when the file holds no group, or a group has a member this store
   ///   does not know (linked on another store, or another key), naming the group and the member.
   public func periodsOfUse(in store: ReadStore, path: String) throws -> [String: [Int: [ClosedRange<Int64>]]] {
-    let names = Array(Set(members.map(\.group))).sorted()
+    let names = groups
     guard !names.isEmpty else { throw SpecError.invalid("\(path): no groups") }
+    let index = EpisodeID.vehicleIndex(store)
     var out: [String: [Int: [ClosedRange<Int64>]]] = [:]
     for g in names {
       let ids = members(of: g).map(\.vehicle)
-      let r = EpisodeID.resolve(ids, in: store)
+      let r = EpisodeID.resolve(ids, index: index)
       if let first = r.unknown.first {
         throw SpecError.invalid("\(path): group '\(g)': \(r.unknown.count) of its \(ids.count) members are not in this store (first: \(first)); was it linked on another store or with another key?")
       }

@@ -14,13 +14,14 @@ public enum EpisodeID {
   }
 
   /// Parses an id into the vehicle id and its span `[from, to]` (UTC seconds, `to` the last second of its
-  /// minute); nil when `id` is a plain vehicle id.
+  /// minute); nil when `id` is a plain vehicle id, or its span ends before it starts (not a period of
+  /// use: such an id names nothing, and is refused as unknown where ids are resolved).
   public static func parse(_ id: String) -> (vehicle: String, from: Int64, to: Int64)? {
     guard let hash = id.lastIndex(of: "#") else { return nil }
     let span = id[id.index(after: hash)...].components(separatedBy: "..")
     guard span.count == 2, span.allSatisfy({ $0.count == 17 && $0.hasSuffix("Z") }),
           case .success(let a) = Timestamp.parse(span[0].dropLast() + ":00Z"),
-          case .success(let b) = Timestamp.parse(span[1].dropLast() + ":00Z") else { return nil }
+          case .success(let b) = Timestamp.parse(span[1].dropLast() + ":00Z"), a <= b else { return nil }
     return (String(id[..<hash]), Int64(a), Int64(b) + 59)
   }
 
@@ -28,12 +29,21 @@ public enum EpisodeID {
   /// named by episode ids the spans its reads must fall in (absent: every read of that vehicle). Ids not
   /// in the store are returned in `unknown`.
   public static func resolve(_ ids: [String], in store: ReadStore) -> (vehicles: [Int], spans: [Int: [ClosedRange<Int64>]], unknown: [String]) {
-    let index = Dictionary(store.vehicles.enumerated().map { ($1.id, $0) }, uniquingKeysWith: { a, _ in a })
+    resolve(ids, index: vehicleIndex(store))
+  }
+
+  /// The store's vehicle indices by id (build once when resolving many lists of ids).
+  public static func vehicleIndex(_ store: ReadStore) -> [String: Int] {
+    Dictionary(store.vehicles.enumerated().map { ($1.id, $0) }, uniquingKeysWith: { a, _ in a })
+  }
+
+  /// `resolve(_:in:)` against a prebuilt `vehicleIndex`.
+  public static func resolve(_ ids: [String], index: [String: Int]) -> (vehicles: [Int], spans: [Int: [ClosedRange<Int64>]], unknown: [String]) {
     var vehicles: [Int] = [], spans: [Int: [ClosedRange<Int64>]] = [:], whole = Set<Int>(), unknown: [String] = []
     for id in ids {
       if let e = parse(id), let v = index[e.vehicle] {
         if !vehicles.contains(v) { vehicles.append(v) }
-        if e.from <= e.to { spans[v, default: []].append(e.from...e.to) }
+        spans[v, default: []].append(e.from...e.to)
       } else if let v = index[id] {
         if !vehicles.contains(v) { vehicles.append(v) }
         whole.insert(v)

@@ -42,8 +42,9 @@ extension ReportInput {
                                    clock: LocalClock) -> [String: GroupOutlook] {
     let travel = store.typicalTravelSeconds(until: origin)
     var out: [String: GroupOutlook] = [:]
+    let index = EpisodeID.vehicleIndex(store)
     for g in file.groups {
-      let r = EpisodeID.resolve(file.members(of: g).map(\.vehicle), in: store)
+      let r = EpisodeID.resolve(file.members(of: g).map(\.vehicle), index: index)
       guard !r.vehicles.isEmpty,
             let f = try? NextAppearanceForecast.make(store: store, model: model, vehicles: r.vehicles, spans: r.spans, origin: origin,
                                                      days: 7, top: 3, clock: clock, travel: travel) else { continue }

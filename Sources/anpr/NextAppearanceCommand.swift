@@ -99,17 +99,19 @@ extension ANPR {
       do { f = try NextAppearanceForecast.make(store: store, model: model, vehicles: vehicles, spans: spans, origin: from, days: days, top: top, clock: clock) }
       catch let e as FitError { throw CLIError("\(label): \(e)") }
       let (rows, visits, dayP) = (f.windows, f.visits, f.dayProbabilities)
+      // P(seen within 1, 3 and --days days), each once (--days 3 or 1 is not listed twice).
+      let horizons = [1, 3, days].filter { $0 <= days }.reduce(into: [Int]()) { if !$0.contains($1) { $0.append($1) } }
       if json {
         struct Output: Encodable {
           var origin: String; var pSeen: [String: Double]; var windows: [NextAppearanceForecast.Window]; var stops: [NextAppearanceForecast.Stop]
           enum CodingKeys: String, CodingKey { case origin, pSeen = "p_seen", windows, stops }
         }
-        let pSeen = Dictionary(Set([1, 3, days]).filter { $0 <= days }.map { ("\($0)d", f.pSeen(within: $0)) }, uniquingKeysWith: { a, _ in a })
+        let pSeen = Dictionary(uniqueKeysWithValues: horizons.map { ("\($0)d", f.pSeen(within: $0)) })
         try printJSONLine(Output(origin: Timestamp.iso8601(from), pSeen: pSeen, windows: rows, stops: f.stops))
         return rows.count
       }
       let seenDays = f.seenDays
-      let within: [(Int, Double)] = [1, 3, days].filter { $0 <= days }.map { k in (k, f.pSeen(within: k)) }
+      let within: [(Int, Double)] = horizons.map { k in (k, f.pSeen(within: k)) }
       print("\(label): \(visits.count) past visits on \(seenDays) days; P(seen within "
         + within.map { "\($0.0)" }.joined(separator: "/") + " days) = " + within.map { String(format: "%.2f", $0.1) }.joined(separator: " / "))
       print(originNote)

@@ -72,6 +72,8 @@ struct EpisodeTests {
     #expect(p.vehicle == "V0AB#x" && p.from == 1_772_460_300 && p.to == 1_772_805_720 + 59)
     #expect(p.from <= 1_772_460_300 && p.to >= 1_772_805_661)  // the span holds every read
     #expect(EpisodeID.parse("V0AB") == nil && EpisodeID.parse("V0AB#2026-03-02..x") == nil)
+    // A span that ends before it starts (a hand-edited groups file) names no period of use.
+    #expect(EpisodeID.parse("V0AB#2026-03-06T14:02Z..2026-03-02T14:05Z") == nil)
   }
 
   @Test func segmentationFindsEachChangeOfDriver() throws {

@@ -252,6 +252,10 @@ struct MarkovRouteTests {
     let p = model.stopProbabilities(mine), c = try! #require(model.stopStrengths)
     #expect(abs(p[3] - (3 + c[3] * 3.0 / 14) / (4 + c[3])) < 1e-12)
     #expect(abs(p[1] - (c[1] * 5.0 / 14) / (4 + c[1])) < 1e-12)
+    // The strengths by hand (two vehicles, 14 visits; site 3: k = 3 of 4 and 0 of 10, r = 3/14; site 1:
+    // 0 of 4 and 5 of 10, r = 5/14): ρ = (Σk²/n − 2rΣk + r²Σn) / (r(1 − r)) − 2, over Σ(n − 1) = 12,
+    // and c = 1/ρ − 1: site 3 ρ = 83/132, c = 49/83; site 1 ρ = 5/54, c = 9.8.
+    #expect(abs(c[3] - 49.0 / 83) < 1e-12 && abs(c[1] - 9.8) < 1e-12, "\(c)")
     #expect(p.indices.max { p[$0] < p[$1] } == 3)
     // A stop in a visit's list twice counts once; a fit from before stop rates forecasts none.
     var twice = mine; twice[1].stopSites = [3, 3]
@@ -283,10 +287,10 @@ struct MarkovRouteTests {
     func counts(dependsOnTime: Bool) -> TransitionCounts {
       var c = TransitionCounts(order: 2, siteCount: 4)
       for day in 0..<20 {
-        let monday = Int64(20517 + day % 5) * 86400  // weekdays of 2026-03
+        let weekday = Int64(20514 + day % 5) * 86400  // Monday 2 – Friday 6 March 2026
         for (hour, k) in [(8, 0), (8, 1), (17, 2), (17, 3)] {
           let last = dependsOnTime ? (hour == 8 ? 2 : 3) : (k % 2 == 0 ? 2 : 3)
-          let t = monday + Int64(hour * 3600 + k * 600)
+          let t = weekday + Int64(hour * 3600 + k * 600)
           c.add(sites: [0, 1, last], times: [t, t + 120, t + 240], clock: .utc)
         }
       }
