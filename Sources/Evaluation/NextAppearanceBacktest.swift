@@ -268,7 +268,16 @@ public enum NextAppearanceBacktest {
       greater += Double(above); equal += Double(eq)
     }
     if p == 0 { equal = Double(f.slots.count * f.sites.count) - greater }
-    func hit(_ k: Double, greater g: Double, equal e: Double) -> Double { g >= k ? 0 : min(1, (k - g) / max(e, 1)) }
+    /// The chance that one of `targets` items tied with `e − targets` others, below `g` better ones, is in
+    /// the top k when ties are broken at random: 1 − C(e − targets, r) / C(e, r) for the r = k − g places left.
+    func hit(_ k: Double, greater g: Double, equal e: Double, targets: Double = 1) -> Double {
+      let r = k - g
+      guard r > 0 else { return 0 }
+      guard r < e else { return 1 }
+      var none = 1.0
+      for i in 0..<Int(r) { none *= max(0, e - targets - Double(i)) / (e - Double(i)) }
+      return 1 - none
+    }
     m["hit@1"] = hit(1, greater: greater, equal: equal)
     m["hit@3"] = hit(3, greater: greater, equal: equal)
     m["hit@10"] = hit(10, greater: greater, equal: equal)
@@ -286,13 +295,14 @@ public enum NextAppearanceBacktest {
       if i == a.slot { covered = true; break }
     }
     m["arrival_coverage80"] = covered ? 1 : 0
-    // Stops: the best-ranked site the visit stopped at among the top 3 (ties share credit), and the
-    // Brier score of the per-site stop probabilities.
+    // Stops: a site the visit stopped at among the top 3 (ties broken at random: the chance one of the
+    // stopped sites tied at the best is in), and the Brier score of the per-site stop probabilities.
     if !f.stops.isEmpty {
       let stopped = Set(a.stops.filter { $0 < f.stops.count })
       m[Metric.stopBrier.name] = f.stops.indices.reduce(0.0) { $0 + pow(f.stops[$1] - (stopped.contains($1) ? 1 : 0), 2) }
       if let best = stopped.map({ f.stops[$0] }).max() {
-        m[Metric.stopHit3.name] = hit(3, greater: Double(f.stops.filter { $0 > best }.count), equal: Double(f.stops.filter { $0 == best }.count))
+        m[Metric.stopHit3.name] = hit(3, greater: Double(f.stops.filter { $0 > best }.count), equal: Double(f.stops.filter { $0 == best }.count),
+                                      targets: Double(stopped.filter { f.stops[$0] == best }.count))
       } else {
         m[Metric.stopHit3.name] = .nan
       }

@@ -40,7 +40,7 @@ public enum TransitionsBacktest {
       let t = monday + Int64(hour) * 3600 + 1800
       for m in models {
         let fitted = try m.model.fit(counts, sites: sites)
-        var top1 = 0.0, top3 = 0.0, rr = 0.0, ll = 0.0
+        var score = RankScores()
         var errors: [(Double, Double)] = []  // (abs error minutes, weight)
         var cache: [Int: NextSitePrediction] = [:]
         for row in test {
@@ -48,42 +48,42 @@ public enum TransitionsBacktest {
           cache[row.from] = pred
           let rank = (pred.ranked.firstIndex { $0.site == row.to }.map { $0 + 1 })
             ?? (pred.ranked.count + (sites.count + 1 - pred.ranked.count + 1) / 2)
-          if rank == 1 { top1 += row.count }
-          if rank <= 3 { top3 += row.count }
-          rr += row.count / Double(rank)
-          let p = pred.ranked.first { $0.site == row.to }?.probability ?? pred.remainderPerSite
-          ll += row.count * -log(max(p, 1e-12))
+          score.add(rank: rank, probability: pred.ranked.first { $0.site == row.to }?.probability ?? pred.remainderPerSite, weight: row.count)
           if row.to != endOfTrip, let mean = row.meanSeconds {
             let tt = fitted.travelTime(from: row.from, to: row.to, band: timeBand(t, clock: .utc))
             errors.append((abs(tt.median - mean) / 60, row.count))
           }
         }
-        var metrics = ["top1": top1 / total, "top3": top3 / total, "mrr": rr / total, "log_loss": ll / total]
+        var metrics = score.metrics(total)
         if !errors.isEmpty { metrics["arrival_abs_error_min"] = weightedMedian(errors) }
         out[m.name, default: []].append(WindowScore(origin: Int64(hour), metrics: metrics))
       }
-    }
-    for hour in 0..<24 {
-      let test = rows.filter { $0.hour == hour && $0.count > 0 }
-      let total = test.reduce(0) { $0 + $1.count }
-      guard total > 0, models.first.map({ out[$0.name]?.contains { $0.origin == Int64(hour) } ?? false }) ?? true else { continue }
+      // The plain count table of the other hours' moves (the end of a trip one more symbol), same folds.
       var table: [Int: [Int: Double]] = [:]
       for r in rows where r.hour != hour && r.count > 0 { table[r.from, default: [:]][r.to, default: 0] += r.count }
-      var top1 = 0.0, top3 = 0.0, rr = 0.0, ll = 0.0
+      var score = RankScores()
       for row in test {
         let counts = table[row.from] ?? [:]
         let ranked = counts.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.map(\.key)
         let rank = (ranked.firstIndex(of: row.to).map { $0 + 1 }) ?? (ranked.count + (sites.count + 1 - ranked.count + 1) / 2)
-        if rank == 1 { top1 += row.count }
-        if rank <= 3 { top3 += row.count }
-        rr += row.count / Double(rank)
-        let p = ((counts[row.to] ?? 0) + 0.01) / (counts.orderedSum + 0.01 * Double(sites.count + 1))
-        ll += row.count * -log(p)
+        score.add(rank: rank, probability: ((counts[row.to] ?? 0) + 0.01) / (counts.orderedSum + 0.01 * Double(sites.count + 1)), weight: row.count)
       }
-      out[countTableName, default: []].append(WindowScore(origin: Int64(hour), metrics: ["top1": top1 / total, "top3": top3 / total, "mrr": rr / total, "log_loss": ll / total]))
+      out[countTableName, default: []].append(WindowScore(origin: Int64(hour), metrics: score.metrics(total)))
     }
     guard !out.isEmpty else { throw FitError.noData("transitions: no moves to score") }
     return out
+  }
+
+  /// Weighted top-1, top-3, reciprocal rank and log loss of next-site predictions.
+  struct RankScores {
+    var top1 = 0.0, top3 = 0.0, rr = 0.0, ll = 0.0
+    mutating func add(rank: Int, probability p: Double, weight w: Double) {
+      if rank == 1 { top1 += w }
+      if rank <= 3 { top3 += w }
+      rr += w / Double(rank)
+      ll += w * -log(max(p, 1e-12))
+    }
+    func metrics(_ total: Double) -> [String: Double] { ["top1": top1 / total, "top3": top3 / total, "mrr": rr / total, "log_loss": ll / total] }
   }
 
   static func weightedMedian(_ xs: [(Double, Double)]) -> Double {

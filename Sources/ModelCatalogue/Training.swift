@@ -337,9 +337,11 @@ public enum Training {
   /// The next-appearance model to forecast from `origin`: the one in `path` (refused when it was trained
   /// on another camera registry or on reads after the origin — it would have seen the period it
   /// forecasts), else one fitted on every vehicle's visits before the origin; and a line saying which.
-  public static func nextAppearanceModel(path: String?, store: ReadStore, origin: Int64, clock: LocalClock) throws -> (FittedNextAppearance, String) {
+  /// `travel`: the store's usual travel times before the origin, when the caller has them (one pass over the reads).
+  public static func nextAppearanceModel(path: String?, store: ReadStore, origin: Int64, clock: LocalClock,
+                                         travel: [Int: Double]? = nil) throws -> (FittedNextAppearance, String) {
     guard let path else {
-      let all = NextAppearanceModel.visits(store: store, until: origin, clock: clock)
+      let all = NextAppearanceModel.visits(store: store, until: origin, clock: clock, travel: travel)
       return (NextAppearanceModel().fit(visits: all, siteCount: store.sites.count), "model fitted on every vehicle's visits before the origin")
     }
     let (header, saved) = try loadNextAppearance(path)

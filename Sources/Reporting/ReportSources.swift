@@ -39,8 +39,8 @@ extension ReportInput {
   /// site, hour) windows and stops over the next 7 days and P(seen within them). A group with no
   /// visit before the origin (or no member in this store) has none.
   public static func groupOutlooks(_ file: GroupsFile, store: ReadStore, model: FittedNextAppearance, origin: Int64,
-                                   clock: LocalClock) -> [String: GroupOutlook] {
-    let travel = store.typicalTravelSeconds(until: origin)
+                                   clock: LocalClock, travel: [Int: Double]? = nil) -> [String: GroupOutlook] {
+    let travel = travel ?? store.typicalTravelSeconds(until: origin)
     var out: [String: GroupOutlook] = [:]
     let index = EpisodeID.vehicleIndex(store)
     for g in file.groups {

@@ -92,11 +92,12 @@ extension ANPR {
     func forecast(_ store: ReadStore, clock: LocalClock) throws -> Int {
       let (vehicles, spans, label) = try selection.resolveWithSpans(store)
       let (from, originNote) = try origin.origin(store, clock: clock)
-      let (model, note) = try Training.nextAppearanceModel(path: self.model, store: store, origin: from, clock: clock)
+      let travel = store.typicalTravelSeconds(until: from)  // once, for the model's visits and the forecast's
+      let (model, note) = try Training.nextAppearanceModel(path: self.model, store: store, origin: from, clock: clock, travel: travel)
       let modelNote = note + String(format: "; learned: hours pooled across weekdays %.0f, spread to neighbouring hours %.2f, renewal weight %.2f, stop pseudo-visits %.1f (median over sites)",
                                     model.hourPooling ?? 0, model.hourSmoothing ?? 0, model.renewalWeight ?? 1, model.medianStopStrength)
       let f: NextAppearanceForecast
-      do { f = try NextAppearanceForecast.make(store: store, model: model, vehicles: vehicles, spans: spans, origin: from, days: days, top: top, clock: clock) }
+      do { f = try NextAppearanceForecast.make(store: store, model: model, vehicles: vehicles, spans: spans, origin: from, days: days, top: top, clock: clock, travel: travel) }
       catch let e as FitError { throw CLIError("\(label): \(e)") }
       let (rows, visits, dayP) = (f.windows, f.visits, f.dayProbabilities)
       // P(seen within 1, 3 and --days days), each once (--days 3 or 1 is not listed twice).

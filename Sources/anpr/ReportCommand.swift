@@ -89,8 +89,9 @@ extension ANPR {
           print(note)
           o = found
         }
-        let (naModel, naNote) = try Training.nextAppearanceModel(path: nil, store: store, origin: o, clock: clock)
-        input.groupOutlooks = ReportInput.groupOutlooks(file, store: store, model: naModel, origin: o, clock: clock)
+        let travel = store.typicalTravelSeconds(until: o)
+        let (naModel, naNote) = try Training.nextAppearanceModel(path: nil, store: store, origin: o, clock: clock, travel: travel)
+        input.groupOutlooks = ReportInput.groupOutlooks(file, store: store, model: naModel, origin: o, clock: clock, travel: travel)
         print("linked groups: \(input.groupOutlooks.count) of \(input.groups.count) with a next-appearance forecast (\(naNote))")
       }
       let html: String

@@ -58,6 +58,8 @@ struct MetricTests {
     // Stop ties share credit: the visit stopped at site 2, tied with 3 and 4 for third place.
     let stopTies = NextAppearanceBacktest.Forecast(slots: [1], sites: [1, 0, 0, 0, 0], stops: [0.9, 0.8, 0.1, 0.1, 0.1])
     #expect(abs(NextAppearanceBacktest.score(stopTies, actual: (slot: 0, site: 0, stops: [2]))["stop_hit@3"]! - 1.0 / 3) < 1e-12)
+    // Two of the three tied sites were stopped at: one of them takes the one place left 2 times in 3.
+    #expect(abs(NextAppearanceBacktest.score(stopTies, actual: (slot: 0, site: 0, stops: [2, 4]))["stop_hit@3"]! - 2.0 / 3) < 1e-12)
     // Ties share credit: two windows at .30, the one that came is one of them.
     let tied = NextAppearanceBacktest.Forecast(slots: [0.6, 0.4], sites: [0.5, 0.5], stops: [])
     #expect(NextAppearanceBacktest.score(tied, actual: (slot: 0, site: 1, stops: []))["hit@1"] == 0.5)
