@@ -97,7 +97,7 @@ public struct HotspotContext: ModelContext, Equatable {
   /// Poisson use it for their intervals. Nil in files from before 2026-12-06 (Poisson intervals).
   public var predictiveAlpha: Double?
   /// The dispersion of the factor shared by a whole forecast window (`HotspotForecast.windowAlpha`),
-  /// learned with `predictiveAlpha`. Nil in files from before 2026-12-07 (no shared factor).
+  /// learned with `predictiveAlpha`. Nil in files written before it was added (2026-12-06): no shared factor.
   public var predictiveWindowAlpha: Double?
   public init(binning: Binning, target: Target, predictiveAlpha: Double? = nil, predictiveWindowAlpha: Double? = nil) {
     self.binning = binning; self.target = target; self.predictiveAlpha = predictiveAlpha; self.predictiveWindowAlpha = predictiveWindowAlpha

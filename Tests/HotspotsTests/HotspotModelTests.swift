@@ -431,3 +431,22 @@ struct SubHourBinTests {
     }
   }
 }
+
+/// Model files keep loading across the predictive-distribution fields (issue 17): a context written
+/// before `predictiveWindowAlpha` (or `predictiveAlpha`) existed decodes with them nil, and a context
+/// with them round-trips.
+@Suite("Hotspot context files")
+struct HotspotContextFileTests {
+  @Test func olderContextsDecodeAndNewOnesRoundTrip() throws {
+    let context = HotspotContext(binning: .hourly, target: .allReads, predictiveAlpha: 0.3, predictiveWindowAlpha: 0.01)
+    let data = try JSONEncoder().encode(context)
+    #expect(try JSONDecoder().decode(HotspotContext.self, from: data) == context)
+    var object = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+    #expect(object["predictiveWindowAlpha"] != nil)
+    object["predictiveWindowAlpha"] = nil
+    object["predictiveAlpha"] = nil
+    let older = try JSONDecoder().decode(HotspotContext.self, from: try JSONSerialization.data(withJSONObject: object))
+    #expect(older.predictiveAlpha == nil && older.predictiveWindowAlpha == nil && older.binning == .hourly)
+    #expect(HotspotContext(binning: .hourly, target: .allReads, predictiveWindowAlpha: -1).contextProblem() != nil)
+  }
+}
