@@ -315,13 +315,14 @@ public enum EventsCompare {
     var perOffset: [[String: [WindowScore]]] = []
     var notes: [String] = []
     for o in shifts {
-      let (table, skipped) = try CountTable.fromEvents(path: path, cellMetres: cellMetres, binning: binning, category: category, offsetMetres: o)
+      let counted = try CountTable.events(path: path, cellMetres: cellMetres, binning: binning, category: category, offsetMetres: o)
+      let table = counted.table
       if perOffset.isEmpty {
         let empty = (0..<table.binCount).filter { b in (0..<table.units.count).allSatisfy { table[$0, b] == 0 } }
         if !empty.isEmpty {
           notes.append("bins with no events at all (missing from the source?): " + empty.map { String(Timestamp.iso8601(table.binStarts[$0]).prefix(10)) }.joined(separator: ", "))
         }
-        if skipped > 0 { notes.append("\(skipped) events skipped (no time or coordinates)") }
+        notes.append(contentsOf: counted.notes)
         notes.append("\(table.units.count) grid cells of \(Int(cellMetres)) m, \(table.binCount) bins of \(binning); scores averaged over \(shifts.count) grid offsets")
       }
       perOffset.append(try HotspotBacktest.run(table: table, models: named, plan: plan, clock: clock))

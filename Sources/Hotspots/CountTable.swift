@@ -344,58 +344,6 @@ public struct CountTable: Codable, Sendable, Equatable {
     }
     return t
   }
-
-  /// Counts point events (`events.csv`) per grid cell of `cellMetres` and bin, optionally only one
-  /// category. Cells cover the events' bounding box; empty cells are kept (they are where nothing happened).
-  public static func fromEvents(path: String, cellMetres: Double, binning: Binning, category: String? = nil,
-                                offsetMetres: (Double, Double) = (0, 0)) throws -> (CountTable, skipped: Int) {
-    struct Ev { var t: Int64; var lat: Double; var lon: Double }
-    var events: [Ev] = []
-    var skipped = 0
-    var idx: [String: Int] = [:]
-    try CSVReader(source: ByteSource(path: path)).forEachRecord { r in
-      if r.line == 1 {
-        let h = (0..<r.count).map { r.string($0).lowercased() }
-        for name in ["timestamp", "latitude", "longitude", "category"] { if let i = h.firstIndex(of: name) { idx[name] = i } }
-        for name in ["timestamp", "latitude", "longitude"] where idx[name] == nil {
-          throw IngestError.missingColumn(file: path, column: name, header: h)
-        }
-        return
-      }
-      guard r.count > max(idx["timestamp"]!, idx["latitude"]!, idx["longitude"]!) else { skipped += 1; return }
-      if let category, let ci = idx["category"], r.string(ci) != category { return }
-      guard case .success(let t) = Timestamp.parse(r.trimmed(idx["timestamp"]!)),
-        let lat = Double(r.string(idx["latitude"]!)), let lon = Double(r.string(idx["longitude"]!))
-      else { skipped += 1; return }
-      events.append(Ev(t: Int64(t), lat: lat, lon: lon))
-    }
-    guard !events.isEmpty else { throw SpecError.invalid("\(path): no usable events\(category.map { " of category '\($0)'" } ?? "")") }
-    let lat0 = events.map(\.lat).min()!, lon0 = events.map(\.lon).min()!
-    let mLat = 111_200.0, mLon = 111_200.0 * cos(lat0 * .pi / 180)
-    let ox = offsetMetres.0, oy = offsetMetres.1
-    func cell(_ e: Ev) -> (Int, Int) {
-      (Int(floor(((e.lon - lon0) * mLon + ox) / cellMetres)), Int(floor(((e.lat - lat0) * mLat + oy) / cellMetres)))
-    }
-    let cells = events.map(cell)
-    let nx = (cells.map(\.0).max() ?? 0) + 1, ny = (cells.map(\.1).max() ?? 0) + 1
-    let tmin = events.map(\.t).min()!, tmax = events.map(\.t).max()!
-    // Sized before anything is allocated: a grid too fine (or one stray event far away) is refused.
-    guard nx.multipliedReportingOverflow(by: ny).overflow == false, nx * ny <= 50_000_000 else {
-      throw SpecError.invalid("\(path): the events span \(nx) × \(ny) cells of \(Int(cellMetres)) m; use a larger --cell-metres (or check for events with wrong coordinates)")
-    }
-    let n = try binCount(from: tmin, through: tmax, binning: binning, units: nx * ny, source: path)
-    var units: [SpatialUnit] = []
-    for y in 0..<ny {
-      for x in 0..<nx {
-        units.append(SpatialUnit(
-          id: "cell-\(x)-\(y)", latitude: lat0 + ((Double(y) + 0.5) * cellMetres - oy) / mLat,
-          longitude: lon0 + ((Double(x) + 0.5) * cellMetres - ox) / mLon, cellMetres: cellMetres))
-      }
-    }
-    var table = CountTable(units: units, binning: binning, firstBin: tmin, binCount: n, withExposure: false)
-    for (e, c) in zip(events, cells) { table.counts[(c.1 * nx + c.0) * n + table.binIndex(e.t)!] += 1 }
-    return (table, skipped)
-  }
 }
 
 extension CountTable {

@@ -121,6 +121,8 @@ extension HotspotForecast {
     public var firstBin: String?
     public var fallbackUnits: [String]
     public var window: String?
+    /// What the history left out (events outside a model's grid, rows without a location), when anything.
+    public var notes: [String]? = nil
   }
 
   public func metadata(clock: LocalClock, window: ShiftWindow? = nil) -> Metadata {

@@ -99,12 +99,19 @@ public struct HotspotContext: ModelContext, Equatable {
   /// The dispersion of the factor shared by a whole forecast window (`HotspotForecast.windowAlpha`),
   /// learned with `predictiveAlpha`. Nil in files written before it was added (2026-12-06): no shared factor.
   public var predictiveWindowAlpha: Double?
-  public init(binning: Binning, target: Target, predictiveAlpha: Double? = nil, predictiveWindowAlpha: Double? = nil) {
+  /// For a model trained on point events: the grid its units are the cells of, so later events are
+  /// counted into the same cells. Nil for camera sites.
+  public var eventGrid: EventGrid?
+  public init(binning: Binning, target: Target, predictiveAlpha: Double? = nil, predictiveWindowAlpha: Double? = nil, eventGrid: EventGrid? = nil) {
     self.binning = binning; self.target = target; self.predictiveAlpha = predictiveAlpha; self.predictiveWindowAlpha = predictiveWindowAlpha
+    self.eventGrid = eventGrid
   }
   public func contextProblem() -> String? {
     if let a = predictiveAlpha, !a.isFinite || a < 0 { return "predictiveAlpha \(a) is not a dispersion (a finite number ≥ 0)" }
     if let a = predictiveWindowAlpha, !a.isFinite || a < 0 { return "predictiveWindowAlpha \(a) is not a dispersion (a finite number ≥ 0)" }
+    if let g = eventGrid, !(g.cellMetres.isFinite && g.cellMetres > 0 && g.columns > 0 && g.rows > 0 && g.originLatitude.isFinite && g.originLongitude.isFinite && g.scaleLatitude.isFinite) {
+      return "eventGrid is not a grid (positive cell size and counts, finite corner)"
+    }
     return binning.problem
   }
 }

@@ -82,6 +82,8 @@ public struct SavedHotspotModel: Sendable {
   public var predictiveAlpha: Double? = nil
   /// The shared window factor's dispersion learned at training (`HotspotContext.predictiveWindowAlpha`).
   public var predictiveWindowAlpha: Double? = nil
+  /// For a model trained on point events: its grid (`HotspotContext.eventGrid`).
+  public var eventGrid: EventGrid? = nil
 }
 
 /// A next-appearance model read from a file: the sites its entry sites index, and the fitted model.
@@ -265,7 +267,7 @@ public enum Training {
   /// has had its gaps filled already (else they are found and filled here).
   @discardableResult
   public static func train(spec: SpecFile, table: CountTable, target: Target, clock: LocalClock, to path: String,
-                           fingerprint: String? = nil, filledGaps: RecordingGaps? = nil) throws -> (ModelFileHeader, String) {
+                           fingerprint: String? = nil, filledGaps: RecordingGaps? = nil, eventGrid: EventGrid? = nil) throws -> (ModelFileHeader, String) {
     guard spec.isHotspot else { throw SpecError.invalid("\(spec.name) is a \(spec.family.rawValue) model: it does not learn from counts") }
     guard table.binning == spec.bin else {
       throw SpecError.invalid("the counts are in bins of \(table.binning) but \(spec.name) wants \(spec.bin); pass --bin \(spec.bin) or change the spec's bin")
@@ -285,18 +287,24 @@ public enum Training {
     let dispersion = try spec.hotspotModel().predictiveDispersion(table, bins: day, clock: clock)
     let alpha = dispersion?.alpha
     let fitted = try fitAndSave(try spec.spec(), statistic: table, context: HotspotContext(binning: spec.bin, target: target, predictiveAlpha: alpha,
-                                                                                          predictiveWindowAlpha: dispersion?.windowAlpha),
+                                                                                          predictiveWindowAlpha: dispersion?.windowAlpha, eventGrid: eventGrid),
                                 name: spec.name, header: header, clock: clock, to: path)
-    var summary = "\(spec.name): \(table.units.count) sites × \(table.binCount) bins of \(spec.bin), \(Int(table.counts.reduce(0, +))) target counts (\(target))"
+    var summary = "\(spec.name): \(table.units.count) \(eventGrid == nil ? "sites" : "grid cells") × \(table.binCount) bins of \(spec.bin), \(Int(table.counts.reduce(0, +))) \(eventGrid == nil ? "target counts (\(target))" : "events")"
     if gaps.count > 0 { summary += "\n  note: \(gaps.count) recording-gap cells filled from the same unit's other weeks: " + gaps.findings.prefix(5).joined(separator: "; ") }
-    if let alpha { summary += alpha > 0 ? String(format: "; forecast errors overdispersed (NB2 α %.3g, learned on a day held out)", alpha)
-                                        : "; forecast errors Poisson (no overdispersion found on a day held out)" }
-    if let w = dispersion?.windowAlpha, w > 0 { summary += String(format: "; daily totals vary beyond that (shared factor variance %.3g, from up to 7 days held out)", w) }
+    // What the dispersion was learned on: a day of sub-daily bins, else one bin.
+    let heldOut: (one: String, several: String)
+    if case .seconds(let w) = spec.bin, w < 86400 { heldOut = ("a day", "days") } else { heldOut = ("a bin of \(spec.bin)", "bins") }
+    if let alpha { summary += alpha > 0 ? String(format: "; forecast errors overdispersed (NB2 α %.3g, learned on %@ held out)", alpha, heldOut.one)
+                                        : "; forecast errors Poisson (no overdispersion found on \(heldOut.one) held out)" }
+    if let w = dispersion?.windowAlpha, w > 0 {
+      summary += String(format: "; %@ totals vary beyond that (shared factor variance %.3g, from up to 7 %@ held out)", heldOut.several == "days" ? "daily" : "per-bin", w, heldOut.several)
+    }
     if let d = (fitted as? any FittedHotspotModel)?.diagnostics {
       summary += "; \(d.converged ? "converged" : "NOT converged") in \(d.iterations) iterations"
       if d.nullDeviance > 0 { summary += String(format: ", deviance %.1f (null %.1f)", d.deviance, d.nullDeviance) }
       for n in d.notes { summary += "\n  note: \(n)" }
     }
+    if let eventGrid { summary += "\n  grid: \(eventGrid.description) (kept in the model: later events are counted into the same cells)" }
     return (header, summary)
   }
 
@@ -323,7 +331,7 @@ public enum Training {
       throw ModelFileError.corrupt(path: path, reason: "not a hotspot model body")
     }
     return (m.header, SavedHotspotModel(name: m.name, binning: c.binning, target: c.target, fitted: f, predictiveAlpha: c.predictiveAlpha,
-                                          predictiveWindowAlpha: c.predictiveWindowAlpha))
+                                          predictiveWindowAlpha: c.predictiveWindowAlpha, eventGrid: c.eventGrid))
   }
 
   public static func loadNextAppearance(_ path: String, registry: ModelRegistry = .standard) throws -> (ModelFileHeader, SavedNextAppearanceModel) {

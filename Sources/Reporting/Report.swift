@@ -9,8 +9,12 @@ import Reads
 /// Everything the HTML report shows.
 public struct ReportInput {
   public var title = "ANPRKit report"
+  /// The store the report is made from, or the events file (`events`).
   public var storePath: String
-  public var summary: StoreSummary
+  /// The store's summary; nil for a report made from point events.
+  public var summary: StoreSummary?
+  /// The point events a report is made from instead of a store.
+  public var events: EventsSource?
   public var comparison: Comparison?
   public var forecast: HotspotForecast?
   public var forecastModel: String?
@@ -43,6 +47,28 @@ public struct ReportInput {
   public var roads: RoadLayer?
   public init(storePath: String, summary: StoreSummary, clock: LocalClock) {
     self.storePath = storePath; self.summary = summary; self.clock = clock
+  }
+  /// A report on point events (recorded crime): no store, no plates.
+  public init(events: EventsSource, clock: LocalClock) {
+    self.storePath = events.path; self.events = events; self.clock = clock
+  }
+}
+
+/// Point events a report was made from: the file, what was counted on the model's grid and what was
+/// left out, so the figures add up.
+public struct EventsSource: Sendable {
+  public var path: String
+  public var rows: Int
+  public var counted: Int
+  public var grid: EventGrid
+  /// First and last counted event (ISO 8601).
+  public var timeStart: String
+  public var timeEnd: String
+  public var notes: [String]
+  public init(path: String, counts: EventCounts) {
+    self.path = path; rows = counts.rows; counted = counts.counted; grid = counts.grid; notes = counts.notes
+    timeStart = Timestamp.iso8601(counts.table.firstBin)
+    timeEnd = Timestamp.iso8601(counts.table.end)
   }
 }
 
@@ -83,16 +109,25 @@ public enum HTMLReport {
   public static func render(_ r: ReportInput, template: String) throws -> String {
     let parsed: MustacheTemplate
     do { parsed = try MustacheTemplate(string: template) } catch { throw TemplateError(description: "report template: \(error)") }
-    let intro = """
-      <p class="note">Store <code>\(esc(r.storePath))</code>: \(r.summary.reads) reads, \(r.summary.vehicles) vehicles,
-      \(r.summary.cameras) cameras at \(r.summary.sites) sites, \(esc(r.summary.timeStart ?? "-")) to \(esc(r.summary.timeEnd ?? "-")).
-      Plates are \(r.summary.plates == .raw ? "<b>raw (kept at the user's request)</b>" : "keyed pseudonyms; no raw plate appears here").
-      Times in \(esc(r.summary.timeZone)). Every figure carries its uncertainty; forecasts and links are leads for judgement, not facts.</p>
-      """
+    let intro: String
+    if let summary = r.summary {
+      intro = """
+        <p class="note">Store <code>\(esc(r.storePath))</code>: \(summary.reads) reads, \(summary.vehicles) vehicles,
+        \(summary.cameras) cameras at \(summary.sites) sites, \(esc(summary.timeStart ?? "-")) to \(esc(summary.timeEnd ?? "-")).
+        Plates are \(summary.plates == .raw ? "<b>raw (kept at the user's request)</b>" : "keyed pseudonyms; no raw plate appears here").
+        Times in \(esc(summary.timeZone)). Every figure carries its uncertainty; forecasts and links are leads for judgement, not facts.</p>
+        """
+    } else if let e = r.events {
+      intro = """
+        <p class="note">Events <code>\(esc(e.path))</code>: \(e.counted) of \(e.rows) events counted\(e.grid.category.map { " (category \(esc($0)))" } ?? ""),
+        on \(esc(e.grid.description)), bins from \(esc(e.timeStart)) to \(esc(e.timeEnd)).
+        Times in \(esc(r.clock.timeZone.identifier)). Every figure carries its uncertainty; forecasts are leads for judgement, not facts.</p>
+        """
+    } else { intro = "" }
     var sections: [String: Any] = [
       "title": r.title, "version": ToolkitInfo.version, "hasMarking": r.marking != nil, "marking": r.marking ?? "",
       "intro": intro, "briefing": briefingSection(r), "provenance": provenanceSection(r),
-      "comparison": r.comparison.map(comparisonSection) ?? "", "quality": qualitySection(r.summary),
+      "comparison": r.comparison.map(comparisonSection) ?? "", "quality": r.summary.map(qualitySection) ?? r.events.map(eventsQualitySection) ?? "",
       "groups": r.groups.isEmpty ? "" : groupsSection(r.groups, outlooks: r.groupOutlooks),
     ]
     sections["map"] = r.forecast.map { fc in
@@ -175,6 +210,15 @@ th{background:#eef3f8}td:first-child,th:first-child{text-align:left}.note{color:
       }
       items.append(line + ".</li>")
     }
+    if r.plan.isEmpty, let fc = r.forecast, fc.units.first?.cellMetres != nil {
+      // Grid cells forecast in bins of a day or longer: no shifts, the cells with most expected events.
+      let ranked = fc.ranked(window: r.window, clock: r.clock)
+      let top = ranked.prefix(3)
+      let share = top.map(\.share).reduce(0, +)
+      items.append("<li><b>Where:</b> the cells with most expected \(esc(r.events?.grid.category ?? "")) events from \(esc(String(Timestamp.iso8601(fc.binStarts.first ?? 0).prefix(10)))): "
+        + top.map { "\(esc($0.unit)) (\(f($0.expected, 1)), 90% interval \(Int($0.lower90))–\(Int($0.upper90)))" }.joined(separator: ", ")
+        + " — \(f(share * 100, 0))% of the forecast in \(top.count) of \(ranked.count) cells.</li>")
+    }
     if !r.groups.isEmpty {
       let strongest = r.groups.sorted { $0.2 != $1.2 ? $0.2 > $1.2 : $0.0 < $1.0 }.prefix(3)
       items.append("<li><b>Linked groups to check:</b> \(r.groups.count) (periods of use of hire cars whose behaviour matches and whose use never overlaps). Strongest: "
@@ -187,8 +231,9 @@ th{background:#eef3f8}td:first-child,th:first-child{text-align:left}.note{color:
         }.joined(separator: "; ") + ".</li>")
     }
     if let c = r.comparison {
+      let onEvents = c.target.hasPrefix("events")
       let families: [(family: ModelFamily, metric: String, say: String)] = [
-        (.hotspot, "hit_rate@10%", "of the next day's target reads fell in the top 10% of sites it named"),
+        (.hotspot, "hit_rate@10%", onEvents ? "of the next bin's events fell in the top 10% of grid cells it named" : "of the next day's target reads fell in the top 10% of sites it named"),
         (.route, "top1", "of next cameras it named first were right"),
         (.nextAppearance, "hit@10", "of actors' next visits were in its top 10 (hour, entry road) windows"),
       ]
@@ -212,8 +257,14 @@ th{background:#eef3f8}td:first-child,th:first-child{text-align:left}.note{color:
     var rows: [(String, String)] = []
     if let t = r.generatedAt { rows.append(("generated at", Timestamp.iso8601(t))) }
     rows.append(("tool", "ANPRKit \(ToolkitInfo.version)"))
-    rows.append(("store", r.storePath + (r.storeID.map { " (id \($0))" } ?? "")))
-    rows.append(("data span", "\(r.summary.timeStart ?? "-") to \(r.summary.timeEnd ?? "-") (\(r.summary.readsPerDay.count) days, \(r.summary.reads) reads)"))
+    if let summary = r.summary {
+      rows.append(("store", r.storePath + (r.storeID.map { " (id \($0))" } ?? "")))
+      rows.append(("data span", "\(summary.timeStart ?? "-") to \(summary.timeEnd ?? "-") (\(summary.readsPerDay.count) days, \(summary.reads) reads)"))
+    } else if let e = r.events {
+      rows.append(("events", e.path))
+      rows.append(("data span", "bins from \(e.timeStart) to \(e.timeEnd) (\(e.counted) of \(e.rows) events counted)"))
+      rows.append(("grid", e.grid.description))
+    }
     if let fp = r.dataFingerprint { rows.append(("data fingerprint", fp)) }
     rows.append(("time zone", r.clock.timeZone.identifier))
     if let o = r.origin { rows.append(("forecast origin", Timestamp.iso8601(o))) }
@@ -334,19 +385,31 @@ th{background:#eef3f8}td:first-child,th:first-child{text-align:left}.note{color:
   static func mapSection(_ fc: HotspotForecast, model: String, window: ShiftWindow?, plan: [PatrolArea], clock: LocalClock,
                          moves: [(a: String, b: String, count: Int)] = [], siteNames: [String: String] = [:], roads: RoadLayer? = nil) -> String {
     let ranked = fc.ranked(window: window, clock: clock)
+    // Grid cells (point events) are drawn as squares shaded by their forecast; camera sites as circles.
+    let cell = fc.units.first?.cellMetres
+    let half = (cell ?? 0) / 2 / 111_200
     let lats = fc.units.map(\.latitude), lons = fc.units.map(\.longitude)
-    guard let la0 = lats.min(), let la1 = lats.max(), let lo0 = lons.min(), let lo1 = lons.max() else { return "" }
+    guard let la0 = lats.min().map({ $0 - half }), let la1 = lats.max().map({ $0 + half }), let lo0 = lons.min(), let lo1 = lons.max() else { return "" }
+    let halfLon = half / cos((la0 + la1) / 2 * .pi / 180)
+    let (lo0Map, lo1Map) = (lo0 - halfLon, lo1 + halfLon)
     let W = 900.0, H = 460.0, pad = 30.0
     let kx = cos((la0 + la1) / 2 * .pi / 180)
-    let sx = (W - 2 * pad) / max(1e-9, (lo1 - lo0) * kx), sy = (H - 2 * pad) / max(1e-9, la1 - la0)
+    let sx = (W - 2 * pad) / max(1e-9, (lo1Map - lo0Map) * kx), sy = (H - 2 * pad) / max(1e-9, la1 - la0)
     let scale = min(sx, sy)
-    func px(_ lon: Double) -> Double { pad + (lon - lo0) * kx * scale }
+    func px(_ lon: Double) -> Double { pad + (lon - lo0Map) * kx * scale }
     func py(_ lat: Double) -> Double { H - pad - (la1 - lat + 0) * 0 - (lat - la0) * scale }
     let maxE = ranked.map(\.expected).max() ?? 1
     // Rings for the busiest shift's week-long patrol areas.
     let weekly = Dictionary(grouping: plan.filter { $0.day == nil }, by: \.shift).mapValues { $0.map(\.expected).reduce(0, +) }
     let ringShift = weekly.max { $0.value != $1.value ? $0.value < $1.value : $0.key > $1.key }?.key
-    var s = "<h2>Forecast hotspots</h2>\n<p class=\"note\">\(esc(model)): expected activity at each camera site for \(esc(window?.description ?? "all hours")) over the next \(fc.binStarts.count / 24) days from \(Timestamp.iso8601(fc.binStarts.first ?? 0)). Circle area ∝ expected count; the ten strongest are numbered\(ringShift.map { "; dashed rings are the week's patrol areas for the \(esc($0)) shift, the busiest" } ?? "").</p>\n"
+    let horizon: String
+    if fc.binStarts.count > 1 {
+      let width = fc.binStarts[1] - fc.binStarts[0]
+      horizon = width < 86400 * 28 ? "over the next \((fc.binStarts.last! - fc.binStarts.first! + width) / 86400) days" : "over the next \(fc.binStarts.count) bins"
+    } else { horizon = "for the next bin" }
+    let what = cell == nil ? "at each camera site" : "in each grid cell of \(Int(cell!)) m"
+    let legend = cell == nil ? "Circle area ∝ expected count" : "Cell shade ∝ expected count"
+    var s = "<h2>Forecast hotspots</h2>\n<p class=\"note\">\(esc(model)): expected activity \(what) for \(esc(window?.description ?? "all hours")) \(horizon) from \(Timestamp.iso8601(fc.binStarts.first ?? 0)). \(legend); the ten strongest are numbered\(ringShift.map { "; dashed rings are the week's patrol areas for the \(esc($0)) shift, the busiest" } ?? "").</p>\n"
     s += "<svg id=\"hotspot-map\" width=\"\(Int(W))\" height=\"\(Int(H))\" viewBox=\"0 0 \(Int(W)) \(Int(H))\" role=\"img\" aria-label=\"map of forecast hotspots\" style=\"background:#f4f8fb;border:1px solid #ccd\">\n"
     s += "<text x=\"\(W - 10)\" y=\"\(H - 8)\" font-size=\"11\" text-anchor=\"end\" fill=\"#557\">north ↑</text>\n"
     // A road layer, if given, under everything else (the SVG clips what lies outside the map).
@@ -372,16 +435,30 @@ th{background:#eef3f8}td:first-child,th:first-child{text-align:left}.note{color:
       let r = 600 / 111_200 * scale
       s += "<circle class=\"patrol-area\" cx=\"\(px(a.longitude))\" cy=\"\(py(a.latitude))\" r=\"\(r)\" fill=\"none\" stroke=\"#d1495b\" stroke-width=\"2\" stroke-dasharray=\"6 4\"><title>\(esc(a.shift)) shift area \(a.rank): \(esc(a.sites.joined(separator: ", ")))</title></circle>\n"
     }
-    for u in fc.units { s += "<circle class=\"site\" cx=\"\(px(u.longitude))\" cy=\"\(py(u.latitude))\" r=\"2\" fill=\"#888\"/>\n" }
+    if cell != nil {
+      let dLon = halfLon * kx * scale, dLat = half * scale
+      for r in ranked {
+        let shade = maxE > 0 ? r.expected / maxE : 0
+        s += "<rect class=\"cell\" x=\"\(f(px(r.longitude) - dLon, 1))\" y=\"\(f(py(r.latitude) - dLat, 1))\" width=\"\(f(2 * dLon, 1))\" height=\"\(f(2 * dLat, 1))\" fill=\"#1b6ca8\" fill-opacity=\"\(f(0.04 + 0.8 * shade, 3))\" stroke=\"#fff\" stroke-width=\"0.5\"><title>\(esc(r.unit)): expected \(f(r.expected, 2)), 90% interval [\(Int(r.lower90)), \(Int(r.upper90))]</title></rect>\n"
+      }
+    } else {
+      for u in fc.units { s += "<circle class=\"site\" cx=\"\(px(u.longitude))\" cy=\"\(py(u.latitude))\" r=\"2\" fill=\"#888\"/>\n" }
+    }
     for r in ranked where r.expected > 0 {
       let rad = 3 + 22 * (r.expected / maxE).squareRoot()
+      if cell != nil {
+        if r.rank <= 10 {
+          s += "<text x=\"\(px(r.longitude))\" y=\"\(py(r.latitude) + 4)\" font-size=\"11\" text-anchor=\"middle\" font-weight=\"bold\" fill=\"#fff\">\(r.rank)</text>\n"
+        }
+        continue
+      }
       s += "<circle class=\"hotspot\" cx=\"\(px(r.longitude))\" cy=\"\(py(r.latitude))\" r=\"\(f(rad, 1))\" fill=\"#1b6ca8\" fill-opacity=\"0.45\" stroke=\"#1b6ca8\"><title>\(esc(r.unit)): expected \(f(r.expected, 2)), 90% interval [\(Int(r.lower90)), \(Int(r.upper90))]</title></circle>\n"
       if r.rank <= 10 {
         s += "<text x=\"\(px(r.longitude))\" y=\"\(py(r.latitude) + 4)\" font-size=\"11\" text-anchor=\"middle\" font-weight=\"bold\">\(r.rank)</text>\n"
         s += "<text class=\"site-label\" x=\"\(f(px(r.longitude) + 8 + rad * 0.7, 1))\" y=\"\(f(py(r.latitude) - 4, 1))\" font-size=\"10\" fill=\"#333\">\(esc(siteNames[r.unit] ?? r.unit))</text>\n"
       }
     }
-    s += "</svg>\n<table><tr><th>rank</th><th>site</th><th>expected</th><th>90% interval</th><th>share</th></tr>\n"
+    s += "</svg>\n<table><tr><th>rank</th><th>\(cell == nil ? "site" : "cell")</th><th>expected</th><th>90% interval</th><th>share</th></tr>\n"
     for r in ranked.prefix(10) { s += "<tr><td>\(r.rank)</td><td>\(esc(siteNames[r.unit] ?? r.unit))</td><td>\(f(r.expected, 2))</td><td>[\(Int(r.lower90)), \(Int(r.upper90))]</td><td>\(f(r.share * 100, 1))%</td></tr>\n" }
     return s + "</table>\n"
   }
@@ -471,6 +548,14 @@ th{background:#eef3f8}td:first-child,th:first-child{text-align:left}.note{color:
       s += "</tr>\n"
     }
     return s + "</table>\n"
+  }
+
+  /// What was counted from an events file and what was left out, and why.
+  static func eventsQualitySection(_ e: EventsSource) -> String {
+    var h = "<h2>Data and data quality</h2>\n<p class=\"note\">\(e.counted) of \(e.rows) rows of <code>\(esc((e.path as NSString).lastPathComponent))</code> counted on the model's grid."
+    if e.notes.isEmpty { return h + " Nothing was left out.</p>\n" }
+    h += "</p>\n<ul>\n" + e.notes.map { "<li>\(esc($0))</li>" }.joined(separator: "\n") + "\n</ul>\n"
+    return h
   }
 
   static func qualitySection(_ s: StoreSummary) -> String {

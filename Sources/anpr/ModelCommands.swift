@@ -127,16 +127,26 @@ struct StatisticsInput: ParsableArguments {
   }
 }
 
+/// Point events (recorded crime, calls for service) counted on a grid, for `train` and `forecast`.
+struct EventsInput: ParsableArguments {
+  @Option(help: "Point events CSV (event_id,timestamp,latitude,longitude,category) instead of a store: hotspot models on a grid of cells.")
+  var events: String?
+  @Option(help: "Grid cell size for --events, metres (training only: a trained model keeps its grid).") var cellMetres = 500.0
+  @Option(help: "Only events of this category (e.g. Drugs); a model trained on one category forecasts it by default.") var category: String?
+}
+
 extension ANPR {
   struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
       abstract: "Fit the model a spec file describes and save it.",
       discussion: """
         From a store, or from statistics computed elsewhere: --counts with --units for hotspot models,
-        --transitions with --units for route models (order 1).
+        --transitions with --units for route models (order 1). Hotspot models also learn from point events
+        (--events, e.g. police.uk crime) counted on a grid of --cell-metres; the model keeps the grid.
         """)
     @Option(help: "Read store written by 'anpr ingest'.") var store: String?
     @OptionGroup var statistics: StatisticsInput
+    @OptionGroup var eventsInput: EventsInput
     @Option(help: "Analyst's time zone for hours, days and shifts (IANA name); recorded in the model.") var timezone = StoreOptions.defaultZone
     @Option(help: "Model spec, e.g. Models/poisson-hotspot.yaml.") var spec: String
     @Option(help: "What hotspot models count: all, keeper=rental, vehicles=ID,ID, watchlist=FILE, group=GROUPS.csv:G1, groups=GROUPS.csv (every linked group, each read weighted by its link confidence).") var target = "all"
@@ -148,9 +158,10 @@ extension ANPR {
     func validate() throws {
       if !FileManager.default.fileExists(atPath: spec) { throw ValidationError("No spec at '\(spec)'; see Models/.") }
       _ = try parseTarget(target)
-      if [store != nil, statistics.stats != nil, statistics.counts != nil, statistics.transitions != nil].filter({ $0 }).count != 1 {
-        throw ValidationError("Give one of --store, --stats, --counts (with --units) or --transitions (with --units).")
+      if [store != nil, eventsInput.events != nil, statistics.stats != nil, statistics.counts != nil, statistics.transitions != nil].filter({ $0 }).count != 1 {
+        throw ValidationError("Give one of --store, --events, --stats, --counts (with --units) or --transitions (with --units).")
       }
+      if eventsInput.category != nil && eventsInput.events == nil { throw ValidationError("--category applies to --events") }
       if statistics.stats != nil && until != nil { throw ValidationError("--until applies to a store; statistics cover the shards they were made from (make them from the training span)") }
     }
     func run() throws {
@@ -158,7 +169,7 @@ extension ANPR {
       let s = try SpecFile.load(spec)
       let path = out ?? "trained/\(s.name).model.json"
       let watchlist = target.hasPrefix("watchlist=") ? String(target.dropFirst(10)) : nil
-      try requireDistinct(outputs: [("--out", path)], inputs: [("--store", store), ("--spec", spec), ("--key-file", keyFile),
+      try requireDistinct(outputs: [("--out", path)], inputs: [("--store", store), ("--events", eventsInput.events), ("--spec", spec), ("--key-file", keyFile),
                                                               ("--target watchlist", watchlist)] + statistics.inputs)
       try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
       let summary: String
@@ -166,6 +177,13 @@ extension ANPR {
       if let statsPath = statistics.stats {
         let stats = try StatisticsFile.read(statsPath)
         summary = try Training.train(spec: s, statistics: stats, target: try parseTarget(target), clock: clock, to: path).1
+      } else if let events = eventsInput.events {
+        guard target == "all" else { throw ValidationError("--target applies to a store's reads; for events, choose them with --category") }
+        guard s.isHotspot else { throw ValidationError("\(s.name) is a \(s.family.rawValue) model: only hotspot models learn from point events") }
+        let counted = try CountTable.events(path: events, cellMetres: eventsInput.cellMetres, binning: s.bin, category: eventsInput.category,
+                                            before: try until.map { try parseTime($0, option: "--until") })
+        for note in counted.notes { print("note: \(note)") }
+        summary = try Training.train(spec: s, table: counted.table, target: .allReads, clock: clock, to: path, eventGrid: counted.grid).1
       } else if let counts, let units {
         guard target == "all" else { throw ValidationError("--target applies to a store's reads; counts are already of one target") }
         let table = try CountTable.fromCSV(counts: counts, units: units, binning: s.bin, crs: crs)
@@ -196,9 +214,13 @@ extension ANPR {
       abstract: "Forecast hotspots with a trained model: expected counts per site and hour with 90% intervals.",
       discussion: """
         Writes every site and hour as CSV, and the sites ranked for a window (e.g. --window 'Thu 16-19') as CSV and GeoJSON.
-        The history is a store's reads, or counts computed elsewhere (--counts with --units); the forecast starts after it.
+        The history is a store's reads, counts computed elsewhere (--counts with --units), or point events (--events)
+        for a model trained on them (counted on the model's grid); the forecast starts after it.
         """)
     @Option(help: "Read store written by 'anpr ingest'.") var store: String?
+    @Option(help: "Point events CSV (event_id,timestamp,latitude,longitude,category) as the history, for a model trained with --events.")
+    var events: String?
+    @Option(help: "Only events of this category (default: the one the model was trained on).") var category: String?
     @Option(help: "Counts computed elsewhere (unit_id,bin_start,count) as the history instead of a store.") var counts: String?
     @Option(help: "Units for --counts (cameras.csv, or unit_id,latitude,longitude).") var units: String?
     @Option(help: "Coordinate system of --units, e.g. EPSG:27700 (easting,northing columns); default WGS84.") var crs: String?
@@ -219,7 +241,8 @@ extension ANPR {
 
     func run() throws {
       try requireDistinct(outputs: [("--out", out), ("--out (metadata)", out.map { $0 + ".meta.json" }), ("--ranked", ranked), ("--geojson", geojson), ("--kml", kml), ("--gpkg", gpkg)],
-                          inputs: [("--store", store), ("--model", model), ("--counts", counts), ("--units", units)])
+                          inputs: [("--store", store), ("--events", events), ("--model", model), ("--counts", counts), ("--units", units)])
+      if [store != nil, events != nil, counts != nil].filter({ $0 }).count != 1 { throw ValidationError("Give one of --store, --events, or --counts with --units.") }
       let opened = try store.map(openStore)
       if let opened {
         try audited(try governance.begin("forecast", storePath: store, store: opened)) { try forecast(opened); return ["days": days] }
@@ -232,8 +255,23 @@ extension ANPR {
       let w = try window.map { s -> ShiftWindow in do { return try ShiftWindow.parse(s) } catch { throw ValidationError("\(error)") } }
       let f: HotspotForecast
       var originNote: String? = nil
-      if origin.at != nil && opened == nil { throw ValidationError("--at needs --store (counts are forecast after their last bin)") }
-      if let counts, let units {
+      var historyNotes: [String] = []
+      if origin.at != nil && opened == nil { throw ValidationError("--at needs --store (counts and events are forecast after their last bin)") }
+      if let grid = saved.eventGrid, events == nil {
+        throw ValidationError("\(model) forecasts grid cells of point events (\(grid.description)); give its history with --events")
+      }
+      if category != nil && events == nil { throw ValidationError("--category applies to --events") }
+      if let events {
+        guard let grid = saved.eventGrid else {
+          throw ValidationError("\(model) was trained on camera sites, not on a grid of events; train one with 'anpr train --events'")
+        }
+        if let category, let trained = grid.category, category != trained {
+          print("note: the model was trained on \(trained) events; its history here is \(category) events")
+        }
+        let counted = try CountTable.events(path: events, grid: grid, binning: saved.binning, category: category ?? grid.category)
+        historyNotes = counted.notes
+        f = Training.forecast(model: saved, history: counted.table, clock: modelClock, days: days)
+      } else if let counts, let units {
         let history = try CountTable.fromCSV(counts: counts, units: units, binning: saved.binning, crs: crs)
         f = Training.forecast(model: saved, history: history, clock: modelClock, days: days)
       } else if let opened {
@@ -244,7 +282,9 @@ extension ANPR {
       } else { throw ValidationError("Give --store, or --counts with --units.") }
       if let out {
         try write(f.table(), to: out, excel: csvOptions.excel)
-        try writeJSON(f.metadata(clock: clock), to: out + ".meta.json")
+        var meta = f.metadata(clock: clock)
+        if !historyNotes.isEmpty { meta.notes = historyNotes }
+        try writeJSON(meta, to: out + ".meta.json")
       }
       if let ranked { try write(f.rankedTable(window: w, clock: clock), to: ranked, excel: csvOptions.excel) }
       if let geojson { try write(try f.geoJSON(window: w, clock: clock), to: geojson) }
@@ -252,12 +292,14 @@ extension ANPR {
       if let gpkg { try writeAtomically(try f.geoPackage(window: w, clock: clock), to: gpkg) }
       let rows = f.ranked(window: w, clock: clock, top: top)
       if json { try printJSONLine(rows); return }
-      print("\(saved.name): \(days)-day forecast of \(saved.target) from \(Timestamp.iso8601(f.binStarts.first ?? 0)), window \(w?.description ?? "all hours") (\(clock.timeZone.identifier) time)")
+      let what = saved.eventGrid.map { "\($0.category ?? "all") events per grid cell" } ?? "\(saved.target)"
+      print("\(saved.name): \(days)-day forecast of \(what) from \(Timestamp.iso8601(f.binStarts.first ?? 0)), window \(w?.description ?? "all hours") (\(clock.timeZone.identifier) time)")
       if let originNote { print("  \(originNote)") }
+      for note in historyNotes { print("  note: \(note)") }
       if let zoneNote { print("  note: \(zoneNote)") }
       if !f.fallbackUnits.isEmpty { print("  note: \(f.fallbackUnits.count) site(s) new since training, forecast by fallback: \(f.fallbackUnits.prefix(5).joined(separator: ", "))") }
       let width = max(4, rows.map(\.unit.count).max() ?? 4)
-      print("rank  " + "site".padding(toLength: width, withPad: " ", startingAt: 0) + "  expected  90% interval  share")
+      print("rank  " + (saved.eventGrid == nil ? "site" : "cell").padding(toLength: width, withPad: " ", startingAt: 0) + "  expected  90% interval  share")
       for r in rows {
         print(String(format: "%4d  %@  %8.2f  [%3.0f, %3.0f]    %4.1f%%", r.rank, r.unit.padding(toLength: width, withPad: " ", startingAt: 0), r.expected, r.lower90, r.upper90, r.share * 100))
       }

@@ -24,8 +24,9 @@ struct ParseTests {
       do { _ = try ANPR.parseAsRoot(args); return "accepted" } catch { return ANPR.message(for: error) }
     }
     let spec = ["--spec", "Models/poisson-hotspot.yaml"]
-    #expect(refusal(["train"] + spec).contains("Give one of --store, --stats, --counts"))
-    #expect(refusal(["train", "--store", "s.anpr", "--stats", "s.stats"] + spec).contains("Give one of --store, --stats, --counts"))
+    #expect(refusal(["train"] + spec).contains("Give one of --store, --events, --stats, --counts"))
+    #expect(refusal(["train", "--store", "s.anpr", "--stats", "s.stats"] + spec).contains("Give one of --store, --events, --stats, --counts"))
+    #expect(refusal(["train", "--store", "s.anpr", "--category", "Drugs"] + spec).contains("--category applies to --events"))
     #expect(refusal(["train", "--store", "s.anpr", "--spec", "Models/no-such.yaml"]).contains("No spec at 'Models/no-such.yaml'"))
     #expect(refusal(["train", "--store", "s.anpr", "--target", "everyone"] + spec).contains("everyone"))
     #expect(refusal(["models", "--no-such-flag"]).contains("--no-such-flag"))

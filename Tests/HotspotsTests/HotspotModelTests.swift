@@ -372,7 +372,7 @@ struct CountsCSVTests {
             throws: { "\($0)".contains("would need") && "\($0)".contains("GB for the count table alone") })
     try "timestamp,latitude,longitude\n2026-03-02T08:00:00Z,51.54,0.70\n2026-03-02T09:00:00Z,-33.9,151.2\n"
       .write(toFile: dir + "/events.csv", atomically: false, encoding: .utf8)
-    #expect(performing: { _ = try CountTable.fromEvents(path: dir + "/events.csv", cellMetres: 100, binning: .seconds(86400)) },
+    #expect(performing: { _ = try CountTable.events(path: dir + "/events.csv", cellMetres: 100, binning: .seconds(86400)) },
             throws: { "\($0)".contains("cells of 100 m") })
   }
 }
