@@ -50,7 +50,9 @@ public struct SelfExcitingModel: HotspotModel, Equatable {
     guard totalCount > 0 else { throw FitError.noData("no target events to fit the self-exciting model") }
     let T = Double(data.end - data.firstBin)
     let n = data.units.count
-    let dist = (0..<n).map { u in (0..<n).map { v in distanceMetres(data.units[u], data.units[v]) } }
+    // Units within the cut-off of each other, found once (memory and work in pairs within the cut-off,
+    // not units²: 9 000 cells of a city make 81 M pairs, a few hundred thousand near ones).
+    let near = UnitNeighbours(units: data.units, cutoffMetres: cutoffMetres)
     // Seasonal profile of the background by local hour of day (24 slots, mean 1), re-estimated each
     // iteration from the declustered background events and shrunk towards flat: estimating it from
     // all counts would let it absorb the clusters the triggering kernel should explain.
@@ -70,8 +72,7 @@ public struct SelfExcitingModel: HotspotModel, Equatable {
         while events[lo].time < events[i].time - window { lo += 1 }
         total += Double(i - lo)
       }
-      let near = Double((0..<n).reduce(0) { acc, u in acc + (0..<n).filter { dist[u][$0] <= cutoffMetres }.count }) / Double(n * n)
-      return total * near
+      return total * Double(near.count) / (Double(n) * Double(n))
     }
     while estimatePairs(cutT) > Double(maxCandidatePairs) && cutT > 3600 {
       cutT /= 2
@@ -87,20 +88,21 @@ public struct SelfExcitingModel: HotspotModel, Equatable {
     // exp(−ω·lag) is a table per iteration and each pair costs two lookups and a multiply.
     let binWidth: Double = { if case .seconds(let w) = data.binning { return Double(w) } else { return 30 * 86400 } }()
     var candStart = [Int](repeating: 0, count: events.count + 1)
-    var candJ: [Int32] = [], candLag: [Int32] = [], candFactor: [Double] = []
+    // candPair: the (parent unit, child unit) entry of `near`, where the kernel and the expected offspring are kept.
+    var candJ: [Int32] = [], candLag: [Int32] = [], candFactor: [Double] = [], candPair: [Int32] = []
     var lo = 0
     for i in events.indices {
       while events[lo].time < events[i].time - cutT { lo += 1 }
       var j = lo
       while j < events.count && events[j].time <= events[i].time {
-        if dist[events[i].unit][events[j].unit] <= cutoffMetres {
+        if let k = near.entry(from: events[j].unit, to: events[i].unit) {
           if events[j].time < events[i].time {
-            candJ.append(Int32(j)); candFactor.append(1)
+            candJ.append(Int32(j)); candFactor.append(1); candPair.append(Int32(k))
             candLag.append(Int32(((events[i].time - events[j].time) / binWidth).rounded()))
           } else if j != i {
-            candJ.append(Int32(j)); candFactor.append(0.5); candLag.append(0)
+            candJ.append(Int32(j)); candFactor.append(0.5); candLag.append(0); candPair.append(Int32(k))
           } else if events[i].count > 1 {
-            candJ.append(Int32(i)); candFactor.append(0.5 * (events[i].count - 1) / events[i].count); candLag.append(0)
+            candJ.append(Int32(i)); candFactor.append(0.5 * (events[i].count - 1) / events[i].count); candLag.append(0); candPair.append(Int32(k))
           }
         }
         j += 1
@@ -113,25 +115,19 @@ public struct SelfExcitingModel: HotspotModel, Equatable {
     var logLik = -Double.infinity, lastChange = Double.nan, lastLLChange = Double.nan
     for it in 1...maxIterations {
       iterations = it
-      var kernel = [Double](repeating: 0, count: n * n)  // k(u | v) at [u * n + v]
-      for v in 0..<n {
-        var z = 0.0
-        for u in 0..<n where dist[u][v] <= cutoffMetres { z += exp(-0.5 * pow(dist[u][v] / sigma, 2)) }
-        for u in 0..<n where dist[u][v] <= cutoffMetres { kernel[u * n + v] = exp(-0.5 * pow(dist[u][v] / sigma, 2)) / max(z, 1e-300) }
-      }
+      let kernel = near.kernel(sigmaMetres: sigma)  // k(u | v) per (v, u) entry
       let decay = lagSeconds.map { theta * omega * exp(-omega * $0) }
       var bgSum = [Double](repeating: 0, count: n)
       var bgHour = [Double](repeating: 0, count: 24)
       var trig = 0.0, trigDt = 0.0
-      var pairQ = [Double](repeating: 0, count: n * n)  // expected offspring at u from parents at v
+      var pairQ = [Double](repeating: 0, count: near.count)  // expected offspring at u from parents at v, per (v, u) entry
       var sumLogIntensity = 0.0
       for (i, e) in events.enumerated() {
         let bg = mu[e.unit] * season(e.time)
         var total = bg
-        let row = e.unit * n
         for c in candStart[i]..<candStart[i + 1] {
           let p = events[Int(candJ[c])]
-          let g = candFactor[c] * p.count * decay[Int(candLag[c])] * kernel[row + p.unit]
+          let g = candFactor[c] * p.count * decay[Int(candLag[c])] * kernel[Int(candPair[c])]
           contributions[c] = g; total += g
         }
         sumLogIntensity += e.count * log(max(total, 1e-300))
@@ -140,7 +136,7 @@ public struct SelfExcitingModel: HotspotModel, Equatable {
         let scale = e.count / total
         for c in candStart[i]..<candStart[i + 1] {
           let q = contributions[c] * scale
-          trig += q; trigDt += q * lagSeconds[Int(candLag[c])]; pairQ[row + events[Int(candJ[c])].unit] += q
+          trig += q; trigDt += q * lagSeconds[Int(candLag[c])]; pairQ[Int(candPair[c])] += q
         }
       }
       let newMu = bgSum.map { $0 / T }
@@ -148,32 +144,7 @@ public struct SelfExcitingModel: HotspotModel, Equatable {
       let newOmega = trig > 0 ? trig / max(trigDt, 1) : omega
       // σ: maximise Σ q log k(u|v; σ) for the kernel normalised over the discrete units (the
       // continuous-plane formula Σqd²/2Σq collapses σ when most offspring land at their parent's unit).
-      func objective(_ logS: Double) -> Double {
-        let sg = exp(logS)
-        var total = 0.0
-        for v in 0..<n {
-          var z = 0.0, qv = 0.0
-          for u in 0..<n where dist[u][v] <= cutoffMetres {
-            z += exp(-0.5 * pow(dist[u][v] / sg, 2))
-            let q = pairQ[u * n + v]
-            if q > 0 { total -= q * 0.5 * pow(dist[u][v] / sg, 2); qv += q }
-          }
-          if qv > 0 { total -= qv * log(z) }
-        }
-        return total
-      }
-      var newSigma = sigma
-      if trig > 0 {
-        var a = log(10.0), bnd = log(cutoffMetres * 2)
-        let gr = (5.0.squareRoot() - 1) / 2
-        var c = bnd - gr * (bnd - a), d = a + gr * (bnd - a)
-        var fc = objective(c), fd = objective(d)
-        for _ in 0..<80 {
-          if fc > fd { bnd = d; d = c; fd = fc; c = bnd - gr * (bnd - a); fc = objective(c) }
-          else { a = c; c = d; fc = fd; d = a + gr * (bnd - a); fd = objective(d) }
-        }
-        newSigma = exp((a + bnd) / 2)
-      }
+      let newSigma = trig > 0 ? near.maximumLikelihoodSigma(offspring: pairQ, lowerMetres: 10, upperMetres: cutoffMetres * 2, start: sigma) : sigma
       let change = abs(newTheta - theta) + abs(newOmega - omega) / omega + abs(newSigma - sigma) / sigma
         + zip(newMu, mu).map { abs($0 - $1) }.reduce(0, +) / max(mu.reduce(0, +), 1e-300)
       // The log-likelihood at the parameters this iteration started from (up to a constant): Σ n log λ
@@ -243,10 +214,8 @@ public struct FittedSelfExciting: FittedHotspotModel, Codable {
       if let k = index[u.id] { return background[k] }
       fallback.append(u.id); return meanBg
     }
-    let dist = (0..<n).map { u in (0..<n).map { v in distanceMetres(h.units[u], h.units[v]) } }
-    let cut = specification.cutoffMetres
-    var norm = [Double](repeating: 0, count: n)
-    for v in 0..<n { for u in 0..<n where dist[u][v] <= cut { norm[v] += exp(-0.5 * pow(dist[u][v] / sigmaMetres, 2)) } }
+    let near = UnitNeighbours(units: h.units, cutoffMetres: specification.cutoffMetres)
+    let kernel = near.kernel(sigmaMetres: sigmaMetres)
     var e = [Double](repeating: 0, count: n * bins)
     let hs = h.binStarts
     let cutT = specification.cutoffDays * 86400
@@ -259,12 +228,128 @@ public struct FittedSelfExciting: FittedHotspotModel, Codable {
         let t = Double(hs[pb] + h.binning.next(hs[pb])) / 2
         let integral = exp(-omegaPerSecond * (a - t)) - exp(-omegaPerSecond * (z - t))
         for v in 0..<n where h[v, pb] > 0 {
-          for u in 0..<n where dist[u][v] <= cut {
-            e[u * bins + b] += h[v, pb] * theta * integral * exp(-0.5 * pow(dist[u][v] / sigmaMetres, 2)) / norm[v]
+          for k in near.start[v]..<near.start[v + 1] {
+            e[Int(near.unit[k]) * bins + b] += h[v, pb] * theta * integral * kernel[k]
           }
         }
       }
     }
     return HotspotForecast(model: kind, units: h.units, binStarts: starts, expected: e, alpha: 0, fallbackUnits: fallback)
+  }
+}
+
+/// The units within a distance of each unit (itself included), found once with a latitude sweep: per
+/// unit v, the units u near it in unit order with d(u, v)², stored flat (entry k of v at
+/// `start[v]..<start[v + 1]`). The self-exciting model's spatial kernel, its expected offspring and its
+/// σ step live on these entries, so they cost the pairs within the cut-off, not units².
+struct UnitNeighbours {
+  var start: [Int]
+  var unit: [Int32]
+  var squaredMetres: [Double]
+  /// Each unit's entries again, nearest first (indices into the entries): sums of exp(−a d²) stop where
+  /// a d² passes 50, as every list holds the unit itself (d = 0, a term of 1) and e^−50 is below the
+  /// precision of a sum that holds 1.
+  var nearestFirst: [Int32]
+  var count: Int { unit.count }
+  static let negligibleExponent = 50.0
+
+  init(units: [SpatialUnit], cutoffMetres: Double) {
+    let n = units.count
+    let byLatitude = units.indices.sorted { units[$0].latitude != units[$1].latitude ? units[$0].latitude < units[$1].latitude : $0 < $1 }
+    let lats = byLatitude.map { units[$0].latitude }
+    // A great-circle distance is at least the meridian arc between the latitudes (6 371 km × Δφ):
+    // units further apart in latitude than the cut-off are never compared.
+    let band = cutoffMetres / 111_000
+    var lists = [[(Int32, Double)]](repeating: [], count: n)
+    for v in 0..<n {
+      let lat = units[v].latitude
+      var lo = 0, hi = lats.count
+      while lo < hi { let m = (lo + hi) / 2; if lats[m] < lat - band { lo = m + 1 } else { hi = m } }
+      var i = lo
+      while i < lats.count && lats[i] <= lat + band {
+        let u = byLatitude[i]
+        let d = distanceMetres(units[u], units[v])
+        if d <= cutoffMetres { lists[v].append((Int32(u), d * d)) }
+        i += 1
+      }
+      lists[v].sort { $0.0 < $1.0 }
+    }
+    start = [0]; unit = []; squaredMetres = []; nearestFirst = []
+    for l in lists {
+      let first = unit.count
+      for (u, d2) in l { unit.append(u); squaredMetres.append(d2) }
+      nearestFirst += l.indices.sorted { l[$0].1 != l[$1].1 ? l[$0].1 < l[$1].1 : $0 < $1 }.map { Int32(first + $0) }
+      start.append(unit.count)
+    }
+  }
+
+  /// The entry of unit `u` in the list of `v`, or nil when they are further apart than the cut-off.
+  func entry(from v: Int, to u: Int) -> Int? {
+    var lo = start[v], hi = start[v + 1]
+    let target = Int32(u)
+    while lo < hi { let m = (lo + hi) / 2; if unit[m] < target { lo = m + 1 } else { hi = m } }
+    return lo < start[v + 1] && unit[lo] == target ? lo : nil
+  }
+
+  /// k(u | v) = exp(−d²/2σ²) / Σ_w exp(−d(w, v)²/2σ²) over the units near v, per entry.
+  func kernel(sigmaMetres sigma: Double) -> [Double] {
+    let a = 1 / (2 * sigma * sigma)
+    var k = [Double](repeating: 0, count: count)
+    for v in 0..<(start.count - 1) {
+      var z = 0.0
+      for i in start[v]..<start[v + 1] {
+        let e = Int(nearestFirst[i]), x = a * squaredMetres[e]
+        if x >= Self.negligibleExponent { break }
+        let w = exp(-x); k[e] = w; z += w
+      }
+      let inv = 1 / max(z, 1e-300)
+      for e in start[v]..<start[v + 1] { k[e] *= inv }
+    }
+    return k
+  }
+
+  /// The σ that maximises Σ_entries q log k(u | v; σ) within [lower, upper]. In a = 1/2σ² the objective
+  /// −a Σ q d² − Σ_v q_v log Σ_u exp(−a d²) is concave (its second derivative is −Σ_v q_v Var_v(d²)), so
+  /// its derivative falls with a and the root is found by Newton steps kept inside a shrinking bracket.
+  func maximumLikelihoodSigma(offspring q: [Double], lowerMetres: Double, upperMetres: Double, start sigma0: Double) -> Double {
+    var weighted = 0.0
+    var parents: [(v: Int, q: Double)] = []
+    for v in 0..<(start.count - 1) {
+      var qv = 0.0
+      for e in start[v]..<start[v + 1] where q[e] > 0 { qv += q[e]; weighted += q[e] * squaredMetres[e] }
+      if qv > 0 { parents.append((v, qv)) }
+    }
+    guard !parents.isEmpty else { return sigma0 }
+    // g(a) = dObjective/da = −Σ q d² + Σ_v q_v E_v[d²], and g'(a) = −Σ_v q_v Var_v(d²).
+    func slope(_ a: Double) -> (g: Double, dg: Double) {
+      var g = -weighted, dg = 0.0
+      for (v, qv) in parents {
+        var z = 0.0, m1 = 0.0, m2 = 0.0
+        for i in start[v]..<start[v + 1] {
+          let d2 = squaredMetres[Int(nearestFirst[i])], x = a * d2
+          if x >= Self.negligibleExponent { break }
+          let w = exp(-x)
+          z += w; m1 += w * d2; m2 += w * d2 * d2
+        }
+        guard z > 0 else { continue }
+        let mean = m1 / z
+        g += qv * mean
+        dg -= qv * max(0, m2 / z - mean * mean)
+      }
+      return (g, dg)
+    }
+    // From the current σ; when the root lies beyond a bound the iterates close on that bound.
+    let (aMin, aMax) = (1 / (2 * upperMetres * upperMetres), 1 / (2 * lowerMetres * lowerMetres))
+    var lo = aMin, hi = aMax
+    var a = min(max(1 / (2 * sigma0 * sigma0), lo), hi)
+    for _ in 0..<200 {
+      let (g, dg) = slope(a)
+      if g > 0 { lo = a } else { hi = a }
+      var next = dg < 0 ? a - g / dg : (lo + hi) / 2
+      if !(next > lo && next < hi) { next = (lo + hi) / 2 }
+      if abs(next - a) <= 1e-10 * a || hi - lo <= 1e-10 * hi { a = next; break }
+      a = next
+    }
+    return (1 / (2 * min(max(a, aMin), aMax))).squareRoot()
   }
 }

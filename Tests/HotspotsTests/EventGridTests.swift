@@ -3,6 +3,7 @@ import Testing
 import TestSupport
 @testable import Hotspots
 import Reads
+import Modelling
 
 @Suite("Point events on a grid")
 struct EventGridTests {
@@ -60,5 +61,52 @@ struct EventGridTests {
     try "timestamp,latitude,longitude\n2026-03-02T08:00:00Z,51.5,0.01\n".write(toFile: dir + "/plain.csv", atomically: false, encoding: .utf8)
     #expect(performing: { _ = try CountTable.events(path: dir + "/plain.csv", binning: .seconds(86400), category: "Drugs") },
             throws: { "\($0)".contains("plain.csv") && "\($0)".contains("category") })
+  }
+}
+
+@Suite("Self-exciting model: units within the cut-off")
+struct UnitNeighboursTests {
+  /// The latitude sweep finds exactly the pairs an all-pairs search finds, and the σ step lands where a
+  /// brute-force search of the same objective over every pair does.
+  @Test func neighboursAndTheSigmaStepMatchAnAllPairsSearch() {
+    var rng = SeededRNG(seed: 7)
+    let units = (0..<120).map { SpatialUnit(id: "U\($0)", latitude: 51.5 + rng.uniform() * 0.03, longitude: 0.1 + rng.uniform() * 0.05) }
+    let cutoff = 900.0
+    let near = UnitNeighbours(units: units, cutoffMetres: cutoff)
+    var pairs = 0
+    for v in units.indices {
+      for u in units.indices {
+        let d = distanceMetres(units[u], units[v])
+        let found: Bool = near.entry(from: v, to: u) != nil
+        #expect(found == (d <= cutoff))
+        if d <= cutoff { pairs += 1 }
+      }
+    }
+    #expect(near.count == pairs)
+    // Offspring near their parents, σ about 200 m.
+    var q = [Double](repeating: 0, count: near.count)
+    for v in units.indices {
+      for e in near.start[v]..<near.start[v + 1] { q[e] = exp(-near.squaredMetres[e] / (2 * 200 * 200)) * rng.uniform() }
+    }
+    func objective(_ sigma: Double) -> Double {
+      var total = 0.0
+      for v in units.indices {
+        var z = 0.0, qv = 0.0
+        for e in near.start[v]..<near.start[v + 1] { z += exp(-near.squaredMetres[e] / (2 * sigma * sigma)); total -= q[e] * near.squaredMetres[e] / (2 * sigma * sigma); qv += q[e] }
+        total -= qv * log(z)
+      }
+      return total
+    }
+    let fitted = near.maximumLikelihoodSigma(offspring: q, lowerMetres: 10, upperMetres: 2 * cutoff, start: 300)
+    let grid = stride(from: 10.0, through: 1800, by: 0.5).max { objective($0) < objective($1) }!
+    #expect(abs(fitted - grid) <= 0.5, "σ \(fitted) against \(grid) by grid search")
+    #expect(objective(fitted) >= objective(grid) - 1e-9)
+    // The kernel of each parent sums to one over the units near it.
+    let k = near.kernel(sigmaMetres: fitted)
+    for v in units.indices {
+      var sum = 0.0
+      for e in near.start[v]..<near.start[v + 1] { sum += k[e] }
+      #expect(abs(sum - 1) < 1e-12)
+    }
   }
 }
