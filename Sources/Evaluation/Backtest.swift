@@ -187,6 +187,8 @@ public enum HotspotBacktest {
     // Each model's earlier forecasts (origin bin, forecast): once their counts are in a window's history,
     // the model's predictive dispersion is learned from them instead of from fits on shorter histories.
     var past: [String: [(origin: Int, expected: [Double], ownAlpha: Double)]] = [:]
+    // Each model's last fit: an iterative fit (the self-exciting EM) starts from it in the next window.
+    var lastFit: [String: any FittedHotspotModel] = [:]
     for (k, o) in origins.enumerated() {
       var history = table.slice(bins: 0..<o)  // strictly before the origin
       let testBins = o..<min(table.binCount, o + h)
@@ -209,7 +211,9 @@ public enum HotspotBacktest {
           let known = (past[m.name] ?? []).filter { $0.origin + h <= o }.suffix(7).map { p in
             HeldOutWindow(expected: p.expected, actual: history.slice(bins: p.origin..<(p.origin + h)).counts, alpha: p.ownAlpha)
           }
-          var f = try m.model.fit(history, clock: clock).forecast(history: history, bins: test.binCount, clock: clock)
+          let fitted = try m.model.fit(history, clock: clock, startingFrom: lastFit[m.name])
+          lastFit[m.name] = fitted
+          var f = fitted.forecast(history: history, bins: test.binCount, clock: clock)
           if f.expected.count == test.units.count * h { past[m.name, default: []].append((o, f.expected, f.alpha)) }
           m.model.learnDispersion(&f, history: history, clock: clock, pastWindows: Array(known))
           let top = f.expected.max() ?? 0

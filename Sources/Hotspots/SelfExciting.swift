@@ -39,6 +39,12 @@ public struct SelfExcitingModel: HotspotModel, Equatable {
   struct Event { var unit: Int; var time: Double; var count: Double }
 
   public func fit(_ data: CountTable, clock: LocalClock) throws -> FittedSelfExciting {
+    try fit(data, clock: clock, startingFrom: nil)
+  }
+
+  /// EM from `previous`'s parameters when it is a fit of this model on the same units (a backtest's
+  /// last window: a day more of history moves them little), else from fixed starting values.
+  public func fit(_ data: CountTable, clock: LocalClock, startingFrom previous: (any FittedHotspotModel)?) throws -> FittedSelfExciting {
     let starts = data.binStarts
     var events: [Event] = []
     for b in 0..<data.binCount {
@@ -62,6 +68,15 @@ public struct SelfExcitingModel: HotspotModel, Equatable {
     func season(_ t: Double) -> Double { profile[hourSlot(t)] }
     var theta = 0.2, omega = 1 / 14400.0, sigma = cutoffMetres / 3
     var mu = [Double](repeating: totalCount * 0.8 / T / Double(n), count: n)
+    if let p = previous as? FittedSelfExciting, p.specification == self, p.units == data.units.map(\.id), p.background.count == n,
+       p.theta.isFinite, p.theta > 0, p.theta < 1, p.omegaPerSecond > 0, p.sigmaMetres > 0,
+       p.seasonalShares.count == 24, p.background.allSatisfy({ $0.isFinite && $0 >= 0 }) {
+      theta = p.theta; omega = p.omegaPerSecond; sigma = p.sigmaMetres
+      if hourly { profile = p.seasonalShares }
+      // A unit with no background left at the last fit starts from a little, so it can come back.
+      let floor = totalCount * 0.8 / T / Double(n) * 1e-3
+      mu = p.background.map { max($0, floor) }
+    }
     // Bound the E-step's work: when the cut-offs would give more than `maxCandidatePairs` parent
     // candidates (busy targets such as all reads), shorten the time cut-off and say so.
     var cutT = cutoffDays * 86400
@@ -238,7 +253,7 @@ public struct FittedSelfExciting: FittedHotspotModel, Codable {
   }
 }
 
-/// The units within a distance of each unit (itself included), found once with a latitude sweep: per
+/// The units within a distance of each unit (itself included), found once through buckets: per
 /// unit v, the units u near it in unit order with d(u, v)², stored flat (entry k of v at
 /// `start[v]..<start[v + 1]`). The self-exciting model's spatial kernel, its expected offspring and its
 /// σ step live on these entries, so they cost the pairs within the cut-off, not units².
@@ -255,30 +270,34 @@ struct UnitNeighbours {
 
   init(units: [SpatialUnit], cutoffMetres: Double) {
     let n = units.count
-    let byLatitude = units.indices.sorted { units[$0].latitude != units[$1].latitude ? units[$0].latitude < units[$1].latitude : $0 < $1 }
-    let lats = byLatitude.map { units[$0].latitude }
-    // A great-circle distance is at least the meridian arc between the latitudes (6 371 km × Δφ):
-    // units further apart in latitude than the cut-off are never compared.
-    let band = cutoffMetres / 111_000
-    var lists = [[(Int32, Double)]](repeating: [], count: n)
-    for v in 0..<n {
-      let lat = units[v].latitude
-      var lo = 0, hi = lats.count
-      while lo < hi { let m = (lo + hi) / 2; if lats[m] < lat - band { lo = m + 1 } else { hi = m } }
-      var i = lo
-      while i < lats.count && lats[i] <= lat + band {
-        let u = byLatitude[i]
-        let d = distanceMetres(units[u], units[v])
-        if d <= cutoffMetres { lists[v].append((Int32(u), d * d)) }
-        i += 1
-      }
-      lists[v].sort { $0.0 < $1.0 }
-    }
+    // Buckets one cut-off wide: a unit's neighbours are in its own bucket and the eight around it. A
+    // great-circle distance is at least R·Δφ, and at least R·cos φ·Δλ (φ the larger |latitude|, up to
+    // the Δλ³ term; the buckets are 2% wider for it), so nothing within the cut-off is missed.
+    let radius = 6_371_008.8
+    let maxAbsLatitude = min(89.0, units.map { abs($0.latitude) }.max() ?? 0)
+    let latWidth = cutoffMetres / radius * 180 / .pi * 1.02
+    let lonWidth = min(360, latWidth / cos(maxAbsLatitude * .pi / 180))
+    func bucket(_ u: SpatialUnit) -> (Int, Int) { (Int(floor(u.longitude / lonWidth)), Int(floor(u.latitude / latWidth))) }
+    var buckets: [Int64: [Int32]] = [:]
+    func key(_ x: Int, _ y: Int) -> Int64 { Int64(x) << 32 | Int64(UInt32(bitPattern: Int32(truncatingIfNeeded: y))) }
+    for (i, u) in units.enumerated() { let (x, y) = bucket(u); buckets[key(x, y), default: []].append(Int32(i)) }
     start = [0]; unit = []; squaredMetres = []; nearestFirst = []
-    for l in lists {
+    var list: [(Int32, Double)] = []
+    for v in 0..<n {
+      list.removeAll(keepingCapacity: true)
+      let (bx, by) = bucket(units[v])
+      for dx in -1...1 {
+        for dy in -1...1 {
+          for u in buckets[key(bx + dx, by + dy)] ?? [] {
+            let d = distanceMetres(units[Int(u)], units[v])
+            if d <= cutoffMetres { list.append((u, d * d)) }
+          }
+        }
+      }
+      list.sort { $0.0 < $1.0 }
       let first = unit.count
-      for (u, d2) in l { unit.append(u); squaredMetres.append(d2) }
-      nearestFirst += l.indices.sorted { l[$0].1 != l[$1].1 ? l[$0].1 < l[$1].1 : $0 < $1 }.map { Int32(first + $0) }
+      for (u, d2) in list { unit.append(u); squaredMetres.append(d2) }
+      nearestFirst += list.indices.sorted { list[$0].1 != list[$1].1 ? list[$0].1 < list[$1].1 : $0 < $1 }.map { Int32(first + $0) }
       start.append(unit.count)
     }
   }
