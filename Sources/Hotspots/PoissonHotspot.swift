@@ -130,8 +130,11 @@ public struct PoissonHotspotModel: HotspotModel, Equatable {
     }
   }
 
+  /// Each unit's neighbours (within `neighbourMetres`, itself left out), in unit order; found through
+  /// buckets, so a city's grid costs its near pairs, not units².
   func neighbours(_ units: [SpatialUnit]) -> [[Int]] {
-    units.indices.map { u in units.indices.filter { $0 != u && distanceMetres(units[u], units[$0]) <= neighbourMetres } }
+    let near = UnitNeighbours(units: units, cutoffMetres: neighbourMetres)
+    return units.indices.map { u in (near.start[u]..<near.start[u + 1]).map { Int(near.unit[$0]) }.filter { $0 != u } }
   }
 
   func seasonalRow(_ t: Int64, _ clock: LocalClock) -> [Double] {
@@ -154,37 +157,54 @@ public struct PoissonHotspotModel: HotspotModel, Equatable {
     let nu = data.units.count
     let bandCount = bands(units: nu)
     let q = columnNames(units: data.units).count - nu - (bandCount > 0 ? nu * bandCount - 1 : 0)
-    var dense: [Double] = []  // row-major while building
-    var unitLevel: [Int32] = [], unitBand: [Int32] = []
-    var y: [Double] = [], off: [Double] = []
-    var cache: [Int64: [[Double]]] = [:]
     let user = try? userCovariates()
     let firstUsable = recentActivity ? data.firstBin + 7 * 86400 : data.firstBin
-    for b in 0..<data.binCount where starts[b] >= firstUsable {
-      let season = seasonalRow(starts[b], clock)
-      let dayStart = clock.startOfDay(containing: starts[b])
-      let rec: [[Double]]? = recentActivity ? (cache[dayStart] ?? {
-        let r = Self.recent(data, before: dayStart, neighbours: nb); cache[dayStart] = r; return r
-      }()) : nil
-      for u in 0..<nu {
-        if exposureOffset { guard let e = data.exposure?[u * data.binCount + b], e > 0 else { continue }; off.append(log(e)) }
-        unitLevel.append(Int32(u))
-        if bandCount > 0 { unitBand.append(Int32(u * bandCount + clock.hourOfDay(starts[b]) * bandCount / 24)) }
-        dense += season
-        if let rec { dense += rec[u] }
-        if let user { dense += user.values[data.units[u].id]?[starts[b]] ?? Array(repeating: 0, count: user.names.count) }
-        y.append(data[u, b])
+    let usableBins = (0..<data.binCount).filter { starts[$0] >= firstUsable }
+    // Rows counted first, so the dense columns are written once, in place (a city's 9 000 cells × 1 400
+    // days are 13 M rows: a row-major copy beside the matrix was another gigabyte).
+    func kept(_ u: Int, _ b: Int) -> Bool { !exposureOffset || (data.exposure?[u * data.binCount + b] ?? 0) > 0 }
+    let n = exposureOffset ? usableBins.reduce(0) { acc, b in acc + (0..<nu).filter { kept($0, b) }.count } : usableBins.count * nu
+    var d = Matrix(rows: n, columns: q)
+    var unitLevel: [Int32] = [], unitBand: [Int32] = []
+    var y: [Double] = [], off: [Double] = []
+    unitLevel.reserveCapacity(n); y.reserveCapacity(n)
+    if bandCount > 0 { unitBand.reserveCapacity(n) }
+    var cache: [Int64: [[Double]]] = [:]
+    var i = 0
+    d.elements.withUnsafeMutableBufferPointer { D in
+      for b in usableBins {
+        let season = seasonalRow(starts[b], clock)
+        let dayStart = clock.startOfDay(containing: starts[b])
+        let rec: [[Double]]? = recentActivity ? (cache[dayStart] ?? {
+          let r = Self.recent(data, before: dayStart, neighbours: nb); cache[dayStart] = r; return r
+        }()) : nil
+        for u in 0..<nu where kept(u, b) {
+          if exposureOffset { off.append(log(data.exposure![u * data.binCount + b])) }
+          unitLevel.append(Int32(u))
+          if bandCount > 0 { unitBand.append(Int32(u * bandCount + clock.hourOfDay(starts[b]) * bandCount / 24)) }
+          var j = 0
+          for v in season { D[i + j * n] = v; j += 1 }
+          if let rec { for v in rec[u] { D[i + j * n] = v; j += 1 } }
+          if let user {
+            if let v = user.values[data.units[u].id]?[starts[b]] { for x in v { D[i + j * n] = x; j += 1 } } else { j += user.names.count }
+          }
+          y.append(data[u, b])
+          i += 1
+        }
       }
     }
-    let n = y.count
-    var d = Matrix(rows: n, columns: q)
-    for i in 0..<n { for j in 0..<q { d.elements[i + j * n] = dense[i * q + j] } }
     let design = bandCount > 0 ? FactorDesign(factors: [unitLevel, unitBand], levels: [nu, nu * bandCount], dense: d)
       : FactorDesign(factors: [unitLevel], levels: [nu], dense: d)
     return (design, y, exposureOffset ? off : nil)
   }
 
   public func fit(_ data: CountTable, clock: LocalClock) throws -> FittedPoissonHotspot {
+    try fit(data, clock: clock, startingFrom: nil)
+  }
+
+  /// IRLS from `previous`'s coefficients (and α) when it has this design's columns (a backtest's last
+  /// window), else from the counts.
+  public func fit(_ data: CountTable, clock: LocalClock, startingFrom previous: (any FittedHotspotModel)?) throws -> FittedPoissonHotspot {
     try data.requireHistory()
     // Terms the training rows cannot identify are left out, with a note, not extrapolated: weekly
     // harmonics need a week of rows (after the 7 days the recent-activity terms use up), the daily
@@ -201,11 +221,12 @@ public struct PoissonHotspotModel: HotspotModel, Equatable {
       spec.dailyHarmonics = 0; spec.unitTimeOfDayBands = 0
       notes.append("daily terms left out: under a day of training rows")
     }
-    if spec != self { return try spec.fitIdentified(data, clock: clock, notes: notes) }
-    return try fitIdentified(data, clock: clock, notes: notes)
+    let prior = previous as? FittedPoissonHotspot
+    if spec != self { return try spec.fitIdentified(data, clock: clock, notes: notes, previous: prior) }
+    return try fitIdentified(data, clock: clock, notes: notes, previous: prior)
   }
 
-  func fitIdentified(_ data: CountTable, clock: LocalClock, notes initial: [String]) throws -> FittedPoissonHotspot {
+  func fitIdentified(_ data: CountTable, clock: LocalClock, notes initial: [String], previous: FittedPoissonHotspot? = nil) throws -> FittedPoissonHotspot {
     if covariatesFile != nil { _ = try userCovariates() }  // a bad file is an error here, not silently zeros
     let (x, y, off) = design(data, clock: clock)
     guard x.rows > 0 else { throw FitError.noData("no training rows (need more than 7 days of history for recent-activity terms)") }
@@ -220,7 +241,10 @@ public struct PoissonHotspotModel: HotspotModel, Equatable {
       notes.append("no unit × time-of-day term: \(data.units.count) units × \(unitTimeOfDayBands) bands is over \(Self.maxInteractionLevels) levels; every unit keeps one share of the forecast in every hour")
     }
     let glm = LogLinearGLM(family: family, ridge: ridge, maxIterations: maxIterations, tolerance: tolerance)
-    var r = try glm.fit(design: x, y, offset: off)
+    let start = previous.flatMap { p in
+      p.specification == self && p.columns == columnNames(units: data.units) ? (coefficients: p.coefficients, alpha: p.alpha) : nil
+    }
+    var r = try glm.fit(design: x, y, offset: off, start: start)
     r.diagnostics.notes += notes
     return FittedPoissonHotspot(
       specification: self, units: data.units.map(\.id), columns: columnNames(units: data.units), coefficients: r.coefficients,

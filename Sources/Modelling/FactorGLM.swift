@@ -129,4 +129,161 @@ public struct FactorDesign: Sendable {
 
 extension FactorDesign: GLMDesign {
   public func weightedGram(weights: [Double], z: [Double]) throws(FitError) -> (Matrix, [Double]) { gram(weights: weights, z: z) }
+
+  /// With one factor, its block of XᵀWX is diagonal: the levels are absorbed by the Schur complement
+  /// and only (1 + dense) × (1 + dense) is factored — O(rows · q² + levels · q²) time and memory,
+  /// where the formed matrix is levels² (9 000 grid cells: 650 MB and a 2.5 · 10¹¹-flop Cholesky per
+  /// step). Several factors take the dense way.
+  public func solvePenalised(weights: [Double], z: [Double], ridge: Double, penalised: [Int]) throws(FitError) -> [Double] {
+    guard factors.count == 1 else {
+      var (g, rhs) = gram(weights: weights, z: z)
+      for j in penalised { g[j, j] += ridge }
+      let chol: Cholesky
+      do { chol = try Cholesky(g) } catch {
+        throw .collinear("XᵀWX is singular (\(error)): a constant, all-zero or duplicated column, or a unit with no data; drop it or set ridge > 0")
+      }
+      do { return try chol.solve(rhs) } catch { throw .numerical("\(error)") }
+    }
+    let b = blocks(weights: weights, z: z, ridge: ridge, penalised: penalised)
+    if let l = b.diagonal.firstIndex(where: { !($0 > 0) }) {
+      throw .collinear("XᵀWX is singular: level \(l + 1) of the factor has no weight (no rows, or a unit with no data); set ridge > 0")
+    }
+    let (schur, reduced) = b.schur()
+    let chol: Cholesky
+    do { chol = try Cholesky(schur) } catch {
+      throw .collinear("XᵀWX is singular (\(error)): a constant, all-zero or duplicated column; drop it or set ridge > 0")
+    }
+    let small: [Double]
+    do { small = try chol.solve(reduced) } catch { throw .numerical("\(error)") }
+    return b.coefficients(small: small)
+  }
+
+  public func penalisedInverseDiagonal(weights: [Double], ridge: Double, penalised: [Int]) -> [Double]? {
+    guard factors.count == 1 else {
+      var (g, _) = gram(weights: weights, z: [Double](repeating: 0, count: rows))
+      for j in penalised { g[j, j] += ridge }
+      guard let c = try? Cholesky(g), let inv = try? c.inverse() else { return nil }
+      return inv.diagonalElements
+    }
+    let b = blocks(weights: weights, z: nil, ridge: ridge, penalised: penalised)
+    guard b.diagonal.allSatisfy({ $0 > 0 }), let c = try? Cholesky(b.schur().0), let inv = try? c.inverse() else { return nil }
+    // diag of the inverse: the small block's from S⁻¹; level l's 1/d_l + (E_l/d_l)ᵀ S⁻¹ (E_l/d_l).
+    let s = b.small
+    var out = [Double](repeating: 0, count: columns)
+    out[0] = inv[0, 0]
+    for j in 1..<s { out[b.levelCount + j] = inv[j, j] }
+    var u = [Double](repeating: 0, count: s)
+    for l in 0..<b.levelCount {
+      let d = b.diagonal[l]
+      for k in 0..<s { u[k] = b.cross[l * s + k] / d }
+      var quad = 0.0
+      for k in 0..<s { var row = 0.0; for m in 0..<s { row += inv[k, m] * u[m] }; quad += u[k] * row }
+      out[1 + l] = 1 / d + quad
+    }
+    return out
+  }
+
+  /// The blocks of XᵀWX + penalty for one factor: the factor's levels 1…L−1 (a diagonal), the "small"
+  /// block of the intercept and dense columns, and their cross products; with the right-hand sides.
+  struct OneFactorBlocks {
+    var levelCount: Int
+    var small: Int
+    var diagonal: [Double]
+    /// levels × small, row-major.
+    var cross: [Double]
+    var smallGram: Matrix
+    var levelRHS: [Double]
+    var smallRHS: [Double]
+
+    /// S = C − Eᵀ D⁻¹ E and the reduced right-hand side b_S − Eᵀ D⁻¹ b_F.
+    func schur() -> (Matrix, [Double]) {
+      var sc = smallGram
+      var r = smallRHS
+      for l in 0..<levelCount {
+        let d = diagonal[l]
+        guard d > 0 else { continue }
+        let row = l * small
+        for j in 0..<small {
+          let ej = cross[row + j] / d
+          r[j] -= ej * levelRHS[l]
+          for k in 0...j { sc[j, k] -= ej * cross[row + k] }
+        }
+      }
+      for j in 0..<small { for k in 0..<j { sc[k, j] = sc[j, k] } }
+      return (sc, r)
+    }
+
+    /// Coefficients in design order from the small block's solution.
+    func coefficients(small beta: [Double]) -> [Double] {
+      var out = [Double](repeating: 0, count: 1 + levelCount + small - 1)
+      out[0] = beta[0]
+      for j in 1..<small { out[levelCount + j] = beta[j] }
+      for l in 0..<levelCount {
+        var t = levelRHS[l]
+        for k in 0..<small { t -= cross[l * small + k] * beta[k] }
+        out[1 + l] = t / diagonal[l]
+      }
+      return out
+    }
+  }
+
+  /// One pass over the rows, in chunks that stay in cache: each row adds to its level's sums, and each
+  /// chunk of √w·[1, dense] adds its cross products to the small block by `dsyrk` (β = 1).
+  func blocks(weights w: [Double], z: [Double]?, ridge: Double, penalised: [Int]) -> OneFactorBlocks {
+    let n = rows, q = dense.columns, m = levels[0] - 1, s = 1 + q
+    var diag = [Double](repeating: 0, count: m), cross = [Double](repeating: 0, count: m * s)
+    var levelRHS = [Double](repeating: 0, count: m), smallRHS = [Double](repeating: 0, count: s)
+    var small = Matrix(rows: s, columns: s)
+    let chunk = 4096
+    var a = Matrix(rows: chunk, columns: s)
+    let zs = z ?? [Double](repeating: 0, count: n)
+    var rhs = [Double](repeating: 0, count: s)
+    w.withUnsafeBufferPointer { W in
+      zs.withUnsafeBufferPointer { Z in
+        factors[0].withUnsafeBufferPointer { L in
+          dense.elements.withUnsafeBufferPointer { D in
+            diag.withUnsafeMutableBufferPointer { Dg in
+              cross.withUnsafeMutableBufferPointer { E in
+                levelRHS.withUnsafeMutableBufferPointer { BF in
+                  rhs.withUnsafeMutableBufferPointer { BS in
+                    var start = 0
+                    while start < n {
+                      let count = min(chunk, n - start)
+                      if count < chunk { a = Matrix(rows: count, columns: s) }
+                      a.elements.withUnsafeMutableBufferPointer { A in
+                        for r in 0..<count {
+                          let i = start + r, wi = W[i], root = wi.squareRoot(), wz = wi * Z[i]
+                          let l = Int(L[i]) - 1
+                          A[r] = root
+                          BS[0] += wz
+                          if l >= 0 { Dg[l] += wi; E[l * s] += wi; BF[l] += wz }
+                          for j in 0..<q {
+                            let x = D[i + j * n]
+                            A[r + (1 + j) * count] = root * x
+                            BS[1 + j] += wz * x
+                            if l >= 0 { E[l * s + 1 + j] += wi * x }
+                          }
+                        }
+                      }
+                      try? BLAS.syrk(a, transpose: true, beta: 1, into: &small)  // lower triangle of Σ aᵀa
+                      start += count
+                    }
+                  }
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+    smallRHS = rhs
+    var c = [Double](repeating: 0, count: s * s)
+    for j in 0..<s { for k in 0...j { c[j * s + k] = small[j, k] } }
+    var g = Matrix(rows: s, columns: s)
+    for j in 0..<s { for k in 0...j { g[j, k] = c[j * s + k]; g[k, j] = c[j * s + k] } }
+    for idx in penalised {
+      if idx == 0 { g[0, 0] += ridge } else if idx <= m { diag[idx - 1] += ridge } else { g[idx - m, idx - m] += ridge }
+    }
+    return OneFactorBlocks(levelCount: m, small: s, diagonal: diag, cross: cross, smallGram: g, levelRHS: levelRHS, smallRHS: smallRHS)
+  }
 }

@@ -79,8 +79,10 @@ public struct LogLinearGLM: Sendable {
 
   /// The one IRLS, on any design that can form XᵀWX and Xβ: a dense matrix, or a factor design that
   /// never forms its one-hot columns. Poisson, or NB2 with α by maximum likelihood between IRLS runs.
+  /// - Parameter start: coefficients (and NB2 α) to start from, e.g. the fit on a shorter history of the
+  ///   same design; IRLS then needs fewer steps to the same optimum.
   public func fit<D: GLMDesign>(design x: D, _ y: [Double], offset: [Double]? = nil, weights: [Double]? = nil,
-                                penalised: [Int]? = nil) throws(FitError) -> Result {
+                                penalised: [Int]? = nil, start: (coefficients: [Double], alpha: Double)? = nil) throws(FitError) -> Result {
     let n = x.rows, p = x.columns
     guard n > 0, y.count == n else { throw .noData("\(n) rows in the design, \(y.count) counts") }
     guard y.allSatisfy({ $0 >= 0 && $0.isFinite }) else { throw .noData("counts must be finite and non-negative") }
@@ -95,6 +97,14 @@ public struct LogLinearGLM: Sendable {
     var mu = y.map { ($0 + ybar) / 2 + 1e-3 }
     var eta = mu.map(log)  // η for the starting μ, offset included
     var beta = [Double](repeating: 0, count: p)
+    let warm = start.map { $0.coefficients.count == p && $0.coefficients.allSatisfy(\.isFinite) } ?? false
+    if let start, warm {
+      beta = start.coefficients
+      eta = x.linearPredictor(beta)
+      for i in 0..<n { eta[i] += off[i] }
+      mu = eta.map { max(exp(min($0, 700)), 1e-300) }
+      if family == .negativeBinomial, start.alpha.isFinite, start.alpha > 0 { alpha = start.alpha }
+    }
     var dev = deviance(y, mu, w, alpha)
     var converged = false
     var iterations = 0
@@ -112,14 +122,7 @@ public struct LogLinearGLM: Sendable {
           wi[i] = w[i] * mu[i] / (1 + alpha * mu[i])
           z[i] = eta[i] - off[i] + (y[i] - mu[i]) / mu[i]
         }
-        var (xtwx, rhs) = try x.weightedGram(weights: wi, z: z)
-        for j in pen { xtwx[j, j] += ridge }
-        let chol: Cholesky
-        do { chol = try Cholesky(xtwx) } catch {
-          throw .collinear("XᵀWX is singular (\(error)): a constant, all-zero or duplicated column, or a unit with no data; drop it or set ridge > 0")
-        }
-        var newBeta: [Double]
-        do { newBeta = try chol.solve(rhs) } catch { throw .numerical("\(error)") }
+        var newBeta = try x.solvePenalised(weights: wi, z: z, ridge: ridge, penalised: pen)
         // Step halving if the penalised deviance got worse.
         var step = 1.0
         var newDev = Double.infinity
@@ -129,7 +132,7 @@ public struct LogLinearGLM: Sendable {
         // step is always taken whole: the starting μ is not a point of the model (β = 0 does not give
         // it), so its deviance is no yardstick; comparing with it halved the first step twenty times
         // to nothing and wasted the iteration.
-        let objective = iterations == 1 ? Double.infinity : dev + penalty(beta)
+        let objective = iterations == 1 && !warm ? Double.infinity : dev + penalty(beta)
         for _ in 0..<30 {
           let b = zip(beta, newBeta).map { $0 + step * ($1 - $0) }
           var e = x.linearPredictor(b)
@@ -159,10 +162,8 @@ public struct LogLinearGLM: Sendable {
     }
     // Final Fisher information at the optimum.
     let fisher = (0..<n).map { w[$0] * mu[$0] / (1 + alpha * mu[$0]) }
-    var (info, _) = try x.weightedGram(weights: fisher, z: [Double](repeating: 0, count: n))
-    for j in pen { info[j, j] += ridge }
     var se = [Double](repeating: .nan, count: p)
-    if let c = try? Cholesky(info), let inv = try? c.inverse() { se = inv.diagonalElements.map { $0.squareRoot() } }
+    if let d = x.penalisedInverseDiagonal(weights: fisher, ridge: ridge, penalised: pen) { se = d.map { $0.squareRoot() } }
     let nullMu = [Double](repeating: ybar, count: n)
     return Result(
       coefficients: beta, standardErrors: se, alpha: alpha,
@@ -300,6 +301,32 @@ public protocol GLMDesign {
   func weightedGram(weights: [Double], z: [Double]) throws(FitError) -> (Matrix, [Double])
   /// Xβ.
   func linearPredictor(_ beta: [Double]) -> [Double]
+  /// β solving (XᵀWX + λ on the `penalised` diagonal) β = XᵀWz.
+  func solvePenalised(weights: [Double], z: [Double], ridge: Double, penalised: [Int]) throws(FitError) -> [Double]
+  /// The diagonal of (XᵀWX + λ on the `penalised` diagonal)⁻¹ (squared standard errors at the
+  /// optimum), nil when the matrix is singular.
+  func penalisedInverseDiagonal(weights: [Double], ridge: Double, penalised: [Int]) -> [Double]?
+}
+
+extension GLMDesign {
+  /// The dense way: XᵀWX formed and factored by Cholesky (`dpotrf`/`dpotrs`).
+  public func solvePenalised(weights: [Double], z: [Double], ridge: Double, penalised: [Int]) throws(FitError) -> [Double] {
+    var (xtwx, rhs) = try weightedGram(weights: weights, z: z)
+    for j in penalised { xtwx[j, j] += ridge }
+    let chol: Cholesky
+    do { chol = try Cholesky(xtwx) } catch {
+      throw .collinear("XᵀWX is singular (\(error)): a constant, all-zero or duplicated column, or a unit with no data; drop it or set ridge > 0")
+    }
+    do { return try chol.solve(rhs) } catch { throw .numerical("\(error)") }
+  }
+
+  /// The dense way: the inverse from the Cholesky factor (`dpotri`).
+  public func penalisedInverseDiagonal(weights: [Double], ridge: Double, penalised: [Int]) -> [Double]? {
+    guard var (info, _) = try? weightedGram(weights: weights, z: [Double](repeating: 0, count: rows)) else { return nil }
+    for j in penalised { info[j, j] += ridge }
+    guard let c = try? Cholesky(info), let inv = try? c.inverse() else { return nil }
+    return inv.diagonalElements
+  }
 }
 
 /// A dense design: XᵀWX by `dsyrk` on √W·X, Xβ by `dgemv`.
