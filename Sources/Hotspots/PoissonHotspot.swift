@@ -221,6 +221,17 @@ public struct PoissonHotspotModel: HotspotModel, Equatable {
       spec.dailyHarmonics = 0; spec.unitTimeOfDayBands = 0
       notes.append("daily terms left out: under a day of training rows")
     }
+    // Bins of a day or longer have no time of day: the daily harmonics would be constant columns (a
+    // copy of the intercept, and zeros) and the unit × time-of-day term one band.
+    let binSeconds: Int = { if case .seconds(let w) = data.binning { return w } else { return 30 * 86400 } }()
+    if binSeconds >= 86400 && (spec.dailyHarmonics > 0 || spec.unitTimeOfDayBands > 1) {
+      spec.dailyHarmonics = 0; spec.unitTimeOfDayBands = 0
+      notes.append("daily terms left out: bins of \(data.binning) have no time of day")
+    }
+    if binSeconds >= 7 * 86400 && spec.weeklyHarmonics > 0 {
+      spec.weeklyHarmonics = 0
+      notes.append("weekly harmonics left out: bins of \(data.binning) have no day of the week")
+    }
     let prior = previous as? FittedPoissonHotspot
     if spec != self { return try spec.fitIdentified(data, clock: clock, notes: notes, previous: prior) }
     return try fitIdentified(data, clock: clock, notes: notes, previous: prior)
