@@ -131,7 +131,10 @@ public struct SelfExcitingModel: HotspotModel, Equatable {
     for it in 1...maxIterations {
       iterations = it
       let kernel = near.kernel(sigmaMetres: sigma)  // k(u | v) per (v, u) entry
-      let decay = lagSeconds.map { theta * omega * exp(-omega * $0) }
+      // The delay density is the exponential truncated at the cut-off (no parent is sought further
+      // back), so θ is the expected offspring within it and ω is not biased by the unseen tail.
+      let mass = -expm1(-omega * cutT)
+      let decay = lagSeconds.map { theta * omega * exp(-omega * $0) / mass }
       var bgSum = [Double](repeating: 0, count: n)
       var bgHour = [Double](repeating: 0, count: 24)
       var trig = 0.0, trigDt = 0.0
@@ -156,7 +159,7 @@ public struct SelfExcitingModel: HotspotModel, Equatable {
       }
       let newMu = bgSum.map { $0 / T }
       let newTheta = min(0.95, trig / totalCount)
-      let newOmega = trig > 0 ? trig / max(trigDt, 1) : omega
+      let newOmega = trig > 0 ? truncatedExponentialRate(meanLag: trigDt / trig, cutoff: cutT) : omega
       // σ: maximise Σ q log k(u|v; σ) for the kernel normalised over the discrete units (the
       // continuous-plane formula Σqd²/2Σq collapses σ when most offspring land at their parent's unit).
       let newSigma = trig > 0 ? near.maximumLikelihoodSigma(offspring: pairQ, lowerMetres: 10, upperMetres: cutoffMetres * 2, start: sigma) : sigma
@@ -241,7 +244,10 @@ public struct FittedSelfExciting: FittedHotspotModel, Codable {
       for u in 0..<n { e[u * bins + b] = bg[u] * s * (z - a) / (1 - theta) }
       for pb in 0..<h.binCount where Double(hs[pb]) >= Double(h.end) - cutT {
         let t = Double(hs[pb] + h.binning.next(hs[pb])) / 2
-        let integral = exp(-omegaPerSecond * (a - t)) - exp(-omegaPerSecond * (z - t))
+        // The truncated delay density integrated over the bin (up to the cut-off).
+        let lagEnd = min(z - t, cutT)
+        guard lagEnd > a - t else { continue }
+        let integral = (exp(-omegaPerSecond * (a - t)) - exp(-omegaPerSecond * lagEnd)) / -expm1(-omegaPerSecond * cutT)
         for v in 0..<n where h[v, pb] > 0 {
           for k in near.start[v]..<near.start[v + 1] {
             e[Int(near.unit[k]) * bins + b] += h[v, pb] * theta * integral * kernel[k]
@@ -371,4 +377,20 @@ struct UnitNeighbours {
     }
     return (1 / (2 * min(max(a, aMin), aMax))).squareRoot()
   }
+}
+
+/// The rate of an exponential truncated at `cutoff` whose weighted mean is `meanLag`: the root of
+/// 1/ω − c/(e^{ωc} − 1) = m̄ (the maximum-likelihood equation), which falls from c/2 at ω → 0 to 0, so
+/// bisection on log ω finds it; a mean of c/2 or more (no decay within the cut-off) gives a rate of 10⁻³/c.
+func truncatedExponentialRate(meanLag m: Double, cutoff c: Double) -> Double {
+  guard m.isFinite, m > 0, c > 0 else { return m > 0 ? 1 / m : 1 / c }
+  if m >= c / 2 * (1 - 1e-9) { return 1e-3 / c }
+  func mean(_ w: Double) -> Double { let x = w * c; return x < 1e-6 ? c / 2 - x * c / 12 : 1 / w - c / expm1(x) }
+  var lo = log(1e-3 / c), hi = log(max(1e3 / c, 10 / m))
+  for _ in 0..<200 {
+    let mid = (lo + hi) / 2
+    if mean(exp(mid)) > m { lo = mid } else { hi = mid }
+    if hi - lo < 1e-12 { break }
+  }
+  return exp((lo + hi) / 2)
 }
