@@ -136,13 +136,8 @@ extension FactorDesign: GLMDesign {
   /// step). Several factors take the dense way.
   public func solvePenalised(weights: [Double], z: [Double], ridge: Double, penalised: [Int]) throws(FitError) -> [Double] {
     guard factors.count == 1 else {
-      var (g, rhs) = gram(weights: weights, z: z)
-      for j in penalised { g[j, j] += ridge }
-      let chol: Cholesky
-      do { chol = try Cholesky(g) } catch {
-        throw .collinear("XᵀWX is singular (\(error)): a constant, all-zero or duplicated column, or a unit with no data; drop it or set ridge > 0")
-      }
-      do { return try chol.solve(rhs) } catch { throw .numerical("\(error)") }
+      let (g, rhs) = gram(weights: weights, z: z)
+      return try solveFormed(g, rhs, ridge: ridge, penalised: penalised)
     }
     let b = blocks(weights: weights, z: z, ridge: ridge, penalised: penalised)
     if let l = b.diagonal.firstIndex(where: { !($0 > 0) }) {
@@ -160,10 +155,7 @@ extension FactorDesign: GLMDesign {
 
   public func penalisedInverseDiagonal(weights: [Double], ridge: Double, penalised: [Int]) -> [Double]? {
     guard factors.count == 1 else {
-      var (g, _) = gram(weights: weights, z: [Double](repeating: 0, count: rows))
-      for j in penalised { g[j, j] += ridge }
-      guard let c = try? Cholesky(g), let inv = try? c.inverse() else { return nil }
-      return inv.diagonalElements
+      return formedInverseDiagonal(gram(weights: weights, z: [Double](repeating: 0, count: rows)).0, ridge: ridge, penalised: penalised)
     }
     let b = blocks(weights: weights, z: nil, ridge: ridge, penalised: penalised)
     guard b.diagonal.allSatisfy({ $0 > 0 }), let c = try? Cholesky(b.schur().0), let inv = try? c.inverse() else { return nil }
@@ -277,10 +269,8 @@ extension FactorDesign: GLMDesign {
       }
     }
     smallRHS = rhs
-    var c = [Double](repeating: 0, count: s * s)
-    for j in 0..<s { for k in 0...j { c[j * s + k] = small[j, k] } }
-    var g = Matrix(rows: s, columns: s)
-    for j in 0..<s { for k in 0...j { g[j, k] = c[j * s + k]; g[k, j] = c[j * s + k] } }
+    var g = small  // dsyrk filled the lower triangle: mirror it
+    for j in 0..<s { for k in 0..<j { g[k, j] = g[j, k] } }
     for idx in penalised {
       if idx == 0 { g[0, 0] += ridge } else if idx <= m { diag[idx - 1] += ridge } else { g[idx - m, idx - m] += ridge }
     }

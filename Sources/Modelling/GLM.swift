@@ -311,22 +311,34 @@ public protocol GLMDesign {
 extension GLMDesign {
   /// The dense way: XᵀWX formed and factored by Cholesky (`dpotrf`/`dpotrs`).
   public func solvePenalised(weights: [Double], z: [Double], ridge: Double, penalised: [Int]) throws(FitError) -> [Double] {
-    var (xtwx, rhs) = try weightedGram(weights: weights, z: z)
-    for j in penalised { xtwx[j, j] += ridge }
-    let chol: Cholesky
-    do { chol = try Cholesky(xtwx) } catch {
-      throw .collinear("XᵀWX is singular (\(error)): a constant, all-zero or duplicated column, or a unit with no data; drop it or set ridge > 0")
-    }
-    do { return try chol.solve(rhs) } catch { throw .numerical("\(error)") }
+    let (g, rhs) = try weightedGram(weights: weights, z: z)
+    return try solveFormed(g, rhs, ridge: ridge, penalised: penalised)
   }
 
   /// The dense way: the inverse from the Cholesky factor (`dpotri`).
   public func penalisedInverseDiagonal(weights: [Double], ridge: Double, penalised: [Int]) -> [Double]? {
-    guard var (info, _) = try? weightedGram(weights: weights, z: [Double](repeating: 0, count: rows)) else { return nil }
-    for j in penalised { info[j, j] += ridge }
-    guard let c = try? Cholesky(info), let inv = try? c.inverse() else { return nil }
-    return inv.diagonalElements
+    guard let (g, _) = try? weightedGram(weights: weights, z: [Double](repeating: 0, count: rows)) else { return nil }
+    return formedInverseDiagonal(g, ridge: ridge, penalised: penalised)
   }
+}
+
+/// Solves (G + λ on the `penalised` diagonal) β = rhs for a formed XᵀWX by Cholesky.
+func solveFormed(_ g: Matrix, _ rhs: [Double], ridge: Double, penalised: [Int]) throws(FitError) -> [Double] {
+  var g = g
+  for j in penalised { g[j, j] += ridge }
+  let chol: Cholesky
+  do { chol = try Cholesky(g) } catch {
+    throw .collinear("XᵀWX is singular (\(error)): a constant, all-zero or duplicated column, or a unit with no data; drop it or set ridge > 0")
+  }
+  do { return try chol.solve(rhs) } catch { throw .numerical("\(error)") }
+}
+
+/// The diagonal of (G + λ on the `penalised` diagonal)⁻¹ for a formed XᵀWX; nil when singular.
+func formedInverseDiagonal(_ g: Matrix, ridge: Double, penalised: [Int]) -> [Double]? {
+  var g = g
+  for j in penalised { g[j, j] += ridge }
+  guard let c = try? Cholesky(g), let inv = try? c.inverse() else { return nil }
+  return inv.diagonalElements
 }
 
 /// A dense design: XᵀWX by `dsyrk` on √W·X, Xβ by `dgemv`.
