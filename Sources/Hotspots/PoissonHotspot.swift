@@ -113,20 +113,10 @@ public struct PoissonHotspotModel: HotspotModel, Equatable {
 
   /// Recent-activity covariates of every unit at time `origin`, from `history` bins ending before it.
   static func recent(_ h: CountTable, before origin: Int64, neighbours: [[Int]]) -> [[Double]] {
-    let starts = h.binStarts
-    var c24 = [Double](repeating: 0, count: h.units.count), c7 = c24
-    var b = h.binCount - 1
-    while b >= 0 && starts[b] >= origin { b -= 1 }
-    while b >= 0 && starts[b] >= origin - 7 * 86400 {
-      for u in 0..<h.units.count {
-        c7[u] += h[u, b]
-        if starts[b] >= origin - 86400 { c24[u] += h[u, b] }
-      }
-      b -= 1
-    }
+    let sums = RecentSums(h, origins: [origin])
     return (0..<h.units.count).map { u in
-      let nb = neighbours[u].reduce(0.0) { $0 + c7[$1] } / Double(max(1, neighbours[u].count))
-      return [log1p(c24[u]), log1p(c7[u]), log1p(nb)]
+      let c = sums.covariates(unit: u, origin: 0, neighbours: neighbours[u])
+      return [c.0, c.1, c.2]
     }
   }
 
@@ -150,8 +140,11 @@ public struct PoissonHotspotModel: HotspotModel, Equatable {
   /// activity covariates (the first 7 days) and rows with zero exposure when an offset is used. The
   /// unit effects are a factor (never one-hot columns: XᵀWX is assembled from counts per unit), the
   /// seasonal, recent-activity and user covariates dense columns; coefficient order is intercept,
-  /// units 2…N, then the dense columns.
-  public func design(_ data: CountTable, clock: LocalClock) -> (FactorDesign, [Double], [Double]?) {
+  /// units 2…N, then the dense columns. Rows with the same unit, band, covariates and offset are one
+  /// design row with their number and summed count (`CollapsedDesignBuilder`): a city's 9 000 cells ×
+  /// 1 400 days of mostly quiet cell-days are 13 M rows but under 400 000 distinct ones. Rows go unit
+  /// by unit (the count table's order), so each unit's lookups stay in cache.
+  public func design(_ data: CountTable, clock: LocalClock) -> (FactorDesign, CountResponse, [Double]?) {
     let nb = neighbours(data.units)
     let starts = data.binStarts
     let nu = data.units.count
@@ -160,42 +153,42 @@ public struct PoissonHotspotModel: HotspotModel, Equatable {
     let user = try? userCovariates()
     let firstUsable = recentActivity ? data.firstBin + 7 * 86400 : data.firstBin
     let usableBins = (0..<data.binCount).filter { starts[$0] >= firstUsable }
-    // Rows counted first, so the dense columns are written once, in place (a city's 9 000 cells × 1 400
-    // days are 13 M rows: a row-major copy beside the matrix was another gigabyte).
+    let seasonWidth = 2 * (weeklyHarmonics + dailyHarmonics)
+    let seasons = usableBins.flatMap { seasonalRow(starts[$0], clock) }  // seasonWidth per usable bin
+    let hours = usableBins.map { clock.hourOfDay(starts[$0]) }
+    // Recent activity is taken at the start of each bin's day: one origin per distinct day.
+    let dayStarts = usableBins.map { clock.startOfDay(containing: starts[$0]) }
+    var origins: [Int64] = []
+    let dayOf: [Int] = dayStarts.map { d in
+      if origins.last != d { origins.append(d) }
+      return origins.count - 1
+    }
+    let recent = recentActivity ? RecentSums(data, origins: origins) : nil
     func kept(_ u: Int, _ b: Int) -> Bool { !exposureOffset || (data.exposure?[u * data.binCount + b] ?? 0) > 0 }
-    let n = exposureOffset ? usableBins.reduce(0) { acc, b in acc + (0..<nu).filter { kept($0, b) }.count } : usableBins.count * nu
-    var d = Matrix(rows: n, columns: q)
-    var unitLevel: [Int32] = [], unitBand: [Int32] = []
-    var y: [Double] = [], off: [Double] = []
-    unitLevel.reserveCapacity(n); y.reserveCapacity(n)
-    if bandCount > 0 { unitBand.reserveCapacity(n) }
-    var cache: [Int64: [[Double]]] = [:]
-    var i = 0
-    d.elements.withUnsafeMutableBufferPointer { D in
-      for b in usableBins {
-        let season = seasonalRow(starts[b], clock)
-        let dayStart = clock.startOfDay(containing: starts[b])
-        let rec: [[Double]]? = recentActivity ? (cache[dayStart] ?? {
-          let r = Self.recent(data, before: dayStart, neighbours: nb); cache[dayStart] = r; return r
-        }()) : nil
-        for u in 0..<nu where kept(u, b) {
-          if exposureOffset { off.append(log(data.exposure![u * data.binCount + b])) }
-          unitLevel.append(Int32(u))
-          if bandCount > 0 { unitBand.append(Int32(u * bandCount + clock.hourOfDay(starts[b]) * bandCount / 24)) }
-          var j = 0
-          for v in season { D[i + j * n] = v; j += 1 }
-          if let rec { for v in rec[u] { D[i + j * n] = v; j += 1 } }
-          if let user {
-            if let v = user.values[data.units[u].id]?[starts[b]] { for x in v { D[i + j * n] = x; j += 1 } } else { j += user.names.count }
-          }
-          y.append(data[u, b])
-          i += 1
+    var builder = CollapsedDesignBuilder(factors: bandCount > 0 ? 2 : 1, denseColumns: q, offset: exposureOffset)
+    var levels = [Int32](repeating: 0, count: bandCount > 0 ? 2 : 1)
+    var row = [Double](repeating: 0, count: q)
+    var lastDay = -1, rec = (0.0, 0.0, 0.0)
+    for u in 0..<nu {
+      builder.beginBlock()
+      levels[0] = Int32(u)
+      lastDay = -1
+      for (k, b) in usableBins.enumerated() where kept(u, b) {
+        if bandCount > 0 { levels[1] = Int32(u * bandCount + hours[k] * bandCount / 24) }
+        var j = 0
+        for m in 0..<seasonWidth { row[j] = seasons[k * seasonWidth + m]; j += 1 }
+        if let recent {
+          if dayOf[k] != lastDay { rec = recent.covariates(unit: u, origin: dayOf[k], neighbours: nb[u]); lastDay = dayOf[k] }
+          row[j] = rec.0; row[j + 1] = rec.1; row[j + 2] = rec.2; j += 3
         }
+        if let user {
+          if let v = user.values[data.units[u].id]?[starts[b]] { for x in v { row[j] = x; j += 1 } }
+          else { for _ in 0..<user.names.count { row[j] = 0; j += 1 } }
+        }
+        builder.add(levels: levels, dense: row, offset: exposureOffset ? log(data.exposure![u * data.binCount + b]) : 0, count: data[u, b])
       }
     }
-    let design = bandCount > 0 ? FactorDesign(factors: [unitLevel, unitBand], levels: [nu, nu * bandCount], dense: d)
-      : FactorDesign(factors: [unitLevel], levels: [nu], dense: d)
-    return (design, y, exposureOffset ? off : nil)
+    return builder.finish(levels: bandCount > 0 ? [nu, nu * bandCount] : [nu])
   }
 
   public func fit(_ data: CountTable, clock: LocalClock) throws -> FittedPoissonHotspot {
@@ -256,6 +249,9 @@ public struct PoissonHotspotModel: HotspotModel, Equatable {
       p.specification == self && p.columns == columnNames(units: data.units) ? (coefficients: p.coefficients, alpha: p.alpha) : nil
     }
     var r = try glm.fit(design: x, y, offset: off, start: start)
+    if x.rows < y.observations {
+      r.diagnostics.notes.append("\(y.observations) cell-bins fitted as \(x.rows) distinct rows (same unit, covariates and offset summed)")
+    }
     r.diagnostics.notes += notes
     return FittedPoissonHotspot(
       specification: self, units: data.units.map(\.id), columns: columnNames(units: data.units), coefficients: r.coefficients,
@@ -341,5 +337,47 @@ public struct FittedPoissonHotspot: FittedHotspotModel, Codable {
       }
     }
     return HotspotForecast(model: kind, units: h.units, binStarts: starts, expected: e, alpha: alpha, fallbackUnits: fallback)
+  }
+}
+
+/// Each unit's counts in the 24 hours and the 7 days before each of a list of origins (bins that start
+/// in [origin − window, origin)), unit-major, summed from the latest bin back.
+struct RecentSums {
+  let origins: Int
+  var day: [Double]
+  var week: [Double]
+
+  init(_ h: CountTable, origins: [Int64]) {
+    let starts = h.binStarts, nu = h.units.count, no = origins.count
+    self.origins = no
+    day = [Double](repeating: 0, count: nu * no); week = day
+    // The last bin before each origin, found once.
+    var last = [Int](repeating: -1, count: no)
+    var b = -1
+    for (k, o) in origins.enumerated() {
+      if k > 0 && o < origins[k - 1] { b = -1 }
+      while b + 1 < h.binCount && starts[b + 1] < o { b += 1 }
+      last[k] = b
+    }
+    h.counts.withUnsafeBufferPointer { C in
+      for u in 0..<nu {
+        let row = u * h.binCount
+        for (k, o) in origins.enumerated() {
+          var b = last[k], c24 = 0.0, c7 = 0.0
+          while b >= 0 && starts[b] >= o - 7 * 86400 {
+            c7 += C[row + b]
+            if starts[b] >= o - 86400 { c24 += C[row + b] }
+            b -= 1
+          }
+          day[u * no + k] = c24; week[u * no + k] = c7
+        }
+      }
+    }
+  }
+
+  /// log1p of the unit's last 24 h and 7 days, and of its neighbours' mean over 7 days.
+  func covariates(unit u: Int, origin k: Int, neighbours: [Int]) -> (Double, Double, Double) {
+    let nb = neighbours.reduce(0.0) { $0 + week[$1 * origins + k] } / Double(max(1, neighbours.count))
+    return (log1p(day[u * origins + k]), log1p(week[u * origins + k]), log1p(nb))
   }
 }
