@@ -17,7 +17,7 @@ public struct BacktestPlan: Codable, Sendable, Equatable {
 
   /// Origins (bin indices into `table`) of each window.
   public func origins(_ table: CountTable) -> [Int] {
-    guard case .seconds(let w) = table.binning else {
+    guard let w = table.binning.nominalSeconds else {
       // Monthly bins: one-month horizon, step one month, after at least three months of history.
       let first = max(minimumTrainingDays / 30, 3)
       let out = first < table.binCount ? Array(first..<table.binCount) : []
@@ -32,7 +32,7 @@ public struct BacktestPlan: Codable, Sendable, Equatable {
   }
 
   public func horizonBins(_ table: CountTable) -> Int {
-    guard case .seconds(let w) = table.binning else { return 1 }
+    guard let w = table.binning.nominalSeconds else { return 1 }
     return horizonDays * 86400 / w
   }
 }

@@ -39,7 +39,7 @@ public enum CompareRun {
     let named: [NamedHotspotModel] = hotspotSpecs.isEmpty && o.specs.allSatisfy({ !$0.isRoute }) || o.specs.isEmpty
       ? try NamedHotspotModel.defaults()
       : try hotspotSpecs.map { NamedHotspotModel(name: $0.name, model: try $0.hotspotModel()) }
-    let bin = hotspotSpecs.first?.bin ?? o.bin
+    let bin = (hotspotSpecs.first?.bin ?? o.bin).localised(clock)
     let dayStart = clock.startOfDay(containing: start)
     let table = CountTable.build(store: store, target: o.target, binning: bin, from: dayStart, to: end + 1)
     var oracle: HotspotOracle? = nil
@@ -275,7 +275,7 @@ public enum Sweep {
       named.append(NamedHotspotModel(name: label.isEmpty ? spec.name : label, model: try hotspotSpec(spec.registration.spec(parameters: data))))
     }
     let dayStart = clock.startOfDay(containing: start)
-    let table = CountTable.build(store: store, target: target, binning: spec.bin, from: dayStart, to: end + 1)
+    let table = CountTable.build(store: store, target: target, binning: spec.bin.localised(clock), from: dayStart, to: end + 1)
     let scores = try HotspotBacktest.run(table: table, models: named, plan: plan, clock: clock, progress: progress)
     let lower = Comparison.lowerIsBetter.contains(metric)
     var means: [String: Estimate] = [:]
@@ -316,6 +316,7 @@ public enum EventsCompare {
     let shifts: [(Double, Double)] = [(0, 0), (0.5, 0), (0, 0.5), (0.5, 0.5), (0.25, 0.75), (0.75, 0.25)].prefix(max(1, offsets)).map { ($0.0 * cellMetres, $0.1 * cellMetres) }
     var perOffset: [[String: [WindowScore]]] = []
     var notes: [String] = []
+    let binning = binning.localised(clock)
     for o in shifts {
       let counted = try CountTable.events(path: path, cellMetres: cellMetres, binning: binning, category: category, offsetMetres: o)
       let table = counted.table

@@ -2,11 +2,14 @@ import Foundation
 import Modelling
 import Reads
 
-/// How time is cut into bins: a fixed width (15 minutes to days), or calendar months (police.uk
-/// street-level crime carries the month only).
+/// How time is cut into bins: a fixed width (15 minutes to days), days of the analyst's time zone
+/// (local midnight to local midnight: 23, 24 or 25 hours), or calendar months (police.uk street-level
+/// crime carries the month only).
 public enum Binning: Codable, Sendable, Hashable, CustomStringConvertible {
   case seconds(Int)
   case month
+  /// Whole local days of a time zone (IANA name), in runs of `count` days counted from 1970-01-01.
+  case localDays(Int, zone: String)
 
   public static let hourly = Binning.seconds(3600)
 
@@ -26,13 +29,55 @@ public enum Binning: Codable, Sendable, Hashable, CustomStringConvertible {
     return .seconds(secs)
   }
 
-  /// Start of the bin holding `t` (UTC epoch seconds; fixed bins align to UTC midnight).
+  /// Bins of whole days follow `clock`'s days (local midnights) unless its zone is UTC; other bins as
+  /// they are. Days are what an analyst means by "tomorrow": in New York a UTC day runs 19:00 to 19:00.
+  public func localised(_ clock: LocalClock) -> Binning {
+    switch self {
+    case .seconds(let w) where w % 86400 == 0 && !clock.isUTC:
+      return .localDays(w / 86400, zone: clock.timeZone.identifier)
+    case .localDays(let n, _) where clock.isUTC: return .seconds(n * 86400)
+    case .localDays(let n, _): return .localDays(n, zone: clock.timeZone.identifier)
+    default: return self
+    }
+  }
+
+  /// Seconds in a bin when bins have one nominal width (local days count as 86 400 s each); nil for months.
+  public var nominalSeconds: Int? {
+    switch self {
+    case .seconds(let w): return w
+    case .localDays(let n, _): return n * 86400
+    case .month: return nil
+    }
+  }
+
+  /// The clock of a local-day binning's zone (one per zone, kept).
+  static func clock(_ zone: String) -> LocalClock {
+    clockLock.lock(); defer { clockLock.unlock() }
+    if let c = clocks[zone] { return c }
+    let c = (try? LocalClock(identifier: zone)) ?? .utc
+    clocks[zone] = c
+    return c
+  }
+  nonisolated(unsafe) private static var clocks: [String: LocalClock] = [:]
+  private static let clockLock = NSLock()
+
+  /// The local day number of the bin holding `t`'s first day (local-day bins).
+  func firstDay(of t: Int64, _ n: Int, _ c: LocalClock) -> Int64 {
+    let d = c.day(t)
+    return d - ((d % Int64(n)) + Int64(n)) % Int64(n)
+  }
+
+  /// Start of the bin holding `t` (UTC epoch seconds; fixed bins align to UTC midnight, local days to
+  /// the zone's midnight).
   public func start(of t: Int64) -> Int64 {
     switch self {
     case .seconds(let w): return t - ((t % Int64(w)) + Int64(w)) % Int64(w)
     case .month:
       let (y, m, _) = Timestamp.civilFromDays(Int(t >= 0 ? t / 86400 : (t - 86399) / 86400))
       return Int64(Timestamp.daysFromCivil(y, m, 1)) * 86400
+    case .localDays(let n, let zone):
+      let c = Self.clock(zone)
+      return c.startOfDay(firstDay(of: t, n, c))
     }
   }
 
@@ -43,6 +88,23 @@ public enum Binning: Codable, Sendable, Hashable, CustomStringConvertible {
     case .month:
       let (y, m, _) = Timestamp.civilFromDays(Int(s / 86400))
       return Int64(m == 12 ? Timestamp.daysFromCivil(y + 1, 1, 1) : Timestamp.daysFromCivil(y, m + 1, 1)) * 86400
+    case .localDays(let n, let zone):
+      let c = Self.clock(zone)
+      return c.startOfDay(firstDay(of: s, n, c) + Int64(n))
+    }
+  }
+
+  /// Bins from the one starting at `first` to the one holding `t` (0 for the first bin; negative before it).
+  public func binsBetween(_ first: Int64, _ t: Int64) -> Int {
+    switch self {
+    case .seconds(let w): return Int(floorDivide(t - first, Int64(w)))
+    case .localDays(let n, let zone):
+      let c = Self.clock(zone)
+      return Int(floorDivide(firstDay(of: t, n, c) - firstDay(of: first, n, c), Int64(n)))
+    case .month:
+      let (y0, m0, _) = Timestamp.civilFromDays(Int(floorDivide(first, 86400)))
+      let (y1, m1, _) = Timestamp.civilFromDays(Int(floorDivide(t, 86400)))
+      return (y1 - y0) * 12 + (m1 - m0)
     }
   }
 
@@ -50,7 +112,7 @@ public enum Binning: Codable, Sendable, Hashable, CustomStringConvertible {
   public var seasonalPeriod: Int {
     switch self {
     case .seconds(let w): return w < 86400 && (7 * 86400) % w == 0 ? 7 * 86400 / w : 1
-    case .month: return 1
+    case .month, .localDays: return 1
     }
   }
 
@@ -58,9 +120,12 @@ public enum Binning: Codable, Sendable, Hashable, CustomStringConvertible {
     switch self {
     case .month: return "month"
     case .seconds(let w): return w % 86400 == 0 ? "\(w / 86400)d" : w % 3600 == 0 ? "\(w / 3600)h" : "\(w / 60)m"
+    case .localDays(let n, _): return "\(n)d"
     }
   }
 }
+
+func floorDivide(_ a: Int64, _ b: Int64) -> Int64 { a >= 0 ? a / b : -((-a + b - 1) / b) }
 
 /// A place counts are kept for: a camera site or a grid cell.
 public struct SpatialUnit: Codable, Sendable, Hashable {
@@ -239,16 +304,9 @@ public struct CountTable: Codable, Sendable, Equatable {
 
   /// Index of the bin holding `t`, or nil outside the table.
   public func binIndex(_ t: Int64) -> Int? {
-    switch binning {
-    case .seconds(let w):
-      let i = Int((t - firstBin) >= 0 ? (t - firstBin) / Int64(w) : -1)
-      return i >= 0 && i < binCount ? i : nil
-    case .month:
-      let s = binning.start(of: t)
-      var k = 0, cur = firstBin
-      while cur < s && k < binCount { cur = binning.next(cur); k += 1 }
-      return cur == s && k < binCount ? k : nil
-    }
+    guard t >= firstBin else { return nil }
+    let i = binning.binsBetween(firstBin, t)
+    return i >= 0 && i < binCount ? i : nil
   }
 
   public subscript(unit: Int, bin: Int) -> Double { counts[unit * binCount + bin] }
@@ -303,15 +361,7 @@ public struct CountTable: Codable, Sendable, Equatable {
   /// table of `units` × that many bins fits in memory (counts and exposure, 16 bytes a cell, at most
   /// half this machine's memory): otherwise an error saying how much it would need.
   static func binCount(from tmin: Int64, through tmax: Int64, binning: Binning, units: Int, source: String) throws -> Int {
-    var n = 0
-    switch binning {
-    case .seconds(let w):
-      let first = binning.start(of: tmin)
-      n = Int((tmax - first) / Int64(w)) + 1
-    case .month:
-      var s = binning.start(of: tmin)
-      while s <= tmax { s = binning.next(s); n += 1 }
-    }
+    let n = binning.binsBetween(binning.start(of: tmin), tmax) + 1
     let bytes = Double(units) * Double(n) * 16
     let limit = Double(ProcessInfo.processInfo.physicalMemory) / 2
     guard bytes <= limit else {

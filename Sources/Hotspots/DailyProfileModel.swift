@@ -25,7 +25,7 @@ public struct DailyProfileModel: HotspotModel, Equatable {
 
   public func fit(_ data: CountTable, clock: LocalClock) throws -> Fitted {
     try data.requireHistory()
-    guard case .seconds(let w) = data.binning, w <= 86400, 86400 % w == 0 else {
+    guard let w = data.binning.nominalSeconds, w <= 86400, 86400 % w == 0 else {
       throw FitError.invalidSpec("daily-profile needs bins that divide a day (15m … 1d), not \(data.binning)")
     }
     let slots = 86400 / w, starts = data.binStarts, n = data.units.count

@@ -101,6 +101,10 @@ extension Binning {
   /// Nil when the binning can be used (fixed widths of at least a minute).
   public var problem: String? {
     if case .seconds(let w) = self, w < 60 { return "binning: a bin of \(w) s (at least 60 s)" }
+    if case .localDays(let n, let zone) = self {
+      if n < 1 { return "binning: runs of \(n) local days (at least 1)" }
+      if TimeZone(identifier: zone) == nil { return "binning: local days of an unknown time zone '\(zone)'" }
+    }
     return nil
   }
 }

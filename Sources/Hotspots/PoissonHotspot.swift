@@ -216,7 +216,7 @@ public struct PoissonHotspotModel: HotspotModel, Equatable {
     }
     // Bins of a day or longer have no time of day: the daily harmonics would be constant columns (a
     // copy of the intercept, and zeros) and the unit × time-of-day term one band.
-    let binSeconds: Int = { if case .seconds(let w) = data.binning { return w } else { return 30 * 86400 } }()
+    let binSeconds = data.binning.nominalSeconds ?? 30 * 86400
     if binSeconds >= 86400 && (spec.dailyHarmonics > 0 || spec.unitTimeOfDayBands > 1) {
       spec.dailyHarmonics = 0; spec.unitTimeOfDayBands = 0
       notes.append("daily terms left out: bins of \(data.binning) have no time of day")

@@ -62,7 +62,7 @@ public struct SelfExcitingModel: HotspotModel, Equatable {
     // Seasonal profile of the background by local hour of day (24 slots, mean 1), re-estimated each
     // iteration from the declustered background events and shrunk towards flat: estimating it from
     // all counts would let it absorb the clusters the triggering kernel should explain.
-    let hourly: Bool = { if case .seconds(let w) = data.binning { return w < 86400 } else { return false } }()
+    let hourly = (data.binning.nominalSeconds ?? 86400) < 86400
     var profile = [Double](repeating: 1, count: 24)
     func hourSlot(_ t: Double) -> Int { hourly ? clock.hourOfDay(Int64(t)) : 0 }
     func season(_ t: Double) -> Double { profile[hourSlot(t)] }
@@ -101,7 +101,7 @@ public struct SelfExcitingModel: HotspotModel, Equatable {
     // every short-lag child onto older parents and inflate the estimated delay (by ~25% at 1 h bins, 12 h delays).
     // Candidates are stored flat; a lag is a whole number of bins (index 0 = same bin, lag w/3), so
     // exp(−ω·lag) is a table per iteration and each pair costs two lookups and a multiply.
-    let binWidth: Double = { if case .seconds(let w) = data.binning { return Double(w) } else { return 30 * 86400 } }()
+    let binWidth = Double(data.binning.nominalSeconds ?? 30 * 86400)
     var candStart = [Int](repeating: 0, count: events.count + 1)
     // candPair: the (parent unit, child unit) entry of `near`, where the kernel and the expected offspring are kept.
     var candJ: [Int32] = [], candLag: [Int32] = [], candFactor: [Double] = [], candPair: [Int32] = []
@@ -239,7 +239,7 @@ public struct FittedSelfExciting: FittedHotspotModel, Codable {
     let cutT = specification.cutoffDays * 86400
     for b in 0..<bins {
       let a = Double(starts[b]), z = Double(h.binning.next(starts[b]))
-      let hourly: Bool = { if case .seconds(let w) = h.binning { return w < 86400 } else { return false } }()
+      let hourly = (h.binning.nominalSeconds ?? 86400) < 86400
       let s = hourly ? seasonalShares[clock.hourOfDay(starts[b])] : 1
       for u in 0..<n { e[u * bins + b] = bg[u] * s * (z - a) / (1 - theta) }
       for pb in 0..<h.binCount where Double(hs[pb]) >= Double(h.end) - cutT {

@@ -49,6 +49,14 @@ public struct SpecFile: Sendable {
   public init(name: String, bin: Binning, params: Data, path: String, registration: ModelRegistration) {
     self.name = name; self.bin = bin; self.params = params; self.path = path; self.registration = registration
   }
+  /// The spec with whole-day bins in `clock`'s days (`Binning.localised`): what every entry point that
+  /// counts with a clock uses, so a model's days are the analyst's.
+  public func localised(_ clock: LocalClock) -> SpecFile {
+    var s = self
+    s.bin = bin.localised(clock)
+    return s
+  }
+
 
   /// A spec of a registered kind with `params` (default: every parameter at its default), made in code.
   public init(_ registration: ModelRegistration, name: String? = nil, bin: Binning = .hourly, params: Data = Data("{}".utf8)) throws {
@@ -122,6 +130,7 @@ public enum Training {
   ///   `until` before the end for families that learn from the whole store.
   public static func trainingData(spec: SpecFile, store: ReadStore, target: Target, clock: LocalClock,
                                   until: Int64? = nil) throws -> TrainingData {
+    let spec = spec.localised(clock)
     guard let start = store.header.timeStart, let end = store.header.timeEnd else { throw FitError.noData("the store has no reads") }
     let stop = min(until ?? (end + 1), end + 1)
     if spec.family != .hotspot {
@@ -171,6 +180,7 @@ public enum Training {
   @discardableResult
   public static func train(spec: SpecFile, store: ReadStore, target: Target, clock: LocalClock, until: Int64? = nil,
                            to path: String) throws -> (ModelFileHeader, String) {
+    let spec = spec.localised(clock)
     let data = try trainingData(spec: spec, store: store, target: target, clock: clock, until: until)
     switch spec.family {
     case .hotspot:
@@ -217,7 +227,11 @@ public enum Training {
     var header = ModelFileHeader(kind: spec.kind, trainingStart: start, trainingEnd: end, dataFingerprint: fingerprint)
     header.timeZone = clock.timeZone.identifier
     if spec.family == .hotspot {
-      header.binAlignment = spec.bin == .month ? "calendar months (UTC)" : "multiples of \(spec.bin) from 1970-01-01T00:00Z"
+      switch spec.bin {
+      case .month: header.binAlignment = "calendar months (UTC)"
+      case .localDays(let n, let zone): header.binAlignment = n == 1 ? "local days of \(zone) (midnight to midnight)" : "runs of \(n) local days of \(zone) from 1970-01-01"
+      case .seconds: header.binAlignment = "multiples of \(spec.bin) from 1970-01-01T00:00Z"
+      }
     }
     return header
   }
@@ -242,6 +256,7 @@ public enum Training {
   @discardableResult
   public static func train(spec: SpecFile, statistics stats: ReadStatistics, target: Target, clock: LocalClock,
                            to path: String) throws -> (ModelFileHeader, String) {
+    let spec = spec.localised(clock)
     guard spec.isHotspot || spec.isRoute else {
       throw SpecError.invalid("\(spec.name) is a \(spec.family.rawValue) model: it learns from each vehicle's visits by date, which statistics do not keep; train it on a store")
     }
@@ -269,6 +284,7 @@ public enum Training {
   public static func train(spec: SpecFile, table: CountTable, target: Target, clock: LocalClock, to path: String,
                            fingerprint: String? = nil, filledGaps: RecordingGaps? = nil, eventGrid: EventGrid? = nil) throws -> (ModelFileHeader, String) {
     guard spec.isHotspot else { throw SpecError.invalid("\(spec.name) is a \(spec.family.rawValue) model: it does not learn from counts") }
+    let spec = spec.localised(clock)
     guard table.binning == spec.bin else {
       throw SpecError.invalid("the counts are in bins of \(table.binning) but \(spec.name) wants \(spec.bin); pass --bin \(spec.bin) or change the spec's bin")
     }
@@ -280,10 +296,7 @@ public enum Training {
     let table = filledGaps == nil && gaps.count > 0 ? gaps.filled(table) : table
     // The dispersion of its forecast errors, learned on the last day of the history (a bin for daily or longer bins).
     let day: Int
-    switch spec.bin {
-    case .seconds(let w): day = max(1, 86400 / w)
-    case .month: day = 1
-    }
+    if let w = spec.bin.nominalSeconds { day = max(1, 86400 / w) } else { day = 1 }
     let dispersion = try spec.hotspotModel().predictiveDispersion(table, bins: day, clock: clock)
     let alpha = dispersion?.alpha
     let fitted = try fitAndSave(try spec.spec(), statistic: table, context: HotspotContext(binning: spec.bin, target: target, predictiveAlpha: alpha,
@@ -293,7 +306,7 @@ public enum Training {
     if gaps.count > 0 { summary += "\n  note: \(gaps.count) recording-gap cells filled from the same unit's other weeks: " + gaps.findings.prefix(5).joined(separator: "; ") }
     // What the dispersion was learned on: a day of sub-daily bins, else one bin.
     let heldOut: (one: String, several: String)
-    if case .seconds(let w) = spec.bin, w < 86400 { heldOut = ("a day", "days") } else { heldOut = ("a bin of \(spec.bin)", "bins") }
+    if let w = spec.bin.nominalSeconds, w < 86400 { heldOut = ("a day", "days") } else { heldOut = ("a bin of \(spec.bin)", "bins") }
     if let alpha { summary += alpha > 0 ? String(format: "; forecast errors overdispersed (NB2 α %.3g, learned on %@ held out)", alpha, heldOut.one)
                                         : "; forecast errors Poisson (no overdispersion found on \(heldOut.one) held out)" }
     if let w = dispersion?.windowAlpha, w > 0 {
@@ -381,10 +394,8 @@ public enum Training {
   /// Forecasts `days` after the last bin of `history` (counts from a store or from `counts.csv`).
   public static func forecast(model saved: SavedHotspotModel, history: CountTable, clock: LocalClock, days: Int) -> HotspotForecast {
     let bins: Int, perDay: Int
-    switch saved.binning {
-    case .seconds(let w): bins = days * 86400 / w; perDay = max(1, 86400 / w)
-    case .month: bins = max(1, days / 30); perDay = 1
-    }
+    if let w = saved.binning.nominalSeconds { bins = days * 86400 / w; perDay = max(1, 86400 / w) }
+    else { bins = max(1, days / 30); perDay = 1 }
     let gaps = RecordingGaps.find(in: history)
     var f = saved.fitted.forecast(history: gaps.count > 0 ? gaps.filled(history) : history, bins: bins, clock: clock)
     if f.alpha == 0, let a = saved.predictiveAlpha { f.alpha = a }

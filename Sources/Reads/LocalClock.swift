@@ -15,6 +15,12 @@ public struct LocalClock: Sendable {
 
   public static let utc = try! LocalClock(identifier: "UTC")
 
+  /// Whether local time is UTC at every instant (UTC, GMT, Etc/UTC, …): no offset and no daylight saving.
+  public var isUTC: Bool {
+    timeZone.secondsFromGMT(for: Date(timeIntervalSince1970: 0)) == 0 && timeZone.secondsFromGMT() == 0
+      && timeZone.nextDaylightSavingTimeTransition(after: Date(timeIntervalSince1970: 0)) == nil
+  }
+
   /// Seconds to add to UTC to get local time at `t`.
   public func offset(at t: Int64) -> Int64 { cache.offset(t) }
 

@@ -166,7 +166,7 @@ extension ANPR {
     }
     func run() throws {
       let clock = try LocalClock(identifier: timezone)
-      let s = try SpecFile.load(spec)
+      let s = try SpecFile.load(spec).localised(clock)
       let path = out ?? "trained/\(s.name).model.json"
       let watchlist = target.hasPrefix("watchlist=") ? String(target.dropFirst(10)) : nil
       try requireDistinct(outputs: [("--out", path)], inputs: [("--store", store), ("--events", eventsInput.events), ("--spec", spec), ("--key-file", keyFile),
@@ -381,13 +381,13 @@ extension ANPR {
       let (counts, transitions, units, crs) = (statistics.counts, statistics.transitions, statistics.units, statistics.crs)
       if statistics.stats != nil || (counts != nil && units != nil) {
         let binning: Binning
-        do { binning = try Binning.parse(bin ?? "1h") } catch { throw ValidationError("\(error)") }
+        do { binning = try Binning.parse(bin ?? "1h").localised(clock) } catch { throw ValidationError("\(error)") }
         let table: CountTable
         if let statsPath = statistics.stats {
           let t = try parseTarget(target)
           table = try StatisticsFile.read(statsPath).countTable(target: t, binning: binning)
         } else { table = try CountTable.fromCSV(counts: counts!, units: units!, binning: binning, crs: crs) }
-        try emit(try CountsCompare.run(table: table, specs: try spec.map { try SpecFile.load($0) }, plan: backtest.plan, clock: clock,
+        try emit(try CountsCompare.run(table: table, specs: try spec.map { try SpecFile.load($0).localised(clock) }, plan: backtest.plan, clock: clock,
                                        source: statistics.stats.map { "\(target) from statistics \($0)" } ?? "counts from \(counts!)",
                                        fromStatistics: statistics.stats != nil, seed: seed))
         return
