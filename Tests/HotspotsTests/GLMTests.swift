@@ -135,6 +135,14 @@ struct FactorGLMTests {
     #expect(approxMismatch(a.coefficients, b.coefficients, abs: 1e-9, rel: 1e-8) == nil)
     #expect(approxMismatch(a.standardErrors, b.standardErrors, abs: 1e-9, rel: 1e-6) == nil)
     #expect(approxEqual(a.diagnostics.deviance, b.diagnostics.deviance, rel: 1e-10))
+    // A unit × time-of-day band factor nested in the units (the hotspot model's): its 120 levels are
+    // absorbed, the 30 units factored with the dense columns.
+    let band = (0..<n).map { Int32(Int(unit[$0]) * 4 + Int(how[$0] % 24) / 6) }
+    let nested = FactorDesign(factors: [unit, band], levels: [30, 120], dense: dense)
+    let c = try glm.fit(design: nested, y)
+    let d = try glm.fit(nested.materialise(), y)
+    #expect(approxMismatch(c.coefficients, d.coefficients, abs: 1e-9, rel: 1e-8) == nil)
+    #expect(approxMismatch(c.standardErrors, d.standardErrors, abs: 1e-9, rel: 1e-6) == nil)
   }
 
   /// The factor path honours the negative-binomial family, prior weights and an offset (it ignored
