@@ -113,19 +113,27 @@ public struct PoissonHotspotModel: HotspotModel, Equatable {
 
   /// Recent-activity covariates of every unit at time `origin`, from `history` bins ending before it.
   static func recent(_ h: CountTable, before origin: Int64, neighbours: [[Int]]) -> [[Double]] {
-    let sums = RecentSums(h, origins: [origin])
+    let sums = RecentSums(h, origins: [origin], neighbours: neighbours)
     return (0..<h.units.count).map { u in
-      let c = sums.covariates(unit: u, origin: 0, neighbours: neighbours[u])
+      let c = sums.covariates(unit: u, origin: 0)
       return [c.0, c.1, c.2]
     }
   }
 
   /// Each unit's neighbours (within `neighbourMetres`, itself left out), in unit order; found through
   /// buckets, so a city's grid costs its near pairs, not units².
+  /// The last grid's lists are kept: a backtest asks for the same units in every window's fit and forecast.
   func neighbours(_ units: [SpatialUnit]) -> [[Int]] {
-    let near = UnitNeighbours(units: units, cutoffMetres: neighbourMetres)
-    return units.indices.map { u in (near.start[u]..<near.start[u + 1]).map { Int(near.unit[$0]) }.filter { $0 != u } }
+    Self.neighbourLock.lock()
+    if let c = Self.lastNeighbours, c.metres == neighbourMetres, c.units == units { Self.neighbourLock.unlock(); return c.lists }
+    Self.neighbourLock.unlock()
+    let near = UnitNeighbours(units: units, cutoffMetres: neighbourMetres, nearestFirst: false)
+    let lists = units.indices.map { u in (near.start[u]..<near.start[u + 1]).map { Int(near.unit[$0]) }.filter { $0 != u } }
+    Self.neighbourLock.lock(); Self.lastNeighbours = (units, neighbourMetres, lists); Self.neighbourLock.unlock()
+    return lists
   }
+  nonisolated(unsafe) static var lastNeighbours: (units: [SpatialUnit], metres: Double, lists: [[Int]])?
+  static let neighbourLock = NSLock()
 
   func seasonalRow(_ t: Int64, _ clock: LocalClock) -> [Double] {
     var row: [Double] = []
@@ -163,7 +171,7 @@ public struct PoissonHotspotModel: HotspotModel, Equatable {
       if origins.last != d { origins.append(d) }
       return origins.count - 1
     }
-    let recent = recentActivity ? RecentSums(data, origins: origins) : nil
+    let recent = recentActivity ? RecentSums(data, origins: origins, neighbours: nb) : nil
     func kept(_ u: Int, _ b: Int) -> Bool { !exposureOffset || (data.exposure?[u * data.binCount + b] ?? 0) > 0 }
     var builder = CollapsedDesignBuilder(factors: bandCount > 0 ? 2 : 1, denseColumns: q, offset: exposureOffset)
     var levels = [Int32](repeating: 0, count: bandCount > 0 ? 2 : 1)
@@ -178,7 +186,7 @@ public struct PoissonHotspotModel: HotspotModel, Equatable {
         var j = 0
         for m in 0..<seasonWidth { row[j] = seasons[k * seasonWidth + m]; j += 1 }
         if let recent {
-          if dayOf[k] != lastDay { rec = recent.covariates(unit: u, origin: dayOf[k], neighbours: nb[u]); lastDay = dayOf[k] }
+          if dayOf[k] != lastDay { rec = recent.covariates(unit: u, origin: dayOf[k]); lastDay = dayOf[k] }
           row[j] = rec.0; row[j + 1] = rec.1; row[j + 2] = rec.2; j += 3
         }
         if let user {
@@ -341,16 +349,18 @@ public struct FittedPoissonHotspot: FittedHotspotModel, Codable {
 }
 
 /// Each unit's counts in the 24 hours and the 7 days before each of a list of origins (bins that start
-/// in [origin − window, origin)), unit-major, summed from the latest bin back.
+/// in [origin − window, origin)), unit-major, summed from the latest bin back; and the mean of its
+/// neighbours' 7-day counts.
 struct RecentSums {
   let origins: Int
   var day: [Double]
   var week: [Double]
+  var neighbourMean: [Double]
 
-  init(_ h: CountTable, origins: [Int64]) {
+  init(_ h: CountTable, origins: [Int64], neighbours: [[Int]]) {
     let starts = h.binStarts, nu = h.units.count, no = origins.count
     self.origins = no
-    day = [Double](repeating: 0, count: nu * no); week = day
+    day = [Double](repeating: 0, count: nu * no); week = day; neighbourMean = []
     // The last bin before each origin, found once.
     var last = [Int](repeating: -1, count: no)
     var b = -1
@@ -373,11 +383,26 @@ struct RecentSums {
         }
       }
     }
+    // Neighbours' sums scattered from the unit-days that saw anything (most see nothing on a sparse
+    // grid), not gathered over every unit, day and neighbour.
+    var whoseNeighbour = [[Int]](repeating: [], count: nu)
+    for u in 0..<nu { for v in neighbours[u] { whoseNeighbour[v].append(u) } }
+    var sum = [Double](repeating: 0, count: nu * no)
+    for v in 0..<nu {
+      for k in 0..<no where week[v * no + k] != 0 {
+        let x = week[v * no + k]
+        for u in whoseNeighbour[v] { sum[u * no + k] += x }
+      }
+    }
+    for u in 0..<nu {
+      let c = Double(max(1, neighbours[u].count))
+      for k in 0..<no { sum[u * no + k] /= c }
+    }
+    neighbourMean = sum
   }
 
   /// log1p of the unit's last 24 h and 7 days, and of its neighbours' mean over 7 days.
-  func covariates(unit u: Int, origin k: Int, neighbours: [Int]) -> (Double, Double, Double) {
-    let nb = neighbours.reduce(0.0) { $0 + week[$1 * origins + k] } / Double(max(1, neighbours.count))
-    return (log1p(day[u * origins + k]), log1p(week[u * origins + k]), log1p(nb))
+  func covariates(unit u: Int, origin k: Int) -> (Double, Double, Double) {
+    (log1p(day[u * origins + k]), log1p(week[u * origins + k]), log1p(neighbourMean[u * origins + k]))
   }
 }

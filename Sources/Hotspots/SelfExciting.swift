@@ -274,7 +274,8 @@ struct UnitNeighbours {
   var count: Int { unit.count }
   static let negligibleExponent = 50.0
 
-  init(units: [SpatialUnit], cutoffMetres: Double) {
+  /// - Parameter nearestFirst: also order each list by distance (`nearestFirst`; the kernels' early stop).
+  init(units: [SpatialUnit], cutoffMetres: Double, nearestFirst ordered: Bool = true) {
     let n = units.count
     // Buckets one cut-off wide: a unit's neighbours are in its own bucket and the eight around it. A
     // great-circle distance is at least R·Δφ, and at least R·cos φ·Δλ (φ the larger |latitude|, up to
@@ -303,7 +304,7 @@ struct UnitNeighbours {
       list.sort { $0.0 < $1.0 }
       let first = unit.count
       for (u, d2) in list { unit.append(u); squaredMetres.append(d2) }
-      nearestFirst += list.indices.sorted { list[$0].1 != list[$1].1 ? list[$0].1 < list[$1].1 : $0 < $1 }.map { Int32(first + $0) }
+      if ordered { nearestFirst += list.indices.sorted { list[$0].1 != list[$1].1 ? list[$0].1 < list[$1].1 : $0 < $1 }.map { Int32(first + $0) } }
       start.append(unit.count)
     }
   }
