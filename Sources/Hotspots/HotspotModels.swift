@@ -396,7 +396,7 @@ public struct KernelDensityModel: HotspotModel, Equatable {
       // Over the units within reach of each: 3 bandwidths for the prospective kernel (its support), 8
       // for the Gaussian (beyond, a weight under e^−32 of a unit's own).
       var surface = [Double](repeating: 0, count: n)
-      let near = UnitNeighbours(units: h.units, cutoffMetres: (decayDays == nil ? 8 : 3) * bandwidth)
+      let near = UnitNeighbours.cached(units: h.units, cutoffMetres: (decayDays == nil ? 8 : 3) * bandwidth)
       for u in 0..<n {
         for e in near.start[u]..<near.start[u + 1] {
           let v = Int(near.unit[e])

@@ -257,7 +257,7 @@ public struct PoissonHotspotModel: HotspotModel, Equatable {
       p.specification == self && p.columns == columnNames(units: data.units) ? (coefficients: p.coefficients, alpha: p.alpha) : nil
     }
     var r = try glm.fit(design: x, y, offset: off, start: start)
-    if x.rows < y.observations {
+    if 2 * x.rows <= y.observations {
       r.diagnostics.notes.append("\(y.observations) cell-bins fitted as \(x.rows) distinct rows (same unit, covariates and offset summed)")
     }
     r.diagnostics.notes += notes

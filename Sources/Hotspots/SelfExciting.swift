@@ -58,7 +58,7 @@ public struct SelfExcitingModel: HotspotModel, Equatable {
     let n = data.units.count
     // Units within the cut-off of each other, found once (memory and work in pairs within the cut-off,
     // not units²: 9 000 cells of a city make 81 M pairs, a few hundred thousand near ones).
-    let near = UnitNeighbours(units: data.units, cutoffMetres: cutoffMetres)
+    let near = UnitNeighbours.cached(units: data.units, cutoffMetres: cutoffMetres)
     // Seasonal profile of the background by local hour of day (24 slots, mean 1), re-estimated each
     // iteration from the declustered background events and shrunk towards flat: estimating it from
     // all counts would let it absorb the clusters the triggering kernel should explain.
@@ -102,28 +102,15 @@ public struct SelfExcitingModel: HotspotModel, Equatable {
     // Candidates are stored flat; a lag is a whole number of bins (index 0 = same bin, lag w/3), so
     // exp(−ω·lag) is a table per iteration and each pair costs two lookups and a multiply.
     let binWidth = Double(data.binning.nominalSeconds ?? 30 * 86400)
-    var candStart = [Int](repeating: 0, count: events.count + 1)
-    // candPair: the (parent unit, child unit) entry of `near`, where the kernel and the expected offspring are kept.
-    var candJ: [Int32] = [], candLag: [Int32] = [], candFactor: [Double] = [], candPair: [Int32] = []
-    var lo = 0
-    for i in events.indices {
-      while events[lo].time < events[i].time - cutT { lo += 1 }
-      var j = lo
-      while j < events.count && events[j].time <= events[i].time {
-        if let k = near.entry(from: events[j].unit, to: events[i].unit) {
-          if events[j].time < events[i].time {
-            candJ.append(Int32(j)); candFactor.append(1); candPair.append(Int32(k))
-            candLag.append(Int32(((events[i].time - events[j].time) / binWidth).rounded()))
-          } else if j != i {
-            candJ.append(Int32(j)); candFactor.append(0.5); candLag.append(0); candPair.append(Int32(k))
-          } else if events[i].count > 1 {
-            candJ.append(Int32(i)); candFactor.append(0.5 * (events[i].count - 1) / events[i].count); candLag.append(0); candPair.append(Int32(k))
-          }
-        }
-        j += 1
-      }
-      candStart[i + 1] = candJ.count
+    let pairEstimate = estimatePairs(cutT)
+    // After shortening, a target this busy would still need more pairs than a fit can hold: say so
+    // rather than run for hours (all reads of a county at hourly bins are millions of events an hour apart
+    // at most; the model is for sparse events).
+    if pairEstimate > 20 * Double(maxCandidatePairs) {
+      throw FitError.noData(String(format: "self-exciting: %d events (cells with counts) would need about %.2g parent candidates even with the time cut-off at %.1f h (limit %d): the model is for sparse events — fit it to a rarer target (keeper=rental, a watch list, recorded crime), with a shorter cutoff_metres or longer bins, or use the Poisson or negative-binomial GLM for busy counts", events.count, pairEstimate, cutT / 3600, 20 * maxCandidatePairs))
     }
+    let cands = Self.candidates(events, near: near, units: n, cutoffSeconds: cutT, binWidth: binWidth)
+    let candStart = cands.start, candJ = cands.parent, candLag = cands.lag, candFactor = cands.factor, candPair = cands.pair
     let maxLag = Int(candLag.max() ?? 0)
     let lagSeconds = (0...maxLag).map { $0 == 0 ? binWidth / 3 : Double($0) * binWidth }
     var contributions = [Double](repeating: 0, count: candJ.count)
@@ -191,6 +178,70 @@ public struct SelfExcitingModel: HotspotModel, Equatable {
                                   logLikelihood: logLik, observations: events.count, parameters: n + 3,
                                   notes: (converged ? [] : [diagnosis]) + (budgetNote.map { [$0] } ?? [])))
   }
+
+  /// How `candidates` finds each event's possible parents: the cheaper way per event, or one way for all
+  /// (tests check the two give the same list).
+  enum CandidateSearch { case cheaper, window, neighbours }
+
+  /// Every event's candidate parents within the cut-offs, flat (event i's at `start[i]..<start[i + 1]`),
+  /// in event order: the parent event, the lag in bins (0 = same bin), the pair's weight (1; ½ for two
+  /// events of one bin; the share of an event's other counts in its own bin) and the (parent unit, child
+  /// unit) entry of `near`.
+  struct Candidates: Equatable { var start: [Int]; var parent: [Int32]; var lag: [Int32]; var factor: [Double]; var pair: [Int32] }
+
+  static func candidates(_ events: [Event], near: UnitNeighbours, units n: Int, cutoffSeconds cutT: Double, binWidth: Double,
+                         search: CandidateSearch = .cheaper) -> Candidates {
+    var candStart = [Int](repeating: 0, count: events.count + 1)
+    // candPair: the (parent unit, child unit) entry of `near`, where the kernel and the expected offspring are kept.
+    var candJ: [Int32] = [], candLag: [Int32] = [], candFactor: [Double] = [], candPair: [Int32] = []
+    // Each unit's events in time order, and for each entry (u → v) of `near` the entry (v → u): a child's
+    // candidates come from the events of the units near it when the window holds more events than
+    // there are such units (busy counts), else from a scan of the window (sparse events).
+    var byUnit = [[Int32]](repeating: [], count: n)
+    for (i, e) in events.enumerated() { byUnit[e.unit].append(Int32(i)) }
+    var mirror = [Int32](repeating: 0, count: near.count)
+    for u in 0..<n {
+      for e in near.start[u]..<near.start[u + 1] { mirror[e] = Int32(near.entry(from: Int(near.unit[e]), to: u) ?? -1) }
+    }
+    var first = [Int](repeating: 0, count: n)  // per unit: its first event not before the window
+    var found: [(j: Int32, pair: Int32)] = []
+    var lo = 0
+    for i in events.indices {
+      let child = events[i], u = child.unit
+      found.removeAll(keepingCapacity: true)
+      while events[lo].time < child.time - cutT { lo += 1 }
+      if search == .window || (search == .cheaper && i - lo < near.start[u + 1] - near.start[u]) {
+        // Fewer events in the window than units near the child (sparse events): scan the window.
+        var j = lo
+        while j < events.count && events[j].time <= child.time {
+          if let k = near.entry(from: events[j].unit, to: u) { found.append((Int32(j), Int32(k))) }
+          j += 1
+        }
+      } else {
+        for e in near.start[u]..<near.start[u + 1] where mirror[e] >= 0 {
+          let v = Int(near.unit[e]), list = byUnit[v]
+          var k = first[v]
+          while k < list.count && events[Int(list[k])].time < child.time - cutT { k += 1 }
+          first[v] = k
+          while k < list.count && events[Int(list[k])].time <= child.time { found.append((list[k], mirror[e])); k += 1 }
+        }
+        found.sort { $0.j < $1.j }  // in event order, as the sums over candidates have always run
+      }
+      for (jj, pair) in found {
+        let j = Int(jj)
+        if events[j].time < child.time {
+          candJ.append(jj); candFactor.append(1); candPair.append(pair)
+          candLag.append(Int32(((child.time - events[j].time) / binWidth).rounded()))
+        } else if j != i {
+          candJ.append(jj); candFactor.append(0.5); candLag.append(0); candPair.append(pair)
+        } else if child.count > 1 {
+          candJ.append(jj); candFactor.append(0.5 * (child.count - 1) / child.count); candLag.append(0); candPair.append(pair)
+        }
+      }
+      candStart[i + 1] = candJ.count
+    }
+    return Candidates(start: candStart, parent: candJ, lag: candLag, factor: candFactor, pair: candPair)
+  }
 }
 
 public struct FittedSelfExciting: FittedHotspotModel, Codable {
@@ -232,7 +283,7 @@ public struct FittedSelfExciting: FittedHotspotModel, Codable {
       if let k = index[u.id] { return background[k] }
       fallback.append(u.id); return meanBg
     }
-    let near = UnitNeighbours(units: h.units, cutoffMetres: specification.cutoffMetres)
+    let near = UnitNeighbours.cached(units: h.units, cutoffMetres: specification.cutoffMetres)
     let kernel = near.kernel(sigmaMetres: sigmaMetres)
     var e = [Double](repeating: 0, count: n * bins)
     let hs = h.binStarts
@@ -273,6 +324,22 @@ struct UnitNeighbours {
   var nearestFirst: [Int32]
   var count: Int { unit.count }
   static let negligibleExponent = 50.0
+
+  /// The lists for `units` within `cutoffMetres`; the last few grids' lists are kept, as a backtest asks
+  /// for the same grid in every window's fit and forecast (building them is haversines and sorts).
+  static func cached(units: [SpatialUnit], cutoffMetres: Double) -> UnitNeighbours {
+    cacheLock.lock()
+    if let hit = cache.first(where: { $0.cutoff == cutoffMetres && $0.units == units }) { cacheLock.unlock(); return hit.lists }
+    cacheLock.unlock()
+    let lists = UnitNeighbours(units: units, cutoffMetres: cutoffMetres)
+    cacheLock.lock()
+    cache.append((units, cutoffMetres, lists))
+    if cache.count > 4 { cache.removeFirst() }
+    cacheLock.unlock()
+    return lists
+  }
+  nonisolated(unsafe) private static var cache: [(units: [SpatialUnit], cutoff: Double, lists: UnitNeighbours)] = []
+  private static let cacheLock = NSLock()
 
   /// - Parameter nearestFirst: also order each list by distance (`nearestFirst`; the kernels' early stop).
   init(units: [SpatialUnit], cutoffMetres: Double, nearestFirst ordered: Bool = true) {

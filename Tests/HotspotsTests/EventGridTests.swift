@@ -110,3 +110,39 @@ struct UnitNeighboursTests {
     }
   }
 }
+
+/// The self-exciting fit's candidate parents, found by scanning the time window (sparse events) or the
+/// events of the units near the child (busy counts): the same list either way; and a target too busy for
+/// the model is refused with a diagnosis, not fitted for hours.
+@Suite("Self-exciting candidates")
+struct SelfExcitingCandidateTests {
+  func busyTable() -> CountTable {
+    let units = (0..<36).map { k in SpatialUnit(id: "c\(k)", latitude: 51.5 + Double(k / 6) * 0.003, longitude: Double(k % 6) * 0.005) }
+    var t = CountTable(units: units, binning: .hourly, firstBin: 1_767_571_200, binCount: 72, withExposure: false)
+    var rng = SeededRNG(seed: 3)
+    for i in t.counts.indices { t.counts[i] = Double(rng.poisson(rng.uniform() < 0.5 ? 0.3 : 4)) }
+    return t
+  }
+
+  @Test func bothSearchesFindTheSameCandidates() {
+    let t = busyTable(), starts = t.binStarts
+    var events: [SelfExcitingModel.Event] = []
+    for b in 0..<t.binCount {
+      for u in 0..<t.units.count where t[u, b] > 0 { events.append(.init(unit: u, time: Double(starts[b]) + 1800, count: t[u, b])) }
+    }
+    let near = UnitNeighbours(units: t.units, cutoffMetres: 700)
+    let args = (cut: 6 * 3600.0, width: 3600.0)
+    let window = SelfExcitingModel.candidates(events, near: near, units: t.units.count, cutoffSeconds: args.cut, binWidth: args.width, search: .window)
+    let byUnit = SelfExcitingModel.candidates(events, near: near, units: t.units.count, cutoffSeconds: args.cut, binWidth: args.width, search: .neighbours)
+    let cheaper = SelfExcitingModel.candidates(events, near: near, units: t.units.count, cutoffSeconds: args.cut, binWidth: args.width)
+    #expect(window.parent.count > 10_000 && window.parent.count < events.count * events.count / 4)
+    #expect(window == byUnit && window == cheaper)
+  }
+
+  @Test func aTargetTooBusyIsRefusedWithADiagnosis() throws {
+    var model = SelfExcitingModel()
+    model.maxCandidatePairs = 50
+    #expect(performing: { _ = try model.fit(busyTable(), clock: .utc) },
+            throws: { "\($0)".contains("sparse events") && "\($0)".contains("Poisson") })
+  }
+}
