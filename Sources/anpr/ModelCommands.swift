@@ -448,7 +448,9 @@ extension ANPR {
       }
       if json { try printJSONLine(c); return }
       let hot = c.only(.hotspot), route = c.only(.route)
-      print("Backtest: \(c.windows) windows; \(hot.models.isEmpty ? "data" : "hotspot target"): \(c.target)")
+      // The hotspot backtest's windows, else the most any row was scored on (a comparison of routes alone).
+      let windows = c.windows > 0 ? c.windows : (c.models.map(\.windows).max() ?? 0)
+      print("Backtest: \(windows) windows; \(hot.models.isEmpty ? "data" : "hotspot target"): \(c.target)")
       if !hot.models.isEmpty {
         print(hot.table(metrics: Metric.hotspotSummary.map(\.name)))
         let pits = hot.models.compactMap { r in r.pit.map { (r.name, $0) } }
