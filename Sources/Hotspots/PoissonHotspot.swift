@@ -122,18 +122,10 @@ public struct PoissonHotspotModel: HotspotModel, Equatable {
 
   /// Each unit's neighbours (within `neighbourMetres`, itself left out), in unit order; found through
   /// buckets, so a city's grid costs its near pairs, not units².
-  /// The last grid's lists are kept: a backtest asks for the same units in every window's fit and forecast.
   func neighbours(_ units: [SpatialUnit]) -> [[Int]] {
-    Self.neighbourLock.lock()
-    if let c = Self.lastNeighbours, c.metres == neighbourMetres, c.units == units { Self.neighbourLock.unlock(); return c.lists }
-    Self.neighbourLock.unlock()
-    let near = UnitNeighbours(units: units, cutoffMetres: neighbourMetres, nearestFirst: false)
-    let lists = units.indices.map { u in (near.start[u]..<near.start[u + 1]).map { Int(near.unit[$0]) }.filter { $0 != u } }
-    Self.neighbourLock.lock(); Self.lastNeighbours = (units, neighbourMetres, lists); Self.neighbourLock.unlock()
-    return lists
+    let near = UnitNeighbours.cached(units: units, cutoffMetres: neighbourMetres)
+    return units.indices.map { u in (near.start[u]..<near.start[u + 1]).map { Int(near.unit[$0]) }.filter { $0 != u } }
   }
-  nonisolated(unsafe) static var lastNeighbours: (units: [SpatialUnit], metres: Double, lists: [[Int]])?
-  static let neighbourLock = NSLock()
 
   func seasonalRow(_ t: Int64, _ clock: LocalClock) -> [Double] {
     var row: [Double] = []

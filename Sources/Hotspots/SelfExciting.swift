@@ -341,8 +341,7 @@ struct UnitNeighbours {
   nonisolated(unsafe) private static var cache: [(units: [SpatialUnit], cutoff: Double, lists: UnitNeighbours)] = []
   private static let cacheLock = NSLock()
 
-  /// - Parameter nearestFirst: also order each list by distance (`nearestFirst`; the kernels' early stop).
-  init(units: [SpatialUnit], cutoffMetres: Double, nearestFirst ordered: Bool = true) {
+  init(units: [SpatialUnit], cutoffMetres: Double) {
     let n = units.count
     // Buckets one cut-off wide: a unit's neighbours are in its own bucket and the eight around it. A
     // great-circle distance is at least R·Δφ, and at least R·cos φ·Δλ (φ the larger |latitude|, up to
@@ -371,7 +370,7 @@ struct UnitNeighbours {
       list.sort { $0.0 < $1.0 }
       let first = unit.count
       for (u, d2) in list { unit.append(u); squaredMetres.append(d2) }
-      if ordered { nearestFirst += list.indices.sorted { list[$0].1 != list[$1].1 ? list[$0].1 < list[$1].1 : $0 < $1 }.map { Int32(first + $0) } }
+      nearestFirst += list.indices.sorted { list[$0].1 != list[$1].1 ? list[$0].1 < list[$1].1 : $0 < $1 }.map { Int32(first + $0) }
       start.append(unit.count)
     }
   }

@@ -179,14 +179,13 @@ extension FactorDesign: GLMDesign {
     return out
   }
 
-  /// The blocks for the factor with the most levels absorbed (`blocks` for one factor), or nil when
-  /// absorbing cannot pay: a few levels, or a cross block over 50 M cells.
+  /// The blocks for the factor with the most levels absorbed, or nil when absorbing cannot pay: another
+  /// factor beside a few levels, or a cross block over 50 M cells.
   func absorbedBlocks(weights: [Double], z: [Double]?, ridge: Double, penalised: [Int]) -> OneFactorBlocks? {
     guard !factors.isEmpty else { return nil }
-    if factors.count == 1 { return blocks(weights: weights, z: z, ridge: ridge, penalised: penalised) }
     let a = levels.indices.max { levels[$0] < levels[$1] }!
     let m = levels[a] - 1, s = columns - m
-    guard m >= 64, m * s <= 50_000_000 else { return nil }
+    guard factors.count == 1 || m >= 64, m * s <= 50_000_000 else { return nil }
     return blocks(absorbing: a, weights: weights, z: z, ridge: ridge, penalised: penalised)
   }
 
@@ -269,64 +268,5 @@ extension FactorDesign: GLMDesign {
       }
       return out
     }
-  }
-
-  /// One pass over the rows, in chunks that stay in cache: each row adds to its level's sums, and each
-  /// chunk of √w·[1, dense] adds its cross products to the small block by `dsyrk` (β = 1).
-  func blocks(weights w: [Double], z: [Double]?, ridge: Double, penalised: [Int]) -> OneFactorBlocks {
-    let n = rows, q = dense.columns, m = levels[0] - 1, s = 1 + q
-    var diag = [Double](repeating: 0, count: m), cross = [Double](repeating: 0, count: m * s)
-    var levelRHS = [Double](repeating: 0, count: m), smallRHS = [Double](repeating: 0, count: s)
-    var small = Matrix(rows: s, columns: s)
-    let chunk = 4096
-    var a = Matrix(rows: chunk, columns: s)
-    let zs = z ?? [Double](repeating: 0, count: n)
-    var rhs = [Double](repeating: 0, count: s)
-    w.withUnsafeBufferPointer { W in
-      zs.withUnsafeBufferPointer { Z in
-        factors[0].withUnsafeBufferPointer { L in
-          dense.elements.withUnsafeBufferPointer { D in
-            diag.withUnsafeMutableBufferPointer { Dg in
-              cross.withUnsafeMutableBufferPointer { E in
-                levelRHS.withUnsafeMutableBufferPointer { BF in
-                  rhs.withUnsafeMutableBufferPointer { BS in
-                    var start = 0
-                    while start < n {
-                      let count = min(chunk, n - start)
-                      if count < chunk { a = Matrix(rows: count, columns: s) }
-                      a.elements.withUnsafeMutableBufferPointer { A in
-                        for r in 0..<count {
-                          let i = start + r, wi = W[i], root = wi.squareRoot(), wz = wi * Z[i]
-                          let l = Int(L[i]) - 1
-                          A[r] = root
-                          BS[0] += wz
-                          if l >= 0 { Dg[l] += wi; E[l * s] += wi; BF[l] += wz }
-                          for j in 0..<q {
-                            let x = D[i + j * n]
-                            A[r + (1 + j) * count] = root * x
-                            BS[1 + j] += wz * x
-                            if l >= 0 { E[l * s + 1 + j] += wi * x }
-                          }
-                        }
-                      }
-                      try? BLAS.syrk(a, transpose: true, beta: 1, into: &small)  // lower triangle of Σ aᵀa
-                      start += count
-                    }
-                  }
-                }
-              }
-            }
-          }
-        }
-      }
-    }
-    smallRHS = rhs
-    var g = small  // dsyrk filled the lower triangle: mirror it
-    for j in 0..<s { for k in 0..<j { g[k, j] = g[j, k] } }
-    for idx in penalised {
-      if idx == 0 { g[0, 0] += ridge } else if idx <= m { diag[idx - 1] += ridge } else { g[idx - m, idx - m] += ridge }
-    }
-    return OneFactorBlocks(levelCount: m, small: s, diagonal: diag, cross: cross, smallGram: g, levelRHS: levelRHS, smallRHS: smallRHS,
-                           levelStart: 1, smallColumns: [0] + Array((1 + m)..<(1 + m + q)))
   }
 }

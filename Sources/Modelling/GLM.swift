@@ -187,21 +187,6 @@ public struct LogLinearGLM: Sendable {
         logLikelihood: response.logLikelihood(mu, alpha: alpha), observations: response.observations,
         parameters: p + (family == .negativeBinomial ? 1 : 0), notes: notes))
   }
-
-  /// Unit deviance summed: Poisson 2Σw[y log(y/μ) − (y − μ)]; NB2 2Σw[y log(y/μ) − (y + 1/α) log((1 + αy)/(1 + αμ))].
-  public func deviance(_ y: [Double], _ mu: [Double], _ w: [Double], _ alpha: Double) -> Double {
-    CountResponse(counts: y, weights: w).deviance(mu, alpha: alpha)
-  }
-
-  /// Log-likelihood (Poisson, or NB2 with dispersion α).
-  public func logLikelihood(_ y: [Double], _ mu: [Double], _ w: [Double], _ alpha: Double) -> Double {
-    CountResponse(counts: y, weights: w).logLikelihood(mu, alpha: alpha)
-  }
-
-  /// NB2 α maximising the log-likelihood given μ.
-  static func maximiseAlpha(_ y: [Double], _ mu: [Double], _ w: [Double], start: Double) -> Double {
-    CountResponse(counts: y, weights: w).maximiseAlpha(mu, start: start)
-  }
 }
 
 /// Counts for a log-linear GLM, one entry per design row, where a design row may stand for a group of
@@ -244,6 +229,7 @@ public struct CountResponse: Sendable {
   public var means: [Double] { zip(totals, sizes).map { $1 > 0 ? $0 / $1 : 0 } }
 
   /// Σ w·unit deviance at means μ (one per design row): the groups' part plus the individual counts'.
+  /// Unit deviance: Poisson 2[y log(y/μ) − (y − μ)]; NB2 2[y log(y/μ) − (y + 1/α) log((1 + αy)/(1 + αμ))].
   public func deviance(_ mu: [Double], alpha: Double) -> Double {
     var d = 0.0
     if alpha > 0 {
@@ -380,11 +366,10 @@ public enum CountDistribution {
   /// on the boundary, so the statistic is referred to ½χ²₀ + ½χ²₁: overdispersion at the 5% level when it
   /// exceeds 2.706. `alpha` is 0 when that test does not find it.
   public static func overdispersion(_ y: [Double], _ mu: [Double]) -> (alpha: Double, statistic: Double) {
-    let m = mu.map { max($0, 1e-9) }, w = [Double](repeating: 1, count: y.count)
     guard !y.isEmpty else { return (0, 0) }
-    let glm = LogLinearGLM(family: .negativeBinomial)
-    let a = LogLinearGLM.maximiseAlpha(y, m, w, start: 0.1)
-    let stat = 2 * (glm.logLikelihood(y, m, w, a) - glm.logLikelihood(y, m, w, 0))
+    let m = mu.map { max($0, 1e-9) }, counts = CountResponse(counts: y)
+    let a = counts.maximiseAlpha(m, start: 0.1)
+    let stat = 2 * (counts.logLikelihood(m, alpha: a) - counts.logLikelihood(m, alpha: 0))
     return (stat > 2.706 && a.isFinite ? a : 0, max(0, stat))
   }
 
