@@ -22,14 +22,18 @@ release: deps
 # Tests, then every notebook as a smoke test (with the debug binary the tests already built), then
 # each fuzz target as a regression run: a fixed seed and number of executions (at most 60 s each), so the
 # same code gives the same verdict on every machine; `make fuzz` is the open-ended search.
+# Everything the tests write goes under one scratch directory (TMPDIR), removed when they end, pass or
+# fail, so repeated runs leave nothing behind.
 test: deps
 	@scripts/install-deps.sh gis report
 	$(SWIFT) build --build-tests
-	ANPRKIT_REQUIRE_GDAL=1 ANPRKIT_REQUIRE_CHROMIUM=1 $(SWIFT) test --skip-build
-	$(MAKE) --no-print-directory run-notebooks ANPR=.build/debug/anpr
 	$(MAKE) --no-print-directory fuzz-build
-	FUZZ_SEED=1 scripts/fuzz.sh 60
-	$(MAKE) --no-print-directory spark-test
+	@scratch=$$(mktemp -d "$${TMPDIR:-/tmp}/anprkit-test-run.XXXXXX"); trap 'rm -rf "$$scratch"' EXIT; \
+	  set -ex; export TMPDIR="$$scratch"; \
+	  ANPRKIT_REQUIRE_GDAL=1 ANPRKIT_REQUIRE_CHROMIUM=1 $(SWIFT) test --skip-build; \
+	  $(MAKE) --no-print-directory run-notebooks ANPR=.build/debug/anpr; \
+	  FUZZ_SEED=1 scripts/fuzz.sh 60; \
+	  $(MAKE) --no-print-directory spark-test
 
 # The statistics map step on Apache Spark (local mode): a simulated week's statistics from the store,
 # from day shards + merge and from Spark with 1, 3 and 7 partitions must be the same bytes (issue 20).
