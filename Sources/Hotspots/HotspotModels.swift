@@ -140,7 +140,8 @@ extension HotspotModel {
 
   /// Gives forecast `f` (made from `history`) the learned α (if its own is 0) and τ², as `fitForecast` does.
   public func learnDispersion(_ f: inout HotspotForecast, history: CountTable, clock: LocalClock, pastWindows: [HeldOutWindow] = []) {
-    let learned = pastWindows.isEmpty ? predictiveDispersion(history, bins: f.binStarts.count, clock: clock) : HeldOutWindow.dispersion(pastWindows)
+    let learned = pastWindows.isEmpty ? predictiveDispersion(history, bins: f.binStarts.count, clock: clock).map { ($0.alpha, $0.windowAlpha) }
+                                      : HeldOutWindow.dispersion(pastWindows)
     guard let d = learned else { return }
     if f.alpha == 0 { f.alpha = d.alpha }
     f.windowAlpha = d.windowAlpha
@@ -152,14 +153,20 @@ extension HotspotModel {
   /// everything before it (one window ahead, as the model is used). `HeldOutWindow.dispersion` turns
   /// them into α and τ² (the earlier windows are forecast further ahead, so τ² errs wide rather than
   /// narrow). Nil when the history is too short or the model cannot fit on the shorter part.
-  public func predictiveDispersion(_ history: CountTable, bins: Int, clock: LocalClock) -> (alpha: Double, windowAlpha: Double)? {
+  /// Each fit starts from the one before it (`fit(_:clock:startingFrom:)`), and `lastFit`, the fit on
+  /// the longest of these histories, is where a fit on the whole history can start.
+  public func predictiveDispersion(_ history: CountTable, bins: Int, clock: LocalClock) -> (alpha: Double, windowAlpha: Double, lastFit: Fitted)? {
     let h = min(bins, history.binCount / 4)
     guard h >= 1 else { return nil }
+    var lastFit: Fitted? = nil
     /// A fit on all but the last `k × h` bins and its forecast of them, cut into windows of h bins.
     func heldOut(_ k: Int) -> [HeldOutWindow]? {
       let cut = history.binCount - k * h
       let train = history.slice(bins: 0..<cut), held = history.slice(bins: cut..<history.binCount)
-      guard let f = try? fit(train, clock: clock).forecast(history: train, bins: k * h, clock: clock), f.expected.count == held.counts.count else { return nil }
+      guard let fitted = try? fit(train, clock: clock, startingFrom: lastFit) else { return nil }
+      lastFit = fitted
+      let f = fitted.forecast(history: train, bins: k * h, clock: clock)
+      guard f.expected.count == held.counts.count else { return nil }
       return (0..<k).map { w in
         HeldOutWindow(expected: windowCells(f.expected, window: w, bins: h, units: held.units.count),
                       actual: windowCells(held.counts, window: w, bins: h, units: held.units.count), alpha: f.alpha)
@@ -175,7 +182,8 @@ extension HotspotModel {
     guard var windows = found else { return nil }
     // The last window again, one window ahead (a model with its own α needs it for nothing else).
     if windows.count > 1, windows[0].alpha == 0, let last = heldOut(1) { windows[windows.count - 1] = last[0] }
-    return HeldOutWindow.dispersion(windows)
+    guard let d = HeldOutWindow.dispersion(windows), let lastFit else { return nil }
+    return (d.alpha, d.windowAlpha, lastFit)
   }
 }
 

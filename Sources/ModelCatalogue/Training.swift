@@ -223,6 +223,15 @@ public enum Training {
     return fitted
   }
 
+  /// `fitAndSave` for a hotspot model, its iterative fit started from `previous` (see
+  /// `HotspotModel.fit(_:clock:startingFrom:)`).
+  static func fitAndSave<M: HotspotModel>(_ model: M, table: CountTable, startingFrom previous: (any FittedHotspotModel)?, context: HotspotContext,
+                                          name: String, header: ModelFileHeader, clock: LocalClock, to path: String) throws -> M.Fitted {
+    let fitted = try model.fit(table, clock: clock, startingFrom: previous)
+    try ModelFile.write(SavedModel(name: name, context: context, fitted: fitted), header: header, to: path)
+    return fitted
+  }
+
   static func makeHeader(_ spec: SpecFile, start: Int64, end: Int64, fingerprint: String, clock: LocalClock) -> ModelFileHeader {
     var header = ModelFileHeader(kind: spec.kind, trainingStart: start, trainingEnd: end, dataFingerprint: fingerprint)
     header.timeZone = clock.timeZone.identifier
@@ -297,10 +306,13 @@ public enum Training {
     // The dispersion of its forecast errors, learned on the last day of the history (a bin for daily or longer bins).
     let day: Int
     if let w = spec.bin.nominalSeconds { day = max(1, 86400 / w) } else { day = 1 }
-    let dispersion = try spec.hotspotModel().predictiveDispersion(table, bins: day, clock: clock)
+    let model = try spec.hotspotModel()
+    let dispersion = model.predictiveDispersion(table, bins: day, clock: clock)
     let alpha = dispersion?.alpha
-    let fitted = try fitAndSave(try spec.spec(), statistic: table, context: HotspotContext(binning: spec.bin, target: target, predictiveAlpha: alpha,
-                                                                                          predictiveWindowAlpha: dispersion?.windowAlpha, eventGrid: eventGrid),
+    // The fit on the whole history starts where the last held-out fit ended (a few days shorter).
+    let fitted = try fitAndSave(model, table: table, startingFrom: dispersion?.lastFit,
+                                context: HotspotContext(binning: spec.bin, target: target, predictiveAlpha: alpha,
+                                                        predictiveWindowAlpha: dispersion?.windowAlpha, eventGrid: eventGrid),
                                 name: spec.name, header: header, clock: clock, to: path)
     var summary = "\(spec.name): \(table.units.count) \(eventGrid == nil ? "sites" : "grid cells") × \(table.binCount) bins of \(spec.bin), \(Int(table.counts.reduce(0, +))) \(eventGrid == nil ? "target counts (\(target))" : "events")"
     if gaps.count > 0 { summary += "\n  note: \(gaps.count) recording-gap cells filled from the same unit's other weeks: " + gaps.findings.prefix(5).joined(separator: "; ") }
@@ -312,7 +324,7 @@ public enum Training {
     if let w = dispersion?.windowAlpha, w > 0 {
       summary += String(format: "; %@ totals vary beyond that (shared factor variance %.3g, from up to 7 %@ held out)", heldOut.several == "days" ? "daily" : "per-bin", w, heldOut.several)
     }
-    if let d = (fitted as? any FittedHotspotModel)?.diagnostics {
+    if let d = fitted.diagnostics {
       summary += "; \(d.converged ? "converged" : "NOT converged") in \(d.iterations) iterations"
       if d.nullDeviance > 0 { summary += String(format: ", deviance %.1f (null %.1f)", d.deviance, d.nullDeviance) }
       for n in d.notes { summary += "\n  note: \(n)" }

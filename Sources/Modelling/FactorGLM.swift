@@ -86,22 +86,38 @@ public struct FactorDesign: Sendable {
               // Factor–dense cells and Xᵀwz for the dense columns, column by column (contiguous reads):
               // per-column sums by one-hot column, kept in a small array, then copied into G.
               guard q > 0 else { return }
+              // Rows come in runs of one level (a collapsed design is built unit by unit), so each
+              // level's sum is carried in a register until the level changes.
               dense.elements.withUnsafeBufferPointer { D in
-                var byColumn = [Double](repeating: 0, count: d0)
+                var byColumn = [Double](repeating: 0, count: d0), products = [Double](repeating: 0, count: n)
                 byColumn.withUnsafeMutableBufferPointer { S in
-                  for j in 0..<q {
-                    let col = D.baseAddress! + j * n
-                    for c in 0..<d0 { S[c] = 0 }
-                    var total = 0.0, tz = 0.0
-                    for i in 0..<n {
-                      let t = W[i] * col[i]
-                      total += t
-                      tz += t * Z[i]
-                      for f in 0..<nf { let h = Int(H[i * nf + f]); if h >= 0 { S[h] += t } }
+                  products.withUnsafeMutableBufferPointer { T in
+                    for j in 0..<q {
+                      let col = D.baseAddress! + j * n
+                      for c in 0..<d0 { S[c] = 0 }
+                      var total = 0.0, tz = 0.0
+                      for i in 0..<n {
+                        let t = W[i] * col[i]
+                        T[i] = t
+                        total += t
+                        tz += t * Z[i]
+                      }
+                      for f in 0..<nf {
+                        var level = -1, run = 0.0
+                        for i in 0..<n {
+                          let h = Int(H[i * nf + f])
+                          if h != level {
+                            if level >= 0 { S[level] += run }
+                            level = h; run = 0
+                          }
+                          run += T[i]
+                        }
+                        if level >= 0 { S[level] += run }
+                      }
+                      S[0] = total
+                      B[d0 + j] = tz
+                      for c in 0..<d0 { G[(d0 + j) + c * p] = S[c] }
                     }
-                    S[0] = total
-                    B[d0 + j] = tz
-                    for c in 0..<d0 { G[(d0 + j) + c * p] = S[c] }
                   }
                 }
               }
@@ -111,14 +127,26 @@ public struct FactorDesign: Sendable {
       }
     }
     if q > 0 {
-      // Dense–dense block: `dsyrk` on √W·D.
-      var ds = dense
-      let root = w.map { $0.squareRoot() }
-      ds.elements.withUnsafeMutableBufferPointer { E in
-        root.withUnsafeBufferPointer { R in for j in 0..<q { for i in 0..<n { E[i + j * n] *= R[i] } } }
+      // Dense–dense block: `dsyrk` on √W·D, a few thousand rows at a time into one small buffer (a
+      // scaled copy of all of D was tens of megabytes, allocated and paged in on every IRLS step).
+      let chunk = min(n, 4096)
+      var ds = Matrix(rows: chunk, columns: q), dd = Matrix(rows: q, columns: q)
+      var root = [Double](repeating: 0, count: chunk)
+      var from = 0
+      while from < n {
+        let len = min(chunk, n - from)
+        if len < ds.rows { ds = Matrix(rows: len, columns: q) }
+        for i in 0..<len { root[i] = w[from + i].squareRoot() }
+        ds.elements.withUnsafeMutableBufferPointer { E in
+          dense.elements.withUnsafeBufferPointer { D in
+            root.withUnsafeBufferPointer { R in
+              for j in 0..<q { for i in 0..<len { E[i + j * len] = R[i] * D[from + i + j * n] } }
+            }
+          }
+        }
+        try? BLAS.syrk(ds, transpose: true, beta: from == 0 ? 0 : 1, into: &dd)
+        from += len
       }
-      var dd = Matrix(rows: q, columns: q)
-      try? BLAS.syrk(ds, transpose: true, into: &dd)
       for j in 0..<q { for m in 0...j { g[d0 + j, d0 + m] = dd[j, m] } }
     }
     // Lower triangle is filled (row ≥ column by construction); mirror it.
