@@ -28,6 +28,11 @@ struct OriginTests {
     #expect(r.out.contains("8 past visits"), "only the visits before the origin: \(r.out)")
     r = try runANPR(na + ["--at", "2020-01-01T00:00:00Z"])
     #expect(r.status == 1 && r.err.contains("before the store's first read"), "\(r.err)")
+    // An origin long after the data: the days between hold no reads, which is not "not seen".
+    r = try runANPR(na + ["--at", "2026-04-01T00:00:00Z"])
+    #expect(r.status == 1 && r.err.contains("16 days after the store's last read") && r.err.contains("ingest the reads up to the origin"), "\(r.err)")
+    r = try runANPR(na + ["--at", "2026-03-20T00:00:00Z"])
+    #expect(r.status == 0 && r.out.contains("4 days after the last read") && r.out.contains("count as days not seen"), "\(r.out)\(r.err)")
     // Next appearance as a model family: trained from a spec, saved, loaded; a model that has seen the
     // period after the origin is refused, as are a target it cannot honour and a damaged body.
     r = try runANPR(["train", "--store", d + "/s.anpr", "--spec", "Models/next-appearance.yaml", "--out", d + "/na.json", "--until", "2026-03-12T00:00:00Z"])
