@@ -144,7 +144,12 @@ public struct PoissonHotspotModel: HotspotModel, Equatable {
   /// design row with their number and summed count (`CollapsedDesignBuilder`): a city's 9 000 cells ×
   /// 1 400 days of mostly quiet cell-days are 13 M rows but under 400 000 distinct ones. Rows go unit
   /// by unit (the count table's order), so each unit's lookups stay in cache.
-  public func design(_ data: CountTable, clock: LocalClock) -> (FactorDesign, CountResponse, [Double]?) {
+  ///
+  /// `reusing`: the design of a shorter history of the same table (a backtest's last window, a fit on
+  /// fewer days held out): when its bins are a prefix of `data` with the same counts, only the new bins'
+  /// rows are added to it (the rows of a bin depend only on the data before it). The design returned
+  /// is kept in it for the next, longer history.
+  public func design(_ data: CountTable, clock: LocalClock, reusing cache: PoissonDesignCache? = nil) -> (FactorDesign, CountResponse, [Double]?) {
     let nb = neighbours(data.units)
     let starts = data.binStarts
     let nu = data.units.count
@@ -152,7 +157,12 @@ public struct PoissonHotspotModel: HotspotModel, Equatable {
     let q = columnNames(units: data.units).count - nu - (bandCount > 0 ? nu * bandCount - 1 : 0)
     let user = try? userCovariates()
     let firstUsable = recentActivity ? data.firstBin + 7 * 86400 : data.firstBin
-    let usableBins = (0..<data.binCount).filter { starts[$0] >= firstUsable }
+    let key = PoissonDesignCache.Key(specification: self, units: data.units.map(\.id), binning: data.binning, firstBin: data.firstBin,
+                                     zone: clock.timeZone.identifier)
+    var fingerprints: [UInt64] = []
+    let reused = cache?.take(key: key, data: data, exposure: exposureOffset, fingerprints: &fingerprints)
+    let fromBin = reused?.bins ?? 0
+    let usableBins = (fromBin..<data.binCount).filter { starts[$0] >= firstUsable }
     let seasonWidth = 2 * (weeklyHarmonics + dailyHarmonics)
     let seasons = usableBins.flatMap { seasonalRow(starts[$0], clock) }  // seasonWidth per usable bin
     let hours = usableBins.map { clock.hourOfDay(starts[$0]) }
@@ -165,12 +175,12 @@ public struct PoissonHotspotModel: HotspotModel, Equatable {
     }
     let recent = recentActivity ? RecentSums(data, origins: origins, neighbours: nb) : nil
     func kept(_ u: Int, _ b: Int) -> Bool { !exposureOffset || (data.exposure?[u * data.binCount + b] ?? 0) > 0 }
-    var builder = CollapsedDesignBuilder(factors: bandCount > 0 ? 2 : 1, denseColumns: q, offset: exposureOffset)
+    var builder = reused?.builder ?? CollapsedDesignBuilder(factors: bandCount > 0 ? 2 : 1, denseColumns: q, offset: exposureOffset)
     var levels = [Int32](repeating: 0, count: bandCount > 0 ? 2 : 1)
     var row = [Double](repeating: 0, count: q)
     var lastDay = -1, rec = (0.0, 0.0, 0.0)
     for u in 0..<nu {
-      builder.beginBlock()
+      if reused == nil { builder.beginBlock() }
       levels[0] = Int32(u)
       lastDay = -1
       for (k, b) in usableBins.enumerated() where kept(u, b) {
@@ -188,7 +198,12 @@ public struct PoissonHotspotModel: HotspotModel, Equatable {
         builder.add(levels: levels, dense: row, offset: exposureOffset ? log(data.exposure![u * data.binCount + b]) : 0, count: data[u, b])
       }
     }
-    return builder.finish(levels: bandCount > 0 ? [nu, nu * bandCount] : [nu])
+    let design = builder.finish(levels: bandCount > 0 ? [nu, nu * bandCount] : [nu])
+    if let cache {
+      if reused == nil { builder.indexAll() }
+      cache.keep(key: key, builder: builder, data: data, exposure: exposureOffset, fingerprints: fingerprints, from: fromBin)
+    }
+    return design
   }
 
   public func fit(_ data: CountTable, clock: LocalClock) throws -> FittedPoissonHotspot {
@@ -232,7 +247,9 @@ public struct PoissonHotspotModel: HotspotModel, Equatable {
 
   func fitIdentified(_ data: CountTable, clock: LocalClock, notes initial: [String], previous: FittedPoissonHotspot? = nil) throws -> FittedPoissonHotspot {
     if covariatesFile != nil { _ = try userCovariates() }  // a bad file is an error here, not silently zeros
-    let (x, y, off) = design(data, clock: clock)
+    // The design cache travels with the fits: a fit on a longer history of the same table extends it.
+    let cache = previous?.designCache ?? PoissonDesignCache()
+    let (x, y, off) = design(data, clock: clock, reusing: cache)
     guard x.rows > 0 else { throw FitError.noData("no training rows (need more than 7 days of history for recent-activity terms)") }
     var notes = initial
     let totals = data.unitTotals
@@ -253,9 +270,11 @@ public struct PoissonHotspotModel: HotspotModel, Equatable {
       r.diagnostics.notes.append("\(y.observations) cell-bins fitted as \(x.rows) distinct rows (same unit, covariates and offset summed)")
     }
     r.diagnostics.notes += notes
-    return FittedPoissonHotspot(
+    var fitted = FittedPoissonHotspot(
       specification: self, units: data.units.map(\.id), columns: columnNames(units: data.units), coefficients: r.coefficients,
       standardErrors: r.standardErrors, alpha: r.alpha, diagnostics: r.diagnostics)
+    fitted.designCache = cache
+    return fitted
   }
 
   /// Fits a given design (for checks against other tools): y ~ X with optional offset.
@@ -276,6 +295,9 @@ public struct FittedPoissonHotspot: FittedHotspotModel, Codable {
   public let alpha: Double
   public let fitDiagnostics: FitDiagnostics
   public var diagnostics: FitDiagnostics? { fitDiagnostics }
+  /// The design this fit was made on, for a fit on a longer history of the same table (not saved).
+  var designCache: PoissonDesignCache? = nil
+  enum CodingKeys: String, CodingKey { case specification, units, columns, coefficients, standardErrors, alpha, fitDiagnostics }
 
   init(specification: PoissonHotspotModel, units: [String], columns: [String], coefficients: [Double],
        standardErrors: [Double], alpha: Double, diagnostics: FitDiagnostics) {
@@ -396,5 +418,69 @@ struct RecentSums {
   /// log1p of the unit's last 24 h and 7 days, and of its neighbours' mean over 7 days.
   func covariates(unit u: Int, origin k: Int) -> (Double, Double, Double) {
     (log1p(day[u * origins + k]), log1p(week[u * origins + k]), log1p(neighbourMean[u * origins + k]))
+  }
+}
+
+/// The collapsed design of one history of a count table, kept so that a fit on a longer history of the
+/// same table (the next window of a backtest, the next of the held-out fits training makes) adds only the
+/// rows of its new bins. It is used only when the earlier bins hold the same counts (and exposure): each
+/// unit's counts over them are fingerprinted. A reference type: the fits hand it on, each extending it.
+public final class PoissonDesignCache: @unchecked Sendable {
+  struct Key: Equatable {
+    var specification: PoissonHotspotModel
+    var units: [String]
+    var binning: Binning
+    var firstBin: Int64
+    var zone: String
+  }
+  struct Built {
+    var key: Key
+    var builder: CollapsedDesignBuilder
+    var bins: Int
+    /// Per unit, a hash of its counts (and exposure) in bins 0..<bins.
+    var fingerprints: [UInt64]
+  }
+  private var built: Built?
+  private let lock = NSLock()
+  /// How many designs were extended from this one rather than built afresh.
+  public private(set) var extensions = 0
+  public init() {}
+
+  /// The kept design if it was built for a prefix of `data` under `key` (moved out: the caller extends
+  /// it and hands it back with `keep`), else nil. `fingerprints` gets each unit's fingerprint of the
+  /// reused bins, to be continued.
+  func take(key: Key, data: CountTable, exposure: Bool, fingerprints: inout [UInt64]) -> Built? {
+    lock.lock(); defer { lock.unlock() }
+    guard let b = built, b.key == key, b.bins <= data.binCount else { return nil }
+    let f = Self.fingerprints(data, bins: 0..<b.bins, exposure: exposure, continuing: nil)
+    guard f == b.fingerprints else { return nil }
+    built = nil
+    extensions += 1
+    fingerprints = f
+    return b
+  }
+
+  /// Keeps `builder`, now holding every bin of `data`.
+  func keep(key: Key, builder: CollapsedDesignBuilder, data: CountTable, exposure: Bool, fingerprints f: [UInt64], from: Int) {
+    let all = Self.fingerprints(data, bins: from..<data.binCount, exposure: exposure, continuing: from > 0 ? f : nil)
+    lock.lock(); defer { lock.unlock() }
+    built = Built(key: key, builder: builder, bins: data.binCount, fingerprints: all)
+  }
+
+  /// Each unit's hash of its counts (and exposure) over `bins`, continuing `continuing` (the hashes of
+  /// the bins before) when given.
+  static func fingerprints(_ data: CountTable, bins: Range<Int>, exposure: Bool, continuing: [UInt64]?) -> [UInt64] {
+    let n = data.binCount
+    return data.counts.withUnsafeBufferPointer { C in
+      (0..<data.units.count).map { u in
+        var h = continuing?[u] ?? 0x243F_6A88_85A3_08D3
+        let e = exposure ? data.exposure : nil
+        for b in bins {
+          h = CollapsedDesignBuilder.mix(h, C[u * n + b].bitPattern)
+          if let e { h = CollapsedDesignBuilder.mix(h, e[u * n + b].bitPattern) }
+        }
+        return h
+      }
+    }
   }
 }

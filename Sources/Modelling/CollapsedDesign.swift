@@ -43,7 +43,26 @@ public struct CollapsedDesignBuilder {
   /// Distinct design rows so far.
   public var rows: Int { totals.count }
 
-  static func mix(_ h: UInt64, _ v: UInt64) -> UInt64 {
+  /// Indexes every row built so far in one lookup table, so later observations (without `beginBlock`)
+  /// are matched against all of them: a design built block by block can then be extended with the rows
+  /// of new bins.
+  public mutating func indexAll() {
+    var size = 1 << 8
+    while size < 2 * max(1, rows) + 2 { size <<= 1 }
+    slots = [Int32](repeating: 0, count: size)
+    usedSlots.removeAll(keepingCapacity: true)
+    usedSlots.reserveCapacity(rows)
+    let mask = size - 1
+    for r in 0..<rows {
+      var s = Int(truncatingIfNeeded: hashes[r]) & mask
+      while slots[s] != 0 { s = (s + 1) & mask }
+      slots[s] = Int32(r + 1)
+      usedSlots.append(s)
+    }
+  }
+
+  /// One step of the row hash (also used to fingerprint the counts a design was built from).
+  public static func mix(_ h: UInt64, _ v: UInt64) -> UInt64 {
     var x = (h ^ v) &* 0x9E37_79B9_7F4A_7C15
     x ^= x >> 29
     return x

@@ -83,41 +83,46 @@ public struct FactorDesign: Sendable {
                   }
                 }
               }
-              // Factor–dense cells and Xᵀwz for the dense columns, column by column (contiguous reads):
-              // per-column sums by one-hot column, kept in a small array, then copied into G.
+              // Factor–dense cells and Xᵀwz for the dense columns, row by row with one accumulator per
+              // dense column (independent sums, not one long chain of additions), and per factor the
+              // sums of its current level carried over the level's run of rows (a collapsed design
+              // comes unit by unit), added to the level's cells when the level changes.
               guard q > 0 else { return }
-              // Rows come in runs of one level (a collapsed design is built unit by unit), so each
-              // level's sum is carried in a register until the level changes.
               dense.elements.withUnsafeBufferPointer { D in
-                var byColumn = [Double](repeating: 0, count: d0), products = [Double](repeating: 0, count: n)
-                byColumn.withUnsafeMutableBufferPointer { S in
-                  products.withUnsafeMutableBufferPointer { T in
-                    for j in 0..<q {
-                      let col = D.baseAddress! + j * n
-                      for c in 0..<d0 { S[c] = 0 }
-                      var total = 0.0, tz = 0.0
-                      for i in 0..<n {
-                        let t = W[i] * col[i]
-                        T[i] = t
-                        total += t
-                        tz += t * Z[i]
-                      }
-                      for f in 0..<nf {
-                        var level = -1, run = 0.0
-                        for i in 0..<n {
-                          let h = Int(H[i * nf + f])
-                          if h != level {
-                            if level >= 0 { S[level] += run }
-                            level = h; run = 0
-                          }
-                          run += T[i]
+                var sums = [Double](repeating: 0, count: d0 * q)  // one-hot column c, dense column j at c * q + j
+                var totals = [Double](repeating: 0, count: 2 * q)  // Σ w·d and Σ w·d·z per dense column
+                var runs = [Double](repeating: 0, count: max(1, nf) * q)
+                var current = [Int](repeating: -1, count: max(1, nf))
+                sums.withUnsafeMutableBufferPointer { S in
+                  totals.withUnsafeMutableBufferPointer { T in
+                    runs.withUnsafeMutableBufferPointer { R in
+                      current.withUnsafeMutableBufferPointer { K in
+                        let d = D.baseAddress!
+                        func flush(_ f: Int) {
+                          guard K[f] >= 0 else { return }
+                          let base = K[f] * q
+                          for j in 0..<q { S[base + j] += R[f * q + j]; R[f * q + j] = 0 }
                         }
-                        if level >= 0 { S[level] += run }
+                        for i in 0..<n {
+                          let wi = W[i], zi = Z[i]
+                          for f in 0..<nf {
+                            let h = Int(H[i * nf + f])
+                            if h != K[f] { flush(f); K[f] = h; for j in 0..<q { R[f * q + j] = 0 } }
+                          }
+                          for j in 0..<q {
+                            let t = wi * d[i + j * n]
+                            T[j] += t; T[q + j] += t * zi
+                            for f in 0..<nf { R[f * q + j] += t }
+                          }
+                        }
+                        for f in 0..<nf { flush(f) }
                       }
-                      S[0] = total
-                      B[d0 + j] = tz
-                      for c in 0..<d0 { G[(d0 + j) + c * p] = S[c] }
                     }
+                  }
+                  for j in 0..<q {
+                    B[d0 + j] = totals[q + j]
+                    G[(d0 + j)] = totals[j]  // intercept column
+                    for c in 1..<max(1, d0) { G[(d0 + j) + c * p] = S[c * q + j] }
                   }
                 }
               }
@@ -140,7 +145,10 @@ public struct FactorDesign: Sendable {
         ds.elements.withUnsafeMutableBufferPointer { E in
           dense.elements.withUnsafeBufferPointer { D in
             root.withUnsafeBufferPointer { R in
-              for j in 0..<q { for i in 0..<len { E[i + j * len] = R[i] * D[from + i + j * n] } }
+              for j in 0..<q {
+                let src = D.baseAddress! + (from + j * n), dst = E.baseAddress! + j * len, r = R.baseAddress!
+                for i in 0..<len { dst[i] = r[i] * src[i] }
+              }
             }
           }
         }
@@ -231,14 +239,40 @@ extension FactorDesign: GLMDesign {
     let otherStart = others.map { f in f < a ? offset(f) : offset(f) - m }
     let denseStart = s - q
     var diag = [Double](repeating: 0, count: m), cross = [Double](repeating: 0, count: m * s), levelRHS = diag
+    let absorbed = factors[a]
     for i in 0..<n {
-      let l = Int(factors[a][i]) - 1
+      let l = Int(absorbed[i]) - 1
       guard l >= 0 else { continue }
       let wi = w[i], row = l * s
       diag[l] += wi; levelRHS[l] += wi * zs[i]
       cross[row] += wi
       for (k, f) in others.enumerated() where factors[f][i] > 0 { cross[row + otherStart[k] + Int(factors[f][i]) - 1] += wi }
-      for j in 0..<q { cross[row + denseStart + j] += wi * dense.elements[i + j * n] }
+    }
+    // The level–dense cells row by row, one accumulator per dense column carried over the level's run
+    // of rows (a collapsed design comes unit by unit) and added to the level's cells when it changes.
+    var run = [Double](repeating: 0, count: q)
+    absorbed.withUnsafeBufferPointer { L in
+      w.withUnsafeBufferPointer { W in
+        dense.elements.withUnsafeBufferPointer { D in
+          cross.withUnsafeMutableBufferPointer { C in
+            run.withUnsafeMutableBufferPointer { R in
+              let d = D.baseAddress!
+              var level = -1
+              for i in 0..<n {
+                let l = Int(L[i]) - 1
+                if l != level {
+                  if level >= 0 { for j in 0..<q { C[level * s + denseStart + j] += R[j] } }
+                  for j in 0..<q { R[j] = 0 }
+                  level = l
+                }
+                let wi = W[i]
+                for j in 0..<q { R[j] += wi * d[i + j * n] }
+              }
+              if level >= 0 { for j in 0..<q { C[level * s + denseStart + j] += R[j] } }
+            }
+          }
+        }
+      }
     }
     for idx in penalised {
       if idx >= start && idx < start + m { diag[idx - start] += ridge } else { let k = idx < start ? idx : idx - m; g[k, k] += ridge }

@@ -249,6 +249,39 @@ struct FactorGLMTests {
 
   /// ψ and ψ′ (behind the NB2 α score) against closed forms; and α by Newton equals the golden-section
   /// search on counts that are not whole (which go through the series, not the exact sums).
+  /// A design extended with a longer history's new bins (a backtest's next window) holds the rows of
+  /// the design built from scratch on that history: the same distinct rows with the same sizes and
+  /// totals (in another order), so the same fit. With exposure offsets and the unit × band factor.
+  /// A history whose earlier counts differ (a gap filled differently) is built afresh.
+  @Test func aDesignExtendedWithNewBinsEqualsOneBuiltAtOnce() throws {
+    let table = syntheticTable(units: 6, days: 20)
+    var spec = PoissonHotspotModel()
+    spec.exposureOffset = true
+    func rows(_ d: (FactorDesign, CountResponse, [Double]?)) -> [String] {
+      let (x, y, off) = d
+      return (0..<x.rows).map { i in
+        x.factors.map { "\($0[i])" }.joined(separator: ",") + "|" + (0..<x.dense.columns).map { "\(x.dense[i, $0])" }.joined(separator: ",")
+          + "|\(off?[i] ?? 0)|\(y.sizes[i])|\(y.totals[i])"
+      }.sorted()
+    }
+    let whole = spec.design(table, clock: .utc)
+    let cache = PoissonDesignCache()
+    _ = spec.design(table.slice(bins: 0..<(12 * 24)), clock: .utc, reusing: cache)
+    _ = spec.design(table.slice(bins: 0..<(17 * 24)), clock: .utc, reusing: cache)
+    let extended = spec.design(table, clock: .utc, reusing: cache)
+    #expect(cache.extensions == 2, "the two longer histories extended the design")
+    #expect(rows(extended) == rows(whole))
+    #expect(extended.1.observations == whole.1.observations && extended.1.values == whole.1.values && extended.1.valueWeights == whole.1.valueWeights)
+    let a = try LogLinearGLM(ridge: 1).fit(design: whole.0, whole.1, offset: whole.2)
+    let b = try LogLinearGLM(ridge: 1).fit(design: extended.0, extended.1, offset: extended.2)
+    #expect(zip(a.coefficients, b.coefficients).allSatisfy { abs($0 - $1) < 1e-9 }, "\(a.coefficients) \(b.coefficients)")
+    // An earlier count changed: the kept design does not describe this table, so it is built afresh.
+    var changed = table
+    changed.counts[3] += 5
+    let afresh = spec.design(changed, clock: .utc, reusing: cache)
+    #expect(rows(afresh) == rows(spec.design(changed, clock: .utc)) && cache.extensions == 2)
+  }
+
   @Test func digammaAndAlphaByNewton() throws {
     let euler = 0.57721566490153286
     #expect(approxEqual(CountResponse.digamma(1), -euler, rel: 1e-13))
