@@ -35,26 +35,7 @@ public struct CoTravelDetector: Codable, Sendable, Equatable {
   public func detect(store: ReadStore, clock: LocalClock = .utc) -> [CoTravel] {
     guard let start = store.header.timeStart, let end = store.header.timeEnd, store.count > 1 else { return [] }
     let days = max(1, Double(end - start) / 86400)
-    // Reads grouped by site, in time order (the store is time-sorted).
-    var bySite = [[Int]](repeating: [], count: store.sites.count)
-    for i in 0..<store.count { bySite[store.site(i)].append(i) }
-    // Co-occurrences per pair: (times, sites set).
-    var pairs: [UInt64: ([Int64], Set<Int>)] = [:]
-    for (s, reads) in bySite.enumerated() {
-      var lo = 0
-      for (k, i) in reads.enumerated() {
-        let t = store.time(i)
-        while store.time(reads[lo]) < t - windowSeconds { lo += 1 }
-        for j in reads[lo..<k] {
-          let a = store.vehicle(i), b = store.vehicle(j)
-          if a == b { continue }
-          let key = UInt64(min(a, b)) << 32 | UInt64(max(a, b))
-          var e = pairs[key] ?? ([], [])
-          e.0.append(t); e.1.insert(s)
-          pairs[key] = e
-        }
-      }
-    }
+    let pairs = coOccurrences(store: store)
     var out: [CoTravel] = []
     var perSite: [Int: [Int: Double]] = [:]  // vehicle → (site · 24 + hour) → reads, for vehicles in candidate pairs
     func counts(_ v: Int) -> [Int: Double] {
@@ -67,8 +48,7 @@ public struct CoTravelDetector: Codable, Sendable, Equatable {
       perSite[v] = c
       return c
     }
-    for (key, (times, sites)) in pairs.sorted(by: { $0.key < $1.key }) where sites.count >= minimumSites {
-      let a = Int(key >> 32), b = Int(key & 0xFFFF_FFFF)
+    for (a, b, times, sites) in pairs {
       // Episodes: co-occurrences less than 30 minutes apart are one journey together. Passes on one
       // journey are not independent across sites, so both the count and the chance expectation are per
       // episode: the chance co-occurrences summed over sites, divided by the pair's co-occurrences per
@@ -92,5 +72,45 @@ public struct CoTravelDetector: Codable, Sendable, Equatable {
         evidence: "read within \(windowSeconds) s of each other on \(together) journeys at \(names.count) sites (\(names.prefix(6).joined(separator: ", "))); chance would give \(String(format: "%.2g", expected))"))
     }
     return out.sorted { $0.pValue != $1.pValue ? $0.pValue < $1.pValue : ($0.a, $0.b) < ($1.a, $1.b) }
+  }
+
+  /// Every pair of vehicles (a < b) read within `windowSeconds` of each other at `minimumSites` or more
+  /// distinct sites, in (a, b) order, with the time of each co-occurrence (the later read's) and the
+  /// sites. Found vehicle by vehicle: for each read of a, the reads at its site within the window either
+  /// side (the site's reads in time order, each read knowing its place there), so only one vehicle's
+  /// co-occurrences are held at a time. (A table of every pair seen together once — hundreds of millions
+  /// of chance meetings in 2 × 10⁸ reads — passed 21 GB before the site filter; BENCHMARKS.md.)
+  /// - Complexity: O(reads · reads within the window at a site), memory O(reads) for the site lists.
+  func coOccurrences(store: ReadStore) -> [(a: Int, b: Int, times: [Int64], sites: Set<Int>)] {
+    let n = store.count, siteCount = store.sites.count
+    var siteStart = [Int](repeating: 0, count: siteCount + 1)
+    for i in 0..<n { siteStart[store.site(i) + 1] += 1 }
+    for s in 0..<siteCount { siteStart[s + 1] += siteStart[s] }
+    var bySite = [UInt32](repeating: 0, count: n), place = [UInt32](repeating: 0, count: n)
+    var fill = siteStart
+    for i in 0..<n {  // the store is in time order, so each site's list is too
+      let s = store.site(i)
+      bySite[fill[s]] = UInt32(i); place[i] = UInt32(fill[s]); fill[s] += 1
+    }
+    var out: [(a: Int, b: Int, times: [Int64], sites: Set<Int>)] = []
+    var met: [Int: (times: [Int64], sites: Set<Int>)] = [:]
+    for a in 0..<store.vehicles.count {
+      met.removeAll(keepingCapacity: true)
+      for r in store.reads(ofVehicle: a) {
+        let i = Int(r), s = store.site(i), t = store.time(i), p = Int(place[i])
+        func meet(_ j: Int) {
+          let b = store.vehicle(j)
+          guard b > a else { return }
+          met[b, default: ([], [])].times.append(max(t, store.time(j)))
+          met[b]!.sites.insert(s)
+        }
+        var k = p - 1
+        while k >= siteStart[s], store.time(Int(bySite[k])) >= t - windowSeconds { meet(Int(bySite[k])); k -= 1 }
+        k = p + 1
+        while k < siteStart[s + 1], store.time(Int(bySite[k])) <= t + windowSeconds { meet(Int(bySite[k])); k += 1 }
+      }
+      for b in met.keys.sorted() where met[b]!.sites.count >= minimumSites { out.append((a, b, met[b]!.times, met[b]!.sites)) }
+    }
+    return out
   }
 }
