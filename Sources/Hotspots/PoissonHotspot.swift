@@ -160,8 +160,8 @@ public struct PoissonHotspotModel: HotspotModel, Equatable {
     let key = PoissonDesignCache.Key(specification: self, units: data.units.map(\.id), binning: data.binning, firstBin: data.firstBin,
                                      zone: clock.timeZone.identifier)
     var fingerprints: [UInt64] = []
-    let reused = cache?.take(key: key, data: data, exposure: exposureOffset, fingerprints: &fingerprints)
-    let fromBin = reused?.bins ?? 0
+    var reused = cache?.take(key: key, data: data, exposure: exposureOffset, fingerprints: &fingerprints)
+    let extending = reused != nil, fromBin = reused?.bins ?? 0
     let usableBins = (fromBin..<data.binCount).filter { starts[$0] >= firstUsable }
     let seasonWidth = 2 * (weeklyHarmonics + dailyHarmonics)
     let seasons = usableBins.flatMap { seasonalRow(starts[$0], clock) }  // seasonWidth per usable bin
@@ -176,11 +176,12 @@ public struct PoissonHotspotModel: HotspotModel, Equatable {
     let recent = recentActivity ? RecentSums(data, origins: origins, neighbours: nb) : nil
     func kept(_ u: Int, _ b: Int) -> Bool { !exposureOffset || (data.exposure?[u * data.binCount + b] ?? 0) > 0 }
     var builder = reused?.builder ?? CollapsedDesignBuilder(factors: bandCount > 0 ? 2 : 1, denseColumns: q, offset: exposureOffset)
+    reused = nil  // the builder's arrays now have one owner, so adding rows does not copy them
     var levels = [Int32](repeating: 0, count: bandCount > 0 ? 2 : 1)
     var row = [Double](repeating: 0, count: q)
     var lastDay = -1, rec = (0.0, 0.0, 0.0)
     for u in 0..<nu {
-      if reused == nil { builder.beginBlock() }
+      if !extending { builder.beginBlock() }
       levels[0] = Int32(u)
       lastDay = -1
       for (k, b) in usableBins.enumerated() where kept(u, b) {
@@ -200,7 +201,7 @@ public struct PoissonHotspotModel: HotspotModel, Equatable {
     }
     let design = builder.finish(levels: bandCount > 0 ? [nu, nu * bandCount] : [nu])
     if let cache {
-      if reused == nil { builder.indexAll() }
+      if !extending { builder.indexAll() }
       cache.keep(key: key, builder: builder, data: data, exposure: exposureOffset, fingerprints: fingerprints, from: fromBin)
     }
     return design

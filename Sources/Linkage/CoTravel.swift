@@ -35,20 +35,9 @@ public struct CoTravelDetector: Codable, Sendable, Equatable {
   public func detect(store: ReadStore, clock: LocalClock = .utc) -> [CoTravel] {
     guard let start = store.header.timeStart, let end = store.header.timeEnd, store.count > 1 else { return [] }
     let days = max(1, Double(end - start) / 86400)
-    let pairs = coOccurrences(store: store)
+    let habits = SiteHourCounts(store: store, clock: clock)
     var out: [CoTravel] = []
-    var perSite: [Int: [Int: Double]] = [:]  // vehicle → (site · 24 + hour) → reads, for vehicles in candidate pairs
-    func counts(_ v: Int) -> [Int: Double] {
-      if let c = perSite[v] { return c }
-      var c: [Int: Double] = [:]
-      for r in store.reads(ofVehicle: v) {
-        let t = store.time(Int(r))
-        c[store.site(Int(r)) * 24 + clock.hourOfDay(t), default: 0] += 1
-      }
-      perSite[v] = c
-      return c
-    }
-    for (a, b, times, sites) in pairs {
+    forEachCoOccurrence(store: store) { a, b, times, sites in
       // Episodes: co-occurrences less than 30 minutes apart are one journey together. Passes on one
       // journey are not independent across sites, so both the count and the chance expectation are per
       // episode: the chance co-occurrences summed over sites, divided by the pair's co-occurrences per
@@ -57,15 +46,13 @@ public struct CoTravelDetector: Codable, Sendable, Equatable {
       let sorted = times.sorted()
       var together = sorted.isEmpty ? 0 : 1
       for (x, y) in zip(sorted, sorted.dropFirst()) where y - x > 1800 { together += 1 }
-      let ca = counts(a), cb = counts(b)
-      // Summed in key order: a dictionary's order changes from process to process, and so would the
-      // last bits of a float sum taken in it.
+      // Summed in key order (a float sum in a dictionary's order would change from process to process).
       var chance = 0.0
-      for k in ca.keys.sorted() { if let nb = cb[k] { chance += ca[k]! * nb * 2 * Double(windowSeconds) / (days * 3600) } }
+      habits.forEachShared(a, b) { ca, cb in chance += ca * cb * 2 * Double(windowSeconds) / (days * 3600) }
       let perEpisode = Double(times.count) / Double(max(1, together))
       let expected = chance / max(1, perEpisode)
       let p = CountDistribution.poissonUpperTail(Double(together), mean: expected)
-      guard p <= maxPValue else { continue }
+      guard p <= maxPValue else { return }
       let names = sites.sorted().map { store.sites[$0] }
       out.append(CoTravel(
         a: store.vehicles[a].id, b: store.vehicles[b].id, sites: names, together: together, expected: expected, pValue: p,
@@ -74,14 +61,15 @@ public struct CoTravelDetector: Codable, Sendable, Equatable {
     return out.sorted { $0.pValue != $1.pValue ? $0.pValue < $1.pValue : ($0.a, $0.b) < ($1.a, $1.b) }
   }
 
-  /// Every pair of vehicles (a < b) read within `windowSeconds` of each other at `minimumSites` or more
-  /// distinct sites, in (a, b) order, with the time of each co-occurrence (the later read's) and the
-  /// sites. Found vehicle by vehicle: for each read of a, the reads at its site within the window either
-  /// side (the site's reads in time order, each read knowing its place there), so only one vehicle's
-  /// co-occurrences are held at a time. (A table of every pair seen together once — hundreds of millions
-  /// of chance meetings in 2 × 10⁸ reads — passed 21 GB before the site filter; BENCHMARKS.md.)
-  /// - Complexity: O(reads · reads within the window at a site), memory O(reads) for the site lists.
-  func coOccurrences(store: ReadStore) -> [(a: Int, b: Int, times: [Int64], sites: Set<Int>)] {
+  /// Calls `body` for every pair of vehicles (a < b) read within `windowSeconds` of each other at
+  /// `minimumSites` or more distinct sites, in (a, b) order, with the time of each co-occurrence (the
+  /// later read's) and the sites. Found vehicle by vehicle: for each read of a, the reads at its site
+  /// within the window either side (the site's reads in time order, each read knowing its place there),
+  /// so only one vehicle's co-occurrences are held at a time, and a pair is scored and dropped before the
+  /// next vehicle. (A table of every pair seen together — hundreds of millions of chance meetings in
+  /// 2 × 10⁸ reads — passed 21 GB; keeping every pair at 3 sites or more, 14 GB; BENCHMARKS.md.)
+  /// - Complexity: O(reads · reads within the window at a site); memory O(reads) for the site lists.
+  func forEachCoOccurrence(store: ReadStore, _ body: (_ a: Int, _ b: Int, _ times: [Int64], _ sites: Set<Int>) -> Void) {
     let n = store.count, siteCount = store.sites.count
     var siteStart = [Int](repeating: 0, count: siteCount + 1)
     for i in 0..<n { siteStart[store.site(i) + 1] += 1 }
@@ -92,7 +80,6 @@ public struct CoTravelDetector: Codable, Sendable, Equatable {
       let s = store.site(i)
       bySite[fill[s]] = UInt32(i); place[i] = UInt32(fill[s]); fill[s] += 1
     }
-    var out: [(a: Int, b: Int, times: [Int64], sites: Set<Int>)] = []
     var met: [Int: (times: [Int64], sites: Set<Int>)] = [:]
     for a in 0..<store.vehicles.count {
       met.removeAll(keepingCapacity: true)
@@ -109,8 +96,42 @@ public struct CoTravelDetector: Codable, Sendable, Equatable {
         k = p + 1
         while k < siteStart[s + 1], store.time(Int(bySite[k])) <= t + windowSeconds { meet(Int(bySite[k])); k += 1 }
       }
-      for b in met.keys.sorted() where met[b]!.sites.count >= minimumSites { out.append((a, b, met[b]!.times, met[b]!.sites)) }
+      for b in met.keys.sorted() where met[b]!.sites.count >= minimumSites { body(a, b, met[b]!.times, met[b]!.sites) }
     }
-    return out
+  }
+}
+
+/// Each vehicle's reads by (site, local hour of day), as sorted keys site · 24 + hour with their counts,
+/// for every vehicle at once (flat, vehicle by vehicle): the habits a pair's chance meetings are
+/// expected from.
+struct SiteHourCounts {
+  var start: [Int]
+  var keys: [Int32]
+  var counts: [Double]
+
+  init(store: ReadStore, clock: LocalClock) {
+    start = [0]; keys = []; counts = []
+    var own: [Int32] = []
+    for v in 0..<store.vehicles.count {
+      own.removeAll(keepingCapacity: true)
+      for r in store.reads(ofVehicle: v) { own.append(Int32(store.site(Int(r)) * 24 + clock.hourOfDay(store.time(Int(r))))) }
+      own.sort()
+      var k = 0
+      while k < own.count {
+        var e = k
+        while e < own.count && own[e] == own[k] { e += 1 }
+        keys.append(own[k]); counts.append(Double(e - k))
+        k = e
+      }
+      start.append(keys.count)
+    }
+  }
+
+  /// Calls `body` with the two vehicles' counts at each (site, hour) both have, in key order.
+  func forEachShared(_ a: Int, _ b: Int, _ body: (Double, Double) -> Void) {
+    var i = start[a], j = start[b]
+    while i < start[a + 1] && j < start[b + 1] {
+      if keys[i] == keys[j] { body(counts[i], counts[j]); i += 1; j += 1 } else if keys[i] < keys[j] { i += 1 } else { j += 1 }
+    }
   }
 }

@@ -298,7 +298,8 @@ struct CoTravelTests {
       }
     }
     let brute = expected.filter { $0.value.sites.count >= 2 }.sorted { $0.key.lexicographicallyPrecedes($1.key) }
-    let found = detector.coOccurrences(store: store)
+    var found: [(a: Int, b: Int, times: [Int64], sites: Set<Int>)] = []
+    detector.forEachCoOccurrence(store: store) { found.append(($0, $1, $2, $3)) }
     #expect(brute.count > 20, "the check needs pairs: \(brute.count)")
     #expect(found.map { [$0.a, $0.b] } == brute.map(\.key))
     #expect(zip(found, brute).allSatisfy { $0.times.sorted() == $1.value.times.sorted() && $0.sites == $1.value.sites })
