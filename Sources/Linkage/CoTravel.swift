@@ -36,6 +36,19 @@ public struct CoTravelDetector: Codable, Sendable, Equatable {
     guard let start = store.header.timeStart, let end = store.header.timeEnd, store.count > 1 else { return [] }
     let days = max(1, Double(end - start) / 86400)
     let habits = SiteHourCounts(store: store, clock: clock)
+    // The largest expected count at which `k` journeys together are still unlikely enough to report
+    // (P(X ≥ k) ≤ maxPValue), per k: a pair's chance sum stops as soon as it passes that (times its
+    // co-occurrences per journey), as most pairs — commuters on one road — pass it on their first shared
+    // hours. Bisection on the Poisson tail, which grows with the mean; a margin keeps the cut exact.
+    var largestMean: [Int: Double] = [:]
+    func meanLimit(_ k: Int) -> Double {
+      if let m = largestMean[k] { return m }
+      var lo = 0.0, hi = Double(k) + 10
+      while CountDistribution.poissonUpperTail(Double(k), mean: hi) <= maxPValue && hi < 1e12 { hi *= 2 }
+      for _ in 0..<200 { let mid = (lo + hi) / 2; if CountDistribution.poissonUpperTail(Double(k), mean: mid) <= maxPValue { lo = mid } else { hi = mid } }
+      largestMean[k] = hi * (1 + 1e-6)
+      return hi * (1 + 1e-6)
+    }
     var out: [CoTravel] = []
     forEachCoOccurrence(store: store) { a, b, times, sites in
       // Episodes: co-occurrences less than 30 minutes apart are one journey together. Passes on one
@@ -47,9 +60,14 @@ public struct CoTravelDetector: Codable, Sendable, Equatable {
       var together = sorted.isEmpty ? 0 : 1
       for (x, y) in zip(sorted, sorted.dropFirst()) where y - x > 1800 { together += 1 }
       // Summed in key order (a float sum in a dictionary's order would change from process to process).
-      var chance = 0.0
-      habits.forEachShared(a, b) { ca, cb in chance += ca * cb * 2 * Double(windowSeconds) / (days * 3600) }
       let perEpisode = Double(times.count) / Double(max(1, together))
+      let limit = meanLimit(together) * max(1, perEpisode)
+      var chance = 0.0
+      let complete = habits.forEachShared(a, b) { ca, cb in
+        chance += ca * cb * 2 * Double(windowSeconds) / (days * 3600)
+        return chance <= limit
+      }
+      guard complete else { return }  // chance alone would give this many journeys together
       let expected = chance / max(1, perEpisode)
       let p = CountDistribution.poissonUpperTail(Double(together), mean: expected)
       guard p <= maxPValue else { return }
@@ -127,11 +145,16 @@ struct SiteHourCounts {
     }
   }
 
-  /// Calls `body` with the two vehicles' counts at each (site, hour) both have, in key order.
-  func forEachShared(_ a: Int, _ b: Int, _ body: (Double, Double) -> Void) {
+  /// Calls `body` with the two vehicles' counts at each (site, hour) both have, in key order, while it
+  /// returns true; whether every shared key was visited.
+  func forEachShared(_ a: Int, _ b: Int, _ body: (Double, Double) -> Bool) -> Bool {
     var i = start[a], j = start[b]
     while i < start[a + 1] && j < start[b + 1] {
-      if keys[i] == keys[j] { body(counts[i], counts[j]); i += 1; j += 1 } else if keys[i] < keys[j] { i += 1 } else { j += 1 }
+      if keys[i] == keys[j] {
+        guard body(counts[i], counts[j]) else { return false }
+        i += 1; j += 1
+      } else if keys[i] < keys[j] { i += 1 } else { j += 1 }
     }
+    return true
   }
 }
