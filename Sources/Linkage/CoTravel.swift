@@ -89,32 +89,52 @@ public struct CoTravelDetector: Codable, Sendable, Equatable {
   /// - Complexity: O(reads · reads within the window at a site); memory O(reads) for the site lists.
   func forEachCoOccurrence(store: ReadStore, _ body: (_ a: Int, _ b: Int, _ times: [Int64], _ sites: Set<Int>) -> Void) {
     let n = store.count, siteCount = store.sites.count
+    guard n > 0, let first = store.header.timeStart else { return }
     var siteStart = [Int](repeating: 0, count: siteCount + 1)
     for i in 0..<n { siteStart[store.site(i) + 1] += 1 }
     for s in 0..<siteCount { siteStart[s + 1] += siteStart[s] }
-    var bySite = [UInt32](repeating: 0, count: n), place = [UInt32](repeating: 0, count: n)
+    // Each site's reads in time order (the store's order) as (seconds from the first read, vehicle), and
+    // each read's place in its site's list.
+    var siteTime = [Int64](repeating: 0, count: n), siteVehicle = [UInt32](repeating: 0, count: n), place = [UInt32](repeating: 0, count: n)
     var fill = siteStart
-    for i in 0..<n {  // the store is in time order, so each site's list is too
-      let s = store.site(i)
-      bySite[fill[s]] = UInt32(i); place[i] = UInt32(fill[s]); fill[s] += 1
+    for i in 0..<n {
+      let s = store.site(i), k = fill[s]
+      siteTime[k] = store.time(i) - first; siteVehicle[k] = UInt32(store.vehicle(i)); place[i] = UInt32(k); fill[s] += 1
     }
-    var met: [Int: (times: [Int64], sites: Set<Int>)] = [:]
-    for a in 0..<store.vehicles.count {
-      met.removeAll(keepingCapacity: true)
-      for r in store.reads(ofVehicle: a) {
-        let i = Int(r), s = store.site(i), t = store.time(i), p = Int(place[i])
-        func meet(_ j: Int) {
-          let b = store.vehicle(j)
-          guard b > a else { return }
-          met[b, default: ([], [])].times.append(max(t, store.time(j)))
-          met[b]!.sites.insert(s)
+    // One vehicle's meetings with vehicles after it, (other vehicle, time, site), sorted and cut by pair.
+    var hits: [(b: UInt32, time: Int64, site: Int32)] = []
+    var sites: [Int32] = []
+    siteTime.withUnsafeBufferPointer { T in
+      siteVehicle.withUnsafeBufferPointer { V in
+        for a in 0..<store.vehicles.count {
+          hits.removeAll(keepingCapacity: true)
+          for r in store.reads(ofVehicle: a) {
+            let p = Int(place[Int(r)]), s = store.site(Int(r)), t = T[p]
+            var k = p - 1
+            while k >= siteStart[s] && T[k] >= t - windowSeconds {
+              if Int(V[k]) > a { hits.append((V[k], t, Int32(s))) }  // the later read is a's
+              k -= 1
+            }
+            k = p + 1
+            while k < siteStart[s + 1] && T[k] <= t + windowSeconds {
+              if Int(V[k]) > a { hits.append((V[k], T[k], Int32(s))) }
+              k += 1
+            }
+          }
+          hits.sort { ($0.b, $0.time, $0.site) < ($1.b, $1.time, $1.site) }
+          var g = 0
+          while g < hits.count {
+            var e = g
+            while e < hits.count && hits[e].b == hits[g].b { e += 1 }
+            sites.removeAll(keepingCapacity: true)
+            for h in g..<e where !sites.contains(hits[h].site) { sites.append(hits[h].site) }
+            if sites.count >= minimumSites {
+              body(a, Int(hits[g].b), hits[g..<e].map { $0.time + first }, Set(sites.map(Int.init)))
+            }
+            g = e
+          }
         }
-        var k = p - 1
-        while k >= siteStart[s], store.time(Int(bySite[k])) >= t - windowSeconds { meet(Int(bySite[k])); k -= 1 }
-        k = p + 1
-        while k < siteStart[s + 1], store.time(Int(bySite[k])) <= t + windowSeconds { meet(Int(bySite[k])); k += 1 }
       }
-      for b in met.keys.sorted() where met[b]!.sites.count >= minimumSites { body(a, b, met[b]!.times, met[b]!.sites) }
     }
   }
 }
