@@ -168,6 +168,7 @@ public enum Training {
 
   /// Fits the spec on `data` in memory (no file): the model `train` would save.
   public static func fit(spec: SpecFile, data: TrainingData, clock: LocalClock) throws -> any FittedModel {
+    if spec.isHotspot, let table = data.statistic as? CountTable { return try fitHotspot(try spec.hotspotModel(), table: table, clock: clock).fitted }
     func open<S: ModelSpec>(_ s: S) throws -> any FittedModel {
       guard let st = data.statistic as? S.Statistic else { throw SpecError.invalid("\(S.kind) learns from \(S.Statistic.self), not \(type(of: data.statistic))") }
       return try s.fit(st, clock: clock)
@@ -223,13 +224,15 @@ public enum Training {
     return fitted
   }
 
-  /// `fitAndSave` for a hotspot model, its iterative fit started from `previous` (see
-  /// `HotspotModel.fit(_:clock:startingFrom:)`).
-  static func fitAndSave<M: HotspotModel>(_ model: M, table: CountTable, startingFrom previous: (any FittedHotspotModel)?, context: HotspotContext,
-                                          name: String, header: ModelFileHeader, clock: LocalClock, to path: String) throws -> M.Fitted {
-    let fitted = try model.fit(table, clock: clock, startingFrom: previous)
-    try ModelFile.write(SavedModel(name: name, context: context, fitted: fitted), header: header, to: path)
-    return fitted
+  /// The hotspot fit a model file holds: the dispersion of the model's forecast errors, learned from fits
+  /// that hold out the last days (a day of sub-daily bins, else bins; `predictiveDispersion`), then the
+  /// fit on the whole table, started where the last held-out fit ended (a few days shorter).
+  static func fitHotspot<M: HotspotModel>(_ model: M, table: CountTable, clock: LocalClock) throws
+    -> (fitted: M.Fitted, dispersion: (alpha: Double, windowAlpha: Double)?) {
+    let day: Int
+    if let w = table.binning.nominalSeconds { day = max(1, 86400 / w) } else { day = 1 }
+    let d = model.predictiveDispersion(table, bins: day, clock: clock)
+    return (try model.fit(table, clock: clock, startingFrom: d?.lastFit), d.map { ($0.alpha, $0.windowAlpha) })
   }
 
   static func makeHeader(_ spec: SpecFile, start: Int64, end: Int64, fingerprint: String, clock: LocalClock) -> ModelFileHeader {
@@ -303,17 +306,15 @@ public enum Training {
     // other weeks, not learned as traffic.
     let gaps = filledGaps ?? RecordingGaps.find(in: table)
     let table = filledGaps == nil && gaps.count > 0 ? gaps.filled(table) : table
-    // The dispersion of its forecast errors, learned on the last day of the history (a bin for daily or longer bins).
-    let day: Int
-    if let w = spec.bin.nominalSeconds { day = max(1, 86400 / w) } else { day = 1 }
-    let model = try spec.hotspotModel()
-    let dispersion = model.predictiveDispersion(table, bins: day, clock: clock)
+    func fitAndSave<M: HotspotModel>(_ model: M) throws -> (fitted: M.Fitted, dispersion: (alpha: Double, windowAlpha: Double)?) {
+      let (fitted, dispersion) = try fitHotspot(model, table: table, clock: clock)
+      let context = HotspotContext(binning: spec.bin, target: target, predictiveAlpha: dispersion?.alpha,
+                                   predictiveWindowAlpha: dispersion?.windowAlpha, eventGrid: eventGrid)
+      try ModelFile.write(SavedModel(name: spec.name, context: context, fitted: fitted), header: header, to: path)
+      return (fitted, dispersion)
+    }
+    let (fitted, dispersion) = try fitAndSave(try spec.hotspotModel())
     let alpha = dispersion?.alpha
-    // The fit on the whole history starts where the last held-out fit ended (a few days shorter).
-    let fitted = try fitAndSave(model, table: table, startingFrom: dispersion?.lastFit,
-                                context: HotspotContext(binning: spec.bin, target: target, predictiveAlpha: alpha,
-                                                        predictiveWindowAlpha: dispersion?.windowAlpha, eventGrid: eventGrid),
-                                name: spec.name, header: header, clock: clock, to: path)
     var summary = "\(spec.name): \(table.units.count) \(eventGrid == nil ? "sites" : "grid cells") × \(table.binCount) bins of \(spec.bin), \(Int(table.counts.reduce(0, +))) \(eventGrid == nil ? "target counts (\(target))" : "events")"
     if gaps.count > 0 { summary += "\n  note: \(gaps.count) recording-gap cells filled from the same unit's other weeks: " + gaps.findings.prefix(5).joined(separator: "; ") }
     // What the dispersion was learned on: a day of sub-daily bins, else one bin.
