@@ -89,17 +89,17 @@ public struct CoTravelDetector: Codable, Sendable, Equatable {
   /// - Complexity: O(reads · reads within the window at a site); memory O(reads) for the site lists.
   func forEachCoOccurrence(store: ReadStore, _ body: (_ a: Int, _ b: Int, _ times: [Int64], _ sites: Set<Int>) -> Void) {
     let n = store.count, siteCount = store.sites.count
-    guard n > 0, let first = store.header.timeStart else { return }
+    guard n > 0 else { return }
     var siteStart = [Int](repeating: 0, count: siteCount + 1)
     for i in 0..<n { siteStart[store.site(i) + 1] += 1 }
     for s in 0..<siteCount { siteStart[s + 1] += siteStart[s] }
-    // Each site's reads in time order (the store's order) as (seconds from the first read, vehicle), and
-    // each read's place in its site's list.
+    // Each site's reads in time order (the store's order) as (time, vehicle), and each read's place in
+    // its site's list.
     var siteTime = [Int64](repeating: 0, count: n), siteVehicle = [UInt32](repeating: 0, count: n), place = [UInt32](repeating: 0, count: n)
     var fill = siteStart
     for i in 0..<n {
       let s = store.site(i), k = fill[s]
-      siteTime[k] = store.time(i) - first; siteVehicle[k] = UInt32(store.vehicle(i)); place[i] = UInt32(k); fill[s] += 1
+      siteTime[k] = store.time(i); siteVehicle[k] = UInt32(store.vehicle(i)); place[i] = UInt32(k); fill[s] += 1
     }
     // One vehicle's meetings with vehicles after it, (other vehicle, time, site), sorted and cut by pair.
     var hits: [(b: UInt32, time: Int64, site: Int32)] = []
@@ -129,7 +129,7 @@ public struct CoTravelDetector: Codable, Sendable, Equatable {
             sites.removeAll(keepingCapacity: true)
             for h in g..<e where !sites.contains(hits[h].site) { sites.append(hits[h].site) }
             if sites.count >= minimumSites {
-              body(a, Int(hits[g].b), hits[g..<e].map { $0.time + first }, Set(sites.map(Int.init)))
+              body(a, Int(hits[g].b), hits[g..<e].map(\.time), Set(sites.map(Int.init)))
             }
             g = e
           }

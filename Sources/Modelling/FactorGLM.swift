@@ -98,16 +98,18 @@ public struct FactorDesign: Sendable {
                     runs.withUnsafeMutableBufferPointer { R in
                       current.withUnsafeMutableBufferPointer { K in
                         let d = D.baseAddress!
+                        // Adds factor f's run to its level's cells (none at the reference level) and restarts it.
                         func flush(_ f: Int) {
-                          guard K[f] >= 0 else { return }
-                          let base = K[f] * q
-                          for j in 0..<q { S[base + j] += R[f * q + j]; R[f * q + j] = 0 }
+                          for j in 0..<q {
+                            if K[f] >= 0 { S[K[f] * q + j] += R[f * q + j] }
+                            R[f * q + j] = 0
+                          }
                         }
                         for i in 0..<n {
                           let wi = W[i], zi = Z[i]
                           for f in 0..<nf {
                             let h = Int(H[i * nf + f])
-                            if h != K[f] { flush(f); K[f] = h; for j in 0..<q { R[f * q + j] = 0 } }
+                            if h != K[f] { flush(f); K[f] = h }
                           }
                           for j in 0..<q {
                             let t = wi * d[i + j * n]
@@ -122,7 +124,7 @@ public struct FactorDesign: Sendable {
                   for j in 0..<q {
                     B[d0 + j] = totals[q + j]
                     G[(d0 + j)] = totals[j]  // intercept column
-                    for c in 1..<max(1, d0) { G[(d0 + j) + c * p] = S[c * q + j] }
+                    for c in 1..<d0 { G[(d0 + j) + c * p] = S[c * q + j] }
                   }
                 }
               }

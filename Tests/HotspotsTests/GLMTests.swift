@@ -247,8 +247,6 @@ struct FactorGLMTests {
     if family == .negativeBinomial { #expect(a.alpha > 0.2 && approxEqual(a.alpha, b.alpha, rel: 1e-6), "\(a.alpha) \(b.alpha)") }
   }
 
-  /// ψ and ψ′ (behind the NB2 α score) against closed forms; and α by Newton equals the golden-section
-  /// search on counts that are not whole (which go through the series, not the exact sums).
   /// A design extended with a longer history's new bins (a backtest's next window) holds the rows of
   /// the design built from scratch on that history: the same distinct rows with the same sizes and
   /// totals (in another order), so the same fit. With exposure offsets and the unit × band factor.
@@ -282,6 +280,8 @@ struct FactorGLMTests {
     #expect(rows(afresh) == rows(spec.design(changed, clock: .utc)) && cache.extensions == 2)
   }
 
+  /// ψ and ψ′ (behind the NB2 α score) against closed forms; and α by Newton equals the golden-section
+  /// search on counts that are not whole (which go through the series, not the exact sums).
   @Test func digammaAndAlphaByNewton() throws {
     let euler = 0.57721566490153286
     #expect(approxEqual(CountResponse.digamma(1), -euler, rel: 1e-13))
