@@ -266,13 +266,15 @@ public struct CountResponse: Sendable {
   /// NB2 α maximising the log-likelihood given μ: Newton's method on log α from `start`, using the
   /// score and its derivative (digamma differences summed over the distinct counts), kept inside
   /// [e⁻²⁰, e⁵] and to steps that do not lower the likelihood; golden-section search on log α over that
-  /// range when Newton does not settle (the likelihood is unimodal in α for NB2).
+  /// range when Newton does not settle (the likelihood is unimodal in α for NB2). Each trial point is
+  /// evaluated once for the likelihood, score and curvature together (`AlphaProfile`), so a Newton
+  /// step costs one logarithm per design row.
   public func maximiseAlpha(_ mu: [Double], start: Double) -> Double {
     let lo = -20.0, hi = 5.0
     var t = min(max(log(start.isFinite && start > 0 ? start : 0.1), lo), hi)
-    var current = logLikelihood(mu, alpha: exp(t))
+    var current = alphaProfile(mu, logAlpha: t)
     for _ in 0..<100 {
-      let (g, h) = alphaScore(mu, logAlpha: t)
+      let (g, h) = (current.gradient, current.curvature)
       guard g.isFinite, h.isFinite else { break }
       if h < 0 && abs(g / h) < 1e-11 { return exp(t) }
       // Newton where the likelihood is concave in log α, else a unit step uphill.
@@ -281,11 +283,11 @@ public struct CountResponse: Sendable {
       var moved = false
       for _ in 0..<40 {
         let next = min(max(t + step, lo), hi)
-        let value = logLikelihood(mu, alpha: exp(next))
-        if value >= current - 1e-12 * abs(current) {
+        let trial = alphaProfile(mu, logAlpha: next)
+        if trial.logLikelihood >= current.logLikelihood - 1e-12 * abs(current.logLikelihood) {
           moved = next != t
           if abs(next - t) < 1e-12 { return exp(next) }
-          t = next; current = value
+          t = next; current = trial
           break
         }
         step /= 2
@@ -296,23 +298,30 @@ public struct CountResponse: Sendable {
     return goldenSectionAlpha(mu, lo: lo, hi: hi)
   }
 
-  /// dℓ/d(log α) and d²ℓ/d(log α)² at α = e^t. With r = 1/α, per observation
-  /// ℓ′(r) = ψ(y + r) − ψ(r) + log(r/(r + μ)) + (μ − y)/(r + μ) and
-  /// ℓ″(r) = ψ′(y + r) − ψ′(r) + 1/r − 1/(r + μ) − (μ − y)/(r + μ)²;
+  /// The NB2 log-likelihood at α = e^t up to a term that does not depend on α (Σ yᵢ log μᵢ), with its
+  /// first and second derivatives in log α: one pass over the rows, one logarithm each.
+  struct AlphaProfile { var logLikelihood: Double, gradient: Double, curvature: Double }
+
+  /// With r = 1/α and s = r + μ, per design row of n observations summing to y:
+  /// ℓ = n r log r − (n r + y) log s (+ y log μ, left out), ℓ′(r) = n log(r/s) + (n μ − y)/s and
+  /// ℓ″(r) = n (1/r − 1/s) − (n μ − y)/s², plus the distinct counts' lgamma and digamma terms;
   /// d/d(log α) = −r d/dr, so the gradient is −rℓ′ and the curvature rℓ′ + r²ℓ″.
-  func alphaScore(_ mu: [Double], logAlpha t: Double) -> (Double, Double) {
-    let r = exp(-t)
-    var d1 = 0.0, d2 = 0.0
-    for (v, f) in zip(values, valueWeights) where v > 0 && f > 0 {
+  func alphaProfile(_ mu: [Double], logAlpha t: Double) -> AlphaProfile {
+    let r = exp(-t), logR = -t, lr: Double = lgamma(r)
+    var l = 0.0, d1 = 0.0, d2 = 0.0
+    for (v, f) in zip(values, valueWeights) where f > 0 {
+      l += f * (lgamma(v + r) - lr - lgamma(v + 1))
+      guard v > 0 else { continue }
       let (a, b) = Self.digammaDifference(v, r)
       d1 += f * a; d2 += f * b
     }
     for g in mu.indices where sizes[g] > 0 {
-      let n = sizes[g], s = r + mu[g], m = mu[g], yt = totals[g]
-      d1 += n * log(r / s) + (n * m - yt) / s
+      let n = sizes[g], m = mu[g], yt = totals[g], s = r + m, logS = log(s)
+      l += n * r * logR - (n * r + yt) * logS
+      d1 += n * (logR - logS) + (n * m - yt) / s
       d2 += n * (1 / r - 1 / s) - (n * m - yt) / (s * s)
     }
-    return (-r * d1, r * d1 + r * r * d2)
+    return AlphaProfile(logLikelihood: l, gradient: -r * d1, curvature: r * d1 + r * r * d2)
   }
 
   /// ψ(v + r) − ψ(r) and ψ′(v + r) − ψ′(r): summed exactly for whole v up to 10⁴, else by the
@@ -345,7 +354,7 @@ public struct CountResponse: Sendable {
 
   /// Golden-section search for the α maximising the likelihood, on log α in [lo, hi].
   func goldenSectionAlpha(_ mu: [Double], lo: Double, hi: Double) -> Double {
-    func ll(_ la: Double) -> Double { logLikelihood(mu, alpha: exp(la)) }
+    func ll(_ la: Double) -> Double { alphaProfile(mu, logAlpha: la).logLikelihood }
     var a = lo, b = hi
     let g = (5.0.squareRoot() - 1) / 2
     var c = b - g * (b - a), d = a + g * (b - a)

@@ -299,4 +299,31 @@ struct FactorGLMTests {
     #expect(newton > 0.1 && approxEqual(newton, golden, rel: 1e-5), "\(newton) \(golden)")
     #expect(r.logLikelihood(mu, alpha: newton) >= r.logLikelihood(mu, alpha: golden) - 1e-9)
   }
+
+  /// The one-pass α profile the Newton search uses: its likelihood differs from the full NB2
+  /// log-likelihood by a term that does not depend on α, and its gradient and curvature in log α equal
+  /// central differences of that likelihood, on whole counts with rows of several observations.
+  @Test func alphaProfileIsTheLikelihoodAndItsDerivatives() {
+    var rng = SeededRNG(seed: 21)
+    let mu = (0..<300).map { _ in 0.2 + 4 * rng.uniform() }
+    let y = mu.map { m in Double(rng.poisson(m * (-log(rng.uniform() + 1e-300)))) }
+    // Rows of 1–3 observations: totals and sizes summed as a collapsed design does.
+    var totals: [Double] = [], sizes: [Double] = [], means: [Double] = [], frequencies: [Double: Double] = [:]
+    var i = 0
+    while i < y.count {
+      let k = min(y.count - i, 1 + i % 3)
+      totals.append(y[i..<(i + k)].reduce(0, +)); sizes.append(Double(k)); means.append(mu[i])
+      for v in y[i..<(i + k)] { frequencies[v, default: 0] += 1 }
+      i += k
+    }
+    let r = CountResponse(totals: totals, sizes: sizes, frequencies: frequencies, observations: y.count)
+    let constant = r.logLikelihood(means, alpha: exp(-1.0)) - r.alphaProfile(means, logAlpha: -1).logLikelihood
+    for t in [-3.0, -1, 0.5, 2] {
+      let p = r.alphaProfile(means, logAlpha: t), h = 1e-4
+      #expect(approxEqual(r.logLikelihood(means, alpha: exp(t)) - p.logLikelihood, constant, rel: 1e-10))
+      let up = r.alphaProfile(means, logAlpha: t + h).logLikelihood, down = r.alphaProfile(means, logAlpha: t - h).logLikelihood
+      #expect(approxEqual(p.gradient, (up - down) / (2 * h), rel: 1e-5), "t \(t)")
+      #expect(approxEqual(p.curvature, (up - 2 * p.logLikelihood + down) / (h * h), rel: 1e-3), "t \(t)")
+    }
+  }
 }
