@@ -26,6 +26,8 @@ let package = Package(
     // Mustache templates for the HTML report, so a force restyles it without code.
     .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
     .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+    // A binary heap (HeapModule) for the candidate merges of average linkage.
+    .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
   ],
   targets: [
     // C boundary: one systemLibrary per pkg-config file; nothing but a modulemap and a shim header.
@@ -43,7 +45,7 @@ let package = Package(
     .target(name: "Simulation", dependencies: ["Reads", "Modelling", "CZlib"]),
     .target(name: "Hotspots", dependencies: ["Linalg", "Reads", "Modelling", "CSQLite"]),
     .target(name: "Routes", dependencies: ["Linalg", "Reads", "Modelling"]),
-    .target(name: "Linkage", dependencies: ["Linalg", "Reads", "Modelling"]),
+    .target(name: "Linkage", dependencies: ["Linalg", "Reads", "Modelling", .product(name: "HeapModule", package: "swift-collections")]),
     // The registry line-up, spec files and training: the one module that knows every model family.
     .target(name: "ModelCatalogue", dependencies: ["Reads", "Modelling", "Hotspots", "Routes", "Linkage", "Statistics", .product(name: "Yams", package: "Yams")]),
     .target(name: "Evaluation", dependencies: ["Linalg", "Reads", "Modelling", "Simulation", "Hotspots", "Routes", "Linkage", "Statistics", "ModelCatalogue", .product(name: "Yams", package: "Yams")]),

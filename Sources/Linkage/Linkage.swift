@@ -142,9 +142,62 @@ extension LinkageModel {
       return LinkageResult(model: self, candidates: candidates.count, links: [], groups: [], groupConfidence: [], notes: notes,
                            units: units, segmentation: f.segmentation)
     }
-    let pool = sig.vehicles
-    let x = xAll.rows(0..<candidates.count)
-    let nn = try topKNeighbours(x, k: min(neighbours, candidates.count - 1))
+    let c = try cluster(signatures: sig, features: xAll, candidates: candidates.count)
+    notes += c.notes
+    var links: [Link] = c.merges.map { mg in
+      let single = mg.sizes.0 == 1 && mg.sizes.1 == 1, succ = succession(sig, mg.i, mg.j)
+      let lead = single ? "" : "groups of \(mg.sizes.0) and \(mg.sizes.1) vehicles, mean similarity \(String(format: "%.2f", mg.score)) over their \(mg.sizes.0 * mg.sizes.1) pairs; closest pair: "
+      return Link(a: ids[mg.i], b: ids[mg.j], similarity: rowDot(xAll, mg.i, mg.j),
+                  succession: succ, score: mg.score, confidence: mg.confidence,
+                  evidence: lead + evidence(store: store, sig: sig, i: mg.i, j: mg.j, clock: clock, succession: succ),
+                  basis: single ? .pair : .groupAverage)
+    }
+    links += c.attachments.map { at in
+      let succ = succession(sig, at.i, at.j)
+      return Link(a: ids[at.i], b: ids[at.j], similarity: at.score, succession: succ, score: at.score, confidence: at.confidence,
+                  evidence: "matches the combined profile of \(at.sizes.1) linked vehicles (similarity \(String(format: "%.2f", at.score))); "
+                    + evidence(store: store, sig: sig, i: at.i, j: at.j, clock: clock, succession: succ),
+                  basis: .groupProfile)
+    }
+    var weakest: [Int: Double] = [:]
+    let idIndex = Dictionary(uniqueKeysWithValues: ids.enumerated().map { ($1, $0) })
+    for link in links {
+      let r = c.group[idIndex[link.a]!]
+      weakest[r] = min(weakest[r] ?? 1, link.confidence)
+    }
+    var groupMembers: [Int: [String]] = [:]
+    for i in 0..<candidates.count { groupMembers[c.group[i], default: []].append(ids[i]) }
+    let groups = groupMembers.filter { $0.value.count >= 2 }.sorted { $0.value.min()! < $1.value.min()! }
+    if groups.contains(where: { $0.value.count == 2 }) {
+      notes.append("a group of two vehicles rests on one pair of signatures: on the simulated towns most false groups were of two vehicles (BENCHMARKS.md); check its evidence before acting on it")
+    }
+    return LinkageResult(model: self, candidates: candidates.count, links: links, groups: groups.map { $0.value.sorted() },
+                         groupConfidence: groups.map { weakest[$0.key] ?? 0 }, notes: notes, units: units, segmentation: f.segmentation)
+  }
+
+  /// How the candidates group, without the store: rows 0..<candidates of `x` (and `sig`) are the
+  /// candidate units, the rows after them reference vehicles for the null.
+  public struct Clustering: Sendable {
+    /// One link: rows i and j (the closest pair across two groups, or a unit and the closest member
+    /// of the group it joins), the score it rests on (the mean over the cross pairs, or the similarity to
+    /// the group's profile), its confidence, and the sizes of the two sides.
+    public struct Join: Sendable { public var i: Int, j: Int, score: Double, confidence: Double, sizes: (Int, Int) }
+    /// Merges of average linkage, in order, then units joined to a group's profile.
+    public var merges: [Join], attachments: [Join]
+    /// Each candidate's group: the row of its representative.
+    public var group: [Int]
+    public var notes: [String]
+  }
+
+  /// Groups the candidate rows of `x` whose behaviour matches and whose use of a car does not overlap
+  /// in time: average linkage over the similarities, then units left out join a group whose combined
+  /// profile they match. Every merge carries its confidence (1 − local fdr, learned from pairs that
+  /// cannot be one driver).
+  public func cluster(signatures sig: Signatures, features xAll: Matrix, candidates n: Int) throws -> Clustering {
+    var notes: [String] = []
+    let m = sig.vehicles.count
+    let x = xAll.rows(0..<n)
+    let nn = try topKNeighbours(x, k: min(neighbours, n - 1))
     func overlaps(_ i: Int, _ j: Int) -> Bool { cannotBeOneDriver(sig, i, j) }
     // Null distribution: similarities of pairs in use at the same time (periods that overlap by more
     // than `maxOverlapHours`, or cars on the road at the same moment). One driver drives one car at a
@@ -155,7 +208,6 @@ extension LinkageModel {
     // link could join. Pairs of a candidate and a reference vehicle (up to 200 000 drawn) stand in for
     // the null only when the candidates give too few.
     var null: [Double] = [], referenceNull: [Double] = [], open: [Double] = []
-    let n = candidates.count, m = pool.count
     var rng = SeededRNG(seed: seed &+ 16)
     let candidatePairs = n * (n - 1) / 2
     if candidatePairs <= 2_000_000 {
@@ -188,8 +240,8 @@ extension LinkageModel {
       notes.append("too few candidate pairs (\(null.count) in use at the same time, \(open.count) not) to calibrate a link's confidence: nothing is linked")
     }
     func confidence(_ s: Double) -> Double { calibration?.probability(s) ?? 0 }
-    func succession(_ i: Int, _ j: Int) -> Bool { self.succession(sig, i, j) }
-    func pairScore(_ i: Int, _ j: Int) -> Double { rowDot(xAll, i, j) + (successionBonus > 0 && succession(i, j) ? successionBonus : 0) }
+    let bonus: ((Int, Int) -> Double)? = successionBonus > 0 ? { self.succession(sig, $0, $1) ? self.successionBonus : 0 } : nil
+    func pairScore(_ i: Int, _ j: Int) -> Double { rowDot(xAll, i, j) + (bonus?(i, j) ?? 0) }
     // Edges: neighbour pairs in use at different times whose score reaches the threshold. Two groups
     // can only reach an average at the threshold if some pair across them does, so these are the only
     // places a merge can start.
@@ -200,59 +252,26 @@ extension LinkageModel {
         if !overlaps(i, j) && pairScore(i, j) >= threshold { edges.append((min(i, j), max(i, j))) }
       }
     }
-    edges.sort { $0.0 != $1.0 ? $0.0 < $1.0 : $0.1 < $1.1 }
     // Average linkage (UPGMA) under the one-car-at-a-time constraint: repeatedly merge the two groups
     // whose cross pairs have the highest mean score, while that mean reaches the threshold and no
     // vehicle of one is in use while a vehicle of the other is. A merge rests on every pair across the
     // two groups, so one look-alike pair cannot join two actors, and an actor's car seen on one visit
     // joins when it is alike the group as a whole.
-    var parent = Array(0..<n)
-    var members = (0..<n).map { [$0] }
-    func find(_ a: Int) -> Int { var a = a; while parent[a] != a { parent[a] = parent[parent[a]]; a = parent[a] }; return a }
-    var merges: [(i: Int, j: Int, average: Double, sizes: (Int, Int))] = []  // closest pair across, mean score
-    while true {
-      var best: (ra: Int, rb: Int, average: Double)? = nil
-      var tried = Set<Int>()
-      for (i, j) in edges {
-        let (ra, rb) = (find(i), find(j))
-        guard ra != rb, tried.insert(min(ra, rb) * n + max(ra, rb)).inserted else { continue }
-        if members[ra].contains(where: { p in members[rb].contains { overlaps(p, $0) } }) { continue }
-        var total = 0.0
-        for p in members[ra] { for q in members[rb] { total += pairScore(p, q) } }
-        let average = total / Double(members[ra].count * members[rb].count)
-        if average >= threshold && average > (best?.average ?? -.infinity) && confidence(average) >= minimumConfidence { best = (ra, rb, average) }
-      }
-      guard let best else { break }
-      let closest = members[best.ra].flatMap { p in members[best.rb].map { (p, $0) } }.max { rowDot(xAll, $0.0, $0.1) < rowDot(xAll, $1.0, $1.1) }!
-      merges.append((closest.0, closest.1, best.average, (members[best.ra].count, members[best.rb].count)))
-      parent[best.ra] = best.rb
-      members[best.rb] += members[best.ra]
-      members[best.ra] = []
+    let linkage = AverageLinkage(x: xAll, n: n, edges: edges, cannotLink: overlaps, extra: bonus,
+                                 accept: { $0 >= threshold && confidence($0) >= minimumConfidence })
+    var parent = linkage.parent, members = linkage.members
+    // Each merge is reported by the closest pair across it, at the mean over its pairs.
+    let merges: [Clustering.Join] = linkage.merges.map { mg in
+      var total = 0.0
+      for p in mg.from { for q in mg.into { total += pairScore(p, q) } }
+      let average = total / Double(mg.from.count * mg.into.count)
+      let closest = mg.from.flatMap { p in mg.into.map { (p, $0) } }.max { rowDot(xAll, $0.0, $0.1) < rowDot(xAll, $1.0, $1.1) }!
+      return .init(i: closest.0, j: closest.1, score: average, confidence: confidence(average), sizes: (mg.from.count, mg.into.count))
     }
-    var links: [Link] = merges.map { mg in
-      let single = mg.sizes.0 == 1 && mg.sizes.1 == 1, succ = succession(mg.i, mg.j)
-      let lead = single ? "" : "groups of \(mg.sizes.0) and \(mg.sizes.1) vehicles, mean similarity \(String(format: "%.2f", mg.average)) over their \(mg.sizes.0 * mg.sizes.1) pairs; closest pair: "
-      return Link(a: ids[mg.i], b: ids[mg.j], similarity: rowDot(xAll, mg.i, mg.j),
-                  succession: succ, score: mg.average, confidence: confidence(mg.average),
-                  evidence: lead + evidence(store: store, sig: sig, i: mg.i, j: mg.j, clock: clock, succession: succ),
-                  basis: single ? .pair : .groupAverage)
-    }
-    links += attachToGroupProfiles(store: store, sig: sig, ids: ids, features: xAll, blocks: sig.blockScales(weights), candidates: n, parent: &parent,
-                                   members: &members, overlaps: overlaps, clock: clock)
-    var weakest: [Int: Double] = [:]
-    let idIndex = Dictionary(uniqueKeysWithValues: ids.enumerated().map { ($1, $0) })
-    for link in links {
-      let r = find(idIndex[link.a]!)
-      weakest[r] = min(weakest[r] ?? 1, link.confidence)
-    }
-    var groupMembers: [Int: [String]] = [:]
-    for i in 0..<candidates.count { groupMembers[find(i), default: []].append(ids[i]) }
-    let groups = groupMembers.filter { $0.value.count >= 2 }.sorted { $0.value.min()! < $1.value.min()! }
-    if groups.contains(where: { $0.value.count == 2 }) {
-      notes.append("a group of two vehicles rests on one pair of signatures: on the simulated towns most false groups were of two vehicles (BENCHMARKS.md); check its evidence before acting on it")
-    }
-    return LinkageResult(model: self, candidates: candidates.count, links: links, groups: groups.map { $0.value.sorted() },
-                         groupConfidence: groups.map { weakest[$0.key] ?? 0 }, notes: notes, units: units, segmentation: f.segmentation)
+    let attachments = attachToGroupProfiles(sig: sig, features: xAll, blocks: sig.blockScales(weights), candidates: n,
+                                            parent: &parent, members: &members, overlaps: overlaps)
+    func find(_ a: Int) -> Int { var a = a; while parent[a] != a { a = parent[a] }; return a }
+    return Clustering(merges: merges, attachments: attachments, group: (0..<n).map(find), notes: notes)
   }
 
   /// Whether rows i and j of `sig` cannot be one driver: their periods of use overlap by more than
@@ -275,8 +294,8 @@ extension LinkageModel {
   /// most one group, the best, if the score reaches `groupProfileFloor`, the confidence reaches
   /// `groupProfileConfidence`, it overlaps no member, and it is more alike the group than any other
   /// left-out candidate (else it more likely belongs with those, to an actor whose group has not formed).
-  func attachToGroupProfiles(store: ReadStore, sig: Signatures, ids: [String], features x: Matrix, blocks: [(range: Range<Int>, scale: Double)], candidates n: Int,
-                             parent: inout [Int], members: inout [[Int]], overlaps: (Int, Int) -> Bool, clock: LocalClock) -> [Link] {
+  func attachToGroupProfiles(sig: Signatures, features x: Matrix, blocks: [(range: Range<Int>, scale: Double)], candidates n: Int,
+                             parent: inout [Int], members: inout [[Int]], overlaps: (Int, Int) -> Bool) -> [Clustering.Join] {
     func find(_ a: Int) -> Int { var a = a; while parent[a] != a { a = parent[a] }; return a }
     let roots = (0..<n).filter { find($0) == $0 && members[$0].count >= 2 }
     guard !roots.isEmpty else { return [] }
@@ -312,20 +331,15 @@ extension LinkageModel {
     guard !null.isEmpty else { return [] }
     // Confidence: 1 − local fdr of the similarity to a profile, from this null and the admissible pairs.
     guard let profileCalibration = LocalFDR(null: null, open: admissible) else { return [] }
-    var out: [Link] = []
+    var out: [Clustering.Join] = []
     for b in best.sorted(by: { $0.s > $1.s }) {
       let confidence = profileCalibration.probability(b.s)
       guard confidence >= groupProfileConfidence else { continue }
       let r = find(roots[b.g])
       guard !members[r].contains(where: { overlaps(b.i, $0) }) else { continue }
-      // Report against the most similar member, with the evidence for that pair.
+      // Report against the most similar member.
       let closest = members[r].max { rowDot(x, b.i, $0) < rowDot(x, b.i, $1) }!
-      let succession = self.succession(sig, b.i, closest)
-      out.append(Link(a: ids[b.i], b: ids[closest], similarity: b.s,
-                      succession: succession, score: b.s, confidence: confidence,
-                      evidence: "matches the combined profile of \(members[r].count) linked vehicles (similarity \(String(format: "%.2f", b.s))); "
-                        + evidence(store: store, sig: sig, i: b.i, j: closest, clock: clock, succession: succession),
-                      basis: .groupProfile))
+      out.append(.init(i: b.i, j: closest, score: b.s, confidence: confidence, sizes: (1, members[r].count)))
       parent[b.i] = r
       members[r].append(b.i)
       members[b.i] = []

@@ -29,6 +29,54 @@ struct LinkageTests {
     }
   }
 
+  /// The heap-driven average linkage (group row sums, stale merges skipped) makes the same merges, in
+  /// the same order, as rescanning every edge and every cross pair before each merge — on clustered
+  /// rows with cannot-link pairs, an extra pair score and edges from a sparse neighbour set.
+  @Test(arguments: [0, 1, 2]) func averageLinkageEqualsTheRescan(seed: Int) throws {
+    var rng = SeededRNG(seed: UInt64(40 + seed))
+    let n = 120, d = 8
+    var x = Matrix(rows: n, columns: d)
+    let centres = (0..<10).map { _ in (0..<d).map { _ in rng.normal() } }
+    for i in 0..<n {
+      var row = centres[i % 10].map { $0 + 0.6 * rng.normal() }
+      let norm = BLAS.nrm2(row); row = row.map { $0 / norm }
+      for k in 0..<d { x[i, k] = row[k] }
+    }
+    var banned = Set<Int>()
+    for _ in 0..<300 { let (a, b) = (Int(rng.next() % UInt64(n)), Int(rng.next() % UInt64(n))); banned.insert(min(a, b) * n + max(a, b)) }
+    func cannot(_ i: Int, _ j: Int) -> Bool { banned.contains(min(i, j) * n + max(i, j)) }
+    func extra(_ i: Int, _ j: Int) -> Double { (i + j) % 7 == 0 ? 0.05 : 0 }
+    let t = 0.55
+    let nn = try topKNeighbours(x, k: 6)
+    var edges = Set<Int>()
+    for i in 0..<n { for (j, s) in nn[i] where !cannot(i, j) && s + extra(i, j) >= t { edges.insert(min(i, j) * n + max(i, j)) } }
+    let sorted = edges.sorted().map { ($0 / n, $0 % n) }
+    let fast = AverageLinkage(x: x, n: n, edges: sorted, cannotLink: cannot, extra: extra, accept: { $0 >= t })
+    // The rescan: every round, every edge's two groups, every cross pair.
+    var parent = Array(0..<n), members = (0..<n).map { [$0] }
+    var merges: [([Int], [Int])] = []
+    func find(_ a: Int) -> Int { var a = a; while parent[a] != a { a = parent[a] }; return a }
+    while true {
+      var best: (Int, Int, Double)? = nil
+      var tried = Set<Int>()
+      for (i, j) in sorted {
+        let (ra, rb) = (find(i), find(j))
+        guard ra != rb, tried.insert(min(ra, rb) * n + max(ra, rb)).inserted else { continue }
+        if members[ra].contains(where: { p in members[rb].contains { cannot(p, $0) } }) { continue }
+        var total = 0.0
+        for p in members[ra] { for q in members[rb] { total += rowDot(x, p, q) + extra(p, q) } }
+        let mean = total / Double(members[ra].count * members[rb].count)
+        if mean >= t && mean > (best?.2 ?? -.infinity) { best = (ra, rb, mean) }
+      }
+      guard let (ra, rb, _) = best else { break }
+      merges.append((members[ra], members[rb]))
+      parent[ra] = rb; members[rb] += members[ra]; members[ra] = []
+    }
+    #expect(merges.count > 20, "the test needs merges to compare")
+    #expect(fast.merges.map(\.from) == merges.map(\.0) && fast.merges.map(\.into) == merges.map(\.1))
+    #expect((0..<n).map(fast.find) == (0..<n).map(find))
+  }
+
   @Test func pairwiseAndBCubedOnAHandWorkedExample() {
     // Truth: a1 = {A, B, C}, a2 = {D, E}; F innocent. Predicted: {A, B}, {C, D}, E, F alone.
     let truth = ["A": "a1", "B": "a1", "C": "a1", "D": "a2", "E": "a2"]
