@@ -156,6 +156,7 @@ case "linalg": try linalgSuite(repeats: repeats)
 case "hotspot-glm": try hotspotGLMSuite(repeats: repeats)
 case "glm": try glmSuite(repeats: repeats, dir: args.count > 1 ? args[1] : "/tmp/anprkit-bench")
 case "linkage": try linkageSuite(dir: args.count > 1 ? args[1] : "/tmp/anprkit-bench/linkage", n: Int(ProcessInfo.processInfo.environment["LINK_N"] ?? "100000")!)
+case "linkage-groups": try linkageGroupsSuite(n: Int(ProcessInfo.processInfo.environment["LINK_N"] ?? "100000")!)
 case "audit": try auditSuite(repeats: repeats, dir: args.count > 1 ? args[1] : "/var/tmp/anprkit-bench/audit")
 case "routes": try routesSuite(storePath: args.count > 1 ? args[1] : "/tmp/anprkit-bench/ingest/store.anpr")
 default:

@@ -24,23 +24,23 @@ struct AverageLinkage {
   var merges: [Merge] = []
 
   /// - Parameters:
-  ///   - x: rows 0..<n are the units (column-major `Matrix`).
+  ///   - x: rows 0..<n are the units.
   ///   - edges: pairs (i < j) that may start a merge.
   ///   - cannotLink: whether two units can never be in one group.
   ///   - extra: an extra score for a pair beyond the dot product (summed pair by pair), or nil.
   ///   - accept: whether a mean score is high enough to merge at.
-  init(x: Matrix, n: Int, edges: [(Int, Int)], cannotLink: (Int, Int) -> Bool, extra: ((Int, Int) -> Double)?, accept: (Double) -> Bool) {
+  init(rows x: RowMajor, n: Int, edges: [(Int, Int)], cannotLink: (Int, Int) -> Bool, extra: ((Int, Int) -> Double)?, accept: (Double) -> Bool) {
     parent = Array(0..<n)
     members = (0..<n).map { [$0] }
     let d = x.columns
     // Row sums of the merged groups (a single unit's is its row of x, read in place).
     var sums: [Int: [Double]] = [:]
-    func sum(_ r: Int) -> [Double] { sums[r] ?? (0..<d).map { x.elements[r + $0 * x.rows] } }
+    func sum(_ r: Int) -> [Double] { sums[r] ?? x.row(r) }
     func dot(_ a: Int, _ b: Int) -> Double {
       switch (sums[a], sums[b]) {
-      case (nil, nil): return rowDot(x, a, b)
-      case (let u?, nil): return rowDot(x, b, u)
-      case (nil, let v?): return rowDot(x, a, v)
+      case (nil, nil): return x.dot(a, b)
+      case (let u?, nil): return x.dot(b, u)
+      case (nil, let v?): return x.dot(a, v)
       case (let u?, let v?):
         var s = 0.0
         for k in 0..<d { s += u[k] * v[k] }

@@ -147,14 +147,14 @@ extension LinkageModel {
     var links: [Link] = c.merges.map { mg in
       let single = mg.sizes.0 == 1 && mg.sizes.1 == 1, succ = succession(sig, mg.i, mg.j)
       let lead = single ? "" : "groups of \(mg.sizes.0) and \(mg.sizes.1) vehicles, mean similarity \(String(format: "%.2f", mg.score)) over their \(mg.sizes.0 * mg.sizes.1) pairs; closest pair: "
-      return Link(a: ids[mg.i], b: ids[mg.j], similarity: rowDot(xAll, mg.i, mg.j),
+      return Link(a: ids[mg.i], b: ids[mg.j], similarity: mg.similarity,
                   succession: succ, score: mg.score, confidence: mg.confidence,
                   evidence: lead + evidence(store: store, sig: sig, i: mg.i, j: mg.j, clock: clock, succession: succ),
                   basis: single ? .pair : .groupAverage)
     }
     links += c.attachments.map { at in
       let succ = succession(sig, at.i, at.j)
-      return Link(a: ids[at.i], b: ids[at.j], similarity: at.score, succession: succ, score: at.score, confidence: at.confidence,
+      return Link(a: ids[at.i], b: ids[at.j], similarity: at.similarity, succession: succ, score: at.score, confidence: at.confidence,
                   evidence: "matches the combined profile of \(at.sizes.1) linked vehicles (similarity \(String(format: "%.2f", at.score))); "
                     + evidence(store: store, sig: sig, i: at.i, j: at.j, clock: clock, succession: succ),
                   basis: .groupProfile)
@@ -181,7 +181,7 @@ extension LinkageModel {
     /// One link: rows i and j (the closest pair across two groups, or a unit and the closest member
     /// of the group it joins), the score it rests on (the mean over the cross pairs, or the similarity to
     /// the group's profile), its confidence, and the sizes of the two sides.
-    public struct Join: Sendable { public var i: Int, j: Int, score: Double, confidence: Double, sizes: (Int, Int) }
+    public struct Join: Sendable { public var i: Int, j: Int, similarity: Double, score: Double, confidence: Double, sizes: (Int, Int) }
     /// Merges of average linkage, in order, then units joined to a group's profile.
     public var merges: [Join], attachments: [Join]
     /// Each candidate's group: the row of its representative.
@@ -197,6 +197,7 @@ extension LinkageModel {
     var notes: [String] = []
     let m = sig.vehicles.count
     let x = xAll.rows(0..<n)
+    let rows = RowMajor(xAll)
     let nn = try topKNeighbours(x, k: min(neighbours, n - 1))
     func overlaps(_ i: Int, _ j: Int) -> Bool { cannotBeOneDriver(sig, i, j) }
     // Null distribution: similarities of pairs in use at the same time (periods that overlap by more
@@ -212,19 +213,19 @@ extension LinkageModel {
     let candidatePairs = n * (n - 1) / 2
     if candidatePairs <= 2_000_000 {
       for i in 0..<n { for j in (i + 1)..<n {
-        if overlaps(i, j) { null.append(rowDot(xAll, i, j)) } else { open.append(rowDot(xAll, i, j)) }
+        if overlaps(i, j) { null.append(rows.dot(i, j)) } else { open.append(rows.dot(i, j)) }
       } }
     } else {
       for _ in 0..<2_000_000 {
         let a = Int(rng.next() % UInt64(n)), b = Int(rng.next() % UInt64(n - 1))
         let (i, j) = (a, b >= a ? b + 1 : b)
-        if overlaps(i, j) { null.append(rowDot(xAll, i, j)) } else { open.append(rowDot(xAll, i, j)) }
+        if overlaps(i, j) { null.append(rows.dot(i, j)) } else { open.append(rows.dot(i, j)) }
       }
     }
     let referencePairs = n * (m - n)
     for k in 0..<min(referencePairs, 200_000) {
       let (i, j) = referencePairs <= 200_000 ? (k % n, n + k / n) : (Int(rng.next() % UInt64(n)), n + Int(rng.next() % UInt64(m - n)))
-      if overlaps(i, j) { referenceNull.append(rowDot(xAll, i, j)) }
+      if overlaps(i, j) { referenceNull.append(rows.dot(i, j)) }
     }
     // The null is pairs of candidates in use at the same time: hire cars' periods of use are more alike
     // each other than a hire car is to a private car, so reference vehicles fill in only when the
@@ -241,7 +242,7 @@ extension LinkageModel {
     }
     func confidence(_ s: Double) -> Double { calibration?.probability(s) ?? 0 }
     let bonus: ((Int, Int) -> Double)? = successionBonus > 0 ? { self.succession(sig, $0, $1) ? self.successionBonus : 0 } : nil
-    func pairScore(_ i: Int, _ j: Int) -> Double { rowDot(xAll, i, j) + (bonus?(i, j) ?? 0) }
+    func pairScore(_ i: Int, _ j: Int) -> Double { rows.dot(i, j) + (bonus?(i, j) ?? 0) }
     // Edges: neighbour pairs in use at different times whose score reaches the threshold. Two groups
     // can only reach an average at the threshold if some pair across them does, so these are the only
     // places a merge can start.
@@ -257,7 +258,7 @@ extension LinkageModel {
     // vehicle of one is in use while a vehicle of the other is. A merge rests on every pair across the
     // two groups, so one look-alike pair cannot join two actors, and an actor's car seen on one visit
     // joins when it is alike the group as a whole.
-    let linkage = AverageLinkage(x: xAll, n: n, edges: edges, cannotLink: overlaps, extra: bonus,
+    let linkage = AverageLinkage(rows: rows, n: n, edges: edges, cannotLink: overlaps, extra: bonus,
                                  accept: { $0 >= threshold && confidence($0) >= minimumConfidence })
     var parent = linkage.parent, members = linkage.members
     // Each merge is reported by the closest pair across it, at the mean over its pairs.
@@ -265,10 +266,11 @@ extension LinkageModel {
       var total = 0.0
       for p in mg.from { for q in mg.into { total += pairScore(p, q) } }
       let average = total / Double(mg.from.count * mg.into.count)
-      let closest = mg.from.flatMap { p in mg.into.map { (p, $0) } }.max { rowDot(xAll, $0.0, $0.1) < rowDot(xAll, $1.0, $1.1) }!
-      return .init(i: closest.0, j: closest.1, score: average, confidence: confidence(average), sizes: (mg.from.count, mg.into.count))
+      let closest = mg.from.flatMap { p in mg.into.map { (p, $0) } }.max { rows.dot($0.0, $0.1) < rows.dot($1.0, $1.1) }!
+      return .init(i: closest.0, j: closest.1, similarity: rows.dot(closest.0, closest.1), score: average, confidence: confidence(average),
+                   sizes: (mg.from.count, mg.into.count))
     }
-    let attachments = attachToGroupProfiles(sig: sig, features: xAll, blocks: sig.blockScales(weights), candidates: n,
+    let attachments = attachToGroupProfiles(sig: sig, rows: rows, neighbours: nn, blocks: sig.blockScales(weights), candidates: n,
                                             parent: &parent, members: &members, overlaps: overlaps)
     func find(_ a: Int) -> Int { var a = a; while parent[a] != a { a = parent[a] }; return a }
     return Clustering(merges: merges, attachments: attachments, group: (0..<n).map(find), notes: notes)
@@ -294,14 +296,14 @@ extension LinkageModel {
   /// most one group, the best, if the score reaches `groupProfileFloor`, the confidence reaches
   /// `groupProfileConfidence`, it overlaps no member, and it is more alike the group than any other
   /// left-out candidate (else it more likely belongs with those, to an actor whose group has not formed).
-  func attachToGroupProfiles(sig: Signatures, features x: Matrix, blocks: [(range: Range<Int>, scale: Double)], candidates n: Int,
+  func attachToGroupProfiles(sig: Signatures, rows x: RowMajor, neighbours nn: [[(index: Int, similarity: Double)]], blocks: [(range: Range<Int>, scale: Double)], candidates n: Int,
                              parent: inout [Int], members: inout [[Int]], overlaps: (Int, Int) -> Bool) -> [Clustering.Join] {
     func find(_ a: Int) -> Int { var a = a; while parent[a] != a { a = parent[a] }; return a }
     let roots = (0..<n).filter { find($0) == $0 && members[$0].count >= 2 }
     guard !roots.isEmpty else { return [] }
-    let m = x.rows
+    let m = sig.vehicles.count
     let profiles = roots.map { profile(x, members[$0], blocks: blocks) }
-    func similarity(_ i: Int, _ g: Int) -> Double { rowDot(x, i, profiles[g]) }
+    func similarity(_ i: Int, _ g: Int) -> Double { x.dot(i, profiles[g]) }
     // Null: pool vehicles (candidates and references) that overlap a member of the group.
     var null: [Double] = []
     for (g, r) in roots.enumerated() {
@@ -316,17 +318,27 @@ extension LinkageModel {
     let singles = (0..<n).filter { members[find($0)].count == 1 }
     var admissible: [Double] = []
     var best: [(i: Int, g: Int, s: Double)] = []
+    let isSingle = (0..<n).map { members[find($0)].count == 1 }
     for i in singles {
-      // A singleton alike another singleton more than any group is more likely one of an actor whose
-      // own group has not formed: it is not attached to someone else's group.
-      let rival = singles.filter { $0 != i && !overlaps(i, $0) }.map { rowDot(x, i, $0) }.max() ?? -1
       var top: (Int, Double)? = nil
       for (g, r) in roots.enumerated() where !members[r].contains(where: { overlaps(i, $0) }) {
         let s = similarity(i, g)
         admissible.append(s)
         if s > (top?.1 ?? -1) { top = (g, s) }
       }
-      if let top, top.1 >= groupProfileFloor, top.1 > rival { best.append((i, top.0, top.1)) }
+      guard let top, top.1 >= groupProfileFloor else { continue }
+      // A singleton alike another singleton more than any group is more likely one of an actor whose
+      // own group has not formed: it is not attached to someone else's group. The most alike singleton
+      // not in use at the same time: the first such among i's nearest neighbours (no candidate off the
+      // list is more alike than the list's last); if none is on a full list, every singleton is compared
+      // only when the list's last is alike enough to block the attachment.
+      let listed = nn[i].first { isSingle[$0.index] && !overlaps(i, $0.index) }
+      let rival: Double
+      if let listed { rival = x.dot(i, listed.index) }
+      else if nn[i].count < n - 1 && (nn[i].last?.similarity ?? -1) >= top.1 - 1e-9 {
+        rival = singles.filter { $0 != i && !overlaps(i, $0) }.map { x.dot(i, $0) }.max() ?? -1
+      } else { rival = -1 }
+      if top.1 > rival { best.append((i, top.0, top.1)) }
     }
     guard !null.isEmpty else { return [] }
     // Confidence: 1 − local fdr of the similarity to a profile, from this null and the admissible pairs.
@@ -338,8 +350,8 @@ extension LinkageModel {
       let r = find(roots[b.g])
       guard !members[r].contains(where: { overlaps(b.i, $0) }) else { continue }
       // Report against the most similar member.
-      let closest = members[r].max { rowDot(x, b.i, $0) < rowDot(x, b.i, $1) }!
-      out.append(.init(i: b.i, j: closest, score: b.s, confidence: confidence, sizes: (1, members[r].count)))
+      let closest = members[r].max { x.dot(b.i, $0) < x.dot(b.i, $1) }!
+      out.append(.init(i: b.i, j: closest, similarity: b.s, score: b.s, confidence: confidence, sizes: (1, members[r].count)))
       parent[b.i] = r
       members[r].append(b.i)
       members[b.i] = []
@@ -431,26 +443,44 @@ extension LinkageModel {
   }
 }
 
-/// Dot product of rows i and j of `x` (column-major).
-func rowDot(_ x: Matrix, _ i: Int, _ j: Int) -> Double {
-  var s = 0.0
-  for k in 0..<x.columns { s += x.elements[i + k * x.rows] * x.elements[j + k * x.rows] }
-  return s
-}
+/// The rows of a feature matrix one after another: a column-major `Matrix` reads a row with a stride of
+/// its row count, which at thousands of rows misses the cache on every element of every dot product.
+struct RowMajor {
+  let columns: Int
+  let values: [Double]
 
-/// Dot product of row i of `x` with a vector.
-func rowDot(_ x: Matrix, _ i: Int, _ v: [Double]) -> Double {
-  var s = 0.0
-  for k in 0..<x.columns { s += x.elements[i + k * x.rows] * v[k] }
-  return s
+  init(_ x: Matrix) {
+    columns = x.columns
+    var v = [Double](repeating: 0, count: x.rows * x.columns)
+    for k in 0..<x.columns { for i in 0..<x.rows { v[i * x.columns + k] = x.elements[i + k * x.rows] } }
+    values = v
+  }
+
+  /// Dot product of rows i and j.
+  func dot(_ i: Int, _ j: Int) -> Double {
+    var s = 0.0
+    let (a, b) = (i * columns, j * columns)
+    for k in 0..<columns { s += values[a + k] * values[b + k] }
+    return s
+  }
+
+  /// Dot product of row i with a vector.
+  func dot(_ i: Int, _ v: [Double]) -> Double {
+    var s = 0.0
+    let a = i * columns
+    for k in 0..<columns { s += values[a + k] * v[k] }
+    return s
+  }
+
+  func row(_ i: Int) -> [Double] { Array(values[(i * columns)..<((i + 1) * columns)]) }
 }
 
 /// A group's combined profile: per block, the sum of its rows of `x` scaled to the block's norm in a
 /// row (zero where they sum to zero), so its dot product with a row is the weighted mean of per-block
 /// cosines, as between two rows.
-func profile(_ x: Matrix, _ rows: [Int], blocks: [(range: Range<Int>, scale: Double)]) -> [Double] {
+func profile(_ x: RowMajor, _ rows: [Int], blocks: [(range: Range<Int>, scale: Double)]) -> [Double] {
   var c = [Double](repeating: 0, count: x.columns)
-  for k in 0..<x.columns { for i in rows { c[k] += x.elements[i + k * x.rows] } }
+  for i in rows { for k in 0..<x.columns { c[k] += x.values[i * x.columns + k] } }
   for (range, scale) in blocks {
     let norm = range.reduce(0) { $0 + c[$1] * c[$1] }.squareRoot()
     for k in range { c[k] = norm > 0 ? c[k] / norm * scale : 0 }

@@ -50,6 +50,13 @@ public struct Signatures: Codable, Sendable {
 
   func site(_ s: Int) -> Int { s % layout.siteBuckets }
 
+  /// Signatures given directly (rows of raw sums with their times), e.g. drawn for a benchmark.
+  public init(layout: Layout, vehicles: [Int], sums: [Double], firstSeen: [Int64], lastSeen: [Int64], trips: [Int],
+              visitStarts: [[Int64]] = [], visitEnds: [[Int64]] = []) {
+    self.layout = layout; self.vehicles = vehicles; self.sums = sums; self.firstSeen = firstSeen; self.lastSeen = lastSeen
+    self.trips = trips; self.visitStarts = visitStarts; self.visitEnds = visitEnds
+  }
+
   /// Builds signatures for `vehicles` (default: all) from their visits, one pass per vehicle. A visit
   /// is a run of reads with no gap over `visitGap` seconds: longer than the 30-minute trip gap so that a
   /// stop of 30–60 minutes between two drives stays one visit with a stop, as the analyst sees it.

@@ -51,7 +51,8 @@ struct LinkageTests {
     var edges = Set<Int>()
     for i in 0..<n { for (j, s) in nn[i] where !cannot(i, j) && s + extra(i, j) >= t { edges.insert(min(i, j) * n + max(i, j)) } }
     let sorted = edges.sorted().map { ($0 / n, $0 % n) }
-    let fast = AverageLinkage(x: x, n: n, edges: sorted, cannotLink: cannot, extra: extra, accept: { $0 >= t })
+    let rows = RowMajor(x)
+    let fast = AverageLinkage(rows: rows, n: n, edges: sorted, cannotLink: cannot, extra: extra, accept: { $0 >= t })
     // The rescan: every round, every edge's two groups, every cross pair.
     var parent = Array(0..<n), members = (0..<n).map { [$0] }
     var merges: [([Int], [Int])] = []
@@ -64,7 +65,7 @@ struct LinkageTests {
         guard ra != rb, tried.insert(min(ra, rb) * n + max(ra, rb)).inserted else { continue }
         if members[ra].contains(where: { p in members[rb].contains { cannot(p, $0) } }) { continue }
         var total = 0.0
-        for p in members[ra] { for q in members[rb] { total += rowDot(x, p, q) + extra(p, q) } }
+        for p in members[ra] { for q in members[rb] { total += rows.dot(p, q) + extra(p, q) } }
         let mean = total / Double(members[ra].count * members[rb].count)
         if mean >= t && mean > (best?.2 ?? -.infinity) { best = (ra, rb, mean) }
       }
@@ -249,12 +250,12 @@ struct LinkageTests {
     let blocks: [(range: Range<Int>, scale: Double)] = [(0..<2, w1), (2..<3, w2)]
     // Rows with block norms √0.75 and √0.25 (centred blocks may be negative).
     let x = try Matrix(rows: [[w1, 0, w2], [w1 * 0.8, w1 * 0.6, w2], [0, w1, -w2]])
-    let p = profile(x, [0, 1], blocks: blocks)
+    let p = profile(RowMajor(x), [0, 1], blocks: blocks)
     #expect(abs(p.reduce(0) { $0 + $1 * $1 } - 1) < 1e-12)
     // Block 1: (1.8, 0.6)/√3.6 against (0, 1) → 0.6/√3.6; block 2: 1 against −1.
-    #expect(abs(rowDot(x, 2, p) - (0.75 * 0.6 / 3.6.squareRoot() - 0.25)) < 1e-12)
+    #expect(abs(RowMajor(x).dot(2, p) - (0.75 * 0.6 / 3.6.squareRoot() - 0.25)) < 1e-12)
     // A single row's profile is the row itself.
-    #expect(zip(profile(x, [2], blocks: blocks), [0, w1, -w2]).allSatisfy { abs($0 - $1) < 1e-12 })
+    #expect(zip(profile(RowMajor(x), [2], blocks: blocks), [0, w1, -w2]).allSatisfy { abs($0 - $1) < 1e-12 })
   }
 
   /// Centred features: two vehicles whose many ordinary visits average out to the town's usual pattern
@@ -276,10 +277,10 @@ struct LinkageTests {
     var w = Signatures.Weights()
     (w.entry, w.exit, w.stops, w.stopPairs, w.stopArea, w.dwell, w.weekday, w.bigrams, w.durations, w.rental, w.entryHour) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
     let raw = sig.features(w, centred: false), centred = sig.features(w)
-    #expect(rowDot(raw, 2, 3) > 0.8, "uncentred ordinary pair \(rowDot(raw, 2, 3))")
-    #expect(rowDot(centred, 2, 3) < 0.5, "centred ordinary pair \(rowDot(centred, 2, 3))")
-    #expect(rowDot(centred, 0, 1) > 0.99 && rowDot(raw, 0, 1) > 0.99)
-    for r in 0..<n { #expect(abs(rowDot(centred, r, r) - 1) < 1e-9) }
+    #expect(RowMajor(raw).dot(2, 3) > 0.8, "uncentred ordinary pair \(RowMajor(raw).dot(2, 3))")
+    #expect(RowMajor(centred).dot(2, 3) < 0.5, "centred ordinary pair \(RowMajor(centred).dot(2, 3))")
+    #expect(RowMajor(centred).dot(0, 1) > 0.99 && RowMajor(raw).dot(0, 1) > 0.99)
+    for r in 0..<n { #expect(abs(RowMajor(centred).dot(r, r) - 1) < 1e-9) }
   }
 }
 
