@@ -270,7 +270,7 @@ extension LinkageModel {
       return .init(i: closest.0, j: closest.1, similarity: rows.dot(closest.0, closest.1), score: average, confidence: confidence(average),
                    sizes: (mg.from.count, mg.into.count))
     }
-    let attachments = attachToGroupProfiles(sig: sig, rows: rows, neighbours: nn, blocks: sig.blockScales(weights), candidates: n,
+    let attachments = try attachToGroupProfiles(sig: sig, features: xAll, rows: rows, neighbours: nn, blocks: sig.blockScales(weights), candidates: n,
                                             parent: &parent, members: &members, overlaps: overlaps)
     func find(_ a: Int) -> Int { var a = a; while parent[a] != a { a = parent[a] }; return a }
     return Clustering(merges: merges, attachments: attachments, group: (0..<n).map(find), notes: notes)
@@ -296,35 +296,70 @@ extension LinkageModel {
   /// most one group, the best, if the score reaches `groupProfileFloor`, the confidence reaches
   /// `groupProfileConfidence`, it overlaps no member, and it is more alike the group than any other
   /// left-out candidate (else it more likely belongs with those, to an actor whose group has not formed).
-  func attachToGroupProfiles(sig: Signatures, rows x: RowMajor, neighbours nn: [[(index: Int, similarity: Double)]], blocks: [(range: Range<Int>, scale: Double)], candidates n: Int,
-                             parent: inout [Int], members: inout [[Int]], overlaps: (Int, Int) -> Bool) -> [Clustering.Join] {
+  func attachToGroupProfiles(sig: Signatures, features: Matrix, rows x: RowMajor, neighbours nn: [[(index: Int, similarity: Double)]],
+                             blocks: [(range: Range<Int>, scale: Double)], candidates n: Int,
+                             parent: inout [Int], members: inout [[Int]], overlaps: (Int, Int) -> Bool) throws -> [Clustering.Join] {
     func find(_ a: Int) -> Int { var a = a; while parent[a] != a { a = parent[a] }; return a }
     let roots = (0..<n).filter { find($0) == $0 && members[$0].count >= 2 }
     guard !roots.isEmpty else { return [] }
-    let m = sig.vehicles.count
+    let m = sig.vehicles.count, groups = roots.count
     let profiles = roots.map { profile(x, members[$0], blocks: blocks) }
-    func similarity(_ i: Int, _ g: Int) -> Double { x.dot(i, profiles[g]) }
-    // Null: pool vehicles (candidates and references) that overlap a member of the group.
+    // Similarity of every candidate to every group's profile: blocks of candidate rows against all
+    // profiles (dgemm), kept whole when small, else each block in turn.
+    var profileMatrix = Matrix(rows: groups, columns: x.columns)
+    for (g, p) in profiles.enumerated() { for k in 0..<x.columns { profileMatrix.elements[g + k * groups] = p[k] } }
+    func similarities(_ range: Range<Int>) throws -> Matrix { try BLAS.multiply(features.rows(range), profileMatrix, transposeB: true) }
+    let exhaustive = n * groups <= 4_000_000
+    let whole = exhaustive ? try similarities(0..<n) : nil
+    func similarity(_ i: Int, _ g: Int) -> Double { whole.map { $0.elements[i + g * n] } ?? x.dot(i, profiles[g]) }
+    var rng = SeededRNG(seed: seed &+ 44)
+    func draw(_ count: Int) -> Int { Int(rng.next() % UInt64(count)) }
+    // Null: pool vehicles (candidates and references) that overlap a member of the group — every pair
+    // when there are at most 4 000 000, else 2 000 000 pairs drawn with a seeded generator.
     var null: [Double] = []
-    for (g, r) in roots.enumerated() {
-      for i in 0..<n where !members[r].contains(i) && members[r].contains(where: { overlaps(i, $0) }) { null.append(similarity(i, g)) }
+    if exhaustive {
+      for (g, r) in roots.enumerated() {
+        for i in 0..<n where !members[r].contains(i) && members[r].contains(where: { overlaps(i, $0) }) { null.append(similarity(i, g)) }
+      }
+    } else {
+      for _ in 0..<2_000_000 {
+        let (i, g) = (draw(n), draw(groups))
+        let r = roots[g]
+        if !members[r].contains(i) && members[r].contains(where: { overlaps(i, $0) }) { null.append(x.dot(i, profiles[g])) }
+      }
     }
     if null.count < 50 {
       for (g, r) in roots.enumerated() {
-        for i in n..<m where members[r].contains(where: { overlaps(i, $0) }) { null.append(similarity(i, g)) }
+        for i in n..<m where members[r].contains(where: { overlaps(i, $0) }) { null.append(x.dot(i, profiles[g])) }
       }
     }
-    // Singletons and their best admissible group.
+    // Singletons and their best admissible group (no member in use at the same time); the
+    // admissible similarities are the density the null is set against (drawn as the null when large).
     let singles = (0..<n).filter { members[find($0)].count == 1 }
-    var admissible: [Double] = []
-    var best: [(i: Int, g: Int, s: Double)] = []
     let isSingle = (0..<n).map { members[find($0)].count == 1 }
+    func admissible(_ i: Int, _ r: Int) -> Bool { !members[r].contains(where: { overlaps(i, $0) }) }
+    var admissibleSimilarities: [Double] = []
+    if !exhaustive && !singles.isEmpty {
+      for _ in 0..<2_000_000 {
+        let (i, g) = (singles[draw(singles.count)], draw(groups))
+        if admissible(i, roots[g]) { admissibleSimilarities.append(x.dot(i, profiles[g])) }
+      }
+    }
+    var best: [(i: Int, g: Int, s: Double)] = []
+    var block = (range: 0..<0, values: Matrix(rows: 0, columns: 0))
     for i in singles {
+      if whole == nil && !block.range.contains(i) {
+        let range = i..<min(n, i + 4096)
+        block = (range, try similarities(range))
+      }
+      func s(_ g: Int) -> Double { whole.map { $0.elements[i + g * n] } ?? block.values.elements[(i - block.range.lowerBound) + g * block.range.count] }
       var top: (Int, Double)? = nil
-      for (g, r) in roots.enumerated() where !members[r].contains(where: { overlaps(i, $0) }) {
-        let s = similarity(i, g)
-        admissible.append(s)
-        if s > (top?.1 ?? -1) { top = (g, s) }
+      for (g, r) in roots.enumerated() {
+        if exhaustive {
+          guard admissible(i, r) else { continue }
+          admissibleSimilarities.append(s(g))
+          if s(g) > (top?.1 ?? -1) { top = (g, s(g)) }
+        } else if s(g) > (top?.1 ?? -1) && admissible(i, r) { top = (g, s(g)) }
       }
       guard let top, top.1 >= groupProfileFloor else { continue }
       // A singleton alike another singleton more than any group is more likely one of an actor whose
@@ -342,7 +377,7 @@ extension LinkageModel {
     }
     guard !null.isEmpty else { return [] }
     // Confidence: 1 − local fdr of the similarity to a profile, from this null and the admissible pairs.
-    guard let profileCalibration = LocalFDR(null: null, open: admissible) else { return [] }
+    guard let profileCalibration = LocalFDR(null: null, open: admissibleSimilarities) else { return [] }
     var out: [Clustering.Join] = []
     for b in best.sorted(by: { $0.s > $1.s }) {
       let confidence = profileCalibration.probability(b.s)
