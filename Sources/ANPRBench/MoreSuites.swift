@@ -49,7 +49,7 @@ func linkageSuite(dir: String, n: Int = 100_000, d: Int = 256) throws {
 }
 
 /// Linkage at scale (issue 14): `LinkageModel.cluster` on n drawn periods of use over 28 days — actors
-/// (one per 20 periods) with a habitual entry road, hour and a few stop places, each holding one car
+/// (every 20th period, about five periods each) with a habitual entry road, hour and a few stop places, each holding one car
 /// after another; the rest one-off hirers with random roads, hours and stops — from raw signature sums
 /// through the weighted, centred features, neighbours, null, average linkage and the profile pass.
 /// Prints the time of each step, the peak memory, and the groups found.
@@ -57,7 +57,7 @@ func linkageGroupsSuite(n: Int) throws {
   var rng = SeededRNG(seed: 14)
   let layout = Signatures.Layout(sites: 64)
   let d = layout.dimension, day: Int64 = 86_400, start: Int64 = 1_772_409_600
-  let actors = max(1, n / 20)
+  let actors = max(1, n / 100)  // every 20th period is an actor's: about five each
   struct Habit { var entry: Int; var hour: Double; var places: [Int]; var next: Int64 }
   var habits = (0..<actors).map { _ in
     Habit(entry: rng.int(0...3), hour: 14 + 5 * rng.uniform(), places: (0..<4).map { _ in 8 + rng.int(0...55) },
@@ -103,11 +103,21 @@ func linkageGroupsSuite(n: Int) throws {
   let t1 = now()
   let c = try model.cluster(signatures: sig, features: x, candidates: n)
   let t2 = now()
-  var sizes: [Int: Int] = [:]
-  for g in c.group { sizes[g, default: 0] += 1 }
-  let grouped = sizes.values.filter { $0 >= 2 }
+  var byGroup: [Int: [Int]] = [:]
+  for (i, g) in c.group.enumerated() { byGroup[g, default: []].append(i) }
+  let grouped = byGroup.values.filter { $0.count >= 2 }
+  // Pairwise precision and recall against the drawn actors (other periods are their own drivers).
+  func actor(_ r: Int) -> Int? { r % 20 == 0 ? (r / 20) % actors : nil }
+  var right = 0, wrong = 0
+  for g in grouped { for a in 0..<g.count { for b in (a + 1)..<g.count {
+    if let x = actor(g[a]), x == actor(g[b]) { right += 1 } else { wrong += 1 }
+  } } }
+  var perActor = [Int](repeating: 0, count: actors)
+  for r in stride(from: 0, to: n, by: 20) { perActor[actor(r)!] += 1 }
+  let truePairs = perActor.reduce(0) { $0 + $1 * ($1 - 1) / 2 }
   emit(["suite": "linkage", "bench": "cluster_periods", "n": n, "dimension": d, "features_s": t1 - t0, "cluster_s": t2 - t1,
-        "median_s": t2 - t0, "merges": c.merges.count, "attachments": c.attachments.count, "groups": grouped.count,
+        "median_s": t2 - t0, "pair_precision": Double(right) / Double(max(1, right + wrong)),
+        "pair_recall": Double(right) / Double(max(1, truePairs)), "merges": c.merges.count, "attachments": c.attachments.count, "groups": grouped.count,
         "peak_mb": peakMB(), "threads": BLAS.threadCount, "impl": "ANPRKit"])
 }
 
