@@ -48,74 +48,31 @@ func linkageSuite(dir: String, n: Int = 100_000, d: Int = 256) throws {
         "gflops": Double(n) * Double(n) * Double(d) / tGemm / 1e9, "threads": BLAS.threadCount, "impl": "ANPRKit"])
 }
 
-/// Linkage at scale (issue 14): `LinkageModel.cluster` on n drawn periods of use over 28 days — actors
-/// (every 20th period, about five periods each) with a habitual entry road, hour and a few stop places, each holding one car
-/// after another; the rest one-off hirers with random roads, hours and stops — from raw signature sums
-/// through the weighted, centred features, neighbours, null, average linkage and the profile pass.
-/// Prints the time of each step, the peak memory, and the groups found.
+/// Linkage at scale (issue 14): `LinkageModel.cluster` on n drawn periods of use
+/// (`Signatures.drawnPeriodsOfUse`), from raw signature sums through the weighted, centred features,
+/// neighbours, null, average linkage and the profile pass. Prints the time of each step, the peak memory,
+/// the groups found and pairwise scores against the drawn actors.
 func linkageGroupsSuite(n: Int) throws {
-  var rng = SeededRNG(seed: 14)
-  let layout = Signatures.Layout(sites: 64)
-  let d = layout.dimension, day: Int64 = 86_400, start: Int64 = 1_772_409_600
-  let actors = max(1, n / 100)  // every 20th period is an actor's: about five each
-  struct Habit { var entry: Int; var hour: Double; var places: [Int]; var next: Int64 }
-  var habits = (0..<actors).map { _ in
-    Habit(entry: rng.int(0...3), hour: 14 + 5 * rng.uniform(), places: (0..<4).map { _ in 8 + rng.int(0...55) },
-          next: start + Int64(rng.uniform() * 3 * Double(day)))
-  }
-  var sums = [Double](repeating: 0, count: n * d)
-  var first: [Int64] = [], last: [Int64] = [], trips: [Int] = [], starts: [[Int64]] = [], ends: [[Int64]] = []
-  for r in 0..<n {
-    let actor = r % 20 == 0 ? (r / 20) % actors : nil
-    let from: Int64, days: Int64 = Int64(rng.int(1...4))
-    if let a = actor { from = habits[a].next; habits[a].next = from + days * day } else { from = start + Int64(rng.uniform() * 25 * Double(day)) }
-    var vs: [Int64] = [], ve: [Int64] = []
-    for k in 0..<rng.int(1...4) {
-      let hour = actor.map { habits[$0].hour + 0.4 * rng.normal() } ?? 8 + 11 * rng.uniform()
-      let t = from + Int64(min(Int(days) - 1, k)) * day + Int64(hour * 3600)
-      vs.append(t); ve.append(t + 3600 + Int64(rng.int(0...3600)))
-      let entry = actor.map { rng.bernoulli(0.9) ? habits[$0].entry : rng.int(0...7) } ?? rng.int(0...7)
-      let base = r * d
-      sums[base + layout.entry.lowerBound + entry] += 1
-      sums[base + layout.exit.lowerBound + entry] += 1
-      sums[base + layout.weekday.lowerBound + Int((t - start) / day) % 7] += 1
-      let h = min(23, max(0, Int(hour)))
-      sums[base + layout.hour.lowerBound + h] += 1
-      sums[base + layout.entryHour.lowerBound + entry * layout.hours + h] += 1
-      for _ in 0..<2 {
-        let stop = actor.map { habits[$0].places[rng.int(0...3)] } ?? 8 + rng.int(0...55)
-        sums[base + layout.stops.lowerBound + stop] += 1
-        sums[base + layout.stopArea.lowerBound + stop] += 1
-        sums[base + layout.dwell.lowerBound + rng.int(0...2)] += 1
-      }
-      sums[base + layout.durations.lowerBound + rng.int(0...4)] += 1
-    }
-    let order = vs.indices.sorted { vs[$0] < vs[$1] }
-    vs = order.map { vs[$0] }; ve = order.map { ve[$0] }
-    first.append(vs.first!); last.append(ve.max()!); trips.append(vs.count); starts.append(vs); ends.append(ve)
-  }
-  let sig = Signatures(layout: layout, vehicles: Array(0..<n), sums: sums, firstSeen: first, lastSeen: last, trips: trips,
-                       visitStarts: starts, visitEnds: ends)
-  sums = []
+  let (sig, actorOf) = Signatures.drawnPeriodsOfUse(n, seed: 14)
+  let actors = max(1, n / 100)
   let model = LinkageModel()
   let t0 = now()
-  let x = sig.features(model.weights)
+  let features = sig.features(model.weights)
   let t1 = now()
-  let c = try model.cluster(signatures: sig, features: x, candidates: n)
+  let c = try model.cluster(signatures: sig, features: features, candidates: n)
   let t2 = now()
   var byGroup: [Int: [Int]] = [:]
   for (i, g) in c.group.enumerated() { byGroup[g, default: []].append(i) }
   let grouped = byGroup.values.filter { $0.count >= 2 }
   // Pairwise precision and recall against the drawn actors (other periods are their own drivers).
-  func actor(_ r: Int) -> Int? { r % 20 == 0 ? (r / 20) % actors : nil }
   var right = 0, wrong = 0
   for g in grouped { for a in 0..<g.count { for b in (a + 1)..<g.count {
-    if let x = actor(g[a]), x == actor(g[b]) { right += 1 } else { wrong += 1 }
+    if let held = actorOf[g[a]], held == actorOf[g[b]] { right += 1 } else { wrong += 1 }
   } } }
   var perActor = [Int](repeating: 0, count: actors)
-  for r in stride(from: 0, to: n, by: 20) { perActor[actor(r)!] += 1 }
+  for case let a? in actorOf { perActor[a] += 1 }
   let truePairs = perActor.reduce(0) { $0 + $1 * ($1 - 1) / 2 }
-  emit(["suite": "linkage", "bench": "cluster_periods", "n": n, "dimension": d, "features_s": t1 - t0, "cluster_s": t2 - t1,
+  emit(["suite": "linkage", "bench": "cluster_periods", "n": n, "dimension": sig.layout.dimension, "features_s": t1 - t0, "cluster_s": t2 - t1,
         "median_s": t2 - t0, "pair_precision": Double(right) / Double(max(1, right + wrong)),
         "pair_recall": Double(right) / Double(max(1, truePairs)), "merges": c.merges.count, "attachments": c.attachments.count, "groups": grouped.count,
         "peak_mb": peakMB(), "threads": BLAS.threadCount, "impl": "ANPRKit"])

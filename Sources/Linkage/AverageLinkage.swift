@@ -9,15 +9,18 @@ import Linalg
 /// The score of a pair is the dot product of its two rows of `x` (plus an optional extra term), so the
 /// sum of the scores across two groups is the dot product of the groups' row sums: a merge updates one
 /// sum vector and re-scores the merged group against its neighbours, and a heap of candidate merges
-/// (stale entries skipped) finds the best. Cost: O((edges + merges × neighbours) × (d + log edges))
-/// instead of rescanning every edge and every cross pair at every merge.
+/// (stale entries skipped) finds the best. Cost: O((edges + merges × neighbours) × (d + log edges)), plus
+/// the cannot-link check (and any extra score) over the cross pairs of each pair of groups scored, instead
+/// of rescanning every edge and every cross pair at every merge. The means are those of the rescan up to
+/// rounding (a dot product of sums instead of a sum of dot products).
 ///
 /// Ties in the mean are broken by the smallest edge joining the two groups (lexicographic in the row
 /// indices), and the group holding that edge's first row is the one merged into the other — the order
 /// a scan of the sorted edges gives.
 struct AverageLinkage {
-  /// One merge: the members of the two groups (`from` joins `into`) as they were.
-  struct Merge { var from: [Int], into: [Int] }
+  /// One merge: the members of the two groups (`from` joins `into`) as they were, and the mean score
+  /// across them it was made at.
+  struct Merge { var from: [Int], into: [Int], mean: Double }
 
   var parent: [Int]
   var members: [[Int]]
@@ -33,7 +36,7 @@ struct AverageLinkage {
     parent = Array(0..<n)
     members = (0..<n).map { [$0] }
     let d = x.columns
-    // Row sums of the merged groups (a single unit's is its row of x, read in place).
+    // Row sums of the merged groups (a single unit's is its row of x).
     var sums: [Int: [Double]] = [:]
     func sum(_ r: Int) -> [Double] { sums[r] ?? x.row(r) }
     func dot(_ a: Int, _ b: Int) -> Double {
@@ -70,7 +73,7 @@ struct AverageLinkage {
       guard parent[c.a] == c.a, parent[c.b] == c.b, version[c.a] == c.versions.0, version[c.b] == c.versions.1 else { continue }
       // The group holding the joining edge's first row merges into the other.
       let (from, into) = members[c.a].contains(c.edge.i) ? (c.a, c.b) : (c.b, c.a)
-      merges.append(Merge(from: members[from], into: members[into]))
+      merges.append(Merge(from: members[from], into: members[into], mean: c.mean))
       var merged = sum(into)
       let add = sum(from)
       for k in 0..<d { merged[k] += add[k] }

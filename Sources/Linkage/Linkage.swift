@@ -6,11 +6,12 @@ import Reads
 /// Settings of behaviour linkage.
 public struct LinkageModel: Codable, Sendable, Equatable {
   public static let kind: ModelKind = "behaviour-linkage"
+  /// Seed of the random draws (the null pairs when there are too many to use all, the reference
+  /// vehicles, and the profile pass's pairs beyond its limit); `--seed`. Seed 1, the default, draws as the
+  /// fixed seeds before it did.
+  public var seed: UInt64 = 1
   /// Two groups (or vehicles) merge when the mean score of the pairs across them reaches this
   /// (average linkage); a pair's score is the similarity of the two signatures plus any succession bonus.
-  /// Seed of the two random draws (the null pairs when there are too many to use all, and the reference
-  /// vehicles); `--seed`. Seed 1, the default, draws as the fixed seeds before it did.
-  public var seed: UInt64 = 1
   public var threshold = 0.65
   /// A merge also needs at least this confidence (the probability of one actor, learned from the store):
   /// the similarity threshold is then never below where the store's own evidence makes a link more likely
@@ -194,6 +195,14 @@ extension LinkageModel {
   /// profile they match. Every merge carries its confidence (1 − local fdr, learned from pairs that
   /// cannot be one driver).
   public func cluster(signatures sig: Signatures, features xAll: Matrix, candidates n: Int) throws -> Clustering {
+    try cluster(signatures: sig, features: xAll, candidates: n, profilePairLimit: 4_000_000, profileBlockRows: 4096, profileDraws: 2_000_000)
+  }
+
+  /// `cluster` with the profile pass's limits: every (candidate, group) pair up to `profilePairLimit`,
+  /// else `profileDraws` drawn pairs and blocks of `profileBlockRows` candidates (tests set them small).
+  func cluster(signatures sig: Signatures, features xAll: Matrix, candidates n: Int, profilePairLimit: Int, profileBlockRows: Int,
+               profileDraws: Int) throws -> Clustering {
+    precondition(n >= 2 && n <= sig.vehicles.count && xAll.rows == sig.vehicles.count, "cluster: candidates are the first rows of the signatures and features")
     var notes: [String] = []
     let m = sig.vehicles.count
     let x = xAll.rows(0..<n)
@@ -260,20 +269,19 @@ extension LinkageModel {
     // joins when it is alike the group as a whole.
     let linkage = AverageLinkage(rows: rows, n: n, edges: edges, cannotLink: overlaps, extra: bonus,
                                  accept: { $0 >= threshold && confidence($0) >= minimumConfidence })
-    var parent = linkage.parent, members = linkage.members
-    // Each merge is reported by the closest pair across it, at the mean over its pairs.
+    var members = linkage.members
+    // Each merge is reported by the closest pair across it, at the mean it was made at.
     let merges: [Clustering.Join] = linkage.merges.map { mg in
-      var total = 0.0
-      for p in mg.from { for q in mg.into { total += pairScore(p, q) } }
-      let average = total / Double(mg.from.count * mg.into.count)
       let closest = mg.from.flatMap { p in mg.into.map { (p, $0) } }.max { rows.dot($0.0, $0.1) < rows.dot($1.0, $1.1) }!
-      return .init(i: closest.0, j: closest.1, similarity: rows.dot(closest.0, closest.1), score: average, confidence: confidence(average),
+      return .init(i: closest.0, j: closest.1, similarity: rows.dot(closest.0, closest.1), score: mg.mean, confidence: confidence(mg.mean),
                    sizes: (mg.from.count, mg.into.count))
     }
-    let attachments = try attachToGroupProfiles(sig: sig, features: xAll, rows: rows, neighbours: nn, blocks: sig.blockScales(weights), candidates: n,
-                                            parent: &parent, members: &members, overlaps: overlaps)
-    func find(_ a: Int) -> Int { var a = a; while parent[a] != a { a = parent[a] }; return a }
-    return Clustering(merges: merges, attachments: attachments, group: (0..<n).map(find), notes: notes)
+    let attachments = try attachToGroupProfiles(sig: sig, features: x, rows: rows, neighbours: nn, blocks: sig.blockScales(weights), candidates: n,
+                                                members: &members, overlaps: overlaps, pairLimit: profilePairLimit, blockRows: profileBlockRows,
+                                                draws: profileDraws)
+    var group = Array(0..<n)
+    for (r, ms) in members.enumerated() { for p in ms { group[p] = r } }
+    return Clustering(merges: merges, attachments: attachments, group: group, notes: notes)
   }
 
   /// Whether rows i and j of `sig` cannot be one driver: their periods of use overlap by more than
@@ -298,9 +306,9 @@ extension LinkageModel {
   /// left-out candidate (else it more likely belongs with those, to an actor whose group has not formed).
   func attachToGroupProfiles(sig: Signatures, features: Matrix, rows x: RowMajor, neighbours nn: [[(index: Int, similarity: Double)]],
                              blocks: [(range: Range<Int>, scale: Double)], candidates n: Int,
-                             parent: inout [Int], members: inout [[Int]], overlaps: (Int, Int) -> Bool) throws -> [Clustering.Join] {
-    func find(_ a: Int) -> Int { var a = a; while parent[a] != a { a = parent[a] }; return a }
-    let roots = (0..<n).filter { find($0) == $0 && members[$0].count >= 2 }
+                             members: inout [[Int]], overlaps: (Int, Int) -> Bool, pairLimit: Int, blockRows: Int, draws: Int) throws -> [Clustering.Join] {
+    // A group's members are listed under its representative; every other unit's list is empty.
+    let roots = (0..<n).filter { members[$0].count >= 2 }
     guard !roots.isEmpty else { return [] }
     let m = sig.vehicles.count, groups = roots.count
     let profiles = roots.map { profile(x, members[$0], blocks: blocks) }
@@ -309,20 +317,19 @@ extension LinkageModel {
     var profileMatrix = Matrix(rows: groups, columns: x.columns)
     for (g, p) in profiles.enumerated() { for k in 0..<x.columns { profileMatrix.elements[g + k * groups] = p[k] } }
     func similarities(_ range: Range<Int>) throws -> Matrix { try BLAS.multiply(features.rows(range), profileMatrix, transposeB: true) }
-    let exhaustive = n * groups <= 4_000_000
+    let exhaustive = n * groups <= pairLimit
     let whole = exhaustive ? try similarities(0..<n) : nil
-    func similarity(_ i: Int, _ g: Int) -> Double { whole.map { $0.elements[i + g * n] } ?? x.dot(i, profiles[g]) }
     var rng = SeededRNG(seed: seed &+ 44)
     func draw(_ count: Int) -> Int { Int(rng.next() % UInt64(count)) }
     // Null: pool vehicles (candidates and references) that overlap a member of the group — every pair
-    // when there are at most 4 000 000, else 2 000 000 pairs drawn with a seeded generator.
+    // up to `pairLimit` (candidate, group) pairs, else `draws` pairs drawn with a seeded generator.
     var null: [Double] = []
-    if exhaustive {
+    if let whole {
       for (g, r) in roots.enumerated() {
-        for i in 0..<n where !members[r].contains(i) && members[r].contains(where: { overlaps(i, $0) }) { null.append(similarity(i, g)) }
+        for i in 0..<n where !members[r].contains(i) && members[r].contains(where: { overlaps(i, $0) }) { null.append(whole.elements[i + g * n]) }
       }
     } else {
-      for _ in 0..<2_000_000 {
+      for _ in 0..<draws {
         let (i, g) = (draw(n), draw(groups))
         let r = roots[g]
         if !members[r].contains(i) && members[r].contains(where: { overlaps(i, $0) }) { null.append(x.dot(i, profiles[g])) }
@@ -335,12 +342,12 @@ extension LinkageModel {
     }
     // Singletons and their best admissible group (no member in use at the same time); the
     // admissible similarities are the density the null is set against (drawn as the null when large).
-    let singles = (0..<n).filter { members[find($0)].count == 1 }
-    let isSingle = (0..<n).map { members[find($0)].count == 1 }
+    let singles = (0..<n).filter { members[$0].count == 1 }
+    let isSingle = (0..<n).map { members[$0].count == 1 }
     func admissible(_ i: Int, _ r: Int) -> Bool { !members[r].contains(where: { overlaps(i, $0) }) }
     var admissibleSimilarities: [Double] = []
     if !exhaustive && !singles.isEmpty {
-      for _ in 0..<2_000_000 {
+      for _ in 0..<draws {
         let (i, g) = (singles[draw(singles.count)], draw(groups))
         if admissible(i, roots[g]) { admissibleSimilarities.append(x.dot(i, profiles[g])) }
       }
@@ -349,7 +356,8 @@ extension LinkageModel {
     var block = (range: 0..<0, values: Matrix(rows: 0, columns: 0))
     for i in singles {
       if whole == nil && !block.range.contains(i) {
-        let range = i..<min(n, i + 4096)
+        // Rows of the block × every group stay within about `pairLimit` values (at least one row).
+        let range = i..<min(n, i + max(1, min(blockRows, pairLimit / groups)))
         block = (range, try similarities(range))
       }
       func s(_ g: Int) -> Double { whole.map { $0.elements[i + g * n] } ?? block.values.elements[(i - block.range.lowerBound) + g * block.range.count] }
@@ -382,12 +390,11 @@ extension LinkageModel {
     for b in best.sorted(by: { $0.s > $1.s }) {
       let confidence = profileCalibration.probability(b.s)
       guard confidence >= groupProfileConfidence else { continue }
-      let r = find(roots[b.g])
+      let r = roots[b.g]
       guard !members[r].contains(where: { overlaps(b.i, $0) }) else { continue }
       // Report against the most similar member.
       let closest = members[r].max { x.dot(b.i, $0) < x.dot(b.i, $1) }!
       out.append(.init(i: b.i, j: closest, similarity: b.s, score: b.s, confidence: confidence, sizes: (1, members[r].count)))
-      parent[b.i] = r
       members[r].append(b.i)
       members[b.i] = []
     }

@@ -50,11 +50,21 @@ public struct Signatures: Codable, Sendable {
 
   func site(_ s: Int) -> Int { s % layout.siteBuckets }
 
-  /// Signatures given directly (rows of raw sums with their times), e.g. drawn for a benchmark.
+  /// Signatures given directly (e.g. drawn for a benchmark): per row, `layout.dimension` raw sums, the
+  /// first and last read, the number of visits and each visit's start and end in time order.
   public init(layout: Layout, vehicles: [Int], sums: [Double], firstSeen: [Int64], lastSeen: [Int64], trips: [Int],
-              visitStarts: [[Int64]] = [], visitEnds: [[Int64]] = []) {
+              visitStarts: [[Int64]], visitEnds: [[Int64]]) {
+    precondition(sums.count == vehicles.count * layout.dimension
+                 && [firstSeen.count, lastSeen.count, trips.count, visitStarts.count, visitEnds.count].allSatisfy { $0 == vehicles.count },
+                 "Signatures: one row of sums, times and visits per vehicle")
     self.layout = layout; self.vehicles = vehicles; self.sums = sums; self.firstSeen = firstSeen; self.lastSeen = lastSeen
     self.trips = trips; self.visitStarts = visitStarts; self.visitEnds = visitEnds
+  }
+
+  /// Zero sums for `vehicles`, their times to be appended row by row.
+  init(layout: Layout, vehicles: [Int]) {
+    self.layout = layout; self.vehicles = vehicles; sums = Array(repeating: 0, count: vehicles.count * layout.dimension)
+    firstSeen = []; lastSeen = []; trips = []
   }
 
   /// Builds signatures for `vehicles` (default: all) from their visits, one pass per vehicle. A visit
@@ -87,8 +97,7 @@ public struct Signatures: Codable, Sendable {
     let latMin = siteLat.min() ?? 0, latMax = siteLat.max() ?? 1, lonMin = siteLon.min() ?? 0, lonMax = siteLon.max() ?? 1
     let cellLat = max(1e-6, (latMax - latMin) / 8), cellLon = max(1e-6, (lonMax - lonMin) / 8)
     let travel = travel ?? store.typicalTravelSeconds()
-    var sig = Signatures(layout: layout, vehicles: vs, sums: Array(repeating: 0, count: vs.count * layout.dimension),
-                         firstSeen: [], lastSeen: [], trips: [])
+    var sig = Signatures(layout: layout, vehicles: vs)
     for (row, v) in vs.enumerated() {
       let base = row * layout.dimension
       let ts = rows[row].trips
@@ -263,6 +272,59 @@ public struct Signatures: Codable, Sendable {
       }
     }
     return m
+  }
+}
+
+extension Signatures {
+  /// n periods of use drawn over 28 days with the store's signature layout (64 sites), for benchmarks and
+  /// tests of the grouping at scale: every 20th period belongs to one of n/100 actors (about five periods
+  /// each, held one after another) with a habitual entry road, hour (σ 0.4 h) and four stop places; the rest
+  /// are one-off hirers with random roads, hours and stops. Returns the signatures and each row's actor.
+  public static func drawnPeriodsOfUse(_ n: Int, seed: UInt64) -> (signatures: Signatures, actor: [Int?]) {
+    var rng = SeededRNG(seed: seed)
+    let layout = Signatures.Layout(sites: 64)
+    let d = layout.dimension, day: Int64 = 86_400, start: Int64 = 1_772_409_600
+    let actors = max(1, n / 100)  // every 20th period is an actor's: about five each
+    struct Habit { var entry: Int; var hour: Double; var places: [Int]; var next: Int64 }
+    var habits = (0..<actors).map { _ in
+      Habit(entry: rng.int(0...3), hour: 14 + 5 * rng.uniform(), places: (0..<4).map { _ in 8 + rng.int(0...55) },
+            next: start + Int64(rng.uniform() * 3 * Double(day)))
+    }
+    var sums = [Double](repeating: 0, count: n * d)
+    var first: [Int64] = [], last: [Int64] = [], trips: [Int] = [], starts: [[Int64]] = [], ends: [[Int64]] = []
+    let actorOf = (0..<n).map { r -> Int? in r % 20 == 0 ? (r / 20) % actors : nil }
+    for r in 0..<n {
+      let actor = actorOf[r]
+      let from: Int64, days: Int64 = Int64(rng.int(1...4))
+      if let a = actor { from = habits[a].next; habits[a].next = from + days * day } else { from = start + Int64(rng.uniform() * 25 * Double(day)) }
+      var vs: [Int64] = [], ve: [Int64] = []
+      for k in 0..<rng.int(1...4) {
+        let hour = actor.map { habits[$0].hour + 0.4 * rng.normal() } ?? 8 + 11 * rng.uniform()
+        let t = from + Int64(min(Int(days) - 1, k)) * day + Int64(hour * 3600)
+        vs.append(t); ve.append(t + 3600 + Int64(rng.int(0...3600)))
+        let entry = actor.map { rng.bernoulli(0.9) ? habits[$0].entry : rng.int(0...7) } ?? rng.int(0...7)
+        let base = r * d
+        sums[base + layout.entry.lowerBound + entry] += 1
+        sums[base + layout.exit.lowerBound + entry] += 1
+        sums[base + layout.weekday.lowerBound + Int((t - start) / day) % 7] += 1
+        let h = min(23, max(0, Int(hour)))
+        sums[base + layout.hour.lowerBound + h] += 1
+        sums[base + layout.entryHour.lowerBound + entry * layout.hours + h] += 1
+        for _ in 0..<2 {
+          let stop = actor.map { habits[$0].places[rng.int(0...3)] } ?? 8 + rng.int(0...55)
+          sums[base + layout.stops.lowerBound + stop] += 1
+          sums[base + layout.stopArea.lowerBound + stop] += 1
+          sums[base + layout.dwell.lowerBound + rng.int(0...2)] += 1
+        }
+        sums[base + layout.durations.lowerBound + rng.int(0...4)] += 1
+      }
+      let order = vs.indices.sorted { vs[$0] < vs[$1] }
+      vs = order.map { vs[$0] }; ve = order.map { ve[$0] }
+      first.append(vs.first!); last.append(ve.max()!); trips.append(vs.count); starts.append(vs); ends.append(ve)
+    }
+    let sig = Signatures(layout: layout, vehicles: Array(0..<n), sums: sums, firstSeen: first, lastSeen: last, trips: trips,
+                         visitStarts: starts, visitEnds: ends)
+    return (sig, actorOf)
   }
 }
 

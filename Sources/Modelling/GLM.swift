@@ -299,13 +299,12 @@ public struct CountResponse: Sendable {
   }
 
   /// The NB2 log-likelihood at α = e^t up to a term that does not depend on α (Σ yᵢ log μᵢ), with its
-  /// first and second derivatives in log α: one pass over the rows, one logarithm each.
-  struct AlphaProfile { var logLikelihood: Double, gradient: Double, curvature: Double }
-
-  /// With r = 1/α and s = r + μ, per design row of n observations summing to y:
-  /// ℓ = n r log r − (n r + y) log s (+ y log μ, left out), ℓ′(r) = n log(r/s) + (n μ − y)/s and
+  /// first and second derivatives in log α: one pass over the rows, one logarithm each. With r = 1/α,
+  /// s = r + μ and q = log(s/r) = log1p(μ/r), per design row of n observations summing to y:
+  /// ℓ = −n r q − y (log r + q) (+ y log μ, left out), ℓ′(r) = −n q + (n μ − y)/s and
   /// ℓ″(r) = n (1/r − 1/s) − (n μ − y)/s², plus the distinct counts' lgamma and digamma terms;
-  /// d/d(log α) = −r d/dr, so the gradient is −rℓ′ and the curvature rℓ′ + r²ℓ″.
+  /// d/d(log α) = −r d/dr, so the gradient is −rℓ′ and the curvature rℓ′ + r²ℓ″. (q is log s − log r,
+  /// or log1p(μ/r) where μ < r/1000 — near α's lower bound — so that it does not cancel.)
   func alphaProfile(_ mu: [Double], logAlpha t: Double) -> AlphaProfile {
     let r = exp(-t), logR = -t, lr: Double = lgamma(r)
     var l = 0.0, d1 = 0.0, d2 = 0.0
@@ -316,13 +315,17 @@ public struct CountResponse: Sendable {
       d1 += f * a; d2 += f * b
     }
     for g in mu.indices where sizes[g] > 0 {
-      let n = sizes[g], m = mu[g], yt = totals[g], s = r + m, logS = log(s)
-      l += n * r * logR - (n * r + yt) * logS
-      d1 += n * (logR - logS) + (n * m - yt) / s
+      let n = sizes[g], m = mu[g], yt = totals[g], s = r + m
+      let q = m < 1e-3 * r ? log1p(m / r) : log(s) - logR
+      l += -n * r * q - yt * (logR + q)
+      d1 += -n * q + (n * m - yt) / s
       d2 += n * (1 / r - 1 / s) - (n * m - yt) / (s * s)
     }
     return AlphaProfile(logLikelihood: l, gradient: -r * d1, curvature: r * d1 + r * r * d2)
   }
+
+  /// `alphaProfile`'s result.
+  struct AlphaProfile { var logLikelihood: Double, gradient: Double, curvature: Double }
 
   /// ψ(v + r) − ψ(r) and ψ′(v + r) − ψ′(r): summed exactly for whole v up to 10⁴, else by the
   /// asymptotic series.

@@ -224,9 +224,10 @@ struct LinkageBadInputTests {
 
   /// `drivenTogether`: visits that share a minute are on the road together; back-to-back ones are not.
   @Test func drivenTogetherNeedsASharedMinute() {
-    var sig = Signatures(layout: .init(sites: 4), vehicles: [0, 1, 2], sums: [], firstSeen: [0, 1000, 1700], lastSeen: [2000, 1900, 3000], trips: [2, 1, 1])
-    sig.visitStarts = [[0, 1500], [1000], [1700]]
-    sig.visitEnds = [[600, 2000], [1900], [3000]]
+    let layout = Signatures.Layout(sites: 4)
+    var sig = Signatures(layout: layout, vehicles: [0, 1, 2], sums: Array(repeating: 0, count: 3 * layout.dimension),
+                         firstSeen: [0, 1000, 1700], lastSeen: [2000, 1900, 3000], trips: [2, 1, 1],
+                         visitStarts: [[0, 1500], [1000], [1700]], visitEnds: [[600, 2000], [1900], [3000]])
     #expect(sig.drivenTogether(0, 1))       // 1500–1900 shared
     #expect(sig.drivenTogether(1, 2))       // 1700–1900 shared
     #expect(sig.drivenTogether(0, 2))       // 1700–2000 shared

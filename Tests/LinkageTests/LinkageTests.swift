@@ -78,6 +78,21 @@ struct LinkageTests {
     #expect((0..<n).map(fast.find) == (0..<n).map(find))
   }
 
+  /// The profile pass beyond its pair limit (blocks of a few candidates' similarities to every group, the
+  /// null and admissible density from drawn pairs) attaches the same periods to the same groups as the
+  /// pass over every pair, on drawn periods of use.
+  @Test func profilePassInBlocksAttachesAsTheWholePass() throws {
+    let model = LinkageModel()
+    let sig = Signatures.drawnPeriodsOfUse(200, seed: 14).signatures
+    let x = sig.features(model.weights), n = sig.vehicles.count
+    let whole = try model.cluster(signatures: sig, features: x, candidates: n)
+    let blocks = try model.cluster(signatures: sig, features: x, candidates: n, profilePairLimit: 0, profileBlockRows: 3, profileDraws: 50_000)
+    #expect(!whole.attachments.isEmpty, "the data need attachments to compare")
+    #expect(blocks.attachments.map { [$0.i, $0.j] } == whole.attachments.map { [$0.i, $0.j] })
+    for (a, b) in zip(blocks.attachments, whole.attachments) { #expect(abs(a.similarity - b.similarity) < 1e-12) }
+    #expect(blocks.group == whole.group && blocks.merges.count == whole.merges.count)
+  }
+
   @Test func pairwiseAndBCubedOnAHandWorkedExample() {
     // Truth: a1 = {A, B, C}, a2 = {D, E}; F innocent. Predicted: {A, B}, {C, D}, E, F alone.
     let truth = ["A": "a1", "B": "a1", "C": "a1", "D": "a2", "E": "a2"]
@@ -273,7 +288,8 @@ struct LinkageTests {
       }
     }
     let sig = Signatures(layout: layout, vehicles: Array(0..<n), sums: sums, firstSeen: Array(repeating: 0, count: n),
-                         lastSeen: Array(repeating: 0, count: n), trips: Array(repeating: 12, count: n))
+                         lastSeen: Array(repeating: 0, count: n), trips: Array(repeating: 12, count: n),
+                         visitStarts: Array(repeating: [], count: n), visitEnds: Array(repeating: [], count: n))
     var w = Signatures.Weights()
     (w.entry, w.exit, w.stops, w.stopPairs, w.stopArea, w.dwell, w.weekday, w.bigrams, w.durations, w.rental, w.entryHour) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
     let raw = sig.features(w, centred: false), centred = sig.features(w)
