@@ -22,7 +22,7 @@ struct AverageLinkage {
   /// across them it was made at.
   struct Merge { var from: [Int], into: [Int], mean: Double }
 
-  var parent: [Int]
+  /// Each group's members, listed under its representative (every other unit's list is empty).
   var members: [[Int]]
   var merges: [Merge] = []
 
@@ -33,7 +33,6 @@ struct AverageLinkage {
   ///   - extra: an extra score for a pair beyond the dot product (summed pair by pair), or nil.
   ///   - accept: whether a mean score is high enough to merge at.
   init(rows x: RowMajor, n: Int, edges: [(Int, Int)], cannotLink: (Int, Int) -> Bool, extra: ((Int, Int) -> Double)?, accept: (Double) -> Bool) {
-    parent = Array(0..<n)
     members = (0..<n).map { [$0] }
     let d = x.columns
     // Row sums of the merged groups (a single unit's is its row of x).
@@ -70,7 +69,8 @@ struct AverageLinkage {
     }
     for a in 0..<n { for (b, e) in adjacent[a] where a < b { consider(a, b, edge: e) } }
     while let c = heap.popMax() {
-      guard parent[c.a] == c.a, parent[c.b] == c.b, version[c.a] == c.versions.0, version[c.b] == c.versions.1 else { continue }
+      // Skip a merge one of whose groups has since merged (away, or grown).
+      guard !members[c.a].isEmpty, !members[c.b].isEmpty, version[c.a] == c.versions.0, version[c.b] == c.versions.1 else { continue }
       // The group holding the joining edge's first row merges into the other.
       let (from, into) = members[c.a].contains(c.edge.i) ? (c.a, c.b) : (c.b, c.a)
       merges.append(Merge(from: members[from], into: members[into], mean: c.mean))
@@ -79,7 +79,6 @@ struct AverageLinkage {
       for k in 0..<d { merged[k] += add[k] }
       sums[into] = merged
       sums[from] = nil
-      parent[from] = into
       members[into] += members[from]
       members[from] = []
       version[into] += 1
@@ -96,8 +95,6 @@ struct AverageLinkage {
       for g in neighbours.keys.sorted() { consider(into, g, edge: neighbours[g]!) }
     }
   }
-
-  func find(_ a: Int) -> Int { var a = a; while parent[a] != a { a = parent[a] }; return a }
 
   /// The smallest edge joining two groups: row indices, i < j.
   struct Edge: Comparable {

@@ -205,7 +205,7 @@ extension LinkageModel {
     precondition(n >= 2 && n <= sig.vehicles.count && xAll.rows == sig.vehicles.count, "cluster: candidates are the first rows of the signatures and features")
     var notes: [String] = []
     let m = sig.vehicles.count
-    let x = xAll.rows(0..<n)
+    let x = m == n ? xAll : xAll.rows(0..<n)
     let rows = RowMajor(xAll)
     let nn = try topKNeighbours(x, k: min(neighbours, n - 1))
     func overlaps(_ i: Int, _ j: Int) -> Bool { cannotBeOneDriver(sig, i, j) }
@@ -317,8 +317,7 @@ extension LinkageModel {
     var profileMatrix = Matrix(rows: groups, columns: x.columns)
     for (g, p) in profiles.enumerated() { for k in 0..<x.columns { profileMatrix.elements[g + k * groups] = p[k] } }
     func similarities(_ range: Range<Int>) throws -> Matrix { try BLAS.multiply(features.rows(range), profileMatrix, transposeB: true) }
-    let exhaustive = n * groups <= pairLimit
-    let whole = exhaustive ? try similarities(0..<n) : nil
+    let whole = n * groups <= pairLimit ? try similarities(0..<n) : nil
     var rng = SeededRNG(seed: seed &+ 44)
     func draw(_ count: Int) -> Int { Int(rng.next() % UInt64(count)) }
     // Null: pool vehicles (candidates and references) that overlap a member of the group — every pair
@@ -346,7 +345,7 @@ extension LinkageModel {
     let isSingle = (0..<n).map { members[$0].count == 1 }
     func admissible(_ i: Int, _ r: Int) -> Bool { !members[r].contains(where: { overlaps(i, $0) }) }
     var admissibleSimilarities: [Double] = []
-    if !exhaustive && !singles.isEmpty {
+    if whole == nil && !singles.isEmpty {
       for _ in 0..<draws {
         let (i, g) = (singles[draw(singles.count)], draw(groups))
         if admissible(i, roots[g]) { admissibleSimilarities.append(x.dot(i, profiles[g])) }
@@ -363,11 +362,12 @@ extension LinkageModel {
       func s(_ g: Int) -> Double { whole.map { $0.elements[i + g * n] } ?? block.values.elements[(i - block.range.lowerBound) + g * block.range.count] }
       var top: (Int, Double)? = nil
       for (g, r) in roots.enumerated() {
-        if exhaustive {
+        let v = s(g)
+        if whole != nil {
           guard admissible(i, r) else { continue }
-          admissibleSimilarities.append(s(g))
-          if s(g) > (top?.1 ?? -1) { top = (g, s(g)) }
-        } else if s(g) > (top?.1 ?? -1) && admissible(i, r) { top = (g, s(g)) }
+          admissibleSimilarities.append(v)
+          if v > (top?.1 ?? -1) { top = (g, v) }
+        } else if v > (top?.1 ?? -1) && admissible(i, r) { top = (g, v) }
       }
       guard let top, top.1 >= groupProfileFloor else { continue }
       // A singleton alike another singleton more than any group is more likely one of an actor whose
