@@ -88,7 +88,6 @@ public struct NextAppearanceModel: ModelSpec, Equatable {
   /// Fits the population parts from the visits of repeat vehicles (seen on ≥ 2 days).
   public func fit(visits: [Int: [Visit]], siteCount: Int) -> FittedNextAppearance {
     var profile = [Double](repeating: 1e-3, count: 168)
-    var gaps = [Double](repeating: 0.1, count: maxGapDays + 1)
     var entries = [Double](repeating: 0.1, count: siteCount)
     var stops = [Double](repeating: 0, count: siteCount)
     var repeatVisits = 0.0
@@ -102,17 +101,62 @@ public struct NextAppearanceModel: ModelSpec, Equatable {
         if v.entrySite < siteCount { entries[v.entrySite] += 1 }
         for s in Set(v.stopSites).sorted() where s < siteCount { stops[s] += 1 }
       }
-      for (a, b) in zip(days, days.dropFirst()) { gaps[min(maxGapDays, Int(b - a))] += 1 }
     }
     let population = profile.map { $0 / profile.reduce(0, +) }
+    let gaps = Self.gapLifeTable(visits, maxGapDays: maxGapDays)
     let (pooling, smoothing) = Self.chooseHourShape(visits, population: population, profileStrength: profileStrength)
     var fitted = FittedNextAppearance(specification: self, populationProfile: population,
-                                      populationGaps: gaps.map { $0 / gaps.reduce(0, +) }, populationEntries: entries.map { $0 / entries.reduce(0, +) },
+                                      populationGaps: gaps.pmf, populationEntries: entries.map { $0 / entries.reduce(0, +) },
                                       hourPooling: pooling, hourSmoothing: smoothing,
                                       populationStopRates: stops.map { $0 / max(repeatVisits, 1) })
+    fitted.tailHazard = gaps.tailHazard
     fitted.renewalWeight = Self.chooseRenewalWeight(visits, fitted: fitted)
     fitted.stopStrengths = Self.chooseStopStrengths(visits, rates: fitted.populationStopRates!)
     return fitted
+  }
+
+  /// The gap between a repeat vehicle's visit days, learned from the store by the life table
+  /// (Kaplan–Meier): the hazard of a gap ending on day g is the gaps that ended at g over the spells away
+  /// still open at g, each vehicle's last, unfinished spell (to the end of the data) counted as open —
+  /// so visitors who never came back keep the hazard of a long absence low, where counting finished gaps
+  /// alone said that every repeat vehicle comes back. Returns P(gap = g) for g < `maxGapDays` and
+  /// P(gap ≥ maxGapDays) in the last place, and the daily hazard beyond that: returns after `maxGapDays`
+  /// or more over the days spent away beyond it (a constant hazard, with one pseudo-day at the overall
+  /// hazard).
+  static func gapLifeTable(_ visits: [Int: [Visit]], maxGapDays: Int) -> (pmf: [Double], tailHazard: Double) {
+    let endDay = (visits.values.compactMap { $0.map(\.day).max() }.max() ?? 0) + 1
+    var atRisk = [Double](repeating: 0, count: maxGapDays), ended = [Double](repeating: 0, count: maxGapDays)
+    var tailReturns = 0.0, tailDays = 0.0
+    /// A spell away of `length` days: ended by a visit on its last day, or still open (censored).
+    func add(_ length: Int, closed: Bool) {
+      guard length >= 1 else { return }
+      for g in 1..<min(length + 1, maxGapDays) { atRisk[g] += 1 }
+      if length < maxGapDays {
+        if closed { ended[length] += 1 }
+      } else {
+        tailDays += Double(length - maxGapDays + 1)
+        if closed { tailReturns += 1 }
+      }
+    }
+    for k in visits.keys.sorted() {
+      let days = Set(visits[k]!.map(\.day)).sorted()
+      guard days.count >= 2 else { continue }
+      for (a, b) in zip(days, days.dropFirst()) { add(Int(b - a), closed: true) }
+      // Not seen on the days after its last visit up to the end of the data: open that long.
+      add(Int(endDay - 1 - days.last!), closed: false)
+    }
+    // Each day's hazard is shrunk towards the overall one (returns over days away) by a tenth of a
+    // spell, so a gap length few or no spells reached is neither impossible nor certain.
+    let overall = (ended.reduce(0, +) + tailReturns) / max(atRisk.reduce(0, +) + tailDays, 1)
+    var pmf = [Double](repeating: 0, count: maxGapDays + 1)
+    var survive = 1.0
+    for g in 1..<maxGapDays {
+      pmf[g] = survive * (ended[g] + 0.1 * overall) / (atRisk[g] + 0.1)
+      survive -= pmf[g]
+    }
+    pmf[maxGapDays] = max(survive, 0)
+    let total = pmf.reduce(0, +)
+    return (pmf.map { $0 / total }, (tailReturns + overall) / (tailDays + 1))
   }
 
   /// Learns from the store, site by site, how far a vehicle's own stops outweigh the population's:
@@ -239,6 +283,9 @@ public struct FittedNextAppearance: FittedModel, SiteIndexedModel {
   public let specification: NextAppearanceModel
   public let populationProfile: [Double]
   public let populationGaps: [Double]
+  /// The daily hazard of a return after `maxGapDays` or more days away (`NextAppearanceModel.gapLifeTable`);
+  /// nil in fits from before 2026-12-07, which used 0.5.
+  public var tailHazard: Double?
   public let populationEntries: [Double]
   /// Learned at fit time (`NextAppearanceModel.chooseHourShape`); nil in fits from before 2026-12: 0.
   public var hourPooling: Double?
@@ -334,7 +381,7 @@ public struct FittedNextAppearance: FittedModel, SiteIndexedModel {
     let pmf = gaps.map { $0 / total }
     let g = max(1, Int(day - last))
     let tail = pmf[min(g, s.maxGapDays)...].reduce(0, +)
-    let h0 = g >= s.maxGapDays ? pmf[s.maxGapDays] / max(tail, 1e-12) * 0.5 : pmf[g] / max(tail, 1e-12)
+    let h0 = g >= s.maxGapDays ? tailHazard ?? 0.5 : pmf[g] / max(tail, 1e-12)
     let prof = hourProfile(visits)
     let weekday = (0..<7).map { d in (0..<24).reduce(0.0) { $0 + prof[d * 24 + $1] } }
     let wTotal = weekday.reduce(0, +)
@@ -476,7 +523,7 @@ extension FittedNextAppearance {
       if abs(xs.reduce(0, +) - 1) > 1e-6 { return "\(name) does not sum to 1" }
     }
     for (name, v, range) in [("hourPooling", hourPooling, 0.0...1e6), ("hourSmoothing", hourSmoothing, 0.0...0.5),
-                             ("renewalWeight", renewalWeight, 0.0...1.0)] {
+                             ("renewalWeight", renewalWeight, 0.0...1.0), ("tailHazard", tailHazard, 0.0...1.0)] {
       if let v, !range.contains(v) { return "fitted.\(name) \(v) is outside \(range)" }
     }
     return nil
@@ -488,6 +535,7 @@ extension FittedNextAppearance {
       .init("hours pooled across weekdays", String(format: "%.0f", hourPooling ?? 0)),
       .init("spread to neighbouring hours", String(format: "%.2f", hourSmoothing ?? 0)),
       .init("renewal weight", String(format: "%.2f", renewalWeight ?? 1)),
+      .init("daily chance of a return after \(specification.maxGapDays)+ days away", String(format: "%.3f", tailHazard ?? 0.5)),
       .init("stop pseudo-visits (median over sites stopped at)", String(format: "%.1f", medianStopStrength)),
     ])
   }
