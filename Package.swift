@@ -75,8 +75,7 @@ let package = Package(
     .testTarget(
       name: "HotspotsTests", dependencies: ["Hotspots", "Reads", "Modelling", "Linalg", "TestSupport"],
       resources: [.copy("Fixtures")]),
-    .testTarget(
-      name: "RoutesTests", dependencies: ["Routes", "Reads", "Modelling", "Linalg", "TestSupport"], resources: [.copy("Fixtures")]),
+    .testTarget(name: "RoutesTests", dependencies: ["Routes", "Reads", "Modelling", "Linalg", "TestSupport"]),
     .testTarget(name: "LinkageTests", dependencies: ["Linkage", "Evaluation", "Reads", "Modelling", "Linalg", "Simulation", "TestSupport"]),
     .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "ModelCatalogue", "Hotspots", "Routes", "Linkage", "Reads", "Modelling", "Simulation", "TestSupport"]),
     .testTarget(name: "ReportingTests", dependencies: ["Reporting", "Evaluation", "Linkage", "Routes", "ModelCatalogue", "Hotspots", "Reads", "Modelling", "TestSupport"]),
