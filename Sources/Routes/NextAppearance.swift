@@ -11,8 +11,10 @@ import Reads
 /// P(entry site)      ∝ n_v(site) + b · P_pop(site)
 /// P(stops at site s on the visit) = (visits of v with a stop at s + c · r_pop(s)) / (visits of v + c)
 /// ```
-/// where r_pop(s) is the share of repeat vehicles' visits with a stop at s (`Trip.stops`) and c, per
-/// site, is learned from the store (beta-binomial method of moments, `chooseStopStrengths`).
+/// where the population's gap distribution is a life table over repeat vehicles (each one's unfinished
+/// spell away counted as open, `gapLifeTable`), r_pop(s) is the share of repeat vehicles' visits with a
+/// stop at s (`Trip.stops`) and c, per site, is learned from the store (beta-binomial method of moments,
+/// `chooseStopStrengths`).
 public struct NextAppearanceModel: ModelSpec, Equatable {
   public static let kind: ModelKind = "next-appearance"
   public static let family = ModelFamily.nextAppearance
@@ -23,7 +25,7 @@ public struct NextAppearanceModel: ModelSpec, Equatable {
   public var gapStrength = 3.0
   /// Pseudo-entries of the population entry distribution.
   public var entryStrength = 2.0
-  /// Longest gap (days) modelled; longer gaps share the last bucket.
+  /// Longest gap (days) the life table resolves day by day; longer ones share one learned daily hazard.
   public var maxGapDays = 28
   public init() {}
 
