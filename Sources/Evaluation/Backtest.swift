@@ -211,7 +211,7 @@ public enum HotspotBacktest {
           let known = (past[m.name] ?? []).filter { $0.origin + h <= o }.suffix(7).map { p in
             HeldOutWindow(expected: p.expected, actual: history.slice(bins: p.origin..<(p.origin + h)).counts, alpha: p.ownAlpha)
           }
-          let fitted = try m.model.fit(history, clock: clock, startingFrom: lastFit[m.name])
+          let fitted = try m.model.fitForForecasting(history, clock: clock, startingFrom: lastFit[m.name])
           lastFit[m.name] = fitted
           var f = fitted.forecast(history: history, bins: test.binCount, clock: clock)
           if f.expected.count == test.units.count * h { past[m.name, default: []].append((o, f.expected, f.alpha)) }

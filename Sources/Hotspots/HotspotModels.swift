@@ -70,12 +70,19 @@ public protocol HotspotModel: ModelSpec where Statistic == CountTable, Context =
   /// (a backtest's last window), when it has an iterative fit that can start there; the default fits
   /// from scratch. The result is the same model to the fit's tolerance, reached in fewer iterations.
   func fit(_ data: CountTable, clock: LocalClock, startingFrom previous: (any FittedHotspotModel)?) throws -> Fitted
+  /// The same fit when only its forecasts are used (a backtest window, a held-out fit that learns the
+  /// predictive dispersion): a model may leave out what only a saved model shows, such as standard
+  /// errors. The default is `fit(_:clock:startingFrom:)`.
+  func fitForForecasting(_ data: CountTable, clock: LocalClock, startingFrom previous: (any FittedHotspotModel)?) throws -> Fitted
 }
 
 extension HotspotModel {
   public static var family: ModelFamily { .hotspot }
   public func fit(_ data: CountTable, clock: LocalClock, startingFrom previous: (any FittedHotspotModel)?) throws -> Fitted {
     try fit(data, clock: clock)
+  }
+  public func fitForForecasting(_ data: CountTable, clock: LocalClock, startingFrom previous: (any FittedHotspotModel)?) throws -> Fitted {
+    try fit(data, clock: clock, startingFrom: previous)
   }
 }
 
@@ -163,7 +170,7 @@ extension HotspotModel {
     func heldOut(_ k: Int) -> [HeldOutWindow]? {
       let cut = history.binCount - k * h
       let train = history.slice(bins: 0..<cut), held = history.slice(bins: cut..<history.binCount)
-      guard let fitted = try? fit(train, clock: clock, startingFrom: lastFit) else { return nil }
+      guard let fitted = try? fitForForecasting(train, clock: clock, startingFrom: lastFit) else { return nil }
       lastFit = fitted
       let f = fitted.forecast(history: train, bins: k * h, clock: clock)
       guard f.expected.count == held.counts.count else { return nil }

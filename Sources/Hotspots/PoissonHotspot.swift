@@ -214,6 +214,15 @@ public struct PoissonHotspotModel: HotspotModel, Equatable {
   /// IRLS from `previous`'s coefficients (and α) when it has this design's columns (a backtest's last
   /// window), else from the counts.
   public func fit(_ data: CountTable, clock: LocalClock, startingFrom previous: (any FittedHotspotModel)?) throws -> FittedPoissonHotspot {
+    try fit(data, clock: clock, startingFrom: previous, standardErrors: true)
+  }
+
+  /// The fit without standard errors (NaN): its forecasts are the same.
+  public func fitForForecasting(_ data: CountTable, clock: LocalClock, startingFrom previous: (any FittedHotspotModel)?) throws -> FittedPoissonHotspot {
+    try fit(data, clock: clock, startingFrom: previous, standardErrors: false)
+  }
+
+  func fit(_ data: CountTable, clock: LocalClock, startingFrom previous: (any FittedHotspotModel)?, standardErrors: Bool) throws -> FittedPoissonHotspot {
     try data.requireHistory()
     // Terms the training rows cannot identify are left out, with a note, not extrapolated: weekly
     // harmonics need a week of rows (after the 7 days the recent-activity terms use up), the daily
@@ -242,11 +251,12 @@ public struct PoissonHotspotModel: HotspotModel, Equatable {
       notes.append("weekly harmonics left out: bins of \(data.binning) have no day of the week")
     }
     let prior = previous as? FittedPoissonHotspot
-    if spec != self { return try spec.fitIdentified(data, clock: clock, notes: notes, previous: prior) }
-    return try fitIdentified(data, clock: clock, notes: notes, previous: prior)
+    if spec != self { return try spec.fitIdentified(data, clock: clock, notes: notes, previous: prior, standardErrors: standardErrors) }
+    return try fitIdentified(data, clock: clock, notes: notes, previous: prior, standardErrors: standardErrors)
   }
 
-  func fitIdentified(_ data: CountTable, clock: LocalClock, notes initial: [String], previous: FittedPoissonHotspot? = nil) throws -> FittedPoissonHotspot {
+  func fitIdentified(_ data: CountTable, clock: LocalClock, notes initial: [String], previous: FittedPoissonHotspot? = nil,
+                     standardErrors: Bool = true) throws -> FittedPoissonHotspot {
     if covariatesFile != nil { _ = try userCovariates() }  // a bad file is an error here, not silently zeros
     // The design cache travels with the fits: a fit on a longer history of the same table extends it.
     let cache = previous?.designCache ?? PoissonDesignCache()
@@ -262,7 +272,8 @@ public struct PoissonHotspotModel: HotspotModel, Equatable {
     if unitTimeOfDayBands > 1 && bands(units: data.units.count) == 0 && data.units.count > 1 {
       notes.append("no unit × time-of-day term: \(data.units.count) units × \(unitTimeOfDayBands) bands is over \(Self.maxInteractionLevels) levels; every unit keeps one share of the forecast in every hour")
     }
-    let glm = LogLinearGLM(family: family, ridge: ridge, maxIterations: maxIterations, tolerance: tolerance)
+    var glm = LogLinearGLM(family: family, ridge: ridge, maxIterations: maxIterations, tolerance: tolerance)
+    glm.standardErrors = standardErrors
     let start = previous.flatMap { p in
       p.specification == self && p.columns == columnNames(units: data.units) ? (coefficients: p.coefficients, alpha: p.alpha) : nil
     }

@@ -242,13 +242,33 @@ extension FactorDesign: GLMDesign {
     let denseStart = s - q
     var diag = [Double](repeating: 0, count: m), cross = [Double](repeating: 0, count: m * s), levelRHS = diag
     let absorbed = factors[a]
-    for i in 0..<n {
-      let l = Int(absorbed[i]) - 1
-      guard l >= 0 else { continue }
-      let wi = w[i], row = l * s
-      diag[l] += wi; levelRHS[l] += wi * zs[i]
-      cross[row] += wi
-      for (k, f) in others.enumerated() where factors[f][i] > 0 { cross[row + otherStart[k] + Int(factors[f][i]) - 1] += wi }
+    // The other factors' levels row-major (−1 at the reference level), as `gram` keeps them.
+    let no = others.count
+    var otherCell = [Int32](repeating: -1, count: n * max(1, no))
+    for (k, f) in others.enumerated() {
+      for i in 0..<n where factors[f][i] > 0 { otherCell[i * no + k] = Int32(otherStart[k]) + factors[f][i] - 1 }
+    }
+    absorbed.withUnsafeBufferPointer { L in
+      w.withUnsafeBufferPointer { W in
+        zs.withUnsafeBufferPointer { Z in
+          otherCell.withUnsafeBufferPointer { O in
+            diag.withUnsafeMutableBufferPointer { G in
+              levelRHS.withUnsafeMutableBufferPointer { R in
+                cross.withUnsafeMutableBufferPointer { C in
+                  for i in 0..<n {
+                    let l = Int(L[i]) - 1
+                    guard l >= 0 else { continue }
+                    let wi = W[i], row = l * s
+                    G[l] += wi; R[l] += wi * Z[i]
+                    C[row] += wi
+                    for k in 0..<no where O[i * no + k] >= 0 { C[row + Int(O[i * no + k])] += wi }
+                  }
+                }
+              }
+            }
+          }
+        }
+      }
     }
     // The level–dense cells row by row, one accumulator per dense column carried over the level's run
     // of rows (a collapsed design comes unit by unit) and added to the level's cells when it changes.

@@ -55,6 +55,9 @@ public struct LogLinearGLM: Sendable {
   public var maxIterations = 100
   /// Relative change in deviance that ends IRLS.
   public var tolerance = 1e-10
+  /// Whether to compute the standard errors (one more pass over the design and an inverse); a fit used
+  /// only for its forecasts skips them and reports NaN.
+  public var standardErrors = true
   public init(family: Family = .poisson, ridge: Double = 0, maxIterations: Int = 100, tolerance: Double = 1e-10) {
     self.family = family; self.ridge = ridge; self.maxIterations = maxIterations; self.tolerance = tolerance
   }
@@ -178,7 +181,7 @@ public struct LogLinearGLM: Sendable {
     // Final Fisher information at the optimum.
     let fisher = (0..<n).map { w[$0] * mu[$0] / (1 + alpha * mu[$0]) }
     var se = [Double](repeating: .nan, count: p)
-    if let d = x.penalisedInverseDiagonal(weights: fisher, ridge: ridge, penalised: pen) { se = d.map { $0.squareRoot() } }
+    if standardErrors, let d = x.penalisedInverseDiagonal(weights: fisher, ridge: ridge, penalised: pen) { se = d.map { $0.squareRoot() } }
     let nullMu = [Double](repeating: ybar, count: n)
     return Result(
       coefficients: beta, standardErrors: se, alpha: alpha,

@@ -119,6 +119,19 @@ struct HotspotModelTests {
     }
   }
 
+  /// A fit used only for its forecasts (backtest windows, held-out fits) leaves out the standard errors
+  /// and nothing else: the same coefficients and forecasts, bit for bit.
+  @Test func aFitForForecastingSkipsOnlyTheStandardErrors() throws {
+    let t = syntheticTable()
+    for family in [LogLinearGLM.Family.poisson, .negativeBinomial] {
+      var spec = PoissonHotspotModel(); spec.family = family
+      let full = try spec.fit(t, clock: .utc, startingFrom: nil), quick = try spec.fitForForecasting(t, clock: .utc, startingFrom: nil)
+      #expect(quick.coefficients == full.coefficients && quick.alpha == full.alpha)
+      #expect(quick.forecast(history: t, bins: 24, clock: .utc).expected == full.forecast(history: t, bins: 24, clock: .utc).expected)
+      #expect(full.standardErrors.allSatisfy { $0.isFinite && $0 > 0 } && quick.standardErrors.allSatisfy(\.isNaN))
+    }
+  }
+
   @Test func poissonModelFileRoundTripAndRefusals() throws {
     let t = syntheticTable()
     let fitted = try PoissonHotspotModel().fit(t, clock: .utc)
