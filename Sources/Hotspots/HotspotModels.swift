@@ -140,7 +140,7 @@ extension HotspotModel {
   /// counts are now in `history` (a backtest's earlier windows, oldest first), or when there are none
   /// from `predictiveDispersion`, which fits the model again on shorter histories.
   public func fitForecast(_ history: CountTable, bins: Int, clock: LocalClock, pastWindows: [HeldOutWindow] = []) throws -> HotspotForecast {
-    var f = try fit(history, clock: clock).forecast(history: history, bins: bins, clock: clock)
+    var f = try fitForForecasting(history, clock: clock, startingFrom: nil).forecast(history: history, bins: bins, clock: clock)
     learnDispersion(&f, history: history, clock: clock, pastWindows: pastWindows)
     return f
   }
@@ -160,8 +160,8 @@ extension HotspotModel {
   /// everything before it (one window ahead, as the model is used). `HeldOutWindow.dispersion` turns
   /// them into α and τ² (the earlier windows are forecast further ahead, so τ² errs wide rather than
   /// narrow). Nil when the history is too short or the model cannot fit on the shorter part.
-  /// Each fit starts from the one before it (`fit(_:clock:startingFrom:)`), and `lastFit`, the fit on
-  /// the longest of these histories, is where a fit on the whole history can start.
+  /// Each fit starts from the one before it (`fitForForecasting`: no standard errors), and `lastFit`,
+  /// the fit on the longest of these histories, is where a fit on the whole history can start.
   public func predictiveDispersion(_ history: CountTable, bins: Int, clock: LocalClock) -> (alpha: Double, windowAlpha: Double, lastFit: Fitted)? {
     let h = min(bins, history.binCount / 4)
     guard h >= 1 else { return nil }

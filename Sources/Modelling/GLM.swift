@@ -40,11 +40,12 @@ public enum FitError: Error, CustomStringConvertible, Equatable {
 /// Poisson, or negative binomial (NB2, Var = μ + αμ²) with α estimated by maximum likelihood.
 ///
 /// ```
-/// η = Xβ + offset,  μ = exp(η),  W = w·μ/(1 + αμ),  z = η − offset + (y − μ)/μ
+/// η = Xβ + offset,  μ = exp(η),  W = w·μ(1 + αy)/(1 + αμ)²,  z = η − offset + (y − μ)(1 + αμ)/(μ(1 + αy))
 /// β ← (XᵀWX + λP)⁻¹ XᵀWz        (P = identity on penalised columns)
 /// ```
+/// (Newton's step: W is the observed information, which for the Poisson, α = 0, is the expected one.)
 /// XᵀWX is formed by `dsyrk` on √W·X and solved by Cholesky (`dpotrf`/`dpotrs`); standard errors
-/// are √diag((XᵀWX + λP)⁻¹) (`dpotri`), the inverse Fisher information at the optimum.
+/// are √diag((XᵀWX + λP)⁻¹) (`dpotri`) with the expected information's W = w·μ/(1 + αμ) at the optimum.
 /// References: McCullagh & Nelder (1989) *Generalized Linear Models*, 2nd ed., ch. 2;
 /// Hilbe (2011) *Negative Binomial Regression*, ch. 8 (NB2 by ML).
 public struct LogLinearGLM: Sendable {

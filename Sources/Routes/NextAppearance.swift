@@ -126,6 +126,7 @@ public struct NextAppearanceModel: ModelSpec, Equatable {
   /// or more over the days spent away beyond it (a constant hazard, with one pseudo-day at the overall
   /// hazard).
   static func gapLifeTable(_ visits: [Int: [Visit]], maxGapDays: Int) -> (pmf: [Double], tailHazard: Double) {
+    precondition(maxGapDays >= 2, "max_gap_days below 2")
     let endDay = (visits.values.compactMap { $0.map(\.day).max() }.max() ?? 0) + 1
     var atRisk = [Double](repeating: 0, count: maxGapDays), ended = [Double](repeating: 0, count: maxGapDays)
     var tailReturns = 0.0, tailDays = 0.0
@@ -149,7 +150,9 @@ public struct NextAppearanceModel: ModelSpec, Equatable {
     }
     // Each day's hazard is shrunk towards the overall one (returns over days away) by a tenth of a
     // spell, so a gap length few or no spells reached is neither impossible nor certain.
-    let overall = (ended.reduce(0, +) + tailReturns) / max(atRisk.reduce(0, +) + tailDays, 1)
+    // (No repeat vehicle at all, so no spell: one return in max_gap_days, not none.)
+    let spellDays = atRisk.reduce(0, +) + tailDays
+    let overall = spellDays > 0 ? (ended.reduce(0, +) + tailReturns) / spellDays : 1 / Double(maxGapDays)
     var pmf = [Double](repeating: 0, count: maxGapDays + 1)
     var survive = 1.0
     for g in 1..<maxGapDays {
@@ -369,8 +372,8 @@ public struct FittedNextAppearance: FittedModel, SiteIndexedModel {
   }
 
   /// The two hazards of a first visit on local day `day`, given the visits before it:
-  /// - renewal: P(gap = g | gap ≥ g) from the gap distribution (own gaps + population pseudo-gaps),
-  ///   scaled by the vehicle's weekday share;
+  /// - renewal: P(gap = g | gap ≥ g) from the gap distribution (own gaps + population pseudo-gaps; for
+  ///   g ≥ `maxGapDays`, the population's `tailHazard`), scaled by the vehicle's weekday share;
   /// - weekday: the share of days of that weekday with a visit since the first visit (with 2
   ///   population pseudo-days), a habit of weekly slots.
   func dayHazards(_ visits: [NextAppearanceModel.Visit], day: Int64) -> (renewal: Double, weekday: Double) {

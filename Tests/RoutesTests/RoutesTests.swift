@@ -241,8 +241,8 @@ struct MarkovRouteTests {
 
   /// The gap distribution by the life table, by hand (maxGapDays 4, data to day 9): A visits on days
   /// 0, 2, 4 (gaps 2, 2; away 5 days at the end), B on 0, 1 (gap 1; away 8 days), C on 3, 9 (gap 6, in
-  /// the tail); a vehicle seen on one day has no gap. At risk at g = 1: the five spells plus A's
-  /// second gap = 6, one ends; g = 2: 5, two end; g = 3: 3, none end. Beyond 4 days: C's return after 3
+  /// the tail); a vehicle seen on one day has no gap. At risk at g = 1: all six spells (A's two gaps
+  /// and last spell, B's gap and last spell, C's gap), one ends; g = 2: 5, two end; g = 3: 3, none end. Beyond 4 days: C's return after 3
   /// days in the tail, A's 2 and B's 5 days there without one. Overall: 4 returns in 24 days away, 1/6;
   /// each hazard is shrunk to it by 0.1 of a spell, the tail's by one day. Counting finished gaps alone
   /// (the rule before) gives P(gap = 1) 1/4 and ignores that B and A stopped coming.
@@ -254,15 +254,18 @@ struct MarkovRouteTests {
     let expected = [0, h[0], (1 - h[0]) * h[1], (1 - h[0]) * (1 - h[1]) * h[2], (1 - h[0]) * (1 - h[1]) * (1 - h[2])]
     #expect(zip(pmf, expected).allSatisfy { abs($0 - $1) < 1e-15 }, "\(pmf)")
     #expect(abs(tail - (1 + 1.0 / 6) / 11) < 1e-15)
-    // The fitted model uses them: B, away 8 days, returns on a given day with the tail's hazard
-    // shrunk to its own gap (none of its gaps is that long) — not the 0.5 a day of the rule before.
+    // The fitted model uses them: B, away 9 days on day 10, returns with the tail's hazard (times its
+    // weekday share), not the 0.5 a day of the rule before.
     var model = NextAppearanceModel()
     model.maxGapDays = 4
     let fitted = model.fit(visits: visits, siteCount: 1)
     #expect(fitted.populationGaps == pmf && fitted.tailHazard == tail)
-    #expect(fitted.dayHazards(visits[1]!, day: 10).renewal <= tail * 7 + 1e-12)
     var old = fitted; old.tailHazard = nil
-    #expect(old.dayHazards(visits[1]!, day: 10).renewal > fitted.dayHazards(visits[1]!, day: 10).renewal)
+    let now = fitted.dayHazards(visits[1]!, day: 10).renewal, before = old.dayHazards(visits[1]!, day: 10).renewal
+    #expect(before < 1 && abs(now / before - tail / 0.5) < 1e-12, "\(now) \(before)")
+    // No repeat vehicle: no spell to learn from, one return in max_gap_days rather than none.
+    let none = NextAppearanceModel.gapLifeTable([0: v([1])], maxGapDays: 4)
+    #expect(none.tailHazard > 0 && none.pmf[1] > 0)
     #expect(old.bodyProblem() == nil && fitted.bodyProblem() == nil)
     var wrong = fitted; wrong.tailHazard = 1.5
     #expect(wrong.bodyProblem() != nil)
