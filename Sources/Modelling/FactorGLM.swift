@@ -52,11 +52,10 @@ public struct FactorDesign: Sendable {
   /// the cells of its one-hot columns (intercept and one level per factor), w·d to the factor–dense
   /// cells, and w·dᵢdⱼ to the dense–dense block (`dsyrk` on √W·D when there are many dense columns).
   /// - Complexity: O(rows · (factors + q)²), instead of O(rows · p²) for the formed X.
-  func gram(weights w: [Double], z: [Double]) -> (Matrix, [Double]) {
-    let p = columns, n = rows, q = dense.columns, d0 = denseOffset, nf = factors.count
-    var g = Matrix(rows: p, columns: p)
-    var b = [Double](repeating: 0, count: p)
-    // Each row's one-hot column per factor (−1 at the reference level), row-major.
+  /// Each row's one-hot column per factor (−1 at the reference level), row-major: row i's factor f at
+  /// i · factors + f.
+  func oneHotColumns() -> [Int32] {
+    let n = rows, nf = factors.count
     var onehot = [Int32](repeating: -1, count: n * max(1, nf))
     onehot.withUnsafeMutableBufferPointer { H in
       for f in 0..<nf {
@@ -64,6 +63,15 @@ public struct FactorDesign: Sendable {
         factors[f].withUnsafeBufferPointer { L in for i in 0..<n where L[i] > 0 { H[i * nf + f] = o + L[i] } }
       }
     }
+    return onehot
+  }
+
+  /// - Parameter onehot: `oneHotColumns()`, when the caller has it already.
+  func gram(weights w: [Double], z: [Double], onehot given: [Int32]? = nil) -> (Matrix, [Double]) {
+    let p = columns, n = rows, q = dense.columns, d0 = denseOffset, nf = factors.count
+    var g = Matrix(rows: p, columns: p)
+    var b = [Double](repeating: 0, count: p)
+    let onehot = given ?? oneHotColumns()
     g.elements.withUnsafeMutableBufferPointer { G in
       b.withUnsafeMutableBufferPointer { B in
         w.withUnsafeBufferPointer { W in
@@ -234,20 +242,15 @@ extension FactorDesign: GLMDesign {
     let rest = FactorDesign(factors: factors.enumerated().filter { $0.offset != a }.map(\.element),
                             levels: levels.enumerated().filter { $0.offset != a }.map(\.element), dense: dense)
     let zs = z ?? [Double](repeating: 0, count: n)
-    var (g, smallRHS) = rest.gram(weights: w, z: zs)
+    // The other factors' one-hot columns are the rest's: built once for its XᵀWX and the cross cells.
+    let otherCell = rest.oneHotColumns()
+    var (g, smallRHS) = rest.gram(weights: w, z: zs, onehot: otherCell)
     let smallColumns = Array(0..<start) + Array((start + m)..<columns)
-    // Where each other factor's levels sit in the small block.
-    let others = factors.indices.filter { $0 != a }
-    let otherStart = others.map { f in f < a ? offset(f) : offset(f) - m }
     let denseStart = s - q
     var diag = [Double](repeating: 0, count: m), cross = [Double](repeating: 0, count: m * s), levelRHS = diag
     let absorbed = factors[a]
-    // The other factors' levels row-major (−1 at the reference level), as `gram` keeps them.
-    let no = others.count
-    var otherCell = [Int32](repeating: -1, count: n * max(1, no))
-    for (k, f) in others.enumerated() {
-      for i in 0..<n where factors[f][i] > 0 { otherCell[i * no + k] = Int32(otherStart[k]) + factors[f][i] - 1 }
-    }
+    // The other factors' columns in the small block (the rest's columns), per row.
+    let no = rest.factors.count
     absorbed.withUnsafeBufferPointer { L in
       w.withUnsafeBufferPointer { W in
         zs.withUnsafeBufferPointer { Z in
