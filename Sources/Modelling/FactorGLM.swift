@@ -181,10 +181,10 @@ extension FactorDesign: GLMDesign {
   /// columns — is factored. With one factor that is (1 + dense)², O(rows · q² + levels · q²), where the
   /// formed matrix is levels² (9 000 grid cells: 650 MB and a 2.5 · 10¹¹-flop Cholesky per step); with
   /// a unit factor and a unit × time-of-day factor (200 sites × 4 bands) it is 215² instead of 1 015².
-  public func solvePenalised(weights: [Double], z: [Double], ridge: Double, penalised: [Int]) throws(FitError) -> [Double] {
+  public func factorPenalised(weights: [Double], z: [Double], ridge: Double, penalised: [Int]) throws(FitError) -> PenalisedSystem {
     guard let b = absorbedBlocks(weights: weights, z: z, ridge: ridge, penalised: penalised) else {
       let (g, rhs) = gram(weights: weights, z: z)
-      return try solveFormed(g, rhs, ridge: ridge, penalised: penalised)
+      return try factorFormed(g, rhs, ridge: ridge, penalised: penalised)
     }
     if let l = b.diagonal.firstIndex(where: { !($0 > 0) }) {
       throw .collinear("XᵀWX is singular: level \(l + 1) of the factor has no weight (no rows, or a unit with no data); set ridge > 0")
@@ -196,7 +196,28 @@ extension FactorDesign: GLMDesign {
     }
     let small: [Double]
     do { small = try chol.solve(reduced) } catch { throw .numerical("\(error)") }
-    return b.coefficients(small: small, columns: columns)
+    let p = columns
+    // Any other right-hand side is reduced through the same blocks and solved by the same factor.
+    return PenalisedSystem(beta: b.coefficients(small: small, columns: p)) { (c: [Double]) throws(LinalgError) -> [Double] in
+      let level = Array(c[b.levelStart..<(b.levelStart + b.levelCount)])
+      let small = try chol.solve(b.reduced(level: level, small: b.smallColumns.map { c[$0] }))
+      return b.coefficients(small: small, level: level, columns: p)
+    }
+  }
+
+  /// Xᵀv without forming X.
+  public func transposeTimes(_ v: [Double]) -> [Double] {
+    var out = [Double](repeating: 0, count: columns)
+    for i in 0..<rows { out[0] += v[i] }
+    for f in factors.indices {
+      let o = offset(f) - 1
+      let lv = factors[f]
+      for i in 0..<rows where lv[i] > 0 { out[o + Int(lv[i])] += v[i] }
+    }
+    if dense.columns > 0, let d = try? BLAS.multiply(dense, v, transpose: true) {  // dgemv
+      for j in 0..<dense.columns { out[denseOffset + j] = d[j] }
+    }
+    return out
   }
 
   public func penalisedInverseDiagonal(weights: [Double], ridge: Double, penalised: [Int]) -> [Double]? {
@@ -344,12 +365,25 @@ extension FactorDesign: GLMDesign {
       return (sc, r)
     }
 
-    /// Coefficients in design order from the small block's solution.
-    func coefficients(small beta: [Double], columns: Int) -> [Double] {
+    /// Another right-hand side (its level and small-block parts) reduced as `schur` reduces the blocks'
+    /// own: b_S − Eᵀ D⁻¹ b_F.
+    func reduced(level: [Double], small rhs: [Double]) -> [Double] {
+      var r = rhs
+      for l in 0..<levelCount where diagonal[l] > 0 && level[l] != 0 {
+        let row = l * small, t = level[l] / diagonal[l]
+        for j in 0..<small where cross[row + j] != 0 { r[j] -= cross[row + j] * t }
+      }
+      return r
+    }
+
+    /// Coefficients in design order from the small block's solution (for the right-hand side whose
+    /// level part is `level`; the blocks' own by default).
+    func coefficients(small beta: [Double], level: [Double]? = nil, columns: Int) -> [Double] {
+      let level = level ?? levelRHS
       var out = [Double](repeating: 0, count: columns)
       for j in 0..<small { out[smallColumns[j]] = beta[j] }
       for l in 0..<levelCount {
-        var t = levelRHS[l]
+        var t = level[l]
         for k in 0..<small { t -= cross[l * small + k] * beta[k] }
         out[levelStart + l] = t / diagonal[l]
       }

@@ -128,10 +128,11 @@ public struct LogLinearGLM: Sendable {
     var iterations = 0
     var notes: [String] = []
     func penalty(_ b: [Double]) -> Double { ridge * pen.reduce(0) { $0 + b[$1] * b[$1] } }
-    // NB2: α is re-estimated after every β step (coordinate ascent on the joint likelihood), so the
-    // fit needs about as many steps as the Poisson one. (Rerunning IRLS to convergence between α
-    // updates, as before, took 50 rounds on a city grid: the α search's rounding noise never let α
-    // settle to 1e-10.)
+    // NB2: the first step (from a start that is not a point of the model) is a β step with α then
+    // maximised given μ; after it — and from a warm start — each step is Newton's in (β, log α) together
+    // (`jointStep`), which converges quadratically where updating β and α in turn converged linearly
+    // (each step cut α's change by only ~0.1 on overdispersed event grids).
+    var devCurrent = true  // whether `dev` is the deviance at the current μ and α
     for it in 1...maxIterations {
       iterations += 1
       // Weighted least squares step.
@@ -147,6 +148,28 @@ public struct LogLinearGLM: Sendable {
         wi[i] = w[i] * mu[i] * b / (a * a)
         z[i] = eta[i] - off[i] + (y[i] - mu[i]) * a / (mu[i] * b)
       }
+      if family == .negativeBinomial && (warm || iterations > 1),
+         let taken = try jointStep(x, response, weights: wi, z: z, beta: beta, eta: eta, mu: mu, offset: off, alpha: alpha,
+                                   penalty: penalty, penalised: pen) {
+        let previous = alpha
+        beta = taken.beta; eta = taken.eta; mu = taken.mu; alpha = taken.alpha
+        devCurrent = false
+        let scale = abs(taken.objective) + 0.1
+        if taken.decrease / scale < tolerance && abs(alpha - previous) / max(previous, 1e-8) < 1e-9 { converged = true; break }
+        // Converged when the next step would change the objective and α by less than the tolerances:
+        // that step is taken as it is (with this step's factor, no line search), which leaves the
+        // point as close to the optimum as one more full iteration would have.
+        if taken.nextDecrease / scale < tolerance && abs(taken.nextLogAlpha) < 1e-9 {
+          for j in 0..<p { beta[j] += taken.nextBeta[j] }
+          alpha = min(max(alpha * exp(taken.nextLogAlpha), exp(-20)), exp(5))
+          eta = x.linearPredictor(beta)
+          for i in 0..<n { eta[i] += off[i] }
+          mu = eta.map { max(exp(min($0, 700)), 1e-300) }
+          converged = true; break
+        }
+        continue
+      }
+      if !devCurrent { dev = response.deviance(mu, alpha: alpha); devCurrent = true }
       var newBeta = try x.solvePenalised(weights: wi, z: z, ridge: ridge, penalised: pen)
       // Step halving if the penalised deviance got worse.
       var step = 1.0
@@ -182,6 +205,7 @@ public struct LogLinearGLM: Sendable {
       if change < tolerance && alphaChange < 1e-9 { converged = true; break }
       if it == maxIterations { converged = false }
     }
+    if !devCurrent { dev = response.deviance(mu, alpha: alpha) }
     if !converged { notes.append("IRLS did not converge in \(maxIterations) iterations; results are the last iterate") }
     if let big = beta.indices.dropFirst().first(where: { abs(beta[$0]) > 25 }) {
       notes.append("coefficient \(big) is \(String(format: "%.1f", beta[big])): likely separation (a level with all-zero counts); set ridge > 0")
@@ -197,6 +221,91 @@ public struct LogLinearGLM: Sendable {
         converged: converged, iterations: iterations, deviance: dev, nullDeviance: response.deviance(nullMu, alpha: alpha),
         logLikelihood: response.logLikelihood(mu, alpha: alpha), observations: response.observations,
         parameters: p + (family == .negativeBinomial ? 1 : 0), notes: notes))
+  }
+}
+
+extension LogLinearGLM {
+  /// Where a joint step for NB2 took the fit, and what the next step would do.
+  struct JointStep {
+    var beta: [Double], eta: [Double], mu: [Double], alpha: Double
+    /// −2ℓ + penalty at the new point, and how much the step lowered it.
+    var objective: Double, decrease: Double
+    /// The next Newton step from the new point, with this step's factored Hessian (a chord step): the
+    /// coefficients' and log α's moves, and the fall of −2ℓ + penalty it promises (the Newton decrement
+    /// λ² = gᵀ(−H)⁻¹g).
+    var nextBeta: [Double], nextLogAlpha: Double, nextDecrease: Double
+  }
+
+  /// Newton's step for NB2 in (β, t = log α) together, from β (with η = Xβ + offset and μ = e^η): with
+  /// A = XᵀWX + λ (the observed-information weights `weights`), the cross derivative c = ∂²ℓ/∂β∂t =
+  /// Xᵀ[−w(y − μ)αμ/(1 + αμ)²], and ℓ's gradient g_t and curvature h_t in t (`alphaProfile`), the step is
+  /// Δt = −(g_t + cᵀΔβ₀)/(h_t + cᵀA⁻¹c) and Δβ = Δβ₀ + A⁻¹c Δt, where Δβ₀ = A⁻¹g_β is the β step at
+  /// fixed α; A is factored once for both right-hand sides, and again used for the chord step from the
+  /// new point (`JointStep.next…`), which tells the caller when the fit has converged without another
+  /// factorisation. Halved until the penalised likelihood does not fall. Nil when the joint Hessian is
+  /// not negative definite there (h_t + cᵀA⁻¹c ≥ 0): the caller then steps β and maximises α in turn.
+  func jointStep<D: GLMDesign>(_ x: D, _ response: CountResponse, weights wi: [Double], z: [Double], beta: [Double],
+                               eta: [Double], mu: [Double], offset off: [Double], alpha: Double,
+                               penalty: ([Double]) -> Double, penalised pen: [Int]) throws(FitError) -> JointStep? {
+    let n = x.rows, p = x.columns, w = response.sizes, totals = response.totals
+    var d = [Double](repeating: 0, count: n)
+    for i in 0..<n {
+      let a = 1 + alpha * mu[i]
+      d[i] = -(totals[i] - w[i] * mu[i]) * alpha * mu[i] / (a * a)
+    }
+    let c = x.transposeTimes(d)
+    let system = try x.factorPenalised(weights: wi, z: z, ridge: ridge, penalised: pen)
+    let v = try system.solve(c)
+    let t = log(alpha)
+    let here = response.alphaProfile(mu, logAlpha: t)
+    var cv = 0.0
+    for j in 0..<p { cv += c[j] * v[j] }
+    let schur = here.curvature + cv
+    guard schur < 0, schur.isFinite, here.gradient.isFinite else { return nil }
+    // Given A⁻¹g_β and g_t, the joint Newton step (Δβ, Δt).
+    func newton(_ stepBeta: [Double], _ gradientT: Double) -> ([Double], Double) {
+      var cStep = 0.0
+      for j in 0..<p { cStep += c[j] * stepBeta[j] }
+      let dt = -(gradientT + cStep) / schur
+      return ((0..<p).map { stepBeta[$0] + v[$0] * dt }, dt)
+    }
+    // log α stays in maximiseAlpha's range and moves at most 2 a step; β follows the t step taken.
+    let lo = -20.0, hi = 5.0
+    var (db, dt) = newton((0..<p).map { system.beta[$0] - beta[$0] }, here.gradient)
+    let limited = min(max(t + max(-2, min(2, dt)), lo), hi) - t
+    if limited != dt { for j in 0..<p { db[j] += v[j] * (limited - dt) }; dt = limited }
+    // −2ℓ + penalty from the profile's likelihood and the Σ y log μ it leaves out (y log μ = y η).
+    func objective(_ profile: CountResponse.AlphaProfile, _ b: [Double], _ e: [Double]) -> Double {
+      var yEta = 0.0
+      for i in 0..<n where totals[i] > 0 { yEta += totals[i] * e[i] }
+      return -2 * (profile.logLikelihood + yEta) + penalty(b)
+    }
+    let current = objective(here, beta, eta)
+    var step = 1.0
+    for _ in 0..<30 {
+      let b = (0..<p).map { beta[$0] + step * db[$0] }
+      var e = x.linearPredictor(b)
+      for i in 0..<n { e[i] += off[i] }
+      let m = e.map { max(exp(min($0, 700)), 1e-300) }
+      let newT = t + step * dt
+      let profile = response.alphaProfile(m, logAlpha: newT)
+      let f = objective(profile, b, e)
+      if f.isFinite && f <= current + 1e-10 * (abs(current) + 1) || step < 1e-6 {
+        // The gradient at the new point: g_β = Xᵀ[(y − μ)/(1 + αμ)] less the ridge's pull, g_t from the profile.
+        let newAlpha = exp(newT)
+        var score = [Double](repeating: 0, count: n)
+        for i in 0..<n { score[i] = (totals[i] - w[i] * m[i]) / (1 + newAlpha * m[i]) }
+        var g = x.transposeTimes(score)
+        for j in pen { g[j] -= ridge * b[j] }
+        let (nb, nt) = newton(try system.solve(g), profile.gradient)
+        var decrement = profile.gradient * nt
+        for j in 0..<p { decrement += g[j] * nb[j] }
+        return JointStep(beta: b, eta: e, mu: m, alpha: newAlpha, objective: f, decrease: max(0, current - f),
+                         nextBeta: nb, nextLogAlpha: nt, nextDecrease: max(0, decrement))
+      }
+      step /= 2
+    }
+    return nil
   }
 }
 
@@ -467,18 +576,26 @@ public protocol GLMDesign {
   func weightedGram(weights: [Double], z: [Double]) throws(FitError) -> (Matrix, [Double])
   /// Xβ.
   func linearPredictor(_ beta: [Double]) -> [Double]
-  /// β solving (XᵀWX + λ on the `penalised` diagonal) β = XᵀWz.
-  func solvePenalised(weights: [Double], z: [Double], ridge: Double, penalised: [Int]) throws(FitError) -> [Double]
+  /// XᵀWX + λ on the `penalised` diagonal, factored: β solving (XᵀWX + λ) β = XᵀWz, and the factor
+  /// for further right-hand sides.
+  func factorPenalised(weights: [Double], z: [Double], ridge: Double, penalised: [Int]) throws(FitError) -> PenalisedSystem
+  /// Xᵀv.
+  func transposeTimes(_ v: [Double]) -> [Double]
   /// The diagonal of (XᵀWX + λ on the `penalised` diagonal)⁻¹ (squared standard errors at the
   /// optimum), nil when the matrix is singular.
   func penalisedInverseDiagonal(weights: [Double], ridge: Double, penalised: [Int]) -> [Double]?
 }
 
 extension GLMDesign {
-  /// The dense way: XᵀWX formed and factored by Cholesky (`dpotrf`/`dpotrs`).
+  /// β solving (XᵀWX + λ on the `penalised` diagonal) β = XᵀWz.
   public func solvePenalised(weights: [Double], z: [Double], ridge: Double, penalised: [Int]) throws(FitError) -> [Double] {
+    try factorPenalised(weights: weights, z: z, ridge: ridge, penalised: penalised).beta
+  }
+
+  /// The dense way: XᵀWX formed and factored by Cholesky (`dpotrf`/`dpotrs`).
+  public func factorPenalised(weights: [Double], z: [Double], ridge: Double, penalised: [Int]) throws(FitError) -> PenalisedSystem {
     let (g, rhs) = try weightedGram(weights: weights, z: z)
-    return try solveFormed(g, rhs, ridge: ridge, penalised: penalised)
+    return try factorFormed(g, rhs, ridge: ridge, penalised: penalised)
   }
 
   /// The dense way: the inverse from the Cholesky factor (`dpotri`).
@@ -488,15 +605,29 @@ extension GLMDesign {
   }
 }
 
-/// Solves (G + λ on the `penalised` diagonal) β = rhs for a formed XᵀWX by Cholesky.
-func solveFormed(_ g: Matrix, _ rhs: [Double], ridge: Double, penalised: [Int]) throws(FitError) -> [Double] {
+/// XᵀWX + λ factored once: the IRLS step's β, and (XᵀWX + λ)⁻¹b for any other b (one value per column)
+/// without factoring again.
+public struct PenalisedSystem {
+  public let beta: [Double]
+  let solver: ([Double]) throws(LinalgError) -> [Double]
+  init(beta: [Double], solver: @escaping ([Double]) throws(LinalgError) -> [Double]) { self.beta = beta; self.solver = solver }
+  /// (XᵀWX + λ)⁻¹b.
+  public func solve(_ b: [Double]) throws(FitError) -> [Double] {
+    do { return try solver(b) } catch { throw .numerical("\(error)") }
+  }
+}
+
+/// Solves (G + λ on the `penalised` diagonal) β = rhs for a formed XᵀWX by Cholesky, keeping the factor.
+func factorFormed(_ g: Matrix, _ rhs: [Double], ridge: Double, penalised: [Int]) throws(FitError) -> PenalisedSystem {
   var g = g
   for j in penalised { g[j, j] += ridge }
   let chol: Cholesky
   do { chol = try Cholesky(g) } catch {
     throw .collinear("XᵀWX is singular (\(error)): a constant, all-zero or duplicated column, or a unit with no data; drop it or set ridge > 0")
   }
-  do { return try chol.solve(rhs) } catch { throw .numerical("\(error)") }
+  let beta: [Double]
+  do { beta = try chol.solve(rhs) } catch { throw .numerical("\(error)") }
+  return PenalisedSystem(beta: beta) { (b: [Double]) throws(LinalgError) -> [Double] in try chol.solve(b) }
 }
 
 /// The diagonal of (G + λ on the `penalised` diagonal)⁻¹ for a formed XᵀWX; nil when singular.
@@ -531,4 +662,5 @@ public struct DenseDesign: GLMDesign {
   }
 
   public func linearPredictor(_ beta: [Double]) -> [Double] { (try? BLAS.multiply(x, beta)) ?? [] }
+  public func transposeTimes(_ v: [Double]) -> [Double] { (try? BLAS.multiply(x, v, transpose: true)) ?? [] }
 }

@@ -66,6 +66,88 @@ struct GLMTests {
     #expect(fit.diagnostics.converged && fit.diagnostics.iterations <= 4, "\(fit.diagnostics.iterations) iterations (Fisher scoring takes 7)")
   }
 
+  /// NB2's step is Newton's in β and log α together (`jointStep`): from a point off statsmodels' optimum
+  /// (coefficients moved by 0.05, α by half again) it equals the Newton step of the penalised
+  /// log-likelihood built from central differences; near the optimum its chord step (the next Newton
+  /// step with this step's Hessian, which decides convergence) goes most of the way there; the fit from
+  /// that start ends at statsmodels' optimum.
+  @Test func negativeBinomialStepsInBetaAndAlphaTogether() throws {
+    let ref = try glmReference().overdispersed
+    let x = DenseDesign(try Matrix(rows: ref.X)), response = CountResponse(counts: ref.y)
+    let glm = LogLinearGLM(family: .negativeBinomial, ridge: 0.5)
+    let p = x.columns, pen = Array(1..<p)
+    let beta = ref.nb2.coefficients.map { $0 + 0.05 }, alpha = ref.nb2.alpha * 1.5
+    func eta(_ b: [Double]) -> [Double] { zip(x.linearPredictor(b), ref.offset).map { $0 + $1 } }
+    // ℓ(β, log α) − λ/2 Σ β² over the penalised columns, from the full NB2 likelihood.
+    func objective(_ theta: [Double]) -> Double {
+      let b = Array(theta[0..<p])
+      return response.logLikelihood(eta(b).map { exp($0) }, alpha: exp(theta[p])) - 0.5 * 0.5 * pen.reduce(0) { $0 + b[$1] * b[$1] }
+    }
+    let theta = beta + [log(alpha)], h = 1e-4
+    var gradient = [Double](repeating: 0, count: p + 1), hessian = Matrix(rows: p + 1, columns: p + 1)
+    for i in 0...p {
+      var up = theta, down = theta
+      up[i] += h; down[i] -= h
+      gradient[i] = (objective(up) - objective(down)) / (2 * h)
+      for j in 0...p {
+        var pp = theta, pm = theta, mp = theta, mm = theta
+        pp[i] += h; pp[j] += h; pm[i] += h; pm[j] -= h; mp[i] -= h; mp[j] += h; mm[i] -= h; mm[j] -= h
+        hessian[i, j] = -(objective(pp) - objective(pm) - objective(mp) + objective(mm)) / (4 * h * h)
+      }
+    }
+    let newton = try Cholesky(hessian).solve(gradient)
+    let e = eta(beta), mu = e.map { exp($0) }, y = response.means
+    var w = [Double](repeating: 0, count: y.count), z = w
+    for i in y.indices {
+      let a = 1 + alpha * mu[i], b = 1 + alpha * y[i]
+      w[i] = mu[i] * b / (a * a); z[i] = e[i] - ref.offset[i] + (y[i] - mu[i]) * a / (mu[i] * b)
+    }
+    func penalty(_ b: [Double]) -> Double { 0.5 * pen.reduce(0) { $0 + b[$1] * b[$1] } }
+    let step = try #require(try glm.jointStep(x, response, weights: w, z: z, beta: beta, eta: e, mu: mu, offset: ref.offset,
+                                              alpha: alpha, penalty: penalty, penalised: pen))
+    let taken = zip(step.beta, beta).map { $0 - $1 } + [log(step.alpha / alpha)]
+    #expect(approxMismatch(taken, newton, abs: 1e-6, rel: 1e-5) == nil, "\(taken) against \(newton)")
+    // Near the optimum (a second step from there) the chord step is what is left of the way to it.
+    let e2 = step.eta, mu2 = step.mu, alpha2 = step.alpha
+    for i in y.indices {
+      let a = 1 + alpha2 * mu2[i], b = 1 + alpha2 * y[i]
+      w[i] = mu2[i] * b / (a * a); z[i] = e2[i] - ref.offset[i] + (y[i] - mu2[i]) * a / (mu2[i] * b)
+    }
+    let second = try #require(try glm.jointStep(x, response, weights: w, z: z, beta: step.beta, eta: e2, mu: mu2, offset: ref.offset,
+                                                alpha: alpha2, penalty: penalty, penalised: pen))
+    let optimum = try glm.fit(design: x, response, offset: ref.offset)
+    let toOptimum = zip(optimum.coefficients, second.beta).map { $0 - $1 } + [log(optimum.alpha / second.alpha)]
+    let chord = second.nextBeta + [second.nextLogAlpha]
+    let left = zip(toOptimum, chord).map { ($0 - $1) * ($0 - $1) }.reduce(0, +).squareRoot()
+    let before = toOptimum.map { $0 * $0 }.reduce(0, +).squareRoot()
+    #expect(left < 0.5 * before, "\(chord) against \(toOptimum)")
+    let unpenalised = try LogLinearGLM(family: .negativeBinomial).fit(design: x, response, offset: ref.offset,
+                                                                     start: (coefficients: beta, alpha: alpha))
+    #expect(approxMismatch(unpenalised.coefficients, ref.nb2.coefficients, abs: 1e-8, rel: 1e-6) == nil)
+    #expect(approxEqual(unpenalised.alpha, ref.nb2.alpha, rel: 1e-6), "\(unpenalised.alpha) against statsmodels' \(ref.nb2.alpha)")
+  }
+
+  /// The factored XᵀWX + λ solves a second right-hand side as the formed matrix does, with one factor
+  /// absorbed (the grid cells) and with a nested factor absorbed beside a smaller one.
+  @Test func aFactoredSystemSolvesAnyRightHandSide() throws {
+    var rng = SeededRNG(seed: 8)
+    let n = 3_000
+    let unit = (0..<n).map { _ in Int32(rng.uniform() * 80) }
+    let band = unit.map { $0 * 4 + Int32(rng.uniform() * 4) }
+    var dense = Matrix(rows: n, columns: 2)
+    for i in 0..<n { dense[i, 0] = rng.normal(); dense[i, 1] = rng.uniform() }
+    let w = (0..<n).map { _ in 0.2 + rng.uniform() }, z = (0..<n).map { _ in rng.normal() }
+    for design in [FactorDesign(factors: [unit], levels: [80], dense: dense),
+                   FactorDesign(factors: [unit, band], levels: [80, 320], dense: dense)] {
+      let p = design.columns, pen = Array(1..<p)
+      let b = (0..<p).map { _ in rng.normal() }
+      let system = try design.factorPenalised(weights: w, z: z, ridge: 0.3, penalised: pen)
+      let formed = try DenseDesign(design.materialise()).factorPenalised(weights: w, z: z, ridge: 0.3, penalised: pen)
+      #expect(approxMismatch(system.beta, formed.beta, abs: 1e-9, rel: 1e-8) == nil)
+      #expect(approxMismatch(try system.solve(b), try formed.solve(b), abs: 1e-9, rel: 1e-8) == nil)
+    }
+  }
+
   @Test func ridgeMatchesPenalisedOptimum() throws {
     let ref = try glmReference()
     let fit = try LogLinearGLM(ridge: ref.ridge.lambda).fit(try Matrix(rows: ref.overdispersed.X), ref.overdispersed.y)
