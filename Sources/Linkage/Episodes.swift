@@ -1,5 +1,4 @@
 import Foundation
-import Linalg
 import Modelling
 import Reads
 
@@ -36,15 +35,12 @@ public struct Cut: Codable, Sendable, Hashable {
   public var idleDays: Double
   /// Log Bayes factors (natural log) by behaviour: entry road, exit road, start hours, stop places, activity.
   public var entry: Double, exit: Double, hours: Double, stops: Double, activity: Double
-  /// The prior chance of a new period of use at this gap, before the behaviour on either side: learned
-  /// from the store by idle time and the sites the car was last and next read at (`GapPrior`).
-  public var prior: Double? = nil
 
   /// The evidence in words, strongest first.
   public var evidence: String {
     let parts = [("entry road", entry), ("exit road", exit), ("hours", hours), ("stop places", stops), ("days in use", activity)]
       .filter { $0.1 > 0.5 }.sorted { $0.1 > $1.1 }.map { "\($0.0) changed (log BF \(String(format: "%.1f", $0.1)))" }
-    let idle = String(format: "idle %.1f days", idleDays) + (prior.map { String(format: " (prior P(new period) %.2f)", $0) } ?? "")
+    let idle = String(format: "idle %.1f days", idleDays)
     return ([idle] + parts).joined(separator: ", ") + String(format: "; P(cut) %.2f", probability)
   }
 }
@@ -56,12 +52,10 @@ public struct Cut: Codable, Sendable, Hashable {
 /// town's own mix of rental visits (so a habit few hire cars share is strong evidence, the retail park
 /// everyone visits is not), and the days it is driven are Bernoulli draws with a uniform prior (so a long
 /// idle spell inside a period is unlikely). Between consecutive visits a new period starts with prior
-/// probability q. The concentration α and a single q are chosen by empirical Bayes — the values on a grid
-/// that maximise the marginal likelihood of every segmented car's history — and then q is learned per gap
-/// by EM (`GapPrior`: by the idle time, and by the sites the car was last and next read at, so a hire
-/// depot where cars are returned and collected is found in the data), all from the store, not tuned to
-/// a simulator. Periods are the maximum a posteriori segmentation; each carries the exact posterior
-/// probability of its boundaries and the evidence for each cut.
+/// probability q. The concentration α and q are chosen by empirical Bayes — the values on a grid that
+/// maximise the marginal likelihood of every segmented car's history — so they are learned from the
+/// store, not tuned to a simulator. Periods are the maximum a posteriori segmentation; each carries the
+/// exact posterior probability of its boundaries and the evidence for each cut.
 public struct EpisodeSegmenter: Codable, Sendable, Equatable {
   /// Reads with no gap over this (seconds) are one visit.
   public var visitGap: Int64 = LinkageModel.defaultVisitGap
@@ -76,11 +70,8 @@ public struct EpisodeSegmenter: Codable, Sendable, Equatable {
   public struct Result: Codable, Sendable {
     public var episodes: [Episode]
     public var concentration: Double
-    /// The single q of the grid search; with a learned gap prior, its mean over the gaps.
     public var changeProbability: Double
     public var logEvidence: Double
-    /// The learned prior of a new period at a gap (nil when there were too few gaps to learn it).
-    public var gapPrior: GapPrior? = nil
   }
 
   /// One visit's categorical draws.
@@ -116,24 +107,19 @@ public struct EpisodeSegmenter: Codable, Sendable, Equatable {
         if total > best.evidence { best = (alpha, q, total) }
       }
     }
-    let segs = costs[best.alpha]!
-    let prior = GapPrior.learn(histories: histories, segments: segs, sites: sites, start: best.q)
     var episodes: [Episode] = []
-    var priorSum = 0.0, gaps = 0
     for (k, v) in vehicles.enumerated() {
       let h = histories[k]
       guard !h.isEmpty else { continue }
-      let seg = segs[k]
-      let q = prior.map { $0.probabilities(h) }
-      if let q { priorSum += q.dropFirst().reduce(0, +); gaps += h.count - 1 }
-      let r = q.map { Recursions(seg: seg, n: h.count, gapPriors: $0) } ?? Recursions(seg: seg, n: h.count, q: best.q)
+      let seg = costs[best.alpha]![k]
+      let r = Recursions(seg: seg, n: h.count, q: best.q)
       let bounds = r.mapSegments()
       var cuts: [Cut] = []
       for b in 1..<bounds.count {
         let (s0, e0, e1) = (bounds[b - 1].0, bounds[b].0, bounds[b].1)
         let f = background.familyBayesFactors(h, left: s0..<e0, right: e0..<e1, alpha: best.alpha)
         cuts.append(Cut(probability: r.cutProbability(at: e0), idleDays: Double(h[e0].start - h[e0 - 1].end) / 86400,
-                        entry: f[0], exit: f[1], hours: f[2], stops: f[3], activity: f[4], prior: q?[e0]))
+                        entry: f[0], exit: f[1], hours: f[2], stops: f[3], activity: f[4]))
       }
       for (b, (s, e)) in bounds.enumerated() {
         episodes.append(Episode(vehicle: v, first: h[s].start, last: h[e - 1].end, visits: e - s,
@@ -141,105 +127,7 @@ public struct EpisodeSegmenter: Codable, Sendable, Equatable {
                                 cutBefore: b > 0 ? cuts[b - 1] : nil, cutAfter: b < cuts.count ? cuts[b] : nil))
       }
     }
-    guard let prior else {
-      return Result(episodes: episodes, concentration: best.alpha, changeProbability: best.q, logEvidence: best.evidence)
-    }
-    return Result(episodes: episodes, concentration: best.alpha, changeProbability: gaps > 0 ? priorSum / Double(gaps) : best.q,
-                  logEvidence: prior.logEvidence, gapPrior: prior)
-  }
-}
-
-/// The prior probability that a new period of use starts at the gap between two visits of a car, learned
-/// from the store: logit q = θ[idle class] + φ_last[site the car was last read at] + φ_next[site it is
-/// next read at]. The site terms have a normal prior around 0 (sd 1), so a site moves q only when many
-/// gaps say so — a hire depot, where cars are returned and collected between hires, earns a large one; the
-/// idle classes (under 6 h, 6–18 h, 18–36 h, 1.5–3 days, 3–7 days, longer) learn how much an idle spell
-/// says. Fitted by EM on the product-partition model's marginal likelihood at the chosen concentration:
-/// the E-step is each gap's posterior probability of a cut (the exact forward–backward sums), the M-step
-/// a penalised logistic regression of those probabilities on the gap's features (Newton steps).
-public struct GapPrior: Codable, Sendable, Equatable {
-  /// Upper bounds (hours) of the idle classes but the last.
-  public static let idleClassHours: [Double] = [6, 18, 36, 72, 168]
-  public var idle: [Double]
-  public var lastSite: [Double]
-  public var nextSite: [Double]
-  /// Log marginal likelihood of every car's history under the learned prior.
-  public var logEvidence: Double
-  /// EM iterations taken.
-  public var iterations: Int
-
-  static func idleClass(_ seconds: Int64) -> Int {
-    let hours = Double(seconds) / 3600
-    return idleClassHours.firstIndex { hours < $0 } ?? idleClassHours.count
-  }
-
-  /// q at each gap of a history: element g is the gap before visit g (element 0 unused, 0).
-  func probabilities(_ h: [EpisodeSegmenter.Visit]) -> [Double] {
-    var q = [Double](repeating: 0, count: h.count)
-    for g in h.indices.dropFirst() {
-      let x = idle[Self.idleClass(h[g].start - h[g - 1].end)] + lastSite[h[g - 1].exit] + nextSite[h[g].entry]
-      q[g] = min(max(1 / (1 + exp(-x)), 1e-6), 1 - 1e-6)
-    }
-    return q
-  }
-
-  /// EM from q = `start` at every gap; nil when the histories have fewer than 20 gaps.
-  static func learn(histories: [[EpisodeSegmenter.Visit]], segments: [[Double]], sites: Int, start: Double,
-                    maxIterations: Int = 50) -> GapPrior? {
-    let gapCount = histories.reduce(0) { $0 + max(0, $1.count - 1) }
-    guard gapCount >= 20 else { return nil }
-    let classes = idleClassHours.count + 1
-    let logit0 = log(start / (1 - start))
-    var prior = GapPrior(idle: [Double](repeating: logit0, count: classes), lastSite: [Double](repeating: 0, count: sites),
-                         nextSite: [Double](repeating: 0, count: sites), logEvidence: -.infinity, iterations: 0)
-    // Each gap's features (idle class, last site, next site) as parameter indices.
-    var features: [(Int, Int, Int)] = []
-    for h in histories {
-      for g in h.indices.dropFirst() {
-        features.append((idleClass(h[g].start - h[g - 1].end), classes + h[g - 1].exit, classes + sites + h[g].entry))
-      }
-    }
-    let p = classes + 2 * sites
-    // The normal prior's precision: sd 1 on the site terms, a weak one (sd 10) on the idle classes.
-    let precision = (0..<p).map { $0 < classes ? 0.01 : 1.0 }
-    var parameters = prior.idle + prior.lastSite + prior.nextSite
-    var previous = -Double.infinity
-    for iteration in 1...maxIterations {
-      // E-step: the posterior probability of a cut at every gap, and the evidence.
-      var posterior: [Double] = []
-      posterior.reserveCapacity(gapCount)
-      var evidence = 0.0
-      for (h, seg) in zip(histories, segments) where !h.isEmpty {
-        let r = Recursions(seg: seg, n: h.count, gapPriors: prior.probabilities(h))
-        evidence += r.z
-        for g in h.indices.dropFirst() { posterior.append(r.cutProbability(at: g)) }
-      }
-      var penalty = 0.0
-      for j in 0..<p { penalty += 0.5 * precision[j] * parameters[j] * parameters[j] }
-      prior.logEvidence = evidence; prior.iterations = iteration
-      if evidence - penalty - previous < 1e-6 * abs(evidence) { break }
-      previous = evidence - penalty
-      // M-step: Newton steps on the penalised Bernoulli likelihood of the posteriors.
-      for _ in 0..<3 {
-        var gradient = (0..<p).map { -precision[$0] * parameters[$0] }
-        var hessian = Matrix(rows: p, columns: p)
-        for j in 0..<p { hessian[j, j] = precision[j] }
-        for (k, (a, b, c)) in features.enumerated() {
-          let x = parameters[a] + parameters[b] + parameters[c]
-          let q = 1 / (1 + exp(-x)), w = q * (1 - q), residual = posterior[k] - q
-          for i in [a, b, c] {
-            gradient[i] += residual
-            for j in [a, b, c] { hessian[i, j] += w }
-          }
-        }
-        guard let step = try? Cholesky(hessian).solve(gradient) else { break }
-        for j in 0..<p { parameters[j] += step[j] }
-      }
-      prior.idle = Array(parameters[0..<classes])
-      prior.lastSite = Array(parameters[classes..<(classes + sites)])
-      prior.nextSite = Array(parameters[(classes + sites)...])
-    }
-    return prior
+    return Result(episodes: episodes, concentration: best.alpha, changeProbability: best.q, logEvidence: best.evidence)
   }
 }
 
@@ -319,33 +207,23 @@ struct Background {
 
 /// Forward and backward sums of the product-partition model over one history (log space).
 struct Recursions {
-  let seg: [Double], n: Int
-  /// log q at the gap before visit g (element g; element 0 unused), and the running sum of log(1 − q)
-  /// over gaps 1…g, so that the gaps inside visits s…e − 1 contribute stay[e − 1] − stay[s].
-  let lq: [Double], stay: [Double]
+  let seg: [Double], n: Int, lq: Double, l1q: Double
   /// forward[e]: log P(visits 0..<e, a period ends at e − 1); backward[s]: log P(visits s..<n | a period starts at s).
   var forward: [Double], backward: [Double]
   var z: Double { forward[n] }
 
-  /// One prior probability q of a new period at every gap.
-  init(seg: [Double], n: Int, q: Double) { self.init(seg: seg, n: n, gapPriors: [Double](repeating: q, count: n)) }
-
-  /// q per gap: element g for the gap before visit g.
-  init(seg: [Double], n: Int, gapPriors q: [Double]) {
-    self.seg = seg; self.n = n
-    var lq = [Double](repeating: 0, count: max(1, n)), stay = lq
-    for g in 1..<max(1, n) { lq[g] = log(q[g]); stay[g] = stay[g - 1] + log1p(-q[g]) }
-    self.lq = lq; self.stay = stay
+  init(seg: [Double], n: Int, q: Double) {
+    self.seg = seg; self.n = n; lq = log(q); l1q = log1p(-q)
     var f = [Double](repeating: -.infinity, count: n + 1), b = [Double](repeating: -.infinity, count: n + 1)
     f[0] = 0; b[n] = 0
     for e in 1...max(1, n) where n > 0 {
       var terms: [Double] = []
-      for s in 0..<e { terms.append(f[s] + (s > 0 ? lq[s] : 0) + stay[e - 1] - stay[s] + seg[s * n + e - 1]) }
+      for s in 0..<e { terms.append(f[s] + (s > 0 ? lq : 0) + Double(e - 1 - s) * l1q + seg[s * n + e - 1]) }
       f[e] = logSumExp(terms)
     }
     for s in stride(from: n - 1, through: 0, by: -1) {
       var terms: [Double] = []
-      for e in (s + 1)...n { terms.append(seg[s * n + e - 1] + stay[e - 1] - stay[s] + (e < n ? lq[e] + b[e] : 0)) }
+      for e in (s + 1)...n { terms.append(seg[s * n + e - 1] + Double(e - 1 - s) * l1q + (e < n ? lq + b[e] : 0)) }
       b[s] = logSumExp(terms)
     }
     forward = f; backward = b
@@ -353,11 +231,11 @@ struct Recursions {
 
   /// Posterior probability that visits s..<e form exactly one period.
   func segmentProbability(_ s: Int, _ e: Int) -> Double {
-    min(1, exp(forward[s] + (s > 0 ? lq[s] : 0) + seg[s * n + e - 1] + stay[e - 1] - stay[s] + (e < n ? lq[e] + backward[e] : 0) - z))
+    min(1, exp(forward[s] + (s > 0 ? lq : 0) + seg[s * n + e - 1] + Double(e - 1 - s) * l1q + (e < n ? lq + backward[e] : 0) - z))
   }
 
   /// Posterior probability of a cut between visits e − 1 and e.
-  func cutProbability(at e: Int) -> Double { min(1, exp(forward[e] + lq[e] + backward[e] - z)) }
+  func cutProbability(at e: Int) -> Double { min(1, exp(forward[e] + lq + backward[e] - z)) }
 
   /// The maximum a posteriori segmentation as (start, end) visit ranges.
   func mapSegments() -> [(Int, Int)] {
@@ -366,7 +244,7 @@ struct Recursions {
     best[0] = 0
     for e in 1...n {
       for s in 0..<e {
-        let v = best[s] + (s > 0 ? lq[s] : 0) + stay[e - 1] - stay[s] + seg[s * n + e - 1]
+        let v = best[s] + (s > 0 ? lq : 0) + Double(e - 1 - s) * l1q + seg[s * n + e - 1]
         if v > best[e] { best[e] = v; from[e] = s }
       }
     }
