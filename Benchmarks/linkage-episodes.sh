@@ -7,13 +7,18 @@
 # pairwise and B-cubed precision/recall/F1, the share of actor hires whose episode boundaries are within
 # 12 h, and the reliability table (stated link confidence against observed precision) pooled over seeds.
 # LINK_ARGS passes extra options to `anpr link` (e.g. LINK_ARGS="--min-confidence 0").
+# GENERATOR=othertown draws each town with Benchmarks/othertown/othertown.py instead (an independent
+# generator, written apart from the simulator; its settings are drawn from the seed inside it).
 #   Benchmarks/linkage-episodes.sh SEED...
 set -euo pipefail
 cd "$(dirname "$0")/.."
-swift build -c release --product anpr >&2
-BIN=.build/release/anpr
+# ANPR names another binary (e.g. one built from an older commit); by default the release build.
+if [ -z "${ANPR:-}" ]; then swift build -c release --product anpr >&2; fi
+BIN=${ANPR:-.build/release/anpr}
 FLEET=${FLEET:-shared}
 SETTINGS=${SETTINGS:-random}
+GENERATOR=${GENERATOR:-simulate}
+if [ "$GENERATOR" = othertown ]; then FLEET=othertown; SETTINGS=othertown; fi
 DIR=${BENCH_DATA:-/tmp/anprkit-bench}/linkage-episodes-$FLEET-$SETTINGS
 OUT=$(mktemp)
 for s in "$@"; do
@@ -21,6 +26,8 @@ for s in "$@"; do
   args=$(python3 - "$s" "$SETTINGS" <<'PY'
 import random, sys
 seed, mode = int(sys.argv[1]), sys.argv[2]
+if mode == "othertown":
+    print("othertown.py (settings drawn inside)"); sys.exit()
 if mode != "random":
     print(""); sys.exit()
 r = random.Random(seed * 7919 + 1)
@@ -34,8 +41,12 @@ PY
 )
   if [ ! -f "$d/store.anpr" ]; then
     rm -rf "$d"
-    # shellcheck disable=SC2086
-    $BIN simulate --seed "$s" --days 28 --fleet "$FLEET" --oracle-replicates 0 $args --out "$d" > /dev/null
+    if [ "$GENERATOR" = othertown ]; then
+      python3 Benchmarks/othertown/othertown.py --seed "$s" --days 28 --out "$d" 2> /dev/null
+    else
+      # shellcheck disable=SC2086
+      $BIN simulate --seed "$s" --days 28 --fleet "$FLEET" --oracle-replicates 0 $args --out "$d" > /dev/null
+    fi
     $BIN ingest "$d/reads.csv" --cameras "$d/cameras.csv" --vehicles "$d/vehicles.csv" --store "$d/store.anpr" --keep-raw-plates > /dev/null
   fi
   start=$(date +%s.%N)
