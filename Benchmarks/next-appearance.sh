@@ -7,6 +7,8 @@
 # each truth group from its best-matching linked group, scored on the truth group's next visit.
 # Usage: Benchmarks/next-appearance.sh [SEEDS...]   (default: 7301 … 7310, never used in design)
 # SIM_ARGS: the town's settings (default: --fleet shared), e.g. SIM_ARGS="--fleet one-hirer --actor-habit-days 3".
+# GENERATOR=othertown draws each town with Benchmarks/othertown/othertown.py (an independent generator; its
+# truth has no habits in the simulator's form, so there is no oracle row).
 set -euo pipefail
 ANPR=${ANPR:-.build/release/anpr}
 SIM_ARGS=${SIM_ARGS:---fleet shared}
@@ -15,7 +17,11 @@ WORK=$(mktemp -d); trap 'rm -rf "$WORK"' EXIT
 "$ANPR" keygen --out "$WORK/key" > /dev/null
 for seed in $SEEDS; do
   town="$WORK/town-$seed"
-  "$ANPR" simulate --seed "$seed" --days 28 --scale 1 $SIM_ARGS --out "$town" > /dev/null
+  if [ "${GENERATOR:-simulate}" = othertown ]; then
+    python3 Benchmarks/othertown/othertown.py --seed "$seed" --days 28 --out "$town" 2> /dev/null
+  else
+    "$ANPR" simulate --seed "$seed" --days 28 --scale 1 $SIM_ARGS --out "$town" > /dev/null
+  fi
   "$ANPR" ingest "$town/reads.csv" --cameras "$town/cameras.csv" --vehicles "$town/vehicles.csv" --store "$town/s.anpr" \
     --key-file "$WORK/key" --max-reject-rate 1 > /dev/null
   "$ANPR" link --store "$town/s.anpr" --out "$town/groups.csv" > /dev/null

@@ -48,8 +48,18 @@ public enum CompareRun {
     var truthPeriods: [String: [Int: [ClosedRange<Int64>]]]? = nil  // read once, for hotspots and next appearance
     if let dir = o.truthDirectory {
       actorVehicles = try actorMap(store: store, truthDirectory: dir, pseudonymiser: o.pseudonymiser)
+      // The hotspot oracle, when the truth holds expected counts (a simulation with --oracle-replicates 0,
+      // or a town from another generator, has none: no oracle row, said in a note).
+      func expectedCounts(_ column: String) throws -> HotspotOracle? {
+        let expected = truthFile(dir, "truth-expected-counts.csv")
+        guard FileManager.default.fileExists(atPath: expected) else {
+          notes.append("hotspot oracle: the truth holds no expected counts (truth-expected-counts.csv): no oracle row")
+          return nil
+        }
+        return try HotspotOracle(path: expected, column: column)
+      }
       switch o.target {
-      case .keeper(.rental): oracle = try HotspotOracle(path: truthFile(dir, "truth-expected-counts.csv"), column: "expected_rental_reads")
+      case .keeper(.rental): oracle = try expectedCounts("expected_rental_reads")
       case .linkedGroups:
         // Trained on the linked groups' reads, judged on the truth's actors' (their cars within their hires).
         let periods = try actorPeriods(store: store, truthDirectory: dir, pseudonymiser: o.pseudonymiser, clock: clock)
@@ -57,16 +67,11 @@ public enum CompareRun {
         let ids = periods.values.flatMap { $0.flatMap { v, spans in spans.map { EpisodeID.format(vehicle: store.vehicles[v].id, first: $0.lowerBound, last: $0.upperBound - 59) } } }
         if !ids.isEmpty {
           actorTable = CountTable.build(store: store, target: .vehicles(ids.sorted()), binning: bin, from: dayStart, to: end + 1)
-          let expected = truthFile(dir, "truth-expected-counts.csv")
-          if FileManager.default.fileExists(atPath: expected) {
-            oracle = try HotspotOracle(path: expected, column: "expected_actor_reads")
-          } else {
-            notes.append("hotspot oracle: the truth holds no expected counts (simulated with --oracle-replicates 0): no oracle row")
-          }
+          oracle = try expectedCounts("expected_actor_reads")
         }
       default:
         if case .vehicles(let ids) = o.target, Set(ids) == Set(actorVehicles.keys.map { store.vehicles[$0].id }) {
-          oracle = try HotspotOracle(path: truthFile(dir, "truth-expected-counts.csv"), column: "expected_actor_reads")
+          oracle = try expectedCounts("expected_actor_reads")
         } else {
           notes.append("hotspot oracle: the truth gives expected rental and actor reads; use --target keeper=rental for an oracle row")
         }
