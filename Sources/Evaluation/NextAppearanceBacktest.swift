@@ -52,7 +52,13 @@ public enum NextAppearanceBacktest {
 
   /// A forecast in factored form: P(first visit in hour slot h) and P(entry site s | a visit).
   /// `stops`: P(the visit stops at site s), per site (not exclusive).
-  struct Forecast { var slots: [Double]; var sites: [Double]; var stops: [Double] }
+  /// With `sitesByHour`, a window's probability is `slots[h] × sitesByHour[h % 24][s]` (the entry
+  /// site depends on the hour); without, `slots[h] × sites[s]`.
+  struct Forecast {
+    var slots: [Double]; var sites: [Double]; var stops: [Double]; var sitesByHour: [[Double]]? = nil
+    /// The entry-site distribution for hour slot `slot`.
+    func sites(atSlot slot: Int) -> [Double] { sitesByHour?[slot % 24] ?? sites }
+  }
 
   /// An actor group's habit as the simulator drew it (from `truth.json`): the oracle forecasts its
   /// next visit from the generative process — P(visit) per day by weekday, the entry time normal
@@ -173,7 +179,7 @@ public enum NextAppearanceBacktest {
         var forecasts: [(String, Forecast)] = []
         let f = fitted.forecast(visits, from: origin, days: days, clock: clock)
         let popStops = fitted.populationStopRates ?? Array(repeating: 0, count: store.sites.count)
-        forecasts.append((modelName, Forecast(slots: f.slots, sites: f.sites, stops: fitted.stopProbabilities(visits))))
+        forecasts.append((modelName, Forecast(slots: f.slots, sites: f.sites, stops: fitted.stopProbabilities(visits), sitesByHour: f.sitesByHour)))
         stated.append((f.slots.reduce(0, +), actual != nil))
         let n = store.sites.count
         func peaked(_ site: Int) -> [Double] { (0..<n).map { ($0 == site ? 0.9 : 0) + 0.1 / Double(n) } }
@@ -208,7 +214,8 @@ public enum NextAppearanceBacktest {
             forecasts.append((linkedRowName, Forecast(slots: popSlots, sites: fitted.populationEntries, stops: popStops)))
           } else {
             let lf = fitted.forecast(history, from: origin, days: days, clock: clock)
-            forecasts.append((linkedRowName, Forecast(slots: lf.slots, sites: lf.sites, stops: fitted.stopProbabilities(history))))
+            forecasts.append((linkedRowName, Forecast(slots: lf.slots, sites: lf.sites, stops: fitted.stopProbabilities(history),
+                                                      sitesByHour: lf.sitesByHour)))
           }
         }
         if let habit = habits[subject.name] {
@@ -252,12 +259,13 @@ public enum NextAppearanceBacktest {
       for k in metricNames where k != Metric.logScore.name && k != Metric.seen7Brier.name { m[k] = .nan }
       return m
     }
-    let p = f.slots[a.slot] * f.sites[a.site]
+    let p = f.slots[a.slot] * f.sites(atSlot: a.slot)[a.site]
     m["log_score"] = log(max(p, 1e-12))
     // Windows above and equal to the one that came: for each hour, the sites whose product beats it.
-    let sorted = f.sites.sorted(by: >)
+    let sortedRows = (f.sitesByHour ?? [f.sites]).map { $0.sorted(by: >) }
     var greater = 0.0, equal = 0.0
-    for x in f.slots where x > 0 {
+    for (slot, x) in f.slots.enumerated() where x > 0 {
+      let sorted = sortedRows[f.sitesByHour == nil ? 0 : slot % 24]
       // Sites with x * s > p, and with x * s == p (to a relative 1e-12).
       var lo = 0, hi = sorted.count
       while lo < hi { let mid = (lo + hi) / 2; if x * sorted[mid] > p * (1 + 1e-12) { lo = mid + 1 } else { hi = mid } }

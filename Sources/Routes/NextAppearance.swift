@@ -114,7 +114,45 @@ public struct NextAppearanceModel: ModelSpec, Equatable {
     fitted.tailHazard = gaps.tailHazard
     fitted.renewalWeight = Self.chooseRenewalWeight(visits, fitted: fitted)
     fitted.stopStrengths = Self.chooseStopStrengths(visits, rates: fitted.populationStopRates!)
+    fitted.siteHourStrength = Self.chooseSiteHourStrength(visits, entries: fitted.populationEntries, entryStrength: entryStrength)
     return fitted
+  }
+
+  /// Pseudo-visits of a vehicle's whole entry-site mix at each hour (`FittedNextAppearance.entrySites`).
+  public static let siteHourStrengthGrid: [Double] = [0.5, 1, 2, 4, 8, 16, 64]
+
+  /// Learns from the store whether a repeat vehicle's entry site depends on the hour: the strength on
+  /// the grid, or none (nil: one site mix at every hour), with the highest leave-one-out likelihood of
+  /// each visit's entry site given its hour of the day, over the repeat vehicles (at most 500, in
+  /// vehicle order).
+  static func chooseSiteHourStrength(_ visits: [Int: [Visit]], entries: [Double], entryStrength: Double) -> Double? {
+    let subjects = visits.keys.sorted().compactMap { k -> [Visit]? in
+      let vs = visits[k]!.filter { $0.entrySite < entries.count }
+      return Set(vs.map(\.day)).count >= 2 && vs.count >= 3 ? vs : nil
+    }.prefix(500)
+    guard !subjects.isEmpty else { return nil }
+    let grid: [Double?] = [nil] + siteHourStrengthGrid.map { $0 }
+    var ll = [Double](repeating: 0, count: grid.count)
+    for vs in subjects {
+      var own: [Int: Double] = [:]
+      for v in vs { own[v.entrySite, default: 0] += 1 }
+      let n = Double(vs.count)
+      for (i, v) in vs.enumerated() {
+        let s = v.entrySite, h = v.hourOfWeek % 24
+        // The vehicle's mix without this visit, and its other visits' entries near this hour.
+        let base = (own[s]! - 1 + entryStrength * entries[s]) / (n - 1 + entryStrength)
+        var nearSite = 0.0, nearAll = 0.0
+        for (j, u) in vs.enumerated() where j != i {
+          let d = abs(u.hourOfWeek % 24 - h), w = min(d, 24 - d) == 0 ? 1.0 : (min(d, 24 - d) == 1 ? 0.5 : 0)
+          nearAll += w; if u.entrySite == s { nearSite += w }
+        }
+        for (g, c) in grid.enumerated() {
+          ll[g] += log(max(c.map { (nearSite + $0 * base) / (nearAll + $0) } ?? base, 1e-300))
+        }
+      }
+    }
+    let best = ll.indices.max { ll[$0] != ll[$1] ? ll[$0] < ll[$1] : $0 > $1 }!
+    return grid[best]
   }
 
   /// The gap between a repeat vehicle's visit days, learned from the store by the life table
@@ -303,6 +341,10 @@ public struct FittedNextAppearance: FittedModel, SiteIndexedModel {
   /// Per site, pseudo-visits of the population's stop rate added to a vehicle's own (learned at fit
   /// time, `NextAppearanceModel.chooseStopStrengths`).
   public var stopStrengths: [Double]?
+  /// Pseudo-visits of the vehicle's whole entry-site mix added to its entries at each hour of the day
+  /// (`entrySites(_:)`; learned at fit time, `NextAppearanceModel.chooseSiteHourStrength`). nil: the
+  /// entry site does not depend on the hour (fits from before 2026-12-07, or where the store said so).
+  public var siteHourStrength: Double?
 
   public init(specification: NextAppearanceModel, populationProfile: [Double], populationGaps: [Double], populationEntries: [Double],
               hourPooling: Double? = nil, hourSmoothing: Double? = nil, renewalWeight: Double? = nil, populationStopRates: [Double]? = nil) {
@@ -430,8 +472,10 @@ public struct FittedNextAppearance: FittedModel, SiteIndexedModel {
   /// slot of the next `days` days (slot = day offset × 24 + local hour; an hour the clocks repeat adds
   /// into its slot, one they skip stays 0), and the entry-site distribution (sums to 1). A window's
   /// probability is `slots[h] × sites[s]`; `slots` sums to P(seen in the period).
-  public func forecast(_ visits: [NextAppearanceModel.Visit], from: Int64, days: Int, clock: LocalClock) -> (slots: [Double], sites: [Double]) {
-    let s = specification
+  /// With `sitesByHour` (when the model learned that entry sites depend on the hour), a window's
+  /// probability is `slots[h] × sitesByHour[h % 24][s]` and `sites` is the period's mix of them.
+  public func forecast(_ visits: [NextAppearanceModel.Visit], from: Int64, days: Int, clock: LocalClock)
+    -> (slots: [Double], sites: [Double], sitesByHour: [[Double]]?) {
     let (dayP, _) = dayProbabilities(visits, from: from, days: days, clock: clock)
     let prof = hourWeights(visits)
     var slots = [Double](repeating: 0, count: days * 24)
@@ -441,10 +485,34 @@ public struct FittedNextAppearance: FittedModel, SiteIndexedModel {
       guard ht > 0 else { continue }
       for (i, hour) in day.hours.enumerated() { slots[d * 24 + hour.hour] += dayP[d] * hours[i] / ht }
     }
-    var ent = populationEntries.map { $0 * s.entryStrength }
+    let (sites, byHour) = entrySites(visits)
+    guard let byHour else { return (slots, sites, nil) }
+    var mix = [Double](repeating: 0, count: sites.count)
+    for (slot, p) in slots.enumerated() where p > 0 { for s in mix.indices { mix[s] += p * byHour[slot % 24][s] } }
+    let total = mix.reduce(0, +)
+    return (slots, total > 0 ? mix.map { $0 / total } : sites, byHour)
+  }
+
+  /// P(entry site) for the next visit: the vehicle's entries plus `entryStrength` pseudo-entries of the
+  /// population's; and, when `siteHourStrength` is set, P(entry site | local hour of the day) for each
+  /// hour: the vehicle's entries within an hour of it (weight 1 at the hour, ½ either side) plus
+  /// `siteHourStrength` pseudo-entries of that whole mix — a car collected at a depot in the afternoon
+  /// and driven in by the A13 in the evening enters by each at its own hours.
+  public func entrySites(_ visits: [NextAppearanceModel.Visit]) -> (sites: [Double], byHour: [[Double]]?) {
+    var ent = populationEntries.map { $0 * specification.entryStrength }
     for v in visits where v.entrySite < ent.count { ent[v.entrySite] += 1 }
     let total = ent.reduce(0, +)
-    return (slots, ent.map { $0 / total })
+    let sites = ent.map { $0 / total }
+    guard let c = siteHourStrength else { return (sites, nil) }
+    var near = [[Double]](repeating: [Double](repeating: 0, count: sites.count), count: 24)
+    for v in visits where v.entrySite < sites.count {
+      let h = v.hourOfWeek % 24
+      near[h][v.entrySite] += 1; near[(h + 1) % 24][v.entrySite] += 0.5; near[(h + 23) % 24][v.entrySite] += 0.5
+    }
+    return (sites, near.map { row in
+      let n = row.reduce(0, +)
+      return row.indices.map { (row[$0] + c * sites[$0]) / (n + c) }
+    })
   }
 
   /// Why a window is forecast, in words, from the vehicle's own visits before `from`: how many of the
@@ -476,20 +544,20 @@ public struct FittedNextAppearance: FittedModel, SiteIndexedModel {
   /// The top `k` (entry site, hour) windows over the next `days` local days from `from`, with
   /// probabilities; over every site and hour the windows add up to P(seen in the period).
   public func topWindows(_ visits: [NextAppearanceModel.Visit], from: Int64, days: Int = 7, k: Int = 10, clock: LocalClock) -> [AppearanceWindow] {
-    let s = specification
     let (dayP, _) = dayProbabilities(visits, from: from, days: days, clock: clock)
     let prof = hourWeights(visits)
-    var ent = populationEntries.map { $0 * s.entryStrength }
-    for v in visits where v.entrySite < ent.count { ent[v.entrySite] += 1 }
-    let entTotal = ent.reduce(0, +)
-    let topSites = ent.indices.sorted { ent[$0] > ent[$1] }.prefix(max(1, k))
+    let (sites, byHour) = entrySites(visits)
+    // The k likeliest entry sites at each hour of the day (the same k at every hour without `byHour`).
+    let rows = byHour ?? [sites]
+    let topSites = rows.map { row in row.indices.sorted { row[$0] != row[$1] ? row[$0] > row[$1] : $0 < $1 }.prefix(max(1, k)) }
     var out: [AppearanceWindow] = []
     for (d, day) in Self.horizon(from: from, days: days, clock: clock).enumerated() {
       let hours = day.hours.map { prof[day.weekday * 24 + $0.hour] }
       let ht = hours.reduce(0, +)
       for (i, hour) in day.hours.enumerated() where ht > 0 {
-        for site in topSites {
-          out.append(AppearanceWindow(site: site, hourStart: hour.t, probability: dayP[d] * hours[i] / ht * ent[site] / entTotal))
+        let r = byHour == nil ? 0 : hour.hour
+        for site in topSites[r] {
+          out.append(AppearanceWindow(site: site, hourStart: hour.t, probability: dayP[d] * hours[i] / ht * rows[r][site]))
         }
       }
     }
@@ -528,7 +596,8 @@ extension FittedNextAppearance {
       if abs(xs.reduce(0, +) - 1) > 1e-6 { return "\(name) does not sum to 1" }
     }
     for (name, v, range) in [("hourPooling", hourPooling, 0.0...1e6), ("hourSmoothing", hourSmoothing, 0.0...0.5),
-                             ("renewalWeight", renewalWeight, 0.0...1.0), ("tailHazard", tailHazard, 0.0...1.0)] {
+                             ("renewalWeight", renewalWeight, 0.0...1.0), ("tailHazard", tailHazard, 0.0...1.0),
+                             ("siteHourStrength", siteHourStrength, 1e-9...1e6)] {
       if let v, !range.contains(v) { return "fitted.\(name) \(v) is outside \(range)" }
     }
     return nil
@@ -542,6 +611,7 @@ extension FittedNextAppearance {
       .init("renewal weight", String(format: "%.2f", renewalWeight ?? 1)),
       .init("daily chance of a return after \(specification.maxGapDays)+ days away", String(format: "%.3f", tailHazard ?? 0.5)),
       .init("stop pseudo-visits (median over sites stopped at)", String(format: "%.1f", medianStopStrength)),
+      .init("entry site by hour of day", siteHourStrength.map { String(format: "yes (%.1f pseudo-visits of the whole mix)", $0) } ?? "no: one mix at every hour"),
     ])
   }
 }

@@ -271,6 +271,43 @@ struct MarkovRouteTests {
     #expect(wrong.bodyProblem() != nil)
   }
 
+  /// The entry site by the hour (issue 15): vehicles collected at a depot (site 1) in the afternoon and
+  /// driven in by a road (site 2) in the evening. The store's leave-one-out likelihood chooses an
+  /// hour-dependent mix; the forecast then puts the 15h window at the depot and the 19h window on the
+  /// road, each P(site | hour) = (own entries near the hour + c × the whole mix) / (their weight + c), and
+  /// the windows still add up to P(seen).
+  @Test func entrySitesDependOnTheHourWhenTheStoreSaysSo() throws {
+    func v(_ day: Int64, _ hour: Int, _ site: Int) -> NextAppearanceModel.Visit { .init(day: day, hourOfWeek: Int(LocalClock.weekday(ofDay: day)) * 24 + hour, entrySite: site) }
+    var visits: [Int: [NextAppearanceModel.Visit]] = [:]
+    for k in 0..<20 {
+      let d = Int64(20496 + k % 7)
+      visits[k] = [v(d, 15, 1), v(d, 19, 2), v(d + 7, 15, 1), v(d + 7, 19, 2), v(d + 14, 19, 2)]
+    }
+    let fitted = NextAppearanceModel().fit(visits: visits, siteCount: 4)
+    let c = try #require(fitted.siteHourStrength, "the site depends on the hour here")
+    let mine = visits[0]!
+    let (sites, byHour) = fitted.entrySites(mine)
+    let rows = try #require(byHour)
+    #expect(abs(rows[15][1] - (2 + c * sites[1]) / (2 + c)) < 1e-12, "two entries at 15h by the depot")
+    #expect(abs(rows[16][1] - (2 * 0.5 + c * sites[1]) / (2 * 0.5 + c)) < 1e-12, "16h: the 15h entries at half weight")
+    #expect(rows[15][1] > rows[15][2] && rows[19][2] > rows[19][1])
+    let from = Int64(20496 + 21) * 86400
+    let windows = fitted.topWindows(mine, from: from, days: 7, k: 4 * 24 * 7, clock: .utc)
+    let byHourOfDay = Dictionary(grouping: windows) { LocalClock.utc.hourOfDay($0.hourStart) }
+    #expect(byHourOfDay[15]!.max { $0.probability < $1.probability }!.site == 1)
+    #expect(byHourOfDay[19]!.max { $0.probability < $1.probability }!.site == 2)
+    let f = fitted.forecast(mine, from: from, days: 7, clock: .utc)
+    let windowTotal: Double = windows.map(\.probability).reduce(0, +), seen: Double = f.slots.reduce(0, +)
+    #expect(abs(windowTotal - seen) < 1e-9)
+    let siteTotal: Double = f.sites.reduce(0, +)
+    #expect(abs(siteTotal - 1) < 1e-12 && f.sitesByHour != nil)
+    // A fit without the strength (from before 2026-12-07) keeps one mix at every hour.
+    var old = fitted; old.siteHourStrength = nil
+    #expect(old.forecast(mine, from: from, days: 7, clock: .utc).sitesByHour == nil && old.entrySites(mine).sites == sites)
+    var wrong = fitted; wrong.siteHourStrength = -1
+    #expect(wrong.bodyProblem() != nil && fitted.bodyProblem() == nil)
+  }
+
   /// Where it will stop (issue 15): a vehicle that stopped near site 3 on 3 of its 4 visits is forecast
   /// to stop there with the Beta-binomial mean (3 + c·r) / (4 + c), r the population's rate and c
   /// learned per site by the method of moments; a site
