@@ -537,7 +537,12 @@ public struct FittedNextAppearance: FittedModel, SiteIndexedModel {
       parts.append("\(names[wd])s: visited on \(onDay.count) of \(max(weekdaysSeen, onDay.count)), \(onDayNear.count) of them \(band)")
     }
     let bySite = visits.filter { $0.entrySite == site }.count
-    parts.append("entered by \(siteName) on \(bySite) of \(visits.count) visits")
+    var entered = "entered by \(siteName) on \(bySite) of \(visits.count) visits"
+    if siteHourStrength != nil {
+      let nearHour = visits.filter(near)
+      entered += " (\(nearHour.filter { $0.entrySite == site }.count) of the \(nearHour.count) \(band))"
+    }
+    parts.append(entered)
     return parts.joined(separator: "; ")
   }
 
