@@ -9,6 +9,7 @@
 # LINK_ARGS passes extra options to `anpr link` (e.g. LINK_ARGS="--min-confidence 0").
 # GENERATOR=othertown draws each town with Benchmarks/othertown/othertown.py instead (an independent
 # generator, written apart from the simulator; its settings are drawn from the seed inside it).
+# A town already under BENCH_DATA is reused: delete it after changing a generator.
 #   Benchmarks/linkage-episodes.sh SEED...
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -42,7 +43,8 @@ PY
   if [ ! -f "$d/store.anpr" ]; then
     rm -rf "$d"
     if [ "$GENERATOR" = othertown ]; then
-      python3 Benchmarks/othertown/othertown.py --seed "$s" --days 28 --out "$d" 2> /dev/null
+      mkdir -p "$d"
+      python3 Benchmarks/othertown/othertown.py --seed "$s" --days 28 --out "$d" 2> "$d/othertown.log" || { cat "$d/othertown.log" >&2; exit 1; }
     else
       # shellcheck disable=SC2086
       $BIN simulate --seed "$s" --days 28 --fleet "$FLEET" --oracle-replicates 0 $args --out "$d" > /dev/null

@@ -18,7 +18,8 @@ WORK=$(mktemp -d); trap 'rm -rf "$WORK"' EXIT
 for seed in $SEEDS; do
   town="$WORK/town-$seed"
   if [ "${GENERATOR:-simulate}" = othertown ]; then
-    python3 Benchmarks/othertown/othertown.py --seed "$seed" --days 28 --out "$town" 2> /dev/null
+    mkdir -p "$town"
+    python3 Benchmarks/othertown/othertown.py --seed "$seed" --days 28 --out "$town" 2> "$town/othertown.log" || { cat "$town/othertown.log" >&2; exit 1; }
   else
     "$ANPR" simulate --seed "$seed" --days 28 --scale 1 $SIM_ARGS --out "$town" > /dev/null
   fi

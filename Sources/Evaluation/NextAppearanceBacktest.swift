@@ -62,9 +62,10 @@ public enum NextAppearanceBacktest {
 
   /// An actor group's habit as the simulator drew it (from `truth.json`): the oracle forecasts its
   /// next visit from the generative process — P(visit) per day by weekday, the entry time normal
-  /// around the habitual hour — and, for the entry road (not in the truth), the group's own mix of
-  /// entry sites over the whole data, hindsight included. No forecast from the data can do better on
-  /// the time; on the site it is an upper bound.
+  /// around the habitual hour — and, for the entry road (not in the truth), the group's own entry sites
+  /// over the whole data by the hour of the day (`FittedNextAppearance.sitesByHour`, one pseudo-entry of
+  /// its whole mix), hindsight included. No forecast from the data can do better on the time; on the
+  /// site it is an upper bound for a forecast that conditions the site on the hour as the model does.
   public struct Habit: Sendable {
     public var weekdays: [Int]
     public var entryHour: Double
@@ -226,7 +227,10 @@ public enum NextAppearanceBacktest {
             for st in Set(s.visit.stopSites) where st < n { stopMix[st] += 1 / Double(pooled.count) }
           }
           let total = mix.reduce(0, +)
-          forecasts.append(("oracle", Forecast(slots: habit.slots(originDay: originDay, days: days), sites: mix.map { $0 / total }, stops: stopMix)))
+          // The site by the hour too, in hindsight (the model's forecast conditions the site on the hour).
+          let whole = mix.map { $0 / total }
+          let byHour = FittedNextAppearance.sitesByHour(pooled.filter { $0.site < n }.map { (clock.hourOfDay($0.t), $0.site) }, mix: whole, strength: 1)
+          forecasts.append(("oracle", Forecast(slots: habit.slots(originDay: originDay, days: days), sites: whole, stops: stopMix, sitesByHour: byHour)))
         }
         for (name, fc) in forecasts {
           for (m, v) in score(fc, actual: actual) where !v.isNaN {

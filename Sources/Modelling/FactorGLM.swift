@@ -214,7 +214,9 @@ extension FactorDesign: GLMDesign {
       let lv = factors[f]
       for i in 0..<rows where lv[i] > 0 { out[o + Int(lv[i])] += v[i] }
     }
-    if dense.columns > 0, let d = try? BLAS.multiply(dense, v, transpose: true) {  // dgemv
+    if dense.columns > 0 {
+      // dgemv; it fails only on shapes that do not match, which the design's own arrays rule out.
+      guard let d = try? BLAS.multiply(dense, v, transpose: true) else { preconditionFailure("Xᵀv: \(v.count) values for \(rows) rows") }
       for j in 0..<dense.columns { out[denseOffset + j] = d[j] }
     }
     return out

@@ -82,7 +82,8 @@ public struct LogLinearGLM: Sendable {
   }
 
   /// The one IRLS, on any design that can form XᵀWX and Xβ: a dense matrix, or a factor design that
-  /// never forms its one-hot columns. Poisson, or NB2 with α by maximum likelihood between IRLS runs.
+  /// never forms its one-hot columns. Poisson, or NB2 with α by maximum likelihood: after the first
+  /// step, Newton's steps in (β, log α) together (`jointStep`).
   /// - Parameter start: coefficients (and NB2 α) to start from, e.g. the fit on a shorter history of the
   ///   same design; IRLS then needs fewer steps to the same optimum.
   public func fit<D: GLMDesign>(design x: D, _ y: [Double], offset: [Double]? = nil, weights: [Double]? = nil,
@@ -133,6 +134,7 @@ public struct LogLinearGLM: Sendable {
     // (`jointStep`), which converges quadratically where updating β and α in turn converged linearly
     // (each step cut α's change by only ~0.1 on overdispersed event grids).
     var devCurrent = true  // whether `dev` is the deviance at the current μ and α
+    var devScale = dev  // the deviance when last computed: the yardstick of the joint steps' convergence test
     for it in 1...maxIterations {
       iterations += 1
       // Weighted least squares step.
@@ -154,7 +156,8 @@ public struct LogLinearGLM: Sendable {
         let previous = alpha
         beta = taken.beta; eta = taken.eta; mu = taken.mu; alpha = taken.alpha
         devCurrent = false
-        let scale = abs(taken.objective) + 0.1
+        // Relative to the deviance (as the β steps' test), not to −2ℓ, which is larger.
+        let scale = abs(devScale) + 0.1
         if taken.decrease / scale < tolerance && abs(alpha - previous) / max(previous, 1e-8) < 1e-9 { converged = true; break }
         // Converged when the next step would change the objective and α by less than the tolerances:
         // that step is taken as it is (with this step's factor, no line search), which leaves the
@@ -202,6 +205,7 @@ public struct LogLinearGLM: Sendable {
         dev = response.deviance(mu, alpha: alpha)
         alphaChange = abs(alpha - before) / max(before, 1e-8)
       }
+      devScale = dev
       if change < tolerance && alphaChange < 1e-9 { converged = true; break }
       if it == maxIterations { converged = false }
     }
@@ -242,8 +246,9 @@ extension LogLinearGLM {
   /// Δt = −(g_t + cᵀΔβ₀)/(h_t + cᵀA⁻¹c) and Δβ = Δβ₀ + A⁻¹c Δt, where Δβ₀ = A⁻¹g_β is the β step at
   /// fixed α; A is factored once for both right-hand sides, and again used for the chord step from the
   /// new point (`JointStep.next…`), which tells the caller when the fit has converged without another
-  /// factorisation. Halved until the penalised likelihood does not fall. Nil when the joint Hessian is
-  /// not negative definite there (h_t + cᵀA⁻¹c ≥ 0): the caller then steps β and maximises α in turn.
+  /// factorisation. Halved until −2ℓ + penalty does not rise. Nil — and the caller then steps β and
+  /// maximises α in turn — when the joint Hessian is not negative definite there (h_t + cᵀA⁻¹c ≥ 0),
+  /// when the step would move log α by more than ¼, or when thirty halvings do not help.
   func jointStep<D: GLMDesign>(_ x: D, _ response: CountResponse, weights wi: [Double], z: [Double], beta: [Double],
                                eta: [Double], mu: [Double], offset off: [Double], alpha: Double,
                                penalty: ([Double]) -> Double, penalised pen: [Int]) throws(FitError) -> JointStep? {
@@ -272,7 +277,11 @@ extension LogLinearGLM {
     // log α stays in maximiseAlpha's range and moves at most 2 a step; β follows the t step taken.
     let lo = -20.0, hi = 5.0
     var (db, dt) = newton((0..<p).map { system.beta[$0] - beta[$0] }, here.gradient)
-    let limited = min(max(t + max(-2, min(2, dt)), lo), hi) - t
+    // Far from α's optimum (a Newton step of over ¼ in log α) the caller's search on α alone gets
+    // there at once: on counts that are not overdispersed, α's optimum is its lower bound, the
+    // likelihood is flat in α there, and Newton in log α would move it by about −0.4 a step.
+    guard abs(dt) <= 0.25 else { return nil }
+    let limited = min(max(t + dt, lo), hi) - t
     if limited != dt { for j in 0..<p { db[j] += v[j] * (limited - dt) }; dt = limited }
     // −2ℓ + penalty from the profile's likelihood and the Σ y log μ it leaves out (y log μ = y η).
     func objective(_ profile: CountResponse.AlphaProfile, _ b: [Double], _ e: [Double]) -> Double {
@@ -290,7 +299,7 @@ extension LogLinearGLM {
       let newT = t + step * dt
       let profile = response.alphaProfile(m, logAlpha: newT)
       let f = objective(profile, b, e)
-      if f.isFinite && f <= current + 1e-10 * (abs(current) + 1) || step < 1e-6 {
+      if f.isFinite && f <= current + 1e-10 * (abs(current) + 1) {
         // The gradient at the new point: g_β = Xᵀ[(y − μ)/(1 + αμ)] less the ridge's pull, g_t from the profile.
         let newAlpha = exp(newT)
         var score = [Double](repeating: 0, count: n)
@@ -662,5 +671,8 @@ public struct DenseDesign: GLMDesign {
   }
 
   public func linearPredictor(_ beta: [Double]) -> [Double] { (try? BLAS.multiply(x, beta)) ?? [] }
-  public func transposeTimes(_ v: [Double]) -> [Double] { (try? BLAS.multiply(x, v, transpose: true)) ?? [] }
+  public func transposeTimes(_ v: [Double]) -> [Double] {
+    guard let r = try? BLAS.multiply(x, v, transpose: true) else { preconditionFailure("Xᵀv: \(v.count) values for \(x.rows) rows") }
+    return r
+  }
 }

@@ -143,7 +143,7 @@ public struct NextAppearanceModel: ModelSpec, Equatable {
         let base = (own[s]! - 1 + entryStrength * entries[s]) / (n - 1 + entryStrength)
         var nearSite = 0.0, nearAll = 0.0
         for (j, u) in vs.enumerated() where j != i {
-          let d = abs(u.hourOfWeek % 24 - h), w = min(d, 24 - d) == 0 ? 1.0 : (min(d, 24 - d) == 1 ? 0.5 : 0)
+          let w = FittedNextAppearance.nearHourWeight(u.hourOfWeek % 24, h)
           nearAll += w; if u.entrySite == s { nearSite += w }
         }
         for (g, c) in grid.enumerated() {
@@ -504,15 +504,29 @@ public struct FittedNextAppearance: FittedModel, SiteIndexedModel {
     let total = ent.reduce(0, +)
     let sites = ent.map { $0 / total }
     guard let c = siteHourStrength else { return (sites, nil) }
-    var near = [[Double]](repeating: [Double](repeating: 0, count: sites.count), count: 24)
-    for v in visits where v.entrySite < sites.count {
-      let h = v.hourOfWeek % 24
-      near[h][v.entrySite] += 1; near[(h + 1) % 24][v.entrySite] += 0.5; near[(h + 23) % 24][v.entrySite] += 0.5
+    return (sites, Self.sitesByHour(visits.filter { $0.entrySite < sites.count }.map { ($0.hourOfWeek % 24, $0.entrySite) },
+                                    mix: sites, strength: c))
+  }
+
+  /// The weight a visit at hour of day `a` gives hour `b`: 1 at the hour, ½ an hour either side (on the
+  /// 24-hour circle), else 0.
+  static func nearHourWeight(_ a: Int, _ b: Int) -> Double {
+    let d = abs(a - b) % 24
+    switch min(d, 24 - d) { case 0: return 1; case 1: return 0.5; default: return 0 }
+  }
+
+  /// P(site | hour of day) for each hour from (hour, site) entries: the entries near the hour
+  /// (`nearHourWeight`) plus `strength` pseudo-entries of `mix`.
+  public static func sitesByHour(_ entries: [(hour: Int, site: Int)], mix: [Double], strength c: Double) -> [[Double]] {
+    (0..<24).map { h in
+      var row = mix.map { c * $0 }
+      var n = c
+      for e in entries {
+        let w = nearHourWeight(e.hour, h)
+        if w > 0 { row[e.site] += w; n += w }
+      }
+      return row.map { $0 / n }
     }
-    return (sites, near.map { row in
-      let n = row.reduce(0, +)
-      return row.indices.map { (row[$0] + c * sites[$0]) / (n + c) }
-    })
   }
 
   /// Why a window is forecast, in words, from the vehicle's own visits before `from`: how many of the

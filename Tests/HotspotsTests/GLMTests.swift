@@ -67,7 +67,7 @@ struct GLMTests {
   }
 
   /// NB2's step is Newton's in β and log α together (`jointStep`): from a point off statsmodels' optimum
-  /// (coefficients moved by 0.05, α by half again) it equals the Newton step of the penalised
+  /// (coefficients moved by 0.05, α by a tenth) it equals the Newton step of the penalised
   /// log-likelihood built from central differences; near the optimum its chord step (the next Newton
   /// step with this step's Hessian, which decides convergence) goes most of the way there; the fit from
   /// that start ends at statsmodels' optimum.
@@ -76,7 +76,7 @@ struct GLMTests {
     let x = DenseDesign(try Matrix(rows: ref.X)), response = CountResponse(counts: ref.y)
     let glm = LogLinearGLM(family: .negativeBinomial, ridge: 0.5)
     let p = x.columns, pen = Array(1..<p)
-    let beta = ref.nb2.coefficients.map { $0 + 0.05 }, alpha = ref.nb2.alpha * 1.5
+    let beta = ref.nb2.coefficients.map { $0 + 0.05 }, alpha = ref.nb2.alpha * 1.1
     func eta(_ b: [Double]) -> [Double] { zip(x.linearPredictor(b), ref.offset).map { $0 + $1 } }
     // ℓ(β, log α) − λ/2 Σ β² over the penalised columns, from the full NB2 likelihood.
     func objective(_ theta: [Double]) -> Double {
@@ -125,6 +125,27 @@ struct GLMTests {
                                                                      start: (coefficients: beta, alpha: alpha))
     #expect(approxMismatch(unpenalised.coefficients, ref.nb2.coefficients, abs: 1e-8, rel: 1e-6) == nil)
     #expect(approxEqual(unpenalised.alpha, ref.nb2.alpha, rel: 1e-6), "\(unpenalised.alpha) against statsmodels' \(ref.nb2.alpha)")
+  }
+
+  /// Counts that are not overdispersed (Poisson) take NB2's α to its lower bound: far from α's optimum
+  /// the joint step hands over to the search on α alone, which gets there at once, so the fit from a warm
+  /// start at α = 0.5 converges in a few steps (Newton in log α would move it by about 1 a step) to the
+  /// Poisson fit's coefficients.
+  @Test func negativeBinomialOnPoissonCountsReachesAlphasLowerBoundQuickly() throws {
+    var rng = SeededRNG(seed: 12)
+    let n = 2_000
+    var x = Matrix(rows: n, columns: 2)
+    var y = [Double](repeating: 0, count: n)
+    for i in 0..<n {
+      x[i, 0] = 1; x[i, 1] = rng.normal()
+      y[i] = Double(rng.poisson(exp(0.5 + 0.3 * x[i, 1])))
+    }
+    let poisson = try LogLinearGLM().fit(x, y)
+    let nb = try LogLinearGLM(family: .negativeBinomial).fit(design: DenseDesign(x), CountResponse(counts: y),
+                                                             start: (coefficients: poisson.coefficients, alpha: 0.5))
+    #expect(nb.alpha < 1e-6, "\(nb.alpha)")
+    #expect(nb.diagnostics.converged && nb.diagnostics.iterations <= 4, "\(nb.diagnostics.iterations) iterations")
+    #expect(approxMismatch(nb.coefficients, poisson.coefficients, abs: 1e-5, rel: 1e-4) == nil)
   }
 
   /// The factored XᵀWX + λ solves a second right-hand side as the formed matrix does, with one factor
