@@ -266,7 +266,14 @@ public enum NextAppearanceBacktest {
     let p = f.slots[a.slot] * f.sites(atSlot: a.slot)[a.site]
     m["log_score"] = log(max(p, 1e-12))
     // Windows above and equal to the one that came: for each hour, the sites whose product beats it.
-    let sortedRows = (f.sitesByHour ?? [f.sites]).map { $0.sorted(by: >) }
+    // Each distinct row sorted once (hours no visit was near share the vehicle's whole mix).
+    var sortedOnce: [[Double]: [Double]] = [:]
+    let sortedRows = (f.sitesByHour ?? [f.sites]).map { row in
+      if let done = sortedOnce[row] { return done }
+      let sorted = row.sorted(by: >)
+      sortedOnce[row] = sorted
+      return sorted
+    }
     var greater = 0.0, equal = 0.0
     for (slot, x) in f.slots.enumerated() where x > 0 {
       let sorted = sortedRows[f.sitesByHour == nil ? 0 : slot % 24]

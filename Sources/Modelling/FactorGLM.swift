@@ -349,7 +349,6 @@ extension FactorDesign: GLMDesign {
     /// and the dense columns, not every unit).
     func schur() -> (Matrix, [Double]) {
       var sc = smallGram
-      var r = smallRHS
       var nz: [Int] = []
       for l in 0..<levelCount {
         let d = diagonal[l]
@@ -359,21 +358,20 @@ extension FactorDesign: GLMDesign {
         for j in 0..<small where cross[row + j] != 0 { nz.append(j) }
         for j in nz {
           let ej = cross[row + j] / d
-          r[j] -= ej * levelRHS[l]
           for k in nz where k <= j { sc[j, k] -= ej * cross[row + k] }
         }
       }
       for j in 0..<small { for k in 0..<j { sc[k, j] = sc[j, k] } }
-      return (sc, r)
+      return (sc, reduced(level: levelRHS, small: smallRHS))
     }
 
-    /// Another right-hand side (its level and small-block parts) reduced as `schur` reduces the blocks'
-    /// own: b_S − Eᵀ D⁻¹ b_F.
+    /// A right-hand side (its level and small-block parts) reduced by the absorbed levels: b_S − Eᵀ D⁻¹ b_F
+    /// (`schur` reduces the blocks' own with it).
     func reduced(level: [Double], small rhs: [Double]) -> [Double] {
       var r = rhs
-      for l in 0..<levelCount where diagonal[l] > 0 && level[l] != 0 {
-        let row = l * small, t = level[l] / diagonal[l]
-        for j in 0..<small where cross[row + j] != 0 { r[j] -= cross[row + j] * t }
+      for l in 0..<levelCount where diagonal[l] > 0 {
+        let row = l * small, d = diagonal[l]
+        for j in 0..<small where cross[row + j] != 0 { r[j] -= cross[row + j] / d * level[l] }
       }
       return r
     }

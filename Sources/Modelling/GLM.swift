@@ -119,9 +119,7 @@ public struct LogLinearGLM: Sendable {
     let warm = start.map { $0.coefficients.count == p && $0.coefficients.allSatisfy(\.isFinite) } ?? false
     if let start, warm {
       beta = start.coefficients
-      eta = x.linearPredictor(beta)
-      for i in 0..<n { eta[i] += off[i] }
-      mu = eta.map { max(exp(min($0, 700)), 1e-300) }
+      (eta, mu) = Self.meanAt(x, beta, offset: off)
       if family == .negativeBinomial, start.alpha.isFinite, start.alpha > 0 { alpha = start.alpha }
     }
     var dev = response.deviance(mu, alpha: alpha)
@@ -165,9 +163,7 @@ public struct LogLinearGLM: Sendable {
         if taken.nextDecrease / scale < tolerance && abs(taken.nextLogAlpha) < 1e-9 {
           for j in 0..<p { beta[j] += taken.nextBeta[j] }
           alpha = min(max(alpha * exp(taken.nextLogAlpha), exp(-20)), exp(5))
-          eta = x.linearPredictor(beta)
-          for i in 0..<n { eta[i] += off[i] }
-          mu = eta.map { max(exp(min($0, 700)), 1e-300) }
+          (eta, mu) = Self.meanAt(x, beta, offset: off)
           converged = true; break
         }
         continue
@@ -229,6 +225,13 @@ public struct LogLinearGLM: Sendable {
 }
 
 extension LogLinearGLM {
+  /// η = Xβ + offset and μ = e^η (η capped at 700, μ kept above 10⁻³⁰⁰).
+  static func meanAt<D: GLMDesign>(_ x: D, _ beta: [Double], offset: [Double]) -> (eta: [Double], mu: [Double]) {
+    var eta = x.linearPredictor(beta)
+    for i in eta.indices { eta[i] += offset[i] }
+    return (eta, eta.map { max(exp(min($0, 700)), 1e-300) })
+  }
+
   /// Where a joint step for NB2 took the fit, and what the next step would do.
   struct JointStep {
     var beta: [Double], eta: [Double], mu: [Double], alpha: Double
@@ -274,7 +277,7 @@ extension LogLinearGLM {
       let dt = -(gradientT + cStep) / schur
       return ((0..<p).map { stepBeta[$0] + v[$0] * dt }, dt)
     }
-    // log α stays in maximiseAlpha's range and moves at most 2 a step; β follows the t step taken.
+    // log α stays in maximiseAlpha's range; β follows the t step taken.
     let lo = -20.0, hi = 5.0
     var (db, dt) = newton((0..<p).map { system.beta[$0] - beta[$0] }, here.gradient)
     // Far from α's optimum (a Newton step of over ¼ in log α) the caller's search on α alone gets
@@ -293,9 +296,7 @@ extension LogLinearGLM {
     var step = 1.0
     for _ in 0..<30 {
       let b = (0..<p).map { beta[$0] + step * db[$0] }
-      var e = x.linearPredictor(b)
-      for i in 0..<n { e[i] += off[i] }
-      let m = e.map { max(exp(min($0, 700)), 1e-300) }
+      let (e, m) = Self.meanAt(x, b, offset: off)
       let newT = t + step * dt
       let profile = response.alphaProfile(m, logAlpha: newT)
       let f = objective(profile, b, e)

@@ -133,19 +133,25 @@ public struct NextAppearanceModel: ModelSpec, Equatable {
     guard !subjects.isEmpty else { return nil }
     let grid: [Double?] = [nil] + siteHourStrengthGrid.map { $0 }
     var ll = [Double](repeating: 0, count: grid.count)
+    let sites = entries.count
     for vs in subjects {
-      var own: [Int: Double] = [:]
-      for v in vs { own[v.entrySite, default: 0] += 1 }
-      let n = Double(vs.count)
-      for (i, v) in vs.enumerated() {
-        let s = v.entrySite, h = v.hourOfWeek % 24
-        // The vehicle's mix without this visit, and its other visits' entries near this hour.
-        let base = (own[s]! - 1 + entryStrength * entries[s]) / (n - 1 + entryStrength)
-        var nearSite = 0.0, nearAll = 0.0
-        for (j, u) in vs.enumerated() where j != i {
-          let w = FittedNextAppearance.nearHourWeight(u.hourOfWeek % 24, h)
-          nearAll += w; if u.entrySite == s { nearSite += w }
+      // The vehicle's entries by site, and near each hour of the day (all, and by hour × site).
+      var own: [Int: Double] = [:], nearBySite: [Int: Double] = [:]
+      var near = [Double](repeating: 0, count: 24)
+      for v in vs {
+        own[v.entrySite, default: 0] += 1
+        for dh in -1...1 {
+          let h = (v.hourOfWeek % 24 + dh + 24) % 24, w = FittedNextAppearance.nearHourWeight(v.hourOfWeek % 24, h)
+          near[h] += w; nearBySite[h * sites + v.entrySite, default: 0] += w
         }
+      }
+      let n = Double(vs.count)
+      for v in vs {
+        let s = v.entrySite, h = v.hourOfWeek % 24
+        // The vehicle's mix without this visit, and its other visits' entries near this hour (the visit
+        // itself weighs 1 at its own hour).
+        let base = (own[s]! - 1 + entryStrength * entries[s]) / (n - 1 + entryStrength)
+        let nearSite = nearBySite[h * sites + s]! - 1, nearAll = near[h] - 1
         for (g, c) in grid.enumerated() {
           ll[g] += log(max(c.map { (nearSite + $0 * base) / (nearAll + $0) } ?? base, 1e-300))
         }
@@ -516,16 +522,19 @@ public struct FittedNextAppearance: FittedModel, SiteIndexedModel {
   }
 
   /// P(site | hour of day) for each hour from (hour, site) entries: the entries near the hour
-  /// (`nearHourWeight`) plus `strength` pseudo-entries of `mix`.
+  /// (`nearHourWeight`) plus `strength` pseudo-entries of `mix` — `mix` itself at an hour no entry is near.
   public static func sitesByHour(_ entries: [(hour: Int, site: Int)], mix: [Double], strength c: Double) -> [[Double]] {
     (0..<24).map { h in
-      var row = mix.map { c * $0 }
+      var row: [Double]? = nil
       var n = c
       for e in entries {
         let w = nearHourWeight(e.hour, h)
-        if w > 0 { row[e.site] += w; n += w }
+        if w > 0 {
+          if row == nil { row = mix.map { c * $0 } }
+          row![e.site] += w; n += w
+        }
       }
-      return row.map { $0 / n }
+      return row.map { $0.map { $0 / n } } ?? mix
     }
   }
 
