@@ -1,79 +1,167 @@
 import Foundation
+import Linalg
+import Modelling
 
 /// The probability that a pair at a given similarity is one actor, learned from the store: Efron's
-/// local false-discovery rate, fdr(s) = π₀ f₀(s) / f(s) (Efron 2001, "Empirical Bayes analysis of a
-/// microarray experiment"). f₀, the similarity of pairs that cannot be one driver (in use at the same
-/// time), is a normal fitted to their Fisher-transformed similarities (z = atanh s), so its tail is
-/// defined beyond the largest null pair seen; f, the similarity of the pairs a link could join, is a
-/// Gaussian kernel density of theirs (Silverman's bandwidth) in the same z. π₀ = 1, the conservative
-/// bound (nearly every pair of hire-car uses is two people). The probability of one actor is 1 − fdr,
-/// made non-decreasing in s.
+/// local false-discovery rate, fdr(z) = π₀ f₀(z) / f(z) (Efron 2001, "Empirical Bayes analysis of a
+/// microarray experiment"; Efron 2010, *Large-Scale Inference*, ch. 5), π₀ = 1 (the conservative bound:
+/// nearly every pair of hire-car uses is two people), in z = atanh(similarity).
+///
+/// - f₀, the similarity of pairs that cannot be one driver (in use at the same time), is their empirical
+///   distribution below its 95th percentile and a generalised Pareto tail above it (Pickands 1975), fitted
+///   by Zhang & Stephens' (2009) estimator when there are 50 exceedances or more (else exponential), the
+///   shape kept ≥ 0 (never thinner than exponential: a fitted end point would make every pair beyond it
+///   certain). The normal fitted to the null before understated its tail by orders of magnitude
+///   on an independent generator's towns (the top 0.1% of null pairs lay 5 standard deviations out) and
+///   stated 0.999 for links of which 63% were right.
+/// - f, the density of the open pairs (those a link could join), is Lindsey's method as in Efron's
+///   `locfdr`: their histogram in 120 bins, smoothed by a Poisson regression on a degree-7 polynomial of
+///   the bin centre (the project's IRLS), so a bin that is lucky by a few pairs does not set a link's
+///   confidence.
+///
+/// The fdr of a bin is the null's expected count there (open pairs × the null's probability of the bin)
+/// over the smoothed count, made non-increasing in z by pooling adjacent violators weighted by the
+/// smoothed counts, and interpolated between bin centres; 1 − fdr is the probability of one actor.
 public struct LocalFDR: Codable, Sendable, Equatable {
-  public var nullMean: Double, nullSD: Double
+  /// The null's median, the start of its tail (z), the share of null pairs above it, and the generalised
+  /// Pareto tail's shape ξ ≥ 0 and scale σ.
+  public var nullMedian: Double, tailStart: Double, tailShare: Double, tailShape: Double, tailScale: Double
+  /// The null spread was widened by this factor to the open pairs' bulk (1: not widened).
+  public var widening: Double
   public var nullPairs: Int, openPairs: Int
-  /// Open pairs' z values, sorted, and the kernel bandwidth.
-  var open: [Double]
-  var bandwidth: Double
-  /// 1 − fdr on a grid of similarity (`tableFrom` + k × `tableStep`), made non-decreasing.
-  var table: [Double] = []
-  var tableFrom = -1.0, tableStep = 0.001
+  /// 1 − fdr at evenly spaced bin centres (z) from `firstCentre`, non-decreasing.
+  var firstCentre = 0.0, binWidth = 1.0
+  var probabilities: [Double] = []
 
   static func z(_ s: Double) -> Double { atanh(min(max(s, -0.999999), 0.999999)) }
 
   public init?(null: [Double], open: [Double]) {
     guard null.count >= 2, open.count >= 2 else { return nil }
-    let zn = null.map(Self.z), zo = open.map(Self.z).sorted()
-    // The null normal: the pairs in use at the same time, widened to the bulk of the open pairs when
-    // theirs is wider (Efron's empirical null: centre and robust spread of the open pairs, nearly all of
-    // which are two people), so that the null's tail is never thinner than what the town shows.
-    let m0 = zn.reduce(0, +) / Double(zn.count)
-    let s0 = (zn.reduce(0) { $0 + ($1 - m0) * ($1 - m0) } / Double(zn.count - 1)).squareRoot()
-    let median = zo[zo.count / 2], robust = (zo[zo.count * 3 / 4] - zo[zo.count / 4]) / 1.349
-    let (mean, sd) = robust > s0 ? (median, robust) : (m0, s0)
-    guard sd > 0 else { return nil }
-    nullMean = mean; nullSD = sd; nullPairs = null.count; openPairs = open.count
-    self.open = zo
-    let m = zo.reduce(0, +) / Double(zo.count)
-    let sdo = (zo.reduce(0) { $0 + ($1 - m) * ($1 - m) } / Double(zo.count - 1)).squareRoot()
-    let iqr = zo[zo.count * 3 / 4] - zo[zo.count / 4]
-    let spread = min(sdo, iqr > 0 ? iqr / 1.34 : sdo)
-    bandwidth = max(0.9 * max(spread, 1e-3) * pow(Double(zo.count), -0.2), 1e-3)
-    // The table: fdr on similarities −1…1 in steps of 0.001, its running minimum from the null's mean up
-    // (below the mean, fdr is 1: nothing there is evidence of one driver).
-    var fdr = 1.0
-    let sMean = tanh(nullMean)
-    table = (0...2000).map { k in
-      let s = -1 + Double(k) * 0.001
-      guard s >= sMean else { return 0 }
-      let d = densities(Self.z(s))
-      fdr = min(fdr, d.open > 0 ? min(1, d.null / d.open) : 1)
-      return 1 - fdr
+    var zn = null.map(Self.z).sorted()
+    let zo = open.map(Self.z).sorted()
+    func quantile(_ x: [Double], _ q: Double) -> Double {
+      let h = q * Double(x.count - 1), k = Int(h.rounded(.down)), f = h - Double(k)
+      return k + 1 < x.count ? x[k] * (1 - f) + x[k + 1] * f : x[k]
     }
+    // Efron's empirical-null check: when the bulk of the open pairs (nearly all two people) is wider
+    // than the null's, the null is widened about its median to match, so its tail is never thinner
+    // than what the town shows.
+    let median0 = quantile(zn, 0.5)
+    let spread0 = quantile(zn, 0.75) - quantile(zn, 0.25), spreadOpen = quantile(zo, 0.75) - quantile(zo, 0.25)
+    let widen = spread0 > 0 && spreadOpen > spread0 ? spreadOpen / spread0 : 1
+    if widen > 1 { zn = zn.map { median0 + ($0 - median0) * widen } }
+    // The tail: the top 5% of null pairs (at least 10 of them, at most half).
+    let share = min(0.5, max(0.05, 10 / Double(zn.count)))
+    let u = quantile(zn, 1 - share)
+    let exceedances = zn.filter { $0 > u }.map { $0 - u }
+    // The shape needs many exceedances to be told from 0 (with 10–20 of them its estimate swings from
+    // thin to very heavy); with fewer than 50 the tail is exponential, σ their mean excess.
+    let meanExcess = exceedances.reduce(0, +) / Double(max(1, exceedances.count))
+    guard exceedances.count >= 2, meanExcess > 0 else { return nil }
+    let tail = exceedances.count >= 50 ? Self.generalisedPareto(exceedances) : nil
+    let (xi, sigma) = (max(0, tail?.shape ?? 0), (tail?.shape ?? 0) > 0 ? tail!.scale : meanExcess)
+    // The null's survival function: empirical below the tail's start, generalised Pareto above.
+    func survival(_ z: Double) -> Double {
+      if z > u { let x = z - u; return share * (xi > 1e-9 ? pow(1 + xi * x / sigma, -1 / xi) : exp(-x / sigma)) }
+      var lo = 0, hi = zn.count
+      while lo < hi { let mid = (lo + hi) / 2; if zn[mid] <= z { lo = mid + 1 } else { hi = mid } }
+      return max(share, 1 - Double(lo) / Double(zn.count))
+    }
+    // Lindsey's method: the open pairs' histogram, smoothed by a Poisson regression on a polynomial of
+    // the bin centre (scaled to −1…1); bins and degree fewer when there are few pairs.
+    let bins = max(8, min(120, zo.count / 5)), degree = min(7, bins / 4)
+    let low = zo.first!, width = max(1e-9, zo.last! - low) / Double(bins)
+    var counts = [Double](repeating: 0, count: bins)
+    for z in zo { counts[min(bins - 1, Int((z - low) / width))] += 1 }
+    let centres = (0..<bins).map { low + (Double($0) + 0.5) * width }
+    let mid = (centres.first! + centres.last!) / 2, half = max(1e-12, (centres.last! - centres.first!) / 2)
+    var design = Matrix(rows: bins, columns: degree + 1)
+    for b in 0..<bins { let x = (centres[b] - mid) / half; for k in 0...degree { design[b, k] = pow(x, Double(k)) } }
+    let smoothed: [Double]
+    if let fit = try? LogLinearGLM(family: .poisson, ridge: 1e-8).fit(design, counts) {
+      smoothed = (0..<bins).map { b in exp((0...degree).reduce(0) { $0 + design[b, $1] * fit.coefficients[$1] }) }
+    } else {
+      smoothed = counts
+    }
+    // fdr per bin from the null's median up, then pooled adjacent violators (non-increasing in z).
+    let fdr = (0..<bins).map { b -> Double in
+      let (a, c) = (low + Double(b) * width, low + Double(b + 1) * width)
+      guard centres[b] >= median0, smoothed[b] > 0 else { return 1 }
+      return min(1, Double(zo.count) * (survival(a) - survival(c)) / smoothed[b])
+    }
+    var pools: [(sum: Double, weight: Double, count: Int)] = []
+    for b in 0..<bins {
+      pools.append((fdr[b] * smoothed[b], smoothed[b], 1))
+      while pools.count > 1 {
+        let last = pools[pools.count - 1], before = pools[pools.count - 2]
+        let violates = before.weight <= 0 || last.weight <= 0 || before.sum / before.weight < last.sum / last.weight
+        guard violates else { break }
+        pools.removeLast()
+        pools[pools.count - 1] = (before.sum + last.sum, before.weight + last.weight, before.count + last.count)
+      }
+    }
+    var pooled: [Double] = []
+    for p in pools { pooled += Array(repeating: p.weight > 0 ? p.sum / p.weight : 1, count: p.count) }
+    nullMedian = median0; tailStart = u; tailShare = share; tailShape = xi; tailScale = sigma; widening = widen
+    nullPairs = null.count; openPairs = open.count
+    firstCentre = centres[0]; binWidth = width
+    probabilities = pooled.map { 1 - $0 }
   }
 
-  /// f₀ and f at z (both densities in z; the Jacobian of z(s) cancels in the ratio).
-  func densities(_ z: Double) -> (null: Double, open: Double) {
-    let u = (z - nullMean) / nullSD
-    let f0 = exp(-0.5 * u * u) / (nullSD * (2 * Double.pi).squareRoot())
-    // Kernel sum over the open pairs within 8 bandwidths.
-    var lo = 0, hi = open.count
-    while lo < hi { let mid = (lo + hi) / 2; if open[mid] < z - 8 * bandwidth { lo = mid + 1 } else { hi = mid } }
-    var f = 0.0, k = lo
-    while k < open.count && open[k] <= z + 8 * bandwidth { let v = (z - open[k]) / bandwidth; f += exp(-0.5 * v * v); k += 1 }
-    f /= Double(open.count) * bandwidth * (2 * Double.pi).squareRoot()
-    return (f0, f)
+  /// Shape ξ and scale σ of a generalised Pareto distribution, P(X > x) = (1 + ξx/σ)^(−1/ξ), fitted to
+  /// positive exceedances by Zhang & Stephens' (2009) empirical-Bayes estimator (as `arviz`'s `_gpdfit`,
+  /// without its prior on ξ, which suits importance ratios). Nil when the exceedances are all equal.
+  public static func generalisedPareto(_ exceedances: [Double]) -> (shape: Double, scale: Double)? {
+    let x = exceedances.sorted(), n = x.count
+    guard n >= 2, x.last! > 0, x.first! >= 0 else { return nil }
+    let m = 30 + Int(Double(n).squareRoot())
+    let quartile = x[max(0, Int(Double(n) / 4 + 0.5) - 1)]
+    guard quartile > 0 else { return nil }
+    // Candidate θ = −b on a grid, each with its profile log-likelihood, averaged with posterior weights.
+    var b: [Double] = []
+    for j in 1...m {
+      let step: Double = (1 - (Double(m) / (Double(j) - 0.5)).squareRoot()) / (3 * quartile)
+      b.append(1 / x[n - 1] + step)
+    }
+    func k(_ bj: Double) -> Double {
+      var total = 0.0
+      for v in x { total += log1p(-bj * v) }
+      return total / Double(n)
+    }
+    var logLikelihood: [Double] = []
+    for bj in b { let kj = k(bj); logLikelihood.append(Double(n) * (log(-bj / kj) - kj - 1)) }
+    guard logLikelihood.allSatisfy({ $0.isFinite }) else { return nil }
+    var bPosterior = 0.0, weightSum = 0.0
+    for (j, lj) in logLikelihood.enumerated() {
+      var denominator = 0.0
+      for li in logLikelihood { denominator += exp(li - lj) }
+      bPosterior += b[j] / denominator; weightSum += 1 / denominator
+    }
+    bPosterior /= weightSum
+    let kPosterior = k(bPosterior)
+    let scale = -kPosterior / bPosterior
+    let shape = kPosterior
+    guard scale > 0, scale.isFinite, shape.isFinite else { return nil }
+    return (shape, scale)
   }
 
-  /// 1 − fdr(s) at similarity s, not decreasing in s (from the table, interpolated).
+  /// 1 − fdr(s) at similarity s, non-decreasing in s (interpolated between bin centres; 0 below the
+  /// null's median, the last bin's value beyond the last).
   public func probability(_ s: Double) -> Double {
-    let x = (min(max(s, -1), 1) - tableFrom) / tableStep
-    let k = min(table.count - 2, Int(x.rounded(.down)))
+    let z = Self.z(s)
+    guard !probabilities.isEmpty, z >= nullMedian else { return 0 }
+    let x = (z - firstCentre) / binWidth
+    if x <= 0 { return probabilities[0] }
+    let k = Int(x.rounded(.down))
+    guard k + 1 < probabilities.count else { return probabilities[probabilities.count - 1] }
     let f = x - Double(k)
-    return table[k] * (1 - f) + table[k + 1] * f
+    return probabilities[k] * (1 - f) + probabilities[k + 1] * f
   }
 
   public var description: String {
-    String(format: "link confidence = 1 − local fdr: null normal in z = atanh(similarity), mean %.3f, sd %.3f, from %d pairs in use at the same time; density of %d pairs that could be linked",
-           nullMean, nullSD, nullPairs, openPairs)
+    String(format: "link confidence = 1 − local fdr in z = atanh(similarity): null from %d pairs in use at the same time (median %.3f; above %.3f a generalised Pareto tail, shape %.2f, scale %.3f",
+           nullPairs, nullMedian, tailStart, tailShape, tailScale)
+      + (widening > 1 ? String(format: "; widened ×%.2f to the open pairs' bulk", widening) : "")
+      + "), against the smoothed density of \(openPairs) pairs that could be linked"
   }
 }
