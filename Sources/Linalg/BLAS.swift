@@ -14,6 +14,17 @@ public enum BLAS {
     openblas_set_num_threads(Int32(n))
   }
 
+  /// Runs `body` with OpenBLAS on `n` threads, then puts the count back. For large products whose bytes
+  /// do not depend on the count (`dgemm` splits its output among the threads; each element is summed over
+  /// k in the same order), in a process that otherwise keeps OpenBLAS on one thread (`anpr` does: its
+  /// model fits' `dsyrk`/`dpotrf` give different last digits on different thread counts).
+  public static func withThreadCount<T>(_ n: Int, _ body: () throws -> T) rethrows -> T {
+    let saved = threadCount
+    setThreadCount(n)
+    defer { setThreadCount(saved) }
+    return try body()
+  }
+
   /// The CPU kernel OpenBLAS chose (`openblas_get_corename`), e.g. "Haswell"; the environment
   /// variable `OPENBLAS_CORETYPE` overrides it. Record it beside timings.
   public static var coreName: String { String(cString: openblas_get_corename()) }

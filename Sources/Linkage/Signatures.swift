@@ -338,6 +338,12 @@ public func topKNeighbours(_ x: Matrix, k: Int, blockRows: Int = 2048,
                            threads: Int = workerThreads) throws -> [[(index: Int, similarity: Double)]] {
   let n = x.rows
   guard n > 0, k > 0 else { return [[(index: Int, similarity: Double)]](repeating: [], count: n) }
+  // The products on `threads` OpenBLAS threads (their bytes do not depend on the count).
+  return try BLAS.withThreadCount(threads) { try topKNeighboursOnTheseThreads(x, k: k, blockRows: blockRows, threads: threads) }
+}
+
+private func topKNeighboursOnTheseThreads(_ x: Matrix, k: Int, blockRows: Int, threads: Int) throws -> [[(index: Int, similarity: Double)]] {
+  let n = x.rows
   // Per row: k slots of (index, similarity), how many are filled, and the worst kept (−∞ until full).
   let lists = NeighbourLists(rows: n, k: k)
   defer { lists.deallocate() }

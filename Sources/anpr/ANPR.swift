@@ -25,6 +25,12 @@ struct ANPR: ParsableCommand {
   /// Says so when a write clears a temporary file an interrupted run left, removes the temporary
   /// files being written if a signal ends the run, then runs the command.
   static func main() {
+    // One OpenBLAS thread: the model fits' threaded routines (`dsyrk`, `dpotrf`) give results that differ
+    // in the last digits with the number of threads that split them — so with the machine's core count —
+    // and on the fits' small matrices the threads gain nothing measurable (BENCHMARKS.md, issue 17).
+    // Linkage's large products take the worker threads for themselves (`BLAS.withThreadCount`);
+    // `selfcheck --threads` sets any count.
+    BLAS.setThreadCount(1)
     OutputFile.staleRemoved = { FileHandle.standardError.write(Data("removed \($0), a temporary file an interrupted run left behind\n".utf8)) }
     OutputFile.removeTemporariesOnSignals()
     main(nil)

@@ -71,9 +71,11 @@ struct CrossProcessDeterminismTests {
     }
   }
 
-  /// Results do not depend on the number of worker threads (ANPR_THREADS): every parallel sum is
-  /// merged in a fixed order. Ingest (the parallel parser, forced onto the small file), route
-  /// transitions, statistics and linkage, on 1 and 3 threads.
+  /// Results do not depend on the number of worker threads (ANPR_THREADS) or OpenBLAS threads
+  /// (OPENBLAS_NUM_THREADS, which is the machine's core count unless set): every parallel sum is merged in
+  /// a fixed order, and model fits run OpenBLAS on one thread. Ingest (the parallel parser, forced onto
+  /// the small file), route transitions, statistics, linkage and the Poisson and negative-binomial
+  /// hotspot GLMs, on 1 and 3 threads (the GLMs' files differed before fits were held to one thread).
   @Test func theSameBytesOnOneOrThreeThreads() throws {
     let d = try freshDirectory("threads")
     // A plain file, parsed in byte ranges on every thread (the parallel parser takes plain files only).
@@ -85,6 +87,7 @@ struct CrossProcessDeterminismTests {
     for threads in ["1", "3"] {
       var env = ProcessInfo.processInfo.environment
       env["ANPR_THREADS"] = threads
+      env["OPENBLAS_NUM_THREADS"] = threads
       env["ANPR_PARALLEL_MIN_BYTES"] = "1"
       // The same store path each time (a store records its audit log's path), made afresh.
       for f in (try? FileManager.default.contentsOfDirectory(atPath: d)) ?? [] where f.hasPrefix("s.anpr") { try FileManager.default.removeItem(atPath: d + "/" + f) }
@@ -95,12 +98,17 @@ struct CrossProcessDeterminismTests {
       #expect(r.status == 0, "\(r.err)")
       r = try runANPR(["stats", "--store", d + "/s.anpr", "--out", d + "/stats\(threads).stats"], environment: env)
       #expect(r.status == 0, "\(r.err)")
+      for glm in ["poisson-hotspot", "negative-binomial-hotspot"] {
+        r = try runANPR(["train", "--store", d + "/s.anpr", "--spec", "Models/\(glm).yaml", "--out", d + "/\(glm)\(threads).json"], environment: env)
+        #expect(r.status == 0, "\(r.err)")
+      }
       r = try runANPR(["link", "--store", d + "/s.anpr", "--out", d + "/groups\(threads).csv", "--links", d + "/links\(threads).csv"], environment: env)
       #expect(r.status == 0, "\(r.err)")
       try FileManager.default.copyItem(atPath: d + "/s.anpr", toPath: d + "/s\(threads).anpr")
     }
     for (a, b) in [("s1.anpr", "s3.anpr"), ("route1.json", "route3.json"), ("stats1.stats", "stats3.stats"), ("groups1.csv", "groups3.csv"),
-                   ("links1.csv", "links3.csv")] {
+                   ("links1.csv", "links3.csv"), ("poisson-hotspot1.json", "poisson-hotspot3.json"),
+                   ("negative-binomial-hotspot1.json", "negative-binomial-hotspot3.json")] {
       let x = FileManager.default.contents(atPath: d + "/" + a), y = FileManager.default.contents(atPath: d + "/" + b)
       #expect(x != nil && x == y, "\(a) and \(b) differ: the result depends on the thread count")
     }
