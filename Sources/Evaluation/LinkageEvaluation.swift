@@ -110,7 +110,7 @@ extension LinkageEvaluation {
     let ids = result.units.map(\.id)
     guard ids.count == n else { return "candidates changed between runs" }
     let x = f.features.rows(0..<n)
-    let sims = try BLAS.multiply(x, x, transposeB: true)
+    let sims = try BLAS.withThreadCount(workerThreads) { try BLAS.multiply(x, x, transposeB: true) }
     var same: [Double] = [], diff: [Double] = []
     for i in 0..<n {
       for j in (i + 1)..<n {

@@ -17,7 +17,8 @@ public enum BLAS {
   /// Runs `body` with OpenBLAS on `n` threads, then puts the count back. For large products whose bytes
   /// do not depend on the count (`dgemm` splits its output among the threads; each element is summed over
   /// k in the same order), in a process that otherwise keeps OpenBLAS on one thread (`anpr` does: its
-  /// model fits' `dsyrk`/`dpotrf` give different last digits on different thread counts).
+  /// model fits' `dsyrk`/`dpotrf` give different last digits on different thread counts). The count is
+  /// the process's: call it from one thread at a time.
   public static func withThreadCount<T>(_ n: Int, _ body: () throws -> T) rethrows -> T {
     let saved = threadCount
     setThreadCount(n)

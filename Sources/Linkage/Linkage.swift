@@ -27,8 +27,10 @@ public struct LinkageModel: Codable, Sendable, Equatable {
   public var successionDays = 3.0
   /// A vehicle left out of every group joins the group whose combined profile (per block, the
   /// normalised sum of its members' signatures) it matches with at least `groupProfileFloor` similarity
-  /// and this confidence.
-  public var groupProfileConfidence = 0.95
+  /// and this confidence: more likely one actor than not, the rule a merge keeps. (It was 0.95 while the
+  /// confidence was over-stated; with the null's own tail, 0.5 raised recall on both generators' design
+  /// towns at the same calibration — BENCHMARKS.md, issue 14.)
+  public var groupProfileConfidence = 0.5
   /// A vehicle joins a group by profile only if its similarity to the profile is at least this (and
   /// the confidence reaches `groupProfileConfidence`).
   public var groupProfileFloor = 0.60
@@ -247,7 +249,7 @@ extension LinkageModel {
     // from this store's null and open pairs). Without enough pairs for that, nothing is linked.
     let calibration = LocalFDR(null: null, open: open)
     if let calibration { notes.append(calibration.description) } else {
-      notes.append("too few candidate pairs (\(null.count) in use at the same time, \(open.count) not) to calibrate a link's confidence: nothing is linked")
+      notes.append("too few candidate pairs (\(null.count) in use at the same time, \(open.count) not; or fewer than two distinct in the null's top 5%) to calibrate a link's confidence: nothing is linked")
     }
     func confidence(_ s: Double) -> Double { calibration?.probability(s) ?? 0 }
     let bonus: ((Int, Int) -> Double)? = successionBonus > 0 ? { self.succession(sig, $0, $1) ? self.successionBonus : 0 } : nil
@@ -316,7 +318,9 @@ extension LinkageModel {
     // profiles (dgemm), kept whole when small, else each block in turn.
     var profileMatrix = Matrix(rows: groups, columns: x.columns)
     for (g, p) in profiles.enumerated() { for k in 0..<x.columns { profileMatrix.elements[g + k * groups] = p[k] } }
-    func similarities(_ range: Range<Int>) throws -> Matrix { try BLAS.multiply(features.rows(range), profileMatrix, transposeB: true) }
+    func similarities(_ range: Range<Int>) throws -> Matrix {
+      try BLAS.withThreadCount(workerThreads) { try BLAS.multiply(features.rows(range), profileMatrix, transposeB: true) }
+    }
     let whole = n * groups <= pairLimit ? try similarities(0..<n) : nil
     var rng = SeededRNG(seed: seed &+ 44)
     func draw(_ count: Int) -> Int { Int(rng.next() % UInt64(count)) }
@@ -326,6 +330,11 @@ extension LinkageModel {
     if let whole {
       for (g, r) in roots.enumerated() {
         for i in 0..<n where !members[r].contains(i) && members[r].contains(where: { overlaps(i, $0) }) { null.append(whole.elements[i + g * n]) }
+      }
+    } else if n * groups <= draws {
+      // Every pair, when there are no more of them than draws would take.
+      for (g, r) in roots.enumerated() {
+        for i in 0..<n where !members[r].contains(i) && members[r].contains(where: { overlaps(i, $0) }) { null.append(x.dot(i, profiles[g])) }
       }
     } else {
       for _ in 0..<draws {
@@ -345,7 +354,9 @@ extension LinkageModel {
     let isSingle = (0..<n).map { members[$0].count == 1 }
     func admissible(_ i: Int, _ r: Int) -> Bool { !members[r].contains(where: { overlaps(i, $0) }) }
     var admissibleSimilarities: [Double] = []
-    if whole == nil && !singles.isEmpty {
+    if whole == nil && !singles.isEmpty && singles.count * groups <= draws {
+      for i in singles { for (g, r) in roots.enumerated() where admissible(i, r) { admissibleSimilarities.append(x.dot(i, profiles[g])) } }
+    } else if whole == nil && !singles.isEmpty {
       for _ in 0..<draws {
         let (i, g) = (singles[draw(singles.count)], draw(groups))
         if admissible(i, roots[g]) { admissibleSimilarities.append(x.dot(i, profiles[g])) }

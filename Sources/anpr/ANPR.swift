@@ -48,7 +48,7 @@ extension ANPR {
     static let configuration = CommandConfiguration(
       commandName: "selfcheck", abstract: "Check that OpenBLAS and LAPACKE are linked and give known answers.")
 
-    @Option(help: "BLAS threads to use (default: OpenBLAS's choice).") var threads: Int?
+    @Option(help: "BLAS threads to use (default: 1, as every command uses for its model fits).") var threads: Int?
 
     func run() throws {
       if let threads { BLAS.setThreadCount(threads) }

@@ -80,21 +80,16 @@ struct LinkageTests {
     #expect(group == (0..<n).map(find))
   }
 
-  /// The profile pass beyond its pair limit (blocks of a few candidates' similarities to every group, the
-  /// null and admissible density from drawn pairs) attaches the same periods to the same groups as the
-  /// pass over every pair, on drawn periods of use.
+  /// The profile pass beyond its pair limit (blocks of a few candidates' similarities to every group; the
+  /// null and admissible pairs enumerated, as they are fewer than the draws) attaches the same periods to
+  /// the same groups as the pass over the whole similarity matrix, on drawn periods of use.
   @Test func profilePassInBlocksAttachesAsTheWholePass() throws {
     let model = LinkageModel()
-    // The first drawn town (of a few) whose profile pass attaches periods.
-    var drawn: (sig: Signatures, whole: LinkageModel.Clustering)? = nil
-    for seed in UInt64(14)..<24 where drawn == nil {
-      let sig = Signatures.drawnPeriodsOfUse(200, seed: seed).signatures
-      let whole = try model.cluster(signatures: sig, features: sig.features(model.weights), candidates: sig.vehicles.count)
-      if !whole.attachments.isEmpty { drawn = (sig, whole) }
-    }
-    let (sig, whole) = try #require(drawn, "the data need attachments to compare")
+    let sig = Signatures.drawnPeriodsOfUse(200, seed: 14).signatures
     let x = sig.features(model.weights), n = sig.vehicles.count
-    let blocks = try model.cluster(signatures: sig, features: x, candidates: n, profilePairLimit: 0, profileBlockRows: 3, profileDraws: 400_000)
+    let whole = try model.cluster(signatures: sig, features: x, candidates: n)
+    #expect(!whole.attachments.isEmpty, "the data need attachments to compare")
+    let blocks = try model.cluster(signatures: sig, features: x, candidates: n, profilePairLimit: 0, profileBlockRows: 3, profileDraws: 50_000)
     #expect(blocks.attachments.map { [$0.i, $0.j] } == whole.attachments.map { [$0.i, $0.j] })
     for (a, b) in zip(blocks.attachments, whole.attachments) { #expect(abs(a.similarity - b.similarity) < 1e-12) }
     #expect(blocks.group == whole.group)
