@@ -169,8 +169,10 @@ public struct LocalFDR: Codable, Sendable, Equatable {
   }
 
   public var description: String {
-    String(format: "link confidence = 1 − local fdr in z = atanh(similarity): null from %d pairs in use at the same time (median %.3f; above %.3f a generalised Pareto tail, shape %.2f, scale %.3f",
-           nullPairs, nullMedian, tailStart, tailShape, tailScale)
+    String(format: "link confidence = 1 − local fdr in z = atanh(similarity): null from %d pairs in use at the same time (median %.3f; above %.3f ",
+           nullPairs, nullMedian, tailStart)
+      + (tailShape > 0 ? String(format: "a generalised Pareto tail, shape %.2f, scale %.3f", tailShape, tailScale)
+                       : String(format: "an exponential tail, scale %.3f", tailScale))
       + (widening > 1 ? String(format: "; widened ×%.2f to the open pairs' bulk", widening) : "")
       + "), against the smoothed density of \(openPairs) pairs that could be linked"
   }
