@@ -10,6 +10,8 @@
 # GENERATOR=othertown draws each town with Benchmarks/othertown/othertown.py instead (an independent
 # generator, written apart from the simulator; its settings are drawn from the seed inside it).
 # A town already under BENCH_DATA is reused: delete it after changing a generator.
+# SIM_ARGS adds simulator settings to every town (e.g. the kept-aside mix with SETTINGS=default); give it
+# its own BENCH_DATA, as towns are reused by seed.
 #   Benchmarks/linkage-episodes.sh SEED...
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -40,6 +42,7 @@ a = {"actor-groups": r.randint(2, 5), "actor-places": r.randint(2, 6), "actor-ha
 print(" ".join(f"--{k} {v}" for k, v in a.items()))
 PY
 )
+  args="$args ${SIM_ARGS:-}"
   if [ ! -f "$d/store.anpr" ]; then
     rm -rf "$d"
     if [ "$GENERATOR" = othertown ]; then

@@ -29,7 +29,7 @@ public struct LinkageModel: Codable, Sendable, Equatable {
   /// normalised sum of its members' signatures) it matches with at least `groupProfileFloor` similarity
   /// and this confidence: more likely one actor than not, the rule a merge keeps. (It was 0.95 while the
   /// confidence was over-stated; with the null's own tail, 0.5 raised recall on both generators' design
-  /// towns at the same calibration — BENCHMARKS.md, issue 14.)
+  /// towns at about the same calibration — BENCHMARKS.md, issue 14.)
   public var groupProfileConfidence = 0.5
   /// A vehicle joins a group by profile only if its similarity to the profile is at least this (and
   /// the confidence reaches `groupProfileConfidence`).
@@ -326,21 +326,17 @@ extension LinkageModel {
     func draw(_ count: Int) -> Int { Int(rng.next() % UInt64(count)) }
     // Null: pool vehicles (candidates and references) that overlap a member of the group — every pair
     // up to `pairLimit` (candidate, group) pairs, else `draws` pairs drawn with a seeded generator.
+    // (Every pair, too, when there are no more of them than the draws would take.)
     var null: [Double] = []
-    if let whole {
+    func inNull(_ i: Int, _ r: Int) -> Bool { !members[r].contains(i) && members[r].contains(where: { overlaps(i, $0) }) }
+    if whole != nil || n * groups <= draws {
       for (g, r) in roots.enumerated() {
-        for i in 0..<n where !members[r].contains(i) && members[r].contains(where: { overlaps(i, $0) }) { null.append(whole.elements[i + g * n]) }
-      }
-    } else if n * groups <= draws {
-      // Every pair, when there are no more of them than draws would take.
-      for (g, r) in roots.enumerated() {
-        for i in 0..<n where !members[r].contains(i) && members[r].contains(where: { overlaps(i, $0) }) { null.append(x.dot(i, profiles[g])) }
+        for i in 0..<n where inNull(i, r) { null.append(whole.map { $0.elements[i + g * n] } ?? x.dot(i, profiles[g])) }
       }
     } else {
       for _ in 0..<draws {
         let (i, g) = (draw(n), draw(groups))
-        let r = roots[g]
-        if !members[r].contains(i) && members[r].contains(where: { overlaps(i, $0) }) { null.append(x.dot(i, profiles[g])) }
+        if inNull(i, roots[g]) { null.append(x.dot(i, profiles[g])) }
       }
     }
     if null.count < 50 {
@@ -354,9 +350,10 @@ extension LinkageModel {
     let isSingle = (0..<n).map { members[$0].count == 1 }
     func admissible(_ i: Int, _ r: Int) -> Bool { !members[r].contains(where: { overlaps(i, $0) }) }
     var admissibleSimilarities: [Double] = []
-    if whole == nil && !singles.isEmpty && singles.count * groups <= draws {
-      for i in singles { for (g, r) in roots.enumerated() where admissible(i, r) { admissibleSimilarities.append(x.dot(i, profiles[g])) } }
-    } else if whole == nil && !singles.isEmpty {
+    // Every admissible pair is collected in the pass below when the whole matrix is at hand or there are
+    // no more pairs than the draws would take; else they are drawn here.
+    let everyPair = whole != nil || singles.count * groups <= draws
+    if !everyPair && !singles.isEmpty {
       for _ in 0..<draws {
         let (i, g) = (singles[draw(singles.count)], draw(groups))
         if admissible(i, roots[g]) { admissibleSimilarities.append(x.dot(i, profiles[g])) }
@@ -374,7 +371,7 @@ extension LinkageModel {
       var top: (Int, Double)? = nil
       for (g, r) in roots.enumerated() {
         let v = s(g)
-        if whole != nil {
+        if everyPair {
           guard admissible(i, r) else { continue }
           admissibleSimilarities.append(v)
           if v > (top?.1 ?? -1) { top = (g, v) }

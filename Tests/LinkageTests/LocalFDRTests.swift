@@ -23,8 +23,8 @@ struct LocalFDRTests {
 
   /// A null whose tail is heavier than any one normal (most pairs tight, one in ten spread wide) and
   /// open pairs that are that null plus 1% of one-actor pairs: over eight towns, the links stated at 0.5
-  /// or more are right as often as stated (within 0.05). A null with an exponential tail states about 0.1
-  /// too much here, and the normal fitted before stated nearly 1 for such pairs.
+  /// or more are right as often as stated (within 0.05). A null with an exponential tail states 0.12 too
+  /// much here (checked).
   @Test func statedConfidenceMatchesTheShareRight() throws {
     var stated = 0.0, right = 0.0, count = 0.0
     for seed in 0..<8 {
