@@ -64,6 +64,21 @@ public struct EpisodeSegmenter: Codable, Sendable, Equatable {
   public var changeProbabilities: [Double] = [0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5]
   /// A stop: the time between two reads exceeds the usual move by at least this (seconds).
   public var minimumStopSeconds: Int64 = 300
+  /// Whether the entry road of a period's first visit and the exit road of its last count as evidence of
+  /// a boundary (a hire car is collected from and returned to a branch): where periods begin and end is
+  /// estimated from a first segmentation's posterior cuts, and the segmentation repeated with it.
+  /// `.auto` counts it when a branch shows — one road at least `branchRatio` times as common at the
+  /// periods' starts as at other visits, and one as common at their ends — because on towns without a
+  /// branch the top road is the main road in (×1.2–1.9), which actors also use on every visit, and
+  /// counting it splits their hires (BENCHMARKS.md, "Boundary places").
+  public var boundaryPlaces = BoundaryPlacesMode.auto
+  public enum BoundaryPlacesMode: String, Codable, Sendable, CaseIterable { case auto, on, off }
+  public var branchRatio = 3.0
+  /// Weight, in visits, of the town's own mix in the estimate of where periods begin and end (so a town
+  /// without such a place gives no boundary evidence).
+  public var boundaryPriorWeight = 20.0
+  /// Rounds of estimating the boundary places and segmenting again (EM), with `boundaryPlaces`.
+  public var boundaryRounds = 3
   public init() {}
 
   /// The segmentation of some cars, with the hyperparameters empirical Bayes chose.
@@ -72,6 +87,19 @@ public struct EpisodeSegmenter: Codable, Sendable, Equatable {
     public var concentration: Double
     public var changeProbability: Double
     public var logEvidence: Double
+    /// The entry road at which periods of use most often begin, against other visits (site index and
+    /// ratio of shares), and the exit road at which they most often end; from the first segmentation.
+    public var boundaryStart: BoundaryPlace?, boundaryEnd: BoundaryPlace?
+    /// Whether the segmentation counted them as evidence of a boundary.
+    public var boundaryPlacesUsed: Bool
+  }
+
+  /// A road at which periods of use begin (or end) more often than other visits do.
+  public struct BoundaryPlace: Codable, Sendable, Equatable {
+    /// Store site index.
+    public var site: Int
+    /// Its share of the entry (exit) roads at cuts over its share at other visits.
+    public var ratio: Double
   }
 
   /// One visit's categorical draws.
@@ -94,18 +122,51 @@ public struct EpisodeSegmenter: Codable, Sendable, Equatable {
                      hour: clock.hourOfDay(t.start), stops: stops.isEmpty ? [sites] : stops)
       }
     }
-    let background = Background(histories: histories, sites: sites)
-    // Empirical Bayes: the (α, q) on the grid with the highest total log marginal likelihood.
+    var background = Background(histories: histories, sites: sites)
+    // Empirical Bayes: the (α, q) on the grid with the highest total log marginal likelihood. Then where
+    // periods of use begin and end is estimated from the posterior cuts, and (α, q) chosen again.
     var best = (alpha: concentrations.first ?? 1, q: changeProbabilities.first ?? 0.01, evidence: -Double.infinity)
     var costs: [Double: [[Double]]] = [:]
-    for alpha in concentrations {
-      let segs = histories.map { background.segmentLogLikelihoods($0, alpha: alpha) }
-      costs[alpha] = segs
-      for q in changeProbabilities {
-        var total = 0.0
-        for (h, s) in zip(histories, segs) where !h.isEmpty { total += Recursions(seg: s, n: h.count, q: q).z }
-        if total > best.evidence { best = (alpha, q, total) }
+    var boundaryStart: BoundaryPlace?, boundaryEnd: BoundaryPlace?
+    var usePlaces = boundaryPlaces == .on
+    for iteration in 0...max(1, boundaryRounds) {
+      best = (concentrations.first ?? 1, changeProbabilities.first ?? 0.01, -Double.infinity)
+      costs = [:]
+      for alpha in concentrations {
+        let segs = histories.map { background.segmentLogLikelihoods($0, alpha: alpha) }
+        costs[alpha] = segs
+        for q in changeProbabilities {
+          var total = 0.0
+          for (h, s) in zip(histories, segs) where !h.isEmpty { total += Recursions(seg: s, n: h.count, q: q).z }
+          if total > best.evidence { best = (alpha, q, total) }
+        }
       }
+      guard iteration == 0 || (usePlaces && iteration < boundaryRounds), histories.contains(where: { $0.count > 1 }) else { break }
+      // The entry roads of visits after a cut against those of visits after none (and the exit roads of
+      // visits before one): the town's mix tilted by their ratio, so a road every visit uses is no
+      // evidence of a new period, and a place cars are collected from is.
+      let w = boundaryPriorWeight
+      var startCut = background.p[0].map { $0 * w }, startStay = startCut, endCut = background.p[1].map { $0 * w }, endStay = endCut
+      for (k, h) in histories.enumerated() where h.count > 1 {
+        let r = Recursions(seg: costs[best.alpha]![k], n: h.count, q: best.q)
+        for e in 1..<h.count {
+          let pc = r.cutProbability(at: e)
+          startCut[h[e].entry] += pc; startStay[h[e].entry] += 1 - pc
+          endCut[h[e - 1].exit] += pc; endStay[h[e - 1].exit] += 1 - pc
+        }
+      }
+      let (startRatio, endRatio) = (Background.ratio(cut: startCut, stay: startStay), Background.ratio(cut: endCut, stay: endStay))
+      // The place that adds most to the divergence of the boundaries' mix from the other visits'.
+      func top(_ r: [Double], _ cut: [Double]) -> BoundaryPlace? {
+        let c = cut.reduce(0, +), gain = r.indices.map { cut[$0] / c * log(r[$0]) }
+        return gain.indices.max { (gain[$0], $1) < (gain[$1], $0) }.map { BoundaryPlace(site: $0, ratio: r[$0]) }
+      }
+      if iteration == 0 { (boundaryStart, boundaryEnd) = (top(startRatio, startCut), top(endRatio, endCut)) }
+      if iteration == 0 && boundaryPlaces == .auto, let a = boundaryStart, let b = boundaryEnd {
+        usePlaces = a.ratio >= branchRatio && b.ratio >= branchRatio
+      }
+      guard usePlaces else { break }
+      background.setBoundaryRatios(start: startRatio, end: endRatio)
     }
     var episodes: [Episode] = []
     for (k, v) in vehicles.enumerated() {
@@ -127,7 +188,8 @@ public struct EpisodeSegmenter: Codable, Sendable, Equatable {
                                 cutBefore: b > 0 ? cuts[b - 1] : nil, cutAfter: b < cuts.count ? cuts[b] : nil))
       }
     }
-    return Result(episodes: episodes, concentration: best.alpha, changeProbability: best.q, logEvidence: best.evidence)
+    return Result(episodes: episodes, concentration: best.alpha, changeProbability: best.q, logEvidence: best.evidence,
+                  boundaryStart: boundaryStart, boundaryEnd: boundaryEnd, boundaryPlacesUsed: usePlaces)
   }
 }
 
@@ -135,6 +197,9 @@ public struct EpisodeSegmenter: Codable, Sendable, Equatable {
 struct Background {
   /// Category probabilities per family: entry, exit, hour, stops (sites + "no stop").
   var p: [[Double]]
+  /// Log probabilities of a period's first entry road (at first the town's mix), and the ratio by which
+  /// a period's last exit road is more likely at a period's end than elsewhere (at first 1).
+  var logStart: [Double], endRatio: [Double]
 
   init(histories: [[EpisodeSegmenter.Visit]], sites: Int) {
     var c = [[Double](repeating: 0.5, count: sites), [Double](repeating: 0.5, count: sites),
@@ -146,6 +211,20 @@ struct Background {
       }
     }
     p = c.map { row in let t = row.reduce(0, +); return row.map { $0 / t } }
+    logStart = p[0].map(log); endRatio = p[1].map { _ in 1 }
+  }
+
+  /// Sets where periods begin and end: the ratios, category by category, of the share of entry roads at
+  /// visits after a cut to the share at visits after none, and of exit roads before a cut and before none.
+  mutating func setBoundaryRatios(start: [Double], end: [Double]) {
+    let starts = p[0].indices.map { p[0][$0] * start[$0] }, a = starts.reduce(0, +)
+    logStart = starts.map { log($0 / a) }; endRatio = end
+  }
+
+  /// The ratio of the shares in `cut` and in `stay`, category by category.
+  static func ratio(cut: [Double], stay: [Double]) -> [Double] {
+    let (c, s) = (cut.reduce(0, +), stay.reduce(0, +))
+    return cut.indices.map { (cut[$0] / c) / (stay[$0] / s) }
   }
 
   /// Draws of visit `v` in family `f`.
@@ -161,19 +240,30 @@ struct Background {
   /// log P(visits i...j) for every i ≤ j (row-major n × n, upper triangle): the Dirichlet-multinomial
   /// marginal of each family plus the Beta(1, 1)–Bernoulli marginal of the days in use, built
   /// incrementally (adding a draw of category k to a family with counts c and total N multiplies the
-  /// marginal by (α p_k + c_k) / (α + N)).
+  /// marginal by (α p_k + c_k) / (α + N)). The first visit's entry road is drawn from the mix of period
+  /// starts; the last visit's exit road from the driver's predictive tilted by the end ratios r and
+  /// renormalised: (α p_k + c_k) r_k / Σ_l (α p_l + c_l) r_l.
   func segmentLogLikelihoods(_ h: [EpisodeSegmenter.Visit], alpha: Double, families: [Int] = [0, 1, 2, 3], activity: Bool = true) -> [Double] {
     let n = h.count
     var out = [Double](repeating: 0, count: n * n)
     var counts = p.map { [Double](repeating: 0, count: $0.count) }
+    let (entries, exits) = (families.contains(0), families.contains(1))
+    let logEndRatio = endRatio.map(log)
+    let baseEnd = zip(p[1], endRatio).reduce(0) { $0 + $1.0 * $1.1 }
     for i in 0..<n {
       var total = [Double](repeating: 0, count: 4)
       var touched: [(Int, Int)] = []
-      var ll = 0.0
+      var ll = entries ? logStart[h[i].entry] - log(p[0][h[i].entry]) : 0  // replaces the first draw's p_k
+      var endWeighted = 0.0  // Σ_k c_k r_k over the exit roads so far
       var activeDays = 0, lastDay = Int.min
       for j in i..<n {
+        var endTerm = 0.0
         for f in families {
           for k in draws(h[j], f) {
+            if f == 1 {
+              endTerm = logEndRatio[k] - log((alpha * baseEnd + endWeighted) / (alpha + total[1]))
+              endWeighted += endRatio[k]
+            }
             ll += log(alpha * p[f][k] + counts[f][k]) - log(alpha + total[f])
             if counts[f][k] == 0 { touched.append((f, k)) }
             counts[f][k] += 1; total[f] += 1
@@ -183,7 +273,7 @@ struct Background {
         let span = h[j].day - h[i].day + 1
         // Sequence probability of `activeDays` days in use out of `span` under a uniform prior on the rate.
         let act = activity ? lgamma(Double(activeDays) + 1) + lgamma(Double(span - activeDays) + 1) - lgamma(Double(span) + 2) : 0
-        out[i * n + j] = ll + act
+        out[i * n + j] = ll + act + (exits ? endTerm : 0)
       }
       for (f, k) in touched { counts[f][k] = 0 }
     }

@@ -119,6 +119,10 @@ public struct LinkedUnit: Codable, Sendable {
 public struct SegmentationSummary: Codable, Sendable {
   public var vehicles: Int, episodes: Int
   public var concentration: Double, changeProbability: Double
+  /// Where periods of use most often begin and end (site id and ratio to other visits), and whether the
+  /// segmentation used it.
+  public var boundaryStart: String? = nil, boundaryEnd: String? = nil
+  public var boundaryPlacesUsed: Bool? = nil
 }
 
 extension LinkageModel {
@@ -139,6 +143,17 @@ extension LinkageModel {
     let ids = units.map(\.id)
     if let seg = f.segmentation {
       notes.append("segmented \(seg.vehicles) cars into \(seg.episodes) periods of use (empirical Bayes: concentration \(seg.concentration), change probability \(seg.changeProbability)); \(candidates.count) with short stops are candidates")
+      if let a = seg.boundaryStart, let b = seg.boundaryEnd {
+        let mode = segmenter.boundaryPlaces, ratio = String(format: "%g", segmenter.branchRatio)
+        let how: String
+        switch (seg.boundaryPlacesUsed == true, mode) {
+        case (true, .auto): how = "a branch (both ≥ ×\(ratio)): counted as evidence of a boundary (--boundary-places off to ignore it)"
+        case (true, _): how = "counted as evidence of a boundary (--boundary-places on)"
+        case (false, .auto): how = "no branch (≥ ×\(ratio) at both ends), so not counted (--boundary-places on to count it)"
+        case (false, _): how = "not counted (--boundary-places off)"
+        }
+        notes.append("periods of use most often begin entering by \(a) and end leaving by \(b) (× their share at other visits): " + how)
+      }
     }
     guard candidates.count >= 2 else {
       if notes.isEmpty { notes.append("fewer than two candidates with short stops: nothing to link") }
@@ -459,7 +474,11 @@ extension LinkageModel {
     if unit == .episode {
       let r = segmenter.segment(store: store, clock: clock, vehicles: cars, travel: travel)
       units = r.episodes
-      summary = SegmentationSummary(vehicles: cars.count, episodes: r.episodes.count, concentration: r.concentration, changeProbability: r.changeProbability)
+      func place(_ b: EpisodeSegmenter.BoundaryPlace?) -> String? {
+        b.map { "\(store.sites[$0.site]) (×\(String(format: "%.1f", $0.ratio)))" }
+      }
+      summary = SegmentationSummary(vehicles: cars.count, episodes: r.episodes.count, concentration: r.concentration, changeProbability: r.changeProbability,
+                                    boundaryStart: place(r.boundaryStart), boundaryEnd: place(r.boundaryEnd), boundaryPlacesUsed: r.boundaryPlacesUsed)
     } else {
       units = cars.compactMap { v in
         let t = store.trips(ofVehicle: v, gap: visitGap)

@@ -283,7 +283,7 @@ extension Simulator {
       for h in drivenHires(on: day) {
         let hire = hires[h]
         var rng = SeededRNG(seed: cfg.seed, 4, UInt64(h), UInt64(day))
-        sense(plan(agents[hireAgent[h]], day: day, rng: &rng), plate: hire.plate, holder: hire.holder, rng: &rng, sensor: &sensor)
+        sense(hirePlan(h, day: day, rng: &rng), plate: hire.plate, holder: hire.holder, rng: &rng, sensor: &sensor)
       }
       flush(before: utc(Double(day + 1) * 86400) - 120)  // a little slack for skewed and late reads
       progress?(day + 1, cfg.days)
@@ -357,7 +357,7 @@ extension Simulator {
         let isActor = hire.holder.hasPrefix("actor-")
         for rep in 0..<R {
           var rng = SeededRNG(seed: config.seed, 6, UInt64(h), UInt64(day), UInt64(rep))
-          for trip in plan(agents[hireAgent[h]], day: day, rng: &rng) {
+          for trip in hirePlan(h, day: day, rng: &rng) {
             for (c, t) in drive(trip, rng: &rng) {
               let hour = Int(t / 3600)
               guard hour >= 0 && hour < hoursN else { continue }

@@ -44,6 +44,10 @@ public struct SimulationConfig: Sendable, Codable {
   public var fleetCars = 30.0
   /// Shared fleet: days a returned car stands at the depot before its next hire.
   public var depotGapDays = 0...10
+  /// Shared fleet: cars are collected from and returned to a branch in town, so each hire's first day
+  /// begins with a drive from the branch out of town by the hirer's own road (a family's: to its holiday
+  /// let) and its last day ends with the drive back; otherwise a car comes and goes unseen.
+  public var depot = false
   /// Shared fleet: business renters (per unit scale), each hiring a car for 2–4 days every 1–2 weeks
   /// and making regular client calls from a gateway at habitual hours.
   public var businessRenters = 6.0
@@ -86,6 +90,8 @@ public struct Simulator: Sendable {
   var makeColour: [String: (String, String)] = [:]
   var hires: [Hire] = []
   var hireAgent: [Int] = []  // agent index of each hire
+  /// The branch hire cars are collected from and returned to (shared fleet with `depot`).
+  var depotNode: Int? = nil
   var detection: [Double] = []
   var skew: [Int: Int64] = [:]
 
@@ -196,6 +202,7 @@ public struct Simulator: Sendable {
       var fleet: [String] = []
       var freeFrom: [Int] = []
       for _ in 0..<count(config.fleetCars) { let p = newPlate(); register(p, .rental); fleet.append(p); freeFrom.append(-10) }
+      if config.depot { depotNode = (town.centre + town.residential)[rng.int(0...(town.centre.count + town.residential.count - 1))] }
       var requests = actorRequests(overlapChance: config.twoCarsAtOnce)
       var actorPlaces: [Int] = actorAgents.flatMap { agents[$0].places }
       if actorPlaces.isEmpty { actorPlaces = [town.centre.first ?? 0] }
@@ -281,6 +288,27 @@ public struct Simulator: Sendable {
       hires.append(Hire(plate: hirePlate(from: r.from, to: r.to), holder: r.holder, fromDay: r.from, toDay: r.to))
       hireAgent.append(r.agent)
     }
+  }
+
+  /// Hire `h`'s trips on `day`: the hirer's plan and, with a branch, the drive out of it on the hire's
+  /// first day (before the hirer's first trip) and back to it on its last (after the last).
+  func hirePlan(_ h: Int, day: Int, rng: inout SeededRNG) -> [PlannedTrip] {
+    let a = agents[hireAgent[h]]
+    var trips = plan(a, day: day, rng: &rng)
+    guard let depot = depotNode else { return trips }
+    let hire = hires[h], away = a.kind == .family ? a.home : a.gateway
+    let d0 = Double(day) * 86400
+    if day == hire.fromDay {
+      let first = trips.map { ($0.depart - d0) / 3600 }.min() ?? 24
+      let t = min(rng.normal(mean: 9.5, sd: 1), first - 1.5)
+      trips.insert(PlannedTrip(depart: d0 + hours(max(t, 0.2)), origin: depot, legs: [(away, 0)]), at: 0)
+    }
+    if day == hire.toDay - 1 {
+      let last = trips.map { ($0.depart - d0) / 3600 }.max() ?? 0
+      let t = max(rng.normal(mean: 18, sd: 1), last + 5)
+      trips.append(PlannedTrip(depart: d0 + hours(min(t, 23.5)), origin: away, legs: [(depot, 0)]))
+    }
+    return trips
   }
 
   /// The hires driven on `day`: every hire in force that day, except that a hirer with two cars out at

@@ -7,6 +7,7 @@ import Modelling
 import Reads
 
 extension LinkageModel.Unit: ExpressibleByArgument {}
+extension EpisodeSegmenter.BoundaryPlacesMode: ExpressibleByArgument {}
 
 extension ANPR {
   struct Link: ParsableCommand {
@@ -31,6 +32,8 @@ extension ANPR {
     @Option(help: "A merge also needs at least this confidence (probability of one actor; default 0.5).") var minConfidence: Double?
     @Flag(help: "Link all vehicles, not only rental ones.") var allVehicles = false
     @Flag(help: "Allow linking periods of use that were on the road at the same moment (by default two cars driven at once are two drivers).") var allowSimultaneous = false
+    @Option(help: "Count the road periods of use begin and end by as evidence of a boundary: 'auto' when a branch shows (a road at least 3 times as common at both ends of periods as at other visits; the note names it), 'on' or 'off'.")
+    var boundaryPlaces: EpisodeSegmenter.BoundaryPlacesMode = .auto
     @Option(help: "What to link: 'episode' (periods of use of a car, default) or 'plate' (whole plates; right only if each plate has one driver).")
     var unit: LinkageModel.Unit = .episode
     @Option(help: "Simulator truth (truth.json or its directory): prints precision, recall, F1, B-cubed and a threshold curve.") var truth: String?
@@ -58,6 +61,7 @@ extension ANPR {
       }
       model.rentalOnly = !allVehicles
       model.separateSimultaneousDrivers = !allowSimultaneous
+      model.segmenter.boundaryPlaces = boundaryPlaces
       model.unit = unit
       let r = try model.link(store: store, clock: clock)
       let groups = GroupsFile(r).table

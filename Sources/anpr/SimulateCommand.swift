@@ -34,6 +34,8 @@ extension ANPR {
     @Option(help: "Shared fleet: chance a group shares a deal site with the group before it.") var sharedDealSite: Double?
     @Option(help: "Shared fleet: chance a group's next car is collected before its current one is returned.") var twoCarsAtOnce: Double?
     @Option(help: "Shared fleet: longest depot gap between hires, days (shortest 0).") var maxDepotGapDays: Int?
+    @Flag(help: "Shared fleet: cars are collected from and returned to a branch in town (each hire begins and ends with a drive from or to it).")
+    var depot = false
     @Option(help: "Cameras with a skewed clock (per unit scale; default 2).") var skewedCameras: Double?
     @Option(help: "Size of a camera's clock skew, seconds, as LOW-HIGH (sign random; default 30-90).") var skewSeconds: String?
     @Flag(help: "Print the summary as JSON.") var json = false
@@ -53,6 +55,7 @@ extension ANPR {
       if let actorPlaces, !(1...20).contains(actorPlaces) { throw ValidationError("--actor-places must be in 1…20.") }
       if let actorHabitDays, !(1...6).contains(actorHabitDays) { throw ValidationError("--actor-habit-days must be in 1…6.") }
       if let maxDepotGapDays, !(0...60).contains(maxDepotGapDays) { throw ValidationError("--max-depot-gap-days must be in 0…60.") }
+      if depot && fleet != .shared { throw ValidationError("--depot needs --fleet shared (a one-hirer car has no branch to go back to).") }
       if let skewedCameras, !(skewedCameras >= 0 && skewedCameras <= 1000) { throw ValidationError("--skewed-cameras must be ≥ 0.") }
       _ = try skewRange()
     }
@@ -80,6 +83,7 @@ extension ANPR {
       if let sharedDealSite { cfg.sharedDealSite = sharedDealSite }
       if let twoCarsAtOnce { cfg.twoCarsAtOnce = twoCarsAtOnce }
       if let maxDepotGapDays { cfg.depotGapDays = 0...maxDepotGapDays }
+      cfg.depot = depot
       if let skewedCameras { cfg.skewedCameras = skewedCameras }
       if let r = try skewRange() { cfg.skewSeconds = r }
       let sim = try Simulator(config: cfg)

@@ -107,6 +107,51 @@ struct EpisodeTests {
     #expect(EpisodeSegmenter().concentrations.contains(r.concentration) && EpisodeSegmenter().changeProbabilities.contains(r.changeProbability))
   }
 
+  /// A fleet collected from and returned to a branch at E: with boundary places, a hand-over between two
+  /// drivers of nearly the same habits is found by the visits to the branch; without, it is one period.
+  @Test func boundaryPlacesFindAHandOverAtTheBranch() throws {
+    let dir = try makeTemporaryDirectory("episodes-branch")
+    var town = HandBuiltTown.make()
+    // Eight cars, each hired by an afternoon driver (in at A, stop after B) and then a morning driver (in
+    // at F): each hire's first visit leaves the branch at E and its last returns there.
+    for c in 0..<8 {
+      let p = String(format: "FLEET%02d", c)
+      town.keepers[p] = "rental"
+      for d in 0..<4 { town.visit(p, day: d, hour: 15, sites: [d == 0 ? "E" : "A", "B", "C", d == 3 ? "E" : "A"], stopAfter: 1) }
+      for d in 4..<8 { town.visit(p, day: d, hour: 9, sites: [d == 4 ? "E" : "F", "E", "D", d == 7 ? "E" : "F"]) }
+    }
+    // HANDOVER: two hires of nearly the same habit (the second an hour later), back to back, the car
+    // returned to the branch in between.
+    town.keepers["HANDOVER"] = "rental"
+    for d in 0..<8 {
+      town.visit("HANDOVER", day: d, hour: d < 4 ? 15 : 16, sites: [d == 0 || d == 4 ? "E" : "A", "B", "C", d == 3 || d == 7 ? "E" : "A"], stopAfter: 1)
+    }
+    let store = try town.store(dir)
+    let index = Dictionary(uniqueKeysWithValues: store.vehicles.enumerated().map { ($1.id, $0) })
+    let cars = store.vehicles.indices.filter { store.vehicles[$0].keeper == .rental }
+    var segmenter = EpisodeSegmenter()
+    segmenter.boundaryPlaces = .off
+    let without = segmenter.segment(store: store, clock: .utc, vehicles: cars)
+    segmenter.boundaryPlaces = .auto
+    let with = segmenter.segment(store: store, clock: .utc, vehicles: cars)
+    let e = store.sites.firstIndex(of: "E")
+    // The branch is named either way; only 'auto' (which finds it a branch) and 'on' use it.
+    #expect(without.boundaryStart?.site == e && without.boundaryEnd?.site == e && (without.boundaryStart?.ratio ?? 0) >= 3)
+    #expect(with.boundaryStart == without.boundaryStart && with.boundaryPlacesUsed && !without.boundaryPlacesUsed)
+    segmenter.boundaryPlaces = .on
+    #expect(segmenter.segment(store: store, clock: .utc, vehicles: cars).episodes == with.episodes)
+    let h = index["HANDOVER"]!, base = HandBuiltTown.base
+    let before = without.episodes.filter { $0.vehicle == h }, after = with.episodes.filter { $0.vehicle == h }.sorted { $0.first < $1.first }
+    #expect(before.count == 1, "\(before)")
+    #expect(after.count == 2, "\(after)")
+    if after.count == 2 { #expect(after[0].last < base + 4 * 86400 && after[1].first >= base + 4 * 86400) }
+    // The fleet's own hand-overs are found either way.
+    for c in 0..<8 {
+      let v = index[String(format: "FLEET%02d", c)]!
+      #expect(without.episodes.filter { $0.vehicle == v }.count == 2 && with.episodes.filter { $0.vehicle == v }.count == 2)
+    }
+  }
+
   /// The recursions against brute force: every partition of a short history enumerated.
   @Test func posteriorRecursionsMatchEnumeration() {
     let n = 5, q = 0.3

@@ -143,6 +143,28 @@ struct SimulatorTests {
     }
   }
 
+  /// With a branch, every hire begins with the drive out of it, so (nearly) every hirer's first read of a
+  /// car is at the branch's nearest camera site; without one, hires begin wherever the hirer comes in.
+  @Test func aBranchStartsEveryHire() throws {
+    func firstSiteShare(depot: Bool) throws -> Double {
+      var c = smallConfig(seed: 29)
+      c.days = 14; c.oracleReplicates = 0; c.nextSiteReplicates = 0
+      c.fleet = .shared; c.depot = depot
+      let dir = tmpDir()
+      _ = try Simulator(config: c).run(to: dir)
+      var first: [String: (time: String, site: String)] = [:]
+      for p in try csvRows(dir + "/truth-passes.csv") where ["actor", "renter", "business", "family"].contains(p[2].split(separator: "-").first ?? "") {
+        let k = p[1] + "|" + p[2]
+        if first[k].map({ p[5] < $0.time }) ?? true { first[k] = (p[5], p[4]) }
+      }
+      let counts = Dictionary(grouping: first.values, by: \.site).mapValues(\.count)
+      return Double(counts.values.max() ?? 0) / Double(max(1, first.count))
+    }
+    let with = try firstSiteShare(depot: true), without = try firstSiteShare(depot: false)
+    #expect(with >= 0.9, "\(with)")
+    #expect(without <= 0.7, "\(without)")
+  }
+
   @Test func truthIsConsistentWithTheReads() throws {
     let reads = try csvRows(shared.dir + "/reads.csv").filter { $0.count == 5 }
     var seen = Set<String>()
