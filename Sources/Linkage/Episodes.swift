@@ -35,11 +35,14 @@ public struct Cut: Codable, Sendable, Hashable {
   public var idleDays: Double
   /// Log Bayes factors (natural log) by behaviour: entry road, exit road, start hours, stop places, activity.
   public var entry: Double, exit: Double, hours: Double, stops: Double, activity: Double
+  /// Log Bayes factor from where the car was collected and returned (nil unless boundary places were used).
+  public var branch: Double? = nil
 
   /// The evidence in words, strongest first.
   public var evidence: String {
-    let parts = [("entry road", entry), ("exit road", exit), ("hours", hours), ("stop places", stops), ("days in use", activity)]
-      .filter { $0.1 > 0.5 }.sorted { $0.1 > $1.1 }.map { "\($0.0) changed (log BF \(String(format: "%.1f", $0.1)))" }
+    let parts = ([("entry road", entry), ("exit road", exit), ("hours", hours), ("stop places", stops), ("days in use", activity)]
+      .map { ($0.0 + " changed", $0.1) } + [("returned and collected at the branch", branch ?? 0)])
+      .filter { $0.1 > 0.5 }.sorted { $0.1 > $1.1 }.map { "\($0.0) (log BF \(String(format: "%.1f", $0.1)))" }
     let idle = String(format: "idle %.1f days", idleDays)
     return ([idle] + parts).joined(separator: ", ") + String(format: "; P(cut) %.2f", probability)
   }
@@ -80,6 +83,22 @@ public struct EpisodeSegmenter: Codable, Sendable, Equatable {
   /// Rounds of estimating the boundary places and segmenting again (EM), with `boundaryPlaces`.
   public var boundaryRounds = 3
   public init() {}
+
+  enum CodingKeys: String, CodingKey {
+    case visitGap, concentrations, changeProbabilities, minimumStopSeconds, boundaryPlaces, boundaryPriorWeight, branchRatio, boundaryRounds
+  }
+  /// Settings missing from a saved model (one saved before they existed) keep their defaults.
+  public init(from decoder: Decoder) throws {
+    let c = try decoder.container(keyedBy: CodingKeys.self), d = EpisodeSegmenter()
+    visitGap = try c.decodeIfPresent(Int64.self, forKey: .visitGap) ?? d.visitGap
+    concentrations = try c.decodeIfPresent([Double].self, forKey: .concentrations) ?? d.concentrations
+    changeProbabilities = try c.decodeIfPresent([Double].self, forKey: .changeProbabilities) ?? d.changeProbabilities
+    minimumStopSeconds = try c.decodeIfPresent(Int64.self, forKey: .minimumStopSeconds) ?? d.minimumStopSeconds
+    boundaryPlaces = try c.decodeIfPresent(BoundaryPlacesMode.self, forKey: .boundaryPlaces) ?? d.boundaryPlaces
+    boundaryPriorWeight = try c.decodeIfPresent(Double.self, forKey: .boundaryPriorWeight) ?? d.boundaryPriorWeight
+    branchRatio = try c.decodeIfPresent(Double.self, forKey: .branchRatio) ?? d.branchRatio
+    boundaryRounds = try c.decodeIfPresent(Int.self, forKey: .boundaryRounds) ?? d.boundaryRounds
+  }
 
   /// The segmentation of some cars, with the hyperparameters empirical Bayes chose.
   public struct Result: Codable, Sendable {
@@ -128,8 +147,8 @@ public struct EpisodeSegmenter: Codable, Sendable, Equatable {
     var best = (alpha: concentrations.first ?? 1, q: changeProbabilities.first ?? 0.01, evidence: -Double.infinity)
     var costs: [Double: [[Double]]] = [:]
     var boundaryStart: BoundaryPlace?, boundaryEnd: BoundaryPlace?
-    var usePlaces = boundaryPlaces == .on
-    for iteration in 0...max(1, boundaryRounds) {
+    var usePlaces = false
+    for iteration in 0...max(1, boundaryRounds) {  // boundaryRounds ≥ 1 (LinkageModel.parameterProblem)
       best = (concentrations.first ?? 1, changeProbabilities.first ?? 0.01, -Double.infinity)
       costs = [:]
       for alpha in concentrations {
@@ -144,7 +163,8 @@ public struct EpisodeSegmenter: Codable, Sendable, Equatable {
       guard iteration == 0 || (usePlaces && iteration < boundaryRounds), histories.contains(where: { $0.count > 1 }) else { break }
       // The entry roads of visits after a cut against those of visits after none (and the exit roads of
       // visits before one): the town's mix tilted by their ratio, so a road every visit uses is no
-      // evidence of a new period, and a place cars are collected from is.
+      // evidence of a new period, and a place cars are collected from is. A car's first and last visits
+      // in the store are left out: the store's window starts and ends in the middle of hires.
       let w = boundaryPriorWeight
       var startCut = background.p[0].map { $0 * w }, startStay = startCut, endCut = background.p[1].map { $0 * w }, endStay = endCut
       for (k, h) in histories.enumerated() where h.count > 1 {
@@ -162,8 +182,12 @@ public struct EpisodeSegmenter: Codable, Sendable, Equatable {
         return gain.indices.max { (gain[$0], $1) < (gain[$1], $0) }.map { BoundaryPlace(site: $0, ratio: r[$0]) }
       }
       if iteration == 0 { (boundaryStart, boundaryEnd) = (top(startRatio, startCut), top(endRatio, endCut)) }
-      if iteration == 0 && boundaryPlaces == .auto, let a = boundaryStart, let b = boundaryEnd {
-        usePlaces = a.ratio >= branchRatio && b.ratio >= branchRatio
+      if iteration == 0 {
+        switch boundaryPlaces {
+        case .on: usePlaces = true
+        case .off: usePlaces = false
+        case .auto: usePlaces = (boundaryStart?.ratio ?? 0) >= branchRatio && (boundaryEnd?.ratio ?? 0) >= branchRatio
+        }
       }
       guard usePlaces else { break }
       background.setBoundaryRatios(start: startRatio, end: endRatio)
@@ -176,11 +200,19 @@ public struct EpisodeSegmenter: Codable, Sendable, Equatable {
       let r = Recursions(seg: seg, n: h.count, q: best.q)
       let bounds = r.mapSegments()
       var cuts: [Cut] = []
+      var habits = background
+      habits.boundaryActive = false
       for b in 1..<bounds.count {
         let (s0, e0, e1) = (bounds[b - 1].0, bounds[b].0, bounds[b].1)
-        let f = background.familyBayesFactors(h, left: s0..<e0, right: e0..<e1, alpha: best.alpha)
-        cuts.append(Cut(probability: r.cutProbability(at: e0), idleDays: Double(h[e0].start - h[e0 - 1].end) / 86400,
-                        entry: f[0], exit: f[1], hours: f[2], stops: f[3], activity: f[4]))
+        let f = habits.familyBayesFactors(h, left: s0..<e0, right: e0..<e1, alpha: best.alpha)
+        var cut = Cut(probability: r.cutProbability(at: e0), idleDays: Double(h[e0].start - h[e0 - 1].end) / 86400,
+                      entry: f[0], exit: f[1], hours: f[2], stops: f[3], activity: f[4])
+        if usePlaces {
+          // Both segmentations' log likelihoods with and without the boundary terms: what they add.
+          let all = background.familyBayesFactors(h, left: s0..<e0, right: e0..<e1, alpha: best.alpha)
+          cut.branch = all[0] + all[1] - f[0] - f[1]
+        }
+        cuts.append(cut)
       }
       for (b, (s, e)) in bounds.enumerated() {
         episodes.append(Episode(vehicle: v, first: h[s].start, last: h[e - 1].end, visits: e - s,
@@ -200,6 +232,9 @@ struct Background {
   /// Log probabilities of a period's first entry road (at first the town's mix), and the ratio by which
   /// a period's last exit road is more likely at a period's end than elsewhere (at first 1).
   var logStart: [Double], endRatio: [Double]
+  /// Whether the boundary terms are in the likelihood (after `setBoundaryRatios`; before, the model is
+  /// exactly the one without them).
+  var boundaryActive = false
 
   init(histories: [[EpisodeSegmenter.Visit]], sites: Int) {
     var c = [[Double](repeating: 0.5, count: sites), [Double](repeating: 0.5, count: sites),
@@ -219,6 +254,7 @@ struct Background {
   mutating func setBoundaryRatios(start: [Double], end: [Double]) {
     let starts = p[0].indices.map { p[0][$0] * start[$0] }, a = starts.reduce(0, +)
     logStart = starts.map { log($0 / a) }; endRatio = end
+    boundaryActive = true
   }
 
   /// The ratio of the shares in `cut` and in `stay`, category by category.
@@ -247,7 +283,7 @@ struct Background {
     let n = h.count
     var out = [Double](repeating: 0, count: n * n)
     var counts = p.map { [Double](repeating: 0, count: $0.count) }
-    let (entries, exits) = (families.contains(0), families.contains(1))
+    let (entries, exits) = (boundaryActive && families.contains(0), boundaryActive && families.contains(1))
     let logEndRatio = endRatio.map(log)
     let baseEnd = zip(p[1], endRatio).reduce(0) { $0 + $1.0 * $1.1 }
     for i in 0..<n {

@@ -33,6 +33,10 @@ extension LinkageModel: ModelSpec {
       || segmenter.changeProbabilities.isEmpty || segmenter.changeProbabilities.contains(where: { !($0 > 0 && $0 < 1) }) {
       return "segmenter: concentrations > 0 and change probabilities in (0, 1), at least one each"
     }
+    let s = segmenter
+    if !(s.boundaryPriorWeight > 0 && s.boundaryPriorWeight.isFinite) || !(s.branchRatio >= 1 && s.branchRatio.isFinite) || !(1...20).contains(s.boundaryRounds) {
+      return "segmenter: boundary_prior_weight > 0, branch_ratio ≥ 1 and boundary_rounds in 1…20"
+    }
     return nil
   }
   public func fit(_ store: ReadStore, clock: LocalClock) throws -> LinkageResult {

@@ -304,8 +304,9 @@ public struct Simulator: Sendable {
       trips.insert(PlannedTrip(depart: d0 + hours(max(t, 0.2)), origin: depot, legs: [(away, 0)]), at: 0)
     }
     if day == hire.toDay - 1 {
-      let last = trips.map { ($0.depart - d0) / 3600 }.max() ?? 0
-      let t = max(rng.normal(mean: 18, sd: 1), last + 5)
+      // After the last trip's planned stops and an hour's driving (a late return comes at 23:30).
+      let last = trips.map { ($0.depart + $0.legs.reduce(0) { $0 + $1.dwell } - d0) / 3600 }.max() ?? 0
+      let t = max(rng.normal(mean: 18, sd: 1), last + 1)
       trips.append(PlannedTrip(depart: d0 + hours(min(t, 23.5)), origin: away, legs: [(depot, 0)]))
     }
     return trips

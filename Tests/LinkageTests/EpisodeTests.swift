@@ -152,6 +152,47 @@ struct EpisodeTests {
     }
   }
 
+  /// The boundary terms: with ratios set, a period's last exit road is the driver's predictive tilted by
+  /// the end ratios and renormalised (its probabilities over every road sum to 1), its first entry road
+  /// the town's mix tilted by the start ratios; with none set, the likelihood has no boundary term.
+  @Test func boundaryTermsAreProperDistributions() {
+    typealias V = EpisodeSegmenter.Visit
+    func visit(entry: Int, exit: Int) -> V { V(start: 0, end: 60, day: 0, entry: entry, exit: exit, hour: 9, stops: [3]) }
+    let town = [[visit(entry: 0, exit: 1), visit(entry: 1, exit: 2), visit(entry: 2, exit: 0), visit(entry: 0, exit: 0)]]
+    var bg = Background(histories: town, sites: 3)
+    let alpha = 2.0
+    // Without ratios: the exit family's marginal of two visits is the plain Dirichlet-multinomial.
+    let plain = bg.segmentLogLikelihoods([visit(entry: 0, exit: 1), visit(entry: 0, exit: 1)], alpha: alpha, families: [1], activity: false)[1]
+    let p1 = bg.p[1][1]
+    #expect(abs(plain - (log(p1) + log((alpha * p1 + 1) / (alpha + 1)))) < 1e-12)
+    bg.setBoundaryRatios(start: [4, 0.5, 1], end: [0.25, 3, 1])
+    var total = 0.0
+    for k in 0..<3 {
+      let ll = bg.segmentLogLikelihoods([visit(entry: 0, exit: 1), visit(entry: 0, exit: k)], alpha: alpha, families: [1], activity: false)[1]
+      total += exp(ll)
+    }
+    // Σ_k P(first exit 1) P(last exit k | first) = P(first exit 1) = p_1.
+    #expect(abs(total - p1) < 1e-12, "\(total) vs \(p1)")
+    var starts = 0.0
+    for k in 0..<3 { starts += exp(bg.segmentLogLikelihoods([visit(entry: k, exit: 0)], alpha: alpha, families: [0], activity: false)[0]) }
+    #expect(abs(starts - 1) < 1e-12)
+    // The start mix leans to the road with the high ratio.
+    #expect(bg.logStart[0] > log(bg.p[0][0]) && bg.logStart[1] < log(bg.p[0][1]))
+  }
+
+  /// A segmenter saved before the boundary settings existed still loads, with their defaults.
+  @Test func aSegmenterSavedBeforeBoundaryPlacesLoads() throws {
+    var s = EpisodeSegmenter()
+    s.concentrations = [1, 4]
+    var json = try JSONSerialization.jsonObject(with: JSONEncoder().encode(s)) as! [String: Any]
+    for k in ["boundaryPlaces", "boundaryPriorWeight", "branchRatio", "boundaryRounds"] { #expect(json.removeValue(forKey: k) != nil) }
+    let old = try JSONDecoder().decode(EpisodeSegmenter.self, from: JSONSerialization.data(withJSONObject: json))
+    #expect(old.concentrations == [1, 4] && old.boundaryPlaces == .auto && old.branchRatio == 3 && old.boundaryRounds == 3)
+    var bad = LinkageModel()
+    bad.segmenter.branchRatio = 0
+    #expect(bad.parameterProblem?.contains("branch_ratio") == true)
+  }
+
   /// The recursions against brute force: every partition of a short history enumerated.
   @Test func posteriorRecursionsMatchEnumeration() {
     let n = 5, q = 0.3
