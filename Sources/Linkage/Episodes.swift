@@ -72,7 +72,7 @@ public struct EpisodeSegmenter: Codable, Sendable, Equatable {
   /// estimated from a first segmentation's posterior cuts, and the segmentation repeated with it.
   /// `.auto` counts it when a branch shows — one road at least `branchRatio` times as common at the
   /// periods' starts as at other visits, and one as common at their ends — because on towns without a
-  /// branch the top road is the main road in (×1.2–1.9), which actors also use on every visit, and
+  /// branch the top road is the main road in (×1.2–2.2), which actors also use on every visit, and
   /// counting it splits their hires (BENCHMARKS.md, "Boundary places").
   public var boundaryPlaces = BoundaryPlacesMode.auto
   public enum BoundaryPlacesMode: String, Codable, Sendable, CaseIterable { case auto, on, off }
@@ -181,8 +181,8 @@ public struct EpisodeSegmenter: Codable, Sendable, Equatable {
         let c = cut.reduce(0, +), gain = r.indices.map { cut[$0] / c * log(r[$0]) }
         return gain.indices.max { (gain[$0], $1) < (gain[$1], $0) }.map { BoundaryPlace(site: $0, ratio: r[$0]) }
       }
-      if iteration == 0 { (boundaryStart, boundaryEnd) = (top(startRatio, startCut), top(endRatio, endCut)) }
       if iteration == 0 {
+        (boundaryStart, boundaryEnd) = (top(startRatio, startCut), top(endRatio, endCut))
         switch boundaryPlaces {
         case .on: usePlaces = true
         case .off: usePlaces = false
@@ -208,9 +208,8 @@ public struct EpisodeSegmenter: Codable, Sendable, Equatable {
         var cut = Cut(probability: r.cutProbability(at: e0), idleDays: Double(h[e0].start - h[e0 - 1].end) / 86400,
                       entry: f[0], exit: f[1], hours: f[2], stops: f[3], activity: f[4])
         if usePlaces {
-          // Both segmentations' log likelihoods with and without the boundary terms: what they add.
-          let all = background.familyBayesFactors(h, left: s0..<e0, right: e0..<e1, alpha: best.alpha)
-          cut.branch = all[0] + all[1] - f[0] - f[1]
+          // What the boundary terms add to the entry and exit roads' evidence.
+          cut.branch = background.logBayesFactor(h, left: s0..<e0, right: e0..<e1, alpha: best.alpha, families: [0, 1], activity: false) - f[0] - f[1]
         }
         cuts.append(cut)
       }
@@ -279,14 +278,16 @@ struct Background {
   /// marginal by (α p_k + c_k) / (α + N)). The first visit's entry road is drawn from the mix of period
   /// starts; the last visit's exit road from the driver's predictive tilted by the end ratios r and
   /// renormalised: (α p_k + c_k) r_k / Σ_l (α p_l + c_l) r_l.
-  func segmentLogLikelihoods(_ h: [EpisodeSegmenter.Visit], alpha: Double, families: [Int] = [0, 1, 2, 3], activity: Bool = true) -> [Double] {
-    let n = h.count
-    var out = [Double](repeating: 0, count: n * n)
+  /// `rows` limits it to segments starting at visits 0..<rows (1: the marginals of every prefix).
+  func segmentLogLikelihoods(_ h: [EpisodeSegmenter.Visit], alpha: Double, families: [Int] = [0, 1, 2, 3], activity: Bool = true,
+                             rows: Int? = nil) -> [Double] {
+    let n = h.count, rows = min(n, rows ?? n)
+    var out = [Double](repeating: 0, count: rows * n)
     var counts = p.map { [Double](repeating: 0, count: $0.count) }
     let (entries, exits) = (boundaryActive && families.contains(0), boundaryActive && families.contains(1))
     let logEndRatio = endRatio.map(log)
     let baseEnd = zip(p[1], endRatio).reduce(0) { $0 + $1.0 * $1.1 }
-    for i in 0..<n {
+    for i in 0..<rows {
       var total = [Double](repeating: 0, count: 4)
       var touched: [(Int, Int)] = []
       var ll = entries ? logStart[h[i].entry] - log(p[0][h[i].entry]) : 0  // replaces the first draw's p_k
@@ -316,18 +317,19 @@ struct Background {
     return out
   }
 
+  /// Log Bayes factor for "left and right are two periods" against "one", in the given behaviours.
+  func logBayesFactor(_ h: [EpisodeSegmenter.Visit], left: Range<Int>, right: Range<Int>, alpha: Double, families: [Int], activity: Bool) -> Double {
+    func logML(_ r: Range<Int>) -> Double {
+      segmentLogLikelihoods(Array(h[r]), alpha: alpha, families: families, activity: activity, rows: 1)[r.count - 1]
+    }
+    return logML(left) + logML(right) - logML(left.lowerBound..<right.upperBound)
+  }
+
   /// Log Bayes factors for "left and right are two periods" against "one", by family
   /// (entry, exit, hours, stops, activity).
   func familyBayesFactors(_ h: [EpisodeSegmenter.Visit], left: Range<Int>, right: Range<Int>, alpha: Double) -> [Double] {
-    func logML(_ r: Range<Int>, families: [Int], activity: Bool) -> Double {
-      let sub = Array(h[r])
-      return segmentLogLikelihoods(sub, alpha: alpha, families: families, activity: activity)[sub.count - 1]
-    }
-    let both = left.lowerBound..<right.upperBound
-    var out: [Double] = []
-    for f in 0..<4 { out.append(logML(left, families: [f], activity: false) + logML(right, families: [f], activity: false) - logML(both, families: [f], activity: false)) }
-    out.append(logML(left, families: [], activity: true) + logML(right, families: [], activity: true) - logML(both, families: [], activity: true))
-    return out
+    (0..<4).map { logBayesFactor(h, left: left, right: right, alpha: alpha, families: [$0], activity: false) }
+      + [logBayesFactor(h, left: left, right: right, alpha: alpha, families: [], activity: true)]
   }
 }
 
