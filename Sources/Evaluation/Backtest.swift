@@ -211,11 +211,10 @@ public enum HotspotBacktest {
           let known = (past[m.name] ?? []).filter { $0.origin + h <= o }.suffix(7).map { p in
             HeldOutWindow(expected: p.expected, actual: history.slice(bins: p.origin..<(p.origin + h)).counts, alpha: p.ownAlpha)
           }
-          let fitted = try m.model.fitForForecasting(history, clock: clock, startingFrom: lastFit[m.name])
-          lastFit[m.name] = fitted
-          var f = fitted.forecast(history: history, bins: test.binCount, clock: clock)
-          if f.expected.count == test.units.count * h { past[m.name, default: []].append((o, f.expected, f.alpha)) }
-          m.model.learnDispersion(&f, history: history, clock: clock, pastWindows: Array(known))
+          let w = try m.model.backtestWindow(history, bins: test.binCount, clock: clock, startingFrom: lastFit[m.name], pastWindows: Array(known))
+          lastFit[m.name] = w.fitted
+          if w.own.expected.count == test.units.count * h { past[m.name, default: []].append((o, w.own.expected, w.own.alpha)) }
+          let f = w.forecast
           let top = f.expected.max() ?? 0
           out[m.name, default: []].append(WindowScore(origin: table.binStarts[o], scored: scoreHotspot(f, actual: test, excluded: excluded),
                                                       extrapolated: top > 10 * max(1, largestCount) ? top : nil))

@@ -145,6 +145,29 @@ extension HotspotModel {
     return f
   }
 
+  /// One window of a backtest: the fit on `history`, started from `previous` (this model's fit of the
+  /// window before), its forecast of `bins` bins (`own`, the model's own α), and that forecast with the
+  /// learned dispersion (`forecast`). When no earlier window's counts are known (`pastWindows` empty) the
+  /// dispersion comes from held-out fits first, and the fit starts where the last of them ended, as
+  /// `anpr train` does, rather than from nothing.
+  public func backtestWindow(_ history: CountTable, bins: Int, clock: LocalClock, startingFrom previous: (any FittedHotspotModel)?,
+                             pastWindows: [HeldOutWindow]) throws -> (fitted: Fitted, own: HotspotForecast, forecast: HotspotForecast) {
+    var early: (alpha: Double, windowAlpha: Double)? = nil
+    var start = previous
+    if pastWindows.isEmpty, let d = predictiveDispersion(history, bins: bins, clock: clock) {
+      early = (d.alpha, d.windowAlpha)
+      if start == nil { start = d.lastFit }
+    }
+    let fitted = try fitForForecasting(history, clock: clock, startingFrom: start)
+    let own = fitted.forecast(history: history, bins: bins, clock: clock)
+    var f = own
+    if let d = pastWindows.isEmpty ? early : HeldOutWindow.dispersion(pastWindows) {
+      if f.alpha == 0 { f.alpha = d.alpha }
+      f.windowAlpha = d.windowAlpha
+    }
+    return (fitted, own, f)
+  }
+
   /// Gives forecast `f` (made from `history`) the learned α (if its own is 0) and τ², as `fitForecast` does.
   public func learnDispersion(_ f: inout HotspotForecast, history: CountTable, clock: LocalClock, pastWindows: [HeldOutWindow] = []) {
     let learned = pastWindows.isEmpty ? predictiveDispersion(history, bins: f.binStarts.count, clock: clock).map { ($0.alpha, $0.windowAlpha) }

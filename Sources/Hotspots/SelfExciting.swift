@@ -36,7 +36,7 @@ public struct SelfExcitingModel: HotspotModel, Equatable {
   }
 
   /// An event: unit index, time (seconds), multiplicity.
-  struct Event { var unit: Int; var time: Double; var count: Double }
+  struct Event: Equatable { var unit: Int; var time: Double; var count: Double }
 
   public func fit(_ data: CountTable, clock: LocalClock) throws -> FittedSelfExciting {
     try fit(data, clock: clock, startingFrom: nil)
@@ -109,7 +109,9 @@ public struct SelfExcitingModel: HotspotModel, Equatable {
     if pairEstimate > 20 * Double(maxCandidatePairs) {
       throw FitError.noData(String(format: "self-exciting: %d events (cells with counts) would need about %.2g parent candidates even with the time cut-off at %.1f h (limit %d): the model is for sparse events — fit it to a rarer target (keeper=rental, a watch list, recorded crime), with a shorter cutoff_metres or longer bins, or use the Poisson or negative-binomial GLM for busy counts", events.count, pairEstimate, cutT / 3600, 20 * maxCandidatePairs))
     }
-    let cands = Self.candidates(events, near: near, units: n, cutoffSeconds: cutT, binWidth: binWidth)
+    // A backtest's next window has the last one's events and a day more: their candidates are extended.
+    let cache = (previous as? FittedSelfExciting)?.candidateCache ?? SelfExcitingCandidateCache()
+    let cands = cache.candidates(events, near: near, key: .init(units: data.units.map(\.id), cutoffMetres: cutoffMetres, cutoffSeconds: cutT, binWidth: binWidth))
     let candStart = cands.start, candJ = cands.parent, candLag = cands.lag, candFactor = cands.factor, candPair = cands.pair
     let maxLag = Int(candLag.max() ?? 0)
     let lagSeconds = (0...maxLag).map { $0 == 0 ? binWidth / 3 : Double($0) * binWidth }
@@ -171,12 +173,14 @@ public struct SelfExcitingModel: HotspotModel, Equatable {
     }
     let diagnosis = String(format: "EM did not converge in %d iterations: in the last one the parameters moved by %.2g (relative; tolerance %.2g) and the log-likelihood by %.3g; raise max_iterations, or the model may not suit these counts (θ = %.3f)",
                            maxIterations, lastChange, tolerance, lastLLChange, theta)
-    return FittedSelfExciting(
+    var fitted = FittedSelfExciting(
       specification: self, units: data.units.map(\.id), background: mu, seasonalShares: profile, theta: theta,
       omegaPerSecond: omega, sigmaMetres: sigma,
       diagnostics: FitDiagnostics(converged: converged, iterations: iterations, deviance: .nan, nullDeviance: .nan,
                                   logLikelihood: logLik, observations: events.count, parameters: n + 3,
                                   notes: (converged ? [] : [diagnosis]) + (budgetNote.map { [$0] } ?? [])))
+    fitted.candidateCache = cache
+    return fitted
   }
 
   /// How `candidates` finds each event's possible parents: the cheaper way per event, or one way for all
@@ -189,24 +193,26 @@ public struct SelfExcitingModel: HotspotModel, Equatable {
   /// unit) entry of `near`.
   struct Candidates: Equatable { var start: [Int]; var parent: [Int32]; var lag: [Int32]; var factor: [Double]; var pair: [Int32] }
 
+  /// `extending` holds the candidates of the first events, found before: only the later events' are
+  /// searched (an event's candidates are events no later than it, so the earlier lists do not change
+  /// when the later events all come after the last of them — the caller checks that).
   static func candidates(_ events: [Event], near: UnitNeighbours, units n: Int, cutoffSeconds cutT: Double, binWidth: Double,
-                         search: CandidateSearch = .cheaper) -> Candidates {
-    var candStart = [Int](repeating: 0, count: events.count + 1)
+                         search: CandidateSearch = .cheaper, extending prior: Candidates? = nil) -> Candidates {
+    let done = prior.map { $0.start.count - 1 } ?? 0
+    var candStart = prior?.start ?? [0]
+    candStart.reserveCapacity(events.count + 1)
     // candPair: the (parent unit, child unit) entry of `near`, where the kernel and the expected offspring are kept.
-    var candJ: [Int32] = [], candLag: [Int32] = [], candFactor: [Double] = [], candPair: [Int32] = []
+    var candJ: [Int32] = prior?.parent ?? [], candLag: [Int32] = prior?.lag ?? [], candFactor: [Double] = prior?.factor ?? [], candPair: [Int32] = prior?.pair ?? []
     // Each unit's events in time order, and for each entry (u → v) of `near` the entry (v → u): a child's
     // candidates come from the events of the units near it when the window holds more events than
     // there are such units (busy counts), else from a scan of the window (sparse events).
     var byUnit = [[Int32]](repeating: [], count: n)
     for (i, e) in events.enumerated() { byUnit[e.unit].append(Int32(i)) }
-    var mirror = [Int32](repeating: 0, count: near.count)
-    for u in 0..<n {
-      for e in near.start[u]..<near.start[u + 1] { mirror[e] = Int32(near.entry(from: Int(near.unit[e]), to: u) ?? -1) }
-    }
+    let mirror = near.mirror
     var first = [Int](repeating: 0, count: n)  // per unit: its first event not before the window
     var found: [(j: Int32, pair: Int32)] = []
     var lo = 0
-    for i in events.indices {
+    for i in done..<events.count {
       let child = events[i], u = child.unit
       found.removeAll(keepingCapacity: true)
       while events[lo].time < child.time - cutT { lo += 1 }
@@ -238,13 +244,16 @@ public struct SelfExcitingModel: HotspotModel, Equatable {
           candJ.append(jj); candFactor.append(0.5 * (child.count - 1) / child.count); candLag.append(0); candPair.append(pair)
         }
       }
-      candStart[i + 1] = candJ.count
+      candStart.append(candJ.count)
     }
     return Candidates(start: candStart, parent: candJ, lag: candLag, factor: candFactor, pair: candPair)
   }
 }
 
 public struct FittedSelfExciting: FittedHotspotModel, Codable {
+  enum CodingKeys: String, CodingKey { case specification, units, background, seasonalShares, theta, omegaPerSecond, sigmaMetres, fitDiagnostics }
+  /// The events and parent candidates this fit was made on, for a fit on a longer history (not saved).
+  var candidateCache: SelfExcitingCandidateCache? = nil
   public var kind: String { SelfExcitingModel.kind.rawValue }
   public static var legacyBodyKeys: [String] { ["selfExciting"] }
   public let specification: SelfExcitingModel
@@ -319,11 +328,14 @@ struct UnitNeighbours {
   var unit: [Int32]
   var squaredMetres: [Double]
   /// Each unit's entries again, nearest first (indices into the entries): sums of exp(−a d²) stop where
-  /// a d² passes 50, as every list holds the unit itself (d = 0, a term of 1) and e^−50 is below the
-  /// precision of a sum that holds 1.
+  /// a d² passes 37, as every list holds the unit itself (d = 0, a term of 1) and e^−37 ≈ 8.5·10⁻¹⁷ is
+  /// under half the spacing of doubles at 1 (1.1·10⁻¹⁶): added to a sum that holds 1 it changes nothing.
   var nearestFirst: [Int32]
+  /// For each entry (v → u), the entry (u → v), or −1 (never, as distance is symmetric, unless rounding
+  /// puts one of the pair just past the cut-off).
+  var mirror: [Int32]
   var count: Int { unit.count }
-  static let negligibleExponent = 50.0
+  static let negligibleExponent = 37.0
 
   /// The lists for `units` within `cutoffMetres`; the last few grids' lists are kept, as a backtest asks
   /// for the same grid in every window's fit and forecast (building them is haversines and sorts).
@@ -354,7 +366,7 @@ struct UnitNeighbours {
     var buckets: [Int64: [Int32]] = [:]
     func key(_ x: Int, _ y: Int) -> Int64 { Int64(x) << 32 | Int64(UInt32(bitPattern: Int32(truncatingIfNeeded: y))) }
     for (i, u) in units.enumerated() { let (x, y) = bucket(u); buckets[key(x, y), default: []].append(Int32(i)) }
-    start = [0]; unit = []; squaredMetres = []; nearestFirst = []
+    start = [0]; unit = []; squaredMetres = []; nearestFirst = []; mirror = []
     var list: [(Int32, Double)] = []
     for v in 0..<n {
       list.removeAll(keepingCapacity: true)
@@ -372,6 +384,10 @@ struct UnitNeighbours {
       for (u, d2) in list { unit.append(u); squaredMetres.append(d2) }
       nearestFirst += list.indices.sorted { list[$0].1 != list[$1].1 ? list[$0].1 < list[$1].1 : $0 < $1 }.map { Int32(first + $0) }
       start.append(unit.count)
+    }
+    mirror = [Int32](repeating: -1, count: unit.count)
+    for u in 0..<n {
+      for e in start[u]..<start[u + 1] { mirror[e] = Int32(entry(from: Int(unit[e]), to: u) ?? -1) }
     }
   }
 
@@ -460,4 +476,34 @@ func truncatedExponentialRate(meanLag m: Double, cutoff c: Double) -> Double {
     if hi - lo < 1e-12 { break }
   }
   return exp((lo + hi) / 2)
+}
+
+/// The events of one fit of the self-exciting model and their parent candidates, kept so that a fit on
+/// a longer history of the same units (the next window of a backtest, the next held-out fit) searches
+/// only the new events' candidates. Used only when the earlier events are the same (compared one by one)
+/// and every new event comes after the last of them. A reference type: the fits hand it on.
+final class SelfExcitingCandidateCache: @unchecked Sendable {
+  struct Key: Equatable { var units: [String]; var cutoffMetres: Double; var cutoffSeconds: Double; var binWidth: Double }
+  private var kept: (key: Key, events: [SelfExcitingModel.Event], candidates: SelfExcitingModel.Candidates)?
+  private let lock = NSLock()
+  /// How many searches extended the kept candidates rather than starting afresh.
+  private(set) var extensions = 0
+
+  func candidates(_ events: [SelfExcitingModel.Event], near: UnitNeighbours, key: Key) -> SelfExcitingModel.Candidates {
+    lock.lock()
+    var prior: SelfExcitingModel.Candidates? = nil
+    if let k = kept, k.key == key, k.events.count <= events.count, events[..<k.events.count].elementsEqual(k.events),
+       k.events.count == events.count || k.events.last.map({ events[k.events.count].time > $0.time }) ?? true {
+      prior = k.candidates
+      extensions += 1
+    }
+    kept = nil
+    lock.unlock()
+    let found = SelfExcitingModel.candidates(events, near: near, units: key.units.count, cutoffSeconds: key.cutoffSeconds,
+                                             binWidth: key.binWidth, extending: prior)
+    lock.lock()
+    kept = (key, events, found)
+    lock.unlock()
+    return found
+  }
 }

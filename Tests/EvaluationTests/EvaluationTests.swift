@@ -217,13 +217,13 @@ struct BacktestTests {
     #expect(origins.count == 5)
     let seen = spy.recorder.seen()
     // Per window: a fit on all the history (the forecast). The first window has no earlier forecast to
-    // learn its predictive dispersion from, so it also fits on all but its last k days (k = min(7, a
-    // quarter of the history's days)) and, when k > 1, on all but its last day; later windows learn from
-    // the earlier windows' forecasts and fit once.
+    // learn its predictive dispersion from, so before it fits on all but its last k days (k = min(7, a
+    // quarter of the history's days)) and, when k > 1, on all but its last day (the fit on all the history
+    // starts where that one ended); later windows learn from the earlier windows' forecasts and fit once.
     var expected: [Int64] = []
     for (w, origin) in origins.enumerated() {
       let k = min(7, Int((origin - t.binStarts[0]) / 86400) / 4)
-      expected += [origin] + (w > 0 ? [] : [origin - Int64(k) * 86400] + (k > 1 ? [origin - 86400] : []))
+      expected += (w > 0 ? [] : [origin - Int64(k) * 86400] + (k > 1 ? [origin - 86400] : [])) + [origin]
     }
     #expect(seen.fits == expected, "every fit ends at or before its window's origin, where the plan says")
     #expect(seen.forecasts.count == expected.count)

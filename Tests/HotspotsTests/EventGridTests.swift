@@ -139,6 +139,36 @@ struct SelfExcitingCandidateTests {
     #expect(window == byUnit && window == cheaper)
   }
 
+  /// A backtest's next window adds a day of events: the candidates of the earlier events are kept and
+  /// only the new ones searched; the result is the list searched at once. A history whose earlier
+  /// events differ is searched afresh.
+  @Test func candidatesExtendedWithLaterEventsEqualOneSearch() {
+    let t = busyTable(), starts = t.binStarts
+    func events(bins: Int, changed: Bool = false) -> [SelfExcitingModel.Event] {
+      var out: [SelfExcitingModel.Event] = []
+      for b in 0..<bins {
+        for u in 0..<t.units.count where t[u, b] > 0 { out.append(.init(unit: u, time: Double(starts[b]) + 1800, count: t[u, b])) }
+      }
+      if changed { out[5].count += 1 }
+      return out
+    }
+    let near = UnitNeighbours(units: t.units, cutoffMetres: 700)
+    let key = SelfExcitingCandidateCache.Key(units: t.units.map(\.id), cutoffMetres: 700, cutoffSeconds: 6 * 3600, binWidth: 3600)
+    let cache = SelfExcitingCandidateCache()
+    for bins in [40, 41, 55, 72] {
+      let e = events(bins: bins)
+      let once = SelfExcitingModel.candidates(e, near: near, units: t.units.count, cutoffSeconds: 6 * 3600, binWidth: 3600)
+      #expect(cache.candidates(e, near: near, key: key) == once)
+    }
+    #expect(cache.extensions == 3)
+    let other = events(bins: 72, changed: true)
+    #expect(cache.candidates(other, near: near, key: key) == SelfExcitingModel.candidates(other, near: near, units: t.units.count, cutoffSeconds: 6 * 3600, binWidth: 3600))
+    #expect(cache.extensions == 3)
+    var longerCutoff = key; longerCutoff.cutoffSeconds = 12 * 3600
+    _ = cache.candidates(events(bins: 72, changed: true), near: near, key: longerCutoff)
+    #expect(cache.extensions == 3)
+  }
+
   @Test func aTargetTooBusyIsRefusedWithADiagnosis() throws {
     var model = SelfExcitingModel()
     model.maxCandidatePairs = 50
