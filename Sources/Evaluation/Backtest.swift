@@ -145,6 +145,23 @@ public struct NamedHotspotModel: Sendable {
   public var model: any HotspotModel
   public init(name: String, model: any HotspotModel) { self.name = name; self.model = model }
 
+  /// The models of `specs`, each under its spec's name; a name that two specs share (two files of one
+  /// kind without a `name:`) gets its file's name in brackets, and a number if that is shared too, so
+  /// no two models' scores are pooled under one name.
+  public static func distinctlyNamed(_ specs: [SpecFile]) throws -> [NamedHotspotModel] {
+    var names = specs.map(\.name)
+    let repeated = Set(names.filter { n in names.filter { $0 == n }.count > 1 })
+    for i in names.indices where repeated.contains(names[i]) {
+      names[i] += " (\(URL(fileURLWithPath: specs[i].path).deletingPathExtension().lastPathComponent))"
+    }
+    var seen: [String: Int] = [:]
+    for i in names.indices {
+      seen[names[i], default: 0] += 1
+      if let k = seen[names[i]], k > 1 { names[i] += " #\(k)" }
+    }
+    return try zip(names, specs).map { NamedHotspotModel(name: $0, model: try $1.hotspotModel()) }
+  }
+
   /// The models `compare` runs when no spec is given: every kind with its defaults, and the GLM's
   /// negative-binomial family beside its Poisson one (counts of real traffic are overdispersed: on the
   /// Bath counts the NB GLM's log score is −5.2 against the Poisson's −19.6).
@@ -183,13 +200,13 @@ public enum HotspotBacktest {
       throw SpecError.invalid("not enough history for a backtest: need \(plan.minimumTrainingDays) days of training plus \(plan.horizonDays) of horizon")
     }
     let h = plan.horizonBins(table)
-    var out: [String: [WindowScore]] = [:]
-    // Each model's earlier forecasts (origin bin, forecast): once their counts are in a window's history,
-    // the model's predictive dispersion is learned from them instead of from fits on shorter histories.
-    var past: [String: [(origin: Int, expected: [Double], ownAlpha: Double)]] = [:]
-    // Each model's last fit: an iterative fit (the self-exciting EM) starts from it in the next window.
-    var lastFit: [String: any FittedHotspotModel] = [:]
-    for (k, o) in origins.enumerated() {
+    // The models run side by side on the worker threads, each model's windows in order (a fit starts
+    // from the model's fit of the window before, and its predictive dispersion is learned from its
+    // earlier windows). Models share nothing, so the scores do not depend on the number of threads.
+    struct Window { var index: Int; var origin: Int; var history: CountTable; var test: CountTable; var excluded: [Bool]? }
+    /// Window `k`'s history (gaps filled), test counts and cells left out; nil when it is all recording gap.
+    func window(_ k: Int) -> Window? {
+      let o = origins[k]
       var history = table.slice(bins: 0..<o)  // strictly before the origin
       let testBins = o..<min(table.binCount, o + h)
       let test = (scoredOn ?? table).slice(bins: testBins)
@@ -201,31 +218,65 @@ public enum HotspotBacktest {
         if own.count > 0 { history = own.filled(history) }
         excluded = gaps.slice(bins: testBins, binCount: table.binCount, units: table.units.count)
         // A window that is all recording gap has nothing to score: skipped for every model.
-        if let excluded, !excluded.contains(false) { progress?(k + 1, origins.count); continue }
+        if let excluded, !excluded.contains(false) { return nil }
       }
-      let largestCount = history.counts.max() ?? 0
-      for m in models {
+      return Window(index: k, origin: o, history: history, test: test, excluded: excluded)
+    }
+    let windowsDone = LockedCounter(), reported = LockedCounter()
+    /// Says how many windows every model has finished, when that number grows.
+    func finished() {
+      let all = windowsDone.next() / max(1, models.count)
+      reported.raise(to: all) { progress?($0, origins.count) }
+    }
+    /// One model's scores over every window.
+    func scores(of m: NamedHotspotModel) -> [WindowScore] {
+      var out: [WindowScore] = []
+      // The model's earlier forecasts (origin bin, forecast): once their counts are in a window's
+      // history, its predictive dispersion is learned from them instead of from fits on shorter histories.
+      var past: [(origin: Int, expected: [Double], ownAlpha: Double)] = []
+      // Its last fit: an iterative fit (IRLS, the self-exciting EM) starts from it in the next window.
+      var lastFit: (any FittedHotspotModel)? = nil
+      for k in origins.indices {
+        defer { finished() }
+        guard let w = window(k) else { continue }
+        let o = w.origin, history = w.history, test = w.test
+        let largestCount = history.counts.max() ?? 0
         // A model that cannot fit on a window fails that window alone, said in the comparison.
         do {
           // Up to seven earlier windows whose counts are in this history (the history's, gaps filled).
-          let known = (past[m.name] ?? []).filter { $0.origin + h <= o }.suffix(7).map { p in
+          let known = past.filter { $0.origin + h <= o }.suffix(7).map { p in
             HeldOutWindow(expected: p.expected, actual: history.slice(bins: p.origin..<(p.origin + h)).counts, alpha: p.ownAlpha)
           }
-          let w = try m.model.backtestWindow(history, bins: test.binCount, clock: clock, startingFrom: lastFit[m.name], pastWindows: Array(known))
-          lastFit[m.name] = w.fitted
-          if w.own.expected.count == test.units.count * h { past[m.name, default: []].append((o, w.own.expected, w.own.alpha)) }
-          let f = w.forecast
+          let fit = try m.model.backtestWindow(history, bins: test.binCount, clock: clock, startingFrom: lastFit, pastWindows: Array(known))
+          lastFit = fit.fitted
+          if fit.own.expected.count == test.units.count * h { past.append((o, fit.own.expected, fit.own.alpha)) }
+          let f = fit.forecast
           let top = f.expected.max() ?? 0
-          out[m.name, default: []].append(WindowScore(origin: table.binStarts[o], scored: scoreHotspot(f, actual: test, excluded: excluded),
-                                                      extrapolated: top > 10 * max(1, largestCount) ? top : nil))
+          out.append(WindowScore(origin: table.binStarts[o], scored: scoreHotspot(f, actual: test, excluded: w.excluded),
+                                 extrapolated: top > 10 * max(1, largestCount) ? top : nil))
         } catch {
-          out[m.name, default: []].append(WindowScore(origin: table.binStarts[o], metrics: [:], failure: "\(error)"))
+          out.append(WindowScore(origin: table.binStarts[o], metrics: [:], failure: "\(error)"))
         }
       }
-      if let oracle {
-        out["oracle", default: []].append(WindowScore(origin: table.binStarts[o], scored: scoreHotspot(oracle.forecast(like: test), actual: test, excluded: excluded)))
+      return out
+    }
+    let slots = ParallelSlots<[WindowScore]>(count: models.count)
+    let taken = LockedCounter()
+    let shared = UncheckedSendable((scores, models))
+    DispatchQueue.concurrentPerform(iterations: max(1, min(workerThreads, models.count))) { _ in
+      while true {
+        let i = taken.next() - 1
+        guard i < shared.value.1.count else { return }
+        slots.set(i, shared.value.0(shared.value.1[i]))
       }
-      progress?(k + 1, origins.count)
+    }
+    var out: [String: [WindowScore]] = [:]
+    for (i, m) in models.enumerated() { out[m.name, default: []] += slots.get(i) ?? [] }
+    if let oracle {
+      for k in origins.indices {
+        guard let w = window(k) else { continue }
+        out["oracle", default: []].append(WindowScore(origin: table.binStarts[w.origin], scored: scoreHotspot(oracle.forecast(like: w.test), actual: w.test, excluded: w.excluded)))
+      }
     }
     return out
   }
@@ -235,4 +286,17 @@ public enum HotspotBacktest {
 func hotspotSpec(_ s: any ModelSpec) throws -> any HotspotModel {
   guard let h = s as? any HotspotModel else { throw SpecError.invalid("\(type(of: s).kind) is not a hotspot model") }
   return h
+}
+
+/// A count shared by threads.
+final class LockedCounter: @unchecked Sendable {
+  private var value = 0
+  private let lock = NSLock()
+  /// Adds one and returns the new count.
+  func next() -> Int { lock.lock(); defer { lock.unlock() }; value += 1; return value }
+  /// Raises the count to `n` if it is lower, calling `then` with it while the lock is held (so calls come in order).
+  func raise(to n: Int, then: (Int) -> Void) {
+    lock.lock(); defer { lock.unlock() }
+    if n > value { value = n; then(n) }
+  }
 }

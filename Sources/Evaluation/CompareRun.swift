@@ -38,7 +38,7 @@ public enum CompareRun {
     let hotspotSpecs = o.specs.filter(\.isHotspot)
     let named: [NamedHotspotModel] = hotspotSpecs.isEmpty && o.specs.allSatisfy({ !$0.isRoute }) || o.specs.isEmpty
       ? try NamedHotspotModel.defaults()
-      : try hotspotSpecs.map { NamedHotspotModel(name: $0.name, model: try $0.hotspotModel()) }
+      : try NamedHotspotModel.distinctlyNamed(hotspotSpecs)
     let bin = (hotspotSpecs.first?.bin ?? o.bin).localised(clock)
     let dayStart = clock.startOfDay(containing: start)
     let table = CountTable.build(store: store, target: o.target, binning: bin, from: dayStart, to: end + 1)
@@ -317,7 +317,7 @@ public enum EventsCompare {
       ? try [HistoricalMeanModel.kind, KernelDensityModel.kind, ProspectiveHotspotModel.kind, PoissonHotspotModel.kind, SelfExcitingModel.kind,
              LastWindowModel.kind]
         .map { NamedHotspotModel(name: $0.rawValue, model: try hotspotSpec(ModelRegistry.standard.registration($0).defaultSpec())) }
-      : try specs.filter(\.isHotspot).map { NamedHotspotModel(name: $0.name, model: try $0.hotspotModel()) }
+      : try NamedHotspotModel.distinctlyNamed(specs.filter(\.isHotspot))
     let shifts: [(Double, Double)] = [(0, 0), (0.5, 0), (0, 0.5), (0.5, 0.5), (0.25, 0.75), (0.75, 0.25)].prefix(max(1, offsets)).map { ($0.0 * cellMetres, $0.1 * cellMetres) }
     var perOffset: [[String: [WindowScore]]] = []
     var notes: [String] = []
@@ -366,7 +366,7 @@ public enum CountsCompare {
   public static func run(table: CountTable, specs: [SpecFile], plan: BacktestPlan, clock: LocalClock, source: String,
                          fromStatistics: Bool, seed: UInt64 = 1) throws -> Comparison {
     let hotspot = specs.filter(\.isHotspot)
-    let named = try hotspot.isEmpty ? try NamedHotspotModel.defaults() : hotspot.map { NamedHotspotModel(name: $0.name, model: try $0.hotspotModel()) }
+    let named = try hotspot.isEmpty ? try NamedHotspotModel.defaults() : NamedHotspotModel.distinctlyNamed(hotspot)
     // Recording gaps (a time of day not recorded, a camera down for a day): filled in training, not scored.
     let gaps = RecordingGaps.find(in: table)
     let scores = try HotspotBacktest.run(table: table, models: named, plan: plan, clock: clock, gaps: gaps.count > 0 ? gaps : nil)

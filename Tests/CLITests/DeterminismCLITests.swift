@@ -75,7 +75,7 @@ struct CrossProcessDeterminismTests {
   /// (OPENBLAS_NUM_THREADS, which is the machine's core count unless set): every parallel sum is merged in
   /// a fixed order, and model fits run OpenBLAS on one thread. Ingest (the parallel parser, forced onto
   /// the small file), route transitions, statistics, linkage and the Poisson and negative-binomial
-  /// hotspot GLMs, on 1 and 3 threads (the GLMs' files differed before fits were held to one thread).
+  /// hotspot GLMs and a comparison (its models run side by side), on 1 and 3 threads (the GLMs' files differed before fits were held to one thread).
   @Test func theSameBytesOnOneOrThreeThreads() throws {
     let d = try freshDirectory("threads")
     // A plain file, parsed in byte ranges on every thread (the parallel parser takes plain files only).
@@ -104,10 +104,15 @@ struct CrossProcessDeterminismTests {
       }
       r = try runANPR(["link", "--store", d + "/s.anpr", "--out", d + "/groups\(threads).csv", "--links", d + "/links\(threads).csv"], environment: env)
       #expect(r.status == 0, "\(r.err)")
+      // The backtest runs the models side by side on the worker threads.
+      r = try runANPR(["compare", "--store", d + "/s.anpr", "--no-routes", "--no-next-appearance", "--max-windows", "3",
+                       "--spec", "Models/historical-mean.yaml", "--spec", "Models/poisson-hotspot.yaml", "--spec", "Models/kernel-density.yaml",
+                       "--out", d + "/compare\(threads).json"], environment: env)
+      #expect(r.status == 0, "\(r.err)")
       try FileManager.default.copyItem(atPath: d + "/s.anpr", toPath: d + "/s\(threads).anpr")
     }
     for (a, b) in [("s1.anpr", "s3.anpr"), ("route1.json", "route3.json"), ("stats1.stats", "stats3.stats"), ("groups1.csv", "groups3.csv"),
-                   ("links1.csv", "links3.csv"), ("poisson-hotspot1.json", "poisson-hotspot3.json"),
+                   ("links1.csv", "links3.csv"), ("poisson-hotspot1.json", "poisson-hotspot3.json"), ("compare1.json", "compare3.json"),
                    ("negative-binomial-hotspot1.json", "negative-binomial-hotspot3.json")] {
       let x = FileManager.default.contents(atPath: d + "/" + a), y = FileManager.default.contents(atPath: d + "/" + b)
       #expect(x != nil && x == y, "\(a) and \(b) differ: the result depends on the thread count")

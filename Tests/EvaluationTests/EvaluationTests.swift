@@ -246,6 +246,25 @@ struct BacktestTests {
     #expect(c1.pairedTest != nil)
     #expect(c1.table(metrics: ["hit_rate@10%"]).contains("glm"))
   }
+
+  /// Two spec files of one kind without a `name:` are two models, not one name with both models'
+  /// windows pooled under it: each gets its file's name.
+  @Test func specsThatShareANameAreTellApart() throws {
+    let d = NSTemporaryDirectory() + "anprkit-names-\(UUID().uuidString)"
+    try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: d) }
+    try "kind: poisson-hotspot\n".write(toFile: d + "/pois.yaml", atomically: true, encoding: .utf8)
+    try "kind: poisson-hotspot\nparams:\n  family: negative-binomial\n".write(toFile: d + "/nb.yaml", atomically: true, encoding: .utf8)
+    try "kind: historical-mean\n".write(toFile: d + "/hm.yaml", atomically: true, encoding: .utf8)
+    let specs = try ["pois", "nb", "hm", "pois"].map { try SpecFile.load(d + "/\($0).yaml") }
+    let names = try NamedHotspotModel.distinctlyNamed(specs).map(\.name)
+    #expect(names == ["poisson-hotspot (pois)", "poisson-hotspot (nb)", specs[2].name, "poisson-hotspot (pois) #2"])
+    let t = table()
+    var plan = BacktestPlan()
+    plan.minimumTrainingDays = 9
+    let scores = try HotspotBacktest.run(table: t, models: try NamedHotspotModel.distinctlyNamed(Array(specs.prefix(2))), plan: plan, clock: .utc)
+    #expect(scores.count == 2 && scores.values.allSatisfy { $0.count == 5 })
+  }
 }
 
 /// A model whose forecast is a hundred times anything it saw.
