@@ -10,8 +10,9 @@ public struct DailyProfileModel: HotspotModel, Equatable {
   public static let kind: ModelKind = "daily-profile"
   /// Days of history used (the most recent).
   public var lookbackDays = 28
-  /// Pseudo-observations of the site's mean added to each time-of-day slot.
-  public var smoothing = 2.0
+  /// Pseudo-observations of the site's mean added to each time-of-day slot; nil (`auto`, the default)
+  /// learns it from the counts (`learnedSmoothing`).
+  public var smoothing: Double? = nil
   public init() {}
 
   enum CodingKeys: String, CodingKey, CaseIterable { case lookbackDays = "lookback_days", smoothing }
@@ -19,8 +20,8 @@ public struct DailyProfileModel: HotspotModel, Equatable {
     try rejectUnknownKeys(decoder, allowed: CodingKeys.allCases.map(\.rawValue), kind: Self.kind)
     let c = try decoder.container(keyedBy: CodingKeys.self)
     lookbackDays = try c.decodeIfPresent(Int.self, forKey: .lookbackDays) ?? 28
-    smoothing = try c.decodeIfPresent(Double.self, forKey: .smoothing) ?? 2
-    guard lookbackDays >= 1, smoothing >= 0, smoothing.isFinite else { throw SpecError.invalid("daily-profile: lookback_days ≥ 1, smoothing ≥ 0") }
+    smoothing = try decodeSmoothing(c, key: .smoothing, kind: Self.kind)
+    guard lookbackDays >= 1 else { throw SpecError.invalid("daily-profile: lookback_days ≥ 1") }
   }
 
   public func fit(_ data: CountTable, clock: LocalClock) throws -> Fitted {
@@ -37,8 +38,9 @@ public struct DailyProfileModel: HotspotModel, Equatable {
       for u in 0..<n { sums[u * slots + s] += data[u, b]; mean[u] += data[u, b] }
     }
     mean = mean.map { $0 / Double(max(1, data.binCount - from)) }
+    let a = smoothing ?? learnedSmoothing(sums: sums, slotBins: bins, means: mean)
     var rate = sums
-    for u in 0..<n { for s in 0..<slots { rate[u * slots + s] = (sums[u * slots + s] + smoothing * mean[u]) / (bins[s] + smoothing) } }
+    for u in 0..<n { for s in 0..<slots { rate[u * slots + s] = (sums[u * slots + s] + a * mean[u]) / (bins[s] + a) } }
     return Fitted(units: data.units.map(\.id), binSeconds: w, rate: rate, overall: mean.reduce(0, +) / Double(max(1, n)))
   }
 

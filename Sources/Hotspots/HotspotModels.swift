@@ -318,10 +318,12 @@ public struct LastWindowModel: HotspotModel, Equatable {
 
 /// Historical mean by seasonal slot (local hour of week), shrunk towards the unit's overall mean:
 /// `λ(u, s) = (S(u, s) + a·m(u)) / (N(s) + a)` so sparse units don't forecast zero from few weeks.
+/// `a` is learned from the counts (`learnedSmoothing`) unless the spec gives it.
 public struct HistoricalMeanModel: HotspotModel, Equatable {
   public static let kind: ModelKind = "historical-mean"
-  /// Pseudo-observations of the unit mean added to each slot (0 = raw slot means).
-  public var smoothing = 2.0
+  /// Pseudo-observations of the unit mean added to each slot (0 = raw slot means); nil (`auto`, the
+  /// default) learns it from the counts.
+  public var smoothing: Double? = nil
   /// Only the last this many days of history count (0 = all).
   public var lookbackDays = 0
   public init() {}
@@ -329,9 +331,8 @@ public struct HistoricalMeanModel: HotspotModel, Equatable {
   public init(from decoder: Decoder) throws {
     try rejectUnknownKeys(decoder, allowed: CodingKeys.allCases.map(\.rawValue), kind: Self.kind)
     let c = try decoder.container(keyedBy: CodingKeys.self)
-    smoothing = try c.decodeIfPresent(Double.self, forKey: .smoothing) ?? 2
+    smoothing = try decodeSmoothing(c, key: .smoothing, kind: Self.kind)
     lookbackDays = try c.decodeIfPresent(Int.self, forKey: .lookbackDays) ?? 0
-    if smoothing < 0 { throw SpecError.invalid("historical-mean: smoothing must be ≥ 0") }
   }
 
   public func fit(_ data: CountTable, clock: LocalClock) throws -> Fitted {
@@ -349,8 +350,9 @@ public struct HistoricalMeanModel: HotspotModel, Equatable {
     }
     let total = Double(data.binCount - from)
     mean = mean.map { total > 0 ? $0 / total : 0 }
+    let a = smoothing ?? learnedSmoothing(sums: sums, slotBins: n, means: mean)
     var rate = sums
-    for u in 0..<data.units.count { for s in 0..<p { rate[u * p + s] = (sums[u * p + s] + smoothing * mean[u]) / (n[s] + smoothing) } }
+    for u in 0..<data.units.count { for s in 0..<p { rate[u * p + s] = (sums[u * p + s] + a * mean[u]) / (n[s] + a) } }
     return Fitted(units: data.units.map(\.id), period: p, rate: rate, overall: mean.reduce(0, +) / Double(max(1, mean.count)))
   }
 
@@ -373,6 +375,56 @@ public struct HistoricalMeanModel: HotspotModel, Equatable {
       return HotspotForecast(model: kind, units: h.units, binStarts: starts, expected: e, alpha: 0, fallbackUnits: fallback)
     }
   }
+}
+
+/// A spec's `smoothing`: a number ≥ 0, or `auto` (or absent): nil, learned from the counts.
+func decodeSmoothing<K: CodingKey>(_ c: KeyedDecodingContainer<K>, key: K, kind: ModelKind) throws -> Double? {
+  if let text = try? c.decodeIfPresent(String.self, forKey: key), Double(text) == nil {
+    guard text == "auto" else { throw SpecError.invalid("\(kind): smoothing is a number ≥ 0 or auto, not '\(text)'") }
+    return nil
+  }
+  guard let a = try c.decodeIfPresent(Double.self, forKey: key) else { return nil }
+  guard a >= 0, a.isFinite else { throw SpecError.invalid("\(kind): smoothing must be a number ≥ 0 (or auto)") }
+  return a
+}
+
+/// The `a` of slot means shrunk to their unit's mean, `(S + a·m)/(N + a)`, learned from the counts
+/// (empirical Bayes): a unit's slot rates are taken as drawn from a gamma with the unit's mean m and
+/// variance m/a, so a slot's sum S over its N bins is negative binomial (size a·m, mean N·m), and `a`
+/// maximises the likelihood of every unit's slot sums (a grid on log a over [10⁻⁴, 10⁴], then golden
+/// section). Counts whose slots differ far more than chance (traffic by hour of week) get almost no
+/// shrinkage; sparse events whose slots differ by little more than chance get much. `sums` is
+/// unit-major over the slots of `slotBins`.
+func learnedSmoothing(sums: [Double], slotBins n: [Double], means: [Double]) -> Double {
+  let p = n.count
+  guard p > 1 else { return 0 }
+  func logLikelihood(_ t: Double) -> Double {
+    let a = exp(t)
+    let logShare = n.map { $0 > 0 ? log(a / (a + $0)) : 0 }, logRest = n.map { $0 > 0 ? log($0 / (a + $0)) : 0 }
+    var ll = 0.0
+    for (u, m) in means.enumerated() where m > 0 {
+      let r = a * m, lr: Double = lgamma(r)
+      for s in 0..<p where n[s] > 0 {
+        let y = sums[u * p + s]
+        let lyr: Double = lgamma(y + r)
+        ll += lyr - lr + r * logShare[s] + y * logRest[s]
+      }
+    }
+    return ll
+  }
+  let lo = log(1e-4), hi = log(1e4), steps = 32
+  let grid = (0...steps).map { lo + (hi - lo) * Double($0) / Double(steps) }
+  let values = grid.map(logLikelihood)
+  guard let best = values.indices.max(by: { values[$0] < values[$1] }), values[best].isFinite else { return 2 }
+  // Golden section within the grid points either side of the best.
+  var a = grid[max(0, best - 1)], b = grid[min(steps, best + 1)]
+  let g = (5.0.squareRoot() - 1) / 2
+  var x1 = b - g * (b - a), x2 = a + g * (b - a)
+  var f1 = logLikelihood(x1), f2 = logLikelihood(x2)
+  for _ in 0..<40 {
+    if f1 < f2 { a = x1; x1 = x2; f1 = f2; x2 = a + g * (b - a); f2 = logLikelihood(x2) } else { b = x2; x2 = x1; f2 = f1; x1 = b - g * (b - a); f1 = logLikelihood(x1) }
+  }
+  return exp((a + b) / 2)
 }
 
 // MARK: - Kernel density and prospective hotspots

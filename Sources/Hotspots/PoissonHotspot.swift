@@ -230,7 +230,17 @@ public struct PoissonHotspotModel: HotspotModel, Equatable {
     // about the other five (the Bath windows with 9 days of history forecast 10⁴ reads an hour).
     var spec = self
     var notes: [String] = []
-    let rowDays = Double(data.end - data.firstBin) / 86400 - (recentActivity ? 7 : 0)
+    let days = Double(data.end - data.firstBin) / 86400
+    var rowDays = days - (recentActivity ? 7 : 0)
+    // A week of history but not two: the recent-activity terms would use up the first 7 days and leave
+    // too few rows to show the week, so the weekly cycle goes instead, and Saturday is forecast from
+    // Friday's level (Bath's counts, 9–13 days: the day's total off by −19% on a Saturday and +21% on
+    // a Monday). The weekly cycle is kept and the recent-activity terms left out.
+    if recentActivity && weeklyHarmonics > 0 && rowDays < 7 && days >= 7 && (data.binning.nominalSeconds ?? 30 * 86400) < 7 * 86400 {
+      spec.recentActivity = false
+      rowDays = days
+      notes.append(String(format: "recent-activity terms left out: they use up the first 7 of %.1f days of history, leaving too few rows to show the weekly cycle, which is kept", days))
+    }
     if weeklyHarmonics > 0 && rowDays < 7 {
       spec.weeklyHarmonics = 0
       notes.append(String(format: "weekly harmonics left out: %.1f days of training rows (after the 7 days the recent-activity terms need) cannot show a week", max(0, rowDays)))

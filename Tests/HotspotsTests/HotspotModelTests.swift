@@ -263,17 +263,74 @@ struct HotspotModelTests {
   }
 
   /// Terms the rows cannot identify are left out (issue 17): with 9 days of history the recent-activity
-  /// terms leave 2 days of rows, which cannot show a week, so the weekly harmonics are dropped with a
-  /// note, and the forecast stays within the range of the data instead of extrapolating a weekly curve.
+  /// terms would leave 2 days of rows, which cannot show a week; the weekly cycle is what 9 days can
+  /// show, so the recent-activity terms are left out with a note and the weekly harmonics kept (before,
+  /// the weekly harmonics went, and Bath's Saturday was forecast from Friday's level). Without the
+  /// recent-activity terms and under a week of history, the weekly harmonics go. The forecast stays
+  /// within the range of the data instead of extrapolating a weekly curve.
   @Test func poissonLeavesOutTermsItsRowsCannotIdentify() throws {
     let t = syntheticTable(days: 9)
     let f = try PoissonHotspotModel().fit(t, clock: .utc)
-    #expect(f.specification.weeklyHarmonics == 0)
-    #expect(f.fitDiagnostics.notes.contains { $0.contains("weekly harmonics left out") }, "\(f.fitDiagnostics.notes)")
+    #expect(f.specification.weeklyHarmonics == 3 && !f.specification.recentActivity)
+    #expect(f.fitDiagnostics.notes.contains { $0.contains("recent-activity terms left out") }, "\(f.fitDiagnostics.notes)")
     let fc = f.forecast(history: t, bins: 168, clock: .utc)
     #expect((fc.expected.max() ?? 0) < 10 * (t.counts.max() ?? 1), "no extrapolation: \(fc.expected.max() ?? 0)")
-    // With a month the weekly terms are kept.
-    #expect(try PoissonHotspotModel().fit(syntheticTable(days: 28), clock: .utc).specification.weeklyHarmonics == 3)
+    var noRecent = PoissonHotspotModel()
+    noRecent.recentActivity = false
+    let g = try noRecent.fit(syntheticTable(days: 5), clock: .utc)
+    #expect(g.specification.weeklyHarmonics == 0)
+    #expect(g.fitDiagnostics.notes.contains { $0.contains("weekly harmonics left out") }, "\(g.fitDiagnostics.notes)")
+    // With a month both are kept.
+    let month = try PoissonHotspotModel().fit(syntheticTable(days: 28), clock: .utc).specification
+    #expect(month.weeklyHarmonics == 3 && month.recentActivity)
+  }
+
+  /// The historical mean's shrinkage towards each unit's mean is learned (empirical Bayes): counts drawn
+  /// with slot rates from a gamma of known spread give back about that spread's `a`, slots that differ
+  /// by chance alone a large `a` (much pooling), and slots far apart (traffic by hour) a small one.
+  @Test func historicalMeanSmoothingIsLearnedFromTheCounts() throws {
+    var rng = SeededRNG(seed: 11)
+    /// A Gamma(shape k, rate 1) draw (Marsaglia and Tsang; shape under 1 boosted by U^(1/k)).
+    func gamma(_ k: Double) -> Double {
+      if k < 1 { return gamma(k + 1) * pow(rng.uniform(), 1 / k) }
+      let d = k - 1.0 / 3, c = 1 / (9 * d).squareRoot()
+      while true {
+        let x = rng.normal(), v = pow(1 + c * x, 3)
+        if v > 0 && log(rng.uniform()) < x * x / 2 + d - d * v + d * log(v) { return d * v }
+      }
+    }
+    func draw(a: Double?, units: Int = 200, slots: Int = 24, bins: Double = 3) -> (sums: [Double], n: [Double], means: [Double]) {
+      var sums: [Double] = [], means: [Double] = []
+      for _ in 0..<units {
+        let m = 2 + 8 * rng.uniform()
+        var total = 0.0
+        for _ in 0..<slots {
+          // Gamma(shape a·m, rate a): mean m, variance m/a; a = nil: every slot at m.
+          let rate = a.map { gamma($0 * m) / $0 } ?? m
+          var s = 0.0
+          for _ in 0..<Int(bins) { s += Double(rng.poisson(rate)) }
+          sums.append(s); total += s
+        }
+        means.append(total / (Double(slots) * bins))
+      }
+      return (sums, [Double](repeating: bins, count: slots), means)
+    }
+    for truth in [0.2, 1.0, 5.0] {
+      let d = draw(a: truth)
+      let a = learnedSmoothing(sums: d.sums, slotBins: d.n, means: d.means)
+      #expect(a > truth / 1.5 && a < truth * 1.5, "a = \(a), drawn with \(truth)")
+    }
+    let flat = draw(a: nil)
+    #expect(learnedSmoothing(sums: flat.sums, slotBins: flat.n, means: flat.means) > 100)
+    let spread = draw(a: 0.01)
+    #expect(learnedSmoothing(sums: spread.sums, slotBins: spread.n, means: spread.means) < 0.05)
+    // In a spec: a number fixes it, `auto` or nothing learns it, anything else is refused.
+    func spec(_ json: String) throws -> HistoricalMeanModel { try JSONDecoder().decode(HistoricalMeanModel.self, from: Data(json.utf8)) }
+    #expect(try spec(#"{"smoothing": 1.5}"#).smoothing == 1.5)
+    #expect(try spec(#"{"smoothing": "auto"}"#).smoothing == nil && spec("{}").smoothing == nil)
+    #expect(throws: (any Error).self) { try spec(#"{"smoothing": "lots"}"#) }
+    #expect(throws: (any Error).self) { try spec(#"{"smoothing": -1}"#) }
+    #expect(throws: (any Error).self) { try JSONDecoder().decode(DailyProfileModel.self, from: Data(#"{"smoothing": "lots"}"#.utf8)) }
   }
 
   /// A window past midnight is the night that starts on the named day (issue 15): `Wed 22-06` is
