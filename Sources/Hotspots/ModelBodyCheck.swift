@@ -90,7 +90,7 @@ extension FittedSelfExciting {
   public func bodyProblem() -> String? {
     BodyCheck.unique(units, "fitted.units") ?? BodyCheck.count(background.count, units.count, "fitted.background")
       ?? BodyCheck.finite(background, "fitted.background", nonNegative: true)
-      ?? BodyCheck.count(seasonalShares.count, 24, "fitted.seasonalShares (one per hour of the day)")
+      ?? BodyCheck.count(seasonalShares.count, seasonalShares.count == 168 ? 168 : 24, "fitted.seasonalShares (one per hour of the day, or of the week)")
       ?? BodyCheck.finite(seasonalShares, "fitted.seasonalShares", nonNegative: true)
       ?? (theta.isFinite && theta >= 0 && theta < 1 ? nil : "fitted.theta = \(theta) must be in [0, 1)")
       ?? BodyCheck.positive(omegaPerSecond, "fitted.omegaPerSecond") ?? BodyCheck.positive(sigmaMetres, "fitted.sigmaMetres")

@@ -163,6 +163,7 @@ extension ANPR {
       }
       if eventsInput.category != nil && eventsInput.events == nil { throw ValidationError("--category applies to --events") }
       if statistics.stats != nil && until != nil { throw ValidationError("--until applies to a store; statistics cover the shards they were made from (make them from the training span)") }
+      if statistics.transitions != nil && until != nil { throw ValidationError("--until does not apply to --transitions: transition counts have no times (count them from the training span)") }
     }
     func run() throws {
       let clock = try LocalClock(identifier: timezone)
@@ -186,7 +187,14 @@ extension ANPR {
         summary = try Training.train(spec: s, table: counted.table, target: .allReads, clock: clock, to: path, eventGrid: counted.grid).1
       } else if let counts, let units {
         guard target == "all" else { throw ValidationError("--target applies to a store's reads; counts are already of one target") }
-        let table = try CountTable.fromCSV(counts: counts, units: units, binning: s.bin, crs: crs)
+        var table = try CountTable.fromCSV(counts: counts, units: units, binning: s.bin, crs: crs)
+        if let until = try until.map({ try parseTime($0, option: "--until") }) {
+          // The bins that end by --until (a bin it cuts holds counts from after it).
+          let keep = table.binStarts.prefix { table.binning.next($0) <= until }.count
+          guard keep > 0 else { throw ValidationError("--until \(self.until!): no bin of \(counts) ends by then (its first starts \(Timestamp.iso8601(table.firstBin)))") }
+          if keep < table.binCount { print("note: trained on the \(keep) of \(table.binCount) bins that end by --until") }
+          table = table.slice(bins: 0..<keep)
+        }
         summary = try Training.train(spec: s, table: table, target: .allReads, clock: clock, to: path).1
       } else if let transitions, let units {
         let u = try CountTable.readUnits(path: units, crs: crs)

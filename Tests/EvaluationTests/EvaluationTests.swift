@@ -438,11 +438,12 @@ struct ModelBodyTests {
     var json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as! [String: Any]
     var body = json["body"] as! [String: Any]
     var se = body["fitted"] as! [String: Any]
+    #expect((se["seasonalShares"] as! [Double]).count == 168, "ten days of history: one share per hour of the week")
     se["seasonalShares"] = Array((se["seasonalShares"] as! [Double]).prefix(15))
     body["fitted"] = se
     json["body"] = body
     try JSONSerialization.data(withJSONObject: json).write(to: URL(fileURLWithPath: path))
-    #expect(performing: { _ = try Training.loadHotspot(path) }, throws: { "\($0)".contains("seasonalShares (one per hour of the day) has 15 values") })
+    #expect(performing: { _ = try Training.loadHotspot(path) }, throws: { "\($0)".contains("seasonalShares (one per hour of the day, or of the week) has 15 values") })
   }
 }
 

@@ -66,6 +66,55 @@ struct EventGridTests {
 
 @Suite("Self-exciting model: units within the cut-off")
 struct UnitNeighboursTests {
+  /// SQUAREM's jump: where EM moves every coordinate a fixed fraction ρ of the way to its fixed point
+  /// (linear convergence, the slow case), the jump from two steps lands on the fixed point itself; it
+  /// keeps θ, σ and the rates inside their ranges; two steps that do not slow down give no jump.
+  @Test func squaremJumpsToTheFixedPointOfALinearMap() throws {
+    typealias P = SelfExcitingModel.Parameters
+    let fixed = P(mu: [0.002, 0.001, 0], theta: 0.3, omega: 1e-5, sigma: 120, profile: [0.5, 1.5, 1])
+    let start = P(mu: [0.004, 0.0005, 0.0001], theta: 0.1, omega: 4e-5, sigma: 300, profile: [1, 1, 1])
+    let rho = 0.9
+    func step(_ x: P) -> P {
+      P(mu: zip(x.mu, fixed.mu).map { $1 + rho * ($0 - $1) }, theta: fixed.theta + rho * (x.theta - fixed.theta),
+        omega: exp(log(fixed.omega) + rho * (log(x.omega) - log(fixed.omega))), sigma: exp(log(fixed.sigma) + rho * (log(x.sigma) - log(fixed.sigma))),
+        profile: zip(x.profile, fixed.profile).map { $1 + rho * ($0 - $1) })
+    }
+    let x1 = step(start), x2 = step(x1)
+    // The background rates are compared over their mean at the start, which the map keeps fixed here.
+    let jump = try #require(P.squarem(start, x1, x2, lowerSigma: 10, upperSigma: 3000))
+    #expect(abs(jump.theta - fixed.theta) < 1e-12 && abs(jump.omega / fixed.omega - 1) < 1e-9 && abs(jump.sigma / fixed.sigma - 1) < 1e-9)
+    #expect(zip(jump.mu, fixed.mu).allSatisfy { abs($0 - $1) < 1e-12 } && zip(jump.profile, fixed.profile).allSatisfy { abs($0 - $1) < 1e-12 })
+    // Far past the range: kept inside it.
+    var wild = x2; wild.theta = 0.94; wild.sigma = 5
+    if let j = P.squarem(start, x1, wild, lowerSigma: 10, upperSigma: 3000) {
+      #expect(j.theta >= 0 && j.theta <= 0.95 && j.sigma >= 10 && j.sigma <= 3000 && j.mu.allSatisfy { $0 >= 0 })
+    }
+    // Steps of equal length (no slowing): nothing to extrapolate.
+    let line = P(mu: start.mu, theta: 0.2, omega: start.omega, sigma: start.sigma, profile: start.profile)
+    let line2 = P(mu: start.mu, theta: 0.3, omega: start.omega, sigma: start.sigma, profile: start.profile)
+    #expect(P.squarem(start, line, line2, lowerSigma: 10, upperSigma: 3000) == nil)
+  }
+
+  /// With a week or more of hourly history the background's profile is by hour of the week: a town
+  /// quiet at weekends is forecast quiet on Saturday (by hour of the day alone, Saturday was Friday).
+  @Test func theBackgroundKnowsTheWeekend() throws {
+    let units = (0..<4).map { SpatialUnit(id: "S\($0)", latitude: 51.5, longitude: 0.6 + Double($0) * 0.05) }
+    // From Thursday 2026-03-05 00:00 UTC, 22 days: history ends on a Friday at midnight.
+    var t = CountTable(units: units, binning: .hourly, firstBin: 1_772_668_800, binCount: 22 * 24, withExposure: false)
+    var rng = SeededRNG(seed: 5)
+    for u in 0..<4 {
+      for b in 0..<t.binCount {
+        let weekday = (b / 24 + 3) % 7  // 0 = Monday
+        t.counts[u * t.binCount + b] = Double(rng.poisson(weekday >= 5 ? 0.5 : 3))
+      }
+    }
+    let f = try SelfExcitingModel().fit(t, clock: .utc)
+    #expect(f.seasonalShares.count == 168)
+    let fc = f.forecast(history: t, bins: 48, clock: .utc)
+    func day(_ d: Int) -> Double { (0..<4).reduce(0) { s, u in s + (d * 24..<(d + 1) * 24).reduce(0) { $0 + fc.expected[u * 48 + $1] } } }
+    #expect(day(1) < 0.4 * day(0), "Friday \(day(0)), Saturday \(day(1))")
+  }
+
   /// The latitude sweep finds exactly the pairs an all-pairs search finds, and the σ step lands where a
   /// brute-force search of the same objective over every pair does.
   @Test func neighboursAndTheSigmaStepMatchAnAllPairsSearch() {
