@@ -154,10 +154,12 @@ public struct NamedHotspotModel: Sendable {
     for i in names.indices where repeated.contains(names[i]) {
       names[i] += " (\(URL(fileURLWithPath: specs[i].path).deletingPathExtension().lastPathComponent))"
     }
-    var seen: [String: Int] = [:]
+    var used = Set<String>()
     for i in names.indices {
-      seen[names[i], default: 0] += 1
-      if let k = seen[names[i]], k > 1 { names[i] += " #\(k)" }
+      var name = names[i], k = 1
+      while used.contains(name) { k += 1; name = names[i] + " #\(k)" }
+      names[i] = name
+      used.insert(name)
     }
     return try zip(names, specs).map { NamedHotspotModel(name: $0, model: try $1.hotspotModel()) }
   }
@@ -223,7 +225,8 @@ public enum HotspotBacktest {
       return Window(index: k, origin: o, history: history, test: test, excluded: excluded)
     }
     let windowsDone = LockedCounter(), reported = LockedCounter()
-    /// Says how many windows every model has finished, when that number grows.
+    /// Says how far the backtest is, in windows (those finished by all models over the number of models),
+    /// when that number grows.
     func finished() {
       let all = windowsDone.next() / max(1, models.count)
       reported.raise(to: all) { progress?($0, origins.count) }

@@ -379,11 +379,15 @@ public struct HistoricalMeanModel: HotspotModel, Equatable {
 
 /// A spec's `smoothing`: a number ≥ 0, or `auto` (or absent): nil, learned from the counts.
 func decodeSmoothing<K: CodingKey>(_ c: KeyedDecodingContainer<K>, key: K, kind: ModelKind) throws -> Double? {
-  if let text = try? c.decodeIfPresent(String.self, forKey: key), Double(text) == nil {
-    guard text == "auto" else { throw SpecError.invalid("\(kind): smoothing is a number ≥ 0 or auto, not '\(text)'") }
-    return nil
+  let a: Double
+  if let text = try? c.decodeIfPresent(String.self, forKey: key) {
+    if text == "auto" { return nil }
+    guard let number = Double(text) else { throw SpecError.invalid("\(kind): smoothing is a number ≥ 0 or auto, not '\(text)'") }
+    a = number
+  } else {
+    guard let number = try c.decodeIfPresent(Double.self, forKey: key) else { return nil }
+    a = number
   }
-  guard let a = try c.decodeIfPresent(Double.self, forKey: key) else { return nil }
   guard a >= 0, a.isFinite else { throw SpecError.invalid("\(kind): smoothing must be a number ≥ 0 (or auto)") }
   return a
 }

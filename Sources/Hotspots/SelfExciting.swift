@@ -66,21 +66,42 @@ public struct SelfExcitingModel: HotspotModel, Equatable {
     // traffic was forecast on a Saturday like on a Friday, 38% too high.)
     let hourly = (data.binning.nominalSeconds ?? 86400) < 86400
     let weekly = hourly && T >= 7 * 86400
+    let binSeconds = Double(data.binning.nominalSeconds ?? 86400)
     var profile = [Double](repeating: 1, count: weekly ? 168 : 24)
-    func hourSlot(_ t: Double) -> Int { hourly ? (weekly ? clock.hourOfWeek(Int64(t)) : clock.hourOfDay(Int64(t))) : 0 }
+    /// The slot of the bin an event was counted in, by the bin's start (as the forecast takes it; an
+    /// event's time is its bin's middle).
+    func hourSlot(_ t: Double) -> Int {
+      guard hourly else { return 0 }
+      let start = Int64(t - binSeconds / 2)
+      return weekly ? clock.hourOfWeek(start) : clock.hourOfDay(start)
+    }
     func season(_ t: Double) -> Double { profile[hourSlot(t)] }
+    // Each slot's share of the history's time: a slot seen on two weekdays of a 9-day history has
+    // twice the exposure of one seen once. The profile is background events per unit of a slot's time,
+    // normalised so that Σ_k s_k·E_k = T: the background's integral over the history is then Σμ·T.
+    var exposure = [Double](repeating: 0, count: profile.count)
+    for b in 0..<data.binCount { exposure[hourSlot(Double(starts[b]) + binSeconds / 2)] += binSeconds }
+    let usedSlots = Double(max(1, exposure.filter { $0 > 0 }.count))
+    /// Shares from background events per slot, with `shrink` pseudo-events per slot of average
+    /// exposure pulling them towards flat; slots the history never holds keep 1.
+    func shares(_ events: [Double], shrink: Double) -> [Double] {
+      let meanExposure = T / usedSlots
+      let raw = events.indices.map { k in exposure[k] > 0 ? (events[k] + shrink * exposure[k] / meanExposure) / exposure[k] : 0 }
+      let total = raw.indices.reduce(0.0) { $0 + raw[$1] * exposure[$1] }
+      guard total > 0 else { return [Double](repeating: 1, count: events.count) }
+      return raw.indices.map { exposure[$0] > 0 ? raw[$0] * T / total : 1 }
+    }
+    /// Shares scaled so that Σ_k s_k·E_k = T.
+    func normalised(_ s: [Double]) -> [Double] {
+      let total = s.indices.reduce(0.0) { $0 + s[$1] * exposure[$1] }
+      return total > 0 ? s.map { $0 * T / total } : s
+    }
     if weekly {
-      // Started from the counts' own shares by hour of the week (shrunk as below), not flat: from flat
-      // the triggering first takes the weekly cycle for clustering and EM needs hundreds of iterations
-      // to hand it back (Bath's traffic: 287, against 23 by hour of the day).
-      var byHour = [Double](repeating: 0, count: profile.count), hours = byHour
+      // Started from the counts' own shares by hour of the week, not flat: from flat the triggering
+      // first takes the weekly cycle for clustering and EM needs many iterations to hand it back.
+      var byHour = [Double](repeating: 0, count: profile.count)
       for e in events { byHour[hourSlot(e.time)] += e.count }
-      for b in 0..<data.binCount { hours[hourSlot(Double(starts[b]))] += 1 }
-      let rates = zip(byHour, hours).map { $1 > 0 ? $0 / $1 : 0 }
-      let mean = rates.reduce(0, +) / Double(rates.count)
-      if mean > 0 { profile = rates.map { ($0 + mean * 0.1) / (mean * 1.1) } }
-      let m = profile.reduce(0, +) / Double(profile.count)
-      profile = profile.map { $0 / m }
+      profile = shares(byHour, shrink: 10)
     }
     var theta = 0.2, omega = 1 / 14400.0, sigma = cutoffMetres / 3
     var mu = [Double](repeating: totalCount * 0.8 / T / Double(n), count: n)
@@ -155,6 +176,9 @@ public struct SelfExcitingModel: HotspotModel, Equatable {
           contributions[c] = g; total += g
         }
         sumLogIntensity += e.count * log(max(total, 1e-300))
+        // An event these parameters give no intensity at all (a jump that zeroed its unit's background
+        // and θ): the likelihood says so, and it has no shares to hand out.
+        guard total > 0 else { continue }
         bgSum[e.unit] += e.count * bg / total
         bgHour[hourSlot(e.time)] += e.count * bg / total
         let scale = e.count / total
@@ -170,14 +194,7 @@ public struct SelfExcitingModel: HotspotModel, Equatable {
       // σ: maximise Σ q log k(u|v; σ) for the kernel normalised over the discrete units (the
       // continuous-plane formula Σqd²/2Σq collapses σ when most offspring land at their parent's unit).
       next.sigma = trig > 0 ? near.maximumLikelihoodSigma(offspring: pairQ, lowerMetres: 10, upperMetres: cutoffMetres * 2, start: sigma) : sigma
-      if hourly {
-        let meanHour = bgHour.reduce(0, +) / Double(bgHour.count)
-        let shrink = 10.0  // pseudo-events per slot pulling the profile towards flat
-        var shares = bgHour.map { ($0 + shrink * meanHour / max(meanHour, 1e-12)) / (meanHour + shrink * meanHour / max(meanHour, 1e-12)) }
-        let m = shares.reduce(0, +) / Double(shares.count)
-        shares = shares.map { $0 / m }
-        next.profile = shares
-      }
+      if hourly { next.profile = shares(bgHour, shrink: 10) }  // 10 pseudo-events a slot pulling towards flat
       // The log-likelihood at x: Σ n log λ minus the compensator, background Σμ·T (the seasonal
       // profile has mean 1) plus θ per event.
       return (next, sumLogIntensity - (mu.reduce(0, +) * T + theta * totalCount))
@@ -208,11 +225,12 @@ public struct SelfExcitingModel: HotspotModel, Equatable {
       iterations += 1
       let (x2, ll1) = emStep(x1)
       if converge(x1, x2, ll: ll1) { x = x2; converged = true; break }
-      guard iterations < maxIterations, let jump = Parameters.squarem(x, x1, x2, lowerSigma: 10, upperSigma: cutoffMetres * 2) else { x = x2; continue }
+      guard iterations < maxIterations,
+            let jump = Parameters.squarem(x, x1, x2, lowerSigma: 10, upperSigma: cutoffMetres * 2, normalise: normalised) else { x = x2; continue }
       iterations += 1
       let (x3, llJump) = emStep(jump)
       // The jump is kept (one EM step on from it) when it is at least as likely as the first step.
-      if llJump.isFinite && llJump >= ll1 { logLik = llJump; x = x3 } else { x = x2 }
+      if llJump.isFinite && llJump >= ll1 && x3.isFinite { logLik = llJump; x = x3 } else { x = x2 }
     }
     mu = x.mu; theta = x.theta; omega = x.omega; sigma = x.sigma; profile = x.profile
     let diagnosis = String(format: "EM did not converge in %d iterations: in the last one the parameters moved by %.2g (relative; tolerance %.2g) and the log-likelihood by %.3g; raise max_iterations, or the model may not suit these counts (θ = %.3f)",
@@ -232,18 +250,23 @@ public struct SelfExcitingModel: HotspotModel, Equatable {
     var mu: [Double]; var theta: Double; var omega: Double; var sigma: Double; var profile: [Double]
 
     /// The SQUAREM jump from x0 through two EM steps x1, x2 (step length α = −‖r‖/‖v‖, r = x1 − x0,
-    /// v = x2 − 2x1 + x0, at most −1), in coordinates where the parameters are comparable — θ, log ω,
-    /// log σ, each background rate over their mean, the seasonal shares — and brought back inside
-    /// their ranges. Nil when the two steps leave nothing to extrapolate (v within rounding of 0, or
-    /// α ≥ −1: x2 itself); α is kept above −1 000.
-    static func squarem(_ x0: Parameters, _ x1: Parameters, _ x2: Parameters, lowerSigma: Double, upperSigma: Double) -> Parameters? {
+    /// v = x2 − 2x1 + x0, at most −1), in coordinates where every value of them is a valid parameter and
+    /// the parameters are comparable: logit(θ/0.95), log ω, log σ, log of each background rate over
+    /// their mean, log of each seasonal share. A rate or θ at 0 in any of the three (a boundary EM
+    /// reached) stays at x2's value and is left out of the norms; σ is kept within its bounds and the
+    /// shares are renormalised by `normalise`. Nil when the two steps leave nothing to extrapolate (v
+    /// within rounding of 0, or α ≥ −1: x2 itself); α is kept above −1 000.
+    static func squarem(_ x0: Parameters, _ x1: Parameters, _ x2: Parameters, lowerSigma: Double, upperSigma: Double,
+                        normalise: ([Double]) -> [Double] = { $0 }) -> Parameters? {
       let scale = max(x0.mu.reduce(0, +) / Double(max(1, x0.mu.count)), 1e-300)
+      func logit(_ t: Double) -> Double { log(t / 0.95) - log1p(-t / 0.95) }
       func coordinates(_ p: Parameters) -> [Double] {
-        [p.theta, log(p.omega), log(p.sigma)] + p.mu.map { $0 / scale } + p.profile
+        [logit(p.theta), log(p.omega), log(p.sigma)] + p.mu.map { log($0 / scale) } + p.profile.map { log($0) }
       }
       let c0 = coordinates(x0), c1 = coordinates(x1), c2 = coordinates(x2)
+      let free = c0.indices.map { c0[$0].isFinite && c1[$0].isFinite && c2[$0].isFinite }
       var rr = 0.0, vv = 0.0
-      for i in c0.indices {
+      for i in c0.indices where free[i] {
         let r = c1[i] - c0[i], v = c2[i] - 2 * c1[i] + c0[i]
         rr += r * r; vv += v * v
       }
@@ -252,21 +275,25 @@ public struct SelfExcitingModel: HotspotModel, Equatable {
       guard rr.isFinite, vv.isFinite, vv > 1e-20 * rr else { return nil }
       let alpha = max(-1000, -(rr / vv).squareRoot())
       guard alpha < -1 else { return nil }
-      let c = c0.indices.map { i in c0[i] - 2 * alpha * (c1[i] - c0[i]) + alpha * alpha * (c2[i] - 2 * c1[i] + c0[i]) }
-      guard c.allSatisfy(\.isFinite) else { return nil }
-      var out = x0
-      out.theta = min(0.95, max(0, c[0]))
-      out.omega = exp(c[1])
-      out.sigma = min(upperSigma, max(lowerSigma, exp(c[2])))
-      let n = x0.mu.count
-      out.mu = (0..<n).map { max(0, c[3 + $0] * scale) }
-      if !x0.profile.isEmpty {
-        var shares = (0..<x0.profile.count).map { max(1e-6, c[3 + n + $0]) }
-        let m = shares.reduce(0, +) / Double(shares.count)
-        shares = shares.map { $0 / m }
-        out.profile = shares
+      let c = c0.indices.map { i in
+        free[i] ? c0[i] - 2 * alpha * (c1[i] - c0[i]) + alpha * alpha * (c2[i] - 2 * c1[i] + c0[i]) : c2[i]
       }
-      return out
+      guard zip(c, free).allSatisfy({ $0.isFinite || !$1 }) else { return nil }
+      var out = x2
+      if free[0] { out.theta = 0.95 / (1 + exp(-c[0])) }
+      if free[1] { out.omega = exp(c[1]) }
+      if free[2] { out.sigma = min(upperSigma, max(lowerSigma, exp(c[2]))) }
+      let n = x0.mu.count
+      for u in 0..<n where free[3 + u] { out.mu[u] = scale * exp(c[3 + u]) }
+      if !x0.profile.isEmpty {
+        out.profile = normalise((0..<x0.profile.count).map { free[3 + n + $0] ? exp(c[3 + n + $0]) : x2.profile[$0] })
+      }
+      return out.isFinite ? out : nil
+    }
+
+    /// Whether every parameter is a finite number.
+    var isFinite: Bool {
+      theta.isFinite && omega.isFinite && sigma.isFinite && mu.allSatisfy(\.isFinite) && profile.allSatisfy(\.isFinite)
     }
   }
 
@@ -418,6 +445,7 @@ struct UnitNeighbours {
   /// Each unit's entries again, nearest first (indices into the entries): sums of exp(−a d²) stop where
   /// a d² passes 37, as every list holds the unit itself (d = 0, a term of 1) and e^−37 ≈ 8.5·10⁻¹⁷ is
   /// under half the spacing of doubles at 1 (1.1·10⁻¹⁶): added to a sum that holds 1 it changes nothing.
+  /// (The σ step's moments Σ w d² and Σ w d⁴ have no such term, and move by ~10⁻¹⁴ relative.)
   var nearestFirst: [Int32]
   /// For each entry (v → u), the entry (u → v), or −1 (never, as distance is symmetric, unless rounding
   /// puts one of the pair just past the cut-off).

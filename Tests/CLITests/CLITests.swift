@@ -359,6 +359,16 @@ struct StatisticsFromElsewhereTests {
     try transitions.write(toFile: d + "/transitions.csv", atomically: false, encoding: .utf8)
     var r = try runANPR(["train", "--counts", d + "/counts.csv", "--units", d + "/units.csv", "--spec", "Models/historical-mean.yaml", "--out", d + "/h.json"])
     #expect(r.status == 0 && r.out.contains("3 sites × 336 bins"), "\(r.out)\(r.err)")
+    // --until applies to counts (it had been ignored): the bins that end by then; none is an error.
+    r = try runANPR(["train", "--counts", d + "/counts.csv", "--units", d + "/units.csv", "--spec", "Models/historical-mean.yaml",
+                     "--until", "2026-03-12T00:00:00Z", "--out", d + "/h7.json"])
+    #expect(r.status == 0 && r.out.contains("3 sites × 168 bins") && r.out.contains("168 of 336 bins"), "\(r.out)\(r.err)")
+    r = try runANPR(["train", "--counts", d + "/counts.csv", "--units", d + "/units.csv", "--spec", "Models/historical-mean.yaml",
+                     "--until", "2020-01-01T00:00:00Z", "--out", d + "/h0.json"])
+    #expect(r.status == 64 && r.err.contains("no bin") && !FileManager.default.fileExists(atPath: d + "/h0.json"), "\(r.err)")
+    r = try runANPR(["train", "--transitions", d + "/transitions.csv", "--units", d + "/units.csv", "--spec", "Models/markov-route-order1.yaml",
+                     "--until", "2026-03-12T00:00:00Z", "--out", d + "/r0.json"])
+    #expect(r.status == 64 && r.err.contains("--transitions"), "\(r.err)")
     r = try runANPR(["forecast", "--counts", d + "/counts.csv", "--units", d + "/units.csv", "--model", d + "/h.json", "--days", "1", "--json"])
     #expect(r.status == 0 && r.out.contains("\"unit\":\"U3\""), "\(r.out)\(r.err)")
     r = try runANPR(["train", "--transitions", d + "/transitions.csv", "--units", d + "/units.csv", "--spec", "Models/markov-route-order1.yaml", "--out", d + "/r.json"])

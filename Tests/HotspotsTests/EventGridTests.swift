@@ -66,33 +66,54 @@ struct EventGridTests {
 
 @Suite("Self-exciting model: units within the cut-off")
 struct UnitNeighboursTests {
-  /// SQUAREM's jump: where EM moves every coordinate a fixed fraction ρ of the way to its fixed point
-  /// (linear convergence, the slow case), the jump from two steps lands on the fixed point itself; it
-  /// keeps θ, σ and the rates inside their ranges; two steps that do not slow down give no jump.
+  /// SQUAREM's jump: where EM moves every coordinate (in the jump's own coordinates: logit θ, log ω,
+  /// log σ, log rates, log shares) a fixed fraction ρ of the way to its fixed point (linear
+  /// convergence, the slow case), the jump from two steps lands on the fixed point itself. A jump far
+  /// past the range stays a valid parameter (θ in [0, 0.95], rates > 0, σ within its bounds); a rate
+  /// at 0 (a boundary EM reached) stays 0; two steps that do not slow down give no jump.
   @Test func squaremJumpsToTheFixedPointOfALinearMap() throws {
     typealias P = SelfExcitingModel.Parameters
     let fixed = P(mu: [0.002, 0.001, 0], theta: 0.3, omega: 1e-5, sigma: 120, profile: [0.5, 1.5, 1])
-    let start = P(mu: [0.004, 0.0005, 0.0001], theta: 0.1, omega: 4e-5, sigma: 300, profile: [1, 1, 1])
+    let start = P(mu: [0.004, 0.0005, 0], theta: 0.1, omega: 4e-5, sigma: 300, profile: [1, 1, 1])
     let rho = 0.9
+    func logit(_ t: Double) -> Double { log(t / 0.95) - log1p(-t / 0.95) }
+    func towards(_ x: Double, _ f: Double) -> Double { exp(log(f) + rho * (log(x) - log(f))) }
     func step(_ x: P) -> P {
-      P(mu: zip(x.mu, fixed.mu).map { $1 + rho * ($0 - $1) }, theta: fixed.theta + rho * (x.theta - fixed.theta),
-        omega: exp(log(fixed.omega) + rho * (log(x.omega) - log(fixed.omega))), sigma: exp(log(fixed.sigma) + rho * (log(x.sigma) - log(fixed.sigma))),
-        profile: zip(x.profile, fixed.profile).map { $1 + rho * ($0 - $1) })
+      P(mu: zip(x.mu, fixed.mu).map { $1 == 0 ? 0 : towards($0, $1) },
+        theta: 0.95 / (1 + exp(-(logit(fixed.theta) + rho * (logit(x.theta) - logit(fixed.theta))))),
+        omega: towards(x.omega, fixed.omega), sigma: towards(x.sigma, fixed.sigma), profile: zip(x.profile, fixed.profile).map { towards($0, $1) })
     }
     let x1 = step(start), x2 = step(x1)
-    // The background rates are compared over their mean at the start, which the map keeps fixed here.
     let jump = try #require(P.squarem(start, x1, x2, lowerSigma: 10, upperSigma: 3000))
     #expect(abs(jump.theta - fixed.theta) < 1e-12 && abs(jump.omega / fixed.omega - 1) < 1e-9 && abs(jump.sigma / fixed.sigma - 1) < 1e-9)
     #expect(zip(jump.mu, fixed.mu).allSatisfy { abs($0 - $1) < 1e-12 } && zip(jump.profile, fixed.profile).allSatisfy { abs($0 - $1) < 1e-12 })
-    // Far past the range: kept inside it.
-    var wild = x2; wild.theta = 0.94; wild.sigma = 5
-    if let j = P.squarem(start, x1, wild, lowerSigma: 10, upperSigma: 3000) {
-      #expect(j.theta >= 0 && j.theta <= 0.95 && j.sigma >= 10 && j.sigma <= 3000 && j.mu.allSatisfy { $0 >= 0 })
-    }
+    #expect(jump.mu[2] == 0)
+    // Steps racing towards θ's top: the jump goes further and stays a valid parameter.
+    var up1 = x1, up2 = x2
+    up1.theta = 0.9; up2.theta = 0.94; up1.sigma = 14; up2.sigma = 11
+    let far = try #require(P.squarem(start, up1, up2, lowerSigma: 10, upperSigma: 3000))
+    #expect(far.theta > 0.94 && far.theta < 0.95 && far.sigma >= 10 && far.sigma <= 3000 && far.mu.allSatisfy { $0 > 0 || $0 == 0 } && far.isFinite)
     // Steps of equal length (no slowing): nothing to extrapolate.
-    let line = P(mu: start.mu, theta: 0.2, omega: start.omega, sigma: start.sigma, profile: start.profile)
-    let line2 = P(mu: start.mu, theta: 0.3, omega: start.omega, sigma: start.sigma, profile: start.profile)
+    var line = start; line.theta = logitInverse(logit(0.1) + 0.5)
+    var line2 = start; line2.theta = logitInverse(logit(0.1) + 1)
     #expect(P.squarem(start, line, line2, lowerSigma: 10, upperSigma: 3000) == nil)
+    func logitInverse(_ c: Double) -> Double { 0.95 / (1 + exp(-c)) }
+  }
+
+  /// The background's seasonal shares count each slot's time in the history: on 10 days of flat
+  /// hourly counts (three weekdays seen twice, four once) the next day's forecast is the rate it was
+  /// drawn with, whichever weekday it is (shares by summed events alone made the once-seen weekdays
+  /// about half as busy).
+  @Test func theBackgroundShareOfASlotIsPerHourOfItsTime() throws {
+    let units = (0..<4).map { SpatialUnit(id: "S\($0)", latitude: 51.5, longitude: 0.6 + Double($0) * 0.05) }
+    var t = CountTable(units: units, binning: .hourly, firstBin: 1_772_668_800, binCount: 10 * 24, withExposure: false)
+    var rng = SeededRNG(seed: 9)
+    for i in t.counts.indices { t.counts[i] = Double(rng.poisson(5)) }
+    let f = try SelfExcitingModel().fit(t, clock: .utc)
+    #expect(f.seasonalShares.count == 168)
+    let fc = f.forecast(history: t, bins: 24, clock: .utc)
+    let perHour = fc.expected.reduce(0, +) / Double(4 * 24)
+    #expect(abs(perHour / 5 - 1) < 0.08, "forecast \(perHour) an hour against 5")
   }
 
   /// With a week or more of hourly history the background's profile is by hour of the week: a town

@@ -328,6 +328,7 @@ struct HotspotModelTests {
     func spec(_ json: String) throws -> HistoricalMeanModel { try JSONDecoder().decode(HistoricalMeanModel.self, from: Data(json.utf8)) }
     #expect(try spec(#"{"smoothing": 1.5}"#).smoothing == 1.5)
     #expect(try spec(#"{"smoothing": "auto"}"#).smoothing == nil && spec("{}").smoothing == nil)
+    #expect(try spec(#"{"smoothing": "2"}"#).smoothing == 2, "a quoted number is a number")
     #expect(throws: (any Error).self) { try spec(#"{"smoothing": "lots"}"#) }
     #expect(throws: (any Error).self) { try spec(#"{"smoothing": -1}"#) }
     #expect(throws: (any Error).self) { try JSONDecoder().decode(DailyProfileModel.self, from: Data(#"{"smoothing": "lots"}"#.utf8)) }
