@@ -202,13 +202,25 @@ public enum HotspotBacktest {
       throw SpecError.invalid("not enough history for a backtest: need \(plan.minimumTrainingDays) days of training plus \(plan.horizonDays) of horizon")
     }
     let h = plan.horizonBins(table)
-    // The models run side by side on the worker threads, each model's windows in order (a fit starts
-    // from the model's fit of the window before, and its predictive dispersion is learned from its
-    // earlier windows). Models share nothing, so the scores do not depend on the number of threads.
-    struct Window { var index: Int; var origin: Int; var history: CountTable; var test: CountTable; var excluded: [Bool]? }
-    /// Window `k`'s history (gaps filled), test counts and cells left out; nil when it is all recording gap.
-    func window(_ k: Int) -> Window? {
-      let o = origins[k]
+    var out: [String: [WindowScore]] = [:]
+    // Window by window, the models run side by side on the worker threads; each model's windows stay
+    // in order (a fit starts from the model's fit of the window before, and its predictive dispersion
+    // is learned from its earlier windows), and models share nothing but the window's history, which
+    // they only read, so the scores do not depend on the number of threads. The history is sliced
+    // (and its gaps filled) once a window for all the models.
+    /// One model's state across the windows and its scores.
+    final class ModelRun: @unchecked Sendable {
+      let model: NamedHotspotModel
+      var scores: [WindowScore] = []
+      /// Earlier forecasts (origin bin, forecast): once their counts are in a window's history, the
+      /// predictive dispersion is learned from them instead of from fits on shorter histories.
+      var past: [(origin: Int, expected: [Double], ownAlpha: Double)] = []
+      /// The last fit: an iterative fit (IRLS, the self-exciting EM) starts from it in the next window.
+      var lastFit: (any FittedHotspotModel)? = nil
+      init(_ m: NamedHotspotModel) { model = m }
+    }
+    let runs = models.map(ModelRun.init)
+    for (k, o) in origins.enumerated() {
       var history = table.slice(bins: 0..<o)  // strictly before the origin
       let testBins = o..<min(table.binCount, o + h)
       let test = (scoredOn ?? table).slice(bins: testBins)
@@ -220,67 +232,41 @@ public enum HotspotBacktest {
         if own.count > 0 { history = own.filled(history) }
         excluded = gaps.slice(bins: testBins, binCount: table.binCount, units: table.units.count)
         // A window that is all recording gap has nothing to score: skipped for every model.
-        if let excluded, !excluded.contains(false) { return nil }
+        if let excluded, !excluded.contains(false) { progress?(k + 1, origins.count); continue }
       }
-      return Window(index: k, origin: o, history: history, test: test, excluded: excluded)
-    }
-    let windowsDone = LockedCounter(), reported = LockedCounter()
-    /// Says how far the backtest is, in windows (those finished by all models over the number of models),
-    /// when that number grows.
-    func finished() {
-      let all = windowsDone.next() / max(1, models.count)
-      reported.raise(to: all) { progress?($0, origins.count) }
-    }
-    /// One model's scores over every window.
-    func scores(of m: NamedHotspotModel) -> [WindowScore] {
-      var out: [WindowScore] = []
-      // The model's earlier forecasts (origin bin, forecast): once their counts are in a window's
-      // history, its predictive dispersion is learned from them instead of from fits on shorter histories.
-      var past: [(origin: Int, expected: [Double], ownAlpha: Double)] = []
-      // Its last fit: an iterative fit (IRLS, the self-exciting EM) starts from it in the next window.
-      var lastFit: (any FittedHotspotModel)? = nil
-      for k in origins.indices {
-        defer { finished() }
-        guard let w = window(k) else { continue }
-        let o = w.origin, history = w.history, test = w.test
-        let largestCount = history.counts.max() ?? 0
-        // A model that cannot fit on a window fails that window alone, said in the comparison.
-        do {
-          // Up to seven earlier windows whose counts are in this history (the history's, gaps filled).
-          let known = past.filter { $0.origin + h <= o }.suffix(7).map { p in
-            HeldOutWindow(expected: p.expected, actual: history.slice(bins: p.origin..<(p.origin + h)).counts, alpha: p.ownAlpha)
+      let largestCount = history.counts.max() ?? 0
+      let window = UncheckedSendable((history, test, excluded))
+      let taken = LockedCounter()
+      DispatchQueue.concurrentPerform(iterations: max(1, min(workerThreads, runs.count))) { _ in
+        while true {
+          let i = taken.next() - 1
+          guard i < runs.count else { return }
+          let run = runs[i], (history, test, excluded) = window.value
+          // A model that cannot fit on a window fails that window alone, said in the comparison.
+          do {
+            // Up to seven earlier windows whose counts are in this history (the history's, gaps filled).
+            let known = run.past.filter { $0.origin + h <= o }.suffix(7).map { p in
+              HeldOutWindow(expected: p.expected, actual: history.slice(bins: p.origin..<(p.origin + h)).counts, alpha: p.ownAlpha)
+            }
+            let fit = try run.model.model.backtestWindow(history, bins: test.binCount, clock: clock, startingFrom: run.lastFit,
+                                                         pastWindows: Array(known))
+            run.lastFit = fit.fitted
+            if fit.own.expected.count == test.units.count * h { run.past.append((o, fit.own.expected, fit.own.alpha)) }
+            let f = fit.forecast
+            let top = f.expected.max() ?? 0
+            run.scores.append(WindowScore(origin: table.binStarts[o], scored: scoreHotspot(f, actual: test, excluded: excluded),
+                                          extrapolated: top > 10 * max(1, largestCount) ? top : nil))
+          } catch {
+            run.scores.append(WindowScore(origin: table.binStarts[o], metrics: [:], failure: "\(error)"))
           }
-          let fit = try m.model.backtestWindow(history, bins: test.binCount, clock: clock, startingFrom: lastFit, pastWindows: Array(known))
-          lastFit = fit.fitted
-          if fit.own.expected.count == test.units.count * h { past.append((o, fit.own.expected, fit.own.alpha)) }
-          let f = fit.forecast
-          let top = f.expected.max() ?? 0
-          out.append(WindowScore(origin: table.binStarts[o], scored: scoreHotspot(f, actual: test, excluded: w.excluded),
-                                 extrapolated: top > 10 * max(1, largestCount) ? top : nil))
-        } catch {
-          out.append(WindowScore(origin: table.binStarts[o], metrics: [:], failure: "\(error)"))
         }
       }
-      return out
-    }
-    let slots = ParallelSlots<[WindowScore]>(count: models.count)
-    let taken = LockedCounter()
-    let shared = UncheckedSendable((scores, models))
-    DispatchQueue.concurrentPerform(iterations: max(1, min(workerThreads, models.count))) { _ in
-      while true {
-        let i = taken.next() - 1
-        guard i < shared.value.1.count else { return }
-        slots.set(i, shared.value.0(shared.value.1[i]))
+      if let oracle {
+        out["oracle", default: []].append(WindowScore(origin: table.binStarts[o], scored: scoreHotspot(oracle.forecast(like: test), actual: test, excluded: excluded)))
       }
+      progress?(k + 1, origins.count)
     }
-    var out: [String: [WindowScore]] = [:]
-    for (i, m) in models.enumerated() { out[m.name, default: []] += slots.get(i) ?? [] }
-    if let oracle {
-      for k in origins.indices {
-        guard let w = window(k) else { continue }
-        out["oracle", default: []].append(WindowScore(origin: table.binStarts[w.origin], scored: scoreHotspot(oracle.forecast(like: w.test), actual: w.test, excluded: w.excluded)))
-      }
-    }
+    for run in runs { out[run.model.name, default: []] += run.scores }
     return out
   }
 }
@@ -297,9 +283,4 @@ final class LockedCounter: @unchecked Sendable {
   private let lock = NSLock()
   /// Adds one and returns the new count.
   func next() -> Int { lock.lock(); defer { lock.unlock() }; value += 1; return value }
-  /// Raises the count to `n` if it is lower, calling `then` with it while the lock is held (so calls come in order).
-  func raise(to n: Int, then: (Int) -> Void) {
-    lock.lock(); defer { lock.unlock() }
-    if n > value { value = n; then(n) }
-  }
 }

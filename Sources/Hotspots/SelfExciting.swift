@@ -453,8 +453,10 @@ struct UnitNeighbours {
   var count: Int { unit.count }
   static let negligibleExponent = 37.0
 
-  /// The lists for `units` within `cutoffMetres`; the last few grids' lists are kept, as a backtest asks
-  /// for the same grid in every window's fit and forecast (building them is haversines and sorts).
+  /// The lists for `units` within `cutoffMetres`; the last sixteen (grid, cut-off) pairs' lists are kept,
+  /// as a backtest asks for the same grid in every window's fit and forecast, each model with its own
+  /// cut-off (building them is haversines and sorts; with four kept, eight models taking turns window
+  /// by window rebuilt them every window — half of a comparison's time).
   static func cached(units: [SpatialUnit], cutoffMetres: Double) -> UnitNeighbours {
     cacheLock.lock()
     if let hit = cache.first(where: { $0.cutoff == cutoffMetres && $0.units == units }) { cacheLock.unlock(); return hit.lists }
@@ -462,7 +464,7 @@ struct UnitNeighbours {
     let lists = UnitNeighbours(units: units, cutoffMetres: cutoffMetres)
     cacheLock.lock()
     cache.append((units, cutoffMetres, lists))
-    if cache.count > 4 { cache.removeFirst() }
+    if cache.count > 16 { cache.removeFirst() }
     cacheLock.unlock()
     return lists
   }
