@@ -59,8 +59,8 @@ public struct SelfExcitingModel: HotspotModel, Equatable {
     // Units within the cut-off of each other, found once (memory and work in pairs within the cut-off,
     // not units²: 9 000 cells of a city make 81 M pairs, a few hundred thousand near ones).
     let near = UnitNeighbours.cached(units: data.units, cutoffMetres: cutoffMetres)
-    // Seasonal profile of the background by local hour of the week (168 slots, mean 1) when the
-    // history holds a week, else by hour of the day (24), re-estimated each iteration from the
+    // Seasonal profile of the background by local hour of the week (168 slots) when the history holds
+    // a week, else by hour of the day (24), normalised as below, re-estimated each iteration from the
     // declustered background events and shrunk towards flat: estimating it from all counts would let
     // it absorb the clusters the triggering kernel should explain. (By hour of the day alone, Bath's
     // traffic was forecast on a Saturday like on a Friday, 38% too high.)
@@ -196,7 +196,7 @@ public struct SelfExcitingModel: HotspotModel, Equatable {
       next.sigma = trig > 0 ? near.maximumLikelihoodSigma(offspring: pairQ, lowerMetres: 10, upperMetres: cutoffMetres * 2, start: sigma) : sigma
       if hourly { next.profile = shares(bgHour, shrink: 10) }  // 10 pseudo-events a slot pulling towards flat
       // The log-likelihood at x: Σ n log λ minus the compensator, background Σμ·T (the seasonal
-      // profile has mean 1) plus θ per event.
+      // shares integrate to T over the history) plus θ per event.
       return (next, sumLogIntensity - (mu.reduce(0, +) * T + theta * totalCount))
     }
     /// How far EM moved the parameters (relative), the convergence yardstick.
