@@ -8,7 +8,7 @@ import Reads
 /// λ(u, t) = μ_u · s(t) + Σ_{j: t_j < t} θ · ω e^{−ω (t − t_j)} · k(u | u_j),
 /// k(u | v) = exp(−d(u,v)² / 2σ²) / Σ_w exp(−d(w,v)² / 2σ²)
 /// ```
-/// μ_u is a background rate per unit, s(t) a seasonal profile (mean 1), θ the expected number of
+/// μ_u is a background rate per unit, s(t) a seasonal profile (by hour of the week or day, averaging 1 over the history), θ the expected number of
 /// events each event triggers, 1/ω their mean delay, σ their spatial spread. Fitted by EM with
 /// stochastic-declustering probabilities (Veen & Schoenberg 2008); pairs further apart than the
 /// cut-offs are never considered, so fitting is linear in events × (events within the cut-off).
