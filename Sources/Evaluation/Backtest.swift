@@ -149,6 +149,14 @@ public struct NamedHotspotModel: Sendable {
   /// kind without a `name:`) gets its file's name in brackets, and a number if that is shared too, so
   /// no two models' scores are pooled under one name.
   public static func distinctlyNamed(_ specs: [SpecFile]) throws -> [NamedHotspotModel] {
+    try zip(SpecFile.distinctNames(specs), specs).map { NamedHotspotModel(name: $0, model: try $1.hotspotModel()) }
+  }
+}
+
+extension SpecFile {
+  /// Each spec's name; a name that two specs share (two files of one kind without a `name:`) gets its
+  /// file's name in brackets, and a number if that is shared too.
+  public static func distinctNames(_ specs: [SpecFile]) -> [String] {
     var names = specs.map(\.name)
     let repeated = Set(names.filter { n in names.filter { $0 == n }.count > 1 })
     for i in names.indices where repeated.contains(names[i]) {
@@ -161,9 +169,11 @@ public struct NamedHotspotModel: Sendable {
       names[i] = name
       used.insert(name)
     }
-    return try zip(names, specs).map { NamedHotspotModel(name: $0, model: try $1.hotspotModel()) }
+    return names
   }
+}
 
+extension NamedHotspotModel {
   /// The models `compare` runs when no spec is given: every kind with its defaults, and the GLM's
   /// negative-binomial family beside its Poisson one (counts of real traffic are overdispersed: on the
   /// Bath counts the NB GLM's log score is −5.2 against the Poisson's −19.6).

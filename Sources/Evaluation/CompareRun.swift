@@ -101,7 +101,7 @@ public enum CompareRun {
     var comparison = Comparison.summarise(hotspot: scores, order: order, family: .hotspot, target: target, seed: o.seed)
     if o.routes {
       let routeSpecs = o.specs.filter(\.isRoute)
-      let routeModels = try routeSpecs.isEmpty ? NamedRouteModel.builtIn : routeSpecs.map { NamedRouteModel(name: $0.name, model: try $0.routeModel()) }
+      let routeModels = try routeSpecs.isEmpty ? NamedRouteModel.builtIn : zip(SpecFile.distinctNames(routeSpecs), routeSpecs).map { NamedRouteModel(name: $0, model: try $1.routeModel()) }
       let test: Set<Int>? = actorVehicles.isEmpty ? nil : Set(actorVehicles.keys)
       let routeOracle = try o.truthDirectory.map { try RouteOracle(path: truthFile($0, "truth-next-site.csv"), siteCount: store.sites.count) }
       let rs = try RouteBacktest.run(store: store, models: routeModels, plan: o.plan, clock: clock, testVehicles: test,
@@ -384,7 +384,7 @@ public enum CountsCompare {
 public enum TransitionsCompare {
   public static func run(rows: [TransitionCounts.Row], units: [SpatialUnit], specs: [SpecFile], source: String, seed: UInt64 = 1) throws -> Comparison {
     let routes = specs.filter(\.isRoute)
-    let named = try routes.isEmpty ? TransitionsBacktest.builtIn : routes.map { NamedRouteModel(name: $0.name, model: try $0.routeModel()) }
+    let named = try routes.isEmpty ? TransitionsBacktest.builtIn : zip(SpecFile.distinctNames(routes), routes).map { NamedRouteModel(name: $0, model: try $1.routeModel()) }
     let scores = try TransitionsBacktest.run(rows: rows, sites: units.map { (latitude: $0.latitude, longitude: $0.longitude) }, models: named)
     var c = Comparison.summarise(hotspot: scores, order: named.map(\.name) + [TransitionsBacktest.countTableName], family: .route, target: source, primary: "top1", seed: seed)
     c.notes.append("route models on transitions: each of the 24 hours of the day held out in turn (no dates in the file); intervals over the hours")

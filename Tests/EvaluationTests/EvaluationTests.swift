@@ -259,6 +259,11 @@ struct BacktestTests {
     let specs = try ["pois", "nb", "hm", "pois"].map { try SpecFile.load(d + "/\($0).yaml") }
     let names = try NamedHotspotModel.distinctlyNamed(specs).map(\.name)
     #expect(names == ["poisson-hotspot (pois)", "poisson-hotspot (nb)", specs[2].name, "poisson-hotspot (pois) #2"])
+    // Route specs likewise (compare's route table).
+    try "kind: markov-route\nparams:\n  order: 1\n".write(toFile: d + "/o1.yaml", atomically: true, encoding: .utf8)
+    try "kind: markov-route\nparams:\n  order: 2\n".write(toFile: d + "/o2.yaml", atomically: true, encoding: .utf8)
+    let routes = try ["o1", "o2"].map { try SpecFile.load(d + "/\($0).yaml") }
+    #expect(SpecFile.distinctNames(routes) == ["\(routes[0].name) (o1)", "\(routes[1].name) (o2)"])
     let t = table()
     var plan = BacktestPlan()
     plan.minimumTrainingDays = 9
