@@ -75,32 +75,32 @@ public struct SelfExcitingModel: HotspotModel, Equatable {
       let start = Int64(t - binSeconds / 2)
       return weekly ? clock.hourOfWeek(start) : clock.hourOfDay(start)
     }
-    func season(_ t: Double) -> Double { profile[hourSlot(t)] }
     // Each slot's share of the history's time: a slot seen on two weekdays of a 9-day history has
     // twice the exposure of one seen once. The profile is background events per unit of a slot's time,
     // normalised so that Σ_k s_k·E_k = T: the background's integral over the history is then Σμ·T.
     var exposure = [Double](repeating: 0, count: profile.count)
     for b in 0..<data.binCount { exposure[hourSlot(Double(starts[b]) + binSeconds / 2)] += binSeconds }
     let usedSlots = Double(max(1, exposure.filter { $0 > 0 }.count))
-    /// Shares from background events per slot, with `shrink` pseudo-events per slot of average
-    /// exposure pulling them towards flat; slots the history never holds keep 1.
-    func shares(_ events: [Double], shrink: Double) -> [Double] {
-      let meanExposure = T / usedSlots
-      let raw = events.indices.map { k in exposure[k] > 0 ? (events[k] + shrink * exposure[k] / meanExposure) / exposure[k] : 0 }
-      let total = raw.indices.reduce(0.0) { $0 + raw[$1] * exposure[$1] }
-      guard total > 0 else { return [Double](repeating: 1, count: events.count) }
-      return raw.indices.map { exposure[$0] > 0 ? raw[$0] * T / total : 1 }
-    }
     /// Shares scaled so that Σ_k s_k·E_k = T.
     func normalised(_ s: [Double]) -> [Double] {
       let total = s.indices.reduce(0.0) { $0 + s[$1] * exposure[$1] }
       return total > 0 ? s.map { $0 * T / total } : s
     }
+    /// Shares from background events per slot, with `shrink` pseudo-events per slot of average
+    /// exposure pulling them towards flat; slots the history never holds keep 1.
+    func shares(_ events: [Double], shrink: Double) -> [Double] {
+      let meanExposure = T / usedSlots
+      let raw = events.indices.map { k in exposure[k] > 0 ? (events[k] + shrink * exposure[k] / meanExposure) / exposure[k] : 0 }
+      guard raw.contains(where: { $0 > 0 }) else { return [Double](repeating: 1, count: events.count) }
+      return zip(normalised(raw), exposure).map { $1 > 0 ? $0 : 1 }
+    }
+    // Each event's slot, found once (the EM steps read it for every event).
+    let eventSlot = events.map { hourSlot($0.time) }
     if weekly {
       // Started from the counts' own shares by hour of the week, not flat: from flat the triggering
       // first takes the weekly cycle for clustering and EM needs many iterations to hand it back.
       var byHour = [Double](repeating: 0, count: profile.count)
-      for e in events { byHour[hourSlot(e.time)] += e.count }
+      for (e, k) in zip(events, eventSlot) { byHour[k] += e.count }
       profile = shares(byHour, shrink: 10)
     }
     var theta = 0.2, omega = 1 / 14400.0, sigma = cutoffMetres / 3
@@ -168,7 +168,7 @@ public struct SelfExcitingModel: HotspotModel, Equatable {
       var pairQ = [Double](repeating: 0, count: near.count)  // expected offspring at u from parents at v, per (v, u) entry
       var sumLogIntensity = 0.0
       for (i, e) in events.enumerated() {
-        let bg = mu[e.unit] * season(e.time)
+        let bg = mu[e.unit] * profile[eventSlot[i]]
         var total = bg
         for c in candStart[i]..<candStart[i + 1] {
           let p = events[Int(candJ[c])]
@@ -180,7 +180,7 @@ public struct SelfExcitingModel: HotspotModel, Equatable {
         // and θ): the likelihood says so, and it has no shares to hand out.
         guard total > 0 else { continue }
         bgSum[e.unit] += e.count * bg / total
-        bgHour[hourSlot(e.time)] += e.count * bg / total
+        bgHour[eventSlot[i]] += e.count * bg / total
         let scale = e.count / total
         for c in candStart[i]..<candStart[i + 1] {
           let q = contributions[c] * scale
