@@ -86,11 +86,35 @@ public struct SelfExcitingModel: HotspotModel, Equatable {
       let total = s.indices.reduce(0.0) { $0 + s[$1] * exposure[$1] }
       return total > 0 ? s.map { $0 * T / total } : s
     }
-    /// Shares from background events per slot, with `shrink` pseudo-events per slot of average
-    /// exposure pulling them towards flat; slots the history never holds keep 1.
+    /// Shares from background events per slot. By hour of the day: with `shrink` pseudo-events per slot
+    /// of average exposure pulling them towards flat. By hour of the week: each weekday's hour shrunk
+    /// towards that hour's rate over the whole week by as many pseudo-bins as the counts themselves
+    /// ask for (`learnedSmoothing`, the historical mean's empirical Bayes) — Bath's traffic keeps its
+    /// weekends, sparse rental reads (a hundred a week over 168 slots) keep little more than the day's
+    /// shape, where shrinking towards flat alone had cost them (simulated towns' log score −0.71 → −1.20).
+    /// Slots the history never holds keep 1.
     func shares(_ events: [Double], shrink: Double) -> [Double] {
-      let meanExposure = T / usedSlots
-      let raw = events.indices.map { k in exposure[k] > 0 ? (events[k] + shrink * exposure[k] / meanExposure) / exposure[k] : 0 }
+      let raw: [Double]
+      if weekly {
+        var hourEvents = [Double](repeating: 0, count: 24), hourExposure = hourEvents
+        for k in events.indices { hourEvents[k % 24] += events[k]; hourExposure[k % 24] += exposure[k] }
+        let usedHours = Double(max(1, hourExposure.filter { $0 > 0 }.count))
+        // Each hour's rate per bin over the week, shrunk towards flat as by hour of the day.
+        let hourRate = (0..<24).map { h in
+          hourExposure[h] > 0 ? (hourEvents[h] + shrink * hourExposure[h] * usedHours / T) / hourExposure[h] * binSeconds : 0
+        }
+        // Hours as units and weekdays as slots: a weekday's bins of an hour are its exposure over a bin.
+        var byDay = [Double](repeating: 0, count: 24 * 7), dayBins = [Double](repeating: 0, count: 7)
+        for k in events.indices { byDay[(k % 24) * 7 + k / 24] = events[k] }
+        for d in 0..<7 { dayBins[d] = exposure[(d * 24)..<(d * 24 + 24)].reduce(0, +) / 24 / binSeconds }
+        let a = learnedSmoothing(sums: byDay, slotBins: dayBins, means: hourRate)
+        raw = events.indices.map { k in
+          exposure[k] > 0 ? (events[k] + a * hourRate[k % 24]) / (exposure[k] / binSeconds + a) / binSeconds : 0
+        }
+      } else {
+        let meanExposure = T / usedSlots
+        raw = events.indices.map { k in exposure[k] > 0 ? (events[k] + shrink * exposure[k] / meanExposure) / exposure[k] : 0 }
+      }
       guard raw.contains(where: { $0 > 0 }) else { return [Double](repeating: 1, count: events.count) }
       return zip(normalised(raw), exposure).map { $1 > 0 ? $0 : 1 }
     }
