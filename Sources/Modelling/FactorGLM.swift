@@ -96,6 +96,16 @@ public struct FactorDesign: Sendable {
               // sums of its current level carried over the level's run of rows (a collapsed design
               // comes unit by unit), added to the level's cells when the level changes.
               guard q > 0 else { return }
+              if nf == 0 {
+                // No factor: Σ w·d and Σ w·d·z per dense column, each column's rows in storage order.
+                dense.elements.withUnsafeBufferPointer { D in
+                  for j in 0..<q {
+                    let (s, sz) = weightedColumnSums(D.baseAddress! + j * n, W.baseAddress!, Z.baseAddress!, 0..<n)
+                    B[d0 + j] = sz; G[d0 + j] = s
+                  }
+                }
+                return
+              }
               dense.elements.withUnsafeBufferPointer { D in
                 var sums = [Double](repeating: 0, count: d0 * q)  // one-hot column c, dense column j at c * q + j
                 var totals = [Double](repeating: 0, count: 2 * q)  // Σ w·d and Σ w·d·z per dense column
@@ -296,28 +306,23 @@ extension FactorDesign: GLMDesign {
         }
       }
     }
-    // The level–dense cells row by row, one accumulator per dense column carried over the level's run
-    // of rows (a collapsed design comes unit by unit) and added to the level's cells when it changes.
-    var run = [Double](repeating: 0, count: q)
+    // The level–dense cells: the absorbed factor's levels come in runs of rows (a collapsed design comes
+    // unit by unit), so each cell is a sum over its level's runs, taken dense column by dense column
+    // through the rows in storage order.
+    var runs: [(range: Range<Int>, level: Int)] = []
     absorbed.withUnsafeBufferPointer { L in
-      w.withUnsafeBufferPointer { W in
-        dense.elements.withUnsafeBufferPointer { D in
-          cross.withUnsafeMutableBufferPointer { C in
-            run.withUnsafeMutableBufferPointer { R in
-              let d = D.baseAddress!
-              var level = -1
-              for i in 0..<n {
-                let l = Int(L[i]) - 1
-                if l != level {
-                  if level >= 0 { for j in 0..<q { C[level * s + denseStart + j] += R[j] } }
-                  for j in 0..<q { R[j] = 0 }
-                  level = l
-                }
-                let wi = W[i]
-                for j in 0..<q { R[j] += wi * d[i + j * n] }
-              }
-              if level >= 0 { for j in 0..<q { C[level * s + denseStart + j] += R[j] } }
-            }
+      var from = 0
+      for i in 1..<(n + 1) where i == n || L[i] != L[from] {
+        if L[from] > 0 { runs.append((from..<i, Int(L[from]) - 1)) }
+        from = i
+      }
+    }
+    w.withUnsafeBufferPointer { W in
+      dense.elements.withUnsafeBufferPointer { D in
+        cross.withUnsafeMutableBufferPointer { C in
+          for j in 0..<q {
+            let column = D.baseAddress! + j * n
+            for run in runs { C[run.level * s + denseStart + j] += weightedColumnSums(column, W.baseAddress!, nil, run.range).0 }
           }
         }
       }
@@ -390,4 +395,30 @@ extension FactorDesign: GLMDesign {
       return out
     }
   }
+}
+
+/// Σ wᵢdᵢ and Σ wᵢdᵢzᵢ over `rows` (the second 0 without z), in four interleaved partial sums (added in
+/// a fixed order, so the result does not depend on anything but the values).
+@inline(__always)
+func weightedColumnSums(_ d: UnsafePointer<Double>, _ w: UnsafePointer<Double>, _ z: UnsafePointer<Double>?,
+                        _ rows: Range<Int>) -> (Double, Double) {
+  var s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0, t0 = 0.0, t1 = 0.0, t2 = 0.0, t3 = 0.0
+  var i = rows.lowerBound
+  let end = rows.upperBound
+  if let z {
+    while i + 4 <= end {
+      let a0 = w[i] * d[i], a1 = w[i + 1] * d[i + 1], a2 = w[i + 2] * d[i + 2], a3 = w[i + 3] * d[i + 3]
+      s0 += a0; s1 += a1; s2 += a2; s3 += a3
+      t0 += a0 * z[i]; t1 += a1 * z[i + 1]; t2 += a2 * z[i + 2]; t3 += a3 * z[i + 3]
+      i += 4
+    }
+    while i < end { let a = w[i] * d[i]; s0 += a; t0 += a * z[i]; i += 1 }
+  } else {
+    while i + 4 <= end {
+      s0 += w[i] * d[i]; s1 += w[i + 1] * d[i + 1]; s2 += w[i + 2] * d[i + 2]; s3 += w[i + 3] * d[i + 3]
+      i += 4
+    }
+    while i < end { s0 += w[i] * d[i]; i += 1 }
+  }
+  return ((s0 + s1) + (s2 + s3), (t0 + t1) + (t2 + t3))
 }

@@ -56,8 +56,9 @@ public struct LogLinearGLM: Sendable {
   public var maxIterations = 100
   /// Relative change in deviance that ends IRLS.
   public var tolerance = 1e-10
-  /// Whether to compute the standard errors (one more pass over the design and an inverse); a fit used
-  /// only for its forecasts skips them and reports NaN.
+  /// Whether to compute the standard errors (one more pass over the design and an inverse) and the
+  /// diagnostics' deviance, null deviance and log-likelihood (a pass with a logarithm per row each); a
+  /// fit used only for its forecasts skips them and reports NaN.
   public var standardErrors = true
   public init(family: Family = .poisson, ridge: Double = 0, maxIterations: Int = 100, tolerance: Double = 1e-10) {
     self.family = family; self.ridge = ridge; self.maxIterations = maxIterations; self.tolerance = tolerance
@@ -133,6 +134,7 @@ public struct LogLinearGLM: Sendable {
     // (each step cut α's change by only ~0.1 on overdispersed event grids).
     var devCurrent = true  // whether `dev` is the deviance at the current μ and α
     var devScale = dev  // the deviance when last computed: the yardstick of the joint steps' convergence test
+    var profileHere: CountResponse.AlphaProfile? = nil  // α's profile at the current point, when a joint step left it
     for it in 1...maxIterations {
       iterations += 1
       // Weighted least squares step.
@@ -150,9 +152,10 @@ public struct LogLinearGLM: Sendable {
       }
       if family == .negativeBinomial && (warm || iterations > 1),
          let taken = try jointStep(x, response, weights: wi, z: z, beta: beta, eta: eta, mu: mu, offset: off, alpha: alpha,
-                                   penalty: penalty, penalised: pen) {
+                                   profile: profileHere, penalty: penalty, penalised: pen) {
         let previous = alpha
         beta = taken.beta; eta = taken.eta; mu = taken.mu; alpha = taken.alpha
+        profileHere = taken.profile
         devCurrent = false
         // Relative to the deviance (as the β steps' test), not to −2ℓ, which is larger.
         let scale = abs(devScale) + 0.1
@@ -168,6 +171,7 @@ public struct LogLinearGLM: Sendable {
         }
         continue
       }
+      profileHere = nil
       if !devCurrent { dev = response.deviance(mu, alpha: alpha); devCurrent = true }
       var newBeta = try x.solvePenalised(weights: wi, z: z, ridge: ridge, penalised: pen)
       // Step halving if the penalised deviance got worse.
@@ -205,21 +209,24 @@ public struct LogLinearGLM: Sendable {
       if change < tolerance && alphaChange < 1e-9 { converged = true; break }
       if it == maxIterations { converged = false }
     }
-    if !devCurrent { dev = response.deviance(mu, alpha: alpha) }
+    if standardErrors && !devCurrent { dev = response.deviance(mu, alpha: alpha) }
     if !converged { notes.append("IRLS did not converge in \(maxIterations) iterations; results are the last iterate") }
     if let big = beta.indices.dropFirst().first(where: { abs(beta[$0]) > 25 }) {
       notes.append("coefficient \(big) is \(String(format: "%.1f", beta[big])): likely separation (a level with all-zero counts); set ridge > 0")
     }
     // Final Fisher information at the optimum.
-    let fisher = (0..<n).map { w[$0] * mu[$0] / (1 + alpha * mu[$0]) }
     var se = [Double](repeating: .nan, count: p)
-    if standardErrors, let d = x.penalisedInverseDiagonal(weights: fisher, ridge: ridge, penalised: pen) { se = d.map { $0.squareRoot() } }
+    if standardErrors {
+      let fisher = (0..<n).map { w[$0] * mu[$0] / (1 + alpha * mu[$0]) }
+      if let d = x.penalisedInverseDiagonal(weights: fisher, ridge: ridge, penalised: pen) { se = d.map { $0.squareRoot() } }
+    }
     let nullMu = [Double](repeating: ybar, count: n)
     return Result(
       coefficients: beta, standardErrors: se, alpha: alpha,
       diagnostics: FitDiagnostics(
-        converged: converged, iterations: iterations, deviance: dev, nullDeviance: response.deviance(nullMu, alpha: alpha),
-        logLikelihood: response.logLikelihood(mu, alpha: alpha), observations: response.observations,
+        converged: converged, iterations: iterations, deviance: standardErrors ? dev : .nan,
+        nullDeviance: standardErrors ? response.deviance(nullMu, alpha: alpha) : .nan,
+        logLikelihood: standardErrors ? response.logLikelihood(mu, alpha: alpha) : .nan, observations: response.observations,
         parameters: p + (family == .negativeBinomial ? 1 : 0), notes: notes))
   }
 }
@@ -235,6 +242,8 @@ extension LogLinearGLM {
   /// Where a joint step for NB2 took the fit, and what the next step would do.
   struct JointStep {
     var beta: [Double], eta: [Double], mu: [Double], alpha: Double
+    /// α's profile at the new point (where the next step starts).
+    var profile: CountResponse.AlphaProfile
     /// −2ℓ + penalty at the new point, and how much the step lowered it.
     var objective: Double, decrease: Double
     /// The next Newton step from the new point, with this step's factored Hessian (a chord step): the
@@ -251,9 +260,10 @@ extension LogLinearGLM {
   /// new point (`JointStep.next…`), which tells the caller when the fit has converged without another
   /// factorisation. Halved until −2ℓ + penalty does not rise. Nil — and the caller then steps β and
   /// maximises α in turn — when the joint Hessian is not negative definite there (h_t + cᵀA⁻¹c ≥ 0),
-  /// when the step would move log α by more than ¼, or when thirty halvings do not help.
+  /// when the step would move log α by more than ¼, or when thirty halvings do not help. `profile` is α's
+  /// profile at β when the last step left it there (`JointStep.profile`), else it is computed.
   func jointStep<D: GLMDesign>(_ x: D, _ response: CountResponse, weights wi: [Double], z: [Double], beta: [Double],
-                               eta: [Double], mu: [Double], offset off: [Double], alpha: Double,
+                               eta: [Double], mu: [Double], offset off: [Double], alpha: Double, profile: CountResponse.AlphaProfile? = nil,
                                penalty: ([Double]) -> Double, penalised pen: [Int]) throws(FitError) -> JointStep? {
     let n = x.rows, p = x.columns, w = response.sizes, totals = response.totals
     var d = [Double](repeating: 0, count: n)
@@ -265,7 +275,7 @@ extension LogLinearGLM {
     let system = try x.factorPenalised(weights: wi, z: z, ridge: ridge, penalised: pen)
     let v = try system.solve(c)
     let t = log(alpha)
-    let here = response.alphaProfile(mu, logAlpha: t)
+    let here = profile ?? response.alphaProfile(mu, logAlpha: t)
     var cv = 0.0
     for j in 0..<p { cv += c[j] * v[j] }
     let schur = here.curvature + cv
@@ -310,7 +320,7 @@ extension LogLinearGLM {
         let (nb, nt) = newton(try system.solve(g), profile.gradient)
         var decrement = profile.gradient * nt
         for j in 0..<p { decrement += g[j] * nb[j] }
-        return JointStep(beta: b, eta: e, mu: m, alpha: newAlpha, objective: f, decrease: max(0, current - f),
+        return JointStep(beta: b, eta: e, mu: m, alpha: newAlpha, profile: profile, objective: f, decrease: max(0, current - f),
                          nextBeta: nb, nextLogAlpha: nt, nextDecrease: max(0, decrement))
       }
       step /= 2

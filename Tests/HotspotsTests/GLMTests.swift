@@ -194,6 +194,22 @@ struct GLMTests {
     #expect(approxMismatch(c.coefficients, d.coefficients, abs: 1e-12, rel: 1e-10) == nil)
   }
 
+  /// A fit for forecasts only (`standardErrors = false`) ends where the full fit does and leaves out
+  /// what forecasts do not use: standard errors, deviance, null deviance and log-likelihood.
+  @Test(arguments: [LogLinearGLM.Family.poisson, .negativeBinomial])
+  func aForecastingFitSkipsOnlyTheDiagnostics(family: LogLinearGLM.Family) throws {
+    let ref = try glmReference().overdispersed
+    let x = try Matrix(rows: ref.X)
+    var glm = LogLinearGLM(family: family)
+    let full = try glm.fit(x, ref.y)
+    glm.standardErrors = false
+    let lean = try glm.fit(x, ref.y)
+    #expect(lean.coefficients == full.coefficients && lean.alpha == full.alpha)
+    #expect(full.standardErrors.allSatisfy(\.isFinite) && full.diagnostics.logLikelihood.isFinite && full.diagnostics.nullDeviance > 0)
+    #expect(lean.standardErrors.allSatisfy(\.isNaN) && lean.diagnostics.deviance.isNaN && lean.diagnostics.nullDeviance.isNaN
+            && lean.diagnostics.logLikelihood.isNaN)
+  }
+
   @Test func constantColumnIsACollinearityErrorNotNaN() throws {
     let x = try Matrix(rows: [[1, 1], [1, 1], [1, 1], [1, 1]])
     #expect(throws: FitError.self) { try LogLinearGLM().fit(x, [1, 2, 3, 4]) }
