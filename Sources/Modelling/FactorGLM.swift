@@ -48,14 +48,11 @@ public struct FactorDesign: Sendable {
     return eta
   }
 
-  /// XᵀWX and XᵀWz from the block structure, in one pass over the rows: each row adds its weight to
-  /// the cells of its one-hot columns (intercept and one level per factor), w·d to the factor–dense
-  /// cells, and w·dᵢdⱼ to the dense–dense block (`dsyrk` on √W·D when there are many dense columns).
-  /// - Complexity: O(rows · (factors + q)²), instead of O(rows · p²) for the formed X.
   /// Each row's one-hot column per factor (−1 at the reference level), row-major: row i's factor f at
-  /// i · factors + f.
+  /// i · factors + f (empty without factors).
   func oneHotColumns() -> [Int32] {
     let n = rows, nf = factors.count
+    guard nf > 0 else { return [] }
     var onehot = [Int32](repeating: -1, count: n * max(1, nf))
     onehot.withUnsafeMutableBufferPointer { H in
       for f in 0..<nf {
@@ -66,6 +63,11 @@ public struct FactorDesign: Sendable {
     return onehot
   }
 
+  /// XᵀWX and XᵀWz from the block structure, in one pass over the rows: each row adds its weight to
+  /// the cells of its one-hot columns (intercept and one level per factor), w·d to the factor–dense
+  /// cells, and w·dᵢdⱼ to the dense–dense block (`dsyrk` on √W·D, a few thousand rows at a time);
+  /// without factors, the sums run column by column.
+  /// - Complexity: O(rows · (factors + q)²), instead of O(rows · p²) for the formed X.
   /// - Parameter onehot: `oneHotColumns()`, when the caller has it already.
   func gram(weights w: [Double], z: [Double], onehot given: [Int32]? = nil) -> (Matrix, [Double]) {
     let p = columns, n = rows, q = dense.columns, d0 = denseOffset, nf = factors.count
@@ -77,10 +79,14 @@ public struct FactorDesign: Sendable {
         w.withUnsafeBufferPointer { W in
           z.withUnsafeBufferPointer { Z in
             onehot.withUnsafeBufferPointer { H in
-              // Factor blocks, row by row: intercept and each one-hot column, and their cross cells.
+              // Factor blocks, row by row: intercept and each one-hot column, and their cross cells
+              // (with no factor, the intercept's Σw and Σwz).
+              if nf == 0 {
+                (G[0], B[0]) = weightedSums(W.baseAddress!, Z.baseAddress!, 0..<n)
+              }
               var cols = [Int](repeating: 0, count: nf + 1)
               cols.withUnsafeMutableBufferPointer { C in
-                for i in 0..<n {
+                for i in 0..<(nf > 0 ? n : 0) {
                   let wi = W[i], wz = wi * Z[i]
                   var k = 1
                   for f in 0..<nf where H[i * nf + f] >= 0 { C[k] = Int(H[i * nf + f]); k += 1 }
@@ -161,7 +167,9 @@ public struct FactorDesign: Sendable {
       while from < n {
         let len = min(chunk, n - from)
         if len < ds.rows { ds = Matrix(rows: len, columns: q) }
-        for i in 0..<len { root[i] = w[from + i].squareRoot() }
+        root.withUnsafeMutableBufferPointer { R in
+          w.withUnsafeBufferPointer { W in for i in 0..<len { R[i] = W[from + i].squareRoot() } }
+        }
         ds.elements.withUnsafeMutableBufferPointer { E in
           dense.elements.withUnsafeBufferPointer { D in
             root.withUnsafeBufferPointer { R in
@@ -420,5 +428,20 @@ func weightedColumnSums(_ d: UnsafePointer<Double>, _ w: UnsafePointer<Double>, 
     }
     while i < end { s0 += w[i] * d[i]; i += 1 }
   }
+  return ((s0 + s1) + (s2 + s3), (t0 + t1) + (t2 + t3))
+}
+
+/// Σ wᵢ and Σ wᵢzᵢ over `rows`, in four interleaved partial sums (added in a fixed order).
+@inline(__always)
+func weightedSums(_ w: UnsafePointer<Double>, _ z: UnsafePointer<Double>, _ rows: Range<Int>) -> (Double, Double) {
+  var s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0, t0 = 0.0, t1 = 0.0, t2 = 0.0, t3 = 0.0
+  var i = rows.lowerBound
+  let end = rows.upperBound
+  while i + 4 <= end {
+    s0 += w[i]; s1 += w[i + 1]; s2 += w[i + 2]; s3 += w[i + 3]
+    t0 += w[i] * z[i]; t1 += w[i + 1] * z[i + 1]; t2 += w[i + 2] * z[i + 2]; t3 += w[i + 3] * z[i + 3]
+    i += 4
+  }
+  while i < end { s0 += w[i]; t0 += w[i] * z[i]; i += 1 }
   return ((s0 + s1) + (s2 + s3), (t0 + t1) + (t2 + t3))
 }
