@@ -34,10 +34,13 @@ public struct FactorDesign: Sendable {
   /// η = Xβ without forming X.
   public func linearPredictor(_ beta: [Double]) -> [Double] {
     var eta = [Double](repeating: beta[0], count: rows)
-    for f in factors.indices {
-      let o = offset(f) - 1
-      let lv = factors[f]
-      for i in 0..<rows where lv[i] > 0 { eta[i] += beta[o + Int(lv[i])] }
+    eta.withUnsafeMutableBufferPointer { E in
+      beta.withUnsafeBufferPointer { B in
+        for f in factors.indices {
+          let o = offset(f) - 1
+          factors[f].withUnsafeBufferPointer { L in for i in 0..<L.count where L[i] > 0 { E[i] += B[o + Int(L[i])] } }
+        }
+      }
     }
     if dense.columns > 0 {
       let tail = Array(beta[denseOffset...])
@@ -226,11 +229,30 @@ extension FactorDesign: GLMDesign {
   /// Xᵀv without forming X.
   public func transposeTimes(_ v: [Double]) -> [Double] {
     var out = [Double](repeating: 0, count: columns)
-    for i in 0..<rows { out[0] += v[i] }
-    for f in factors.indices {
-      let o = offset(f) - 1
-      let lv = factors[f]
-      for i in 0..<rows where lv[i] > 0 { out[o + Int(lv[i])] += v[i] }
+    let n = rows
+    out.withUnsafeMutableBufferPointer { O in
+      v.withUnsafeBufferPointer { V in
+        // The intercept: Σv in four partial sums. A factor's levels: each run of rows at one level
+        // (a collapsed design comes unit by unit) summed, then added to the level's cell.
+        var s = (0.0, 0.0, 0.0, 0.0)
+        var i = 0
+        while i + 4 <= n { s.0 += V[i]; s.1 += V[i + 1]; s.2 += V[i + 2]; s.3 += V[i + 3]; i += 4 }
+        while i < n { s.0 += V[i]; i += 1 }
+        O[0] = (s.0 + s.1) + (s.2 + s.3)
+        for f in factors.indices {
+          let o = offset(f) - 1
+          factors[f].withUnsafeBufferPointer { L in
+            var from = 0
+            while from < n {
+              let level = L[from]
+              var to = from, run = 0.0
+              while to < n && L[to] == level { run += V[to]; to += 1 }
+              if level > 0 { O[o + Int(level)] += run }
+              from = to
+            }
+          }
+        }
+      }
     }
     if dense.columns > 0 {
       // dgemv; it fails only on shapes that do not match, which the design's own arrays rule out.
