@@ -596,8 +596,11 @@ struct UnitNeighbours {
       let (g, dg) = slope(a)
       if g > 0 { lo = a } else { hi = a }
       var next = dg < 0 ? a - g / dg : (lo + hi) / 2
-      if !(next > lo && next < hi) { next = (lo + hi) / 2 }
-      if abs(next - a) <= 1e-10 * a || hi - lo <= 1e-10 * hi { a = next; break }
+      let newton = next > lo && next < hi
+      if !newton { next = (lo + hi) / 2 }
+      // A Newton step under 10⁻⁷ of a is taken and ends the search: the error left after it is of the
+      // order of its square (~10⁻¹⁴), where a further pass over the lists only confirmed it.
+      if abs(next - a) <= 1e-10 * a || hi - lo <= 1e-10 * hi || (newton && dg < 0 && abs(next - a) <= 1e-7 * a) { a = next; break }
       a = next
     }
     return (1 / (2 * min(max(a, aMin), aMax))).squareRoot()
