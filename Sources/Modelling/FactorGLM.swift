@@ -66,10 +66,10 @@ public struct FactorDesign: Sendable {
     return onehot
   }
 
-  /// XᵀWX and XᵀWz from the block structure, in one pass over the rows: each row adds its weight to
-  /// the cells of its one-hot columns (intercept and one level per factor), w·d to the factor–dense
-  /// cells, and w·dᵢdⱼ to the dense–dense block (`dsyrk` on √W·D, a few thousand rows at a time);
-  /// without factors, the sums run column by column.
+  /// XᵀWX and XᵀWz from the block structure: each row adds its weight to the cells of its one-hot
+  /// columns (intercept and one level per factor), each dense column its w·d to the factor–dense cells
+  /// (summed over runs of one level), and w·dᵢdⱼ goes to the dense–dense block (`dsyrk` on √W·D, a few
+  /// thousand rows at a time).
   /// - Complexity: O(rows · (factors + q)²), instead of O(rows · p²) for the formed X.
   /// - Parameter onehot: `oneHotColumns()`, when the caller has it already.
   func gram(weights w: [Double], z: [Double], onehot given: [Int32]? = nil) -> (Matrix, [Double]) {
@@ -100,58 +100,26 @@ public struct FactorDesign: Sendable {
                   }
                 }
               }
-              // Factor–dense cells and Xᵀwz for the dense columns, row by row with one accumulator per
-              // dense column (independent sums, not one long chain of additions), and per factor the
-              // sums of its current level carried over the level's run of rows (a collapsed design
-              // comes unit by unit), added to the level's cells when the level changes.
+              // Factor–dense cells and Xᵀwz for the dense columns, dense column by dense column through
+              // the rows in storage order: Σ w·d and Σ w·d·z over all rows, and per factor each run of
+              // rows at one level (a collapsed design comes unit by unit) summed and added to the level's
+              // cell (none at the reference level).
               guard q > 0 else { return }
-              if nf == 0 {
-                // No factor: Σ w·d and Σ w·d·z per dense column, each column's rows in storage order.
-                dense.elements.withUnsafeBufferPointer { D in
-                  for j in 0..<q {
-                    let (s, sz) = weightedColumnSums(D.baseAddress! + j * n, W.baseAddress!, Z.baseAddress!, 0..<n)
-                    B[d0 + j] = sz; G[d0 + j] = s
-                  }
+              var runs: [[(range: Range<Int>, column: Int)]] = Array(repeating: [], count: nf)
+              for f in 0..<nf {
+                var from = 0
+                for i in 1..<(n + 1) where i == n || H[i * nf + f] != H[from * nf + f] {
+                  if H[from * nf + f] >= 0 { runs[f].append((from..<i, Int(H[from * nf + f]))) }
+                  from = i
                 }
-                return
               }
               dense.elements.withUnsafeBufferPointer { D in
-                var sums = [Double](repeating: 0, count: d0 * q)  // one-hot column c, dense column j at c * q + j
-                var totals = [Double](repeating: 0, count: 2 * q)  // Σ w·d and Σ w·d·z per dense column
-                var runs = [Double](repeating: 0, count: max(1, nf) * q)
-                var current = [Int](repeating: -1, count: max(1, nf))
-                sums.withUnsafeMutableBufferPointer { S in
-                  totals.withUnsafeMutableBufferPointer { T in
-                    runs.withUnsafeMutableBufferPointer { R in
-                      current.withUnsafeMutableBufferPointer { K in
-                        let d = D.baseAddress!
-                        // Adds factor f's run to its level's cells (none at the reference level) and restarts it.
-                        func flush(_ f: Int) {
-                          for j in 0..<q {
-                            if K[f] >= 0 { S[K[f] * q + j] += R[f * q + j] }
-                            R[f * q + j] = 0
-                          }
-                        }
-                        for i in 0..<n {
-                          let wi = W[i], zi = Z[i]
-                          for f in 0..<nf {
-                            let h = Int(H[i * nf + f])
-                            if h != K[f] { flush(f); K[f] = h }
-                          }
-                          for j in 0..<q {
-                            let t = wi * d[i + j * n]
-                            T[j] += t; T[q + j] += t * zi
-                            for f in 0..<nf { R[f * q + j] += t }
-                          }
-                        }
-                        for f in 0..<nf { flush(f) }
-                      }
-                    }
-                  }
-                  for j in 0..<q {
-                    B[d0 + j] = totals[q + j]
-                    G[(d0 + j)] = totals[j]  // intercept column
-                    for c in 1..<d0 { G[(d0 + j) + c * p] = S[c * q + j] }
+                for j in 0..<q {
+                  let column = D.baseAddress! + j * n
+                  let (s, sz) = weightedColumnSums(column, W.baseAddress!, Z.baseAddress!, 0..<n)
+                  B[d0 + j] = sz; G[d0 + j] = s  // intercept column
+                  for f in 0..<nf {
+                    for run in runs[f] { G[(d0 + j) + run.column * p] += weightedColumnSums(column, W.baseAddress!, nil, run.range).0 }
                   }
                 }
               }
