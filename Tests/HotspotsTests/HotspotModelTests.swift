@@ -359,6 +359,26 @@ struct HotspotModelTests {
     #expect(every.contains(at("2026-11-04T02:00:00Z"), clock: clock) && every.contains(at("2026-11-04T23:00:00Z"), clock: clock))
   }
 
+  /// Units whose background rates differ by chance around a common level: each unit's fitted
+  /// background is shrunk towards the mean unit's (empirical Bayes), so a unit with no event in the
+  /// history keeps some background (maximum likelihood gave it none) and the rates are nearer the truth
+  /// than each unit's own count.
+  @Test func theBackgroundOfAQuietUnitIsShrunkTowardsTheMeanUnit() throws {
+    let n = 40, days = 60
+    let units = (0..<n).map { SpatialUnit(id: "U\($0)", latitude: 51.5 + Double($0 / 8) * 0.05, longitude: 0.5 + Double($0 % 8) * 0.08) }
+    var rng = SeededRNG(seed: 17)
+    // True daily rates from a gamma of shape 4 around 0.05 (sum of four exponentials), no triggering.
+    let truth = (0..<n).map { _ in (0..<4).reduce(0.0) { s, _ in s - log(max(rng.uniform(), 1e-300)) } * 0.05 / 4 }
+    var table = CountTable(units: units, binning: .hourly, firstBin: 1_772_668_800, binCount: days * 24, withExposure: false)
+    for u in 0..<n { for _ in 0..<rng.poisson(truth[u] * Double(days)) { table.counts[u * table.binCount + rng.int(0...(days * 24 - 1))] += 1 } }
+    let fit = try SelfExcitingModel().fit(table, clock: .utc)
+    let own = (0..<n).map { table.unitTotals[$0] / Double(days) }, fitted = fit.background.map { $0 * 86400 / (1 - fit.theta) }
+    let quiet = (0..<n).filter { own[$0] == 0 }
+    #expect(!quiet.isEmpty && quiet.allSatisfy { fitted[$0] > 0.005 }, "quiet units \(quiet.map { fitted[$0] })")
+    func error(_ r: [Double]) -> Double { zip(r, truth).reduce(0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) } }
+    #expect(error(fitted) < 0.7 * error(own), "squared error \(error(fitted)) against \(error(own)) for the units' own counts")
+  }
+
   @Test("self-exciting EM recovers known parameters")
   func selfExcitingRecovery() throws {
     // Simulate from the model: 6 units 400 m apart, background 0.5/day each, θ = 0.5, 1/ω = 12 h, σ = 400 m.
