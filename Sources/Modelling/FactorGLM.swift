@@ -280,33 +280,8 @@ extension FactorDesign: GLMDesign {
     let denseStart = s - q
     var diag = [Double](repeating: 0, count: m), cross = [Double](repeating: 0, count: m * s), levelRHS = diag
     let absorbed = factors[a]
-    // The other factors' columns in the small block (the rest's columns), per row.
-    let no = rest.factors.count
-    absorbed.withUnsafeBufferPointer { L in
-      w.withUnsafeBufferPointer { W in
-        zs.withUnsafeBufferPointer { Z in
-          otherCell.withUnsafeBufferPointer { O in
-            diag.withUnsafeMutableBufferPointer { G in
-              levelRHS.withUnsafeMutableBufferPointer { R in
-                cross.withUnsafeMutableBufferPointer { C in
-                  for i in 0..<n {
-                    let l = Int(L[i]) - 1
-                    guard l >= 0 else { continue }
-                    let wi = W[i], row = l * s
-                    G[l] += wi; R[l] += wi * Z[i]
-                    C[row] += wi
-                    for k in 0..<no where O[i * no + k] >= 0 { C[row + Int(O[i * no + k])] += wi }
-                  }
-                }
-              }
-            }
-          }
-        }
-      }
-    }
-    // The level–dense cells: the absorbed factor's levels come in runs of rows (a collapsed design comes
-    // unit by unit), so each cell is a sum over its level's runs, taken dense column by dense column
-    // through the rows in storage order.
+    // The absorbed factor's levels come in runs of rows (a collapsed design comes unit by unit): each
+    // level's cells are sums over its runs, taken through the rows in storage order.
     var runs: [(range: Range<Int>, level: Int)] = []
     absorbed.withUnsafeBufferPointer { L in
       var from = 0
@@ -315,6 +290,25 @@ extension FactorDesign: GLMDesign {
         from = i
       }
     }
+    // The level's diagonal cell, right-hand side and intercept cell (Σw, Σwz), and the other factors'
+    // columns in the small block (the rest's columns) row by row.
+    let no = rest.factors.count
+    w.withUnsafeBufferPointer { W in
+      zs.withUnsafeBufferPointer { Z in
+        otherCell.withUnsafeBufferPointer { O in
+          cross.withUnsafeMutableBufferPointer { C in
+            for run in runs {
+              let l = run.level, row = l * s
+              let (sw, swz) = weightedSums(W.baseAddress!, Z.baseAddress!, run.range)
+              diag[l] += sw; levelRHS[l] += swz; C[row] += sw
+              guard no > 0 else { continue }
+              for i in run.range { for k in 0..<no where O[i * no + k] >= 0 { C[row + Int(O[i * no + k])] += W[i] } }
+            }
+          }
+        }
+      }
+    }
+    // The level–dense cells, dense column by dense column.
     w.withUnsafeBufferPointer { W in
       dense.elements.withUnsafeBufferPointer { D in
         cross.withUnsafeMutableBufferPointer { C in
