@@ -183,7 +183,7 @@ extension HotspotModel {
   /// everything before it (one window ahead, as the model is used). `HeldOutWindow.dispersion` turns
   /// them into α and τ² (the earlier windows are forecast further ahead, so τ² errs wide rather than
   /// narrow). Nil when the history is too short or the model cannot fit on the shorter part.
-  /// Each fit starts from the one before it (`fitForForecasting`: no standard errors), and `lastFit`,
+  /// Each fit starts from the one before it (`fitForForecasting`: no standard errors or likelihood), and `lastFit`,
   /// the fit on the longest of these histories, is where a fit on the whole history can start.
   public func predictiveDispersion(_ history: CountTable, bins: Int, clock: LocalClock) -> (alpha: Double, windowAlpha: Double, lastFit: Fitted)? {
     let h = min(bins, history.binCount / 4)

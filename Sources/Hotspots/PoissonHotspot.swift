@@ -217,7 +217,7 @@ public struct PoissonHotspotModel: HotspotModel, Equatable {
     try fit(data, clock: clock, startingFrom: previous, standardErrors: true)
   }
 
-  /// The fit without standard errors (NaN): its forecasts are the same.
+  /// The fit without standard errors, deviance, null deviance or log-likelihood (NaN): its forecasts are the same.
   public func fitForForecasting(_ data: CountTable, clock: LocalClock, startingFrom previous: (any FittedHotspotModel)?) throws -> FittedPoissonHotspot {
     try fit(data, clock: clock, startingFrom: previous, standardErrors: false)
   }

@@ -190,7 +190,7 @@ public struct SelfExcitingModel: HotspotModel, Equatable {
     let lagSeconds = (0...maxLag).map { $0 == 0 ? binWidth / 3 : Double($0) * binWidth }
     var contributions = [Double](repeating: 0, count: candJ.count)
     /// One EM step from `x`: the next parameters and the log-likelihood at `x` (up to a constant).
-    func emStep(_ x: Parameters) -> (next: Parameters, logLikelihood: Double) {
+    func emStep(_ x: Parameters) -> (next: Parameters, objective: Double, logLikelihood: Double) {
       let (mu, theta, omega, sigma) = (x.mu, x.theta, x.omega, x.sigma)
       profile = x.profile
       let kernel = near.kernel(sigmaMetres: sigma)  // k(u | v) per (v, u) entry
@@ -233,8 +233,13 @@ public struct SelfExcitingModel: HotspotModel, Equatable {
       next.sigma = trig > 0 ? near.maximumLikelihoodSigma(offspring: pairQ, lowerMetres: 10, upperMetres: cutoffMetres * 2, start: sigma) : sigma
       if hourly { next.profile = shares(bgHour, shrink: 10) }  // 10 pseudo-events a slot pulling towards flat
       // The log-likelihood at x: Σ n log λ minus the compensator, background Σμ·T (the seasonal
-      // shares integrate to T over the history) plus θ per event.
-      return (next, sumLogIntensity - (mu.reduce(0, +) * T + theta * totalCount))
+      // shares integrate to T over the history) plus θ per event. EM climbs it with the background's
+      // gamma prior added, Σ_u A(m log μ_u − μ_u) (A the prior's seconds, m the mean unit's rate; the
+      // M-step above is its maximiser): the objective that convergence and SQUAREM's jumps are judged by.
+      let logLikelihood = sumLogIntensity - (mu.reduce(0, +) * T + theta * totalCount)
+      let m = mu.reduce(0, +) / Double(n)
+      let prior = priorSeconds > 0 && m > 0 ? priorSeconds * mu.reduce(0.0) { $0 + m * log(max($1, 1e-300)) - $1 } : 0
+      return (next, logLikelihood + prior, logLikelihood)
     }
     /// How far EM moved the parameters (relative), the convergence yardstick.
     func change(_ a: Parameters, _ b: Parameters) -> Double {
@@ -243,11 +248,14 @@ public struct SelfExcitingModel: HotspotModel, Equatable {
     }
     // EM converges linearly, and slowly where background and triggering can explain the same counts
     // (Bath's traffic with a weekly background: ~300 iterations). SQUAREM (Varadhan & Roland 2008,
-    // scheme S3) extrapolates along two EM steps and takes the result only when its likelihood is no
-    // worse than the first step's; every evaluation of the EM map counts as an iteration.
+    // scheme S3) extrapolates along two EM steps and takes the result only when its objective (the
+    // log-likelihood with the background's prior) is no worse than the first step's; every evaluation of
+    // the EM map counts as an iteration.
     var x = Parameters(mu: mu, theta: theta, omega: omega, sigma: sigma, profile: profile)
     var logLik = -Double.infinity, lastChange = Double.nan, lastLLChange = Double.nan
-    func converge(_ from: Parameters, _ to: Parameters, ll: Double) -> Bool {
+    var reportedLogLikelihood = -Double.infinity  // the plain log-likelihood where `logLik` (the objective) was taken
+    func converge(_ from: Parameters, _ to: Parameters, ll: Double, plain: Double) -> Bool {
+      reportedLogLikelihood = plain
       lastChange = change(from, to)
       lastLLChange = ll - logLik
       let done = lastChange < tolerance || (iterations > 2 && abs(lastLLChange) <= 1e-8 * max(1, abs(ll)))
@@ -256,27 +264,27 @@ public struct SelfExcitingModel: HotspotModel, Equatable {
     }
     while iterations < maxIterations {
       iterations += 1
-      let (x1, ll0) = emStep(x)
-      if converge(x, x1, ll: ll0) { x = x1; converged = true; break }
+      let (x1, ll0, plain0) = emStep(x)
+      if converge(x, x1, ll: ll0, plain: plain0) { x = x1; converged = true; break }
       guard iterations < maxIterations else { x = x1; break }
       iterations += 1
-      let (x2, ll1) = emStep(x1)
-      if converge(x1, x2, ll: ll1) { x = x2; converged = true; break }
+      let (x2, ll1, plain1) = emStep(x1)
+      if converge(x1, x2, ll: ll1, plain: plain1) { x = x2; converged = true; break }
       guard iterations < maxIterations,
             let jump = Parameters.squarem(x, x1, x2, lowerSigma: 10, upperSigma: cutoffMetres * 2, normalise: normalised) else { x = x2; continue }
       iterations += 1
-      let (x3, llJump) = emStep(jump)
+      let (x3, llJump, plainJump) = emStep(jump)
       // The jump is kept (one EM step on from it) when it is at least as likely as the first step.
-      if llJump.isFinite && llJump >= ll1 && x3.isFinite { logLik = llJump; x = x3 } else { x = x2 }
+      if llJump.isFinite && llJump >= ll1 && x3.isFinite { logLik = llJump; reportedLogLikelihood = plainJump; x = x3 } else { x = x2 }
     }
     mu = x.mu; theta = x.theta; omega = x.omega; sigma = x.sigma; profile = x.profile
-    let diagnosis = String(format: "EM did not converge in %d iterations: in the last one the parameters moved by %.2g (relative; tolerance %.2g) and the log-likelihood by %.3g; raise max_iterations, or the model may not suit these counts (θ = %.3f)",
+    let diagnosis = String(format: "EM did not converge in %d iterations: in the last one the parameters moved by %.2g (relative; tolerance %.2g) and the penalised log-likelihood by %.3g; raise max_iterations, or the model may not suit these counts (θ = %.3f)",
                            maxIterations, lastChange, tolerance, lastLLChange, theta)
     var fitted = FittedSelfExciting(
       specification: self, units: data.units.map(\.id), background: mu, seasonalShares: profile, theta: theta,
       omegaPerSecond: omega, sigmaMetres: sigma,
       diagnostics: FitDiagnostics(converged: converged, iterations: iterations, deviance: .nan, nullDeviance: .nan,
-                                  logLikelihood: logLik, observations: events.count, parameters: n + 3,
+                                  logLikelihood: reportedLogLikelihood, observations: events.count, parameters: n + 3,
                                   notes: (converged ? [] : [diagnosis]) + (budgetNote.map { [$0] } ?? [])))
     fitted.candidateCache = cache
     return fitted
@@ -609,11 +617,11 @@ struct UnitNeighbours {
       let (g, dg) = slope(a)
       if g > 0 { lo = a } else { hi = a }
       var next = dg < 0 ? a - g / dg : (lo + hi) / 2
-      let newton = next > lo && next < hi
-      if !newton { next = (lo + hi) / 2 }
+      let inBracket = next > lo && next < hi
+      if !inBracket { next = (lo + hi) / 2 }
       // A Newton step under 10⁻⁷ of a is taken and ends the search: the error left after it is of the
       // order of its square (~10⁻¹⁴), where a further pass over the lists only confirmed it.
-      if abs(next - a) <= 1e-10 * a || hi - lo <= 1e-10 * hi || (newton && dg < 0 && abs(next - a) <= 1e-7 * a) { a = next; break }
+      if abs(next - a) <= 1e-10 * a || hi - lo <= 1e-10 * hi || (inBracket && dg < 0 && abs(next - a) <= 1e-7 * a) { a = next; break }
       a = next
     }
     return (1 / (2 * min(max(a, aMin), aMax))).squareRoot()

@@ -6,12 +6,17 @@ import Linalg
 /// 1…L−1, then the dense columns.
 public struct FactorDesign: Sendable {
   /// Level of each row for each factor (0 = the reference level).
-  public var factors: [[Int32]]
-  public var levels: [Int]
+  public private(set) var factors: [[Int32]]
+  public private(set) var levels: [Int]
   /// Dense columns, rows × q, column-major.
-  public var dense: Matrix
+  public private(set) var dense: Matrix
   public var rows: Int { dense.rows }
+  /// - Precondition: one level count per factor, each factor one level per row of `dense`, every level
+  ///   in 0..<its count (the sums run through unchecked buffers).
   public init(factors: [[Int32]], levels: [Int], dense: Matrix) {
+    precondition(factors.count == levels.count && zip(factors, levels).allSatisfy { f, l in
+      f.count == dense.rows && f.allSatisfy { $0 >= 0 && Int($0) < l }
+    }, "FactorDesign: each factor needs one level in 0..<its count per row")
     self.factors = factors; self.levels = levels; self.dense = dense
   }
   /// Number of coefficients.
@@ -33,6 +38,7 @@ public struct FactorDesign: Sendable {
 
   /// η = Xβ without forming X.
   public func linearPredictor(_ beta: [Double]) -> [Double] {
+    precondition(beta.count == columns, "Xβ: \(beta.count) coefficients for \(columns) columns")
     var eta = [Double](repeating: beta[0], count: rows)
     eta.withUnsafeMutableBufferPointer { E in
       beta.withUnsafeBufferPointer { B in
@@ -56,7 +62,7 @@ public struct FactorDesign: Sendable {
   func oneHotColumns() -> [Int32] {
     let n = rows, nf = factors.count
     guard nf > 0 else { return [] }
-    var onehot = [Int32](repeating: -1, count: n * max(1, nf))
+    var onehot = [Int32](repeating: -1, count: n * nf)
     onehot.withUnsafeMutableBufferPointer { H in
       for f in 0..<nf {
         let o = Int32(offset(f) - 1)
@@ -86,10 +92,10 @@ public struct FactorDesign: Sendable {
               // (with no factor, the intercept's Σw and Σwz).
               if nf == 0 {
                 (G[0], B[0]) = weightedSums(W.baseAddress!, Z.baseAddress!, 0..<n)
-              }
-              var cols = [Int](repeating: 0, count: nf + 1)
-              cols.withUnsafeMutableBufferPointer { C in
-                for i in 0..<(nf > 0 ? n : 0) {
+              } else {
+                var cols = [Int](repeating: 0, count: nf + 1)
+                cols.withUnsafeMutableBufferPointer { C in
+                for i in 0..<n {
                   let wi = W[i], wz = wi * Z[i]
                   var k = 1
                   for f in 0..<nf where H[i * nf + f] >= 0 { C[k] = Int(H[i * nf + f]); k += 1 }
@@ -99,27 +105,32 @@ public struct FactorDesign: Sendable {
                     for m in 0...a { G[ca + C[m] * p] += wi }  // row ca ≥ column C[m]: lower triangle
                   }
                 }
+                }
               }
               // Factor–dense cells and Xᵀwz for the dense columns, dense column by dense column through
               // the rows in storage order: Σ w·d and Σ w·d·z over all rows, and per factor each run of
               // rows at one level (a collapsed design comes unit by unit) summed and added to the level's
-              // cell (none at the reference level).
+              // cell (none at the reference level) — row by row for a factor that changes every few rows.
               guard q > 0 else { return }
-              var runs: [[(range: Range<Int>, column: Int)]] = Array(repeating: [], count: nf)
-              for f in 0..<nf {
-                var from = 0
-                for i in 1..<(n + 1) where i == n || H[i * nf + f] != H[from * nf + f] {
-                  if H[from * nf + f] >= 0 { runs[f].append((from..<i, Int(H[from * nf + f]))) }
-                  from = i
-                }
-              }
+              let runs = (0..<nf).map { f in levelRuns(count: n) { H[$0 * nf + f] } }
               dense.elements.withUnsafeBufferPointer { D in
                 for j in 0..<q {
                   let column = D.baseAddress! + j * n
                   let (s, sz) = weightedColumnSums(column, W.baseAddress!, Z.baseAddress!, 0..<n)
                   B[d0 + j] = sz; G[d0 + j] = s  // intercept column
                   for f in 0..<nf {
-                    for run in runs[f] { G[(d0 + j) + run.column * p] += weightedColumnSums(column, W.baseAddress!, nil, run.range).0 }
+                    if let levelRuns = runs[f] {
+                      for run in levelRuns where run.value >= 0 {
+                        G[(d0 + j) + Int(run.value) * p] += weightedColumnSums(column, W.baseAddress!, nil, run.range).0
+                      }
+                    } else {
+                      // Row by row into one small array (the cells of G lie a column apart).
+                      var acc = [Double](repeating: 0, count: d0)
+                      acc.withUnsafeMutableBufferPointer { A in
+                        for i in 0..<n where H[i * nf + f] >= 0 { A[Int(H[i * nf + f])] += W[i] * column[i] }
+                      }
+                      for c in 1..<d0 where acc[c] != 0 { G[(d0 + j) + c * p] += acc[c] }
+                    }
                   }
                 }
               }
@@ -196,17 +207,14 @@ extension FactorDesign: GLMDesign {
 
   /// Xᵀv without forming X.
   public func transposeTimes(_ v: [Double]) -> [Double] {
+    precondition(v.count == rows, "Xᵀv: \(v.count) values for \(rows) rows")
     var out = [Double](repeating: 0, count: columns)
     let n = rows
     out.withUnsafeMutableBufferPointer { O in
       v.withUnsafeBufferPointer { V in
         // The intercept: Σv in four partial sums. A factor's levels: each run of rows at one level
         // (a collapsed design comes unit by unit) summed, then added to the level's cell.
-        var s = (0.0, 0.0, 0.0, 0.0)
-        var i = 0
-        while i + 4 <= n { s.0 += V[i]; s.1 += V[i + 1]; s.2 += V[i + 2]; s.3 += V[i + 3]; i += 4 }
-        while i < n { s.0 += V[i]; i += 1 }
-        O[0] = (s.0 + s.1) + (s.2 + s.3)
+        O[0] = sumOf(V.baseAddress!, 0..<n)
         for f in factors.indices {
           let o = offset(f) - 1
           factors[f].withUnsafeBufferPointer { L in
@@ -281,40 +289,53 @@ extension FactorDesign: GLMDesign {
     var diag = [Double](repeating: 0, count: m), cross = [Double](repeating: 0, count: m * s), levelRHS = diag
     let absorbed = factors[a]
     // The absorbed factor's levels come in runs of rows (a collapsed design comes unit by unit): each
-    // level's cells are sums over its runs, taken through the rows in storage order.
-    var runs: [(range: Range<Int>, level: Int)] = []
-    absorbed.withUnsafeBufferPointer { L in
-      var from = 0
-      for i in 1..<(n + 1) where i == n || L[i] != L[from] {
-        if L[from] > 0 { runs.append((from..<i, Int(L[from]) - 1)) }
-        from = i
-      }
-    }
-    // The level's diagonal cell, right-hand side and intercept cell (Σw, Σwz), and the other factors'
-    // columns in the small block (the rest's columns) row by row.
+    // level's cells are sums over its runs, taken through the rows in storage order (row by row when
+    // its levels change every few rows). The other factors' columns in the small block (the rest's
+    // columns) row by row.
     let no = rest.factors.count
-    w.withUnsafeBufferPointer { W in
-      zs.withUnsafeBufferPointer { Z in
-        otherCell.withUnsafeBufferPointer { O in
-          cross.withUnsafeMutableBufferPointer { C in
-            for run in runs {
-              let l = run.level, row = l * s
-              let (sw, swz) = weightedSums(W.baseAddress!, Z.baseAddress!, run.range)
-              diag[l] += sw; levelRHS[l] += swz; C[row] += sw
-              guard no > 0 else { continue }
-              for i in run.range { for k in 0..<no where O[i * no + k] >= 0 { C[row + Int(O[i * no + k])] += W[i] } }
+    absorbed.withUnsafeBufferPointer { L in
+      let runs = levelRuns(count: n) { L[$0] }
+      w.withUnsafeBufferPointer { W in
+        zs.withUnsafeBufferPointer { Z in
+          otherCell.withUnsafeBufferPointer { O in
+            cross.withUnsafeMutableBufferPointer { C in
+              func others(_ rows: Range<Int>, _ row: Int) {
+                guard no > 0 else { return }
+                for i in rows { for k in 0..<no where O[i * no + k] >= 0 { C[row + Int(O[i * no + k])] += W[i] } }
+              }
+              if let runs {
+                for run in runs where run.value > 0 {
+                  let l = Int(run.value) - 1, row = l * s
+                  let (sw, swz) = weightedSums(W.baseAddress!, Z.baseAddress!, run.range)
+                  diag[l] += sw; levelRHS[l] += swz; C[row] += sw
+                  others(run.range, row)
+                }
+              } else {
+                for i in 0..<n where L[i] > 0 {
+                  let l = Int(L[i]) - 1, row = l * s
+                  diag[l] += W[i]; levelRHS[l] += W[i] * Z[i]; C[row] += W[i]
+                  others(i..<(i + 1), row)
+                }
+              }
+              // The level–dense cells, dense column by dense column.
+              dense.elements.withUnsafeBufferPointer { D in
+                for j in 0..<q {
+                  let column = D.baseAddress! + j * n
+                  if let runs {
+                    for run in runs where run.value > 0 {
+                      C[(Int(run.value) - 1) * s + denseStart + j] += weightedColumnSums(column, W.baseAddress!, nil, run.range).0
+                    }
+                  } else {
+                    // Row by row into one small array (the cells of the cross block lie a row apart).
+                    var acc = [Double](repeating: 0, count: m)
+                    acc.withUnsafeMutableBufferPointer { A in
+                      for i in 0..<n where L[i] > 0 { A[Int(L[i]) - 1] += W[i] * column[i] }
+                    }
+                    for l in 0..<m where acc[l] != 0 { C[l * s + denseStart + j] += acc[l] }
+                  }
+                }
+              }
             }
-          }
-        }
-      }
-    }
-    // The level–dense cells, dense column by dense column.
-    w.withUnsafeBufferPointer { W in
-      dense.elements.withUnsafeBufferPointer { D in
-        cross.withUnsafeMutableBufferPointer { C in
-          for j in 0..<q {
-            let column = D.baseAddress! + j * n
-            for run in runs { C[run.level * s + denseStart + j] += weightedColumnSums(column, W.baseAddress!, nil, run.range).0 }
           }
         }
       }
@@ -428,4 +449,33 @@ func weightedSums(_ w: UnsafePointer<Double>, _ z: UnsafePointer<Double>, _ rows
   }
   while i < end { s0 += w[i]; t0 += w[i] * z[i]; i += 1 }
   return ((s0 + s1) + (s2 + s3), (t0 + t1) + (t2 + t3))
+}
+
+/// Σ vᵢ over `rows`, in four interleaved partial sums (added in a fixed order).
+@inline(__always)
+func sumOf(_ v: UnsafePointer<Double>, _ rows: Range<Int>) -> Double {
+  var s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
+  var i = rows.lowerBound
+  let end = rows.upperBound
+  while i + 4 <= end { s0 += v[i]; s1 += v[i + 1]; s2 += v[i + 2]; s3 += v[i + 3]; i += 4 }
+  while i < end { s0 += v[i]; i += 1 }
+  return (s0 + s1) + (s2 + s3)
+}
+
+/// The runs of equal values among `n` entries (`value(i)`) in order, or nil when there are more than
+/// n/8 of them: a factor that changes every few rows is summed row by row instead (a list of runs of one
+/// or two rows costs more than it saves).
+@inline(__always)
+func levelRuns(count n: Int, _ value: (Int) -> Int32) -> [(range: Range<Int>, value: Int32)]? {
+  var changes = 0
+  for i in 1..<max(n, 1) where value(i) != value(i - 1) { changes += 1 }
+  guard (changes + 1) * 8 <= n else { return nil }
+  var out: [(range: Range<Int>, value: Int32)] = []
+  out.reserveCapacity(changes + 1)
+  var from = 0
+  for i in 1..<(n + 1) where i == n || value(i) != value(from) {
+    out.append((from..<i, value(from)))
+    from = i
+  }
+  return out
 }

@@ -120,7 +120,7 @@ struct HotspotModelTests {
   }
 
   /// A fit used only for its forecasts (backtest windows, held-out fits) leaves out the standard errors
-  /// and nothing else: the same coefficients and forecasts, bit for bit.
+  /// and the likelihood diagnostics and nothing else: the same coefficients and forecasts, bit for bit.
   @Test func aFitForForecastingSkipsOnlyTheStandardErrors() throws {
     let t = syntheticTable()
     for family in [LogLinearGLM.Family.poisson, .negativeBinomial] {
