@@ -91,20 +91,20 @@ public struct FactorDesign: Sendable {
               // Factor blocks, row by row: intercept and each one-hot column, and their cross cells
               // (with no factor, the intercept's Σw and Σwz).
               if nf == 0 {
-                (G[0], B[0]) = weightedSums(W.baseAddress!, Z.baseAddress!, 0..<n)
+                (G[0], B[0]) = partialSums(0..<n) { (W[$0], W[$0] * Z[$0]) }
               } else {
                 var cols = [Int](repeating: 0, count: nf + 1)
                 cols.withUnsafeMutableBufferPointer { C in
-                for i in 0..<n {
-                  let wi = W[i], wz = wi * Z[i]
-                  var k = 1
-                  for f in 0..<nf where H[i * nf + f] >= 0 { C[k] = Int(H[i * nf + f]); k += 1 }
-                  for a in 0..<k {
-                    let ca = C[a]
-                    B[ca] += wz
-                    for m in 0...a { G[ca + C[m] * p] += wi }  // row ca ≥ column C[m]: lower triangle
+                  for i in 0..<n {
+                    let wi = W[i], wz = wi * Z[i]
+                    var k = 1
+                    for f in 0..<nf where H[i * nf + f] >= 0 { C[k] = Int(H[i * nf + f]); k += 1 }
+                    for a in 0..<k {
+                      let ca = C[a]
+                      B[ca] += wz
+                      for m in 0...a { G[ca + C[m] * p] += wi }  // row ca ≥ column C[m]: lower triangle
+                    }
                   }
-                }
                 }
               }
               // Factor–dense cells and Xᵀwz for the dense columns, dense column by dense column through
@@ -116,12 +116,12 @@ public struct FactorDesign: Sendable {
               dense.elements.withUnsafeBufferPointer { D in
                 for j in 0..<q {
                   let column = D.baseAddress! + j * n
-                  let (s, sz) = weightedColumnSums(column, W.baseAddress!, Z.baseAddress!, 0..<n)
+                  let (s, sz) = partialSums(0..<n) { let t = W[$0] * column[$0]; return (t, t * Z[$0]) }
                   B[d0 + j] = sz; G[d0 + j] = s  // intercept column
                   for f in 0..<nf {
                     if let levelRuns = runs[f] {
                       for run in levelRuns where run.value >= 0 {
-                        G[(d0 + j) + Int(run.value) * p] += weightedColumnSums(column, W.baseAddress!, nil, run.range).0
+                        G[(d0 + j) + Int(run.value) * p] += weightedColumnSum(column, W.baseAddress!, run.range)
                       }
                     } else {
                       // Row by row into one small array (the cells of G lie a column apart).
@@ -214,7 +214,7 @@ extension FactorDesign: GLMDesign {
       v.withUnsafeBufferPointer { V in
         // The intercept: Σv in four partial sums. A factor's levels: each run of rows at one level
         // (a collapsed design comes unit by unit) summed, then added to the level's cell.
-        O[0] = sumOf(V.baseAddress!, 0..<n)
+        O[0] = partialSums(0..<n) { (V[$0], 0) }.0
         for f in factors.indices {
           let o = offset(f) - 1
           factors[f].withUnsafeBufferPointer { L in
@@ -306,7 +306,7 @@ extension FactorDesign: GLMDesign {
               if let runs {
                 for run in runs where run.value > 0 {
                   let l = Int(run.value) - 1, row = l * s
-                  let (sw, swz) = weightedSums(W.baseAddress!, Z.baseAddress!, run.range)
+                  let (sw, swz) = partialSums(run.range) { (W[$0], W[$0] * Z[$0]) }
                   diag[l] += sw; levelRHS[l] += swz; C[row] += sw
                   others(run.range, row)
                 }
@@ -323,7 +323,7 @@ extension FactorDesign: GLMDesign {
                   let column = D.baseAddress! + j * n
                   if let runs {
                     for run in runs where run.value > 0 {
-                      C[(Int(run.value) - 1) * s + denseStart + j] += weightedColumnSums(column, W.baseAddress!, nil, run.range).0
+                      C[(Int(run.value) - 1) * s + denseStart + j] += weightedColumnSum(column, W.baseAddress!, run.range)
                     }
                   } else {
                     // Row by row into one small array (the cells of the cross block lie a row apart).
@@ -410,56 +410,27 @@ extension FactorDesign: GLMDesign {
   }
 }
 
-/// Σ wᵢdᵢ and Σ wᵢdᵢzᵢ over `rows` (the second 0 without z), in four interleaved partial sums (added in
-/// a fixed order, so the result does not depend on anything but the values).
+/// Σ aᵢ and Σ bᵢ over `rows` for (aᵢ, bᵢ) = `term(i)`, in four interleaved partial sums added in a fixed
+/// order (independent chains of additions, not one; the result depends on nothing but the values).
 @inline(__always)
-func weightedColumnSums(_ d: UnsafePointer<Double>, _ w: UnsafePointer<Double>, _ z: UnsafePointer<Double>?,
-                        _ rows: Range<Int>) -> (Double, Double) {
-  var s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0, t0 = 0.0, t1 = 0.0, t2 = 0.0, t3 = 0.0
-  var i = rows.lowerBound
-  let end = rows.upperBound
-  if let z {
-    while i + 4 <= end {
-      let a0 = w[i] * d[i], a1 = w[i + 1] * d[i + 1], a2 = w[i + 2] * d[i + 2], a3 = w[i + 3] * d[i + 3]
-      s0 += a0; s1 += a1; s2 += a2; s3 += a3
-      t0 += a0 * z[i]; t1 += a1 * z[i + 1]; t2 += a2 * z[i + 2]; t3 += a3 * z[i + 3]
-      i += 4
-    }
-    while i < end { let a = w[i] * d[i]; s0 += a; t0 += a * z[i]; i += 1 }
-  } else {
-    while i + 4 <= end {
-      s0 += w[i] * d[i]; s1 += w[i + 1] * d[i + 1]; s2 += w[i + 2] * d[i + 2]; s3 += w[i + 3] * d[i + 3]
-      i += 4
-    }
-    while i < end { s0 += w[i] * d[i]; i += 1 }
-  }
-  return ((s0 + s1) + (s2 + s3), (t0 + t1) + (t2 + t3))
-}
-
-/// Σ wᵢ and Σ wᵢzᵢ over `rows`, in four interleaved partial sums (added in a fixed order).
-@inline(__always)
-func weightedSums(_ w: UnsafePointer<Double>, _ z: UnsafePointer<Double>, _ rows: Range<Int>) -> (Double, Double) {
+func partialSums(_ rows: Range<Int>, _ term: (Int) -> (Double, Double)) -> (Double, Double) {
   var s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0, t0 = 0.0, t1 = 0.0, t2 = 0.0, t3 = 0.0
   var i = rows.lowerBound
   let end = rows.upperBound
   while i + 4 <= end {
-    s0 += w[i]; s1 += w[i + 1]; s2 += w[i + 2]; s3 += w[i + 3]
-    t0 += w[i] * z[i]; t1 += w[i + 1] * z[i + 1]; t2 += w[i + 2] * z[i + 2]; t3 += w[i + 3] * z[i + 3]
+    let (a0, b0) = term(i), (a1, b1) = term(i + 1), (a2, b2) = term(i + 2), (a3, b3) = term(i + 3)
+    s0 += a0; s1 += a1; s2 += a2; s3 += a3
+    t0 += b0; t1 += b1; t2 += b2; t3 += b3
     i += 4
   }
-  while i < end { s0 += w[i]; t0 += w[i] * z[i]; i += 1 }
+  while i < end { let (a, b) = term(i); s0 += a; t0 += b; i += 1 }
   return ((s0 + s1) + (s2 + s3), (t0 + t1) + (t2 + t3))
 }
 
-/// Σ vᵢ over `rows`, in four interleaved partial sums (added in a fixed order).
+/// Σ wᵢdᵢ over `rows` (one dense column's cell).
 @inline(__always)
-func sumOf(_ v: UnsafePointer<Double>, _ rows: Range<Int>) -> Double {
-  var s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
-  var i = rows.lowerBound
-  let end = rows.upperBound
-  while i + 4 <= end { s0 += v[i]; s1 += v[i + 1]; s2 += v[i + 2]; s3 += v[i + 3]; i += 4 }
-  while i < end { s0 += v[i]; i += 1 }
-  return (s0 + s1) + (s2 + s3)
+func weightedColumnSum(_ d: UnsafePointer<Double>, _ w: UnsafePointer<Double>, _ rows: Range<Int>) -> Double {
+  partialSums(rows) { (w[$0] * d[$0], 0) }.0
 }
 
 /// The runs of equal values among `n` entries (`value(i)`) in order, or nil when there are more than

@@ -220,12 +220,11 @@ public struct LogLinearGLM: Sendable {
       let fisher = (0..<n).map { w[$0] * mu[$0] / (1 + alpha * mu[$0]) }
       if let d = x.penalisedInverseDiagonal(weights: fisher, ridge: ridge, penalised: pen) { se = d.map { $0.squareRoot() } }
     }
-    let nullMu = [Double](repeating: ybar, count: n)
     return Result(
       coefficients: beta, standardErrors: se, alpha: alpha,
       diagnostics: FitDiagnostics(
         converged: converged, iterations: iterations, deviance: standardErrors ? dev : .nan,
-        nullDeviance: standardErrors ? response.deviance(nullMu, alpha: alpha) : .nan,
+        nullDeviance: standardErrors ? response.deviance([Double](repeating: ybar, count: n), alpha: alpha) : .nan,
         logLikelihood: standardErrors ? response.logLikelihood(mu, alpha: alpha) : .nan, observations: response.observations,
         parameters: p + (family == .negativeBinomial ? 1 : 0), notes: notes))
   }
